@@ -1,0 +1,36 @@
+// QUANT_TRAITS: per tensor type, the reference (plain TypeScript) row codecs.
+// Adding a type = adding one row here and one file under ref/.
+// Every function works on whole rows: `n` is a multiple of the type's block size; `src`/`dst` start at block 0.
+
+import { GGMLType, typeLayout, type GGMLTypeId, type TypeLayout } from '../gguf/ggml-types.ts';
+
+export interface QuantTraits extends TypeLayout {
+  /** Decode n elements from packed blocks to f32. */
+  dequantize(src: Uint8Array, dst: Float32Array, n: number): void;
+  /** Encode n f32 elements into packed blocks (dst holds rowBytes(type, n) bytes). */
+  quantize(src: Float32Array, dst: Uint8Array, n: number): void;
+  /**
+   * The type llama.cpp's CPU backend converts activations to before a dot product with this type
+   * (ggml `vec_dot_type`): F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for the 32-block types, Q8_K for K-quants.
+   */
+  readonly vecDotType: GGMLTypeId;
+}
+
+// Rows are registered by the ref/ files through registerQuant (see ./index.ts, which imports them all).
+const TRAITS = new Map<number, QuantTraits>();
+
+export function registerQuant(t: Omit<QuantTraits, keyof TypeLayout> & { id: GGMLTypeId }): void {
+  const layout = typeLayout(t.id);
+  if (!layout) throw new Error(`registerQuant: unknown type id ${t.id}`);
+  TRAITS.set(t.id, { ...layout, ...t });
+}
+
+export function quantTraits(id: number): QuantTraits | undefined {
+  return TRAITS.get(id);
+}
+
+export function supportedQuantTypes(): QuantTraits[] {
+  return [...TRAITS.values()];
+}
+
+export { GGMLType };
