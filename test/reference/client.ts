@@ -1,0 +1,177 @@
+// Calls llama-cpp.ts in a child process (the project's own Node) and decodes its answer.
+// Tests use referenceAvailable()/requireReference() so a checkout without the optional
+// reference package still passes, unless HEARTH_REQUIRE_REFERENCE=1 demands it.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import type {
+  BenchOp, BenchResult, EvalOp, EvalResult, ReferenceInfo, ReferenceLoad, ReferenceOp,
+  ReferenceRequest, ReferenceResponse,
+} from './protocol.ts';
+
+export type * from './protocol.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REFERENCE_SCRIPT = join(HERE, 'llama-cpp.ts');
+export const REFERENCE_INSTALL_COMMAND = 'npm run reference:install';
+/** The two packages the script needs; their versions must agree (the binary is built for one release). */
+const PACKAGES = ['node-llama-cpp', '@node-llama-cpp/linux-x64'];
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+let cachedReason: string | null | undefined;
+
+/** Why the reference cannot run here, or null when it can. Checked once per process. */
+export function referenceUnavailableReason(): string | null {
+  if (cachedReason !== undefined) return cachedReason;
+  cachedReason = computeReason();
+  return cachedReason;
+}
+
+function computeReason(): string | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return `only the linux-x64 prebuilt llama.cpp binary is pinned; this is ${process.platform}-${process.arch}`;
+  }
+  const versions: string[] = [];
+  for (const name of PACKAGES) {
+    const manifest = join(HERE, 'node_modules', name, 'package.json');
+    if (!existsSync(manifest)) return `${name} is not installed in test/reference/node_modules`;
+    versions.push((JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version);
+  }
+  if (versions[0] !== versions[1]) {
+    return `node-llama-cpp ${versions[0]} and its binary package ${versions[1]} differ`;
+  }
+  return null;
+}
+
+export function referenceAvailable(): boolean {
+  return referenceUnavailableReason() === null;
+}
+
+/**
+ * For use at the top of a test: returns true when the reference can run; otherwise skips the test
+ * with the reason and returns false, or throws when HEARTH_REQUIRE_REFERENCE=1.
+ */
+export function requireReference(t: TestContext): boolean {
+  const reason = referenceUnavailableReason();
+  if (reason === null) return true;
+  const message = `llama.cpp reference unavailable: ${reason}. Install it with \`${REFERENCE_INSTALL_COMMAND}\``;
+  if (process.env.HEARTH_REQUIRE_REFERENCE === '1') throw new Error(`${message} (HEARTH_REQUIRE_REFERENCE=1)`);
+  t.skip(message);
+  return false;
+}
+
+function parseResponse(stdout: string, stderr: string, status: number | null): ReferenceResponse & { ok: true } {
+  let res: ReferenceResponse;
+  try {
+    res = JSON.parse(stdout) as ReferenceResponse;
+  } catch {
+    throw new Error(`llama.cpp reference exited with ${status} and no JSON answer.\nstderr:\n${stderr.slice(-4000)}`);
+  }
+  if (!res.ok) throw new Error(`llama.cpp reference failed: ${res.error}\nstderr:\n${stderr.slice(-4000)}`);
+  return res;
+}
+
+function assertAvailable(): void {
+  const reason = referenceUnavailableReason();
+  if (reason !== null) throw new Error(`llama.cpp reference unavailable: ${reason}. Run \`${REFERENCE_INSTALL_COMMAND}\``);
+}
+
+/** One request: load the model once, run every op in order. Blocks until the child exits. */
+export function runReference(req: ReferenceRequest, timeoutMs = DEFAULT_TIMEOUT_MS): ReferenceResponse & { ok: true } {
+  assertAvailable();
+  const r = spawnSync(process.execPath, [REFERENCE_SCRIPT], {
+    input: JSON.stringify(req),
+    encoding: 'utf8',
+    maxBuffer: 1 << 30, // logits of big vocabularies are megabytes
+    timeout: timeoutMs,
+  });
+  if (r.error) throw new Error(`could not run the llama.cpp reference: ${r.error.message}`);
+  return parseResponse(r.stdout, r.stderr, r.status);
+}
+
+/** Same as runReference without blocking the event loop (for benchmarks and servers under test). */
+export function runReferenceAsync(req: ReferenceRequest, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ReferenceResponse & { ok: true }> {
+  assertAvailable();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [REFERENCE_SCRIPT], { timeout: timeoutMs, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new Error(`could not run the llama.cpp reference: ${e.message}`)));
+    child.on('close', (status) => {
+      try {
+        resolve(parseResponse(Buffer.concat(out).toString('utf8'), Buffer.concat(err).toString('utf8'), status));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    child.stdin.end(JSON.stringify(req));
+  });
+}
+
+/** Decode one base64 logits row of the protocol. */
+export function decodeLogits(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  const row = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(row.buffer).set(bytes);
+  return row;
+}
+
+export interface ReferenceEval {
+  nVocab: number;
+  /** Raw logits at the last prompt position. */
+  logits: Float32Array;
+  /** stepLogits[k] produced greedy[k]; stepLogits[0] is `logits`. Length = logitSteps. */
+  stepLogits: Float32Array[];
+  greedy: number[];
+}
+
+function decodeEval(r: EvalResult): ReferenceEval {
+  const stepLogits = r.logits.map(decodeLogits);
+  return { nVocab: r.nVocab, logits: stepLogits[0], stepLogits, greedy: r.greedy };
+}
+
+export type ReferenceEvalOptions = ReferenceLoad & Omit<EvalOp, 'op'>;
+
+/** Logits and greedy continuation of one prompt (token ids, BOS included if wanted). */
+export function referenceEval(opts: ReferenceEvalOptions): ReferenceEval {
+  const { tokens, nPredict, logitSteps, stopAtEog, ...load } = opts;
+  return referenceEvalMany(load, [{ tokens, nPredict, logitSteps, stopAtEog }])[0];
+}
+
+/** Several prompts against one loaded model (each starts from an empty context). */
+export function referenceEvalMany(load: ReferenceLoad, prompts: Array<Omit<EvalOp, 'op'>>): ReferenceEval[] {
+  const ops: ReferenceOp[] = prompts.map((p) => ({ op: 'eval', ...p }));
+  return (runReference({ ...load, ops }).results as EvalResult[]).map(decodeEval);
+}
+
+export interface ReferenceTokenizeOptions {
+  addBos?: boolean;
+  parseSpecial?: boolean;
+}
+
+/** llama.cpp's tokenization of each text (no BOS unless addBos). */
+export function referenceTokenizeMany(model: string, texts: string[], opts: ReferenceTokenizeOptions = {}): number[][] {
+  const ops: ReferenceOp[] = texts.map((text) => ({ op: 'tokenize', text, ...opts }));
+  return runReference({ model, ops }).results.map((r) => (r.op === 'tokenize' ? r.tokens : []));
+}
+
+export function referenceTokenize(model: string, text: string, opts: ReferenceTokenizeOptions = {}): number[] {
+  return referenceTokenizeMany(model, [text], opts)[0];
+}
+
+export function referenceDetokenize(model: string, tokens: number[], opts: { renderSpecial?: boolean } = {}): string {
+  const r = runReference({ model, ops: [{ op: 'detokenize', tokens, ...opts }] }).results[0];
+  return r.op === 'detokenize' ? r.text : '';
+}
+
+/** Timings for a benchmark table; asynchronous so a benchmark can keep its own clock running. */
+export async function referenceBench(
+  load: ReferenceLoad, bench: Omit<BenchOp, 'op'>,
+): Promise<{ info: ReferenceInfo; result: BenchResult }> {
+  const res = await runReferenceAsync({ ...load, ops: [{ op: 'bench', ...bench }] }, 600_000);
+  return { info: res.info, result: res.results[0] as BenchResult };
+}

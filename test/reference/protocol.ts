@@ -1,0 +1,108 @@
+// The JSON protocol between tests/benchmarks and llama-cpp.ts, the process that runs llama.cpp
+// (through node-llama-cpp). Types only, so importing it never loads node-llama-cpp.
+
+/** Load-time options: one model and one context per process, shared by every op of a request. */
+export interface ReferenceLoad {
+  /** Path of the GGUF file. */
+  model: string;
+  /** CPU threads for evaluation (default 1). */
+  threads?: number;
+  /** Context size in tokens (default 1024). Prompt + generated tokens must fit; nothing is shifted. */
+  nCtx?: number;
+  /** Logical batch size for prompt processing (default min(nCtx, 512)). */
+  nBatch?: number;
+  /** llama.cpp's flash-attention path (default false: the plain softmax(QK^T)V graph). */
+  flashAttention?: boolean;
+  /** KV cache element type (default 'f16', llama.cpp's default; 'f32' is closer to an f32 engine). */
+  kvType?: 'f16' | 'f32';
+}
+
+/**
+ * Evaluate a prompt and continue it greedily.
+ * `tokens` is the exact input, BOS included if wanted. greedy[k] = argmax(logits[k]) where logits[0] are
+ * the logits at the last prompt position and logits[k] those after feeding greedy[0..k-1].
+ */
+export interface EvalOp {
+  op: 'eval';
+  tokens: number[];
+  /** Greedy tokens to generate (default 0: logits only). */
+  nPredict?: number;
+  /** How many steps' logits to return (default 1: the last prompt position only). */
+  logitSteps?: number;
+  /** Stop after an end-of-generation token (it is included in greedy). Default false. */
+  stopAtEog?: boolean;
+}
+
+export interface TokenizeOp {
+  op: 'tokenize';
+  text: string;
+  /** Prepend the model's BOS token (default false). llama.cpp's own add_special flag is info.addBos. */
+  addBos?: boolean;
+  /** Turn special-token text such as "<s>" into its id (llama.cpp parse_special; default false). */
+  parseSpecial?: boolean;
+}
+
+export interface DetokenizeOp {
+  op: 'detokenize';
+  tokens: number[];
+  /** Render special tokens as their text (llama.cpp unparse_special; default false). */
+  renderSpecial?: boolean;
+}
+
+/** Time prompt processing of nPrompt tokens and greedy decoding of nGen tokens, best of reps runs. */
+export interface BenchOp {
+  op: 'bench';
+  nPrompt: number;
+  nGen: number;
+  reps?: number;
+}
+
+export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp;
+
+export interface ReferenceRequest extends ReferenceLoad {
+  ops: ReferenceOp[];
+}
+
+export interface EvalResult {
+  op: 'eval';
+  nVocab: number;
+  /** Per step, base64 of a little-endian Float32Array[nVocab] of raw logits (before any sampler). */
+  logits: string[];
+  greedy: number[];
+}
+
+export interface TokenizeResult { op: 'tokenize'; tokens: number[] }
+export interface DetokenizeResult { op: 'detokenize'; text: string }
+
+export interface BenchResult {
+  op: 'bench';
+  nPrompt: number;
+  nGen: number;
+  threads: number;
+  /** Best wall time of the prompt pass (one logits row requested) and of the nGen greedy steps. */
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokensPerS: number;
+  decodeTokensPerS: number;
+}
+
+export type ReferenceResult = EvalResult | TokenizeResult | DetokenizeResult | BenchResult;
+
+export interface ReferenceInfo {
+  nodeLlamaCpp: string;
+  llamaCpp: string;
+  /** 'prebuilt' for the npm binary; anything else means a local build was picked up. */
+  buildType: string;
+  gpu: string | false;
+  threads: number;
+  nCtx: number;
+  loadMs: number;
+  bos: number | null;
+  eos: number | null;
+  /** Whether llama.cpp adds BOS by itself for this model (tokenizer.ggml.add_bos_token). */
+  addBos: boolean;
+}
+
+export type ReferenceResponse =
+  | { ok: true; info: ReferenceInfo; results: ReferenceResult[] }
+  | { ok: false; error: string };
