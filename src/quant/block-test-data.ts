@@ -1,0 +1,60 @@
+// Inputs and error metrics shared by the quant tests (imported by *.test.ts only).
+
+/** llama.cpp tests/test-quantize-fns.cpp generate_data: 0.1 + amplitude * cosf(i + offset), in float32. */
+export function cosineData(offset: number, n: number, amplitude = 2): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = 0.1 + Math.fround(amplitude * Math.fround(Math.cos(Math.fround(i + offset))));
+  }
+  return out;
+}
+
+/** Standard normal samples from a seeded generator (mulberry32 + Box-Muller), so runs repeat exactly. */
+export function gaussianData(n: number, seed: number, sigma = 1): Float32Array {
+  let s = seed >>> 0;
+  const uniform = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = 1 - uniform(); // (0, 1]: log stays finite
+    out[i] = sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  }
+  return out;
+}
+
+/** llama.cpp's array_rmse: sqrt(sum of squared differences) / n (note: not divided inside the root). */
+export function arrayRmse(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  return Math.sqrt(sum) / a.length;
+}
+
+/** Root of the mean squared difference. */
+export function rmse(ref: Float32Array, got: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < ref.length; i++) sum += (ref[i] - got[i]) ** 2;
+  return Math.sqrt(sum / ref.length);
+}
+
+/** Squared error over the reference's energy: sum((ref - got)^2) / sum(ref^2). */
+export function nmse(ref: Float32Array, got: Float32Array): number {
+  let err = 0;
+  let energy = 0;
+  for (let i = 0; i < ref.length; i++) {
+    err += (ref[i] - got[i]) ** 2;
+    energy += ref[i] ** 2;
+  }
+  return err / energy;
+}
+
+/** Dot product accumulated in double, as llama.cpp's test does. */
+export function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
+}
