@@ -1,0 +1,47 @@
+// From messages to prompt tokens: render the model's chat template (if any), then tokenize with special tokens
+// parsed, adding BOS only when the vocabulary wants one and the template did not already write it.
+
+import type { Tokenizer } from '../tokenizer/types.ts';
+import { renderChatTemplate, type ChatMessage } from './template.ts';
+
+export interface PromptSource {
+  tokenizer: Tokenizer;
+  chatTemplate: string | undefined;
+}
+
+export function tokenText(tok: Tokenizer, id: number): string {
+  return id >= 0 ? tok.tokenToPiece(id) : '';
+}
+
+/** Tokens of a plain prompt: BOS as the vocabulary says, special-token text left as text. */
+export function rawPromptTokens(tok: Tokenizer, text: string): number[] {
+  return tok.encode(text, { parseSpecial: false });
+}
+
+/** Render messages through the chat template; undefined when the model has none. */
+export function renderChat(model: PromptSource, messages: ChatMessage[], addGenerationPrompt = true): string | undefined {
+  if (!model.chatTemplate) return undefined;
+  const tok = model.tokenizer;
+  return renderChatTemplate(model.chatTemplate, messages, {
+    addGenerationPrompt,
+    bosToken: tokenText(tok, tok.bosId),
+    eosToken: tokenText(tok, tok.eosId),
+  });
+}
+
+/** Tokens of rendered chat text: special tokens parsed, no second BOS when the template wrote one. */
+export function chatTextTokens(tok: Tokenizer, rendered: string): number[] {
+  const bos = tokenText(tok, tok.bosId);
+  const addBos = tok.addBos && !(bos && rendered.startsWith(bos));
+  return tok.encode(rendered, { parseSpecial: true, addBos });
+}
+
+/**
+ * Prompt tokens for a conversation. Without a chat template the messages' contents are joined
+ * (system first) and tokenized as a raw prompt, as llama.cpp does for template-less models.
+ */
+export function chatPromptTokens(model: PromptSource, messages: ChatMessage[]): number[] {
+  const rendered = renderChat(model, messages);
+  if (rendered === undefined) return rawPromptTokens(model.tokenizer, messages.map((m) => m.content).join('\n'));
+  return chatTextTokens(model.tokenizer, rendered);
+}

@@ -1,0 +1,110 @@
+// hearth run MODEL --prompt "…": stream generated text to stdout; logs and timings go to stderr.
+
+import { parse, int, num } from '../args.ts';
+import { resolveModelPath } from '../../model/resolve.ts';
+import { loadModel } from '../../model/load.ts';
+import { Context } from '../../engine/context.ts';
+import { generate } from '../../engine/generate.ts';
+import { chatPromptTokens, rawPromptTokens } from '../../chat/prompt.ts';
+import { HearthError } from '../../util/errors.ts';
+import type { BackendName } from '../../engine/types.ts';
+import type { ChatMessage } from '../../chat/template.ts';
+import type { Command } from '../main.ts';
+
+const HELP = `Usage: hearth run [MODEL] --prompt "…" [options]
+
+  -p, --prompt TEXT       the prompt (or --file F)
+  -f, --file F            read the prompt from a file
+  -n, --max-tokens N      tokens to generate (default 256; -1 = until end of generation)
+      --temp T            temperature (default 0.8; 0 = greedy)
+      --seed S            sampling seed (same seed, same text)
+      --top-k K, --top-p P, --min-p P, --repeat-penalty R, --repeat-last-n N,
+      --frequency-penalty F, --presence-penalty P
+      --stop TEXT         stop before this text (repeatable)
+      --system TEXT       system message (chat models)
+      --raw               skip the chat template: tokenize the prompt as it is
+  -c, --ctx N             context size (default: the model's, at most 4096)
+      --backend B         ref (default)
+      --threads N
+`;
+
+export const command: Command = {
+  summary: 'generate text from a prompt',
+  async run(argv) {
+    const { values: v, positionals } = parse(argv, {
+      prompt: { type: 'string', short: 'p' }, file: { type: 'string', short: 'f' },
+      'max-tokens': { type: 'string', short: 'n' }, temp: { type: 'string' }, seed: { type: 'string' },
+      'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'min-p': { type: 'string' },
+      'repeat-penalty': { type: 'string' }, 'repeat-last-n': { type: 'string' },
+      'frequency-penalty': { type: 'string' }, 'presence-penalty': { type: 'string' },
+      stop: { type: 'string', multiple: true }, system: { type: 'string' }, raw: { type: 'boolean' },
+      ctx: { type: 'string', short: 'c' }, backend: { type: 'string' }, threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (v.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length > 1) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.slice(1).join(' ')}`);
+    let prompt = v.prompt;
+    if (v.file !== undefined) prompt = (await import('node:fs')).readFileSync(v.file, 'utf8');
+    if (prompt === undefined) throw new HearthError('invalid_argument', 'give a prompt with --prompt "…" or --file F');
+    const maxTokens = num(v['max-tokens'], '-n', (n) => Number.isInteger(n) && n >= -1) ?? 256;
+
+    const path = resolveModelPath(positionals[0]);
+    const model = loadModel(path, {
+      nCtx: int(v.ctx, '--ctx', 1),
+      backend: v.backend as BackendName | undefined,
+      threads: int(v.threads, '--threads', 1),
+    });
+    process.stderr.write(`hearth: loaded ${model.name} (${model.arch}, ${(model.paramCount / 1e6).toFixed(2)}M params, ` +
+      `ctx ${model.nCtx}, backend ${model.backend.name}) in ${model.loadMs.toFixed(0)} ms\n`);
+
+    let tokens: number[];
+    if (v.raw || !model.chatTemplate) {
+      tokens = rawPromptTokens(model.tokenizer, prompt);
+    } else {
+      const messages: ChatMessage[] = [];
+      if (v.system !== undefined) messages.push({ role: 'system', content: v.system });
+      messages.push({ role: 'user', content: prompt });
+      tokens = chatPromptTokens(model, messages);
+    }
+
+    const ctx = new Context(model);
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      for await (const ev of generate(ctx, {
+        prompt: tokens,
+        maxTokens: maxTokens < 0 ? undefined : maxTokens,
+        stop: v.stop,
+        sampling: {
+          temperature: num(v.temp, '--temp'),
+          seed: int(v.seed, '--seed'),
+          topK: int(v['top-k'], '--top-k'),
+          topP: num(v['top-p'], '--top-p'),
+          minP: num(v['min-p'], '--min-p'),
+          repeatPenalty: num(v['repeat-penalty'], '--repeat-penalty'),
+          repeatLastN: int(v['repeat-last-n'], '--repeat-last-n'),
+          frequencyPenalty: num(v['frequency-penalty'], '--frequency-penalty'),
+          presencePenalty: num(v['presence-penalty'], '--presence-penalty'),
+        },
+      }, controller.signal)) {
+        if (ev.type === 'done') {
+          const { promptTokens, completionTokens } = ev.usage;
+          const { promptMs, generateMs } = ev.timings;
+          process.stdout.write('\n');
+          process.stderr.write(`hearth: prompt ${promptTokens} tokens in ${promptMs.toFixed(0)} ms ` +
+            `(${(promptTokens / (promptMs / 1000)).toFixed(1)} t/s); generated ${completionTokens} tokens in ` +
+            `${generateMs.toFixed(0)} ms (${(completionTokens / (generateMs / 1000)).toFixed(1)} t/s); stop: ${ev.reason}\n`);
+        } else if (ev.text) {
+          process.stdout.write(ev.text);
+        }
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    return 0;
+  },
+};

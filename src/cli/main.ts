@@ -1,0 +1,53 @@
+// The hearth CLI: the composition root. Each command lives in commands/<name>.ts.
+
+import { HearthError } from '../util/errors.ts';
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.ts')).command,
+  info: async () => (await import('./commands/info.ts')).command,
+  quantize: async () => (await import('./commands/quantize.ts')).command,
+};
+
+const USAGE = `Usage: hearth <command> [options]
+
+Commands:
+  run MODEL --prompt "…" [-n N] [--temp T] [--seed S] [--raw]   generate text
+  info MODEL                                                     describe a GGUF model
+  quantize IN.gguf OUT.gguf TYPE                                 quantize a model (Q4_0, Q8_0, Q4_K_M, …)
+
+MODEL is a .gguf path or a name in HEARTH_MODELS; HEARTH_MODEL sets the default.
+Run "hearth <command> --help" for a command's options.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write('hearth 0.1.0\n');
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`hearth: unknown command "${name}"\n\n${USAGE}`);
+    return 1;
+  }
+  try {
+    return await (await load()).run(rest);
+  } catch (e) {
+    if (e instanceof HearthError) {
+      process.stderr.write(`hearth ${name}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+export type { Command };

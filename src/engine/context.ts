@@ -1,0 +1,57 @@
+// A context: one sequence's KV cache and the tokens it holds, over a loaded model.
+
+import { HearthError } from '../util/errors.ts';
+import { KVCache } from './kv-cache.ts';
+import type { LoadedModel } from '../model/load.ts';
+
+export class Context {
+  readonly model: LoadedModel;
+  readonly cache: KVCache;
+  readonly nBatch: number;
+  /** Tokens whose K/V are in the cache, in order. */
+  readonly tokens: number[] = [];
+
+  constructor(model: LoadedModel) {
+    this.model = model;
+    const { hp } = model;
+    this.cache = new KVCache(hp.nLayer, model.nCtx, hp.nHeadKv * hp.headDim, model.options.kvF16 ?? true);
+    this.nBatch = model.options.nBatch ?? 512;
+  }
+
+  get nCtx(): number {
+    return this.cache.nCtx;
+  }
+
+  get nPast(): number {
+    return this.tokens.length;
+  }
+
+  /** Forget everything after the first n tokens (prompt-prefix reuse). */
+  truncate(n: number): void {
+    this.tokens.length = Math.min(n, this.tokens.length);
+  }
+
+  /**
+   * Append tokens and return the logits after the last one ([nVocab]), or after each one with `allLogits`
+   * ([tokens.length, nVocab]). Prefill runs in batches of nBatch tokens.
+   */
+  eval(tokens: readonly number[], allLogits = false): Float32Array {
+    if (tokens.length === 0) throw new HearthError('invalid_argument', 'eval: no tokens');
+    if (this.nPast + tokens.length > this.nCtx) {
+      throw new HearthError('context_length_exceeded',
+        `${this.nPast + tokens.length} tokens do not fit in the context window of ${this.nCtx} tokens` +
+        (this.nPast ? ` (${this.nPast} already in use)` : ''));
+    }
+    const nVocab = this.model.hp.nVocab;
+    const out = new Float32Array((allLogits ? tokens.length : 1) * nVocab);
+    for (let i = 0; i < tokens.length; i += this.nBatch) {
+      const chunk = tokens.slice(i, i + this.nBatch);
+      const last = i + chunk.length === tokens.length;
+      const logits = this.model.forward.forward(chunk, this.nPast, this.cache, allLogits);
+      this.tokens.push(...chunk);
+      if (allLogits) out.set(logits, i * nVocab);
+      else if (last) out.set(logits);
+    }
+    return out;
+  }
+}

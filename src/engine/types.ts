@@ -1,0 +1,49 @@
+// Engine-level types: load-time options apart from request-time options, and the events generation yields.
+
+import type { SamplingOptions } from './sampler/index.ts';
+
+export type BackendName = 'ref' | 'cpu' | 'webgpu';
+
+/** Chosen when a model is loaded. */
+export interface LoadOptions {
+  /** Context window in tokens (default: the model's training context, capped at 4096). */
+  nCtx?: number;
+  /** Most tokens run through one forward pass during prefill (default 512). */
+  nBatch?: number;
+  backend?: BackendName;
+  threads?: number;
+  /** Keep the KV cache at f16 precision as llama.cpp does (default true). */
+  kvF16?: boolean;
+}
+
+/** Chosen per request. */
+export interface GenerateRequest {
+  /** Prompt token ids, BOS included when wanted. */
+  prompt: number[];
+  /** Most tokens to generate (default: until end of generation or the context is full). */
+  maxTokens?: number;
+  sampling?: SamplingOptions;
+  /** Generation stops before any of these strings; the stop string itself is not emitted. */
+  stop?: string[];
+  /** Stop at end-of-generation tokens (default true). */
+  stopAtEog?: boolean;
+}
+
+export type FinishReason = 'stop' | 'length' | 'eog';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Timings {
+  /** Milliseconds spent on the prompt, and on generating tokens. */
+  promptMs: number;
+  generateMs: number;
+}
+
+export type GenerateEvent =
+  | { type: 'token'; id: number; text: string }
+  /** Text held back while it could have begun a stop string or a UTF-8 character, released at the end. */
+  | { type: 'text'; text: string }
+  | { type: 'done'; reason: FinishReason; usage: Usage; timings: Timings };

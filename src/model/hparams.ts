@@ -1,0 +1,76 @@
+// Hyper-parameters of llama-family decoder models, read from `{arch}.*` metadata keys.
+
+import { HearthError } from '../util/errors.ts';
+import type { GGUFMetadata } from '../gguf/metadata.ts';
+import type { RopeOrder } from '../kernels/ref/rope.ts';
+
+export interface DecoderHParams {
+  arch: string;
+  nVocab: number;
+  nCtxTrain: number;
+  nEmbd: number;
+  nLayer: number;
+  nFF: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  normEps: number;
+  rope: {
+    order: RopeOrder;
+    nRot: number;
+    freqBase: number;
+    freqScale: number;
+    scalingType: 'none' | 'linear' | 'yarn';
+    nCtxOrig: number;
+    extFactor: number;
+    attnFactor: number;
+    betaFast: number;
+    betaSlow: number;
+  };
+}
+
+export function readDecoderHParams(m: GGUFMetadata, arch: string, ropeOrder: RopeOrder, nVocab: number): DecoderHParams {
+  const k = (s: string) => `${arch}.${s}`;
+  const nEmbd = m.getNumber(k('embedding_length'));
+  const nHead = m.getNumber(k('attention.head_count'));
+  const nHeadKv = m.getNumber(k('attention.head_count_kv'), nHead);
+  const headDim = m.getNumber(k('attention.key_length'), nEmbd / nHead);
+  const nCtxTrain = m.getNumber(k('context_length'));
+  const scalingType = m.getString(k('rope.scaling.type'), 'none');
+  if (scalingType !== 'none' && scalingType !== 'linear' && scalingType !== 'yarn') {
+    throw new HearthError('model_invalid', `${m.source}: rope scaling type "${scalingType}" is not supported (none, linear, yarn)`);
+  }
+  const factor = m.getNumber(k('rope.scaling.factor'), 0);
+  const freqScale = scalingType === 'none' || factor === 0 ? 1 : 1 / factor;
+  const hp: DecoderHParams = {
+    arch,
+    nVocab,
+    nCtxTrain,
+    nEmbd,
+    nLayer: m.getNumber(k('block_count')),
+    nFF: m.getNumber(k('feed_forward_length')),
+    nHead,
+    nHeadKv,
+    headDim,
+    normEps: m.getNumber(k('attention.layer_norm_rms_epsilon')),
+    rope: {
+      order: ropeOrder,
+      nRot: m.getNumber(k('rope.dimension_count'), headDim),
+      freqBase: m.getNumber(k('rope.freq_base'), 10000),
+      freqScale,
+      scalingType,
+      nCtxOrig: m.getNumber(k('rope.scaling.original_context_length'), nCtxTrain),
+      extFactor: scalingType === 'yarn' ? 1 : 0,
+      attnFactor: m.getNumber(k('rope.scaling.attn_factor'), 1),
+      betaFast: m.getNumber(k('rope.scaling.yarn_beta_fast'), 32),
+      betaSlow: m.getNumber(k('rope.scaling.yarn_beta_slow'), 1),
+    },
+  };
+  const bad = (msg: string) => new HearthError('model_invalid', `${m.source}: ${msg}`);
+  for (const [name, v] of Object.entries({ nEmbd, nHead, nHeadKv, headDim, nLayer: hp.nLayer, nFF: hp.nFF })) {
+    if (!Number.isInteger(v) || v <= 0) throw bad(`hyper-parameter ${name} = ${v} must be a positive integer`);
+  }
+  if (nHead % nHeadKv !== 0) throw bad(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKv}`);
+  if (hp.rope.nRot > headDim || hp.rope.nRot % 2 !== 0) throw bad(`rope.dimension_count ${hp.rope.nRot} must be even and <= head dim ${headDim}`);
+  return hp;
+}

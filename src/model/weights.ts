@@ -1,0 +1,45 @@
+// Weight lookup with shape checks: every tensor a model needs is named once and checked against hparams.
+
+import { HearthError } from '../util/errors.ts';
+import type { GGMLTypeId } from '../gguf/ggml-types.ts';
+import type { WeightTensor } from '../kernels/backend.ts';
+import { dequantizeTensor } from '../quant/index.ts';
+
+/** Where a model's tensors come from (a GGUF file, or memory in tests). */
+export interface TensorSource {
+  readonly file: string;
+  /** Shape in ggml order (shape[0] is the row length), type and the packed bytes; undefined when absent. */
+  get(name: string): { shape: readonly number[]; type: GGMLTypeId; data: Uint8Array } | undefined;
+}
+
+function shapeStr(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+function fetch(src: TensorSource, name: string, shape: readonly number[]) {
+  const t = src.get(name);
+  if (!t) throw new HearthError('model_invalid', `${src.file}: tensor ${name} is missing`);
+  const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]) ||
+    // 1-D tensors may be stored as [n, 1]
+    (shape.length === 1 && t.shape.length === 2 && t.shape[0] === shape[0] && t.shape[1] === 1);
+  if (!same) {
+    throw new HearthError('model_invalid', `${src.file}: tensor ${name} has shape ${shapeStr(t.shape)}, expected ${shapeStr(shape)}`);
+  }
+  return t;
+}
+
+/** A 2-D matrix [cols, rows] in ggml order, kept packed. */
+export function matrix(src: TensorSource, name: string, cols: number, rows: number): WeightTensor {
+  const t = fetch(src, name, [cols, rows]);
+  return { name, type: t.type, cols, rows, data: t.data };
+}
+
+/** A 1-D vector (norm weights, biases), decoded to f32. */
+export function vector(src: TensorSource, name: string, n: number): Float32Array {
+  const t = fetch(src, name, [n]);
+  return dequantizeTensor(t.type, t.data, n);
+}
+
+export function optionalVector(src: TensorSource, name: string, n: number): Float32Array | undefined {
+  return src.get(name) ? vector(src, name, n) : undefined;
+}
