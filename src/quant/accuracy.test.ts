@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GGMLType, dequantizeTensor, quantizeTensor } from './index.ts';
-import { arrayRmse, cosineData, gaussianData, nmse, rmse } from './block-test-data.ts';
+import { NMSE_BOUND, arrayRmse, cosineData, gaussianData, nmse, rmse } from './block-test-data.ts';
 
 const roundTrip = (type: number, x: Float32Array): Float32Array =>
   dequantizeTensor(type, quantizeTensor(type, x, x.length), x.length);
@@ -20,16 +20,6 @@ test('llama.cpp test-quantize-fns data: array_rmse < 0.002', (t) => {
     assert.ok(err < 0.002, `${name}: array_rmse ${err} >= 0.002`);
   }
 });
-
-// NMSE bounds on N(0, 1) data. A uniform quantizer with step D has error variance D^2 / 12. Over blocks
-// of 32 normals the largest magnitude averages about 2.1 and the range about 4.1, so D is ~2.1/127 for
-// Q8 (2.3e-5), 2.1/16 for Q5_0 (1.4e-3), 4.1/31 for Q5_1 (1.5e-3), 2.1/8 for Q4_0 (5.7e-3, plus the
-// clamp at +7) and 4.1/15 for Q4_1 (6.2e-3); the bounds leave about 2x over those estimates. For F16 and
-// BF16 the error is at most half an ulp, so NMSE <= ulp^2 / 12 relative = 2^-20 / 12 and 2^-14 / 12.
-const NMSE_BOUND = {
-  F32: 0, F16: 2 ** -20 / 12, BF16: 2 ** -14 / 12,
-  Q4_0: 1.2e-2, Q4_1: 1.2e-2, Q5_0: 3e-3, Q5_1: 3e-3, Q8_0: 1e-4, Q8_1: 1e-4,
-} as const;
 
 test('random normal data: NMSE within the bound of each format', (t) => {
   const x = gaussianData(32 * 2048, 42);

@@ -9,6 +9,17 @@ export function cosineData(offset: number, n: number, amplitude = 2): Float32Arr
   return out;
 }
 
+// NMSE bounds on N(0, 1) data. A uniform quantizer with step D has error variance D^2 / 12. Over blocks
+// of 32 normals the largest magnitude averages about 2.1 and the range about 4.1, so D is ~2.1/127 for
+// Q8 (2.3e-5), 2.1/16 for Q5_0 (1.4e-3), 4.1/31 for Q5_1 (1.5e-3), 2.1/8 for Q4_0 (5.7e-3, plus the
+// clamp at +7) and 4.1/15 for Q4_1 (6.2e-3); the bounds leave about 2x over those estimates. F16 and
+// BF16 spread the error over +-half an ulp, and an ulp is at most 2^-10 |x| (F16) or 2^-7 |x| (BF16),
+// so NMSE <= 2^-20 / 12 and 2^-14 / 12.
+export const NMSE_BOUND = {
+  F32: 0, F16: 2 ** -20 / 12, BF16: 2 ** -14 / 12,
+  Q4_0: 1.2e-2, Q4_1: 1.2e-2, Q5_0: 3e-3, Q5_1: 3e-3, Q8_0: 1e-4, Q8_1: 1e-4,
+} as const;
+
 /** Standard normal samples from a seeded generator (mulberry32 + Box-Muller), so runs repeat exactly. */
 export function gaussianData(n: number, seed: number, sigma = 1): Float32Array {
   let s = seed >>> 0;
