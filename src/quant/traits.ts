@@ -11,7 +11,7 @@ export interface QuantTraits extends TypeLayout {
   quantize(src: Float32Array, dst: Uint8Array, n: number): void;
   /**
    * The type llama.cpp's CPU backend converts activations to before a dot product with this type
-   * (ggml `vec_dot_type`): F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for the 32-block types, Q8_K for K-quants.
+   * (ggml `vec_dot_type`): F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants.
    */
   readonly vecDotType: GGMLTypeId;
 }
