@@ -7,6 +7,12 @@ import './ref/q4_1.ts';
 import './ref/q5_0.ts';
 import './ref/q5_1.ts';
 import './ref/q8_0.ts';
+import './ref/q2_k.ts';
+import './ref/q3_k.ts';
+import './ref/q4_k.ts';
+import './ref/q5_k.ts';
+import './ref/q6_k.ts';
+import './ref/q8_k.ts';
 
 import { rowBytes, typeName } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
