@@ -14,7 +14,8 @@ export class Context {
   constructor(model: LoadedModel) {
     this.model = model;
     const { hp } = model;
-    this.cache = new KVCache(hp.nLayer, model.nCtx, hp.nHeadKv * hp.headDim, model.options.kvF16 ?? true);
+    this.cache = new KVCache(hp.nLayer, model.nCtx, hp.nHeadKv * hp.headDim, model.options.kvF16 ?? true,
+      (n) => model.backend.allocF32(n));
     this.nBatch = model.options.nBatch ?? 512;
   }
 

@@ -11,12 +11,13 @@ export class KVCache {
   readonly k: Float32Array[];
   readonly v: Float32Array[];
 
-  constructor(nLayer: number, nCtx: number, kvDim: number, f16 = true) {
+  constructor(nLayer: number, nCtx: number, kvDim: number, f16 = true,
+    alloc: (n: number) => Float32Array = (n) => new Float32Array(n)) {
     this.nCtx = nCtx;
     this.kvDim = kvDim;
     this.f16 = f16;
-    this.k = Array.from({ length: nLayer }, () => new Float32Array(nCtx * kvDim));
-    this.v = Array.from({ length: nLayer }, () => new Float32Array(nCtx * kvDim));
+    this.k = Array.from({ length: nLayer }, () => alloc(nCtx * kvDim));
+    this.v = Array.from({ length: nLayer }, () => alloc(nCtx * kvDim));
   }
 
   /** Write nTokens rows of K and V for one layer starting at position pos0. */

@@ -15,6 +15,13 @@ export interface WeightTensor {
 
 export interface Backend {
   readonly name: string;
+  /**
+   * Memory for a weight of `bytes` bytes, where this backend wants it (e.g. inside a WebAssembly memory).
+   * The loader reads tensor data from the file straight into it.
+   */
+  allocWeight(bytes: number): Uint8Array;
+  /** A zeroed f32 buffer for activations or the KV cache, where this backend computes on it. */
+  allocF32(n: number): Float32Array;
   /** y[t, r] = sum_c W[r, c] * x[t, c]; x is [nTokens, cols], y is [nTokens, rows]. */
   matmul(w: WeightTensor, x: Float32Array, nTokens: number, y: Float32Array): void;
   /** out = row r of w, decoded to f32. */

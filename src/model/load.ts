@@ -41,14 +41,21 @@ export function createBackend(opts: LoadOptions): Backend {
   throw new HearthError('invalid_argument', `backend "${name}" is not available in this build; use --backend ref`);
 }
 
-/** Tensors read from the file on first use and kept in memory. */
-function fileTensorSource(f: GGUFFile): TensorSource {
+/** Tensors read from the file into memory the backend provides, once each. */
+function fileTensorSource(f: GGUFFile, backend: Backend): TensorSource {
+  const loaded = new Map<string, Uint8Array>();
   return {
     file: f.name,
     get(name) {
       const info = f.findTensor(name);
       if (!info) return undefined;
-      return { shape: info.shape, type: info.type as GGMLTypeId, data: f.readTensor(info) };
+      let data = loaded.get(name);
+      if (!data) {
+        data = backend.allocWeight(info.byteSize);
+        f.readTensorInto(info, data);
+        loaded.set(name, data);
+      }
+      return { shape: info.shape, type: info.type as GGMLTypeId, data };
     },
   };
 }
@@ -71,7 +78,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     const nCtx = opts.nCtx ?? Math.min(hp.nCtxTrain, DEFAULT_MAX_CTX);
     if (!Number.isInteger(nCtx) || nCtx < 1) throw new HearthError('invalid_argument', `context size must be a positive integer, got ${opts.nCtx}`);
     const backend = createBackend(opts);
-    const weights = loadDecoderWeights(fileTensorSource(file), hp, spec.attnBias);
+    const weights = loadDecoderWeights(fileTensorSource(file, backend), hp, spec.attnBias);
     return {
       path,
       name: modelNameFromPath(path),

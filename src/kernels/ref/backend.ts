@@ -15,6 +15,8 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
   const round = opts.roundActivations ?? true;
   return {
     name: 'ref',
+    allocWeight: (bytes) => new Uint8Array(bytes),
+    allocF32: (n) => new Float32Array(n),
     matmul: (w, x, nTokens, y) => matmul(w, x, nTokens, y, round),
     getRow,
     rmsNorm,

@@ -71,18 +71,18 @@ class Scratch {
   readonly x: Float32Array; readonly xb: Float32Array;
   readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array; readonly att: Float32Array;
   readonly gate: Float32Array; readonly up: Float32Array;
-  constructor(hp: DecoderHParams, n: number) {
+  constructor(hp: DecoderHParams, n: number, alloc: (n: number) => Float32Array) {
     const qDim = hp.nHead * hp.headDim;
     const kvDim = hp.nHeadKv * hp.headDim;
     this.n = n;
-    this.x = new Float32Array(n * hp.nEmbd);          // [n, nEmbd] residual stream
-    this.xb = new Float32Array(n * Math.max(hp.nEmbd, qDim)); // [n, nEmbd] normed input / projection output
-    this.q = new Float32Array(n * qDim);               // [n, nHead, headDim]
-    this.k = new Float32Array(n * kvDim);              // [n, nHeadKv, headDim]
-    this.v = new Float32Array(n * kvDim);
-    this.att = new Float32Array(n * qDim);             // [n, nHead, headDim]
-    this.gate = new Float32Array(n * hp.nFF);          // [n, nFF]
-    this.up = new Float32Array(n * hp.nFF);
+    this.x = alloc(n * hp.nEmbd);          // [n, nEmbd] residual stream
+    this.xb = alloc(n * Math.max(hp.nEmbd, qDim)); // [n, nEmbd] normed input / projection output
+    this.q = alloc(n * qDim);               // [n, nHead, headDim]
+    this.k = alloc(n * kvDim);              // [n, nHeadKv, headDim]
+    this.v = alloc(n * kvDim);
+    this.att = alloc(n * qDim);             // [n, nHead, headDim]
+    this.gate = alloc(n * hp.nFF);          // [n, nFF]
+    this.up = alloc(n * hp.nFF);
   }
 }
 
@@ -101,7 +101,7 @@ export class DecoderForward {
   }
 
   private scratchFor(n: number): Scratch {
-    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(this.hp, n);
+    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(this.hp, n, (k) => this.backend.allocF32(k));
     return this.scratch;
   }
 
@@ -162,7 +162,7 @@ export class DecoderForward {
     const first = allLogits ? 0 : n - 1;
     const nOut = n - first;
     const xOut = s.x.subarray(first * nEmbd, n * nEmbd);
-    const normed = new Float32Array(nOut * nEmbd);
+    const normed = s.xb.subarray(0, nOut * nEmbd);
     b.rmsNorm(xOut, this.w.outputNorm, hp.normEps, nEmbd, nOut, normed);
     const logits = new Float32Array(nOut * hp.nVocab);
     b.matmul(this.w.output, normed, nOut, logits);
