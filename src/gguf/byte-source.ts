@@ -63,7 +63,8 @@ export class MemorySource implements ByteSource {
   readonly bytes: Uint8Array;
 
   constructor(bytes: Uint8Array, name: string) {
-    this.bytes = bytes;
+    // A plain Uint8Array view, so that no Buffer-specific behaviour (Buffer#slice shares memory) leaks in.
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.size = bytes.length;
     this.name = name;
   }

@@ -147,8 +147,10 @@ export class HeaderCursor {
       const bytes = n * valueTypeSize(itemType);
       const o = this.need(bytes);
       this.pos += bytes;
-      // slice() copies into a fresh, aligned buffer; the element class reads it as little-endian.
-      return { type: T.ARRAY, itemType, value: new cls(this.buf.slice(o, o + bytes).buffer) };
+      // Copy into a fresh, aligned buffer (not slice(): on a Node Buffer that is a view of the whole file).
+      const copy = new Uint8Array(bytes);
+      copy.set(this.buf.subarray(o, o + bytes));
+      return { type: T.ARRAY, itemType, value: new cls(copy.buffer) };
     }
     if (itemType === T.STRING) {
       const items = new Array<string>(n);
