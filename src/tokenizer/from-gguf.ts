@@ -50,11 +50,12 @@ function nullIds(): SpecialIds {
 export function vocabFromGGUF(md: GGUFMetadata): Vocab {
   const model = metaString(md, K + 'model');
   if (model === undefined) throw new HearthError('tokenizer_invalid', `GGUF metadata has no ${K}model`);
-  const pre = metaString(md, K + 'pre');
+  let pre = metaString(md, K + 'pre');
+  if (model === 'gemma4') pre = 'gemma4';
   const ids = nullIds();
   const flags: VocabFlags = {
     addSpacePrefix: false, addBos: false, addEos: false, ignoreMerges: false, cleanSpaces: false,
-    removeExtraWhitespaces: false,
+    removeExtraWhitespaces: false, escapeWhitespaces: false, lowercase: true, stripAccents: true,
   };
   let kind: VocabKind;
   let merges: string[] | undefined;
@@ -66,16 +67,17 @@ export function vocabFromGGUF(md: GGUFMetadata): Vocab {
     kind = 'wpm';
     Object.assign(ids, { bos: 101, unk: 100, sep: 102, pad: 0, mask: 103 });
     Object.assign(flags, { cleanSpaces: true, addBos: true });
-  } else if (model === 'gpt2') {
+  } else if (model === 'gpt2' || model === 'gemma4') {
     kind = 'bpe';
     merges = metaStringArray(md, K + 'merges');
     if (!merges) throw new HearthError('tokenizer_invalid', `BPE vocabulary without ${K}merges`);
-    Object.assign(ids, { bos: 11, eos: 11 });
+    if (model === 'gpt2') Object.assign(ids, { bos: 11, eos: 11 });
     const cfg = preTokenizerConfig(pre);
     flags.cleanSpaces = cfg.cleanSpaces;
     flags.ignoreMerges = cfg.ignoreMerges;
     if (cfg.addBos) flags.addBos = true;
     if (cfg.noBos) ids.bos = -1;
+    flags.escapeWhitespaces = cfg.escapeWhitespaces;
   } else if (model === 'no_vocab' || model === 'none') {
     throw new HearthError('tokenizer_invalid', 'this model has no vocabulary (tokenizer.ggml.model = "none")');
   } else {
@@ -111,8 +113,11 @@ export function vocabFromGGUF(md: GGUFMetadata): Vocab {
     if (v === undefined) continue;
     if (Number.isInteger(v) && v >= 0 && v < n) ids[name] = v;
   }
+  flags.lowercase = metaBool(md, K + 'normalizer.lowercase') ?? flags.lowercase;
+  flags.stripAccents = metaBool(md, K + 'normalizer.strip_accents') ?? flags.lowercase;
   flags.addBos = metaBool(md, K + 'add_bos_token') ?? flags.addBos;
   flags.addEos = metaBool(md, K + 'add_eos_token') ?? flags.addEos;
+  if (pre === 'gemma4') flags.addBos = true; // llama.cpp overrides this for Gemma 4
   if (flags.addBos && ids.bos < 0) flags.addBos = false;
   if (flags.addEos && ids.eos < 0) flags.addEos = false;
 

@@ -20,7 +20,7 @@ export class GGMLTokenizer implements Tokenizer {
     this.vocab = vocab;
     if (vocab.kind === 'spm') this.spm = new SpmEncoder(vocab);
     else if (vocab.kind === 'bpe') this.bpe = new BpeEncoder(vocab);
-    else this.wpm = new WpmEncoder(vocab);
+    else this.wpm = new WpmEncoder(vocab, { lowercase: vocab.flags.lowercase, stripAccents: vocab.flags.stripAccents });
   }
 
   get vocabSize(): number { return this.vocab.size; }

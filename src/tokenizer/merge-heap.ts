@@ -13,6 +13,7 @@ export class MergeHeap {
   clear(): void { this.n = 0; }
 
   // Popped entry, valid until the next push/pop.
+  topKey = 0;
   topLeft = 0;
   topRight = 0;
   topSize = 0;
@@ -49,8 +50,9 @@ export class MergeHeap {
     }
   }
 
-  /** Removes the best entry into topLeft/topRight/topSize. Call only when length > 0. */
+  /** Removes the best entry into topKey/topLeft/topRight/topSize. Call only when length > 0. */
   pop(): void {
+    this.topKey = this.key[0];
     this.topLeft = this.left[0];
     this.topRight = this.right[0];
     this.topSize = this.size[0];

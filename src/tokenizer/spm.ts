@@ -6,8 +6,17 @@ import { MergeHeap } from './merge-heap.ts';
 
 const utf8 = new TextEncoder();
 
+const CACHE_MAX = 1 << 17;
+
 export class SpmEncoder {
   private readonly vocab: Vocab;
+  /**
+   * True when no token has ▁ after a non-▁ character. Then no merge can span the point just before
+   * a ▁ that follows another character, and words starting there are tokenized independently and
+   * cached: the same result as one global merge queue, much faster on long text.
+   */
+  private readonly wordSplit: boolean;
+  private readonly cache = new Map<string, number[]>();
   private readonly heap = new MergeHeap();
   private start = new Int32Array(256);
   private len = new Int32Array(256);
@@ -16,10 +25,37 @@ export class SpmEncoder {
 
   constructor(vocab: Vocab) {
     this.vocab = vocab;
+    let ok = true;
+    for (const t of vocab.tokens) {
+      for (let k = t.indexOf('\u2581', 1); k > 0; k = t.indexOf('\u2581', k + 1)) {
+        if (t.charCodeAt(k - 1) !== 0x2581) { ok = false; break; }
+      }
+      if (!ok) break;
+    }
+    this.wordSplit = ok;
   }
 
   /** Tokenizes already-escaped text (spaces replaced by U+2581) into `out`. */
   encode(text: string, out: number[]): void {
+    if (!this.wordSplit || text.length < 64) { this.encodeRun(text, out); return; }
+    let s = 0;
+    for (let i = 1; i <= text.length; i++) {
+      if (i < text.length && !(text.charCodeAt(i) === 0x2581 && text.charCodeAt(i - 1) !== 0x2581)) continue;
+      const w = text.slice(s, i);
+      s = i;
+      const hit = this.cache.get(w);
+      if (hit !== undefined) { for (let k = 0; k < hit.length; k++) out.push(hit[k]); continue; }
+      const res: number[] = [];
+      this.encodeRun(w, res);
+      if (w.length <= 256) {
+        if (this.cache.size >= CACHE_MAX) this.cache.clear();
+        this.cache.set(w, res);
+      }
+      for (let k = 0; k < res.length; k++) out.push(res[k]);
+    }
+  }
+
+  private encodeRun(text: string, out: number[]): void {
     if (text.length === 0) return;
     this.ensure(text.length);
     const { start, len, prev, next } = this;

@@ -33,6 +33,11 @@ export interface VocabFlags {
   ignoreMerges: boolean;
   cleanSpaces: boolean;
   removeExtraWhitespaces: boolean;
+  /** BPE over raw UTF-8 with ▁ for spaces and <0xXX> byte tokens (Gemma 4) instead of the byte alphabet. */
+  escapeWhitespaces: boolean;
+  /** WordPiece normalizer options. */
+  lowercase: boolean;
+  stripAccents: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -96,7 +101,7 @@ export class Vocab {
     this.pieces = new Array(n);
     for (let i = 0; i < n; i++) this.pieces[i] = this.computePiece(i);
 
-    if (this.kind === 'spm') {
+    if (this.kind === 'spm' || this.flags.escapeWhitespaces) {
       for (let b = 0; b < 256; b++) {
         const hex = '<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>';
         let id = this.tokenToId.get(hex);
@@ -126,7 +131,7 @@ export class Vocab {
     const a = this.attrs[id];
     const text = this.tokens[id];
     if (a & (TokenAttr.UNKNOWN | TokenAttr.CONTROL | TokenAttr.USER_DEFINED)) return utf8.encode(text);
-    if (this.kind === 'bpe') {
+    if (this.kind === 'bpe' && !this.flags.escapeWhitespaces) {
       if (a & TokenAttr.NORMAL) return byteLevelDecodeToken(text);
       return EMPTY;
     }
