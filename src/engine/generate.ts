@@ -58,7 +58,8 @@ export async function* generate(ctx: Context, req: GenerateRequest, signal?: Abo
       reason = 'stop';
       break;
     }
-    if (generated >= maxTokens || ctx.nPast >= ctx.nCtx) break;
+    // prompt + generated tokens never exceed the context window
+    if (generated >= maxTokens || ctx.nPast + 1 >= ctx.nCtx) break;
     await yieldToLoop();
     signal?.throwIfAborted();
     logits = ctx.eval([id]);
