@@ -111,3 +111,19 @@ test('missing tensors, wrong shapes and unknown architectures get model errors n
   assert.throws(() => loadModel(badArch), (e) => isHearthError(e, 'unsupported_architecture') && /mamba9/.test(e.message));
   src.close();
 });
+
+test('sequences batched into one forward pass get the logits they get alone', async () => {
+  const { evalBatch } = await import('../src/engine/context.ts');
+  const a = model.tokenizer.encode('Once upon a time');
+  const b = model.tokenizer.encode('The little dog ran');
+  const ca = new Context(model);
+  const cb = new Context(model);
+  ca.eval(a.slice(0, 2));
+  const [la, lb] = evalBatch([{ ctx: ca, tokens: a.slice(2) }, { ctx: cb, tokens: b }]);
+  assert.ok(maxAbsDiff(la, new Context(model).eval(a)) < 1e-4);
+  assert.ok(maxAbsDiff(lb, new Context(model).eval(b)) < 1e-4);
+  assert.equal(ca.nPast, a.length);
+  const [la2, lb2] = evalBatch([{ ctx: ca, tokens: [400] }, { ctx: cb, tokens: [401] }]);
+  assert.ok(maxAbsDiff(la2, new Context(model).eval([...a, 400])) < 1e-4);
+  assert.ok(maxAbsDiff(lb2, new Context(model).eval([...b, 401])) < 1e-4);
+});

@@ -56,3 +56,25 @@ export class Context {
     return out;
   }
 }
+
+/**
+ * One forward pass over several contexts of the same model (continuous batching): each item's tokens are
+ * appended to its own context. Returns the logits after each item's last token, in order.
+ */
+export function evalBatch(items: readonly { ctx: Context; tokens: readonly number[] }[]): Float32Array[] {
+  if (items.length === 0) return [];
+  const model = items[0].ctx.model;
+  for (const { ctx, tokens } of items) {
+    if (ctx.model !== model) throw new HearthError('invalid_argument', 'evalBatch: every context must belong to the same model');
+    if (ctx.nPast + tokens.length > ctx.nCtx) {
+      throw new HearthError('context_length_exceeded', `${ctx.nPast + tokens.length} tokens do not fit in the context window of ${ctx.nCtx} tokens`);
+    }
+  }
+  if (new Set(items.map((i) => i.ctx)).size !== items.length) throw new HearthError('invalid_argument', 'evalBatch: a context appears twice');
+  const logits = model.forward.forwardBatch(items.map(({ ctx, tokens }) => ({ tokens, pos0: ctx.nPast, cache: ctx.cache })));
+  const nVocab = model.hp.nVocab;
+  return items.map(({ ctx, tokens }, i) => {
+    ctx.tokens.push(...tokens);
+    return logits.slice(i * nVocab, (i + 1) * nVocab);
+  });
+}

@@ -65,6 +65,13 @@ export function loadDecoderWeights(src: TensorSource, hp: DecoderHParams, attnBi
   };
 }
 
+/** One sequence's share of a batch. */
+export interface Segment {
+  tokens: ArrayLike<number>;
+  pos0: number;
+  cache: KVCache;
+}
+
 /** Scratch buffers for a batch of up to nBatch tokens, reused across calls. */
 class Scratch {
   readonly n: number;
@@ -110,29 +117,49 @@ export class DecoderForward {
    * Returns logits [nOut, nVocab] for the last token (default) or for every token (`allLogits`).
    */
   forward(tokens: ArrayLike<number>, pos0: number, cache: KVCache, allLogits = false): Float32Array {
+    return this.forwardBatch([{ tokens, pos0, cache }], allLogits);
+  }
+
+  /**
+   * Several sequences in one pass (continuous batching): their tokens share every matmul, while RoPE
+   * positions, the KV cache and attention stay per sequence. Returns logits [nOut, nVocab]: per segment, in
+   * order, its last token (default) or every token (`allLogits`).
+   */
+  forwardBatch(segments: readonly Segment[], allLogits = false): Float32Array {
     const hp = this.hp;
     const b = this.backend;
-    const n = tokens.length;
     const { nEmbd, nHead, nHeadKv, headDim, nFF } = hp;
     const qDim = nHead * headDim;
     const kvDim = nHeadKv * headDim;
+    const n = segments.reduce((sum, g) => sum + g.tokens.length, 0);
     if (n === 0) throw new HearthError('invalid_argument', 'forward: no tokens');
-    if (pos0 + n > cache.nCtx) {
-      throw new HearthError('context_length_exceeded', `${pos0 + n} tokens do not fit in the context of ${cache.nCtx}`);
+    for (const g of segments) {
+      if (g.tokens.length === 0) throw new HearthError('invalid_argument', 'forward: a sequence has no tokens');
+      if (g.pos0 + g.tokens.length > g.cache.nCtx) {
+        throw new HearthError('context_length_exceeded', `${g.pos0 + g.tokens.length} tokens do not fit in the context of ${g.cache.nCtx}`);
+      }
     }
     const s = this.scratchFor(n);
-    const positions = Int32Array.from({ length: n }, (_, i) => pos0 + i);
-
-    // token embeddings
-    for (let t = 0; t < n; t++) {
-      const id = tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= hp.nVocab) {
-        throw new HearthError('invalid_argument', `token id ${id} is outside the vocabulary (0..${hp.nVocab - 1})`);
-      }
-      b.getRow(this.w.tokEmbd, id, s.x.subarray(t * nEmbd, (t + 1) * nEmbd));
+    const positions = new Int32Array(n);
+    const starts: number[] = [];
+    let row = 0;
+    for (const g of segments) {
+      starts.push(row);
+      for (let i = 0; i < g.tokens.length; i++) positions[row++] = g.pos0 + i;
     }
 
-    const attnShape = { nHead, nHeadKv, headDim, scale: 1 / Math.sqrt(headDim), f16: cache.f16 };
+    // token embeddings
+    row = 0;
+    for (const g of segments) {
+      for (let i = 0; i < g.tokens.length; i++, row++) {
+        const id = g.tokens[i];
+        if (!Number.isInteger(id) || id < 0 || id >= hp.nVocab) {
+          throw new HearthError('invalid_argument', `token id ${id} is outside the vocabulary (0..${hp.nVocab - 1})`);
+        }
+        b.getRow(this.w.tokEmbd, id, s.x.subarray(row * nEmbd, (row + 1) * nEmbd));
+      }
+    }
+
     for (let il = 0; il < hp.nLayer; il++) {
       const L = this.w.layers[il];
       // attention block
@@ -145,8 +172,14 @@ export class DecoderForward {
       if (L.bv) b.addBias(s.v, L.bv, kvDim, n);
       b.rope(s.q, n, nHead, headDim, positions, this.rope);
       b.rope(s.k, n, nHeadKv, headDim, positions, this.rope);
-      cache.write(il, pos0, s.k, s.v, n);
-      b.attention(s.q, cache.k[il], cache.v[il], n, pos0, attnShape, s.att);
+      segments.forEach((g, gi) => {
+        const r0 = starts[gi];
+        const r1 = r0 + g.tokens.length;
+        const attnShape = { nHead, nHeadKv, headDim, scale: 1 / Math.sqrt(headDim), f16: g.cache.f16 };
+        g.cache.write(il, g.pos0, s.k.subarray(r0 * kvDim, r1 * kvDim), s.v.subarray(r0 * kvDim, r1 * kvDim), r1 - r0);
+        b.attention(s.q.subarray(r0 * qDim, r1 * qDim), g.cache.k[il], g.cache.v[il], r1 - r0, g.pos0, attnShape,
+          s.att.subarray(r0 * qDim, r1 * qDim));
+      });
       b.matmul(L.wo, s.att, n, s.xb);
       b.add(s.x, s.xb, n * nEmbd);
       // feed-forward block
@@ -158,12 +191,16 @@ export class DecoderForward {
       b.add(s.x, s.xb, n * nEmbd);
     }
 
-    // output head, for the last token only unless every position is wanted
-    const first = allLogits ? 0 : n - 1;
-    const nOut = n - first;
-    const xOut = s.x.subarray(first * nEmbd, n * nEmbd);
+    // output head, for each sequence's last token only unless every position is wanted
+    const rows: number[] = [];
+    segments.forEach((g, gi) => {
+      const last = starts[gi] + g.tokens.length - 1;
+      for (let r = allLogits ? starts[gi] : last; r <= last; r++) rows.push(r);
+    });
+    const nOut = rows.length;
     const normed = s.xb.subarray(0, nOut * nEmbd);
-    b.rmsNorm(xOut, this.w.outputNorm, hp.normEps, nEmbd, nOut, normed);
+    rows.forEach((r, i) => b.rmsNorm(s.x.subarray(r * nEmbd, (r + 1) * nEmbd), this.w.outputNorm, hp.normEps, nEmbd, 1,
+      normed.subarray(i * nEmbd, (i + 1) * nEmbd)));
     const logits = new Float32Array(nOut * hp.nVocab);
     b.matmul(this.w.output, normed, nOut, logits);
     return logits;
