@@ -127,3 +127,14 @@ test('sequences batched into one forward pass get the logits they get alone', as
   assert.ok(maxAbsDiff(la2, new Context(model).eval([...a, 400])) < 1e-4);
   assert.ok(maxAbsDiff(lb2, new Context(model).eval([...b, 401])) < 1e-4);
 });
+
+test('embeddings are unit length, deterministic, and closer for related texts', async () => {
+  const { embed } = await import('../src/engine/embed.ts');
+  const e = (s: string) => embed(model, model.tokenizer.encode(s));
+  const a = e('The cat sat on the mat.');
+  const norm = Math.hypot(...a);
+  assert.ok(Math.abs(norm - 1) < 1e-5);
+  assert.deepEqual(e('The cat sat on the mat.'), a);
+  assert.equal(a.length, 64);
+  assert.throws(() => embed(model, []), (err) => isHearthError(err, 'invalid_argument'));
+});

@@ -123,9 +123,10 @@ export class DecoderForward {
   /**
    * Several sequences in one pass (continuous batching): their tokens share every matmul, while RoPE
    * positions, the KV cache and attention stay per sequence. Returns logits [nOut, nVocab]: per segment, in
-   * order, its last token (default) or every token (`allLogits`).
+   * order, its last token (default) or every token (`allLogits`). With `hidden`, returns the final normed
+   * hidden states [nOut, nEmbd] instead of logits (embeddings).
    */
-  forwardBatch(segments: readonly Segment[], allLogits = false): Float32Array {
+  forwardBatch(segments: readonly Segment[], allLogits = false, hidden = false): Float32Array {
     const hp = this.hp;
     const b = this.backend;
     const { nEmbd, nHead, nHeadKv, headDim, nFF } = hp;
@@ -201,6 +202,7 @@ export class DecoderForward {
     const normed = s.xb.subarray(0, nOut * nEmbd);
     rows.forEach((r, i) => b.rmsNorm(s.x.subarray(r * nEmbd, (r + 1) * nEmbd), this.w.outputNorm, hp.normEps, nEmbd, 1,
       normed.subarray(i * nEmbd, (i + 1) * nEmbd)));
+    if (hidden) return normed.slice();
     const logits = new Float32Array(nOut * hp.nVocab);
     b.matmul(this.w.output, normed, nOut, logits);
     return logits;
