@@ -128,7 +128,7 @@ test('sequences batched into one forward pass get the logits they get alone', as
   assert.ok(maxAbsDiff(lb2, new Context(model).eval([...b, 401])) < 1e-4);
 });
 
-test('embeddings are unit length, deterministic, and closer for related texts', async () => {
+test('embeddings are unit length, model-wide, and deterministic', async () => {
   const { embed } = await import('../src/engine/embed.ts');
   const e = (s: string) => embed(model, model.tokenizer.encode(s));
   const a = e('The cat sat on the mat.');

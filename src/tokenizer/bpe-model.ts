@@ -22,6 +22,11 @@ export interface BpeModelOptions {
 }
 
 const CACHE_MAX = 1 << 17;
+/** Words longer than this are first cut at points no token can span (see splitPoints). */
+const LONG_WORD = 48;
+/** Characters that start words (space, ▁, byte-level space) and line breaks (newline, byte-level newline). */
+const STARTERS = new Set([0x20, 0x2581, 0x120]);
+const NEWLINES = new Set([0x0a, 0x10a]);
 
 export class BpeModel {
   private readonly tokenToId: Map<string, number>;
@@ -39,6 +44,8 @@ export class BpeModel {
   private ids = new Int32Array(64);
   private prev = new Int32Array(64);
   private next = new Int32Array(64);
+  /** Adjacent code-unit pairs (left << 16 | right) inside some token, at candidate cut points. */
+  private crossPairs: Set<number> | undefined;
 
   /** `merges` as [left, right] string pairs in rank order. */
   constructor(tokenToId: Map<string, number>, nVocab: number, merges: Iterable<[string, string]>, opts: BpeModelOptions) {
@@ -75,6 +82,47 @@ export class BpeModel {
 
   /** Tokenizes one pre-tokenized word into `out`. */
   encodeWord(word: string, out: number[]): void {
+    if (word.length > LONG_WORD) {
+      let s = 0;
+      for (const e of this.splitPoints(word)) {
+        this.encodeWordCached(word.slice(s, e), out);
+        s = e;
+      }
+      return;
+    }
+    this.encodeWordCached(word, out);
+  }
+
+  /**
+   * Ends of the independent pieces of a long word. A point between two characters can be cut when
+   * no token contains that character pair: every merged symbol is a token, so none can span it, and
+   * merging each piece alone gives the same result as merging the whole word (which also makes the
+   * per-piece cache usable for inputs without pre-tokenizer, such as SentencePiece-style BPE).
+   * Only points before a word-start character or next to a newline are considered.
+   */
+  private *splitPoints(word: string): Iterable<number> {
+    const pairs = this.crossPairs ?? this.buildCrossPairs();
+    for (let i = 1; i < word.length; i++) {
+      const a = word.charCodeAt(i - 1), b = word.charCodeAt(i);
+      if (!(STARTERS.has(b) || NEWLINES.has(a) || NEWLINES.has(b))) continue;
+      if (!pairs.has(a << 16 | b)) yield i;
+    }
+    yield word.length;
+  }
+
+  private buildCrossPairs(): Set<number> {
+    const pairs = new Set<number>();
+    for (const t of this.tokenToId.keys()) {
+      for (let i = 1; i < t.length; i++) {
+        const a = t.charCodeAt(i - 1), b = t.charCodeAt(i);
+        if (STARTERS.has(b) || NEWLINES.has(a) || NEWLINES.has(b)) pairs.add(a << 16 | b);
+      }
+    }
+    this.crossPairs = pairs;
+    return pairs;
+  }
+
+  private encodeWordCached(word: string, out: number[]): void {
     const hit = this.cache.get(word);
     if (hit !== undefined) {
       for (let i = 0; i < hit.length; i++) out.push(hit[i]);
@@ -89,7 +137,7 @@ export class BpeModel {
     for (let i = 0; i < res.length; i++) out.push(res[i]);
   }
 
-  /** Tokenizes one word without the cache. */
+  /** Tokenizes one word without the cache (and without cutting long words). */
   mergeWord(word: string, out: number[]): void {
     if (word.length === 0) return;
     const map = this.tokenToId;

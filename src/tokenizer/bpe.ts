@@ -70,6 +70,6 @@ export class BpeEncoder {
       const id = map.get(w);
       if (id !== undefined) { out.push(id); return; }
     }
-    this.model.mergeWord(w, out);
+    this.model.encodeWord(w, out);
   }
 }

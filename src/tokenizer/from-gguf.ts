@@ -6,6 +6,7 @@ import { TokenAttr, attrFromType, type Tokenizer } from './types.ts';
 import { Vocab, type SpecialIds, type VocabFlags, type VocabKind } from './vocab.ts';
 import { GGMLTokenizer } from './ggml-tokenizer.ts';
 import { preTokenizerConfig } from './pre-tokenizers.ts';
+import { EOG_TEXTS } from './eog.ts';
 import {
   type GGUFMetadata, metaString, metaNumber, metaBool, metaStringArray, metaNumberArray,
 } from './gguf-metadata.ts';
@@ -35,11 +36,6 @@ const DETECT: [keyof SpecialIds, string[]][] = [
   ['fimSep', ['<|file_sep|>']],
 ];
 
-const EOG_TEXTS = new Set([
-  '<|eot_id|>', '<|im_end|>', '<|end|>', '<|return|>', '<|call|>', '<|flush|>', '<|calls|>', '<end_of_turn>',
-  '<|endoftext|>', '</s>', '<|eom_id|>', '<EOT>', '_<EOT>', '[EOT]', '[EOS]', '<|end_of_text|>',
-  '<end_of_utterance>', '<eos>', '<turn|>', '<|tool_response>', '<｜end▁of▁sentence｜>', '[e~[',
-]);
 
 function nullIds(): SpecialIds {
   return { bos: -1, eos: -1, eot: -1, eom: -1, unk: -1, sep: -1, pad: -1, mask: -1,

@@ -4,10 +4,12 @@ import { HearthError } from '../util/errors.ts';
 import type { Tokenizer } from './types.ts';
 import { readGGUFMetadata } from './gguf-metadata.ts';
 import { tokenizerFromGGUF } from './from-gguf.ts';
+import { loadHFTokenizer } from './hf/load-hf.ts';
 
 export function loadTokenizer(path: string): Tokenizer {
-  if (path.toLowerCase().endsWith('.json')) {
-    throw new HearthError('tokenizer_invalid', `tokenizer.json is not supported yet: ${path}`);
+  if (path.toLowerCase().endsWith('.json')) return loadHFTokenizer(path);
+  if (!path.toLowerCase().endsWith('.gguf')) {
+    throw new HearthError('invalid_argument', `expected a .gguf or tokenizer.json path, got ${path}`);
   }
   return tokenizerFromGGUF(readGGUFMetadata(path));
 }
