@@ -156,6 +156,7 @@ export function vocabFromGGUF(md: GGUFMetadata): Vocab {
 
   return new Vocab({
     kind, tokens: tokens.slice(), scores, attrs, pre, merges, special: ids, eog, flags,
+    chatTemplate: metaString(md, 'tokenizer.chat_template'),
   });
 }
 

@@ -29,7 +29,11 @@ export class GGMLTokenizer implements Tokenizer {
   get addBos(): boolean { return this.vocab.flags.addBos; }
   get addEos(): boolean { return this.vocab.flags.addEos; }
 
+  get chatTemplate(): string | undefined { return this.vocab.chatTemplate; }
+
   isEog(id: number): boolean { return this.vocab.eog.has(id); }
+
+  isControl(id: number): boolean { return this.vocab.isControl(id); }
 
   tokenId(text: string): number { return this.vocab.tokenToId.get(text) ?? -1; }
 

@@ -45,6 +45,10 @@ export interface Tokenizer {
   isEog(id: number): boolean;
   /** Id of a token by its exact text, or -1. */
   tokenId(text: string): number;
+  /** True for control/special tokens (the ones skipSpecial hides). */
+  isControl(id: number): boolean;
+  /** The Jinja chat template shipped with the vocabulary (GGUF tokenizer.chat_template or tokenizer_config.json). */
+  readonly chatTemplate: string | undefined;
 }
 
 /** GGUF token types (llama.h `llama_token_type`). */

@@ -19,6 +19,7 @@ export interface VocabInit {
   special: SpecialIds;
   eog: Set<number>;
   flags: VocabFlags;
+  chatTemplate?: string;
 }
 
 export interface SpecialIds {
@@ -53,6 +54,7 @@ export class Vocab {
   readonly special: SpecialIds;
   readonly eog: Set<number>;
   readonly flags: VocabFlags;
+  readonly chatTemplate: string | undefined;
   readonly tokenToId: Map<string, number>;
   readonly splitter: SpecialTokenSplitter;
   /** Longest token text in UTF-16 units (WPM longest-match bound). */
@@ -79,6 +81,7 @@ export class Vocab {
     this.special = init.special;
     this.eog = init.eog;
     this.flags = init.flags;
+    this.chatTemplate = init.chatTemplate;
     this.tokenToId = new Map();
     let maxLen = 0;
     for (let i = 0; i < n; i++) {
@@ -114,7 +117,8 @@ export class Vocab {
 
   get size(): number { return this.tokens.length; }
 
-  isControl(id: number): boolean { return (this.attrs[id] & TokenAttr.CONTROL) !== 0; }
+  /** Control or unknown: the tokens whose piece is hidden unless special output is asked for. */
+  isControl(id: number): boolean { return (this.attrs[id] & (TokenAttr.CONTROL | TokenAttr.UNKNOWN)) !== 0; }
 
   /** Token for one raw byte (SPM byte fallback), or -1. */
   byteToToken(b: number): number { return this.byteTokens[b]; }

@@ -137,7 +137,7 @@ export class HFTokenizer implements Tokenizer {
   isEog(id: number): boolean { return this.eog.has(id); }
   tokenId(text: string): number { return this.textToId.get(text) ?? -1; }
   /** True for added tokens marked special (skipped when decoding with skipSpecial). */
-  isSpecial(id: number): boolean { return this.specialIds.has(id); }
+  isControl(id: number): boolean { return this.specialIds.has(id); }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
     const out: number[] = [];
