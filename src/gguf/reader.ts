@@ -167,16 +167,18 @@ function parseHeader(src: ByteSource): ParsedHeader {
 
   const metadata = new GGUFMetadata();
   metadata.source = src.name;
+  let alignmentAt = 0;
   for (let i = 0; i < kvCount; i++) {
     c.what = `metadata entry #${i}`;
     const at = c.pos;
     const key = c.string();
     c.what = `metadata key "${key}"`;
     if (metadata.has(key)) throw c.invalid('duplicate metadata key', at);
+    if (key === 'general.alignment') alignmentAt = at;
     metadata.set(key, c.value(c.valueType()));
   }
   c.what = 'metadata key "general.alignment"';
-  const alignment = readAlignment(c, metadata.get('general.alignment'));
+  const alignment = readAlignment(c, metadata.get('general.alignment'), alignmentAt);
 
   const infos: RawTensorInfo[] = [];
   const infoPos: number[] = [];
@@ -201,14 +203,14 @@ function parseHeader(src: ByteSource): ParsedHeader {
   return { version, alignment, dataOffset, metadata, tensors };
 }
 
-function readAlignment(c: HeaderCursor, v: GGUFValue | undefined): number {
+function readAlignment(c: HeaderCursor, v: GGUFValue | undefined, at: number): number {
   if (v === undefined) return GGUF_DEFAULT_ALIGNMENT;
   const integer = v.type !== T.FLOAT32 && v.type !== T.FLOAT64 && v.type !== T.BOOL &&
     v.type !== T.STRING && v.type !== T.ARRAY;
-  if (!integer) throw c.invalid(`general.alignment is ${valueTypeName(v.type)}, expected UINT32`);
+  if (!integer) throw c.invalid(`general.alignment is ${valueTypeName(v.type)}, expected UINT32`, at);
   const a = v.value as number | bigint;
   if (typeof a !== 'number' || a <= 0 || !Number.isInteger(Math.log2(a))) {
-    throw c.invalid(`general.alignment ${a} is not a nonzero power of two`);
+    throw c.invalid(`general.alignment ${a} is not a nonzero power of two`, at);
   }
   return a;
 }
