@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).command,
   info: async () => (await import('./commands/info.ts')).command,
   quantize: async () => (await import('./commands/quantize.ts')).command,
+  tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
+  detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -19,6 +21,8 @@ Commands:
   run MODEL --prompt "…" [-n N] [--temp T] [--seed S] [--raw]   generate text
   info MODEL                                                     describe a GGUF model
   quantize IN.gguf OUT.gguf TYPE                                 quantize a model (Q4_0, Q8_0, Q4_K_M, …)
+  tokenize MODEL|tokenizer.json (--text T | --file F | --jsonl F) print token ids ([--no-bos] [--parse-special] [--json])
+  detokenize MODEL|tokenizer.json ID…                            print the text of token ids
 
 MODEL is a .gguf path or a name in HEARTH_MODELS; HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.
