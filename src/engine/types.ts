@@ -12,6 +12,8 @@ export interface LoadOptions {
   nBatch?: number;
   backend?: BackendName;
   threads?: number;
+  /** A tokenizer.json (or another GGUF) whose vocabulary replaces the model's own. */
+  tokenizerPath?: string;
   /** Keep the KV cache at f16 precision as llama.cpp does (default true). */
   kvF16?: boolean;
 }

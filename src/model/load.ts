@@ -6,7 +6,7 @@ import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
 import type { Backend } from '../kernels/backend.ts';
-import { tokenizerFromGGUF } from '../tokenizer/from-gguf.ts';
+import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadOptions } from '../engine/types.ts';
 import { archSpec, supportedArchs } from './archs/index.ts';
@@ -71,7 +71,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
       throw new HearthError('unsupported_architecture',
         `${path}: architecture "${arch}" is not supported (supported: ${supportedArchs().join(', ')})`);
     }
-    const tokenizer = tokenizerFromGGUF(md);
+    const tokenizer = opts.tokenizerPath ? loadTokenizer(opts.tokenizerPath) : tokenizerFromGGUF(md);
     const embd = file.findTensor('token_embd.weight');
     const nVocab = embd?.shape[1] ?? tokenizer.vocabSize;
     const hp = readDecoderHParams(md, arch, spec.ropeOrder, nVocab);

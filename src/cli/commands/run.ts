@@ -24,6 +24,7 @@ const HELP = `Usage: hearth run [MODEL] --prompt "…" [options]
       --system TEXT       system message (chat models)
       --raw               skip the chat template: tokenize the prompt as it is
   -c, --ctx N             context size (default: the model's, at most 4096)
+      --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
       --backend B         ref (default)
       --threads N
 `;
@@ -38,7 +39,7 @@ export const command: Command = {
       'repeat-penalty': { type: 'string' }, 'repeat-last-n': { type: 'string' },
       'frequency-penalty': { type: 'string' }, 'presence-penalty': { type: 'string' },
       stop: { type: 'string', multiple: true }, system: { type: 'string' }, raw: { type: 'boolean' },
-      ctx: { type: 'string', short: 'c' }, backend: { type: 'string' }, threads: { type: 'string' },
+      ctx: { type: 'string', short: 'c' }, tokenizer: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
@@ -56,6 +57,7 @@ export const command: Command = {
       nCtx: int(v.ctx, '--ctx', 1),
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
+      tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
     });
     process.stderr.write(`hearth: loaded ${model.name} (${model.arch}, ${(model.paramCount / 1e6).toFixed(2)}M params, ` +
       `ctx ${model.nCtx}, backend ${model.backend.name}) in ${model.loadMs.toFixed(0)} ms\n`);
