@@ -1,3 +1,40 @@
 // The public library API of Hearth: explicit named re-exports only.
+
+// errors
 export { HearthError, ERROR_CODES, isHearthError, type ErrorCode } from './util/errors.ts';
-export { GGMLType, TYPE_LAYOUTS, typeLayout, typeLayoutByName, typeName, rowBytes } from './gguf/ggml-types.ts';
+
+// GGUF files and tensor types
+export {
+  openGGUF, parseGGUF, GGUFFile, writeGGUF, serializeGGUF, GGUFMetadata, ggufArray, GGUFValueType,
+  GGMLType, TYPE_LAYOUTS, typeLayout, typeLayoutByName, typeName, rowBytes,
+  type GGUFTensorInfo, type GGUFTensorInput, type GGUFWriteInput, type GGUFValue, type GGUFArrayValue,
+  type GGMLTypeId, type GGMLTypeName, type TypeLayout,
+} from './gguf/index.ts';
+
+// quantization
+export {
+  quantizeTensor, dequantizeTensor, quantTraitsOrThrow, supportedQuantTypes, roundTripActivations, type QuantTraits,
+} from './quant/index.ts';
+export { quantizeModel, QUANTIZE_TARGETS, type QuantizeReport } from './quant/quantize-model.ts';
+
+// tokenizers
+export {
+  loadTokenizer, tokenizerFromGGUF, TokenType, TokenAttr,
+  type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoder,
+} from './tokenizer/index.ts';
+
+// models and the engine
+export { loadModel, type LoadedModel } from './model/load.ts';
+export { resolveModelPath, modelNameFromPath, modelsDir } from './model/resolve.ts';
+export { supportedArchs } from './model/archs/index.ts';
+export { Context, evalBatch } from './engine/context.ts';
+export { generate } from './engine/generate.ts';
+export { embed } from './engine/embed.ts';
+export { StopMatcher } from './engine/stop.ts';
+export { createSampler, DEFAULT_SAMPLING, tokenLogprobs, type SamplingOptions, type Sampler } from './engine/sampler/index.ts';
+export type { LoadOptions, GenerateRequest, GenerateEvent, FinishReason, Usage, Timings, BackendName } from './engine/types.ts';
+
+// chat
+export { renderChatTemplate, type ChatMessage } from './chat/template.ts';
+export { chatPromptTokens, rawPromptTokens, renderChat } from './chat/prompt.ts';
+export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
