@@ -5,6 +5,7 @@ import { HearthError } from '../../util/errors.ts';
 import { byteLevelEncode } from '../byte-level.ts';
 import { compileHFRegex } from './hf-regex.ts';
 import { patternRegex } from './normalizers.ts';
+import { splitIsolated } from '../regex-split.ts';
 
 type Json = Record<string, unknown>;
 type Step = (pieces: string[], first: boolean) => string[];
@@ -26,6 +27,7 @@ function invalid(msg: string): HearthError {
 
 /** Splits `s` by the matches of `re` according to a HF SplitDelimiterBehavior. */
 export function splitWith(s: string, re: RegExp, behavior: Behavior, invert: boolean, out: string[]): void {
+  if (behavior === 'Isolated') { splitIsolated(s, re, out); return; }
   // Segments as [start, end, isMatch].
   const segs: [number, number, boolean][] = [];
   re.lastIndex = 0;
@@ -46,22 +48,28 @@ export function splitWith(s: string, re: RegExp, behavior: Behavior, invert: boo
       for (const [a, b, isM] of segs) if (!isM) out.push(s.slice(a, b));
       return;
     case 'MergedWithPrevious': {
-      let start = -1, end = -1;
+      // A match joins the piece before it unless that piece was itself a match (HF semantics).
+      const acc: [number, number][] = [];
+      let prevMatch = false;
       for (const [a, b, isM] of segs) {
-        if (isM && start >= 0) { end = b; continue; }
-        if (start >= 0) out.push(s.slice(start, end));
-        start = a; end = b;
+        if (isM && !prevMatch && acc.length) acc[acc.length - 1][1] = b;
+        else acc.push([a, b]);
+        prevMatch = isM;
       }
-      if (start >= 0) out.push(s.slice(start, end));
+      for (const [a, b] of acc) out.push(s.slice(a, b));
       return;
     }
     case 'MergedWithNext': {
-      let start = -1;
-      for (const [a, b, isM] of segs) {
-        if (start < 0) start = a;
-        if (!isM) { out.push(s.slice(start, b)); start = -1; }
+      // Mirror image: a match joins the piece after it unless that piece is a match.
+      const acc: [number, number][] = [];
+      let nextMatch = false;
+      for (let k = segs.length - 1; k >= 0; k--) {
+        const [a, b, isM] = segs[k];
+        if (isM && !nextMatch && acc.length) acc[acc.length - 1][0] = a;
+        else acc.push([a, b]);
+        nextMatch = isM;
       }
-      if (start >= 0) out.push(s.slice(start));
+      for (let k = acc.length - 1; k >= 0; k--) out.push(s.slice(acc[k][0], acc[k][1]));
       return;
     }
     case 'Contiguous': {
