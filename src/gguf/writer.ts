@@ -11,6 +11,7 @@
  * temporary file beside `path` and renames it into place when complete; `serializeGGUF` returns the
  * whole file as one buffer. `general.alignment` is written only when the alignment is not the default
  * 32 (or when the metadata already carries it). Caller mistakes are HearthError 'invalid_argument'.
+ * Arrays of arrays are written as the format defines them, but llama.cpp's loader refuses them.
  */
 
 import { openSync, writeSync, closeSync, fsyncSync, renameSync, rmSync } from 'node:fs';
