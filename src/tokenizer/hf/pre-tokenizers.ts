@@ -41,9 +41,6 @@ export function splitWith(s: string, re: RegExp, behavior: Behavior, invert: boo
   }
   if (prev < s.length) segs.push([prev, s.length, invert]);
   switch (behavior) {
-    case 'Isolated':
-      for (const [a, b] of segs) out.push(s.slice(a, b));
-      return;
     case 'Removed':
       for (const [a, b, isM] of segs) if (!isM) out.push(s.slice(a, b));
       return;
