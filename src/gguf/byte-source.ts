@@ -22,9 +22,12 @@ export class FileSource implements ByteSource {
   readonly name: string;
   readonly size: number;
   private fd: number | undefined;
+  private readonly maxChunk: number;
 
-  constructor(path: string) {
+  /** `maxChunk` bounds one readSync (smaller values only in tests). */
+  constructor(path: string, maxChunk = MAX_READ_CHUNK) {
     this.name = path;
+    this.maxChunk = maxChunk;
     try {
       this.fd = openSync(path, 'r');
       this.size = fstatSync(this.fd).size;
@@ -39,7 +42,7 @@ export class FileSource implements ByteSource {
     if (this.fd === undefined) throw new HearthError('io_error', `${this.name}: read after close`);
     let done = 0;
     while (done < dst.length) {
-      const len = Math.min(dst.length - done, MAX_READ_CHUNK);
+      const len = Math.min(dst.length - done, this.maxChunk);
       let n: number;
       try {
         n = readSync(this.fd, dst, done, len, pos + done);
