@@ -133,7 +133,9 @@ test('a failed write leaves neither the target nor a temporary file', () => {
     { name: 'a', shape: [8], type: GGMLType.F32, data: new Uint8Array(32) },
     { name: 'b', shape: [8], type: GGMLType.F32, data: () => { throw new Error('source went away'); } },
   ];
-  assert.throws(() => writeGGUF(dst, { metadata: new GGUFMetadata(), tensors }), /source went away/);
+  assert.throws(() => writeGGUF(dst, { metadata: new GGUFMetadata(), tensors }), { message: 'source went away' });
   assert.equal(existsSync(dst), false);
   assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('failed')), []);
+  assert.throws(() => writeGGUF(join(tmp, 'no-such-dir', 'x.gguf'), { metadata: new GGUFMetadata() }),
+    (e) => isHearthError(e, 'io_error') && /no-such-dir/.test(e.message));
 });

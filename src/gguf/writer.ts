@@ -61,8 +61,11 @@ export function writeGGUF(path: string, input: GGUFWriteInput): number {
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
-    if (e instanceof HearthError) throw e;
-    throw new HearthError('io_error', `${path}: write failed: ${(e as Error).message}`, { cause: e });
+    // File system failures become io_error; anything else (e.g. from a data callback) passes through.
+    if (e instanceof Error && 'syscall' in e) {
+      throw new HearthError('io_error', `${path}: write failed: ${e.message}`, { cause: e });
+    }
+    throw e;
   }
   return plan.size;
 }
