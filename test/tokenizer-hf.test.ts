@@ -10,6 +10,7 @@ import { sharedPath } from './shared.ts';
 import { readVectors } from './tokenizer-vectors.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { tokenizerFromHFJson } from '../src/tokenizer/hf/load-hf.ts';
+import { readGGUFMetadata } from '../src/tokenizer/gguf-metadata.ts';
 import { isHearthError } from '../src/util/errors.ts';
 import type { Tokenizer } from '../src/tokenizer/types.ts';
 
@@ -99,6 +100,7 @@ test('malformed tokenizer.json is refused with tokenizer_invalid and a clear mes
     assert.throws(() => tokenizerFromHFJson(json as Record<string, unknown>), (e) => isHearthError(e, 'tokenizer_invalid') && re.test(e.message));
   bad({}, /model/);
   bad({ model: { type: 'Unigram', vocab: [] } }, /Unigram/);
+  bad({ model: { type: 'WordPiece', vocab: { a: 0 } } }, /unk_token/);
   bad({ model: { type: 'BPE', vocab: { a: 0 } } }, /merges/);
   bad({ model: { type: 'BPE', vocab: { a: 0, b: 1, ab: 2 }, merges: ['ab'] } }, /merge/);
   bad({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, pre_tokenizer: { type: 'Nope' } }, /Nope/);
@@ -106,4 +108,36 @@ test('malformed tokenizer.json is refused with tokenizer_invalid and a clear mes
   const p = join(dir, 'tokenizer.json');
   writeFileSync(p, '{"model": ');
   assert.throws(() => loadTokenizer(p), (e) => isHearthError(e, 'tokenizer_invalid') && /JSON/.test(e.message));
+});
+
+test('WordPiece tokenizer.json (rebuilt from the bert-bge vocabulary) reproduces bert-bge.out', () => {
+  // The GGUF stores "▁word" for word starts and bare continuations; tokenizer.json uses "word" / "##cont".
+  const md = readGGUFMetadata(sharedPath('vocab', 'ggml-vocab-bert-bge.gguf'));
+  const toks = (md.get('tokenizer.ggml.tokens') as { value: string[] }).value;
+  const types = (md.get('tokenizer.ggml.token_type') as { value: Int32Array }).value;
+  const vocab: Record<string, number> = {};
+  toks.forEach((t, i) => { vocab[types[i] === 1 ? (t.startsWith('\u2581') ? t.slice(1) : '##' + t) : t] = i; });
+  const special = (t: string) => ({ id: t, ids: [vocab[t]], tokens: [t] });
+  const tok = tokenizerFromHFJson({
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      special_tokens: { '[CLS]': special('[CLS]'), '[SEP]': special('[SEP]') },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((t) => ({ id: vocab[t], content: t, special: true })),
+  });
+  const inp = sharedPath('vocab', 'ggml-vocab-bert-bge.gguf.inp');
+  const failures: string[] = [];
+  for (const c of readVectors(inp, inp.replace(/\.inp$/, '.out'))) {
+    const got = tok.encode(c.text, { addBos: false, addEos: false });
+    if (got.join(' ') !== c.ids.join(' ')) failures.push(`${JSON.stringify(c.text)}: ${got} != ${c.ids}`);
+  }
+  assert.deepEqual(failures, []);
+  assert.deepEqual(tok.encode('Hello world!'), [101, 7592, 2088, 999, 102]);
+  // The WordPiece decoder glues "##" pieces and cleans spaces before punctuation.
+  assert.equal(tok.decode(tok.encode('Hello world, unaffable!')), 'hello world, unaffable!');
 });

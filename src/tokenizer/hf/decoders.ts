@@ -14,6 +14,8 @@ export interface DecoderPlan {
   stripStart: number;
   /** WordPiece: tokens without the continuation prefix get a space before them (except the first). */
   wordPiecePrefix?: string;
+  /** The decoder asks for transformers' clean-up of spaces (WordPiece cleanup). */
+  cleanup: boolean;
 }
 
 function byteLevelBytes(text: string): Uint8Array {
@@ -38,6 +40,7 @@ export function buildDecoder(cfg: unknown): DecoderPlan {
   const textSteps: ((t: string) => string)[] = [];
   let byteLevel = false, byteFallback = false, fused = false, stripStart = 0;
   let wordPiecePrefix: string | undefined;
+  let cleanup = false;
   for (const d of list) {
     switch (d.type) {
       case 'ByteLevel': byteLevel = true; break;
@@ -68,6 +71,7 @@ export function buildDecoder(cfg: unknown): DecoderPlan {
       }
       case 'WordPiece':
         wordPiecePrefix = String(d.prefix ?? '##');
+        cleanup = d.cleanup !== false;
         break;
       case 'BPEDecoder': {
         const suffix = String(d.suffix ?? '</w>');
@@ -82,6 +86,7 @@ export function buildDecoder(cfg: unknown): DecoderPlan {
   return {
     stripStart,
     wordPiecePrefix,
+    cleanup,
     piece(text: string): Uint8Array {
       if (byteFallback) {
         const m = HEX.exec(text);

@@ -10,6 +10,7 @@ import { buildNormalizer, type Normalizer } from './normalizers.ts';
 import { buildPreTokenizer, type PreTokenizer } from './pre-tokenizers.ts';
 import { buildDecoder, type DecoderPlan } from './decoders.ts';
 import { postProcessorSpecials, cleanUpTokenization, EOG_TEXTS } from './post-process.ts';
+import { WordPieceModel } from './wordpiece-model.ts';
 
 type Json = Record<string, unknown>;
 
@@ -43,7 +44,7 @@ export class HFTokenizer implements Tokenizer {
   private readonly added: AddedTokenMatcher;
   private readonly normalizer: Normalizer | undefined;
   private readonly pre: PreTokenizer;
-  private readonly model: BpeModel;
+  private readonly model: BpeModel | WordPieceModel;
   private readonly dec: DecoderPlan;
   private readonly cleanSpacesDefault: boolean;
   private readonly pieces: (Uint8Array | undefined)[];
@@ -56,11 +57,15 @@ export class HFTokenizer implements Tokenizer {
     const model = json.model as Json | undefined;
     if (!model || typeof model !== 'object') throw invalid('no "model"');
     const type = model.type ?? (model.merges ? 'BPE' : undefined);
-    if (type !== 'BPE') throw invalid(`model type "${String(type)}" is not supported (only BPE)`);
+    if (type !== 'BPE' && type !== 'WordPiece') {
+      throw invalid(`model type "${String(type)}" is not supported (BPE and WordPiece are)`);
+    }
     const vocab = model.vocab as Record<string, number> | undefined;
     if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab)) throw invalid('model.vocab must be an object of token -> id');
-    for (const k of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-      if (typeof model[k] === 'string' && model[k] !== '') throw invalid(`model.${k} is not supported`);
+    if (type === 'BPE') {
+      for (const k of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
+        if (typeof model[k] === 'string' && model[k] !== '') throw invalid(`model.${k} is not supported for BPE`);
+      }
     }
 
     const modelVocab = new Map<string, number>();
@@ -90,16 +95,22 @@ export class HFTokenizer implements Tokenizer {
       if (a.special) this.specialIds.add(a.id);
     }
 
-    const merges = model.merges as unknown[] | undefined;
-    if (!Array.isArray(merges)) throw invalid('model.merges must be a list');
     const unkText = typeof model.unk_token === 'string' ? model.unk_token : undefined;
     const unkId = unkText !== undefined ? modelVocab.get(unkText) ?? this.textToId.get(unkText) : undefined;
-    this.model = new BpeModel(modelVocab, this.vocabSize, parseMerges(merges), {
-      ignoreMerges: model.ignore_merges === true,
-      unknown: model.byte_fallback === true ? 'hex-bytes' : 'unk',
-      unkId,
-      fuseUnk: model.fuse_unk === true,
-    });
+    if (type === 'WordPiece') {
+      const prefix = typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##';
+      const maxChars = typeof model.max_input_chars_per_word === 'number' ? model.max_input_chars_per_word : 100;
+      this.model = new WordPieceModel(modelVocab, unkId, prefix, maxChars);
+    } else {
+      const merges = model.merges as unknown[] | undefined;
+      if (!Array.isArray(merges)) throw invalid('model.merges must be a list');
+      this.model = new BpeModel(modelVocab, this.vocabSize, parseMerges(merges), {
+        ignoreMerges: model.ignore_merges === true,
+        unknown: model.byte_fallback === true ? 'hex-bytes' : 'unk',
+        unkId,
+        fuseUnk: model.fuse_unk === true,
+      });
+    }
 
     this.added = new AddedTokenMatcher(addedList);
     this.normalizer = buildNormalizer(json.normalizer);
@@ -120,7 +131,8 @@ export class HFTokenizer implements Tokenizer {
     else this.suffixIds = pp.suffix;
     this.addBos = this.prefixIds.length > 0;
     this.addEos = this.suffixIds.length > 0;
-    this.cleanSpacesDefault = config.clean_up_tokenization_spaces === true;
+    this.cleanSpacesDefault = typeof config.clean_up_tokenization_spaces === 'boolean'
+      ? config.clean_up_tokenization_spaces : this.dec.cleanup;
 
     if (this.eosId >= 0) this.eog.add(this.eosId);
     for (const a of addedList) if (EOG_TEXTS.has(a.content)) this.eog.add(a.id);
@@ -165,7 +177,7 @@ export class HFTokenizer implements Tokenizer {
   }
 
   private encodeWord(w: string, out: number[]): void {
-    if (!this.pre.byteLevel) { this.model.encodeWord(w, out); return; }
+    if (!this.pre.byteLevel || !(this.model instanceof BpeModel)) { this.model.encodeWord(w, out); return; }
     const hit = this.rawCache.get(w);
     if (hit !== undefined) { for (let k = 0; k < hit.length; k++) out.push(hit[k]); return; }
     const res: number[] = [];
@@ -187,9 +199,10 @@ export class HFTokenizer implements Tokenizer {
       const id = ids[i];
       if (skip && this.specialIds.has(id)) continue;
       let p = this.piece(id);
-      if (this.dec.wordPiecePrefix !== undefined) {
-        const t = this.idToText[id];
-        if (t.startsWith(this.dec.wordPiecePrefix)) p = p.subarray(new TextEncoder().encode(this.dec.wordPiecePrefix).length);
+      const wp = this.dec.wordPiecePrefix;
+      if (wp !== undefined) {
+        const t = this.idToText[id] ?? '';
+        if (wp && t.startsWith(wp)) p = p.subarray(Buffer.byteLength(wp));
         else if (!firstEmitted) sink.push(space);
       }
       let k = 0;
