@@ -19,8 +19,9 @@ export { quantizeModel, QUANTIZE_TARGETS, type QuantizeReport } from './quant/qu
 
 // tokenizers
 export {
-  loadTokenizer, tokenizerFromGGUF, TokenType, TokenAttr,
-  type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoder,
+  loadTokenizer, tokenizerFromGGUF, tokenizerFromHFJson, loadHFTokenizer, HFTokenizer, GGMLTokenizer, vocabFromGGUF,
+  TokenType, TokenAttr,
+  type Tokenizer, type EncodeOptions, type DecodeOptions, type StreamDecoder, type StreamDecoderOptions,
 } from './tokenizer/index.ts';
 
 // models and the engine
