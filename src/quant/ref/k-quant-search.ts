@@ -1,5 +1,5 @@
-// Shared pieces of the K-quant codecs (256-element super-blocks): ggml's scale searches, its rounding,
-// the 6-bit scale packing of Q4_K/Q5_K and the row checks.
+// Shared pieces of the K-quant codecs (256-element super-blocks): ggml's rounding and scale searches, the
+// search weights and 6-bit scale/min packing of Q4_K/Q5_K, the 2-bit packing of Q2_K/Q3_K, and row checks.
 //
 // The searches are ports of ggml-quants.c (make_qx_quants, make_q3_quants, make_qkx2_quants) that keep
 // its float32 arithmetic: every operation C does in `float` is rounded with Math.fround, in the same
@@ -28,6 +28,9 @@ const roundI32 = new Int32Array(roundF32.buffer);
 
 /** ggml's nearest_int: round a float32 to the nearest integer, ties to even. Pass an already-rounded float. */
 export function nearestInt(fval: number): number {
+  // Fast path: while the sum stays in [2^23, 2^24) its mantissa bits are exactly sum - 2^23.
+  const v = Math.fround(fval + 12582912) - 12582912;
+  if (v >= -0x00400000 && v < 0x00400000) return v;
   roundF32[0] = fval + 12582912;
   return (roundI32[0] & 0x007fffff) - 0x00400000;
 }
