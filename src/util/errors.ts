@@ -11,8 +11,15 @@ export const ERROR_CODES = {
   model_invalid: 'A model is missing a tensor or metadata key, or a tensor has the wrong shape.',
   tokenizer_invalid: 'A vocabulary or tokenizer file is malformed.',
   template_error: 'The chat template failed to render.',
+  out_of_memory: 'A model, context or batch does not fit in the memory a backend can address.',
   context_length_exceeded: 'The prompt (plus generation) does not fit in the context window.',
   aborted: 'The operation was cancelled.',
+  unsupported_field: 'A request field names a feature this server does not implement (tools, JSON schema output, images).',
+  queue_full: 'Every slot is busy and the wait queue is full; retry after the Retry-After interval.',
+  timeout: 'A request ran past its time limit.',
+  unavailable: 'The server cannot take requests yet (the model is still loading) or has failed to load it.',
+  request_too_large: 'A request body is larger than the server accepts.',
+  unsupported_media_type: 'A request body has a content type the endpoint does not accept.',
   internal: 'A bug: an invariant did not hold.',
 } as const;
 

@@ -1,0 +1,111 @@
+// The one native request every dialect converts into, and what the native handler gives back. Camel case
+// and engine vocabulary only: wire names stay in the dialect folders.
+
+import type { ChatMessage } from '../chat/template.ts';
+import type { SamplingOptions } from '../engine/sampler/index.ts';
+import type { FinishReason } from '../engine/types.ts';
+
+/** What to generate from: messages through the chat template, plain text, or token ids. */
+export type PromptInput =
+  | { kind: 'chat'; messages: ChatMessage[] }
+  /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
+  | { kind: 'text'; text: string; context?: number[] }
+  | { kind: 'tokens'; tokens: number[] };
+
+export interface NativeRequest {
+  /** The model the client named. */
+  model: string;
+  /** One or more prompts (OpenAI completions accepts a list); each gets `n` choices. */
+  prompts: PromptInput[];
+  /** Choices per prompt. */
+  n: number;
+  /** Most tokens to generate per choice; undefined = until end of generation or the context is full. */
+  maxTokens?: number;
+  sampling: SamplingOptions;
+  stop: string[];
+  /** Report each token's log-probability and this many alternatives; undefined = none. */
+  logprobs?: number;
+  /** Prepend the prompt text to each choice's text (OpenAI completions `echo`). */
+  echo?: boolean;
+  /** Context window for this request, at most the server's (Ollama `num_ctx`). */
+  numCtx?: number;
+  stream: boolean;
+}
+
+export interface TokenInfo {
+  id: number;
+  /** The token's text as it appears in output. */
+  piece: string;
+  /** Present when the request asked for log-probabilities. */
+  logprob?: number;
+  top?: { id: number; piece: string; logprob: number }[];
+}
+
+export interface NativeUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens whose cache was reused from an earlier request. */
+  cachedTokens: number;
+}
+
+export interface NativeTimings {
+  /** Milliseconds waiting for a slot, evaluating the prompt, generating, in all, and to the first token. */
+  queueMs: number;
+  promptMs: number;
+  generateMs: number;
+  totalMs: number;
+  firstTokenMs: number | undefined;
+  /** Time the model took to load (reported by Ollama's `load_duration`). */
+  loadMs: number;
+}
+
+/** One finished choice. */
+export interface ChoiceResult {
+  index: number;
+  /** Which prompt this choice answers. */
+  promptIndex: number;
+  text: string;
+  /** Generated token ids (the stop string's tokens included, as in the KV cache). */
+  tokens: number[];
+  logprobs?: TokenInfo[];
+  reason: FinishReason;
+  /** The stop string that ended generation, when one did. */
+  stopSequence: string | null;
+  usage: NativeUsage;
+  timings: NativeTimings;
+  /** The prompt's token ids (Ollama returns prompt + generated tokens as `context`). */
+  promptTokens: number[];
+}
+
+export type NativeEvent =
+  /** New text for one choice; `tokens` are the ids that produced it (with log-probabilities when asked). */
+  | { type: 'delta'; index: number; text: string; tokens: TokenInfo[] }
+  | { type: 'done'; index: number; result: ChoiceResult };
+
+/** Facts about the served model that converters put on the wire. */
+export interface ModelCard {
+  /** The name clients use (the alias when one was given). */
+  id: string;
+  /** File name without .gguf. */
+  fileName: string;
+  path: string;
+  arch: string;
+  paramCount: number;
+  nCtx: number;
+  nCtxTrain: number;
+  nEmbd: number;
+  nVocab: number;
+  /** Quantization type of most weights, e.g. "Q8_0" or "F32". */
+  quantization: string;
+  fileSize: number;
+  modifiedAt: Date;
+  chatTemplate: string | undefined;
+  /** sha256 of the file's first MiB and size: a cheap stable id (Ollama `digest`). */
+  digest: string;
+  loadedAt: Date;
+}
+
+/** Finish reason as OpenAI and Ollama spell it: end of generation and stop strings are both "stop". */
+export function stopOrLength(reason: FinishReason): 'stop' | 'length' {
+  return reason === 'length' ? 'length' : 'stop';
+}

@@ -1,0 +1,159 @@
+// The one native handler behind every dialect's completion endpoint: prompt tokens from a NativeRequest, one
+// scheduler job per choice, and the jobs' events merged into NativeEvents (streamed) or ChoiceResults.
+
+import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
+import type { LoadedModel } from '../model/load.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../api/native.ts';
+import type { TokenLogprob } from '../engine/sampler/index.ts';
+import { Channel } from './channel.ts';
+import type { Served } from './model-host.ts';
+import type { JobEvent, JobSpec } from './scheduler.ts';
+
+/**
+ * Prompt token ids. Chat messages go through the model's template; when the last message is the assistant's,
+ * the reply continues it (prefill): the template renders the earlier turns plus the assistant header, and the
+ * partial reply follows verbatim.
+ */
+export function promptTokens(model: LoadedModel, input: PromptInput): number[] {
+  const tok = model.tokenizer;
+  switch (input.kind) {
+    case 'tokens':
+      return input.tokens;
+    case 'text': {
+      if (!input.context?.length) return rawPromptTokens(tok, input.text);
+      return [...input.context, ...tok.encode(input.text, { addBos: false, parseSpecial: false })];
+    }
+    case 'chat': {
+      const msgs = input.messages;
+      const last = msgs.at(-1);
+      if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
+        const head = renderChat(model, msgs.slice(0, -1), true)!;
+        return chatTextTokens(tok, head + last.content);
+      }
+      return chatPromptTokens(model, msgs);
+    }
+  }
+}
+
+function promptText(model: LoadedModel, input: PromptInput, tokens: number[]): string {
+  return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
+}
+
+export interface NativeRun {
+  readonly served: Served;
+  /** Prompt token ids, one list per prompt. */
+  readonly prompts: number[][];
+  /** The merged events of every choice; read once. Breaking out of the loop cancels the generation. */
+  readonly events: AsyncIterable<NativeEvent>;
+  /** Reads every event and returns the finished choices in index order. */
+  collect(): Promise<ChoiceResult[]>;
+}
+
+/**
+ * Tokenizes, checks and queues a request: every error a client can cause (unknown field values, prompt too
+ * long, queue full) is thrown here, before any response byte is sent.
+ */
+export function startRun(served: Served, req: NativeRequest, signal?: AbortSignal): NativeRun {
+  const { model, scheduler } = served;
+  const t0 = performance.now();
+  const prompts = req.prompts.map((p) => promptTokens(model, p));
+  const specs: JobSpec[] = [];
+  const echo: string[] = [];
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  prompts.forEach((prompt, p) => {
+    for (let j = 0; j < req.n; j++) {
+      const seed = req.sampling.seed;
+      specs.push({
+        prompt,
+        maxTokens: req.maxTokens,
+        sampling: { ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0 },
+        stop: req.stop,
+        logprobs: req.logprobs,
+        nCtx: req.numCtx,
+        signal: controller.signal,
+      });
+      echo.push(req.echo ? promptText(model, req.prompts[p], prompt) : '');
+    }
+  });
+
+  const channel = new Channel<NativeEvent>();
+  const texts = echo.slice();
+  const tokens: number[][] = specs.map(() => []);
+  const infos: TokenInfo[][] = specs.map(() => []);
+  let firstTokenMs: number | undefined;
+  let open = specs.length;
+  const piece = (id: number) => model.tokenizer.tokenToPiece(id);
+  const info = (id: number, lp: TokenLogprob | undefined): TokenInfo => lp === undefined ? { id, piece: piece(id) }
+    : { id, piece: piece(id), logprob: lp.logprob, top: lp.top.map((t) => ({ id: t.id, piece: piece(t.id), logprob: t.logprob })) };
+
+  const onEvent = (index: number, ev: JobEvent) => {
+    switch (ev.type) {
+      case 'token': {
+        firstTokenMs ??= performance.now() - t0;
+        const ti = info(ev.id, ev.logprob);
+        tokens[index].push(ev.id);
+        if (ev.logprob) infos[index].push(ti);
+        texts[index] += ev.text;
+        channel.push({ type: 'delta', index, text: ev.text, tokens: [ti] });
+        break;
+      }
+      case 'text':
+        texts[index] += ev.text;
+        channel.push({ type: 'delta', index, text: ev.text, tokens: [] });
+        break;
+      case 'done': {
+        const p = Math.floor(index / req.n);
+        channel.push({
+          type: 'done',
+          index,
+          result: {
+            index,
+            promptIndex: p,
+            text: texts[index],
+            tokens: tokens[index],
+            logprobs: req.logprobs === undefined ? undefined : infos[index],
+            reason: ev.reason,
+            stopSequence: ev.stopSequence,
+            usage: ev.usage,
+            timings: { ...ev.timings, totalMs: performance.now() - t0, firstTokenMs, loadMs: model.loadMs },
+            promptTokens: prompts[p],
+          },
+        });
+        if (--open === 0) {
+          signal?.removeEventListener('abort', onAbort);
+          channel.end();
+        }
+        break;
+      }
+      case 'error':
+        // One failed choice fails the request; the others stop too.
+        signal?.removeEventListener('abort', onAbort);
+        channel.end(ev.error);
+        controller.abort();
+        break;
+    }
+  };
+  try {
+    scheduler.submit(specs, onEvent);
+  } catch (e) {
+    signal?.removeEventListener('abort', onAbort);
+    throw e;
+  }
+  channel.onReturn = () => controller.abort();
+  echo.forEach((text, index) => {
+    if (text) channel.push({ type: 'delta', index, text, tokens: [] });
+  });
+
+  return {
+    served,
+    prompts,
+    events: channel,
+    async collect() {
+      const results: ChoiceResult[] = [];
+      for await (const ev of channel) if (ev.type === 'done') results[ev.index] = ev.result;
+      return results;
+    },
+  };
+}

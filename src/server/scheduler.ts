@@ -1,0 +1,242 @@
+// Continuous batching over N slots. Each slot is a Context (one KV cache) over the shared model; a step runs
+// every active sequence through ONE evalBatch (prompt chunks and single decode tokens together), then samples
+// each. New requests join between steps; a cancelled or timed-out request leaves at the next step. The engine
+// is synchronous, so the scheduler runs one step per event-loop turn and the server stays responsive.
+
+import { HearthError } from '../util/errors.ts';
+import { Context, evalBatch } from '../engine/context.ts';
+import { commonPrefix } from '../engine/generate.ts';
+import type { LoadedModel } from '../model/load.ts';
+import { Sequence, type JobEvent, type JobSpec } from './sequence.ts';
+
+export type { JobEvent, JobSpec } from './sequence.ts';
+
+export interface SchedulerOptions {
+  /** Slots: sequences decoded together. */
+  parallel: number;
+  /** Requests that may wait for a slot; more are refused with queue_full. */
+  queueLimit: number;
+  /** Most prompt tokens evaluated in one step, over all sequences (default: the model's nBatch, 512). */
+  prefillChunk?: number;
+  /** A request still unfinished this long after it was submitted fails with `timeout`; 0 = no limit. */
+  timeoutMs?: number;
+}
+
+export interface StepInfo {
+  sequences: number;
+  tokens: number;
+  ms: number;
+}
+
+export interface SchedulerStats {
+  slots: number;
+  busy: number;
+  queued: number;
+}
+
+interface Slot {
+  readonly ctx: Context;
+  seq: Sequence | undefined;
+  /** Step number at which the slot last finished a sequence (least recently used wins ties). */
+  freedAt: number;
+}
+
+interface Entry {
+  seq: Sequence;
+  deadline: number;
+  cancelled: boolean;
+}
+
+export function checkSchedulerOptions(o: SchedulerOptions): void {
+  const int = (name: string, v: number | undefined, min: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min)) {
+      throw new HearthError('invalid_argument', `scheduler option ${name} must be an integer >= ${min}; got ${v}`);
+    }
+  };
+  int('parallel', o.parallel, 1);
+  int('queueLimit', o.queueLimit, 0);
+  int('prefillChunk', o.prefillChunk, 1);
+  if (o.timeoutMs !== undefined && !(o.timeoutMs >= 0)) {
+    throw new HearthError('invalid_argument', `scheduler option timeoutMs must be >= 0; got ${o.timeoutMs}`);
+  }
+}
+
+export class Scheduler {
+  readonly model: LoadedModel;
+  readonly options: Required<SchedulerOptions>;
+  private readonly slots: Slot[];
+  private readonly queue: Entry[] = [];
+  private readonly active = new Map<Sequence, Entry>();
+  private running = false;
+  private steps = 0;
+  private closed = false;
+  /** Called after every step (metrics). */
+  onStep: ((info: StepInfo) => void) | undefined;
+
+  constructor(model: LoadedModel, options: SchedulerOptions) {
+    checkSchedulerOptions(options);
+    this.model = model;
+    this.options = {
+      prefillChunk: model.options.nBatch ?? 512,
+      timeoutMs: 0,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SchedulerOptions,
+    };
+    this.slots = Array.from({ length: options.parallel }, () => ({ ctx: new Context(model), seq: undefined, freedAt: -1 }));
+  }
+
+  get stats(): SchedulerStats {
+    return { slots: this.slots.length, busy: this.active.size, queued: this.queue.length };
+  }
+
+  /** Tokens cached in each slot (tests and diagnostics). */
+  slotTokens(): number[][] {
+    return this.slots.map((s) => [...s.ctx.tokens]);
+  }
+
+  /**
+   * Queues jobs together (all or none: a request with n choices is refused whole when the queue cannot take
+   * it). Every check that can fail runs here, before anything is queued; afterwards each job reports through
+   * onEvent and ends with exactly one 'done' or 'error'.
+   */
+  submit(specs: JobSpec[], onEvent: (index: number, ev: JobEvent) => void): void {
+    if (this.closed) throw new HearthError('unavailable', 'the server is shutting down');
+    const seqs = specs.map((spec, i) => new Sequence(this.model, spec, (ev) => onEvent(i, ev)));
+    const free = this.slots.length - this.active.size;
+    if (this.queue.length + seqs.length > free + this.options.queueLimit) {
+      throw new HearthError('queue_full',
+        `all ${this.slots.length} slots are busy and ${this.queue.length} requests are waiting (the queue holds ${this.options.queueLimit})`);
+    }
+    const deadline = this.options.timeoutMs > 0 ? performance.now() + this.options.timeoutMs : Infinity;
+    for (const seq of seqs) {
+      const entry: Entry = { seq, deadline, cancelled: false };
+      const { signal } = seq.spec;
+      if (signal) {
+        const onAbort = () => this.cancel(entry);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (!entry.cancelled) this.queue.push(entry);
+    }
+    this.kick();
+  }
+
+  /** Fails every queued and active job; later submits are refused. */
+  close(): void {
+    this.closed = true;
+    for (const e of [...this.queue, ...this.active.values()]) this.cancel(e, new HearthError('unavailable', 'the server is shutting down'));
+  }
+
+  private cancel(entry: Entry, error = new HearthError('aborted', 'the request was cancelled')): void {
+    if (entry.cancelled || entry.seq.finished) return;
+    entry.cancelled = true;
+    const i = this.queue.indexOf(entry);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      entry.seq.fail(error);
+    } else {
+      // An active sequence leaves its slot at the start of the next step; it reports now.
+      entry.seq.fail(error);
+    }
+  }
+
+  private kick(): void {
+    if (this.running || (this.queue.length === 0 && this.active.size === 0)) return;
+    this.running = true;
+    setImmediate(() => this.loop());
+  }
+
+  private loop(): void {
+    try {
+      this.step();
+    } catch (e) {
+      // A bug in a step must not wedge the server: fail every running sequence and free the slots.
+      const err = e instanceof HearthError ? e : new HearthError('internal', `generation failed: ${(e as Error).message}`, { cause: e });
+      for (const entry of this.active.values()) entry.seq.fail(err);
+      this.retireFinished();
+    }
+    this.running = false;
+    this.kick();
+  }
+
+  /** One step: retire, admit, one batched forward pass, sample. */
+  step(): void {
+    this.steps++;
+    const now = performance.now();
+    for (const e of this.queue.filter((e) => e.deadline <= now)) this.cancel(e, timeoutError(this.options.timeoutMs));
+    for (const e of this.active.values()) if (e.deadline <= now) this.cancel(e, timeoutError(this.options.timeoutMs));
+    this.retireFinished();
+    this.admit();
+    if (this.active.size === 0) return;
+
+    const t0 = performance.now();
+    let budget = this.options.prefillChunk;
+    const batch: { seq: Sequence; tokens: number[] }[] = [];
+    for (const { seq } of this.active.values()) {
+      if (seq.prefilling) {
+        if (budget <= 0) continue;
+        const tokens = seq.pending.slice(0, budget);
+        budget -= tokens.length;
+        batch.push({ seq, tokens });
+      } else {
+        batch.push({ seq, tokens: [seq.last] });
+      }
+    }
+    const logits = evalBatch(batch.map(({ seq, tokens }) => ({ ctx: seq.ctx!, tokens })));
+    let nTokens = 0;
+    batch.forEach(({ seq, tokens }, i) => {
+      nTokens += tokens.length;
+      if (seq.prefilling) {
+        seq.pending = seq.pending.slice(tokens.length);
+        if (seq.prefilling) return;
+      }
+      if (!seq.finished) seq.advance(logits[i]);
+    });
+    this.retireFinished();
+    this.onStep?.({ sequences: batch.length, tokens: nTokens, ms: performance.now() - t0 });
+  }
+
+  private retireFinished(): void {
+    for (const [seq] of this.active) {
+      if (!seq.finished) continue;
+      this.active.delete(seq);
+      const slot = this.slots.find((s) => s.seq === seq)!;
+      slot.seq = undefined;
+      slot.freedAt = this.steps;
+    }
+  }
+
+  /** FIFO from the queue into free slots; each takes the free slot sharing the longest prefix with its prompt. */
+  private admit(): void {
+    while (this.queue.length > 0) {
+      const free = this.slots.filter((s) => s.seq === undefined);
+      if (free.length === 0) return;
+      const entry = this.queue.shift()!;
+      const prompt = entry.seq.spec.prompt;
+      // The longest cached prefix wins when it covers at least half the prompt (llama-server's similarity
+      // rule); otherwise the least recently used slot, so that one shared BOS does not evict a useful cache.
+      let best = free[0];
+      let bestLen = -1;
+      let lru = free[0];
+      for (const s of free) {
+        const len = commonPrefix(s.ctx.tokens, prompt);
+        if (len > bestLen) {
+          best = s;
+          bestLen = len;
+        }
+        if (s.freedAt < lru.freedAt) lru = s;
+      }
+      if (bestLen < prompt.length / 2) {
+        best = lru;
+        bestLen = commonPrefix(lru.ctx.tokens, prompt);
+      }
+      // At least the last prompt token is evaluated again, for its logits.
+      entry.seq.start(best.ctx, Math.min(bestLen, prompt.length - 1));
+      best.seq = entry.seq;
+      this.active.set(entry.seq, entry);
+    }
+  }
+}
+
+function timeoutError(ms: number): HearthError {
+  return new HearthError('timeout', `the request did not finish within the server's limit of ${(ms / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,156 @@
+// One request's generation state inside a scheduler slot: what generate() keeps in local variables (sampler,
+// stream decoder, stop matcher, counters), split so that a scheduler step can advance many of them at once.
+
+import { HearthError } from '../util/errors.ts';
+import type { Context } from '../engine/context.ts';
+import { createSampler, tokenLogprobs, type SamplingOptions, type TokenLogprob } from '../engine/sampler/index.ts';
+import type { SamplerChain } from '../engine/sampler/index.ts';
+import { StopMatcher } from '../engine/stop.ts';
+import type { FinishReason } from '../engine/types.ts';
+import type { LoadedModel } from '../model/load.ts';
+import type { StreamDecoder } from '../tokenizer/types.ts';
+
+export interface JobSpec {
+  /** Prompt token ids, BOS included when wanted. */
+  prompt: number[];
+  maxTokens?: number;
+  sampling: SamplingOptions;
+  stop: string[];
+  /** Log-probabilities with this many alternatives per generated token; undefined = none. */
+  logprobs?: number;
+  /** Context window for this job (default and maximum: the model's). */
+  nCtx?: number;
+  signal?: AbortSignal;
+}
+
+export interface JobUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+export interface JobTimings {
+  queueMs: number;
+  promptMs: number;
+  generateMs: number;
+}
+
+export type JobEvent =
+  | { type: 'token'; id: number; text: string; logprob?: TokenLogprob }
+  /** Held-back text released at the end (see GenerateEvent). */
+  | { type: 'text'; text: string }
+  | { type: 'done'; reason: FinishReason; stopSequence: string | null; usage: JobUsage; timings: JobTimings }
+  | { type: 'error'; error: HearthError };
+
+export class Sequence {
+  readonly spec: JobSpec;
+  readonly emit: (ev: JobEvent) => void;
+  readonly window: number;
+  readonly maxTokens: number;
+  readonly sampler: SamplerChain;
+  readonly submittedAt = performance.now();
+  admittedAt = 0;
+  prefillDoneAt = 0;
+  ctx: Context | undefined;
+  /** Prompt tokens not yet evaluated. */
+  pending: number[] = [];
+  /** The token to evaluate next while decoding. */
+  last = -1;
+  generated = 0;
+  cachedTokens = 0;
+  finished = false;
+  private decoder: StreamDecoder | undefined;
+  private stops: StopMatcher;
+
+  /** Checks the request against the model (throws before anything is queued). */
+  constructor(model: LoadedModel, spec: JobSpec, emit: (ev: JobEvent) => void) {
+    const window = Math.min(spec.nCtx ?? model.nCtx, model.nCtx);
+    if (spec.prompt.length === 0) throw new HearthError('invalid_argument', 'the prompt is empty: it must have at least one token');
+    if (spec.prompt.length >= window) {
+      throw new HearthError('context_length_exceeded',
+        `the prompt is ${spec.prompt.length} tokens; the context window holds ${window} tokens, with room needed for at least one generated token`);
+    }
+    for (const id of spec.prompt) {
+      if (!Number.isInteger(id) || id < 0 || id >= model.hp.nVocab) {
+        throw new HearthError('invalid_argument', `token id ${id} is outside the vocabulary (0..${model.hp.nVocab - 1})`);
+      }
+    }
+    const maxTokens = spec.maxTokens ?? Infinity;
+    if (!(maxTokens >= 0)) throw new HearthError('invalid_argument', `maxTokens must be >= 0, got ${spec.maxTokens}`);
+    this.spec = spec;
+    this.emit = emit;
+    this.window = window;
+    this.maxTokens = maxTokens;
+    this.sampler = createSampler(spec.sampling);
+    this.stops = new StopMatcher(spec.stop);
+  }
+
+  /** Binds the sequence to a slot's context, keeping the cached prefix it shares with the prompt. */
+  start(ctx: Context, keep: number): void {
+    this.ctx = ctx;
+    this.admittedAt = performance.now();
+    ctx.truncate(keep);
+    this.cachedTokens = keep;
+    this.pending = this.spec.prompt.slice(keep);
+    for (const id of this.spec.prompt) this.sampler.accept(id);
+    this.decoder = ctx.model.tokenizer.createStreamDecoder();
+  }
+
+  get prefilling(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /**
+   * Handles the logits after the sequence's last evaluated token: sample, emit, and decide whether to go on.
+   * Returns true when the sequence is finished.
+   */
+  advance(logits: Float32Array): boolean {
+    const ctx = this.ctx!;
+    const tokenizer = ctx.model.tokenizer;
+    if (this.prefillDoneAt === 0) this.prefillDoneAt = performance.now();
+    if (this.generated >= this.maxTokens) return this.finish('length');
+    const id = this.sampler.sample(logits);
+    this.sampler.accept(id);
+    if (tokenizer.isEog(id)) return this.finish('eog');
+    this.generated++;
+    const { emit, stopped } = this.stops.push(this.decoder!.push(id));
+    const logprob = this.spec.logprobs === undefined ? undefined : tokenLogprobs(logits, id, this.spec.logprobs);
+    this.emit({ type: 'token', id, text: emit, logprob });
+    if (stopped) return this.finish('stop');
+    // prompt + generated tokens never exceed the window
+    if (this.generated >= this.maxTokens || ctx.nPast + 1 >= this.window) return this.finish('length');
+    this.last = id;
+    return false;
+  }
+
+  finish(reason: FinishReason): true {
+    let why = reason;
+    if (why !== 'stop' && this.decoder) {
+      const tail = this.stops.push(this.decoder.flush());
+      const rest = tail.stopped ? tail.emit : tail.emit + this.stops.flush();
+      if (tail.stopped) why = 'stop';
+      if (rest) this.emit({ type: 'text', text: rest });
+    }
+    this.finished = true;
+    const now = performance.now();
+    const prefillDone = this.prefillDoneAt || now;
+    this.emit({
+      type: 'done',
+      reason: why,
+      stopSequence: this.stops.matched,
+      usage: { promptTokens: this.spec.prompt.length, completionTokens: this.generated, cachedTokens: this.cachedTokens },
+      timings: {
+        queueMs: this.admittedAt - this.submittedAt,
+        promptMs: prefillDone - this.admittedAt,
+        generateMs: now - prefillDone,
+      },
+    });
+    return true;
+  }
+
+  fail(error: HearthError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.emit({ type: 'error', error });
+  }
+}
