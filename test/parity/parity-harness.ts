@@ -1,0 +1,156 @@
+// Hearth against llama.cpp on one model file: the same prompts through both, logits compared step by step.
+//
+// llama.cpp runs first (one process per model, every prompt in one request) and returns its greedy
+// continuation with the logits of every step. Hearth is then fed llama.cpp's own tokens (teacher forcing),
+// so the logits of every step are comparable even where the two would pick different tokens; Hearth's
+// greedy continuation equals llama.cpp's exactly when its argmax agrees at every step.
+
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { loadModel } from '../../src/model/load.ts';
+import { Context } from '../../src/engine/context.ts';
+import { referenceEvalMany } from '../reference/client.ts';
+
+/** sum((a - b)²) / sum(b²): the error of a relative to the reference b. */
+export function nmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`nmse: lengths differ (${a.length} vs ${b.length})`);
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    err += (a[i] - b[i]) ** 2;
+    ref += b[i] ** 2;
+  }
+  return err / ref;
+}
+
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+export function std(row: ArrayLike<number>): number {
+  let s = 0;
+  let s2 = 0;
+  for (let i = 0; i < row.length; i++) {
+    s += row[i];
+    s2 += row[i] * row[i];
+  }
+  const mean = s / row.length;
+  return Math.sqrt(Math.max(0, s2 / row.length - mean * mean));
+}
+
+/** Top-1 minus top-2 logit. */
+export function topGap(row: ArrayLike<number>): number {
+  let a = -Infinity;
+  let b = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v > a) {
+      b = a;
+      a = v;
+    } else if (v > b) {
+      b = v;
+    }
+  }
+  return a - b;
+}
+
+export interface PromptParity {
+  prompt: number[];
+  /** llama.cpp's greedy continuation. */
+  refGreedy: number[];
+  /** Hearth's argmax at each step, fed llama.cpp's tokens before it. */
+  hearthGreedy: number[];
+  /** NMSE of Hearth's logits against llama.cpp's, per step (step 0 = last prompt position). */
+  nmse: number[];
+  /** std and top-1/top-2 gap of llama.cpp's logits per step: how meaningful the argmax comparison is. */
+  logitStd: number[];
+  topGap: number[];
+}
+
+export interface ModelParity {
+  prompts: PromptParity[];
+  refMs: number;
+  hearthMs: number;
+  maxNmse: number;
+  /** Median over every step of every prompt: the typical agreement, apart from rare rounding cascades. */
+  medianNmse: number;
+  greedyMatch: boolean;
+}
+
+export interface ParityOptions {
+  /** Context size for both engines (prompt + continuation must fit). Default 128. */
+  nCtx?: number;
+  /** Reference CPU threads. Default 1. */
+  threads?: number;
+  /** Run Hearth on this file instead (contrast checks: how far apart two different models are). */
+  hearthModel?: string;
+}
+
+/** Run every prompt through llama.cpp, then through Hearth with llama.cpp's tokens, on the file at `path`. */
+export function compareWithReference(path: string, prompts: number[][], nPredict: number, opts: ParityOptions = {}): ModelParity {
+  const nCtx = opts.nCtx ?? 128;
+  let t0 = performance.now();
+  const ref = referenceEvalMany(
+    { model: path, threads: opts.threads ?? 1, nCtx },
+    prompts.map((tokens) => ({ tokens, nPredict, logitSteps: nPredict })),
+  );
+  const refMs = performance.now() - t0;
+
+  t0 = performance.now();
+  const model = loadModel(opts.hearthModel ?? path, { nCtx });
+  const out: PromptParity[] = prompts.map((prompt, i) => {
+    const r = ref[i];
+    const ctx = new Context(model);
+    const p: PromptParity = { prompt, refGreedy: r.greedy, hearthGreedy: [], nmse: [], logitStd: [], topGap: [] };
+    let logits = ctx.eval(prompt);
+    for (let k = 0; k < nPredict; k++) {
+      const want = r.stepLogits[k];
+      p.hearthGreedy.push(argmax(logits));
+      p.nmse.push(nmse(logits, want));
+      p.logitStd.push(std(want));
+      p.topGap.push(topGap(want));
+      if (k + 1 < nPredict) logits = ctx.eval([r.greedy[k]]);
+    }
+    return p;
+  });
+  const hearthMs = performance.now() - t0;
+  const all = out.flatMap((p) => p.nmse).sort((a, b) => a - b);
+  return {
+    prompts: out,
+    refMs,
+    hearthMs,
+    maxNmse: all[all.length - 1],
+    medianNmse: all[Math.floor(all.length / 2)],
+    greedyMatch: out.every((p) => p.hearthGreedy.every((id, k) => id === p.refGreedy[k])),
+  };
+}
+
+/** One line per model for t.diagnostic and the report table. */
+export function describeParity(label: string, r: ModelParity): string {
+  const stds = r.prompts.flatMap((p) => p.logitStd);
+  const gaps = r.prompts.flatMap((p) => p.topGap).sort((a, b) => a - b);
+  const steps = r.prompts.reduce((n, p) => n + p.nmse.length, 0);
+  const agree = r.prompts.reduce((n, p) => n + p.hearthGreedy.filter((id, k) => id === p.refGreedy[k]).length, 0);
+  return `${label}: NMSE max ${r.maxNmse.toExponential(2)} median ${r.medianNmse.toExponential(2)}; ` +
+    `greedy ${agree}/${steps} steps agree; logit std ${mean(stds).toFixed(2)}, smallest top-1/top-2 gap ${gaps[0].toFixed(3)}; ` +
+    `llama.cpp ${(r.refMs / 1000).toFixed(1)} s, hearth ${(r.hearthMs / 1000).toFixed(1)} s`;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Diagnostics for one model, then the assertions: every step under the bound, every argmax equal. */
+export function assertParity(t: TestContext, label: string, r: ModelParity, bound: number): void {
+  t.diagnostic(describeParity(label, r));
+  for (const [i, p] of r.prompts.entries()) {
+    t.diagnostic(`  prompt ${i}: NMSE per step ${p.nmse.map((e) => e.toExponential(1)).join(' ')}`);
+    p.nmse.forEach((e, k) => {
+      assert.ok(e <= bound, `${label}, prompt ${i} step ${k}: NMSE ${e.toExponential(3)} > ${bound.toExponential(1)}`);
+    });
+    assert.deepEqual(p.hearthGreedy, p.refGreedy, `${label}, prompt ${i}: greedy continuation differs from llama.cpp ` +
+      `(top-1/top-2 gaps ${p.topGap.map((g) => g.toFixed(3)).join(' ')})`);
+  }
+}
