@@ -1,0 +1,19 @@
+// The contract between the TypeScript side and the kernel module (assembly/index.ts keeps the same numbers):
+// op codes, and the control block the threads share. The control block is CTL_BYTES at CTL_PTR in the
+// wasm memory, viewed as i32 slots:
+//   SEQ     bumped by the main thread to start an op      DONE   workers that finished it
+//   OP, NTH the op and how many threads take part         ERR    set when a worker's op threw
+//   READY   workers that have started                     COUNTER (byte 64) the shared chunk counter
+//   ARGS    (byte 128..) the op's arguments, i32 each (pointers as unsigned 32-bit values)
+
+export const OP_EXIT = 0;
+export const OP_MATMUL = 1;
+export const OP_ATTENTION = 2;
+
+/** Bytes below this are never handed out (the kernel module has no static data; this keeps 0 an invalid pointer). */
+export const CTL_PTR = 1024;
+export const CTL_BYTES = 256;
+export const HEAP_START = 4096;
+
+export const SLOT = { SEQ: 0, DONE: 1, OP: 2, NTH: 3, ERR: 4, READY: 5, COUNTER: 16, ARGS: 32 } as const;
+export const MAX_ARGS = 32;

@@ -1,0 +1,63 @@
+// f16 / bf16 conversions, bit-exact with src/util/f16.ts (round to nearest even).
+
+/** An IEEE half (in the low 16 bits) to f32: exponent and mantissa moved into place, rescaled by 2^112. */
+@inline export function halfToF32(h: u32): f32 {
+  const em = (h & 0x7fff) << 13;
+  let f = reinterpret<f32>(em) * reinterpret<f32>(0x77800000); // 2^112 also fixes subnormals
+  if ((h & 0x7c00) == 0x7c00) f = reinterpret<f32>(em | 0x7f800000); // inf / NaN
+  return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
+}
+
+/** Eight halves (one v128) to f32, low four lanes. */
+@inline export function halvesLow(h: v128): v128 {
+  return halves4(i32x4.extend_low_i16x8_u(h));
+}
+
+@inline export function halvesHigh(h: v128): v128 {
+  return halves4(i32x4.extend_high_i16x8_u(h));
+}
+
+@inline function halves4(w: v128): v128 {
+  const em = i32x4.shl(v128.and(w, i32x4.splat(0x7fff)), 13);
+  let f = f32x4.mul(em, f32x4.splat(reinterpret<f32>(0x77800000)));
+  const special = i32x4.eq(v128.and(w, i32x4.splat(0x7c00)), i32x4.splat(0x7c00));
+  f = v128.bitselect(v128.or(em, i32x4.splat(0x7f800000)), f, special);
+  return v128.or(f, i32x4.shl(v128.and(w, i32x4.splat(0x8000)), 16));
+}
+
+/** f32 to half bits, round to nearest even (port of f32ToF16). */
+export function f32ToHalf(v: f32): u32 {
+  const x = reinterpret<u32>(v);
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp == 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = <i32>exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = <u32>(14 - e);
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid: u32 = 1 << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (<u32>e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++;
+  return sign | half;
+}
+
+/** What storing v as f16 does to it. */
+export function roundF16(v: f32): f32 {
+  return halfToF32(f32ToHalf(v));
+}
+
+/** What storing v as bf16 does to it (NaN made quiet, as f32ToBF16). */
+export function roundBF16(v: f32): f32 {
+  const x = reinterpret<u32>(v);
+  if ((x & 0x7fffffff) > 0x7f800000) return reinterpret<f32>(((x >>> 16) | 0x40) << 16);
+  return reinterpret<f32>(((x + (0x7fff + ((x >>> 16) & 1))) >>> 16) << 16);
+}

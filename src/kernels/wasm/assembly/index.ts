@@ -1,0 +1,79 @@
+// Entry of the kernel module. Parallel ops run through run(op, ctl, ith, nth) on every thread; their
+// arguments are i32 slots in the control block (layout in ../abi.ts) and work is handed out in chunks by an
+// atomic counter, so a slow thread takes fewer chunks. Single-threaded helpers are exported directly.
+
+import { attendOne } from './attention';
+import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q32';
+
+export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16 } from './quantize';
+export { rmsNorm, swiglu, add, addBias } from './ops';
+
+// Keep in step with ../abi.ts.
+const OP_MATMUL = 1;
+const OP_ATTENTION = 2;
+const CTL_COUNTER: usize = 64;
+const CTL_ARGS: usize = 128;
+
+@inline function arg(ctl: usize, i: usize): i32 {
+  return load<i32>(ctl + CTL_ARGS + (i << 2));
+}
+
+/** The next chunk index for this op (a shared counter reset to 0 before each dispatch). */
+@inline function nextChunk(ctl: usize): i32 {
+  return atomic.add<i32>(ctl + CTL_COUNTER, 1);
+}
+
+function matmul(ctl: usize): void {
+  const type = arg(ctl, 0);
+  const w = <usize>arg(ctl, 1);
+  const rb = <usize>arg(ctl, 2);
+  const cols = arg(ctl, 3);
+  const act = <usize>arg(ctl, 4);
+  const as = <usize>arg(ctl, 5);
+  const nTok = arg(ctl, 6);
+  const y = <usize>arg(ctl, 7);
+  const rows = arg(ctl, 8);
+  const chunk = arg(ctl, 9);
+  for (;;) {
+    const r0 = nextChunk(ctl) * chunk;
+    if (r0 >= rows) break;
+    const r1 = min(rows, r0 + chunk);
+    switch (type) {
+      case 2: mmQ4_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case 3: mmQ4_1(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case 6: mmQ5_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case 7: mmQ5_1(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case 8: mmQ8_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      default: unreachable();
+    }
+  }
+}
+
+function attention(ctl: usize, ith: i32): void {
+  const q = <usize>arg(ctl, 0);
+  const k = <usize>arg(ctl, 1);
+  const v = <usize>arg(ctl, 2);
+  const out = <usize>arg(ctl, 3);
+  const nTok = arg(ctl, 4);
+  const pos0 = arg(ctl, 5);
+  const nHead = arg(ctl, 6);
+  const nHeadKv = arg(ctl, 7);
+  const headDim = arg(ctl, 8);
+  const scale = reinterpret<f32>(arg(ctl, 9));
+  const f16 = arg(ctl, 10) != 0;
+  const scratch = <usize>arg(ctl, 11) + <usize>ith * <usize>arg(ctl, 12);
+  const items = nTok * nHead;
+  for (;;) {
+    const i = nextChunk(ctl);
+    if (i >= items) break;
+    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nHead, nHeadKv, headDim, scale, f16, scratch);
+  }
+}
+
+export function run(op: i32, ctl: usize, ith: i32, nth: i32): void {
+  switch (op) {
+    case OP_MATMUL: matmul(ctl); break;
+    case OP_ATTENTION: attention(ctl, ith); break;
+    default: unreachable();
+  }
+}

@@ -1,0 +1,160 @@
+// Matmul over the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8 activations
+// (see quantize.ts): y[t, r] = sum_b dw * dx * (q_w · q_x) (+ m * dx * sum(q_x) for the _1 types).
+// Each weight block is decoded once per tile of up to 4 tokens.
+// Plain SIMD128 widens to i16 and uses i32x4.dot_i16x8_s. The relaxed build keeps the weight quants
+// unsigned (0..31, valid i7) for i32x4.relaxed_dot_i8x16_i7x16_add_s and subtracts their offset with the
+// activation block sum; Q8_0 moves the weight's sign onto the activation (|w| <= 127 as ggml writes it).
+
+import { halfToF32 } from './half';
+import { dotI8, dotU7, fifthBits, fmaI, hsum } from './simd';
+
+const Q4_0 = 0;
+const Q4_1 = 1;
+const Q5_0 = 2;
+const Q5_1 = 3;
+const Q8_0 = 4;
+
+@inline function blockBytes(kind: i32): usize {
+  return kind == Q4_0 ? 18 : kind == Q4_1 ? 20 : kind == Q5_0 ? 22 : kind == Q5_1 ? 24 : 34;
+}
+
+/** The offset subtracted from the unsigned quants (Q4_0: 8, Q5_0: 16); the _1 types add a min instead. */
+@inline function quantOffset(kind: i32): i32 {
+  return kind == Q4_0 ? 8 : kind == Q5_0 ? 16 : 0;
+}
+
+@inline function hasMin(kind: i32): bool {
+  return kind == Q4_1 || kind == Q5_1;
+}
+
+/** One token's contribution of one block: acc + f32(q_w · q_x) * dw * dx. */
+@inline function tok(kind: i32, acc: v128, ap: usize, b: usize, dOff: usize, sOff: usize,
+  wl: v128, wh: v128, sl: v128, sh: v128, dw: f32): v128 {
+  const xp = ap + (b << 5);
+  let x0 = v128.load(xp);
+  let x1 = v128.load(xp, 16);
+  const dx = load<f32>(ap + dOff + (b << 2));
+  let ip: v128;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (kind == Q8_0) {
+      x0 = v128.bitselect(i8x16.neg(x0), x0, sl);
+      x1 = v128.bitselect(i8x16.neg(x1), x1, sh);
+      ip = dotU7(x0, wl, dotU7(x1, wh, i32x4.splat(0)));
+    } else {
+      const off = quantOffset(kind);
+      const init = off ? i32x4.replace_lane(i32x4.splat(0), 0, -off * load<i32>(ap + sOff + (b << 2))) : i32x4.splat(0);
+      ip = dotU7(x0, wl, dotU7(x1, wh, init));
+    }
+  } else {
+    ip = i32x4.add(dotI8(wl, x0), dotI8(wh, x1));
+  }
+  return fmaI(acc, ip, dw * dx);
+}
+
+/** One token's min term of one block (_1 types): m * dx * sum(q_x). */
+@inline function minTerm(ap: usize, b: usize, dOff: usize, sOff: usize, m: f32): f32 {
+  return m * load<f32>(ap + dOff + (b << 2)) * <f32>load<i32>(ap + sOff + (b << 2));
+}
+
+/** Dot of one weight row with nt (1..4) consecutive token rows; writes y[t * rows + r] via yp + t * ys. */
+@inline function tile(kind: i32, wr: usize, nb: i32, act: usize, as: usize, cols: i32, nt: i32, yp: usize, ys: usize): void {
+  const bb = blockBytes(kind);
+  const off = quantOffset(kind);
+  const dOff = <usize>cols;
+  const sOff = dOff + (<usize>nb << 2);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let m0: f32 = 0;
+  let m1: f32 = 0;
+  let m2: f32 = 0;
+  let m3: f32 = 0;
+  for (let bi = 0; bi < nb; bi++) {
+    const b = <usize>bi;
+    const p = wr + b * bb;
+    const dw = halfToF32(load<u16>(p));
+    let m: f32 = 0;
+    let wl: v128;
+    let wh: v128;
+    let sl = i32x4.splat(0);
+    let sh = i32x4.splat(0);
+    if (kind == Q8_0) {
+      wl = v128.load(p, 2);
+      wh = v128.load(p, 18);
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        sl = i8x16.lt_s(wl, i8x16.splat(0));
+        sh = i8x16.lt_s(wh, i8x16.splat(0));
+        wl = i8x16.abs(wl);
+        wh = i8x16.abs(wh);
+      }
+    } else {
+      const qs = p + (kind == Q4_0 ? 2 : kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : 8);
+      const v = v128.load(qs);
+      wl = v128.and(v, i8x16.splat(0x0f));
+      wh = i8x16.shr_u(v, 4);
+      if (kind == Q5_0 || kind == Q5_1) {
+        const qh = load<u32>(p + (kind == Q5_0 ? 2 : 4));
+        wl = v128.or(wl, fifthBits(qh & 0xffff));
+        wh = v128.or(wh, fifthBits(qh >>> 16));
+      }
+      if (hasMin(kind)) m = halfToF32(load<u16>(p, 2));
+      if (!ASC_FEATURE_RELAXED_SIMD && off) {
+        wl = i8x16.sub(wl, i8x16.splat(<i8>off));
+        wh = i8x16.sub(wh, i8x16.splat(<i8>off));
+      }
+    }
+    a0 = tok(kind, a0, act, b, dOff, sOff, wl, wh, sl, sh, dw);
+    if (hasMin(kind)) m0 += minTerm(act, b, dOff, sOff, m);
+    if (nt > 1) {
+      a1 = tok(kind, a1, act + as, b, dOff, sOff, wl, wh, sl, sh, dw);
+      if (hasMin(kind)) m1 += minTerm(act + as, b, dOff, sOff, m);
+    }
+    if (nt > 2) {
+      a2 = tok(kind, a2, act + 2 * as, b, dOff, sOff, wl, wh, sl, sh, dw);
+      if (hasMin(kind)) m2 += minTerm(act + 2 * as, b, dOff, sOff, m);
+    }
+    if (nt > 3) {
+      a3 = tok(kind, a3, act + 3 * as, b, dOff, sOff, wl, wh, sl, sh, dw);
+      if (hasMin(kind)) m3 += minTerm(act + 3 * as, b, dOff, sOff, m);
+    }
+  }
+  store<f32>(yp, hsum(a0) + m0);
+  if (nt > 1) store<f32>(yp + ys, hsum(a1) + m1);
+  if (nt > 2) store<f32>(yp + 2 * ys, hsum(a2) + m2);
+  if (nt > 3) store<f32>(yp + 3 * ys, hsum(a3) + m3);
+}
+
+/** Rows [r0, r1) for every token: tiles of 4 tokens, then the remainder. */
+@inline function rowsQ32(kind: i32, w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32,
+  y: usize, rows: i32, r0: i32, r1: i32): void {
+  const nb = cols >> 5;
+  const ys = <usize>rows << 2;
+  let t0 = 0;
+  for (; t0 + 4 <= nTok; t0 += 4) {
+    const at = act + <usize>t0 * as;
+    for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 4, y + <usize>t0 * ys + (<usize>r << 2), ys);
+  }
+  const rem = nTok - t0;
+  const at = act + <usize>t0 * as;
+  const yt = y + <usize>t0 * ys;
+  if (rem == 3) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 3, yt + (<usize>r << 2), ys);
+  else if (rem == 2) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 2, yt + (<usize>r << 2), ys);
+  else if (rem == 1) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 1, yt + (<usize>r << 2), ys);
+}
+
+export function mmQ4_0(w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsQ32(Q4_0, w, rb, cols, act, as, nTok, y, rows, r0, r1);
+}
+export function mmQ4_1(w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsQ32(Q4_1, w, rb, cols, act, as, nTok, y, rows, r0, r1);
+}
+export function mmQ5_0(w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsQ32(Q5_0, w, rb, cols, act, as, nTok, y, rows, r0, r1);
+}
+export function mmQ5_1(w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsQ32(Q5_1, w, rb, cols, act, as, nTok, y, rows, r0, r1);
+}
+export function mmQ8_0(w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsQ32(Q8_0, w, rb, cols, act, as, nTok, y, rows, r0, r1);
+}
