@@ -7,7 +7,9 @@ import { GGMLType } from '../../gguf/ggml-types.ts';
 export type ActKind = 'q8' | 'q8k' | 'f32' | 'f16' | 'bf16';
 
 const KERNELS = new Map<number, ActKind>([
+  [GGMLType.F32, 'f32'], [GGMLType.F16, 'f16'], [GGMLType.BF16, 'bf16'],
   [GGMLType.Q4_0, 'q8'], [GGMLType.Q4_1, 'q8'], [GGMLType.Q5_0, 'q8'], [GGMLType.Q5_1, 'q8'], [GGMLType.Q8_0, 'q8'],
+  [GGMLType.Q2_K, 'q8k'], [GGMLType.Q3_K, 'q8k'], [GGMLType.Q4_K, 'q8k'], [GGMLType.Q5_K, 'q8k'], [GGMLType.Q6_K, 'q8k'],
 ]);
 
 export function actKind(type: number): ActKind | undefined {
@@ -19,10 +21,9 @@ export function kernelTypes(): number[] {
   return [...KERNELS.keys()];
 }
 
-/** Bytes per token row of quantized activations (16-byte aligned). */
+/** Bytes per token row of activations: quantized rows are 16-byte aligned, float rows packed. */
 export function actStride(kind: ActKind, cols: number): number {
-  const bytes = kind === 'q8' ? cols + 8 * (cols / 32)
-    : kind === 'q8k' ? cols + 4 * (cols / 256) + 64 * (cols / 256)
-      : cols * 4;
+  if (kind !== 'q8' && kind !== 'q8k') return cols * 4;
+  const bytes = kind === 'q8' ? cols + 8 * (cols / 32) : cols + 68 * (cols / 256);
   return Math.ceil(bytes / 16) * 16;
 }

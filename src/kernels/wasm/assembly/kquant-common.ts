@@ -1,0 +1,78 @@
+// Pieces shared by the K-quant matmul kernels (weights in 256-element super-blocks, activations Q8_K:
+// per token i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb], see quantize.ts).
+// A super-block's integer dot is accumulated per token in i32x4 lanes, group by group with the group's
+// scale, then scaled once by d_w * d_x. Plain SIMD128 widens the weights to i16 and multiplies in the scale
+// once per group (shared by every token of the tile); the relaxed build keeps the quants unsigned (i7) for
+// relaxed_dot and multiplies each token's group sum by the scale.
+
+import { dotU7, dotW16 } from './simd';
+
+/** Plain path: the low eight of (q - off) * sc as i16x8. Relaxed path: q itself. */
+@inline export function wLo(q: v128, off: i32, sc: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return q;
+  const w = off ? i8x16.sub(q, i8x16.splat(<i8>off)) : q;
+  return i16x8.mul(i16x8.extend_low_i8x16_s(w), i16x8.splat(<i16>sc));
+}
+
+/** Plain path: the high eight of (q - off) * sc. Relaxed path: unused. */
+@inline export function wHi(q: v128, off: i32, sc: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return q;
+  const w = off ? i8x16.sub(q, i8x16.splat(<i8>off)) : q;
+  return i16x8.mul(i16x8.extend_high_i8x16_s(w), i16x8.splat(<i16>sc));
+}
+
+/**
+ * it + sc * sum((q - off) * x) over one 16-group at xp; bp points at the group's activation sum (used by
+ * the relaxed path to take out the offset).
+ */
+@inline export function g16(it: v128, xp: usize, lo: v128, hi: v128, off: i32, sc: i32, bp: usize): v128 {
+  const x = v128.load(xp);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const init = off ? i32x4.replace_lane(i32x4.splat(0), 0, -off * load<i32>(bp)) : i32x4.splat(0);
+    return i32x4.add(it, i32x4.mul(dotU7(x, lo, init), i32x4.splat(sc)));
+  }
+  return i32x4.add(it, dotW16(lo, hi, x));
+}
+
+/** it + sc * sum(q * x) over a 32-group of unsigned quants (two 16s, one scale). */
+@inline export function g32(it: v128, xp: usize, lo0: v128, hi0: v128, lo1: v128, hi1: v128, sc: i32): v128 {
+  const x0 = v128.load(xp);
+  const x1 = v128.load(xp, 16);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.add(it, i32x4.mul(dotU7(x0, lo0, dotU7(x1, lo1, i32x4.splat(0))), i32x4.splat(sc)));
+  }
+  return i32x4.add(it, i32x4.add(dotW16(lo0, hi0, x0), dotW16(lo1, hi1, x1)));
+}
+
+/**
+ * Scales and mins of Q4_K / Q5_K (12 packed bytes at p, 6 bits each) as two u64 of eight bytes:
+ * byte j of the first is scale j, of the second min j (ggml's kmask unpacking).
+ */
+@inline export function scalesK4(p: usize): u64 {
+  const u0 = load<u32>(p);
+  const u2 = load<u32>(p, 8);
+  const lo = u0 & 0x3f3f3f3f;
+  const hi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
+  return <u64>lo | (<u64>hi << 32);
+}
+
+@inline export function minsK4(p: usize): u64 {
+  const u0 = load<u32>(p);
+  const u1 = load<u32>(p, 4);
+  const u2 = load<u32>(p, 8);
+  const lo = u1 & 0x3f3f3f3f;
+  const hi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
+  return <u64>lo | (<u64>hi << 32);
+}
+
+/** Byte j of a u64. */
+@inline export function byteOf(v: u64, j: i32): i32 {
+  return <i32>((v >> (<u64>j << 3)) & 0xff);
+}
+
+/** sum_j min_j * (bsum[2j] + bsum[2j + 1]) for the eight 32-groups of Q4_K / Q5_K; bp: the block's bsums. */
+@inline export function minDot8(mins: u64, bp: usize): i32 {
+  let s = 0;
+  for (let j = 0; j < 8; j++) s += byteOf(mins, j) * (load<i32>(bp + (<usize>j << 3)) + load<i32>(bp + (<usize>j << 3), 4));
+  return s;
+}

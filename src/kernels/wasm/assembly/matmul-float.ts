@@ -1,0 +1,95 @@
+// Matmul over F32, F16 and BF16 weights against f32 activations (already rounded to the weight's
+// vec_dot_type by the caller for F16 / BF16). Eight columns per step, up to four tokens per weight pass;
+// a tail of cols % 8 is done one column at a time.
+
+import { halfToF32, halvesHigh, halvesLow } from './half';
+import { hsum } from './simd';
+
+const F32 = 0;
+const F16 = 1;
+const BF16 = 2;
+
+/** Weights c..c+3 (lo) and c+4..c+7 (hi) of a row at wr, as f32x4. */
+@inline function loadLo(kind: i32, wr: usize, c: usize): v128 {
+  if (kind == F32) return v128.load(wr + (c << 2));
+  const h = v128.load(wr + (c << 1));
+  if (kind == F16) return halvesLow(h);
+  return i32x4.shl(i32x4.extend_low_i16x8_u(h), 16);
+}
+
+@inline function loadHi(kind: i32, wr: usize, c: usize): v128 {
+  if (kind == F32) return v128.load(wr + (c << 2), 16);
+  const h = v128.load(wr + (c << 1));
+  if (kind == F16) return halvesHigh(h);
+  return i32x4.shl(i32x4.extend_high_i16x8_u(h), 16);
+}
+
+@inline function loadOne(kind: i32, wr: usize, c: usize): f32 {
+  if (kind == F32) return load<f32>(wr + (c << 2));
+  const h = <u32>load<u16>(wr + (c << 1));
+  if (kind == F16) return halfToF32(h);
+  return reinterpret<f32>(h << 16);
+}
+
+@inline function fma2(acc: v128, lo: v128, hi: v128, xp: usize): v128 {
+  return f32x4.add(acc, f32x4.add(f32x4.mul(lo, v128.load(xp)), f32x4.mul(hi, v128.load(xp, 16))));
+}
+
+@inline function tile(kind: i32, wr: usize, cols: i32, x: usize, xs: usize, nt: i32, yp: usize, ys: usize): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const n8 = <usize>(cols & ~7);
+  for (let c: usize = 0; c < n8; c += 8) {
+    const lo = loadLo(kind, wr, c);
+    const hi = loadHi(kind, wr, c);
+    const xo = c << 2;
+    a0 = fma2(a0, lo, hi, x + xo);
+    if (nt > 1) a1 = fma2(a1, lo, hi, x + xs + xo);
+    if (nt > 2) a2 = fma2(a2, lo, hi, x + 2 * xs + xo);
+    if (nt > 3) a3 = fma2(a3, lo, hi, x + 3 * xs + xo);
+  }
+  let s0 = hsum(a0);
+  let s1 = hsum(a1);
+  let s2 = hsum(a2);
+  let s3 = hsum(a3);
+  for (let c = n8; c < <usize>cols; c++) {
+    const wv = loadOne(kind, wr, c);
+    const xo = c << 2;
+    s0 += wv * load<f32>(x + xo);
+    if (nt > 1) s1 += wv * load<f32>(x + xs + xo);
+    if (nt > 2) s2 += wv * load<f32>(x + 2 * xs + xo);
+    if (nt > 3) s3 += wv * load<f32>(x + 3 * xs + xo);
+  }
+  store<f32>(yp, s0);
+  if (nt > 1) store<f32>(yp + ys, s1);
+  if (nt > 2) store<f32>(yp + 2 * ys, s2);
+  if (nt > 3) store<f32>(yp + 3 * ys, s3);
+}
+
+@inline function rowsF(kind: i32, w: usize, rb: usize, cols: i32, x: usize, xs: usize, nTok: i32,
+  y: usize, rows: i32, r0: i32, r1: i32): void {
+  const ys = <usize>rows << 2;
+  let t0 = 0;
+  for (; t0 + 4 <= nTok; t0 += 4) {
+    const xt = x + <usize>t0 * xs;
+    for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, cols, xt, xs, 4, y + <usize>t0 * ys + (<usize>r << 2), ys);
+  }
+  const rem = nTok - t0;
+  const xt = x + <usize>t0 * xs;
+  const yt = y + <usize>t0 * ys;
+  if (rem == 3) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, cols, xt, xs, 3, yt + (<usize>r << 2), ys);
+  else if (rem == 2) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, cols, xt, xs, 2, yt + (<usize>r << 2), ys);
+  else if (rem == 1) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, cols, xt, xs, 1, yt + (<usize>r << 2), ys);
+}
+
+export function mmF32(w: usize, rb: usize, cols: i32, x: usize, xs: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsF(F32, w, rb, cols, x, xs, nTok, y, rows, r0, r1);
+}
+export function mmF16(w: usize, rb: usize, cols: i32, x: usize, xs: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsF(F16, w, rb, cols, x, xs, nTok, y, rows, r0, r1);
+}
+export function mmBF16(w: usize, rb: usize, cols: i32, x: usize, xs: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
+  rowsF(BF16, w, rb, cols, x, xs, nTok, y, rows, r0, r1);
+}
