@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   quantize: async () => (await import('./commands/quantize.ts')).command,
   tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
+  serve: async () => (await import('./commands/serve.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -23,6 +24,7 @@ Commands:
   quantize IN.gguf OUT.gguf TYPE                                 quantize a model (Q4_0, Q8_0, Q4_K_M, …)
   tokenize MODEL|tokenizer.json (--text T | --file F | --jsonl F) print token ids ([--no-bos] [--parse-special] [--json])
   detokenize MODEL|tokenizer.json ID…                            print the text of token ids
+  serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
 
 MODEL is a .gguf path or a name in HEARTH_MODELS; HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.

@@ -28,8 +28,10 @@ export interface ModelHostOptions {
 export class ModelHost {
   private readonly options: ModelHostOptions;
   private served: Served | undefined;
-  private failure: Error | undefined;
+  /** Why loading failed, once it has. */
+  failure: Error | undefined;
   private loading: Promise<Served> | undefined;
+  private readonly readyCallbacks: ((served: Served) => void)[] = [];
 
   constructor(options: ModelHostOptions) {
     if (options.alias !== undefined && !/^[\w.:\-/]{1,128}$/.test(options.alias)) {
@@ -47,13 +49,21 @@ export class ModelHost {
     this.loading ??= new Promise<void>((r) => setImmediate(r))
       .then(() => this.options.load())
       .then((model) => {
-        this.served = { model, card: modelCard(model, this.options.alias), scheduler: new Scheduler(model, this.options.scheduler) };
-        return this.served;
+        const served = { model, card: modelCard(model, this.options.alias), scheduler: new Scheduler(model, this.options.scheduler) };
+        this.served = served;
+        for (const cb of this.readyCallbacks.splice(0)) cb(served);
+        return served;
       }, (e: Error) => {
         this.failure = e;
         throw e;
       });
     return this.loading;
+  }
+
+  /** Calls back once the model is ready (at once when it already is). */
+  onReady(cb: (served: Served) => void): void {
+    if (this.served) cb(this.served);
+    else this.readyCallbacks.push(cb);
   }
 
   /** The served model, or `unavailable` while loading / after a failed load. */

@@ -1,0 +1,153 @@
+// Ollama POST /api/generate and /api/chat: wire requests -> NativeRequest, results/events -> NDJSON objects.
+
+import type { ChatMessage } from '../../chat/template.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
+import { stopOrLength } from '../native.ts';
+import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
+import { checkKeepAlive, readLogprobs, readOllamaOptions, rejectUnsupported } from './options.ts';
+
+export interface OllamaRequest {
+  native: NativeRequest;
+  /** No prompt / no messages: Ollama's "load the model" request, answered without generating. */
+  loadOnly: boolean;
+}
+
+function common(f: Fields, prompts: PromptInput[]): NativeRequest {
+  checkKeepAlive(f);
+  rejectUnsupported(f);
+  const logprobs = readLogprobs(f);
+  const o = readOllamaOptions(f.object('options'));
+  return {
+    model: '',
+    prompts,
+    n: 1,
+    maxTokens: o.maxTokens,
+    sampling: o.sampling,
+    stop: o.stop,
+    logprobs,
+    numCtx: o.numCtx,
+    stream: f.boolean('stream') ?? true,
+  };
+}
+
+export function generateRequestFromOllama(body: unknown): OllamaRequest {
+  const f = new Fields(body);
+  const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
+  const prompt = f.string('prompt') ?? '';
+  const system = f.string('system');
+  const raw = f.boolean('raw') ?? false;
+  const context = f.has('context') ? tokenIds(f.raw('context'), 'context') : undefined;
+  if (f.string('suffix')) throw unsupported('suffix', 'fill-in-the-middle is not implemented');
+  if (f.string('template')) throw unsupported('template', 'Go templates are not implemented; the model\'s own chat template is used (or raw: true)');
+  for (const k of ['width', 'height', 'steps']) if (f.has(k)) throw unsupported(k, 'image generation is not implemented');
+  let input: PromptInput;
+  if (raw || context?.length) input = { kind: 'text', text: prompt, context };
+  else {
+    const messages: ChatMessage[] = [];
+    if (system) messages.push({ role: 'system', content: system });
+    messages.push({ role: 'user', content: prompt });
+    input = { kind: 'chat', messages };
+  }
+  const native = common(f, [input]);
+  native.model = model;
+  f.rejectUnknown();
+  return { native, loadOnly: prompt === '' && !context?.length };
+}
+
+const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+
+export function chatRequestFromOllama(body: unknown): OllamaRequest {
+  const f = new Fields(body);
+  const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
+  const list = f.array('messages') ?? [];
+  const messages = objects(list, 'messages').map((m): ChatMessage => {
+    const role = m.required('role', (x, k) => x.oneOf(k, ROLES));
+    if (role === 'tool') throw unsupported(m.name('role'), 'role "tool" belongs to tool calling, which is not implemented');
+    const content = m.string('content') ?? '';
+    const images = m.array('images');
+    if (images && images.length > 0) throw unsupported(m.name('images'), 'the model reads no images');
+    const calls = m.array('tool_calls');
+    if (calls && calls.length > 0) throw unsupported(m.name('tool_calls'), 'tool calling is not implemented');
+    m.string('thinking');
+    m.string('tool_name');
+    m.rejectUnknown();
+    return { role, content };
+  });
+  const native = common(f, [{ kind: 'chat', messages }]);
+  native.model = model;
+  f.rejectUnknown();
+  return { native, loadOnly: messages.length === 0 };
+}
+
+/** Go's time.Duration: integer nanoseconds. */
+export const ns = (ms: number): number => Math.round(ms * 1e6);
+
+export interface OllamaLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs?: { token: string; logprob: number; bytes: number[] }[];
+}
+
+function logprobs(tokens: readonly TokenInfo[]): OllamaLogprob[] {
+  const bytes = (s: string) => [...new TextEncoder().encode(s)];
+  return tokens.filter((t) => t.logprob !== undefined).map((t) => ({
+    token: t.piece,
+    logprob: t.logprob!,
+    bytes: bytes(t.piece),
+    top_logprobs: t.top?.map((a) => ({ token: a.piece, logprob: a.logprob, bytes: bytes(a.piece) })),
+  }));
+}
+
+export interface OllamaTimings {
+  total_duration: number;
+  load_duration: number;
+  prompt_eval_count: number;
+  prompt_eval_duration: number;
+  eval_count: number;
+  eval_duration: number;
+}
+
+/** Ollama's timing fields. load_duration is the wait for a slot: the model itself is loaded at startup. */
+export function timings(r: ChoiceResult): OllamaTimings {
+  return {
+    total_duration: ns(r.timings.totalMs),
+    load_duration: ns(r.timings.queueMs),
+    prompt_eval_count: r.usage.promptTokens,
+    prompt_eval_duration: ns(r.timings.promptMs),
+    eval_count: r.usage.completionTokens,
+    eval_duration: ns(r.timings.generateMs),
+  };
+}
+
+type Kind = 'generate' | 'chat';
+
+function body(kind: Kind, text: string): Record<string, unknown> {
+  return kind === 'generate' ? { response: text } : { message: { role: 'assistant', content: text } };
+}
+
+/** The whole answer as one object (stream: false). */
+export function ollamaResponse(kind: Kind, model: string, r: ChoiceResult, now: Date): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    model, created_at: now.toISOString(), ...body(kind, r.text), done: true, done_reason: stopOrLength(r.reason),
+  };
+  if (kind === 'generate') out.context = [...r.promptTokens, ...r.tokens];
+  Object.assign(out, timings(r));
+  if (r.logprobs) out.logprobs = logprobs(r.logprobs);
+  return out;
+}
+
+/** Answer to a request with no prompt: the model is (already) loaded. */
+export function ollamaLoadResponse(kind: Kind, model: string, now: Date): Record<string, unknown> {
+  return { model, created_at: now.toISOString(), ...body(kind, ''), done: true, done_reason: 'load' };
+}
+
+/** NDJSON lines: one per text delta, then the final object with done: true and the timings. */
+export function ollamaStreamEvent(kind: Kind, model: string, ev: NativeEvent, now: Date): Record<string, unknown>[] {
+  if (ev.type === 'done') return [ollamaResponse(kind, model, { ...ev.result, text: '', logprobs: undefined }, now)];
+  const scored = logprobs(ev.tokens);
+  if (ev.text === '' && scored.length === 0) return [];
+  const out: Record<string, unknown> = { model, created_at: now.toISOString(), ...body(kind, ev.text), done: false };
+  if (scored.length) out.logprobs = scored;
+  return [out];
+}

@@ -1,0 +1,87 @@
+// Ollama's `options` object and the request fields every generating endpoint shares (keep_alive, format, think).
+
+import type { SamplingOptions } from '../../engine/sampler/index.ts';
+import { Fields, FieldError, unsupported } from '../validate.ts';
+
+export interface OllamaOptions {
+  sampling: SamplingOptions;
+  /** undefined = until end of generation or the context is full. */
+  maxTokens: number | undefined;
+  stop: string[];
+  numCtx: number | undefined;
+}
+
+/** Load-time options of Ollama's runner: they cannot change what this server generates, so they are accepted. */
+const NO_EFFECT = ['num_batch', 'num_gpu', 'main_gpu', 'low_vram', 'f16_kv', 'logits_all', 'vocab_only', 'use_mmap',
+  'use_mlock', 'num_thread', 'numa', 'embedding_only', 'num_keep', 'penalize_newline'];
+
+export function readOllamaOptions(v: Fields | undefined): OllamaOptions {
+  if (!v) return { sampling: {}, maxTokens: undefined, stop: [], numCtx: undefined };
+  const num = (k: string, rule: Parameters<Fields['number']>[1] = {}) => v.number(k, rule);
+  const predict = num('num_predict', { integer: true, min: -2 });
+  const sampling: SamplingOptions = {
+    temperature: num('temperature', { min: 0 }),
+    topK: num('top_k', { integer: true, min: 0 }),
+    topP: num('top_p', { min: 0, max: 1 }),
+    minP: num('min_p', { min: 0, max: 1 }),
+    typicalP: num('typical_p', { min: 0, max: 1, minExclusive: true }),
+    repeatPenalty: num('repeat_penalty', { min: 0, minExclusive: true }),
+    repeatLastN: num('repeat_last_n', { integer: true, min: -1 }),
+    presencePenalty: num('presence_penalty'),
+    frequencyPenalty: num('frequency_penalty'),
+    seed: num('seed', { integer: true }),
+  };
+  // Ollama treats a negative seed as "random".
+  if (sampling.seed !== undefined && sampling.seed < 0) sampling.seed = undefined;
+  else if (sampling.seed !== undefined) sampling.seed = sampling.seed % 2 ** 32;
+  const mirostat = num('mirostat', { integer: true, min: 0, max: 2 });
+  if (mirostat) throw unsupported(v.name('mirostat'), 'mirostat sampling is not implemented; use 0');
+  num('mirostat_tau');
+  num('mirostat_eta');
+  const tfs = num('tfs_z', { min: 0 });
+  if (tfs !== undefined && tfs !== 1) throw unsupported(v.name('tfs_z'), 'tail-free sampling is not implemented; use 1');
+  for (const k of ['rope_frequency_base', 'rope_frequency_scale']) {
+    if (v.has(k)) throw unsupported(v.name(k), 'RoPE settings are read from the model file');
+  }
+  for (const k of NO_EFFECT) v.raw(k);
+  const stop = v.stringList('stop') ?? [];
+  const numCtx = num('num_ctx', { integer: true, min: 1 });
+  const opts = {
+    sampling,
+    maxTokens: predict === undefined || predict < 0 ? undefined : predict,
+    stop: stop.filter((s) => s.length > 0),
+    numCtx,
+  };
+  v.rejectUnknown();
+  return opts;
+}
+
+/** keep_alive: a duration ("5m", "1h30m", "-1") or seconds; validated, then ignored: the served model stays loaded. */
+export function checkKeepAlive(f: Fields): void {
+  const v = f.raw('keep_alive');
+  if (v === undefined || typeof v === 'number') return;
+  if (typeof v !== 'string' || !/^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h)?)+$/.test(v)) {
+    throw new FieldError('keep_alive', `keep_alive must be a duration such as "5m" or "1h", or a number of seconds; got ${JSON.stringify(v)}`);
+  }
+}
+
+/** format (JSON / JSON schema output), think and tools are refused by name. */
+export function rejectUnsupported(f: Fields): void {
+  const format = f.raw('format');
+  if (format !== undefined && format !== '') {
+    throw unsupported('format', 'structured (JSON) output needs constrained sampling, which is not implemented');
+  }
+  const think = f.raw('think');
+  if (think !== undefined && think !== false) throw unsupported('think', 'this model has no thinking mode');
+  const tools = f.array('tools');
+  if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented');
+  const images = f.array('images');
+  if (images && images.length > 0) throw unsupported('images', 'the model reads no images');
+}
+
+export function readLogprobs(f: Fields): number | undefined {
+  const on = f.boolean('logprobs') ?? false;
+  const top = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
+  if (top !== undefined && top > 0 && !on) throw new FieldError('top_logprobs', 'top_logprobs requires logprobs to be true');
+  return on ? (top ?? 0) : undefined;
+}

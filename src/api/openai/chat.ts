@@ -1,0 +1,194 @@
+// OpenAI POST /v1/chat/completions: wire request -> NativeRequest, and results/events -> wire responses.
+
+import type { ChatMessage } from '../../chat/template.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, TokenInfo } from '../native.ts';
+import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import {
+  finishReason, markIgnored, readN, readSampling, readStop, readStreamOptions, rejectTools, usageOf, utf8Bytes,
+  type ResponseMeta, type Usage,
+} from './common.ts';
+
+export interface ChatRequestExtras {
+  includeUsage: boolean;
+}
+
+const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
+
+function messageContent(m: Fields, role: string): string {
+  const raw = m.raw('content');
+  if (raw === undefined) {
+    if (role === 'assistant') return '';
+    throw new FieldError(m.name('content'), `${m.name('content')} is required`);
+  }
+  if (typeof raw === 'string') return raw;
+  if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content parts`);
+  return objects(raw, m.name('content')).map((part) => {
+    const type = part.string('type');
+    if (type === 'text') {
+      const text = part.required('text', (f, k) => f.string(k));
+      part.rejectUnknown();
+      return text;
+    }
+    if (type === 'refusal' && role === 'assistant') return part.required('refusal', (f, k) => f.string(k));
+    throw unsupported(part.name('type'), `content part type ${JSON.stringify(type)}: only text parts are supported (the model reads no images, audio or files)`);
+  }).join('');
+}
+
+export function chatMessagesFromOpenAI(list: unknown[]): ChatMessage[] {
+  return objects(list, 'messages').map((m) => {
+    const role = m.required('role', (f, k) => f.oneOf(k, ROLES));
+    if (role === 'tool' || role === 'function') throw unsupported(m.name('role'), `role "${role}" belongs to tool calling, which is not implemented`);
+    if (m.has('tool_calls')) throw unsupported(m.name('tool_calls'), 'tool calling is not implemented');
+    if (m.has('function_call')) throw unsupported(m.name('function_call'), 'function calling is not implemented');
+    if (m.has('audio')) throw unsupported(m.name('audio'), 'audio is not implemented');
+    const content = messageContent(m, role);
+    const name = m.string('name');
+    m.raw('refusal');
+    m.rejectUnknown();
+    // "developer" is OpenAI's newer name for the system role.
+    const msg: ChatMessage = { role: role === 'developer' ? 'system' : role, content };
+    if (name !== undefined) msg.name = name;
+    return msg;
+  });
+}
+
+export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatRequestExtras {
+  const f = new Fields(body);
+  const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
+  const messages = chatMessagesFromOpenAI(f.required('messages', (x, k) => x.array(k, { nonEmpty: true })));
+  const stream = f.boolean('stream') ?? false;
+  const { includeUsage } = readStreamOptions(f, stream);
+  const maxCompletion = f.number('max_completion_tokens', { integer: true, min: 1 });
+  const maxTokens = f.number('max_tokens', { integer: true, min: 1 });
+  const logprobs = f.boolean('logprobs') ?? false;
+  const top = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
+  if (top !== undefined && !logprobs) throw new FieldError('top_logprobs', 'top_logprobs requires logprobs to be true');
+  rejectTools(f);
+  const modalities = f.array('modalities');
+  if (modalities && modalities.some((m) => m !== 'text')) throw unsupported('modalities', 'only "text" output is implemented');
+  for (const k of ['audio', 'prediction', 'web_search_options', 'reasoning_effort']) {
+    if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
+  }
+  markIgnored(f);
+  const req: NativeRequest & ChatRequestExtras = {
+    model,
+    prompts: [{ kind: 'chat', messages }],
+    n: readN(f),
+    maxTokens: maxCompletion ?? maxTokens,
+    sampling: readSampling(f),
+    stop: readStop(f),
+    logprobs: logprobs ? (top ?? 0) : undefined,
+    stream,
+    includeUsage,
+  };
+  f.rejectUnknown();
+  return req;
+}
+
+export interface ChatLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+export function chatLogprobs(tokens: readonly TokenInfo[]): { content: ChatLogprob[]; refusal: null } {
+  return {
+    content: tokens.map((t) => ({
+      token: t.piece,
+      logprob: t.logprob ?? 0,
+      bytes: utf8Bytes(t.piece),
+      top_logprobs: (t.top ?? []).map((a) => ({ token: a.piece, logprob: a.logprob, bytes: utf8Bytes(a.piece) })),
+    })),
+    refusal: null,
+  };
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: {
+    index: number;
+    message: { role: 'assistant'; content: string; refusal: null };
+    logprobs: { content: ChatLogprob[]; refusal: null } | null;
+    finish_reason: 'stop' | 'length';
+  }[];
+  usage: Usage;
+}
+
+export function chatCompletion(results: readonly ChoiceResult[], meta: ResponseMeta): ChatCompletion {
+  return {
+    id: meta.id,
+    object: 'chat.completion',
+    created: meta.created,
+    model: meta.model,
+    system_fingerprint: meta.systemFingerprint,
+    choices: results.map((r) => ({
+      index: r.index,
+      message: { role: 'assistant', content: r.text, refusal: null },
+      logprobs: r.logprobs ? chatLogprobs(r.logprobs) : null,
+      finish_reason: finishReason(r),
+    })),
+    usage: usageOf(results),
+  };
+}
+
+export interface ChatChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: {
+    index: number;
+    delta: { role?: 'assistant'; content?: string };
+    logprobs: { content: ChatLogprob[]; refusal: null } | null;
+    finish_reason: 'stop' | 'length' | null;
+  }[];
+  usage?: Usage | null;
+}
+
+/** Streaming: a role chunk per choice, content chunks, a finish chunk per choice, then usage if asked. */
+export class ChatStreamEncoder {
+  private readonly meta: ResponseMeta;
+  private readonly includeUsage: boolean;
+  private readonly logprobs: boolean;
+
+  constructor(meta: ResponseMeta, opts: { includeUsage: boolean; logprobs: boolean }) {
+    this.meta = meta;
+    this.includeUsage = opts.includeUsage;
+    this.logprobs = opts.logprobs;
+  }
+
+  private chunk(choices: ChatChunk['choices'], usage?: Usage): ChatChunk {
+    const c: ChatChunk = {
+      id: this.meta.id, object: 'chat.completion.chunk', created: this.meta.created, model: this.meta.model,
+      system_fingerprint: this.meta.systemFingerprint, choices,
+    };
+    if (this.includeUsage) c.usage = usage ?? null;
+    return c;
+  }
+
+  start(choices: number): ChatChunk[] {
+    return Array.from({ length: choices }, (_, index) =>
+      this.chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+  }
+
+  event(ev: NativeEvent): ChatChunk[] {
+    if (ev.type === 'delta') {
+      const scored = this.logprobs ? ev.tokens.filter((t) => t.logprob !== undefined) : [];
+      if (ev.text === '' && scored.length === 0) return [];
+      return [this.chunk([{
+        index: ev.index, delta: { content: ev.text }, logprobs: scored.length ? chatLogprobs(scored) : null, finish_reason: null,
+      }])];
+    }
+    return [this.chunk([{ index: ev.index, delta: {}, logprobs: null, finish_reason: finishReason(ev.result) }])];
+  }
+
+  end(results: readonly ChoiceResult[]): ChatChunk[] {
+    return this.includeUsage ? [this.chunk([], usageOf(results))] : [];
+  }
+}

@@ -1,0 +1,118 @@
+// Fields shared by OpenAI's chat and completions requests, and the pieces of their responses.
+
+import type { SamplingOptions } from '../../engine/sampler/index.ts';
+import type { ChoiceResult } from '../native.ts';
+import { FieldError, unsupported, type Fields } from '../validate.ts';
+
+/** Identity and time of one response, chosen by the server (converters stay pure). */
+export interface ResponseMeta {
+  id: string;
+  /** Unix seconds. */
+  created: number;
+  model: string;
+  systemFingerprint: string;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
+}
+
+/** Fields OpenAI accepts that change nothing here. */
+export const IGNORED_FIELDS = ['user', 'store', 'metadata', 'service_tier', 'parallel_tool_calls', 'prompt_cache_key', 'safety_identifier'] as const;
+
+export function markIgnored(f: Fields): void {
+  for (const k of IGNORED_FIELDS) f.raw(k);
+  const user = f.raw('user');
+  if (user !== undefined && typeof user !== 'string') throw new FieldError('user', 'user must be a string');
+}
+
+/** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n, typical_p). */
+export function readSampling(f: Fields): SamplingOptions {
+  const sampling: SamplingOptions = {
+    temperature: f.number('temperature', { min: 0, max: 2 }),
+    topP: f.number('top_p', { min: 0, max: 1 }),
+    presencePenalty: f.number('presence_penalty', { min: -2, max: 2 }),
+    frequencyPenalty: f.number('frequency_penalty', { min: -2, max: 2 }),
+    seed: f.number('seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+    topK: f.number('top_k', { integer: true, min: 0 }),
+    minP: f.number('min_p', { min: 0, max: 1 }),
+    typicalP: f.number('typical_p', { min: 0, max: 1, minExclusive: true }),
+    repeatPenalty: f.number('repeat_penalty', { min: 0, minExclusive: true }),
+    repeatLastN: f.number('repeat_last_n', { integer: true, min: -1 }),
+  };
+  const bias = f.object('logit_bias');
+  if (bias) {
+    const pairs: [number, number][] = [];
+    for (const k of Object.keys(bias.obj)) {
+      if (!/^\d+$/.test(k)) throw new FieldError(`logit_bias.${k}`, `logit_bias keys must be token ids; got ${JSON.stringify(k)}`);
+      const b = bias.number(k, { min: -100, max: 100 });
+      if (b !== undefined) pairs.push([Number(k), b]);
+    }
+    if (pairs.length) sampling.logitBias = pairs;
+  }
+  // OpenAI's seed is any 64-bit integer; the sampler takes it modulo 2^32.
+  if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  return sampling;
+}
+
+export function readStop(f: Fields): string[] {
+  return (f.stringList('stop', 4) ?? []).filter((s) => s.length > 0);
+}
+
+export function readStreamOptions(f: Fields, stream: boolean): { includeUsage: boolean } {
+  const so = f.object('stream_options');
+  if (!so) return { includeUsage: false };
+  if (!stream) throw new FieldError('stream_options', 'stream_options is only allowed when stream is true');
+  const includeUsage = so.boolean('include_usage') ?? false;
+  so.boolean('include_obfuscation');
+  so.rejectUnknown();
+  return { includeUsage };
+}
+
+/** n choices per prompt (best_of only as an alias of n). */
+export function readN(f: Fields): number {
+  return f.number('n', { integer: true, min: 1, max: 16 }) ?? 1;
+}
+
+/** tools, functions and structured output are refused by name. */
+export function rejectTools(f: Fields): void {
+  const tools = f.array('tools');
+  if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented; send the request without tools');
+  const choice = f.raw('tool_choice');
+  if (choice !== undefined && choice !== 'none' && choice !== 'auto') throw unsupported('tool_choice', 'tool calling is not implemented');
+  if (f.has('functions')) throw unsupported('functions', 'function calling is not implemented');
+  if (f.has('function_call')) throw unsupported('function_call', 'function calling is not implemented');
+  const rf = f.object('response_format');
+  if (rf) {
+    const type = rf.oneOf('type', ['text', 'json_object', 'json_schema']);
+    if (type !== undefined && type !== 'text') {
+      throw unsupported('response_format', `type "${type}" needs constrained (grammar) sampling, which is not implemented; use {"type":"text"}`);
+    }
+  }
+}
+
+export function finishReason(r: ChoiceResult): 'stop' | 'length' {
+  return r.reason === 'length' ? 'length' : 'stop';
+}
+
+/** Prompt tokens count once per prompt however many choices it has; completions add up. */
+export function usageOf(results: readonly ChoiceResult[]): Usage {
+  const prompts = new Map<number, ChoiceResult>();
+  for (const r of results) if (!prompts.has(r.promptIndex)) prompts.set(r.promptIndex, r);
+  const promptTokens = [...prompts.values()].reduce((s, r) => s + r.usage.promptTokens, 0);
+  const cached = [...prompts.values()].reduce((s, r) => s + r.usage.cachedTokens, 0);
+  const completion = results.reduce((s, r) => s + r.usage.completionTokens, 0);
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completion,
+    total_tokens: promptTokens + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+  };
+}
+
+export function utf8Bytes(s: string): number[] {
+  return [...new TextEncoder().encode(s)];
+}

@@ -1,0 +1,98 @@
+// hearth serve [MODEL]: the HTTP server (OpenAI, Ollama and Anthropic APIs). Listens first, then loads the model,
+// so /health answers 503 until it is ready. JSON log lines go to stdout.
+
+import { parse, int, num } from '../args.ts';
+import { resolveModelPath } from '../../model/resolve.ts';
+import { loadModel } from '../../model/load.ts';
+import { HearthError } from '../../util/errors.ts';
+import type { BackendName } from '../../engine/types.ts';
+import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
+import { ModelHost } from '../../server/model-host.ts';
+import type { Command } from '../main.ts';
+
+const HELP = `Usage: hearth serve [MODEL] [options]
+
+Serves MODEL over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models),
+Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version) and
+Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, plus /health and /metrics.
+
+      --host H            address to listen on (default 127.0.0.1: this machine only; the server has no authentication)
+      --port P            port (default ${DEFAULT_PORT}; 0 = any free port)
+      --parallel N        requests generated together, each in its own slot (default 4)
+      --queue N           requests that may wait for a slot before new ones get 503 (default 64)
+  -c, --ctx N             context size per slot (default: the model's, at most 4096)
+      --alias NAME        the model name clients use (default: the file name without .gguf)
+      --timeout S         fail a request still running after S seconds (default 600; 0 = no limit)
+      --body-limit BYTES  largest request body (default ${DEFAULT_BODY_LIMIT})
+      --log-level L       fatal, error, warn, info (default), debug, silent
+      --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
+      --backend B         ref (default)
+      --threads N
+`;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const command: Command = {
+  summary: 'serve a model over OpenAI-, Ollama- and Anthropic-compatible HTTP APIs',
+  async run(argv) {
+    const { values: v, positionals } = parse(argv, {
+      host: { type: 'string' }, port: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
+      ctx: { type: 'string', short: 'c' }, alias: { type: 'string' }, timeout: { type: 'string' },
+      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' },
+      backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    });
+    if (v.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length > 1) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.slice(1).join(' ')}`);
+    const level = v['log-level'] ?? 'info';
+    if (!LEVELS.includes(level)) throw new HearthError('invalid_argument', `--log-level must be one of ${LEVELS.join(', ')}`);
+    const port = int(v.port, '--port') ?? DEFAULT_PORT;
+    if (port > 65535) throw new HearthError('invalid_argument', `--port: ${port} is not a port number`);
+    const host = v.host ?? '127.0.0.1';
+    const timeout = num(v.timeout, '--timeout', (n) => n >= 0) ?? 600;
+    const path = resolveModelPath(positionals[0]);
+    const loadOptions = {
+      nCtx: int(v.ctx, '--ctx', 1),
+      backend: v.backend as BackendName | undefined,
+      threads: int(v.threads, '--threads', 1),
+      tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
+    };
+
+    const modelHost = new ModelHost({
+      load: () => loadModel(path, loadOptions),
+      alias: v.alias,
+      scheduler: { parallel: int(v.parallel, '--parallel', 1) ?? 4, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000 },
+    });
+    const app = createApp({
+      host: modelHost,
+      logger: { level },
+      bodyLimit: int(v['body-limit'], '--body-limit', 1024),
+    });
+    await app.listen({ host, port });
+    if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
+      app.log.warn({ host }, 'listening beyond this machine: the server has no authentication');
+    }
+    const served = await modelHost.start().catch(async (e: Error) => {
+      app.log.fatal({ err: e.message }, 'model failed to load');
+      await app.close();
+      throw e;
+    });
+    const { card, model } = served;
+    app.log.info({
+      model: card.id, path: card.path, arch: card.arch, params: card.paramCount, ctx: model.nCtx,
+      parallel: served.scheduler.stats.slots, load_ms: Math.round(model.loadMs),
+    }, 'model ready');
+
+    return new Promise<number>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        app.close().then(() => resolve(0), () => resolve(1));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  },
+};

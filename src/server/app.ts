@@ -1,0 +1,84 @@
+// createApp(deps): the HTTP server as a fastify instance, with every dialect's routes over one native handler.
+// The caller owns listening and the model's loading (see src/cli/commands/serve.ts).
+
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { HearthError } from '../util/errors.ts';
+import type { ModelHost } from './model-host.ts';
+import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { defaultId, type RouteContext } from './respond.ts';
+import { openaiRoutes } from './routes/openai.ts';
+import { ollamaRoutes } from './routes/ollama.ts';
+import { anthropicRoutes } from './routes/anthropic.ts';
+import { systemRoutes } from './routes/system.ts';
+
+export const DEFAULT_PORT = 8434;
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+export const VERSION = '0.1.0';
+
+export interface AppDeps {
+  host: ModelHost;
+  /** fastify's logger option: false (default), true, or pino options. */
+  logger?: FastifyServerOptions['logger'];
+  /** Largest request body in bytes (default 4 MiB). */
+  bodyLimit?: number;
+  /** Prometheus metrics options, or false for none (and no /metrics). */
+  metrics?: MetricsOptions | false;
+  /** Seconds clients are told to wait (Retry-After) when the queue is full or the model is loading. */
+  retryAfterSeconds?: number;
+  now?: () => Date;
+  newId?: (prefix: string) => string;
+  version?: string;
+}
+
+export function createApp(deps: AppDeps): FastifyInstance {
+  const retryAfter = deps.retryAfterSeconds ?? 1;
+  if (!Number.isInteger(retryAfter) || retryAfter < 0) {
+    throw new HearthError('invalid_argument', `retryAfterSeconds must be an integer >= 0; got ${retryAfter}`);
+  }
+  const host = deps.host;
+  const metrics = deps.metrics === false ? undefined : new Metrics(deps.metrics ?? {}, {
+    stats: () => (host.state === 'ready' ? host.ready().scheduler.stats : undefined),
+    loadSeconds: () => (host.state === 'ready' ? host.ready().model.loadMs / 1000 : undefined),
+  });
+  if (metrics) host.onReady((served) => (served.scheduler.onStep = (step) => metrics.observeStep(step)));
+  const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
+
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // requestLog writes the one line per request
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Generation can take minutes; the scheduler's own timeout decides.
+    requestTimeout: 0,
+  });
+  bodyParser(app);
+  requestLog(metrics)(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const info = errorInfo(err);
+    if (info.status >= 500 && !RETRYABLE.has(info.code)) request.log.error({ err }, 'request failed');
+    if (RETRYABLE.has(info.code)) reply.header('retry-after', String(retryAfter));
+    reply.code(info.status).send(dialectErrorBody(request.url, info));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const info = errorInfo(new HearthError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+    reply.code(404).send(dialectErrorBody(request.url, info));
+  });
+
+  const ctx: RouteContext = {
+    host, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
+  };
+  openaiRoutes(app, ctx);
+  ollamaRoutes(app, ctx);
+  anthropicRoutes(app, ctx);
+  systemRoutes(app, ctx);
+  app.addHook('onClose', async () => host.close());
+  return app;
+}

@@ -1,0 +1,38 @@
+// One JSON log line per request (pino through fastify): id, route, model, tokens, duration, status.
+
+import type { FastifyInstance } from 'fastify';
+import type { Metrics } from './metrics.ts';
+
+/** What a handler learns about its request, for the log line and metrics. */
+export interface RequestStats {
+  model?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    hearth: RequestStats;
+  }
+}
+
+export function requestLog(metrics: Metrics | undefined): (app: FastifyInstance) => void {
+  return (app) => {
+    app.decorateRequest('hearth', null as unknown as RequestStats);
+    app.addHook('onRequest', async (request) => {
+      request.hearth = {};
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const ms = reply.elapsedTime;
+      // A client that left before the end: the socket closed without the response finishing.
+      const status = reply.raw.writableFinished ? reply.statusCode : 499;
+      metrics?.observeRequest(route, request.method, status, ms / 1000);
+      const s = request.hearth ?? {};
+      request.log.info({
+        method: request.method, route, url: request.url, status, model: s.model,
+        prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, duration_ms: Math.round(ms * 10) / 10,
+      }, 'request');
+    });
+  };
+}

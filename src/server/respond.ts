@@ -1,0 +1,110 @@
+// Running a NativeRequest and answering in a dialect: the whole JSON at once, or a stream whose frames the
+// dialect's encoder writes. Shared by every generating route.
+
+import { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HearthError } from '../util/errors.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest } from '../api/native.ts';
+import { FieldError } from '../api/validate.ts';
+import type { ErrorInfo } from '../api/errors.ts';
+import { startRun, type NativeRun } from './generation.ts';
+import type { ModelHost, Served } from './model-host.ts';
+import type { Metrics } from './middleware/metrics.ts';
+import { errorInfo } from './errors.ts';
+import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
+
+export interface RouteContext {
+  host: ModelHost;
+  metrics: Metrics | undefined;
+  now: () => Date;
+  /** A fresh response id with the dialect's prefix. */
+  newId: (prefix: string) => string;
+  version: string;
+}
+
+export const defaultId = (prefix: string): string => `${prefix}${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+
+/** The served model named by a request; an unknown name is a 404 about the `model` field. */
+export function resolveModel(ctx: RouteContext, name: string): Served {
+  try {
+    return ctx.host.resolve(name);
+  } catch (e) {
+    if (e instanceof HearthError && e.code === 'not_found') throw new FieldError('model', e.message, 'not_found');
+    throw e;
+  }
+}
+
+/** Aborts when the client goes away before the response has been fully written. */
+export function clientSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+export interface StreamWriter {
+  format: StreamFormat;
+  /** Frames before the first event (OpenAI's role chunk, Anthropic's message_start). */
+  start?(run: NativeRun): string[];
+  event(ev: NativeEvent): string[];
+  /** Frames after the last choice finished (usage, [DONE], message_stop). */
+  end?(results: ChoiceResult[]): string[];
+  /** An error after the response began: the dialect's in-stream error frame. */
+  error(info: ErrorInfo): string;
+}
+
+export interface Answer {
+  json(results: ChoiceResult[], run: NativeRun): unknown;
+  stream(): StreamWriter;
+}
+
+function record(ctx: RouteContext, request: FastifyRequest, results: ChoiceResult[]): void {
+  const prompts = new Set<number>();
+  let promptTokens = 0;
+  let completionTokens = 0;
+  for (const r of results) {
+    if (!prompts.has(r.promptIndex)) promptTokens += r.usage.promptTokens;
+    prompts.add(r.promptIndex);
+    completionTokens += r.usage.completionTokens;
+  }
+  request.hearth.promptTokens = promptTokens;
+  request.hearth.completionTokens = completionTokens;
+  ctx.metrics?.observeGeneration(request.routeOptions.url ?? '', results);
+}
+
+/** Runs the request and sends the answer; every error before the first byte goes to the error handler. */
+export async function generateAndReply(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply,
+  native: NativeRequest, answer: Answer): Promise<FastifyReply> {
+  const served = resolveModel(ctx, native.model);
+  request.hearth.model = served.card.id;
+  const run = startRun(served, native, clientSignal(reply));
+  if (!native.stream) {
+    const results = await run.collect();
+    record(ctx, request, results);
+    return reply.send(answer.json(results, run));
+  }
+  const writer = answer.stream();
+  async function* frames(): AsyncGenerator<string> {
+    const results: ChoiceResult[] = [];
+    try {
+      yield* writer.start?.(run) ?? [];
+      for await (const ev of run.events) {
+        if (ev.type === 'done') results[ev.index] = ev.result;
+        yield* writer.event(ev);
+      }
+      yield* writer.end?.(results) ?? [];
+    } catch (e) {
+      const info = errorInfo(e);
+      if (info.code !== 'aborted') {
+        request.log.warn({ code: info.code, err: info.message }, 'stream ended with an error');
+        yield writer.error(info);
+      }
+    } finally {
+      record(ctx, request, results.filter(Boolean));
+    }
+  }
+  reply.headers(STREAM_HEADERS[writer.format]);
+  return reply.send(Readable.from(frames(), { objectMode: false }));
+}

@@ -1,0 +1,42 @@
+// Anthropic-compatible routes: POST /v1/messages and /v1/messages/count_tokens.
+
+import type { FastifyInstance } from 'fastify';
+import {
+  countTokensRequestFromAnthropic, messageResponse, messagesRequestFromAnthropic, MessagesStreamEncoder,
+} from '../../api/anthropic/messages.ts';
+import { anthropicError } from '../../api/errors.ts';
+import { requireJsonContentType } from '../middleware/json-body.ts';
+import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
+import { promptTokens } from '../generation.ts';
+import { sseEvent } from '../sse.ts';
+
+export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.post('/v1/messages', async (request, reply) => {
+    requireJsonContentType(request);
+    const req = messagesRequestFromAnthropic(request.body);
+    const meta = { id: ctx.newId('msg_'), model: req.model };
+    return generateAndReply(ctx, request, reply, req, {
+      json: ([r]) => messageResponse(r, meta),
+      stream: () => {
+        const enc = new MessagesStreamEncoder(meta);
+        const frames = (events: { event: string; data: unknown }[]) => events.map((e) => sseEvent(e.event, e.data));
+        return {
+          format: 'sse',
+          start: (run) => frames(enc.start(run.prompts[0].length)),
+          event: (ev) => frames(enc.event(ev)),
+          error: (info) => sseEvent('error', anthropicError(info)),
+        };
+      },
+    });
+  });
+
+  app.post('/v1/messages/count_tokens', async (request) => {
+    requireJsonContentType(request);
+    const req = countTokensRequestFromAnthropic(request.body);
+    const served = resolveModel(ctx, req.model);
+    request.hearth.model = served.card.id;
+    const tokens = promptTokens(served.model, { kind: 'chat', messages: req.messages });
+    request.hearth.promptTokens = tokens.length;
+    return { input_tokens: tokens.length };
+  });
+}

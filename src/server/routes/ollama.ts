@@ -1,0 +1,82 @@
+// Ollama-compatible routes: /api/generate, /api/chat, /api/embed, /api/embeddings, /api/tags, /api/show, /api/ps,
+// /api/version and GET /.
+
+import type { FastifyInstance } from 'fastify';
+import {
+  chatRequestFromOllama, generateRequestFromOllama, ollamaLoadResponse, ollamaResponse, ollamaStreamEvent,
+  type OllamaRequest,
+} from '../../api/ollama/generate.ts';
+import {
+  embedRequestFromOllama, embedResponse, psResponse, showRequestFromOllama, showResponse, tagsResponse,
+} from '../../api/ollama/models.ts';
+import { ollamaError } from '../../api/errors.ts';
+import { unsupported } from '../../api/validate.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GGUFValueType, type GGUFMetadata } from '../../gguf/index.ts';
+import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
+import { embedAll } from '../embedding.ts';
+import { ndjsonLine } from '../sse.ts';
+
+/** GGUF metadata as Ollama's model_info: scalars and short arrays (vocabularies and the template are left out). */
+function modelInfo(md: GGUFMetadata): Record<string, unknown> {
+  const plain = (v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of md) {
+    if (k === 'tokenizer.chat_template') continue;
+    if (v.type !== GGUFValueType.ARRAY) out[k] = plain(v.value);
+    else if (v.value.length <= 64 && v.itemType !== GGUFValueType.ARRAY) out[k] = Array.from(v.value as ArrayLike<unknown>, plain);
+  }
+  return out;
+}
+
+export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const generating = (kind: 'generate' | 'chat', parse: (body: unknown) => OllamaRequest) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const { native, loadOnly } = parse(request.body);
+      const served = resolveModel(ctx, native.model);
+      const model = native.model;
+      if (loadOnly) {
+        request.hearth.model = served.card.id;
+        const body = ollamaLoadResponse(kind, model, ctx.now());
+        return native.stream ? reply.header('content-type', 'application/x-ndjson').send(ndjsonLine(body)) : body;
+      }
+      return generateAndReply(ctx, request, reply, native, {
+        json: ([r]) => ollamaResponse(kind, model, r, ctx.now()),
+        stream: () => ({
+          format: 'ndjson',
+          event: (ev) => ollamaStreamEvent(kind, model, ev, ctx.now()).map(ndjsonLine),
+          error: (info) => ndjsonLine(ollamaError(info)),
+        }),
+      });
+    };
+
+  app.post('/api/generate', generating('generate', generateRequestFromOllama));
+  app.post('/api/chat', generating('chat', chatRequestFromOllama));
+
+  const embedding = (legacy: boolean) => async (request: FastifyRequest) => {
+    const t0 = performance.now();
+    const req = embedRequestFromOllama(request.body, legacy);
+    const served = resolveModel(ctx, req.model);
+    request.hearth.model = served.card.id;
+    if (req.dimensions !== undefined && req.dimensions !== served.card.nEmbd) {
+      throw unsupported('dimensions', `this model's embeddings have ${served.card.nEmbd} dimensions; shortening them is not implemented`);
+    }
+    const tok = served.model.tokenizer;
+    const { vectors, tokens } = await embedAll(served.model, req.inputs.map((s) => tok.encode(s)), { truncate: req.truncate });
+    request.hearth.promptTokens = tokens;
+    if (legacy) return { embedding: Array.from(vectors[0]) };
+    return embedResponse(req.model, vectors, tokens, performance.now() - t0);
+  };
+  app.post('/api/embed', embedding(false));
+  app.post('/api/embeddings', embedding(true));
+
+  app.get('/api/tags', async () => tagsResponse([ctx.host.ready().card]));
+  app.get('/api/ps', async () => psResponse([ctx.host.ready().card]));
+  app.post('/api/show', async (request) => {
+    const req = showRequestFromOllama(request.body);
+    const served = resolveModel(ctx, req.model);
+    return showResponse(served.card, modelInfo(served.model.metadata));
+  });
+  app.get('/api/version', async () => ({ version: ctx.version }));
+  app.get('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('Hearth is running'));
+}

@@ -1,0 +1,75 @@
+// OpenAI-compatible routes: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models[/{id}].
+
+import type { FastifyInstance } from 'fastify';
+import { chatRequestFromOpenAI, chatCompletion, ChatStreamEncoder } from '../../api/openai/chat.ts';
+import { completionRequestFromOpenAI, completion, CompletionStreamEncoder } from '../../api/openai/completions.ts';
+import { embeddingsRequestFromOpenAI, embeddingsResponse, openaiModel, openaiModelList } from '../../api/openai/embeddings.ts';
+import type { ResponseMeta } from '../../api/openai/common.ts';
+import { openaiError } from '../../api/errors.ts';
+import { unsupported } from '../../api/validate.ts';
+import { requireJsonContentType } from '../middleware/json-body.ts';
+import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
+import { promptTokens } from '../generation.ts';
+import { embedAll } from '../embedding.ts';
+import { SSE_DONE, sseData } from '../sse.ts';
+
+export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const meta = (prefix: string, model: string): ResponseMeta => ({
+    id: ctx.newId(prefix), created: Math.floor(ctx.now().getTime() / 1000), model, systemFingerprint: `hearth-${ctx.version}`,
+  });
+
+  app.post('/v1/chat/completions', async (request, reply) => {
+    requireJsonContentType(request);
+    const req = chatRequestFromOpenAI(request.body);
+    const m = meta('chatcmpl-', req.model);
+    return generateAndReply(ctx, request, reply, req, {
+      json: (results) => chatCompletion(results, m),
+      stream: () => {
+        const enc = new ChatStreamEncoder(m, { includeUsage: req.includeUsage, logprobs: req.logprobs !== undefined });
+        return {
+          format: 'sse',
+          start: () => enc.start(req.n).map(sseData),
+          event: (ev) => enc.event(ev).map(sseData),
+          end: (results) => [...enc.end(results).map(sseData), SSE_DONE],
+          error: (info) => sseData(openaiError(info)),
+        };
+      },
+    });
+  });
+
+  app.post('/v1/completions', async (request, reply) => {
+    requireJsonContentType(request);
+    const req = completionRequestFromOpenAI(request.body);
+    const m = meta('cmpl-', req.model);
+    return generateAndReply(ctx, request, reply, req, {
+      json: (results) => completion(results, m),
+      stream: () => {
+        const enc = new CompletionStreamEncoder(m, { includeUsage: req.includeUsage, logprobs: req.logprobs !== undefined });
+        return {
+          format: 'sse',
+          event: (ev) => enc.event(ev).map(sseData),
+          end: (results) => [...enc.end(results).map(sseData), SSE_DONE],
+          error: (info) => sseData(openaiError(info)),
+        };
+      },
+    });
+  });
+
+  app.post('/v1/embeddings', async (request) => {
+    requireJsonContentType(request);
+    const req = embeddingsRequestFromOpenAI(request.body);
+    const served = resolveModel(ctx, req.model);
+    request.hearth.model = served.card.id;
+    if (req.dimensions !== undefined && req.dimensions !== served.card.nEmbd) {
+      throw unsupported('dimensions', `this model's embeddings have ${served.card.nEmbd} dimensions; shortening them is not implemented`);
+    }
+    const inputs = req.inputs.map((p) => promptTokens(served.model, p));
+    const { vectors, tokens } = await embedAll(served.model, inputs, { truncate: false });
+    request.hearth.promptTokens = tokens;
+    return embeddingsResponse(vectors, tokens, req.model, req.encoding);
+  });
+
+  app.get('/v1/models', async () => openaiModelList([ctx.host.ready().card]));
+
+  app.get('/v1/models/*', async (request) => openaiModel(resolveModel(ctx, (request.params as { '*': string })['*']).card));
+}
