@@ -25,6 +25,8 @@ export interface CpuBackendOptions {
   threads?: number;
   /** Use the relaxed-SIMD kernels (default: when the engine supports them). */
   relaxed?: boolean;
+  /** Ops with fewer multiply-adds than this run on the calling thread alone (default 2^18; 0 always splits). */
+  minParallelWork?: number;
 }
 
 export interface CpuBackend extends Backend {
@@ -50,8 +52,11 @@ interface KernelExports {
   addBias(x: number, bias: number, n: number, nTok: number): void;
 }
 
-/** Below this many multiply-adds an op runs on the calling thread alone (waking workers costs more). */
-const MIN_PARALLEL_WORK = 1 << 15;
+/** Stops a backend's threads once the backend itself is garbage-collected (a model dropped without dispose()). */
+const orphanedPools = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
+
+/** Below this many multiply-adds an op runs on the calling thread alone (posting to workers costs ~10-50 µs). */
+const MIN_PARALLEL_WORK = 1 << 18;
 /** A matmul chunk's weight rows stay under this many bytes when several token tiles reuse them. */
 const CHUNK_BYTES = 32 * 1024;
 
@@ -60,6 +65,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new HearthError('invalid_argument', `threads must be a positive integer, got ${opts.threads}`);
   }
+  const minWork = opts.minParallelWork ?? MIN_PARALLEL_WORK;
   const km = kernelModule(opts.relaxed);
   const heap = new WasmHeap();
   const ex = new wasm.Instance(km.module, { env: { memory: heap.memory } }).exports as unknown as KernelExports;
@@ -124,7 +130,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     const xp = input(x, cols * nTokens, 'matmul input');
     const [act, stride] = quantizeActivations(kind, xp, cols, nTokens);
     const [yp, deliver] = output(y, rows * nTokens, 'matmul output');
-    const nth = rows * cols * nTokens < MIN_PARALLEL_WORK ? 1 : pool.size;
+    const nth = rows * cols * nTokens < minWork ? 1 : pool.size;
     let chunk = Math.ceil(rows / (nth * 8));
     if (nTokens > 4) chunk = Math.min(chunk, Math.floor(CHUNK_BYTES / rb));
     args[0] = type;
@@ -157,7 +163,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     const [op, deliver] = output(out, n, 'attention output');
     const perThread = Math.ceil(((headDim + nKv) * 4) / 64) * 64;
     const work = nTokens * nHead * nKv * headDim;
-    const nth = work < MIN_PARALLEL_WORK ? 1 : pool.size;
+    const nth = work < minWork ? 1 : pool.size;
     const sp = region('attention scores', perThread * nth);
     args[0] = qp;
     args[1] = kCache.byteOffset;
@@ -176,7 +182,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     deliver();
   }
 
-  return {
+  const backend: CpuBackend = {
     name: 'cpu',
     threads,
     relaxed: km.relaxed,
@@ -211,4 +217,6 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     },
     dispose: () => pool.dispose(),
   };
+  orphanedPools.register(backend, pool);
+  return backend;
 }

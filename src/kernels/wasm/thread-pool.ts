@@ -11,8 +11,10 @@ import type { WasmMemory, WasmModule } from './wasm-api.ts';
 export type RunFn = (op: number, ctl: number, ith: number, nth: number) => void;
 
 const START_TIMEOUT_MS = 30_000;
-/** Spins before sleeping, on both sides: ops come back to back, and waking a sleeping thread costs microseconds. */
-const SPIN = 20_000;
+/** How long workers spin for the next op before sleeping (ops of a forward pass come microseconds apart). */
+const WORKER_SPIN_MS = 0.3;
+/** Spins of the main thread on DONE before it sleeps (the workers usually finish together with it). */
+const MAIN_SPIN = 20_000;
 
 export class ThreadPool {
   /** Threads taking part in an op at most, the main thread included. */
@@ -30,7 +32,7 @@ export class ThreadPool {
     this.ctl.fill(0);
     const url = new URL('./worker.ts', import.meta.url);
     for (let i = 1; i < threads; i++) {
-      const w = new Worker(url, { workerData: { module, memory, index: i, spin: SPIN } });
+      const w = new Worker(url, { workerData: { module, memory, index: i, spinMs: WORKER_SPIN_MS } });
       w.unref();
       this.workers.push(w);
     }
@@ -74,7 +76,7 @@ export class ThreadPool {
       failure = e;
     }
     for (let i = 0, d = Atomics.load(ctl, SLOT.DONE); d < n; i++, d = Atomics.load(ctl, SLOT.DONE)) {
-      if (i >= SPIN) Atomics.wait(ctl, SLOT.DONE, d);
+      if (i >= MAIN_SPIN) Atomics.wait(ctl, SLOT.DONE, d);
     }
     if (failure) throw failure;
     if (Atomics.load(ctl, SLOT.ERR)) throw new HearthError('internal', `kernel op ${op} failed on a worker thread`);
