@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import type {
   BenchOp, BenchResult, EvalOp, EvalResult, ReferenceInfo, ReferenceLoad, ReferenceOp,
-  ReferenceRequest, ReferenceResponse,
+  ReferenceRequest, ReferenceResponse, TokenizeBenchOp, TokenizeBenchResult,
 } from './protocol.ts';
 
 export type * from './protocol.ts';
@@ -151,12 +151,15 @@ export function referenceEvalMany(load: ReferenceLoad, prompts: Array<Omit<EvalO
 export interface ReferenceTokenizeOptions {
   addBos?: boolean;
   parseSpecial?: boolean;
+  /** Load the vocabulary only (the vocab-only GGUFs of ../shared/vocab need it). */
+  vocabOnly?: boolean;
 }
 
 /** llama.cpp's tokenization of each text (no BOS unless addBos). */
 export function referenceTokenizeMany(model: string, texts: string[], opts: ReferenceTokenizeOptions = {}): number[][] {
-  const ops: ReferenceOp[] = texts.map((text) => ({ op: 'tokenize', text, ...opts }));
-  return runReference({ model, ops }).results.map((r) => (r.op === 'tokenize' ? r.tokens : []));
+  const { vocabOnly, ...tok } = opts;
+  const ops: ReferenceOp[] = texts.map((text) => ({ op: 'tokenize', text, ...tok }));
+  return runReference({ model, vocabOnly, ops }).results.map((r) => (r.op === 'tokenize' ? r.tokens : []));
 }
 
 export function referenceTokenize(model: string, text: string, opts: ReferenceTokenizeOptions = {}): number[] {
@@ -174,4 +177,23 @@ export async function referenceBench(
 ): Promise<{ info: ReferenceInfo; result: BenchResult }> {
   const res = await runReferenceAsync({ ...load, ops: [{ op: 'bench', ...bench }] }, 600_000);
   return { info: res.info, result: res.results[0] as BenchResult };
+}
+
+/**
+ * Timings of llama.cpp's tokenizer on a text file (model load excluded), with the ids of the last call
+ * when `returnTokens` is set. Loads the vocabulary only unless `vocabOnly: false` is given.
+ */
+export async function referenceTokenizeBench(
+  model: string, bench: Omit<TokenizeBenchOp, 'op'>, load: Omit<ReferenceLoad, 'model'> = {},
+): Promise<{ info: ReferenceInfo; result: TokenizeBenchResult; tokens: Uint32Array | null }> {
+  const req: ReferenceRequest = { vocabOnly: true, ...load, model, ops: [{ op: 'tokenizeBench', ...bench }] };
+  const res = await runReferenceAsync(req, 600_000);
+  const result = res.results[0] as TokenizeBenchResult;
+  let tokens: Uint32Array | null = null;
+  if (result.tokens !== undefined) {
+    const bytes = Buffer.from(result.tokens, 'base64');
+    tokens = new Uint32Array(bytes.byteLength / 4);
+    new Uint8Array(tokens.buffer).set(bytes);
+  }
+  return { info: res.info, result, tokens };
 }

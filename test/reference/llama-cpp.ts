@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type {
   BenchOp, BenchResult, DetokenizeOp, EvalOp, EvalResult, ReferenceInfo, ReferenceOp,
-  ReferenceRequest, ReferenceResponse, ReferenceResult, TokenizeOp,
+  ReferenceRequest, ReferenceResponse, ReferenceResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
 } from './protocol.ts';
 
 // node-llama-cpp reads these when its config module loads; set before the import below.
@@ -97,15 +97,24 @@ function base64(row: Float32Array): string {
 
 class Reference {
   readonly model: Model;
-  readonly context: Context;
-  readonly sequence: Sequence;
+  /** Null when only the vocabulary was loaded. */
+  readonly context: Context | null;
+  private readonly seq: Sequence | null;
   readonly nCtx: number;
 
-  constructor(model: Model, context: Context) {
+  constructor(model: Model, context: Context | null) {
     this.model = model;
     this.context = context;
-    this.sequence = context.getSequence();
-    this.nCtx = context.contextSize;
+    this.seq = context?.getSequence() ?? null;
+    this.nCtx = context?.contextSize ?? 0;
+  }
+
+  private get sequence(): Sequence {
+    return this.seq ?? fail('this op needs weights and a context; the request loaded the vocabulary only');
+  }
+
+  private requireContext(op: string): void {
+    if (!this.seq) fail(`${op} needs weights and a context; the request loaded the vocabulary only`);
   }
 
   /** Evaluate `input` after clearing the sequence; returns the output of its last item. */
@@ -118,6 +127,7 @@ class Reference {
   }
 
   async eval(op: EvalOp): Promise<EvalResult> {
+    this.requireContext('eval');
     const tokens = checkTokens(op.tokens, 'eval.tokens');
     if (tokens.length === 0) fail('eval.tokens is empty');
     const nPredict = op.nPredict ?? 0;
@@ -160,7 +170,32 @@ class Reference {
     return { op: 'detokenize', text: this.model.detokenize(tokens, op.renderSpecial ?? false) };
   }
 
+  tokenizeBench(op: TokenizeBenchOp): TokenizeBenchResult {
+    if (typeof op.file !== 'string') fail('tokenizeBench.file must be the path of a text file');
+    const reps = positiveInt(op.reps, 'tokenizeBench.reps', 3);
+    const text = readFileSync(op.file, 'utf8');
+    const special = op.parseSpecial ?? false;
+    let t0 = performance.now();
+    let ids = this.model.tokenize(text, special);
+    const coldMs = performance.now() - t0;
+    let bestMs = Infinity;
+    for (let r = 0; r < reps; r++) {
+      t0 = performance.now();
+      ids = this.model.tokenize(text, special);
+      bestMs = Math.min(bestMs, performance.now() - t0);
+    }
+    const result: TokenizeBenchResult = {
+      op: 'tokenizeBench', bytes: Buffer.byteLength(text, 'utf8'), nTokens: ids.length, coldMs, bestMs,
+    };
+    if (op.returnTokens) {
+      const u32 = Uint32Array.from(ids);
+      result.tokens = Buffer.from(u32.buffer, u32.byteOffset, u32.byteLength).toString('base64');
+    }
+    return result;
+  }
+
   async bench(op: BenchOp, threads: number): Promise<BenchResult> {
+    this.requireContext('bench');
     const nPrompt = positiveInt(op.nPrompt, 'bench.nPrompt', 1);
     const nGen = positiveInt(op.nGen, 'bench.nGen', 1);
     const reps = positiveInt(op.reps, 'bench.reps', 1);
@@ -210,8 +245,9 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
     logger: (level: string, message: string) => process.stderr.write(`[llama.cpp ${level}] ${message}\n`),
   });
   try {
-    const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0 });
-    const context = await model.createContext({
+    const vocabOnly = req.vocabOnly ?? false;
+    const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, vocabOnly });
+    const context = vocabOnly ? null : await model.createContext({
       contextSize: nCtx,
       batchSize: nBatch,
       sequences: 1,
@@ -229,6 +265,7 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
         case 'tokenize': results.push(ref.tokenize(op)); break;
         case 'detokenize': results.push(ref.detokenize(op)); break;
         case 'bench': results.push(await ref.bench(op, threads)); break;
+        case 'tokenizeBench': results.push(ref.tokenizeBench(op)); break;
         default: fail(`unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
       }
     }
@@ -244,7 +281,7 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       eos: model.tokens.eos,
       addBos: model.tokens.shouldPrependBosToken,
     };
-    await context.dispose();
+    await context?.dispose();
     await model.dispose();
     return { ok: true, info, results };
   } finally {

@@ -15,6 +15,11 @@ export interface ReferenceLoad {
   flashAttention?: boolean;
   /** KV cache element type (default 'f16', llama.cpp's default; 'f32' is closer to an f32 engine). */
   kvType?: 'f16' | 'f32';
+  /**
+   * Load the vocabulary only: no weights, no context (default false). Needed for the vocab-only GGUFs
+   * in ../shared/vocab; only tokenize, detokenize and tokenizeBench ops can run.
+   */
+  vocabOnly?: boolean;
 }
 
 /**
@@ -57,7 +62,22 @@ export interface BenchOp {
   reps?: number;
 }
 
-export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp;
+/**
+ * Time llama.cpp's tokenizer on a text file: one cold call, then the best of `reps` more. Only the
+ * tokenize call is timed (the file is read and the model loaded before the clock starts).
+ */
+export interface TokenizeBenchOp {
+  op: 'tokenizeBench';
+  /** Path of a UTF-8 text file. */
+  file: string;
+  /** Timed calls after the cold one (default 3). */
+  reps?: number;
+  parseSpecial?: boolean;
+  /** Return the ids of the last call (default false). */
+  returnTokens?: boolean;
+}
+
+export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp;
 
 export interface ReferenceRequest extends ReferenceLoad {
   ops: ReferenceOp[];
@@ -86,7 +106,19 @@ export interface BenchResult {
   decodeTokensPerS: number;
 }
 
-export type ReferenceResult = EvalResult | TokenizeResult | DetokenizeResult | BenchResult;
+export interface TokenizeBenchResult {
+  op: 'tokenizeBench';
+  /** UTF-8 bytes of the text. */
+  bytes: number;
+  nTokens: number;
+  /** The first call in the process, and the best of the later ones. */
+  coldMs: number;
+  bestMs: number;
+  /** With returnTokens: base64 of a little-endian Uint32Array of the ids (no BOS). */
+  tokens?: string;
+}
+
+export type ReferenceResult = EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult;
 
 export interface ReferenceInfo {
   nodeLlamaCpp: string;

@@ -2,8 +2,14 @@
 // Skips when test/reference is not installed (npm run reference:install), fails if HEARTH_REQUIRE_REFERENCE=1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sharedPath } from '../shared.ts';
-import { referenceEval, requireReference, runReference } from './client.ts';
+import { readVectors } from '../tokenizer-vectors.ts';
+import {
+  referenceEval, referenceTokenizeBench, referenceTokenizeMany, requireReference, runReference,
+} from './client.ts';
 
 const PROMPT = 'Once upon a time';
 const N_PREDICT = 64;
@@ -70,5 +76,27 @@ test('llama.cpp reference: a missing model file is reported, not hidden', (t) =>
   assert.throws(
     () => runReference({ model: '/nonexistent/model.gguf', ops: [] }),
     /llama\.cpp reference failed: .*nonexistent/s,
+  );
+});
+
+test('llama.cpp reference: vocab-only GGUFs tokenize to their test vectors; tokenizeBench returns the same ids', async (t) => {
+  if (!requireReference(t)) return;
+  const model = sharedPath('vocab', 'ggml-vocab-gpt-2.gguf');
+  const cases = readVectors(`${model}.inp`, `${model}.out`).filter((c) => c.text !== '');
+  const got = referenceTokenizeMany(model, cases.map((c) => c.text), { vocabOnly: true });
+  assert.deepEqual(got, cases.map((c) => c.ids));
+
+  const file = join(mkdtempSync(join(tmpdir(), 'hearth-ref-')), 'text.txt');
+  const text = cases.map((c) => c.text).join('\n');
+  writeFileSync(file, text);
+  const [whole] = referenceTokenizeMany(model, [text], { vocabOnly: true });
+  const bench = await referenceTokenizeBench(model, { file, reps: 2, returnTokens: true });
+  assert.equal(bench.result.bytes, Buffer.byteLength(text));
+  assert.equal(bench.result.nTokens, whole.length);
+  assert.deepEqual(Array.from(bench.tokens ?? []), whole);
+  assert.ok(bench.result.coldMs > 0 && bench.result.bestMs > 0);
+  assert.throws(
+    () => runReference({ model, vocabOnly: true, ops: [{ op: 'eval', tokens: [1] }] }),
+    /vocabulary only/,
   );
 });
