@@ -16,29 +16,60 @@ function isChineseChar(c: number): boolean {
     (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
 }
 
+const WORD_CACHE_MAX = 1 << 16;
+
 export interface WpmOptions { lowercase: boolean; stripAccents: boolean }
+
+// ASCII characters are classified once, from the same rules the general path applies.
+const NORMAL = 0, SPACE = 1, DROP = 2, SPLIT = 3;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  ASCII_CLASS[c] = WHITESPACE.test(ch) ? SPACE : c === 0 || CONTROL.test(ch) ? DROP
+    : PUNCT.test(ch) || (c < 0x7f && SYMBOL.test(ch)) ? SPLIT : NORMAL;
+}
 
 /** BERT pre-processing: the list of words. */
 export function wpmWords(text: string, opts: WpmOptions): string[] {
   const src = opts.stripAccents ? text.normalize('NFD') : text;
+  const lower = opts.lowercase;
   const words: string[] = [];
+  const n = src.length;
   let cur = '';
-  for (const ch of src) {
-    const c = ch.codePointAt(0)!;
+  // Runs of ordinary ASCII are taken as one slice rather than char by char (the hot path for
+  // Latin text); lowercasing an ASCII-only string at once equals lowercasing each character.
+  let run = -1;
+  for (let i = 0; i < n;) {
+    const c = src.charCodeAt(i);
+    if (c < 0x80) {
+      const k = ASCII_CLASS[c];
+      if (k === NORMAL) { if (run < 0) run = i; i++; continue; }
+      if (run >= 0) { const r = src.slice(run, i); cur += lower ? r.toLowerCase() : r; run = -1; }
+      if (k === DROP) { i++; continue; }
+      if (cur) { words.push(cur); cur = ''; }
+      if (k === SPLIT) words.push(lower ? src[i].toLowerCase() : src[i]);
+      i++;
+      continue;
+    }
+    if (run >= 0) { const r = src.slice(run, i); cur += lower ? r.toLowerCase() : r; run = -1; }
+    const cp = src.codePointAt(i)!;
+    const ch = cp > 0xffff ? src.slice(i, i + 2) : src[i];
+    i += ch.length;
     if (WHITESPACE.test(ch)) {
       if (cur) { words.push(cur); cur = ''; }
       continue;
     }
-    if (c === 0 || c === 0xfffd || CONTROL.test(ch)) continue;
+    if (cp === 0xfffd || CONTROL.test(ch)) continue;
     if (opts.stripAccents && MARK.test(ch)) continue;
-    const s = opts.lowercase ? ch.toLowerCase() : ch;
-    if (PUNCT.test(ch) || (c < 0x7f && SYMBOL.test(ch)) || isChineseChar(c)) {
+    const s = lower ? ch.toLowerCase() : ch;
+    if (PUNCT.test(ch) || isChineseChar(cp)) {
       if (cur) { words.push(cur); cur = ''; }
       words.push(s);
     } else {
       cur += s;
     }
   }
+  if (run >= 0) { const r = src.slice(run); cur += lower ? r.toLowerCase() : r; }
   if (cur) words.push(cur);
   return words;
 }
@@ -53,26 +84,38 @@ export class WpmEncoder {
   }
 
   encode(text: string, out: number[]): void {
+    // Words repeat a lot in real text; remembering each distinct word's ids within one call saves
+    // the substring lookups (bounded, so a text of endless distinct words cannot grow it without end).
+    const seen = new Map<string, number[]>();
+    for (const word of wpmWords(text, this.opts)) {
+      let ids = seen.get(word);
+      if (ids === undefined) {
+        ids = this.encodeWord(word);
+        if (seen.size < WORD_CACHE_MAX) seen.set(word, ids);
+      }
+      for (let k = 0; k < ids.length; k++) out.push(ids[k]);
+    }
+  }
+
+  private encodeWord(word: string): number[] {
     const map = this.vocab.tokenToId;
     const maxLen = this.vocab.maxTokenLen;
-    for (const word of wpmWords(text, this.opts)) {
-      const w = '\u2581' + word;
-      const n = w.length;
-      const mark = out.length;
-      for (let i = 0; i < n; i++) {
-        let matched = false;
-        for (let j = Math.min(n, i + maxLen + 1); j > i; j--) {
-          const id = map.get(w.slice(i, j));
-          if (id !== undefined) {
-            out.push(id);
-            matched = true;
-            i = j - 1;
-            break;
-          }
+    const w = '\u2581' + word;
+    const n = w.length;
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let matched = false;
+      for (let j = Math.min(n, i + maxLen + 1); j > i; j--) {
+        const id = map.get(w.slice(i, j));
+        if (id !== undefined) {
+          ids.push(id);
+          matched = true;
+          i = j - 1;
+          break;
         }
-        if (!matched) { out.length = mark; break; }
       }
-      if (out.length === mark) out.push(this.vocab.special.unk);
+      if (!matched) return [this.vocab.special.unk];
     }
+    return ids.length ? ids : [this.vocab.special.unk];
   }
 }
