@@ -54,6 +54,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Generation can take minutes; the scheduler's own timeout decides.
     requestTimeout: 0,
+    // On close, drop every connection, including ones a client opened ahead of time and never used
+    // (Node's idle-connection close leaves those to the 60 s headers timeout).
+    forceCloseConnections: true,
   });
   bodyParser(app);
   requestLog(metrics)(app);

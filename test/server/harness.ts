@@ -1,0 +1,105 @@
+// A live hearth server on loopback (port 0) over stories260K, for the client-library tests, plus a copy of
+// stories260K with a chat template and an independent reference: the engine's generate() on a fresh Context.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { sharedPath } from '../shared.ts';
+import { loadModel, type LoadedModel } from '../../src/model/load.ts';
+import { openGGUF, writeGGUF, GGUFMetadata } from '../../src/gguf/index.ts';
+import { Context } from '../../src/engine/context.ts';
+import { generate } from '../../src/engine/generate.ts';
+import type { SamplingOptions } from '../../src/engine/sampler/index.ts';
+import { createApp, type AppDeps } from '../../src/server/app.ts';
+import { ModelHost, type ModelHostOptions } from '../../src/server/model-host.ts';
+import type { SchedulerOptions } from '../../src/server/scheduler.ts';
+
+export const STORIES = sharedPath('models', 'stories260K.gguf');
+
+/** "role: content" lines after BOS, then "assistant:" — plain text pieces that stories260K's vocabulary has. */
+export const TEST_TEMPLATE =
+  "{{ bos_token }}{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
+
+let templated: string | undefined;
+
+/** stories260K with tokenizer.chat_template set, written once per process into a temp dir. */
+export function chatTemplateModelPath(): string {
+  if (templated) return templated;
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-serve-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const src = openGGUF(STORIES);
+  try {
+    const metadata = GGUFMetadata.from(src.metadata).string('tokenizer.chat_template', TEST_TEMPLATE);
+    const path = join(dir, 'stories-chat.gguf');
+    writeGGUF(path, { metadata, tensors: src.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, data: () => src.readTensor(t) })) });
+    templated = path;
+    return path;
+  } finally {
+    src.close();
+  }
+}
+
+export interface TestServer {
+  app: FastifyInstance;
+  host: ModelHost;
+  model: LoadedModel;
+  base: string;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions extends Partial<SchedulerOptions> {
+  path?: string;
+  alias?: string;
+  nCtx?: number;
+  load?: ModelHostOptions['load'];
+  app?: Partial<AppDeps>;
+  /** Wait for the model before resolving (default true). */
+  ready?: boolean;
+}
+
+export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
+  const path = o.path ?? STORIES;
+  let model: LoadedModel | undefined;
+  const host = new ModelHost({
+    load: o.load ?? (() => (model = loadModel(path, { nCtx: o.nCtx }))),
+    alias: o.alias,
+    scheduler: { parallel: o.parallel ?? 4, queueLimit: o.queueLimit ?? 16, timeoutMs: o.timeoutMs, prefillChunk: o.prefillChunk },
+  });
+  const app = createApp({ host, ...o.app });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const started = host.start();
+  if (o.ready ?? true) model = (await started).model;
+  else started.catch(() => {});
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app, host, base: `http://127.0.0.1:${port}`,
+    get model() { return model ?? host.ready().model; },
+    close: () => app.close(),
+  };
+}
+
+/** What the engine itself generates for these prompt tokens on a fresh context. */
+export async function reference(model: LoadedModel, prompt: number[], opts: { maxTokens?: number; sampling?: SamplingOptions; stop?: string[] }):
+  Promise<{ text: string; tokens: number[]; reason: string }> {
+  let text = '';
+  const tokens: number[] = [];
+  let reason = '';
+  for await (const ev of generate(new Context(model), { prompt, maxTokens: opts.maxTokens, sampling: opts.sampling ?? { temperature: 0 }, stop: opts.stop })) {
+    if (ev.type === 'token') tokens.push(ev.id);
+    if (ev.type === 'done') reason = ev.reason;
+    else text += ev.text;
+  }
+  return { text, tokens, reason };
+}
+
+/** Polls until cond() holds (the server's slots free up asynchronously after a client leaves). */
+export async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
