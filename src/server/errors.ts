@@ -26,6 +26,7 @@ export const STATUS: Record<ErrorCode, number> = {
   unsupported_architecture: 500,
   model_invalid: 500,
   out_of_memory: 500,
+  backend_unavailable: 500,
   internal: 500,
 };
 

@@ -1,0 +1,152 @@
+// Opening a WebGPU device through the optional `webgpu` package (Dawn for Node), or the browser's navigator.gpu.
+// Order: a core adapter (Vulkan, Metal, D3D12), then OpenGL ES in compatibility mode (Mesa's llvmpipe works
+// without a GPU). The object returned by the package's create() must stay referenced while GPU work is pending,
+// or Dawn can abort or hang: GpuDevice keeps it for the device's whole life.
+
+import { createRequire } from 'node:module';
+import { HearthError } from '../../util/errors.ts';
+
+/** What the kernels branch on. */
+export interface GpuCaps {
+  /** `shader-f16`: f16 arithmetic and storage in WGSL. */
+  f16: boolean;
+  /** `subgroups`: subgroupAdd and friends for reductions. */
+  subgroups: boolean;
+  /** The adapter is a compatibility-mode (OpenGL ES) one. */
+  compat: boolean;
+}
+
+export interface GpuDevice {
+  readonly device: GPUDevice;
+  readonly caps: GpuCaps;
+  readonly limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    minUniformBufferOffsetAlignment: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+  /** One line naming the adapter, its backend and its features (for logs and test output). */
+  readonly description: string;
+  readonly features: readonly string[];
+  /** GPUBufferUsage / GPUMapMode of the implementation in use. */
+  readonly usage: { buffer: typeof GPUBufferUsage; map: typeof GPUMapMode };
+  destroy(): void;
+}
+
+export interface OpenGpuOptions {
+  /** Force one Dawn backend ('vulkan', 'opengles', …); default: core adapters first, then OpenGL ES. */
+  backend?: string;
+  /** Ignore shader-f16 / subgroups even when the adapter has them (tests of the portable paths). */
+  disableF16?: boolean;
+  disableSubgroups?: boolean;
+}
+
+interface WebGPUModule {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+/** Why the `webgpu` package cannot be used here, or undefined when it resolves. */
+export function webgpuPackageMissing(): string | undefined {
+  if (typeof process === 'undefined' || !process.versions?.node) return undefined;
+  try {
+    createRequire(import.meta.url).resolve('webgpu');
+    return undefined;
+  } catch {
+    return 'the optional package "webgpu" (Dawn for Node) is not installed: run `npm install webgpu`, ' +
+      'or use --backend cpu';
+  }
+}
+
+async function loadDawn(): Promise<WebGPUModule> {
+  const missing = webgpuPackageMissing();
+  if (missing) throw new HearthError('backend_unavailable', missing);
+  try {
+    const name = 'webgpu'; // a variable keeps bundlers and tsc from requiring the optional package
+    return (await import(name)) as WebGPUModule;
+  } catch (e) {
+    throw new HearthError('backend_unavailable', `the "webgpu" package failed to load: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+// Mesa's EGL picks X11 when nothing says otherwise, which fails on a machine without a display.
+function defaultEglPlatform(): void {
+  const env = process.env;
+  if (process.platform === 'linux' && !env.EGL_PLATFORM && !env.DISPLAY && !env.WAYLAND_DISPLAY) env.EGL_PLATFORM = 'surfaceless';
+}
+
+/** The limits we raise above the (small) defaults, up to what the adapter offers. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+] as const;
+
+/**
+ * Open a device on the best adapter here. Throws HearthError('backend_unavailable') naming what is missing: the
+ * package, or any adapter at all (with the system libraries to install).
+ */
+export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevice> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  let gpu: GPU | undefined;
+  let adapter: GPUAdapter | null = null;
+  let usage: GpuDevice['usage'];
+  let compat = false;
+  const backend = opts.backend ?? (typeof process !== 'undefined' ? process.env.HEARTH_WEBGPU_BACKEND : undefined);
+  if (nav?.gpu && !(typeof process !== 'undefined' && process.versions?.node)) {
+    gpu = nav.gpu;
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) { adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' }); compat = !!adapter; }
+    usage = { buffer: GPUBufferUsage, map: GPUMapMode };
+  } else {
+    defaultEglPlatform();
+    const dawn = await loadDawn();
+    usage = { buffer: dawn.globals.GPUBufferUsage as typeof GPUBufferUsage, map: dawn.globals.GPUMapMode as typeof GPUMapMode };
+    if (!backend || backend !== 'opengles') {
+      gpu = dawn.create(backend ? [`backend=${backend}`] : []);
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) { adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' }); compat = !!adapter; }
+    }
+    if (!adapter && (!backend || backend === 'opengles')) {
+      gpu = dawn.create(['backend=opengles']);
+      adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
+      compat = true;
+    }
+  }
+  if (!adapter || !gpu) {
+    throw new HearthError('backend_unavailable',
+      'no WebGPU adapter could be created: this machine has no GPU driver that Dawn can use. Without a GPU, Mesa\'s ' +
+      'software OpenGL ES driver works (Debian/Ubuntu: scripts/install-webgpu-deps.sh, i.e. libegl1 libegl-dev ' +
+      'libegl-mesa0 libgl1-mesa-dri), or use --backend cpu');
+  }
+  const has = (f: string) => adapter.features.has(f as GPUFeatureName);
+  const f16 = has('shader-f16') && !opts.disableF16;
+  const subgroups = has('subgroups') && !opts.disableSubgroups;
+  const requiredFeatures = [...(f16 ? ['shader-f16'] : []), ...(subgroups ? ['subgroups'] : [])] as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const info = adapter.info;
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+  const features = [...adapter.features].sort();
+  let held: GPU | undefined = gpu; // the create() result, held until destroy()
+  return {
+    device,
+    caps: { f16, subgroups, compat },
+    limits: {
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+      minUniformBufferOffsetAlignment: device.limits.minUniformBufferOffsetAlignment,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    },
+    description: `${name} (${compat ? 'compatibility' : 'core'}; shader-f16 ${has('shader-f16') ? 'yes' : 'no'}, ` +
+      `subgroups ${has('subgroups') ? 'yes' : 'no'}; max binding ${device.limits.maxStorageBufferBindingSize} B, ` +
+      `max buffer ${device.limits.maxBufferSize} B)`,
+    features,
+    usage,
+    destroy() {
+      device.destroy();
+      held = undefined;
+      void held;
+    },
+  };
+}
