@@ -75,6 +75,9 @@ export class Sequence {
         throw new HearthError('invalid_argument', `token id ${id} is outside the vocabulary (0..${model.hp.nVocab - 1})`);
       }
     }
+    for (const [id] of spec.sampling.logitBias ?? []) {
+      if (id >= model.hp.nVocab) throw new HearthError('invalid_argument', `logit bias: token ${id} is outside the vocabulary (0..${model.hp.nVocab - 1})`);
+    }
     const maxTokens = spec.maxTokens ?? Infinity;
     if (!(maxTokens >= 0)) throw new HearthError('invalid_argument', `maxTokens must be >= 0, got ${spec.maxTokens}`);
     this.spec = spec;
