@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.ts')).command,
   info: async () => (await import('./commands/info.ts')).command,
   quantize: async () => (await import('./commands/quantize.ts')).command,
+  bench: async () => (await import('./commands/bench.ts')).command,
   tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
@@ -22,6 +23,7 @@ Commands:
   run MODEL --prompt "…" [-n N] [--temp T] [--seed S] [--raw]   generate text
   info MODEL                                                     describe a GGUF model
   quantize IN.gguf OUT.gguf TYPE                                 quantize a model (Q4_0, Q8_0, Q4_K_M, …)
+  bench MODEL [-p 512] [-n 128] [--threads T] [--backend B] [--json]  measure load, prefill and decode speed
   tokenize MODEL|tokenizer.json (--text T | --file F | --jsonl F) print token ids ([--no-bos] [--parse-special] [--json])
   detokenize MODEL|tokenizer.json ID…                            print the text of token ids
   serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
