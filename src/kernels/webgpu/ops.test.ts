@@ -25,13 +25,14 @@ const BOUND = 1e-12;
 const BOUND_ATTN = 1e-9;
 const BOUND_ATTN_F16 = 1e-6;
 
-async function run(fn: (ks: KernelSet, rec: Recorder) => Promise<Float32Array> | (() => Promise<Float32Array>)): Promise<Float32Array> {
+/** Record with `fn`, submit, then run the read-back it returned. */
+async function run(fn: (ks: KernelSet, rec: Recorder) => Promise<() => Promise<Float32Array>>): Promise<Float32Array> {
   const ks = new KernelSet(gd);
   return ks.checked('op', async () => {
     const rec = new Recorder(ks);
     const read = await fn(ks, rec);
     rec.submit();
-    return typeof read === 'function' ? read() : read;
+    return read();
   });
 }
 
