@@ -5,6 +5,7 @@ import type { GGUFMetadata } from '../gguf/metadata.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
+import { createCpuBackend } from '../kernels/wasm/backend.ts';
 import type { Backend } from '../kernels/backend.ts';
 import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
@@ -36,8 +37,9 @@ export interface LoadedModel {
 }
 
 export function createBackend(opts: LoadOptions): Backend {
-  const name = opts.backend ?? 'ref';
+  const name = opts.backend ?? 'cpu';
   if (name === 'ref') return createRefBackend();
+  if (name === 'cpu') return createCpuBackend({ threads: opts.threads });
   throw new HearthError('invalid_argument', `backend "${name}" is not available in this build; use --backend ref`);
 }
 

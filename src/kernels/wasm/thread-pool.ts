@@ -1,7 +1,8 @@
 // Worker threads sharing the backend's memory. An op is posted by writing its arguments into the control
 // block and bumping SEQ (one Atomics.notify, no message); the main thread takes part as thread 0 and then
-// sleeps in Atomics.wait until every worker has counted itself DONE. Workers are unref'd, so an idle pool
-// never keeps the process alive; dispose() stops them.
+// sleeps in Atomics.wait until every worker has counted itself DONE. Workers start at the first op that
+// wants them (a small model may never need them) and are unref'd, so an idle pool never keeps the process
+// alive; dispose() stops them.
 
 import { Worker } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
@@ -10,7 +11,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 export type RunFn = (op: number, ctl: number, ith: number, nth: number) => void;
 
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 10_000;
 /** How long workers spin for the next op before sleeping (ops of a forward pass come microseconds apart). */
 const WORKER_SPIN_MS = 0.3;
 /** Spins of the main thread on DONE before it sleeps (the workers usually finish together with it). */
@@ -22,32 +23,41 @@ export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly run: RunFn;
+  private readonly module: WasmModule;
+  private readonly memory: WasmMemory;
   private ready = false;
   private disposed = false;
 
   constructor(module: WasmModule, memory: WasmMemory, threads: number, run: RunFn) {
     this.size = threads;
     this.run = run;
+    this.module = module;
+    this.memory = memory;
     this.ctl = new Int32Array(memory.buffer, CTL_PTR, CTL_BYTES / 4);
     this.ctl.fill(0);
+  }
+
+  /** Start the workers and wait until each has instantiated the module. */
+  private start(): void {
     const url = new URL('./worker.ts', import.meta.url);
-    for (let i = 1; i < threads; i++) {
-      const w = new Worker(url, { workerData: { module, memory, index: i, spinMs: WORKER_SPIN_MS } });
+    for (let i = 1; i < this.size; i++) {
+      const w = new Worker(url, { workerData: { module: this.module, memory: this.memory, index: i, spinMs: WORKER_SPIN_MS } });
       w.unref();
       this.workers.push(w);
     }
-    this.ready = this.workers.length === 0;
-  }
-
-  private waitReady(): void {
     const ctl = this.ctl;
     const n = this.workers.length;
     const deadline = performance.now() + START_TIMEOUT_MS;
-    for (let r = Atomics.load(ctl, SLOT.READY); r < n; r = Atomics.load(ctl, SLOT.READY)) {
-      if (performance.now() > deadline) throw new HearthError('internal', `only ${r} of ${n} kernel threads started`);
-      Atomics.wait(ctl, SLOT.READY, r, 50);
+    let failure: string | undefined;
+    for (let r = Atomics.load(ctl, SLOT.READY); r < n && !failure; r = Atomics.load(ctl, SLOT.READY)) {
+      if (performance.now() > deadline) failure = `only ${r} of ${n} kernel threads started`;
+      else Atomics.wait(ctl, SLOT.READY, r, 50);
     }
-    if (Atomics.load(ctl, SLOT.ERR)) throw new HearthError('internal', 'a kernel thread failed to instantiate the wasm module');
+    if (!failure && Atomics.load(ctl, SLOT.ERR)) failure = 'a kernel thread failed to instantiate the wasm module';
+    if (failure) {
+      this.dispose();
+      throw new HearthError('internal', failure);
+    }
     this.ready = true;
   }
 
@@ -55,12 +65,12 @@ export class ThreadPool {
   dispatch(op: number, nth: number): void {
     const ctl = this.ctl;
     Atomics.store(ctl, SLOT.COUNTER, 0);
-    if (nth <= 1 || this.workers.length === 0) {
+    if (nth <= 1 || this.size <= 1) {
       this.run(op, CTL_PTR, 0, 1);
       return;
     }
     if (this.disposed) throw new HearthError('internal', 'the cpu backend was disposed');
-    if (!this.ready) this.waitReady();
+    if (!this.ready) this.start();
     const n = this.workers.length;
     const k = Math.min(nth, this.size);
     ctl[SLOT.OP] = op;
