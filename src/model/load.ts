@@ -7,6 +7,8 @@ import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
 import { createCpuBackend } from '../kernels/wasm/backend.ts';
 import type { Backend } from '../kernels/backend.ts';
+import { createWebGPUBackend, isWebGPUBackend } from '../kernels/webgpu/host.ts';
+import { WebGPUDecoderForward } from '../kernels/webgpu/decoder-forward.ts';
 import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadOptions } from '../engine/types.ts';
@@ -40,7 +42,8 @@ export function createBackend(opts: LoadOptions): Backend {
   const name = opts.backend ?? 'cpu';
   if (name === 'ref') return createRefBackend();
   if (name === 'cpu') return createCpuBackend({ threads: opts.threads });
-  throw new HearthError('invalid_argument', `backend "${name}" is not available in this build; use --backend ref`);
+  if (name === 'webgpu') return createWebGPUBackend();
+  throw new HearthError('invalid_argument', `backend "${name}" is not available in this build; use --backend cpu, ref or webgpu`);
 }
 
 /** Tensors read from the file into memory the backend provides, once each. */
@@ -91,7 +94,8 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
       chatTemplate: md.getString('tokenizer.chat_template', undefined),
       nCtx,
       options: opts,
-      forward: new DecoderForward(hp, weights, backend),
+      // webgpu runs whole passes on the GPU, with the weights uploaded here
+      forward: isWebGPUBackend(backend) ? new WebGPUDecoderForward(hp, weights, backend) : new DecoderForward(hp, weights, backend),
       backend,
       paramCount: file.tensors.reduce((s, t) => s + t.nElements, 0),
       loadMs: performance.now() - t0,

@@ -69,8 +69,9 @@ async function loadDawn(): Promise<WebGPUModule> {
   }
 }
 
-// Mesa's EGL picks X11 when nothing says otherwise, which fails on a machine without a display.
-function defaultEglPlatform(): void {
+// Mesa's EGL picks X11 when nothing says otherwise, which fails on a machine without a display. Only the main
+// thread's process.env reaches the C environment (a worker's is a copy), so host.ts calls this before its worker.
+export function defaultEglPlatform(): void {
   const env = process.env;
   if (process.platform === 'linux' && !env.EGL_PLATFORM && !env.DISPLAY && !env.WAYLAND_DISPLAY) env.EGL_PLATFORM = 'surfaceless';
 }
