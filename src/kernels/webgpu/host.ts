@@ -5,7 +5,7 @@
 // Atomics.waitAsync (forwardBatchAsync, which leaves the event loop free). Only token ids go in and logits
 // come out; weights cross once, at load, and are moved rather than copied.
 
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
 import type { Backend } from '../backend.ts';
 import { defaultEglPlatform, webgpuPackageMissing, type GpuCaps, type OpenGpuOptions } from './gpu-device.ts';
