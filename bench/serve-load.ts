@@ -1,0 +1,150 @@
+// Load test of `hearth serve` on loopback: starts the server as a child process (so the client's HTTP work does
+// not share its event loop), then
+//   1. C concurrent streaming chat requests (default 32): every one must finish without an error;
+//   2. one stream alone, then P concurrent streams (default 8): aggregate generated tokens/s and the ratio.
+// End-of-text is banned through logit_bias so that every stream generates exactly N tokens.
+//
+// Usage: node bench/serve-load.ts [--model PATH] [--parallel 8] [--concurrent 32] [--tokens 256] [--backend B] [--threads N] [--repeats 3]
+// Prints a Markdown table. Bounded: every request has a deadline, and the server is stopped at the end.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: v } = parseArgs({
+  options: {
+    model: { type: 'string', default: resolve(root, process.env.HEARTH_SHARED ?? '../shared', 'models/stories260K.gguf') },
+    parallel: { type: 'string', default: '8' },
+    concurrent: { type: 'string', default: '32' },
+    tokens: { type: 'string', default: '256' },
+    backend: { type: 'string' },
+    repeats: { type: 'string', default: '3' },
+    threads: { type: 'string' },
+  },
+});
+const PARALLEL = Number(v.parallel);
+const CONCURRENT = Number(v.concurrent);
+const TOKENS = Number(v.tokens);
+const DEADLINE_MS = 120_000;
+const REPEATS = Number(v.repeats);
+
+async function startServer(): Promise<{ base: string; stop: () => void }> {
+  const child = spawn(process.execPath, [resolve(root, 'bin/hearth.js'), 'serve', v.model!, '--port', '0',
+    '--parallel', String(PARALLEL), '--queue', String(CONCURRENT * 2), '--log-level', 'info',
+    ...(v.backend ? ['--backend', v.backend] : []), ...(v.threads ? ['--threads', v.threads] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  let base = '';
+  for await (const line of lines) {
+    const msg = JSON.parse(line) as { msg: string };
+    const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(msg.msg);
+    if (m) base = m[1];
+    if (msg.msg === 'model ready') break;
+  }
+  lines.on('line', () => {}); // keep draining the request log
+  if (!base) throw new Error('the server did not start');
+  return { base, stop: () => child.kill('SIGTERM') };
+}
+
+interface StreamResult {
+  tokens: number;
+  ttftMs: number;
+  ms: number;
+  error?: string;
+}
+
+/** One streaming chat completion, read as SSE; its token count comes from the usage chunk. */
+async function stream(base: string, i: number, eos: number): Promise<StreamResult> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(DEADLINE_MS),
+      body: JSON.stringify({
+        model: MODEL_ID, messages: [{ role: 'user', content: `Once upon a time, story number ${i}` }], max_tokens: TOKENS,
+        temperature: 0.8, seed: i, stream: true, stream_options: { include_usage: true }, logit_bias: { [eos]: -100 },
+      }),
+    });
+    if (res.status !== 200) return { tokens: 0, ttftMs: 0, ms: 0, error: `HTTP ${res.status}: ${await res.text()}` };
+    let ttft = 0;
+    let tokens = 0;
+    let done = false;
+    let buf = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body!) {
+      buf += decoder.decode(chunk, { stream: true });
+      let at;
+      while ((at = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        const data = frame.replace(/^data: /, '');
+        if (data === '[DONE]') { done = true; continue; }
+        // parse only the frames that matter, so the client takes little CPU from the server on a small machine
+        if (!ttft && data.includes('"content":"') && !data.includes('"content":""')) ttft = performance.now() - t0;
+        if (!data.includes('"usage":{') && !data.startsWith('{"error"')) continue;
+        const obj = JSON.parse(data);
+        if (obj.error) return { tokens, ttftMs: ttft, ms: performance.now() - t0, error: obj.error.message };
+        if (obj.usage) tokens = obj.usage.completion_tokens;
+      }
+    }
+    return { tokens, ttftMs: ttft, ms: performance.now() - t0, error: done ? undefined : 'stream ended without [DONE]' };
+  } catch (e) {
+    return { tokens: 0, ttftMs: 0, ms: performance.now() - t0, error: (e as Error).message };
+  }
+}
+
+async function wave(base: string, n: number, eos: number, offset: number) {
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => stream(base, offset + i, eos)));
+  const wall = performance.now() - t0;
+  const tokens = results.reduce((s, r) => s + r.tokens, 0);
+  const ttfts = results.map((r) => r.ttftMs).sort((a, b) => a - b);
+  return {
+    n, wall, tokens, tps: tokens / (wall / 1000), errors: results.filter((r) => r.error),
+    ttftP50: ttfts[Math.floor(n / 2)], ttftMax: ttfts[n - 1],
+  };
+}
+
+const server = await startServer();
+let MODEL_ID = '';
+try {
+  // the model's end-of-text token, from /api/show (tokenizer.ggml.eos_token_id)
+  const models = await (await fetch(`${server.base}/v1/models`)).json() as { data: { id: string }[] };
+  const info = await (await fetch(`${server.base}/api/show`, { method: 'POST', body: JSON.stringify({ model: models.data[0].id }) })).json() as { model_info: Record<string, number> };
+  const eos = info.model_info['tokenizer.ggml.eos_token_id'];
+  MODEL_ID = models.data[0].id;
+  await wave(server.base, PARALLEL, eos, 1000); // warm-up: JIT and the engine's buffers
+  const load = await wave(server.base, CONCURRENT, eos, 0);
+  // 1 and P streams alternate, best of REPEATS each: the machine may be shared, and a slow round is noise
+  type Wave = Awaited<ReturnType<typeof wave>>;
+  let one: Wave | undefined;
+  let many: Wave | undefined;
+  for (let r = 0; r < REPEATS; r++) {
+    const a = await wave(server.base, 1, eos, 100 + r);
+    const b = await wave(server.base, PARALLEL, eos, 200 + r * PARALLEL);
+    if (!one || a.tps > one.tps) one = a;
+    if (!many || b.tps > many.tps) many = b;
+  }
+  const row = (name: string, w: typeof load) =>
+    `| ${name} | ${w.n} | ${w.tokens} | ${(w.wall / 1000).toFixed(2)} | ${w.tps.toFixed(0)} | ${w.ttftP50.toFixed(0)} | ${w.ttftMax.toFixed(0)} | ${w.errors.length} |`;
+  process.stdout.write([
+    `hearth serve load test: ${models.data[0].id}, backend ${v.backend ?? 'default'}${v.threads ? `, ${v.threads} threads` : ''}, --parallel ${PARALLEL}, ${TOKENS} tokens per stream, ${cpus().length} CPUs, Node ${process.version}`,
+    '',
+    '| wave | streams | tokens | wall s | aggregate tok/s | TTFT p50 ms | TTFT max ms | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row(`${CONCURRENT} concurrent`, load),
+    row(`1 stream (best of ${REPEATS})`, one!),
+    row(`${PARALLEL} concurrent (best of ${REPEATS})`, many!),
+    '',
+    `${PARALLEL} streams vs 1: ${(many!.tps / one!.tps).toFixed(2)}x aggregate tokens/s`,
+    '',
+  ].join('\n'));
+  for (const e of [...load.errors, ...one!.errors, ...many!.errors]) process.stdout.write(`error: ${e.error}\n`);
+  process.exitCode = load.errors.length + one!.errors.length + many!.errors.length > 0 ? 1 : 0;
+} finally {
+  server.stop();
+}

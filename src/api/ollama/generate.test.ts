@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chatRequestFromOllama, generateRequestFromOllama, ollamaResponse, ollamaStreamEvent, ns } from './generate.ts';
+import { readOllamaOptions } from './options.ts';
+import { Fields } from '../validate.ts';
+import type { ChoiceResult } from '../native.ts';
+
+test('generate request: chat template by default, raw text with raw or context, stream defaults to true', () => {
+  const r = generateRequestFromOllama({ model: 'm', prompt: 'Hi', system: 'S', options: { num_predict: 5, temperature: 0.2, seed: 3, stop: ['x'] } });
+  assert.deepEqual(r.native.prompts, [{ kind: 'chat', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Hi' }] }]);
+  assert.equal(r.native.stream, true);
+  assert.equal(r.native.maxTokens, 5);
+  assert.deepEqual(r.native.stop, ['x']);
+  assert.equal(r.native.sampling.seed, 3);
+  assert.equal(r.loadOnly, false);
+  assert.deepEqual(generateRequestFromOllama({ model: 'm', prompt: 'Hi', raw: true }).native.prompts, [{ kind: 'text', text: 'Hi', context: undefined }]);
+  assert.deepEqual(generateRequestFromOllama({ model: 'm', prompt: 'Hi', context: [1, 2] }).native.prompts, [{ kind: 'text', text: 'Hi', context: [1, 2] }]);
+  assert.equal(generateRequestFromOllama({ model: 'm' }).loadOnly, true);
+  assert.equal(chatRequestFromOllama({ model: 'm', messages: [] }).loadOnly, true);
+});
+
+test('options: num_predict -1/-2 mean no limit, negative seed means random, load-time options are accepted', () => {
+  const o = (v: object) => readOllamaOptions(new Fields(v, 'options'));
+  assert.equal(o({ num_predict: -1 }).maxTokens, undefined);
+  assert.equal(o({ num_predict: -2 }).maxTokens, undefined);
+  assert.equal(o({ num_predict: 0 }).maxTokens, 0);
+  assert.equal(o({ seed: -1 }).sampling.seed, undefined);
+  assert.equal(o({ num_ctx: 512, num_thread: 4, use_mmap: true, mirostat: 0, tfs_z: 1 }).numCtx, 512);
+  assert.throws(() => o({ mirostat: 1 }), /options\.mirostat is not supported/);
+  assert.throws(() => o({ tfs_z: 0.9 }), /options\.tfs_z is not supported/);
+});
+
+const result: ChoiceResult = {
+  index: 0, promptIndex: 0, text: 'abc', tokens: [9, 8], reason: 'eog', stopSequence: null,
+  usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 0 },
+  timings: { queueMs: 0.5, promptMs: 1.25, generateMs: 2, totalMs: 4, firstTokenMs: 2, loadMs: 10 },
+  promptTokens: [1, 2, 3],
+};
+
+test('responses: timings in integer nanoseconds, context = prompt + generated, done_reason', () => {
+  const now = new Date(0);
+  const g = ollamaResponse('generate', 'm', result, now);
+  assert.deepEqual(g, {
+    model: 'm', created_at: '1970-01-01T00:00:00.000Z', response: 'abc', done: true, done_reason: 'stop', context: [1, 2, 3, 9, 8],
+    total_duration: 4_000_000, load_duration: 500_000, prompt_eval_count: 3, prompt_eval_duration: 1_250_000, eval_count: 2, eval_duration: 2_000_000,
+  });
+  const c = ollamaResponse('chat', 'm', { ...result, reason: 'length' }, now);
+  assert.deepEqual(c.message, { role: 'assistant', content: 'abc' });
+  assert.equal(c.done_reason, 'length');
+  assert.equal('context' in c, false);
+  assert.equal(ns(0.0004), 400);
+  const [line] = ollamaStreamEvent('chat', 'm', { type: 'delta', index: 0, text: 'a', tokens: [] }, now);
+  assert.deepEqual(line, { model: 'm', created_at: now.toISOString(), message: { role: 'assistant', content: 'a' }, done: false });
+  const [last] = ollamaStreamEvent('generate', 'm', { type: 'done', index: 0, result }, now);
+  assert.equal(last.response, '');
+  assert.equal(last.done, true);
+});

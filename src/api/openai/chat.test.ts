@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chatRequestFromOpenAI, chatCompletion, ChatStreamEncoder } from './chat.ts';
+import { usageOf } from './common.ts';
+import type { ChoiceResult } from '../native.ts';
+
+const result = (over: Partial<ChoiceResult> = {}): ChoiceResult => ({
+  index: 0, promptIndex: 0, text: 'Hello', tokens: [5, 6], reason: 'eog', stopSequence: null,
+  usage: { promptTokens: 7, completionTokens: 2, cachedTokens: 3 },
+  timings: { queueMs: 0, promptMs: 1, generateMs: 2, totalMs: 3, firstTokenMs: 1, loadMs: 0 },
+  promptTokens: [1, 2, 3, 4, 5, 6, 7], ...over,
+});
+const meta = { id: 'chatcmpl-1', created: 100, model: 'm', systemFingerprint: 'fp' };
+
+test('chat request: messages, content parts, developer role, sampling names, token limits', () => {
+  const r = chatRequestFromOpenAI({
+    model: 'm', stream: true, stream_options: { include_usage: true },
+    messages: [
+      { role: 'developer', content: 'Be kind.' },
+      { role: 'user', content: [{ type: 'text', text: 'Hi ' }, { type: 'text', text: 'there' }], name: 'ann' },
+      { role: 'assistant', content: null },
+    ],
+    temperature: 0.5, top_p: 0.9, presence_penalty: 1, frequency_penalty: -1, seed: -1, stop: 'END',
+    max_tokens: 50, max_completion_tokens: 20, n: 2, logprobs: true, top_logprobs: 4, top_k: 5, user: 'u', logit_bias: { 7: -100 },
+  });
+  assert.deepEqual(r.prompts, [{ kind: 'chat', messages: [
+    { role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Hi there', name: 'ann' }, { role: 'assistant', content: '' },
+  ] }]);
+  assert.equal(r.maxTokens, 20);
+  assert.equal(r.n, 2);
+  assert.equal(r.logprobs, 4);
+  assert.deepEqual(r.stop, ['END']);
+  assert.equal(r.includeUsage, true);
+  assert.equal(r.sampling.temperature, 0.5);
+  assert.equal(r.sampling.topP, 0.9);
+  assert.equal(r.sampling.topK, 5);
+  assert.equal(r.sampling.presencePenalty, 1);
+  assert.equal(r.sampling.frequencyPenalty, -1);
+  assert.equal(r.sampling.seed, 2 ** 32 - 1);
+  assert.deepEqual(r.sampling.logitBias, [[7, -100]]);
+});
+
+test('usage counts each prompt once and every choice', () => {
+  const u = usageOf([result(), result({ index: 1, usage: { promptTokens: 7, completionTokens: 5, cachedTokens: 3 } })]);
+  assert.deepEqual(u, { prompt_tokens: 7, completion_tokens: 7, total_tokens: 14, prompt_tokens_details: { cached_tokens: 3 } });
+});
+
+test('chat completion body and finish reasons', () => {
+  const c = chatCompletion([result(), result({ index: 1, text: 'x', reason: 'length' })], meta);
+  assert.equal(c.object, 'chat.completion');
+  assert.deepEqual(c.choices.map((x) => [x.message.content, x.finish_reason]), [['Hello', 'stop'], ['x', 'length']]);
+  assert.equal(c.choices[0].logprobs, null);
+});
+
+test('stream encoder: role chunk, content, finish, usage chunk; empty deltas are dropped', () => {
+  const enc = new ChatStreamEncoder(meta, { includeUsage: true, logprobs: false });
+  const [first] = enc.start(1);
+  assert.deepEqual(first.choices[0].delta, { role: 'assistant', content: '' });
+  assert.equal(first.usage, null);
+  assert.deepEqual(enc.event({ type: 'delta', index: 0, text: '', tokens: [{ id: 5, piece: '' }] }), []);
+  const [d] = enc.event({ type: 'delta', index: 0, text: 'He', tokens: [{ id: 5, piece: 'He' }] });
+  assert.deepEqual(d.choices[0].delta, { content: 'He' });
+  const [fin] = enc.event({ type: 'done', index: 0, result: result() });
+  assert.deepEqual([fin.choices[0].delta, fin.choices[0].finish_reason], [{}, 'stop']);
+  const [u] = enc.end([result()]);
+  assert.deepEqual(u.choices, []);
+  assert.equal(u.usage!.total_tokens, 9);
+  assert.deepEqual(new ChatStreamEncoder(meta, { includeUsage: false, logprobs: false }).end([result()]), []);
+});
