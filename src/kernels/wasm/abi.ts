@@ -13,7 +13,9 @@ export const OP_ATTENTION = 2;
 /** Bytes below this are never handed out (the kernel module has no static data; this keeps 0 an invalid pointer). */
 export const CTL_PTR = 1024;
 export const CTL_BYTES = 256;
-export const HEAP_START = 4096;
+/** f16 -> f32 of all 65536 halves (256 KiB), filled once per memory: block scales are decoded by lookup. */
+export const HALF_TABLE = 65536;
+export const HEAP_START = HALF_TABLE + 65536 * 4;
 
 export const SLOT = { SEQ: 0, DONE: 1, OP: 2, NTH: 3, ERR: 4, READY: 5, COUNTER: 16, ARGS: 32 } as const;
 export const MAX_ARGS = 32;

@@ -7,7 +7,8 @@
 // SharedArrayBuffer object, which is why ownership is checked against every buffer object seen.
 
 import { HearthError } from '../../util/errors.ts';
-import { HEAP_START } from './abi.ts';
+import { f16Table } from '../../util/f16.ts';
+import { HALF_TABLE, HEAP_START } from './abi.ts';
 import { wasm, type WasmMemory } from './wasm-api.ts';
 
 const PAGE = 65536;
@@ -28,7 +29,8 @@ export class WasmHeap {
   private readonly reclaim = new FinalizationRegistry<[number, number]>(([ptr, size]) => this.release(ptr, size));
 
   constructor(initialBytes = 16 * 1024 * 1024) {
-    this.memory = new wasm.Memory({ initial: Math.ceil(initialBytes / PAGE), maximum: MAX_PAGES, shared: true });
+    this.memory = new wasm.Memory({ initial: Math.ceil(Math.max(initialBytes, HEAP_START) / PAGE), maximum: MAX_PAGES, shared: true });
+    new Float32Array(this.memory.buffer, HALF_TABLE, 65536).set(f16Table());
   }
 
   /** The current buffer (a new object after each grow). */

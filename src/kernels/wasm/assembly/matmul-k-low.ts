@@ -4,7 +4,7 @@
 //   Q2_K: x = d * sc * q - dmin * m       (4-bit sc and m per group)
 //   Q3_K: x = d * (sc - 32) * (q - 4)     (6-bit sc per group)
 
-import { halfToF32 } from './half';
+import { loadHalf } from './half';
 import { fmaI, hsum, hsumI } from './simd';
 import { g16, wHi, wLo } from './kquant-common';
 
@@ -88,11 +88,11 @@ const Q3_K = 1;
     let hB = i32x4.splat(0);
     let qs: usize;
     if (kind == Q2_K) {
-      d = halfToF32(load<u16>(p, 80));
-      dmin = halfToF32(load<u16>(p, 82));
+      d = loadHalf(p + 80);
+      dmin = loadHalf(p + 82);
       qs = p + 16;
     } else {
-      d = halfToF32(load<u16>(p, 108));
+      d = loadHalf(p + 108);
       hA = v128.load(p);
       hB = v128.load(p, 16);
       qs = p + 32;

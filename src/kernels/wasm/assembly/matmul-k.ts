@@ -2,7 +2,7 @@
 // y[t, r] = sum over super-blocks of d_w * d_x * sum_g sc_g (q_g · x_g)  (- dmin * d_x * sum_g m_g * bsum_g).
 // Each super-block is decoded once per tile of up to 4 tokens.
 
-import { halfToF32 } from './half';
+import { loadHalf } from './half';
 import { fmaI, hsum } from './simd';
 import { byteOf, g16, g32, minDot8, minsK4, scalesK4, wHi, wLo } from './kquant-common';
 
@@ -47,7 +47,7 @@ const Q6_K = 2;
     let dmin: f32 = 0;
     let mins: u64 = 0;
     if (kind == Q6_K) {
-      d = halfToF32(load<u16>(p, 208));
+      d = loadHalf(p + 208);
       for (let h: usize = 0; h < 2; h++) {
         const ql = p + (h << 6);
         const qh = p + 128 + (h << 5);
@@ -159,8 +159,8 @@ const Q6_K = 2;
         }
       }
     } else {
-      d = halfToF32(load<u16>(p));
-      dmin = halfToF32(load<u16>(p, 2));
+      d = loadHalf(p);
+      dmin = loadHalf(p + 2);
       const scales = scalesK4(p + 4);
       mins = minsK4(p + 4);
       const qs = p + (kind == Q4_K ? 16 : 48);

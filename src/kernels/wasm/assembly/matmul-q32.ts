@@ -5,7 +5,7 @@
 // unsigned (0..31, valid i7) for i32x4.relaxed_dot_i8x16_i7x16_add_s and subtracts their offset with the
 // activation block sum; Q8_0 moves the weight's sign onto the activation (|w| <= 127 as ggml writes it).
 
-import { halfToF32 } from './half';
+import { loadHalf } from './half';
 import { dotI8, dotU7, fifthBits, fmaI, hsum } from './simd';
 
 const Q4_0 = 0;
@@ -73,7 +73,7 @@ const Q8_0 = 4;
   for (let bi = 0; bi < nb; bi++) {
     const b = <usize>bi;
     const p = wr + b * bb;
-    const dw = halfToF32(load<u16>(p));
+    const dw = loadHalf(p);
     let m: f32 = 0;
     let wl: v128;
     let wh: v128;
@@ -98,7 +98,7 @@ const Q8_0 = 4;
         wl = v128.or(wl, fifthBits(qh & 0xffff));
         wh = v128.or(wh, fifthBits(qh >>> 16));
       }
-      if (hasMin(kind)) m = halfToF32(load<u16>(p, 2));
+      if (hasMin(kind)) m = loadHalf(p + 2);
       if (!ASC_FEATURE_RELAXED_SIMD && off) {
         wl = i8x16.sub(wl, i8x16.splat(<i8>off));
         wh = i8x16.sub(wh, i8x16.splat(<i8>off));
