@@ -69,7 +69,11 @@ export class WasmHeap {
     if (end > have) {
       const need = Math.ceil((end - have) / PAGE);
       const ahead = Math.min(MAX_PAGES - have / PAGE, Math.max(need, Math.ceil(have / PAGE / 8)));
-      this.memory.grow(ahead);
+      try {
+        this.memory.grow(ahead);
+      } catch (e) {
+        throw new HearthError('out_of_memory', `${what}: growing the wasm memory to ${gib(have + ahead * PAGE)} failed`, { cause: e });
+      }
     }
     this.top = end;
     return ptr;
