@@ -13,15 +13,18 @@ before(async () => {
 });
 after(() => srv.close());
 
+/** Sampling fields the Messages API accepts, which this SDK version's types leave out. */
+const params = (p: Anthropic.MessageCreateParamsNonStreaming & { temperature?: number; top_p?: number; top_k?: number }) => p;
+
 /** The test template renders "<s>role: content\n…assistant:". */
 const rendered = (turns: [string, string][]) =>
   srv.model.tokenizer.encode(`<s>${turns.map(([r, c]) => `${r}: ${c}\n`).join('')}assistant:`, { parseSpecial: true, addBos: false });
 
 test('messages.create: text, usage from the template-rendered prompt, stop_reason max_tokens', async () => {
-  const r = await client.messages.create({
+  const r = await client.messages.create(params({
     model: 'claude-hearth', max_tokens: 12, temperature: 0, system: 'Be brief.',
     messages: [{ role: 'user', content: 'Tell a story' }],
-  });
+  }));
   const ids = rendered([['system', 'Be brief.'], ['user', 'Tell a story']]);
   const want = await reference(srv.model, ids, { maxTokens: 12 });
   assert.equal(r.type, 'message');
@@ -37,18 +40,18 @@ test('content blocks and system blocks are joined; stop_sequences give stop_reas
   const ids = rendered([['system', 'A B'], ['user', 'Once upon a time']]);
   const want = await reference(srv.model, ids, { maxTokens: 60, stop: ['.'] });
   assert.equal(want.reason, 'stop');
-  const r = await client.messages.create({
+  const r = await client.messages.create(params({
     model: 'claude-hearth', max_tokens: 60, temperature: 0, stop_sequences: ['.'],
     system: [{ type: 'text', text: 'A ' }, { type: 'text', text: 'B' }],
     messages: [{ role: 'user', content: [{ type: 'text', text: 'Once upon ' }, { type: 'text', text: 'a time' }] }],
-  });
+  }));
   assert.equal((r.content[0] as { text: string }).text, want.text);
   assert.equal(r.stop_reason, 'stop_sequence');
   assert.equal(r.stop_sequence, '.');
 });
 
 test('streaming: the event sequence, text deltas and final usage', async () => {
-  const stream = client.messages.stream({ model: 'claude-hearth', max_tokens: 10, temperature: 0, messages: [{ role: 'user', content: 'Hi' }] });
+  const stream = client.messages.stream(params({ model: 'claude-hearth', max_tokens: 10, temperature: 0, messages: [{ role: 'user', content: 'Hi' }] }));
   const types: string[] = [];
   let text = '';
   for await (const ev of stream) {
@@ -76,7 +79,7 @@ test('bad requests raise the SDK error types', async () => {
     (e) => e instanceof Anthropic.NotFoundError && (e.error as { error: { type: string } }).error.type === 'not_found_error');
   await assert.rejects(client.messages.create({ model: 'claude-hearth', max_tokens: 0, messages: [{ role: 'user', content: 'x' }] }),
     (e) => e instanceof Anthropic.BadRequestError && /max_tokens must be >= 1/.test(e.message));
-  await assert.rejects(client.messages.create({ model: 'claude-hearth', max_tokens: 5, temperature: 1.5, messages: [{ role: 'user', content: 'x' }] }),
+  await assert.rejects(client.messages.create(params({ model: 'claude-hearth', max_tokens: 5, temperature: 1.5, messages: [{ role: 'user', content: 'x' }] })),
     (e) => e instanceof Anthropic.BadRequestError && /temperature/.test(e.message));
   await assert.rejects(client.messages.create({
     model: 'claude-hearth', max_tokens: 5, messages: [{ role: 'user', content: 'x' }],
@@ -89,7 +92,7 @@ test('bad requests raise the SDK error types', async () => {
 });
 
 test('aborting a stream frees the slot', async () => {
-  const stream = client.messages.stream({ model: 'claude-hearth', max_tokens: 1500, temperature: 0, messages: [{ role: 'user', content: 'Once' }] });
+  const stream = client.messages.stream(params({ model: 'claude-hearth', max_tokens: 1500, temperature: 0, messages: [{ role: 'user', content: 'Once' }] }));
   let n = 0;
   try {
     for await (const ev of stream) if (ev.type === 'content_block_delta' && ++n === 5) stream.abort();

@@ -12,6 +12,7 @@ const chat = (max: number, stream = false) => JSON.stringify({
 });
 const postJson = (base: string, path: string, body: string, signal?: AbortSignal) =>
   fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+const json = async (r: Response): Promise<any> => r.json();
 
 test('/health is 503 while the model loads, 200 once ready; requests meanwhile get 503 with Retry-After', async () => {
   let release!: (m: LoadedModel) => void;
@@ -24,12 +25,12 @@ test('/health is 503 while the model loads, 200 once ready; requests meanwhile g
     const busy = await postJson(srv.base, '/v1/chat/completions', chat(2));
     assert.equal(busy.status, 503);
     assert.equal(busy.headers.get('retry-after'), '1');
-    assert.match((await busy.json()).error.message, /still loading/);
+    assert.match((await json(busy)).error.message, /still loading/);
     release(loadModel(STORIES));
     await until(() => srv.host.state === 'ready');
     const ok = await fetch(srv.base + '/health');
     assert.equal(ok.status, 200);
-    assert.equal((await ok.json()).status, 'ok');
+    assert.equal((await json(ok)).status, 'ok');
   } finally {
     await srv.close();
   }
@@ -60,10 +61,10 @@ test('full queue: 503 with Retry-After in each dialect; the SDKs raise their ser
     const refused = await postJson(srv.base, '/v1/chat/completions', chat(5));
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');
-    assert.equal((await refused.json()).error.code, 'queue_full');
+    assert.equal((await json(refused)).error.code, 'queue_full');
     const ollama = await postJson(srv.base, '/api/generate', JSON.stringify({ model: 'stories260K', prompt: 'x' }));
     assert.equal(ollama.status, 503);
-    assert.match((await ollama.json()).error, /slots are busy/);
+    assert.match((await json(ollama)).error, /slots are busy/);
     const openai = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: 'x', maxRetries: 0 });
     await assert.rejects(openai.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'x' }] }),
       (e) => e instanceof OpenAI.InternalServerError && e.status === 503);
@@ -82,7 +83,7 @@ test('per-request timeout: 504 before the first byte, an error event inside a st
   try {
     const r = await postJson(srv.base, '/v1/chat/completions', chat(1900));
     assert.equal(r.status, 504);
-    assert.equal((await r.json()).error.code, 'timeout');
+    assert.equal((await json(r)).error.code, 'timeout');
     const openai = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: 'x', maxRetries: 0 });
     const stream = await openai.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'Once' }], max_tokens: 1900, temperature: 0, stream: true });
     let n = 0;
@@ -99,7 +100,7 @@ test('metrics count requests, tokens and time to first token; one JSON log line 
   const stream = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
   const srv = await startServer({ parallel: 2, app: { logger: { level: 'info', stream } } });
   try {
-    const r = await (await postJson(srv.base, '/v1/chat/completions', chat(7))).json();
+    const r = await json(await postJson(srv.base, '/v1/chat/completions', chat(7)));
     const bad = await postJson(srv.base, '/v1/chat/completions', '{');
     assert.equal(bad.status, 400);
     const text = await (await fetch(srv.base + '/metrics')).text();

@@ -5,6 +5,8 @@ import type { ChatMessage } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest } from '../native.ts';
 import { Fields, FieldError, objects, unsupported } from '../validate.ts';
 
+const IGNORED = ['service_tier', 'cache_control', 'inference_geo', 'speed', 'user_profile_id', 'workspace_id', 'diagnostics'];
+
 export interface MessagesMeta {
   id: string;
   model: string;
@@ -58,7 +60,7 @@ function rejectTools(f: Fields): void {
     const type = thinking.string('type');
     if (type !== 'disabled') throw unsupported('thinking', 'extended thinking is not implemented; use {"type":"disabled"}');
   }
-  for (const k of ['mcp_servers', 'container']) if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
+  for (const k of ['mcp_servers', 'container', 'output_config']) if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
 }
 
 export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
@@ -76,7 +78,8 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
     meta.string('user_id');
     meta.rejectUnknown();
   }
-  f.raw('service_tier');
+  // Accepted and without effect here: routing, caching and account fields.
+  for (const k of IGNORED) f.raw(k);
   const req: NativeRequest = {
     model,
     prompts: [{ kind: 'chat', messages }],
