@@ -76,6 +76,12 @@ export function defaultEglPlatform(): void {
   if (process.platform === 'linux' && !env.EGL_PLATFORM && !env.DISPLAY && !env.WAYLAND_DISPLAY) env.EGL_PLATFORM = 'surfaceless';
 }
 
+/**
+ * Every create() result, held for the life of the process: Dawn aborts the process at exit ("terminate called
+ * after throwing std::system_error") when an instance is collected while a destroyed device's teardown is in flight.
+ */
+const INSTANCES = new Set<GPU>();
+
 /** The limits we raise above the (small) defaults, up to what the adapter offers. */
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage',
@@ -101,14 +107,15 @@ export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevic
   } else {
     defaultEglPlatform();
     const dawn = await loadDawn();
+    const mk = (flags: string[]) => { const g = dawn.create(flags); INSTANCES.add(g); return g; };
     usage = { buffer: dawn.globals.GPUBufferUsage as typeof GPUBufferUsage, map: dawn.globals.GPUMapMode as typeof GPUMapMode };
     if (!backend || backend !== 'opengles') {
-      gpu = dawn.create(backend ? [`backend=${backend}`] : []);
+      gpu = mk(backend ? [`backend=${backend}`] : []);
       adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) { adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' }); compat = !!adapter; }
     }
     if (!adapter && (!backend || backend === 'opengles')) {
-      gpu = dawn.create(['backend=opengles']);
+      gpu = mk(['backend=opengles']);
       adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
       compat = true;
     }
@@ -129,7 +136,7 @@ export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevic
   const info = adapter.info;
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
   const features = [...adapter.features].sort();
-  let held: GPU | undefined = gpu; // the create() result, held until destroy()
+  INSTANCES.add(gpu);
   return {
     device,
     caps: { f16, subgroups, compat },
@@ -146,8 +153,6 @@ export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevic
     usage,
     destroy() {
       device.destroy();
-      held = undefined;
-      void held;
     },
   };
 }
