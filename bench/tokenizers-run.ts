@@ -12,6 +12,9 @@ export interface Timing {
   coldMs: number;
   /** Best of the calls after the cold one. */
   bestMs: number;
+  /** The same in CPU time of this process (V8's helper threads for GC included). */
+  coldCpuMs: number;
+  bestCpuMs: number;
 }
 
 export interface RunResult {
@@ -31,21 +34,26 @@ interface Codec {
   decode?(ids: ArrayLike<number>): string;
 }
 
-function time<T>(fn: () => T): [T, number] {
+function time<T>(fn: () => T): [T, number, number] {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = fn();
-  return [r, performance.now() - t0];
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return [r, ms, (c.user + c.system) / 1000];
 }
 
 function timeReps<T>(fn: () => T, reps: number): [T, Timing] {
-  let [r, coldMs] = time(fn);
+  let [r, coldMs, coldCpuMs] = time(fn);
   let bestMs = Infinity;
+  let bestCpuMs = Infinity;
   for (let k = 0; k < reps; k++) {
-    let ms: number;
-    [r, ms] = time(fn);
+    let ms: number, cpuMs: number;
+    [r, ms, cpuMs] = time(fn);
     bestMs = Math.min(bestMs, ms);
+    bestCpuMs = Math.min(bestCpuMs, cpuMs);
   }
-  return [r, { coldMs, bestMs }];
+  return [r, { coldMs, bestMs, coldCpuMs, bestCpuMs }];
 }
 
 async function open(impl: Impl, path: string): Promise<Codec> {

@@ -111,9 +111,11 @@ export interface TokenizeBenchResult {
   /** UTF-8 bytes of the text. */
   bytes: number;
   nTokens: number;
-  /** The first call in the process, and the best of the later ones. */
+  /** The first call in the process, and the best of the later ones: wall time, and this process's CPU time. */
   coldMs: number;
   bestMs: number;
+  coldCpuMs: number;
+  bestCpuMs: number;
   /** With returnTokens: base64 of a little-endian Uint32Array of the ids (no BOS). */
   tokens?: string;
 }
