@@ -12,7 +12,10 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { loadModel } from '../src/model/load.ts';
+import type { BackendName } from '../src/engine/types.ts';
+import { Scheduler } from '../src/server/scheduler.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: v } = parseArgs({
@@ -109,6 +112,33 @@ async function wave(base: string, n: number, eos: number, offset: number) {
   };
 }
 
+/** The same waves straight into the scheduler in this process: engine + batching without HTTP, for comparison. */
+async function schedulerOnly(): Promise<{ one: number; many: number }> {
+  const model = loadModel(v.model!, { backend: v.backend as BackendName | undefined, threads: v.threads ? Number(v.threads) : undefined });
+  const sched = new Scheduler(model, { parallel: PARALLEL, queueLimit: 0 });
+  const eos = model.tokenizer.eosId;
+  const run = (n: number, offset: number) => new Promise<number>((done) => {
+    const t0 = performance.now();
+    let open = n;
+    sched.submit(Array.from({ length: n }, (_, i) => ({
+      prompt: model.tokenizer.encode(`Once upon a time, story number ${offset + i}`), maxTokens: TOKENS,
+      sampling: { temperature: 0.8, seed: offset + i, logitBias: [[eos, -100]] }, stop: [],
+    })), (_i, ev) => {
+      if ((ev.type === 'done' || ev.type === 'error') && --open === 0) done((n * TOKENS) / ((performance.now() - t0) / 1000));
+    });
+  });
+  await run(PARALLEL, 1000);
+  let one = 0;
+  let many = 0;
+  for (let r = 0; r < REPEATS; r++) {
+    one = Math.max(one, await run(1, 100 + r));
+    many = Math.max(many, await run(PARALLEL, 200 + r * PARALLEL));
+  }
+  sched.close();
+  return { one, many };
+}
+
+const direct = await schedulerOnly();
 const server = await startServer();
 let MODEL_ID = '';
 try {
@@ -141,6 +171,10 @@ try {
     row(`${PARALLEL} concurrent (best of ${REPEATS})`, many!),
     '',
     `${PARALLEL} streams vs 1: ${(many!.tps / one!.tps).toFixed(2)}x aggregate tokens/s`,
+    '',
+    `Scheduler alone in this process (no HTTP, best of ${REPEATS}): 1 stream ${direct.one.toFixed(0)} tok/s, ` +
+      `${PARALLEL} streams ${direct.many.toFixed(0)} tok/s: ${(direct.many / direct.one).toFixed(2)}x. ` +
+      `Load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}.`,
     '',
   ].join('\n'));
   for (const e of [...load.errors, ...one!.errors, ...many!.errors]) process.stdout.write(`error: ${e.error}\n`);

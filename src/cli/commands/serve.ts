@@ -70,7 +70,12 @@ export const command: Command = {
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
     });
-    await app.listen({ host, port });
+    try {
+      await app.listen({ host, port });
+    } catch (e) {
+      await app.close();
+      throw new HearthError('io_error', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
+    }
     if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
       app.log.warn({ host }, 'listening beyond this machine: the server has no authentication');
     }
