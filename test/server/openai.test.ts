@@ -58,6 +58,16 @@ test('chat streaming: deltas add up to the same text; include_usage sends a fina
   assert.deepEqual([usage!.prompt_tokens, usage!.completion_tokens], [promptOf(content).length, 20]);
 });
 
+test('a repeated prompt reuses the cached prefix (usage.prompt_tokens_details.cached_tokens)', async () => {
+  const content = 'Ben and Mia went to the park to play';
+  const ask = () => client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content }], max_tokens: 3, temperature: 0 });
+  const first = await ask();
+  const again = await ask();
+  assert.equal(again.choices[0].message.content, first.choices[0].message.content);
+  // all but the last prompt token, which is evaluated again for its logits
+  assert.equal(again.usage!.prompt_tokens_details!.cached_tokens, promptOf(content).length - 1);
+});
+
 test('stop strings end the text before the stop; finish_reason stop', async () => {
   const content = 'Once upon a time';
   const want = await reference(srv.model, promptOf(content), { maxTokens: 40, stop: ['.'] });
