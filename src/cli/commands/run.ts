@@ -25,7 +25,7 @@ const HELP = `Usage: hearth run [MODEL] --prompt "…" [options]
       --raw               skip the chat template: tokenize the prompt as it is
   -c, --ctx N             context size (default: the model's, at most 4096)
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
-      --backend B         ref (default)
+      --backend B         cpu (default: WebAssembly SIMD), ref (plain TypeScript), webgpu
       --threads N
 `;
 
