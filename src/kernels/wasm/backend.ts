@@ -15,7 +15,7 @@ import { addBias as refAddBias, addInPlace, swiglu as refSwiglu } from '../ref/o
 import { rope } from '../ref/rope.ts';
 import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
 import { WasmHeap } from './heap.ts';
-import { actKind, actStride, type ActKind } from './kernel-table.ts';
+import { actBytes, actKind, actStride, type ActKind } from './kernel-table.ts';
 import { kernelModule } from './module.ts';
 import { ThreadPool, type RunFn } from './thread-pool.ts';
 import { wasm } from './wasm-api.ts';
@@ -102,7 +102,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   function quantizeActivations(kind: ActKind, xp: number, cols: number, nTokens: number): [number, number] {
     if (kind === 'f32') return [xp, cols * 4];
     const stride = actStride(kind, cols);
-    const act = region('activations', stride * nTokens);
+    const act = region('activations', actBytes(kind, cols, nTokens));
     if (kind === 'q8') ex.quantizeQ8(xp, cols, nTokens, act, stride);
     else if (kind === 'q8k') ex.quantizeQ8K(xp, cols, nTokens, act, stride);
     else if (kind === 'f16') ex.roundRowsF16(xp, cols * nTokens, act);

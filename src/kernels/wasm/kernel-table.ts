@@ -21,6 +21,12 @@ export function kernelTypes(): number[] {
   return [...KERNELS.keys()];
 }
 
+/** Bytes of the activation buffer for nTok rows: the rows, plus the Q8 layout's transposed scales. */
+export function actBytes(kind: ActKind, cols: number, nTok: number): number {
+  const rows = actStride(kind, cols) * nTok;
+  return kind === 'q8' ? rows + 12 * (cols / 32) * (Math.ceil(nTok / 4) * 4) : rows;
+}
+
 /** Bytes per token row of activations: quantized rows are 16-byte aligned, float rows packed. */
 export function actStride(kind: ActKind, cols: number): number {
   if (kind !== 'q8' && kind !== 'q8k') return cols * 4;

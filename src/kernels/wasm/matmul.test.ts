@@ -1,5 +1,5 @@
 // Conformance: every wasm matmul kernel against the reference matmul with the same activation rounding
-// (roundActivations true), on random weights and inputs, odd and large shapes, 1/3/17 tokens, 1 and 2
+// (roundActivations true), on random weights and inputs, odd and large shapes, 1/3/12/17 tokens, 1 and 2
 // threads, the plain SIMD128 build and (where the engine has it) the relaxed-SIMD build.
 // Both sides compute the same products of the same rounded numbers; only the order and precision of the
 // sums differ (the reference sums in f64, the kernels in f32 lanes), hence the tiny bounds.
@@ -16,11 +16,13 @@ import { nmse, randomFloats, randomWeight } from './test-util.ts';
 
 /**
  * NMSE bound per type: f32 summation-order noise (measured at most 4e-13 on these cases), far below what a
- * wrong scale or a misplaced quant gives (1e-8 for a scale off by 1e-4; ~1e-3 for one quant step).
+ * wrong scale or a misplaced quant gives (1e-8 for a scale off by 1e-4; ~1e-3 for one quant step). Q4_1 and
+ * Q5_1 get more room: the reference decodes their weights as f32(f32(q * d) + m), a rounding as large as the
+ * min itself, and in the one-output cases (1 row, 1 token) a sum that happens to cancel shows it (1e-10 seen).
  */
 const NMSE_BOUND: Record<string, number> = {
   F32: 1e-11, F16: 1e-11, BF16: 1e-11,
-  Q4_0: 1e-11, Q4_1: 1e-11, Q5_0: 1e-11, Q5_1: 1e-11, Q8_0: 1e-11,
+  Q4_0: 1e-11, Q4_1: 1e-9, Q5_0: 1e-11, Q5_1: 1e-9, Q8_0: 1e-11,
   Q2_K: 1e-11, Q3_K: 1e-11, Q4_K: 1e-11, Q5_K: 1e-11, Q6_K: 1e-11,
 };
 
@@ -41,7 +43,7 @@ for (const type of kernelTypes()) {
   const block = typeLayout(type)!.blockSize;
   for (const [cols, rows] of shapes(block)) {
     const w = randomWeight(type, cols, rows, seed++);
-    for (const nTok of [1, 3, 17]) {
+    for (const nTok of [1, 3, 12, 17]) {
       const x = randomFloats(cols * nTok, seed++);
       const ref = new Float32Array(rows * nTok);
       refMatmul({ name: 'w', type: type as WeightTensor['type'], cols, rows, data: w }, x, nTok, ref, true);

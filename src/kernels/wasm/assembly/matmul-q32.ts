@@ -1,12 +1,13 @@
 // Matmul over the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8 activations
 // (see quantize.ts): y[t, r] = sum_b dw * dx * (q_w · q_x) (+ m * dx * sum(q_x) for the _1 types).
-// Each weight block is decoded once per tile of up to 4 tokens.
+// Each weight block is decoded once per tile of up to 4 tokens (tile4 for full tiles, tile for the rest).
 // Plain SIMD128 widens to i16 and uses i32x4.dot_i16x8_s. The relaxed build keeps the weight quants
 // unsigned (0..31, valid i7) for i32x4.relaxed_dot_i8x16_i7x16_add_s and subtracts their offset with the
 // activation block sum; Q8_0 moves the weight's sign onto the activation (|w| <= 127 as ggml writes it).
 
 import { loadHalf } from './half';
 import { dotI8, dotU7, fifthBits, fmaI, hsum } from './simd';
+import { q8Pad, q8Transposed } from './quantize';
 
 const Q4_0 = 0;
 const Q4_1 = 1;
@@ -125,15 +126,125 @@ const Q8_0 = 4;
   if (nt > 3) store<f32>(yp + 3 * ys, hsum(a3) + m3);
 }
 
+/** One token's integer dot with one decoded block (no offset correction, no scale). */
+@inline function tokInt(kind: i32, xp: usize, wl: v128, wh: v128, sl: v128, sh: v128): v128 {
+  let x0 = v128.load(xp);
+  let x1 = v128.load(xp, 16);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (kind == Q8_0) {
+      x0 = v128.bitselect(i8x16.neg(x0), x0, sl);
+      x1 = v128.bitselect(i8x16.neg(x1), x1, sh);
+    }
+    return dotU7(x0, wl, dotU7(x1, wh, i32x4.splat(0)));
+  }
+  return i32x4.add(dotI8(wl, x0), dotI8(wh, x1));
+}
+
+/** [sum(p0), sum(p1), sum(p2), sum(p3)]: four i32x4 reduced and transposed into one. */
+@inline function reduce4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const a = i32x4.add(i32x4.shuffle(p0, p1, 0, 1, 4, 5), i32x4.shuffle(p0, p1, 2, 3, 6, 7));
+  const b = i32x4.add(i32x4.shuffle(p2, p3, 0, 1, 4, 5), i32x4.shuffle(p2, p3, 2, 3, 6, 7));
+  return i32x4.add(i32x4.shuffle(a, b, 0, 2, 4, 6), i32x4.shuffle(a, b, 1, 3, 5, 7));
+}
+
+/**
+ * One weight row against four tokens, the four tokens' block sums kept in the lanes of one vector: per
+ * block, four integer dots are reduced into one i32x4, converted once and scaled by dw times the four
+ * tokens' dx (read transposed, one load).
+ */
+@inline function tile4(kind: i32, wr: usize, nb: i32, act: usize, as: usize, t0: i32, dT: usize, pad: usize, yp: usize, ys: usize,
+  two: bool): void {
+  const bb = blockBytes(kind);
+  const off = quantOffset(kind);
+  const sT = dT + ((<usize>nb * pad) << 2);
+  const mT = sT + ((<usize>nb * pad) << 2);
+  let acc = f32x4.splat(0);
+  let macc = f32x4.splat(0);
+  let acc2 = f32x4.splat(0);
+  let macc2 = f32x4.splat(0);
+  for (let bi = 0; bi < nb; bi++) {
+    const b = <usize>bi;
+    const p = wr + b * bb;
+    const dw = loadHalf(p);
+    let wl: v128;
+    let wh: v128;
+    let sl = i32x4.splat(0);
+    let sh = i32x4.splat(0);
+    if (kind == Q8_0) {
+      wl = v128.load(p, 2);
+      wh = v128.load(p, 18);
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        sl = i8x16.lt_s(wl, i8x16.splat(0));
+        sh = i8x16.lt_s(wh, i8x16.splat(0));
+        wl = i8x16.abs(wl);
+        wh = i8x16.abs(wh);
+      }
+    } else {
+      const v = v128.load(p + (kind == Q4_0 ? 2 : kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : 8));
+      wl = v128.and(v, i8x16.splat(0x0f));
+      wh = i8x16.shr_u(v, 4);
+      if (kind == Q5_0 || kind == Q5_1) {
+        const qh = load<u32>(p + (kind == Q5_0 ? 2 : 4));
+        wl = v128.or(wl, fifthBits(qh & 0xffff));
+        wh = v128.or(wh, fifthBits(qh >>> 16));
+      }
+      if (!ASC_FEATURE_RELAXED_SIMD && off) {
+        wl = i8x16.sub(wl, i8x16.splat(<i8>off));
+        wh = i8x16.sub(wh, i8x16.splat(<i8>off));
+      }
+    }
+    const xo = b << 5;
+    let s = reduce4(
+      tokInt(kind, act + xo, wl, wh, sl, sh),
+      tokInt(kind, act + as + xo, wl, wh, sl, sh),
+      tokInt(kind, act + 2 * as + xo, wl, wh, sl, sh),
+      tokInt(kind, act + 3 * as + xo, wl, wh, sl, sh));
+    const ti = (b * pad + <usize>t0) << 2;
+    if (ASC_FEATURE_RELAXED_SIMD && off) s = i32x4.sub(s, i32x4.shl(v128.load(sT + ti), off == 8 ? 3 : 4));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(dT + ti), f32x4.splat(dw))));
+    if (hasMin(kind)) macc = f32x4.add(macc, f32x4.mul(v128.load(mT + ti), f32x4.splat(loadHalf(p + 2))));
+    if (two) {
+      const a4 = act + 4 * as + xo;
+      let s2 = reduce4(
+        tokInt(kind, a4, wl, wh, sl, sh),
+        tokInt(kind, a4 + as, wl, wh, sl, sh),
+        tokInt(kind, a4 + 2 * as, wl, wh, sl, sh),
+        tokInt(kind, a4 + 3 * as, wl, wh, sl, sh));
+      const t2 = ti + 16;
+      if (ASC_FEATURE_RELAXED_SIMD && off) s2 = i32x4.sub(s2, i32x4.shl(v128.load(sT + t2), off == 8 ? 3 : 4));
+      acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(s2), f32x4.mul(v128.load(dT + t2), f32x4.splat(dw))));
+      if (hasMin(kind)) macc2 = f32x4.add(macc2, f32x4.mul(v128.load(mT + t2), f32x4.splat(loadHalf(p + 2))));
+    }
+  }
+  if (hasMin(kind)) acc = f32x4.add(acc, macc);
+  store<f32>(yp, f32x4.extract_lane(acc, 0));
+  store<f32>(yp + ys, f32x4.extract_lane(acc, 1));
+  store<f32>(yp + 2 * ys, f32x4.extract_lane(acc, 2));
+  store<f32>(yp + 3 * ys, f32x4.extract_lane(acc, 3));
+  if (two) {
+    if (hasMin(kind)) acc2 = f32x4.add(acc2, macc2);
+    store<f32>(yp + 4 * ys, f32x4.extract_lane(acc2, 0));
+    store<f32>(yp + 5 * ys, f32x4.extract_lane(acc2, 1));
+    store<f32>(yp + 6 * ys, f32x4.extract_lane(acc2, 2));
+    store<f32>(yp + 7 * ys, f32x4.extract_lane(acc2, 3));
+  }
+}
+
 /** Rows [r0, r1) for every token: tiles of 4 tokens, then the remainder. */
 @inline function rowsQ32(kind: i32, w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32,
   y: usize, rows: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
   const ys = <usize>rows << 2;
+  const dT = q8Transposed(act, as, nTok);
+  const pad = q8Pad(nTok);
   let t0 = 0;
+  for (; t0 + 8 <= nTok; t0 += 8) {
+    const at = act + <usize>t0 * as;
+    for (let r = r0; r < r1; r++) tile4(kind, w + <usize>r * rb, nb, at, as, t0, dT, pad, y + <usize>t0 * ys + (<usize>r << 2), ys, true);
+  }
   for (; t0 + 4 <= nTok; t0 += 4) {
     const at = act + <usize>t0 * as;
-    for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 4, y + <usize>t0 * ys + (<usize>r << 2), ys);
+    for (let r = r0; r < r1; r++) tile4(kind, w + <usize>r * rb, nb, at, as, t0, dT, pad, y + <usize>t0 * ys + (<usize>r << 2), ys, false);
   }
   const rem = nTok - t0;
   const at = act + <usize>t0 * as;

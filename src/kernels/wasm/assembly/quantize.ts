@@ -3,6 +3,8 @@
 //   Q8 32-blocks (for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), per token: i8 qs[cols] | f32 d[nb] | i32 sum[nb]
 //   Q8_K (for the K-quants), per token:                       i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb]
 // d is the block scale as the reference decodes it (the f16-rounded one for Q8_0); sums are sums of qs.
+// After the nTok rows, the Q8 layout repeats d, sum and d * sum transposed ([nb][pad] each, pad = nTok
+// rounded up to 4), so a kernel reads the four values of a tile of four tokens with one load.
 
 import { roundBF16, roundF16 } from './half';
 
@@ -23,6 +25,10 @@ import { roundBF16, roundF16 } from './half';
 /** Q8_0 (quantize_row_q8_0_ref): d = amax / 127 stored as f16, q = roundf(x / d). */
 export function quantizeQ8(x: usize, cols: i32, nTok: i32, act: usize, stride: usize): void {
   const nb = cols >> 5;
+  const pad = q8Pad(nTok);
+  const dT = q8Transposed(act, stride, nTok);
+  const sT = dT + ((<usize>nb * pad) << 2);
+  const mT = sT + ((<usize>nb * pad) << 2);
   for (let t = 0; t < nTok; t++) {
     const xr = x + <usize>t * (<usize>cols << 2);
     const ar = act + <usize>t * stride;
@@ -39,10 +45,24 @@ export function quantizeQ8(x: usize, cols: i32, nTok: i32, act: usize, stride: u
         store<i8>(ar + (<usize>b << 5) + <usize>j, <i8>q);
         sum += q;
       }
-      store<f32>(dp + (<usize>b << 2), roundF16(d));
+      const dr = roundF16(d);
+      store<f32>(dp + (<usize>b << 2), dr);
       store<i32>(sp + (<usize>b << 2), sum);
+      const ti = (<usize>b * pad + <usize>t) << 2;
+      store<f32>(dT + ti, dr);
+      store<i32>(sT + ti, sum);
+      store<f32>(mT + ti, dr * <f32>sum);
     }
   }
+}
+
+/** Where the transposed arrays of a Q8 activation buffer start (see the header). */
+@inline export function q8Transposed(act: usize, stride: usize, nTok: i32): usize {
+  return act + <usize>nTok * stride;
+}
+
+@inline export function q8Pad(nTok: i32): usize {
+  return <usize>((nTok + 3) & ~3);
 }
 
 /** Q8_K (quantize_row_q8_K_ref): per 256, iscale = -127 / (the value of largest magnitude), d = 1 / iscale. */
