@@ -39,3 +39,12 @@ export type { LoadOptions, GenerateRequest, GenerateEvent, FinishReason, Usage, 
 export { renderChatTemplate, type ChatMessage } from './chat/template.ts';
 export { chatPromptTokens, rawPromptTokens, renderChat } from './chat/prompt.ts';
 export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
+
+// server
+export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
+export { ModelHost, type ModelHostOptions, type Served } from './server/model-host.ts';
+export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './server/scheduler.ts';
+export type { NativeRequest, NativeEvent, ChoiceResult } from './api/native.ts';
+
+// backends
+export { createWebGPUBackend, isWebGPUBackend } from './kernels/webgpu/host.ts';
