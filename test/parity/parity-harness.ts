@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { loadModel } from '../../src/model/load.ts';
 import { Context } from '../../src/engine/context.ts';
+import type { BackendName } from '../../src/engine/types.ts';
 import { referenceEvalMany } from '../reference/client.ts';
 
 /** sum((a - b)²) / sum(b²): the error of a relative to the reference b. */
@@ -67,7 +68,18 @@ export interface PromptParity {
   /** std and top-1/top-2 gap of llama.cpp's logits per step: how meaningful the argmax comparison is. */
   logitStd: number[];
   topGap: number[];
+  /** RMS of Hearth's logit error per step. */
+  rmsError: number[];
+  /**
+   * Steps where Hearth's argmax differs from llama.cpp's but llama.cpp itself scores Hearth's token within
+   * NEAR_TIE_RMS x the step's RMS logit error of its own pick: the two are tied at the precision of the
+   * comparison, and which one wins is decided by rounding.
+   */
+  nearTies: number[];
 }
+
+/** A differing argmax counts as a near-tie when llama.cpp's margin is below this many RMS logit errors. */
+export const NEAR_TIE_RMS = 4;
 
 export interface ModelParity {
   prompts: PromptParity[];
@@ -84,8 +96,17 @@ export interface ParityOptions {
   nCtx?: number;
   /** Reference CPU threads. Default 1. */
   threads?: number;
+  /**
+   * Hearth's backend. Default: HEARTH_PARITY_BACKEND, else 'ref', the plain-TypeScript oracle every fast
+   * backend is checked against (HEARTH_PARITY_BACKEND=cpu runs the same parity suite on the wasm backend).
+   */
+  backend?: BackendName;
   /** Run Hearth on this file instead (contrast checks: how far apart two different models are). */
   hearthModel?: string;
+}
+
+export function parityBackend(): BackendName {
+  return (process.env.HEARTH_PARITY_BACKEND || 'ref') as BackendName;
 }
 
 /** Run every prompt through llama.cpp, then through Hearth with llama.cpp's tokens, on the file at `path`. */
@@ -99,16 +120,22 @@ export function compareWithReference(path: string, prompts: number[][], nPredict
   const refMs = performance.now() - t0;
 
   t0 = performance.now();
-  const model = loadModel(opts.hearthModel ?? path, { nCtx });
+  const model = loadModel(opts.hearthModel ?? path, { nCtx, backend: opts.backend ?? parityBackend() });
   const out: PromptParity[] = prompts.map((prompt, i) => {
     const r = ref[i];
     const ctx = new Context(model);
-    const p: PromptParity = { prompt, refGreedy: r.greedy, hearthGreedy: [], nmse: [], logitStd: [], topGap: [] };
+    const p: PromptParity = {
+      prompt, refGreedy: r.greedy, hearthGreedy: [], nmse: [], logitStd: [], topGap: [], rmsError: [], nearTies: [],
+    };
     let logits = ctx.eval(prompt);
     for (let k = 0; k < nPredict; k++) {
       const want = r.stepLogits[k];
-      p.hearthGreedy.push(argmax(logits));
+      const pick = argmax(logits);
+      const rms = Math.sqrt(nmse(logits, want) * meanSquare(want));
+      p.hearthGreedy.push(pick);
       p.nmse.push(nmse(logits, want));
+      p.rmsError.push(rms);
+      if (pick !== r.greedy[k] && want[r.greedy[k]] - want[pick] < NEAR_TIE_RMS * rms) p.nearTies.push(k);
       p.logitStd.push(std(want));
       p.topGap.push(topGap(want));
       if (k + 1 < nPredict) logits = ctx.eval([r.greedy[k]]);
@@ -133,24 +160,42 @@ export function describeParity(label: string, r: ModelParity): string {
   const gaps = r.prompts.flatMap((p) => p.topGap).sort((a, b) => a - b);
   const steps = r.prompts.reduce((n, p) => n + p.nmse.length, 0);
   const agree = r.prompts.reduce((n, p) => n + p.hearthGreedy.filter((id, k) => id === p.refGreedy[k]).length, 0);
+  const ties = r.prompts.reduce((n, p) => n + p.nearTies.length, 0);
   return `${label}: NMSE max ${r.maxNmse.toExponential(2)} median ${r.medianNmse.toExponential(2)}; ` +
-    `greedy ${agree}/${steps} steps agree; logit std ${mean(stds).toFixed(2)}, smallest top-1/top-2 gap ${gaps[0].toFixed(3)}; ` +
+    `greedy ${agree}/${steps} steps agree${ties ? ` (${ties} near-tie)` : ''}; logit std ${mean(stds).toFixed(2)}, smallest top-1/top-2 gap ${gaps[0].toFixed(3)}; ` +
     `llama.cpp ${(r.refMs / 1000).toFixed(1)} s, hearth ${(r.hearthMs / 1000).toFixed(1)} s`;
+}
+
+function meanSquare(row: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < row.length; i++) s += row[i] * row[i];
+  return s / row.length;
 }
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-/** Diagnostics for one model, then the assertions: every step under the bound, every argmax equal. */
-export function assertParity(t: TestContext, label: string, r: ModelParity, bound: number): void {
-  t.diagnostic(describeParity(label, r));
+export interface ParityBounds {
+  /** Every step's NMSE must be at most this. */
+  max: number;
+  /** The median step's NMSE must be at most this (default: no median check). */
+  median?: number;
+  /** Excuse argmax differences that are near-ties (see PromptParity.nearTies). Default false: exact. */
+  allowNearTies?: boolean;
+}
+
+/** The assertions for one model: NMSE bounds, then the same greedy token at every step. */
+export function assertParity(label: string, r: ModelParity, b: ParityBounds): void {
+  assert.ok(r.maxNmse <= b.max, `${label}: max NMSE ${r.maxNmse.toExponential(3)} > ${b.max}`);
+  if (b.median !== undefined) {
+    assert.ok(r.medianNmse <= b.median, `${label}: median NMSE ${r.medianNmse.toExponential(3)} > ${b.median}`);
+  }
   for (const [i, p] of r.prompts.entries()) {
-    t.diagnostic(`  prompt ${i}: NMSE per step ${p.nmse.map((e) => e.toExponential(1)).join(' ')}`);
-    p.nmse.forEach((e, k) => {
-      assert.ok(e <= bound, `${label}, prompt ${i} step ${k}: NMSE ${e.toExponential(3)} > ${bound.toExponential(1)}`);
-    });
-    assert.deepEqual(p.hearthGreedy, p.refGreedy, `${label}, prompt ${i}: greedy continuation differs from llama.cpp ` +
-      `(top-1/top-2 gaps ${p.topGap.map((g) => g.toFixed(3)).join(' ')})`);
+    const excused = new Set(b.allowNearTies ? p.nearTies : []);
+    const differs = p.hearthGreedy.flatMap((id, k) => (id !== p.refGreedy[k] && !excused.has(k) ? [k] : []));
+    assert.deepEqual(differs, [], `${label}, prompt ${i}: greedy token differs from llama.cpp at steps ${differs.join(', ')} ` +
+      `(hearth ${JSON.stringify(p.hearthGreedy)}, llama.cpp ${JSON.stringify(p.refGreedy)}, ` +
+      `top-1/top-2 gaps ${p.topGap.map((g) => g.toFixed(3)).join(' ')}, RMS logit error ${p.rmsError.map((e) => e.toExponential(1)).join(' ')})`);
   }
 }
