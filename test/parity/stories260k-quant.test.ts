@@ -40,12 +40,14 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { target: 'F32', max: 1e-6, median: 1e-10 }, // f16 KV-cache rounding flips only
+  // F32 and BF16 medians allow f32 summation-order noise: llama.cpp and the wasm backend accumulate dot
+  // products in f32 (~3e-9 here), the ref backend in f64 (~1e-13).
+  { target: 'F32', max: 1e-6, median: 1e-8 },
   // F16 weights: the prompt step agrees to 1e-14, but every decode step differs by ~1e-7 on this CPU
   // (ggml-cpu zen4 variant). Not activation rounding (Hearth rounds to f16 as ggml does; leaving it out is
   // no closer), not the f16 conversion, not the KV cache type; cause not yet found.
   { target: 'F16', max: 1e-5, median: 1e-6 },
-  { target: 'BF16', max: 1e-5, median: 1e-10 },
+  { target: 'BF16', max: 1e-5, median: 1e-8 },
   { target: 'Q4_0', max: 2e-3, median: 1e-10 },
   { target: 'Q4_1', max: 2e-3, median: 1e-10, todo: Q8_1_SUM },
   { target: 'Q5_0', max: 2e-3, median: 1e-10 },
