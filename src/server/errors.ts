@@ -13,7 +13,10 @@ export const STATUS: Record<ErrorCode, number> = {
   tokenizer_invalid: 400,
   not_found: 404,
   request_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
   unsupported_media_type: 415,
+  rate_limited: 429,
   // The client went away; nobody reads this status, but the request log shows it (nginx's 499).
   aborted: 499,
   unavailable: 503,
@@ -27,6 +30,7 @@ export const STATUS: Record<ErrorCode, number> = {
   model_invalid: 500,
   out_of_memory: 500,
   backend_unavailable: 500,
+  database_too_new: 500,
   internal: 500,
 };
 

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   unavailable: 'The server cannot take requests yet (the model is still loading) or has failed to load it.',
   request_too_large: 'A request body is larger than the server accepts.',
   unsupported_media_type: 'A request body has a content type the endpoint does not accept.',
+  unauthorized: 'A request carries no API key, or one that is malformed, unknown, revoked or expired.',
+  forbidden: 'The API key is valid but lacks the scope for this endpoint or the model is outside its allow-list (or the browser origin is not allowed).',
+  rate_limited: "A key's requests, tokens or concurrent requests are over its limit; retry after the Retry-After interval.",
+  database_too_new: 'The hearth database was written by a newer version (its schema version is higher than this build knows).',
   internal: 'A bug: an invariant did not hold.',
 } as const;
 
