@@ -1,0 +1,40 @@
+// The schema, as numbered steps: MIGRATIONS[i] takes a database from user_version i to i + 1. Append only:
+// a released step never changes, because databases in the field have already run it.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: API keys and the usage log.
+  `
+  CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    prefix      TEXT NOT NULL,           -- "hth_" and the secret's first 8 characters, to find and show a key
+    hash        BLOB NOT NULL,           -- SHA-256 of the whole secret; the secret itself is never stored
+    scopes      TEXT NOT NULL,           -- space-separated
+    models      TEXT,                    -- JSON array of allowed model names; NULL: any
+    rpm         INTEGER,                 -- requests per window; NULL: no limit
+    tpm         INTEGER,                 -- prompt + completion tokens per window; NULL: no limit
+    concurrency INTEGER,                 -- requests in flight; NULL: no limit
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    expires_at  INTEGER,
+    revoked_at  INTEGER
+  ) STRICT;
+  CREATE INDEX api_keys_prefix ON api_keys (prefix);
+
+  CREATE TABLE usage (
+    id                INTEGER PRIMARY KEY,
+    at                INTEGER NOT NULL,  -- Unix ms when the response ended
+    key_id            TEXT,              -- NULL: no valid key (or authentication off)
+    request_id        TEXT,
+    method            TEXT NOT NULL,
+    route             TEXT NOT NULL,
+    model             TEXT,
+    prompt_tokens     INTEGER,
+    completion_tokens INTEGER,
+    status            INTEGER NOT NULL,
+    duration_ms       REAL NOT NULL,
+    client            TEXT
+  ) STRICT;
+  CREATE INDEX usage_at ON usage (at);
+  CREATE INDEX usage_key_at ON usage (key_id, at);
+  `,
+];
