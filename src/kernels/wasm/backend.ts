@@ -50,6 +50,7 @@ interface KernelExports {
   swiglu(gate: number, up: number, n: number): void;
   add(a: number, b: number, n: number): void;
   addBias(x: number, bias: number, n: number, nTok: number): void;
+  initConstants(): void;
 }
 
 /** Stops a backend's threads once the backend itself is garbage-collected (a model dropped without dispose()). */
@@ -69,6 +70,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   const km = kernelModule(opts.relaxed);
   const heap = new WasmHeap();
   const ex = new wasm.Instance(km.module, { env: { memory: heap.memory } }).exports as unknown as KernelExports;
+  ex.initConstants();
   const pool = new ThreadPool(km.module, heap.memory, threads, ex.run);
   const args = new Int32Array(heap.buffer, CTL_PTR + SLOT.ARGS * 4, MAX_ARGS);
   const argsF = new Float32Array(args.buffer, args.byteOffset, MAX_ARGS);

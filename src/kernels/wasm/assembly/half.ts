@@ -1,5 +1,7 @@
 // f16 / bf16 conversions, bit-exact with src/util/f16.ts (round to nearest even).
 
+import { H7C00, I7C00, I7FFF, I8000, INF, P112, SIGN, kv } from './consts';
+
 // Keep in step with ../abi.ts: the f16 -> f32 table the TypeScript side fills once per memory.
 const HALF_TABLE: usize = 65536;
 
@@ -16,6 +18,26 @@ const HALF_TABLE: usize = 65536;
   return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
 }
 
+/** Whether any of eight halves is inf or NaN (exponent all ones): they need halvesLow / halvesHigh. */
+@inline export function anyInfNaN(h: v128): bool {
+  return v128.any_true(i16x8.eq(v128.and(h, kv(H7C00)), kv(H7C00)));
+}
+
+/** Eight finite halves to f32, low four lanes (zeros and subnormals exact; no inf / NaN handling). */
+@inline export function finiteHalvesLow(h: v128): v128 {
+  return finiteHalves4(i32x4.extend_low_i16x8_s(h));
+}
+
+@inline export function finiteHalvesHigh(h: v128): v128 {
+  return finiteHalves4(i32x4.extend_high_i16x8_s(h));
+}
+
+/** w: sign-extended halves, so bit 31 is the sign. */
+@inline function finiteHalves4(w: v128): v128 {
+  const f = f32x4.mul(i32x4.shl(v128.and(w, kv(I7FFF)), 13), kv(P112));
+  return v128.or(f, v128.and(w, kv(SIGN)));
+}
+
 /** Eight halves (one v128) to f32, low four lanes. */
 @inline export function halvesLow(h: v128): v128 {
   return halves4(i32x4.extend_low_i16x8_u(h));
@@ -26,11 +48,11 @@ const HALF_TABLE: usize = 65536;
 }
 
 @inline function halves4(w: v128): v128 {
-  const em = i32x4.shl(v128.and(w, i32x4.splat(0x7fff)), 13);
-  let f = f32x4.mul(em, f32x4.splat(reinterpret<f32>(0x77800000)));
-  const special = i32x4.eq(v128.and(w, i32x4.splat(0x7c00)), i32x4.splat(0x7c00));
-  f = v128.bitselect(v128.or(em, i32x4.splat(0x7f800000)), f, special);
-  return v128.or(f, i32x4.shl(v128.and(w, i32x4.splat(0x8000)), 16));
+  const em = i32x4.shl(v128.and(w, kv(I7FFF)), 13);
+  let f = f32x4.mul(em, kv(P112));
+  const special = i32x4.eq(v128.and(w, kv(I7C00)), kv(I7C00));
+  f = v128.bitselect(v128.or(em, kv(INF)), f, special);
+  return v128.or(f, i32x4.shl(v128.and(w, kv(I8000)), 16));
 }
 
 /** f32 to half bits, round to nearest even (port of f32ToF16). */

@@ -10,6 +10,7 @@ import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q32';
 
 export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16 } from './quantize';
 export { rmsNorm, swiglu, add, addBias } from './ops';
+export { initConstants } from './consts';
 
 // Keep in step with ../abi.ts.
 const OP_MATMUL = 1;

@@ -6,18 +6,19 @@
 // relaxed_dot and multiplies each token's group sum by the scale.
 
 import { dotU7, dotW16 } from './simd';
+import { offConst } from './consts';
 
 /** Plain path: the low eight of (q - off) * sc as i16x8. Relaxed path: q itself. */
 @inline export function wLo(q: v128, off: i32, sc: i32): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return q;
-  const w = off ? i8x16.sub(q, i8x16.splat(<i8>off)) : q;
+  const w = off ? i8x16.sub(q, offConst(off)) : q;
   return i16x8.mul(i16x8.extend_low_i8x16_s(w), i16x8.splat(<i16>sc));
 }
 
 /** Plain path: the high eight of (q - off) * sc. Relaxed path: unused. */
 @inline export function wHi(q: v128, off: i32, sc: i32): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return q;
-  const w = off ? i8x16.sub(q, i8x16.splat(<i8>off)) : q;
+  const w = off ? i8x16.sub(q, offConst(off)) : q;
   return i16x8.mul(i16x8.extend_high_i8x16_s(w), i16x8.splat(<i16>sc));
 }
 

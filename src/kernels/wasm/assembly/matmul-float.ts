@@ -2,26 +2,22 @@
 // vec_dot_type by the caller for F16 / BF16). Eight columns per step, up to four tokens per weight pass;
 // a tail of cols % 8 is done one column at a time.
 
-import { halfToF32, halvesHigh, halvesLow } from './half';
+import { anyInfNaN, finiteHalvesHigh, finiteHalvesLow, halfToF32, halvesHigh, halvesLow } from './half';
 import { hsum } from './simd';
 
 const F32 = 0;
 const F16 = 1;
 const BF16 = 2;
 
-/** Weights c..c+3 (lo) and c+4..c+7 (hi) of a row at wr, as f32x4. */
+/** F32 / BF16 weights c..c+3 (lo) and c+4..c+7 (hi) of a row at wr, as f32x4. */
 @inline function loadLo(kind: i32, wr: usize, c: usize): v128 {
   if (kind == F32) return v128.load(wr + (c << 2));
-  const h = v128.load(wr + (c << 1));
-  if (kind == F16) return halvesLow(h);
-  return i32x4.shl(i32x4.extend_low_i16x8_u(h), 16);
+  return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load(wr + (c << 1))), 16);
 }
 
 @inline function loadHi(kind: i32, wr: usize, c: usize): v128 {
   if (kind == F32) return v128.load(wr + (c << 2), 16);
-  const h = v128.load(wr + (c << 1));
-  if (kind == F16) return halvesHigh(h);
-  return i32x4.shl(i32x4.extend_high_i16x8_u(h), 16);
+  return i32x4.shl(i32x4.extend_high_i16x8_u(v128.load(wr + (c << 1))), 16);
 }
 
 @inline function loadOne(kind: i32, wr: usize, c: usize): f32 {
@@ -42,8 +38,18 @@ const BF16 = 2;
   let a3 = f32x4.splat(0);
   const n8 = <usize>(cols & ~7);
   for (let c: usize = 0; c < n8; c += 8) {
-    const lo = loadLo(kind, wr, c);
-    const hi = loadHi(kind, wr, c);
+    let lo: v128;
+    let hi: v128;
+    if (kind == F16) {
+      // the cheap conversion unless a lane is inf or NaN (never, in practice)
+      const h = v128.load(wr + (c << 1));
+      const special = anyInfNaN(h);
+      lo = special ? halvesLow(h) : finiteHalvesLow(h);
+      hi = special ? halvesHigh(h) : finiteHalvesHigh(h);
+    } else {
+      lo = loadLo(kind, wr, c);
+      hi = loadHi(kind, wr, c);
+    }
     const xo = c << 2;
     a0 = fma2(a0, lo, hi, x + xo);
     if (nt > 1) a1 = fma2(a1, lo, hi, x + xs + xo);

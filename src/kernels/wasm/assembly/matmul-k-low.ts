@@ -7,6 +7,7 @@
 import { loadHalf } from './half';
 import { fmaI, hsum, hsumI } from './simd';
 import { g16, wHi, wLo } from './kquant-common';
+import { ONE8, THREE8, kv } from './consts';
 
 const Q2_K = 0;
 const Q3_K = 1;
@@ -17,9 +18,9 @@ const Q3_K = 1;
 
 /** The unsigned quants of group (s, l16) of half n: 0..3 for Q2_K, 0..7 (q + 4) for Q3_K. */
 @inline function quants(kind: i32, s: i32, l16: i32, n: i32, qA: v128, qB: v128, hA: v128, hB: v128): v128 {
-  const low = v128.and(i8x16.shr_u(l16 ? qB : qA, 2 * s), i8x16.splat(3));
+  const low = v128.and(i8x16.shr_u(l16 ? qB : qA, 2 * s), kv(THREE8));
   if (kind == Q2_K) return low;
-  const high = v128.and(i8x16.shr_u(l16 ? hB : hA, 4 * n + s), i8x16.splat(1));
+  const high = v128.and(i8x16.shr_u(l16 ? hB : hA, 4 * n + s), kv(ONE8));
   return v128.or(low, i8x16.shl(high, 2));
 }
 

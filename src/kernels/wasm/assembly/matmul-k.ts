@@ -5,6 +5,7 @@
 import { loadHalf } from './half';
 import { fmaI, hsum } from './simd';
 import { byteOf, g16, g32, minDot8, minsK4, scalesK4, wHi, wLo } from './kquant-common';
+import { NIB, ONE8, THREE8, kv } from './consts';
 
 const Q4_K = 0;
 const Q5_K = 1;
@@ -17,8 +18,8 @@ const Q6_K = 2;
 /** Q6_K: the quants of 16-group (k, l16) of a 128-element half: low nibbles from ql, top two bits from qh. */
 @inline function q6(k: i32, l16: i32, qlA: v128, qlB: v128, qlC: v128, qlD: v128, qhA: v128, qhB: v128): v128 {
   const lowSrc = k & 1 ? (l16 ? qlD : qlC) : (l16 ? qlB : qlA);
-  const low = k < 2 ? v128.and(lowSrc, i8x16.splat(0x0f)) : i8x16.shr_u(lowSrc, 4);
-  const high = i8x16.shl(v128.and(i8x16.shr_u(l16 ? qhB : qhA, 2 * k), i8x16.splat(3)), 4);
+  const low = k < 2 ? v128.and(lowSrc, kv(NIB)) : i8x16.shr_u(lowSrc, 4);
+  const high = i8x16.shl(v128.and(i8x16.shr_u(l16 ? qhB : qhA, 2 * k), kv(THREE8)), 4);
   return v128.or(low, high);
 }
 
@@ -173,16 +174,16 @@ const Q6_K = 2;
       for (let jj = 0; jj < 4; jj++) {
         const v0 = v128.load(qs + (<usize>jj << 5));
         const v1 = v128.load(qs + (<usize>jj << 5), 16);
-        let la = v128.and(v0, i8x16.splat(0x0f));
-        let lb = v128.and(v1, i8x16.splat(0x0f));
+        let la = v128.and(v0, kv(NIB));
+        let lb = v128.and(v1, kv(NIB));
         let ha = i8x16.shr_u(v0, 4);
         let hb = i8x16.shr_u(v1, 4);
         if (kind == Q5_K) {
           // the fifth bit of group 2jj is bit 2jj of qh[l], of group 2jj + 1 bit 2jj + 1
-          la = v128.or(la, i8x16.shl(v128.and(i8x16.shr_u(qhA, 2 * jj), i8x16.splat(1)), 4));
-          lb = v128.or(lb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 2 * jj), i8x16.splat(1)), 4));
-          ha = v128.or(ha, i8x16.shl(v128.and(i8x16.shr_u(qhA, 2 * jj + 1), i8x16.splat(1)), 4));
-          hb = v128.or(hb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 2 * jj + 1), i8x16.splat(1)), 4));
+          la = v128.or(la, i8x16.shl(v128.and(i8x16.shr_u(qhA, 2 * jj), kv(ONE8)), 4));
+          lb = v128.or(lb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 2 * jj), kv(ONE8)), 4));
+          ha = v128.or(ha, i8x16.shl(v128.and(i8x16.shr_u(qhA, 2 * jj + 1), kv(ONE8)), 4));
+          hb = v128.or(hb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 2 * jj + 1), kv(ONE8)), 4));
         }
         const sa = byteOf(scales, 2 * jj);
         const sb = byteOf(scales, 2 * jj + 1);

@@ -8,6 +8,7 @@
 import { loadHalf } from './half';
 import { dotI8, dotU7, fifthBits, fmaI, hsum } from './simd';
 import { q8Pad, q8Transposed } from './quantize';
+import { NIB, kv, offConst } from './consts';
 
 const Q4_0 = 0;
 const Q4_1 = 1;
@@ -92,7 +93,7 @@ const Q8_0 = 4;
     } else {
       const qs = p + (kind == Q4_0 ? 2 : kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : 8);
       const v = v128.load(qs);
-      wl = v128.and(v, i8x16.splat(0x0f));
+      wl = v128.and(v, kv(NIB));
       wh = i8x16.shr_u(v, 4);
       if (kind == Q5_0 || kind == Q5_1) {
         const qh = load<u32>(p + (kind == Q5_0 ? 2 : 4));
@@ -101,8 +102,8 @@ const Q8_0 = 4;
       }
       if (hasMin(kind)) m = loadHalf(p + 2);
       if (!ASC_FEATURE_RELAXED_SIMD && off) {
-        wl = i8x16.sub(wl, i8x16.splat(<i8>off));
-        wh = i8x16.sub(wh, i8x16.splat(<i8>off));
+        wl = i8x16.sub(wl, offConst(off));
+        wh = i8x16.sub(wh, offConst(off));
       }
     }
     a0 = tok(kind, a0, act, b, dOff, sOff, wl, wh, sl, sh, dw);
@@ -181,7 +182,7 @@ const Q8_0 = 4;
       }
     } else {
       const v = v128.load(p + (kind == Q4_0 ? 2 : kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : 8));
-      wl = v128.and(v, i8x16.splat(0x0f));
+      wl = v128.and(v, kv(NIB));
       wh = i8x16.shr_u(v, 4);
       if (kind == Q5_0 || kind == Q5_1) {
         const qh = load<u32>(p + (kind == Q5_0 ? 2 : 4));
@@ -189,8 +190,8 @@ const Q8_0 = 4;
         wh = v128.or(wh, fifthBits(qh >>> 16));
       }
       if (!ASC_FEATURE_RELAXED_SIMD && off) {
-        wl = i8x16.sub(wl, i8x16.splat(<i8>off));
-        wh = i8x16.sub(wh, i8x16.splat(<i8>off));
+        wl = i8x16.sub(wl, offConst(off));
+        wh = i8x16.sub(wh, offConst(off));
       }
     }
     const xo = b << 5;

@@ -1,23 +1,25 @@
 // Element-wise and normalisation kernels (single-threaded; called on the main thread between matmuls)
 // and the vectorised exp they and attention share.
 
+import { EXP_MAX, EXP_MIN, EXP_P0, F1, I127, LN2_HI, LN2_LO, LOG2E, kv } from './consts';
+
 /**
  * e^x on four lanes (Cephes expf: range reduction by ln 2, degree-6 polynomial), within about 2 ulp.
  * Inputs are clamped to [-87.3, 88.3] so 2^n stays a normal float: e^-87.3 is 1e-38, not 0.
  */
 @inline export function expV(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.3));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  x = f32x4.min(f32x4.max(x, kv(EXP_MIN)), kv(EXP_MAX));
+  const n = f32x4.nearest(f32x4.mul(x, kv(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(n, kv(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, kv(LN2_LO)));
+  let p = kv(EXP_P0);
+  p = f32x4.add(f32x4.mul(p, r), kv(EXP_P0 + 1));
+  p = f32x4.add(f32x4.mul(p, r), kv(EXP_P0 + 2));
+  p = f32x4.add(f32x4.mul(p, r), kv(EXP_P0 + 3));
+  p = f32x4.add(f32x4.mul(p, r), kv(EXP_P0 + 4));
+  p = f32x4.add(f32x4.mul(p, r), kv(EXP_P0 + 5));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), kv(F1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), kv(I127)), 23);
   return f32x4.mul(p, scale);
 }
 
@@ -46,7 +48,7 @@ export function swiglu(gate: usize, up: usize, n: i32): void {
     const o = <usize>i << 2;
     const g = v128.load(gate + o);
     const e = expV(f32x4.neg(g));
-    v128.store(gate + o, f32x4.mul(f32x4.div(g, f32x4.add(f32x4.splat(1), e)), v128.load(up + o)));
+    v128.store(gate + o, f32x4.mul(f32x4.div(g, f32x4.add(kv(F1), e)), v128.load(up + o)));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;

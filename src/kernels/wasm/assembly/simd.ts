@@ -1,5 +1,7 @@
 // Small SIMD building blocks shared by the matmul kernels.
 
+import { BIT4, BITS, SPREAD, kv } from './consts';
+
 /** i8x16 · i8x16 -> i32x4 partial sums (both operands signed). */
 @inline export function dotI8(w: v128, x: v128): v128 {
   return i32x4.add(
@@ -39,7 +41,7 @@
 
 /** Bit j (j < 16) of `bits` as 0x10 in byte j: the fifth bit of Q5_0 / Q5_1 quants. */
 @inline export function fifthBits(bits: u32): v128 {
-  const spread = i8x16.swizzle(i16x8.splat(<i16>bits), i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-  const m = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-  return v128.and(i8x16.eq(v128.and(spread, m), m), i8x16.splat(0x10));
+  const spread = i8x16.swizzle(i16x8.splat(<i16>bits), kv(SPREAD));
+  const m = kv(BITS);
+  return v128.and(i8x16.eq(v128.and(spread, m), m), kv(BIT4));
 }
