@@ -231,6 +231,83 @@ const Q8_0 = 4;
   }
 }
 
+/** One block's integer dot with one token's block at xp (relaxed: unsigned quants, offset not taken out). */
+@inline function blockInt(kind: i32, p: usize, xp: usize): v128 {
+  let x0 = v128.load(xp);
+  let x1 = v128.load(xp, 16);
+  if (kind == Q8_0) {
+    const wl = v128.load(p, 2);
+    const wh = v128.load(p, 18);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      x0 = v128.bitselect(i8x16.neg(x0), x0, i8x16.lt_s(wl, i8x16.splat(0)));
+      x1 = v128.bitselect(i8x16.neg(x1), x1, i8x16.lt_s(wh, i8x16.splat(0)));
+      return dotU7(x0, i8x16.abs(wl), dotU7(x1, i8x16.abs(wh), i32x4.splat(0)));
+    }
+    return i32x4.add(dotI8(wl, x0), dotI8(wh, x1));
+  }
+  const v = v128.load(p + (kind == Q4_0 ? 2 : kind == Q4_1 ? 4 : kind == Q5_0 ? 6 : 8));
+  let wl = v128.and(v, kv(NIB));
+  let wh = i8x16.shr_u(v, 4);
+  if (kind == Q5_0 || kind == Q5_1) {
+    const qh = load<u32>(p + (kind == Q5_0 ? 2 : 4));
+    wl = v128.or(wl, fifthBits(qh & 0xffff));
+    wh = v128.or(wh, fifthBits(qh >>> 16));
+  }
+  if (ASC_FEATURE_RELAXED_SIMD) return dotU7(x0, wl, dotU7(x1, wh, i32x4.splat(0)));
+  const off = quantOffset(kind);
+  if (off) {
+    wl = i8x16.sub(wl, offConst(off));
+    wh = i8x16.sub(wh, offConst(off));
+  }
+  return i32x4.add(dotI8(wl, x0), dotI8(wh, x1));
+}
+
+/** The f16 fields at p, p + bb, p + 2 bb, p + 3 bb as f32x4. */
+@inline function halves4At(p: usize, bb: usize): v128 {
+  let v = f32x4.splat(loadHalf(p));
+  v = f32x4.replace_lane(v, 1, loadHalf(p + bb));
+  v = f32x4.replace_lane(v, 2, loadHalf(p + 2 * bb));
+  return f32x4.replace_lane(v, 3, loadHalf(p + 3 * bb));
+}
+
+/**
+ * One row against one token (decode): four blocks at a time, their integer dots reduced into one vector,
+ * converted once and scaled by the four dw (gathered) times the four dx (contiguous in the token's row).
+ */
+@inline function rowDecode(kind: i32, wr: usize, nb: i32, ap: usize, cols: i32, yp: usize): void {
+  const bb = blockBytes(kind);
+  const off = quantOffset(kind);
+  const dOff = <usize>cols;
+  const sOff = dOff + (<usize>nb << 2);
+  let acc = f32x4.splat(0);
+  let macc = f32x4.splat(0);
+  let bi = 0;
+  for (; bi + 4 <= nb; bi += 4) {
+    const b = <usize>bi;
+    const p = wr + b * bb;
+    const xp = ap + (b << 5);
+    let s = reduce4(blockInt(kind, p, xp), blockInt(kind, p + bb, xp + 32), blockInt(kind, p + 2 * bb, xp + 64),
+      blockInt(kind, p + 3 * bb, xp + 96));
+    if (ASC_FEATURE_RELAXED_SIMD && off) s = i32x4.sub(s, i32x4.shl(v128.load(ap + sOff + (b << 2)), off == 8 ? 3 : 4));
+    const dx = v128.load(ap + dOff + (b << 2));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(halves4At(p, bb), dx)));
+    if (hasMin(kind)) {
+      const mdx = f32x4.mul(dx, f32x4.convert_i32x4_s(v128.load(ap + sOff + (b << 2))));
+      macc = f32x4.add(macc, f32x4.mul(halves4At(p + 2, bb), mdx));
+    }
+  }
+  let sum = hsum(f32x4.add(acc, macc));
+  for (; bi < nb; bi++) {
+    const b = <usize>bi;
+    const p = wr + b * bb;
+    let ip = blockInt(kind, p, ap + (b << 5));
+    if (ASC_FEATURE_RELAXED_SIMD && off) ip = i32x4.sub(ip, i32x4.replace_lane(i32x4.splat(0), 0, off * load<i32>(ap + sOff + (b << 2))));
+    sum += hsum(f32x4.convert_i32x4_s(ip)) * loadHalf(p) * load<f32>(ap + dOff + (b << 2));
+    if (hasMin(kind)) sum += minTerm(ap, b, dOff, sOff, loadHalf(p + 2));
+  }
+  store<f32>(yp, sum);
+}
+
 /** Rows [r0, r1) for every token: tiles of 4 tokens, then the remainder. */
 @inline function rowsQ32(kind: i32, w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32,
   y: usize, rows: i32, r0: i32, r1: i32): void {
@@ -252,7 +329,7 @@ const Q8_0 = 4;
   const yt = y + <usize>t0 * ys;
   if (rem == 3) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 3, yt + (<usize>r << 2), ys);
   else if (rem == 2) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 2, yt + (<usize>r << 2), ys);
-  else if (rem == 1) for (let r = r0; r < r1; r++) tile(kind, w + <usize>r * rb, nb, at, as, cols, 1, yt + (<usize>r << 2), ys);
+  else if (rem == 1) for (let r = r0; r < r1; r++) rowDecode(kind, w + <usize>r * rb, nb, at, cols, yt + (<usize>r << 2));
 }
 
 export function mmQ4_0(w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32, y: usize, rows: i32, r0: i32, r1: i32): void {
