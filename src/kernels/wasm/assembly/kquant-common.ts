@@ -1,11 +1,11 @@
 // Pieces shared by the K-quant matmul kernels (weights in 256-element super-blocks, activations Q8_K:
-// per token i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb], see quantize.ts).
+// per token i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb] | i16 bsum[16 nb] | i16 bsum32[8 nb], see quantize.ts).
 // A super-block's integer dot is accumulated per token in i32x4 lanes, group by group with the group's
 // scale, then scaled once by d_w * d_x. Plain SIMD128 widens the weights to i16 and multiplies in the scale
 // once per group (shared by every token of the tile); the relaxed build keeps the quants unsigned (i7) for
 // relaxed_dot and multiplies each token's group sum by the scale.
 
-import { dotU7, dotW16 } from './simd';
+import { dotU7, dotW16, hsumI } from './simd';
 import { offConst } from './consts';
 
 /** Plain path: the low eight of (q - off) * sc as i16x8. Relaxed path: q itself. */
@@ -71,9 +71,16 @@ import { offConst } from './consts';
   return <i32>((v >> (<u64>j << 3)) & 0xff);
 }
 
-/** sum_j min_j * (bsum[2j] + bsum[2j + 1]) for the eight 32-groups of Q4_K / Q5_K; bp: the block's bsums. */
+/** sum_j min_j * bsum32[j] for the eight 32-groups of Q4_K / Q5_K; bp: the block's i16 bsum32. */
 @inline export function minDot8(mins: u64, bp: usize): i32 {
-  let s = 0;
-  for (let j = 0; j < 8; j++) s += byteOf(mins, j) * (load<i32>(bp + (<usize>j << 3)) + load<i32>(bp + (<usize>j << 3), 4));
-  return s;
+  return hsumI(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(i64x2.splat(<i64>mins)), v128.load(bp)));
+}
+
+/** Offsets in a Q8_K token row, for super-block b of nb: the i16 bsums and the i16 bsum32s. */
+@inline export function bsum16At(cols: i32, nb: i32, b: usize): usize {
+  return <usize>cols + (<usize>nb << 2) + (<usize>nb << 6) + (b << 5);
+}
+
+@inline export function bsum32At(cols: i32, nb: i32, b: usize): usize {
+  return <usize>cols + (<usize>nb << 2) + (<usize>nb << 6) + (<usize>nb << 5) + (b << 4);
 }

@@ -6,7 +6,7 @@
 
 import { loadHalf } from './half';
 import { fmaI, hsum, hsumI } from './simd';
-import { g16, wHi, wLo } from './kquant-common';
+import { bsum16At, g16, wHi, wLo } from './kquant-common';
 import { ONE8, THREE8, kv } from './consts';
 
 const Q2_K = 0;
@@ -49,16 +49,11 @@ const Q3_K = 1;
     (<u64>(((a1 >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4)) << 32);
 }
 
-/** Q2_K: sum_g m_g * bsum_g over the sixteen groups (mins: the sixteen scale bytes; bp: the token's bsums). */
+/** Q2_K: sum_g m_g * bsum_g over the sixteen groups (mins: the sixteen scale bytes; bp: the i16 bsums). */
 @inline function minDot16(mins: v128, bp: usize): i32 {
   const m = i8x16.shr_u(mins, 4);
-  const lo = i16x8.extend_low_i8x16_u(m);
-  const hi = i16x8.extend_high_i8x16_u(m);
-  let s = i32x4.mul(i32x4.extend_low_i16x8_u(lo), v128.load(bp));
-  s = i32x4.add(s, i32x4.mul(i32x4.extend_high_i16x8_u(lo), v128.load(bp, 16)));
-  s = i32x4.add(s, i32x4.mul(i32x4.extend_low_i16x8_u(hi), v128.load(bp, 32)));
-  s = i32x4.add(s, i32x4.mul(i32x4.extend_high_i16x8_u(hi), v128.load(bp, 48)));
-  return hsumI(s);
+  return hsumI(i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(m), v128.load(bp)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(m), v128.load(bp, 16))));
 }
 
 @inline function tile(kind: i32, wr: usize, nb: i32, act: usize, as: usize, cols: i32, nt: i32, yp: usize, ys: usize): void {
@@ -202,24 +197,25 @@ const Q3_K = 1;
         }
     }
     const db = dOff + (b << 2);
+    const mb = bsum16At(cols, nb, b);
     const mins = kind == Q2_K ? v128.load(p) : i32x4.splat(0);
     const dx0 = load<f32>(act + db);
     a0 = fmaI(a0, i0, d * dx0);
-    if (kind == Q2_K) m0 += dmin * dx0 * <f32>minDot16(mins, act + bsb);
+    if (kind == Q2_K) m0 += dmin * dx0 * <f32>minDot16(mins, act + mb);
     if (nt > 1) {
       const dx = load<f32>(act + as + db);
       a1 = fmaI(a1, i1, d * dx);
-      if (kind == Q2_K) m1 += dmin * dx * <f32>minDot16(mins, act + as + bsb);
+      if (kind == Q2_K) m1 += dmin * dx * <f32>minDot16(mins, act + as + mb);
     }
     if (nt > 2) {
       const dx = load<f32>(act + 2 * as + db);
       a2 = fmaI(a2, i2, d * dx);
-      if (kind == Q2_K) m2 += dmin * dx * <f32>minDot16(mins, act + 2 * as + bsb);
+      if (kind == Q2_K) m2 += dmin * dx * <f32>minDot16(mins, act + 2 * as + mb);
     }
     if (nt > 3) {
       const dx = load<f32>(act + 3 * as + db);
       a3 = fmaI(a3, i3, d * dx);
-      if (kind == Q2_K) m3 += dmin * dx * <f32>minDot16(mins, act + 3 * as + bsb);
+      if (kind == Q2_K) m3 += dmin * dx * <f32>minDot16(mins, act + 3 * as + mb);
     }
   }
   store<f32>(yp, hsum(a0) - m0);

@@ -4,7 +4,7 @@
 
 import { loadHalf } from './half';
 import { fmaI, hsum } from './simd';
-import { byteOf, g16, g32, minDot8, minsK4, scalesK4, wHi, wLo } from './kquant-common';
+import { bsum32At, byteOf, g16, g32, minDot8, minsK4, scalesK4, wHi, wLo } from './kquant-common';
 import { NIB, ONE8, THREE8, kv } from './consts';
 
 const Q4_K = 0;
@@ -212,23 +212,24 @@ const Q6_K = 2;
       }
     }
     const db = dOff + (b << 2);
+    const mb = bsum32At(cols, nb, b);
     const dx0 = load<f32>(act + db);
     a0 = fmaI(a0, i0, d * dx0);
-    if (kind != Q6_K) m0 += dmin * dx0 * <f32>minDot8(mins, act + bsb);
+    if (kind != Q6_K) m0 += dmin * dx0 * <f32>minDot8(mins, act + mb);
     if (nt > 1) {
       const dx = load<f32>(act + as + db);
       a1 = fmaI(a1, i1, d * dx);
-      if (kind != Q6_K) m1 += dmin * dx * <f32>minDot8(mins, act + as + bsb);
+      if (kind != Q6_K) m1 += dmin * dx * <f32>minDot8(mins, act + as + mb);
     }
     if (nt > 2) {
       const dx = load<f32>(act + 2 * as + db);
       a2 = fmaI(a2, i2, d * dx);
-      if (kind != Q6_K) m2 += dmin * dx * <f32>minDot8(mins, act + 2 * as + bsb);
+      if (kind != Q6_K) m2 += dmin * dx * <f32>minDot8(mins, act + 2 * as + mb);
     }
     if (nt > 3) {
       const dx = load<f32>(act + 3 * as + db);
       a3 = fmaI(a3, i3, d * dx);
-      if (kind != Q6_K) m3 += dmin * dx * <f32>minDot8(mins, act + 3 * as + bsb);
+      if (kind != Q6_K) m3 += dmin * dx * <f32>minDot8(mins, act + 3 * as + mb);
     }
   }
   store<f32>(yp, hsum(a0) - m0);

@@ -1,7 +1,8 @@
 // Activation quantizers: what ggml's CPU backend does to x before a dot product with a weight
 // (vec_dot_type), bit-exact with the reference codecs in src/quant/ref, into this module's own layouts:
 //   Q8 32-blocks (for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), per token: i8 qs[cols] | f32 d[nb] | i32 sum[nb]
-//   Q8_K (for the K-quants), per token:                       i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb]
+//   Q8_K (for the K-quants), per token: i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb] | i16 bsum[16 nb] | i16 bsum32[8 nb]
+//   (bsum: sums of each 16 qs; bsum32: of each 32; the i16 copies feed i32x4.dot_i16x8_s with the mins)
 // d is the block scale as the reference decodes it (the f16-rounded one for Q8_0); sums are sums of qs.
 // After the nTok rows, the Q8 layout repeats d, sum and d * sum transposed ([nb][pad] each, pad = nTok
 // rounded up to 4), so a kernel reads the four values of a tile of four tokens with one load.
@@ -73,6 +74,8 @@ export function quantizeQ8K(x: usize, cols: i32, nTok: i32, act: usize, stride: 
     const ar = act + <usize>t * stride;
     const dp = ar + <usize>cols;
     const bp = dp + (<usize>nb << 2);
+    const hp = bp + (<usize>nb << 6);
+    const pp = hp + (<usize>nb << 5);
     for (let b = 0; b < nb; b++) {
       const xb = xr + (<usize>b << 10);
       const qb = ar + (<usize>b << 8);
@@ -84,9 +87,13 @@ export function quantizeQ8K(x: usize, cols: i32, nTok: i32, act: usize, stride: 
         const a = Mathf.abs(v);
         if (a > amax) { amax = a; max = v; }
       }
+      const hs = hp + (<usize>b << 5);
+      const ps = pp + (<usize>b << 4);
       if (amax == 0) {
         memory.fill(qb, 0, 256);
         memory.fill(bs, 0, 64);
+        memory.fill(hs, 0, 32);
+        memory.fill(ps, 0, 16);
         store<f32>(dp + (<usize>b << 2), 0);
         continue;
       }
@@ -100,6 +107,10 @@ export function quantizeQ8K(x: usize, cols: i32, nTok: i32, act: usize, stride: 
           sum += q;
         }
         store<i32>(bs + (<usize>g << 2), sum);
+        store<i16>(hs + (<usize>g << 1), <i16>sum);
+      }
+      for (let g = 0; g < 8; g++) {
+        store<i16>(ps + (<usize>g << 1), <i16>(load<i32>(bs + (<usize>g << 3)) + load<i32>(bs + (<usize>g << 3), 4)));
       }
       store<f32>(dp + (<usize>b << 2), 1 / iscale);
     }
