@@ -18,6 +18,7 @@ import { rowBytes, typeName } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { GGMLType, quantTraits, type QuantTraits } from './traits.ts';
 
+import { quantizeActivations } from './activations.ts';
 export { GGMLType, quantTraits, supportedQuantTypes, registerQuant, type QuantTraits } from './traits.ts';
 
 /** The codec row for a type id; HearthError('unsupported_type') when none is registered. */
@@ -71,15 +72,16 @@ export function dequantizeTensor(type: number, bytes: Uint8Array, nElements: num
 
 /**
  * What llama.cpp's CPU matmul does to activations before a dot product with a weight whose vec_dot_type
- * is `vecDotType`: encode x in that type and decode it again. Returns a new array (a copy for F32).
+ * is `vecDotType`: pack x in that type (as its x86 SIMD code does, see activations.ts) and decode it again.
+ * Returns a new array (a copy for F32).
  */
 export function roundTripActivations(vecDotType: number, x: Float32Array): Float32Array {
   const t = quantTraitsOrThrow(vecDotType);
   if (t.id === GGMLType.F32) return x.slice();
   checkElements(t, x.length, 'activation length');
-  const packed = new Uint8Array(rowBytes(vecDotType, x.length));
-  t.quantize(x, packed, x.length);
   const out = new Float32Array(x.length);
-  t.dequantize(packed, out, x.length);
+  t.dequantize(quantizeActivations(vecDotType, x), out, x.length);
   return out;
 }
+
+export { quantizeActivations };

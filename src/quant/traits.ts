@@ -14,6 +14,11 @@ export interface QuantTraits extends TypeLayout {
    * (ggml `vec_dot_type`): F32 for F32, F16 for F16, BF16 for BF16, Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants.
    */
   readonly vecDotType: GGMLTypeId;
+  /**
+   * Byte offset of the f16 block minimum m in types whose dot product with Q8_1 activations adds m * s
+   * (s = the activation block's stored, f16-rounded sum) rather than m * sum(x): Q4_1 and Q5_1.
+   */
+  readonly minOffset?: number;
 }
 
 // Rows are registered by the ref/ files through registerQuant (see ./index.ts, which imports them all).

@@ -60,4 +60,4 @@ function quantize(src: Float32Array, dst: Uint8Array, n: number): void {
   }
 }
 
-registerQuant({ id: GGMLType.Q5_1, dequantize, quantize, vecDotType: GGMLType.Q8_1 });
+registerQuant({ id: GGMLType.Q5_1, dequantize, quantize, vecDotType: GGMLType.Q8_1, minOffset: 2 });
