@@ -30,6 +30,6 @@ export function actBytes(kind: ActKind, cols: number, nTok: number): number {
 /** Bytes per token row of activations: quantized rows are 16-byte aligned, float rows packed. */
 export function actStride(kind: ActKind, cols: number): number {
   if (kind !== 'q8' && kind !== 'q8k') return cols * 4;
-  const bytes = kind === 'q8' ? cols + 8 * (cols / 32) : cols + 116 * (cols / 256);
+  const bytes = kind === 'q8' ? cols + 12 * (cols / 32) : cols + 116 * (cols / 256);
   return Math.ceil(bytes / 16) * 16;
 }

@@ -29,6 +29,7 @@ export const LN2_LO = 21;
 export const EXP_P0 = 22; // ... EXP_P5 = 27
 export const F1 = 28; // f32 1
 export const I127 = 29; // i32 127
+export const I16_32 = 30; // i16 32
 
 /** Constant `id`. */
 @inline export function kv(id: i32): v128 {
@@ -75,4 +76,5 @@ export function initConstants(): void {
   put(EXP_P0 + 5, f32x4.splat(5.0000001201e-1));
   put(F1, f32x4.splat(1));
   put(I127, i32x4.splat(127));
+  put(I16_32, i16x8.splat(32));
 }

@@ -23,16 +23,18 @@ import { offConst } from './consts';
 }
 
 /**
- * it + sc * sum((q - off) * x) over one 16-group at xp; bp points at the group's activation sum (used by
- * the relaxed path to take out the offset).
+ * it + sc * sum((q - off) * x) over one 16-group at xp. The relaxed path leaves the offset in (it works on
+ * the unsigned q): the caller takes off * sum_g sc_g * bsum_g out once per super-block (offsetDot).
  */
-@inline export function g16(it: v128, xp: usize, lo: v128, hi: v128, off: i32, sc: i32, bp: usize): v128 {
+@inline export function g16(it: v128, xp: usize, lo: v128, hi: v128, sc: i32): v128 {
   const x = v128.load(xp);
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const init = off ? i32x4.replace_lane(i32x4.splat(0), 0, -off * load<i32>(bp)) : i32x4.splat(0);
-    return i32x4.add(it, i32x4.mul(dotU7(x, lo, init), i32x4.splat(sc)));
-  }
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(it, i32x4.mul(dotU7(x, lo, i32x4.splat(0)), i32x4.splat(sc)));
   return i32x4.add(it, dotW16(lo, hi, x));
+}
+
+/** sum_g sc_g * bsum_g over sixteen 16-groups: scales as two i16x8, bp: the token's i16 bsums of the block. */
+@inline export function offsetDot(scLo: v128, scHi: v128, bp: usize): i32 {
+  return hsumI(i32x4.add(i32x4.dot_i16x8_s(scLo, v128.load(bp)), i32x4.dot_i16x8_s(scHi, v128.load(bp, 16))));
 }
 
 /** it + sc * sum(q * x) over a 32-group of unsigned quants (two 16s, one scale). */

@@ -6,8 +6,9 @@
 
 import { loadHalf } from './half';
 import { fmaI, hsum, hsumI } from './simd';
-import { bsum16At, g16, wHi, wLo } from './kquant-common';
-import { ONE8, THREE8, kv } from './consts';
+import { bsum16At, g16, offsetDot, wHi, wLo } from './kquant-common';
+import { I16_32, kv } from './consts';
+import { ONE8, THREE8 } from './consts';
 
 const Q2_K = 0;
 const Q3_K = 1;
@@ -20,7 +21,7 @@ const Q3_K = 1;
 @inline function quants(kind: i32, s: i32, l16: i32, n: i32, qA: v128, qB: v128, hA: v128, hB: v128): v128 {
   const low = v128.and(i8x16.shr_u(l16 ? qB : qA, 2 * s), kv(THREE8));
   if (kind == Q2_K) return low;
-  const high = v128.and(i8x16.shr_u(l16 ? hB : hA, 4 * n + s), kv(ONE8));
+  const high = v128.and(i8x16.shr_u(l16 ? hB : hA, s), kv(ONE8)); // hA, hB already shifted by 4 n
   return v128.or(low, i8x16.shl(high, 2));
 }
 
@@ -56,11 +57,21 @@ const Q3_K = 1;
     i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(m), v128.load(bp, 16))));
 }
 
+/**
+ * What one token subtracts for a super-block (bp: its i16 bsums): Q2_K its mins, dmin * dx * sum_g m_g *
+ * bsum_g; Q3_K in the relaxed build the quant offset, d * dx * 4 * sum_g sc_g * bsum_g.
+ */
+@inline function minTerm(kind: i32, bp: usize, mins: v128, scLo: v128, scHi: v128, d: f32, dmin: f32, dx: f32): f32 {
+  if (kind == Q2_K) return dmin * dx * <f32>minDot16(mins, bp);
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  const corr = offsetDot(scLo, scHi, bp) << 2;
+  return d * dx * <f32>corr;
+}
+
 @inline function tile(kind: i32, wr: usize, nb: i32, act: usize, as: usize, cols: i32, nt: i32, yp: usize, ys: usize): void {
   const OFF = kind == Q2_K ? 0 : 4;
   const bb = blockBytes(kind);
   const dOff = <usize>cols;
-  const bOff = dOff + (<usize>nb << 2);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -73,7 +84,6 @@ const Q3_K = 1;
     const b = <usize>bi;
     const p = wr + b * bb;
     const xb = b << 8;
-    const bsb = bOff + (b << 6);
     let i0 = i32x4.splat(0);
     let i1 = i32x4.splat(0);
     let i2 = i32x4.splat(0);
@@ -93,11 +103,23 @@ const Q3_K = 1;
       hB = v128.load(p, 16);
       qs = p + 32;
     }
+    // Q3_K, relaxed build: the quants stay unsigned (q + 4); 4 * sum_g sc_g * bsum_g comes off once per block
+    let sc16lo = i32x4.splat(0);
+    let sc16hi = i32x4.splat(0);
+    if (ASC_FEATURE_RELAXED_SIMD && kind == Q3_K) {
+      const sb = i64x2.replace_lane(i64x2.splat(<i64>scalesQ3(p + 96, 0)), 1, <i64>scalesQ3(p + 96, 1));
+      sc16lo = i16x8.sub(i16x8.extend_low_i8x16_u(sb), kv(I16_32));
+      sc16hi = i16x8.sub(i16x8.extend_high_i8x16_u(sb), kv(I16_32));
+    }
     for (let n = 0; n < 2; n++) {
+      if (n == 1) {
+        // the second half's hmask bits are 4..7: shift once here, so every shift below is a constant
+        hA = i8x16.shr_u(hA, 4);
+        hB = i8x16.shr_u(hB, 4);
+      }
       const qA = v128.load(qs + (<usize>n << 5));
       const qB = v128.load(qs + (<usize>n << 5), 16);
       const xn = xb + (<usize>n << 7);
-      const bsn = bsb + (<usize>n << 5);
       const s8 = kind == Q3_K ? scalesQ3(p + 96, n) : 0;
         {
           const q = quants(kind, 0, 0, n, qA, qB, hA, hB);
@@ -105,11 +127,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 0;
-          const bp = bsn + 0;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 0, 1, n, qA, qB, hA, hB);
@@ -117,11 +138,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 16;
-          const bp = bsn + 4;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 1, 0, n, qA, qB, hA, hB);
@@ -129,11 +149,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 32;
-          const bp = bsn + 8;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 1, 1, n, qA, qB, hA, hB);
@@ -141,11 +160,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 48;
-          const bp = bsn + 12;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 2, 0, n, qA, qB, hA, hB);
@@ -153,11 +171,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 64;
-          const bp = bsn + 16;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 2, 1, n, qA, qB, hA, hB);
@@ -165,11 +182,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 80;
-          const bp = bsn + 20;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 3, 0, n, qA, qB, hA, hB);
@@ -177,11 +193,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 96;
-          const bp = bsn + 24;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = quants(kind, 3, 1, n, qA, qB, hA, hB);
@@ -189,11 +204,10 @@ const Q3_K = 1;
           const lo = wLo(q, OFF, sc);
           const hi = wHi(q, OFF, sc);
           const xo = xn + 112;
-          const bp = bsn + 28;
-          i0 = g16(i0, act + xo, lo, hi, OFF, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, OFF, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, OFF, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, OFF, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
     }
     const db = dOff + (b << 2);
@@ -201,21 +215,21 @@ const Q3_K = 1;
     const mins = kind == Q2_K ? v128.load(p) : i32x4.splat(0);
     const dx0 = load<f32>(act + db);
     a0 = fmaI(a0, i0, d * dx0);
-    if (kind == Q2_K) m0 += dmin * dx0 * <f32>minDot16(mins, act + mb);
+    m0 += minTerm(kind, act + mb, mins, sc16lo, sc16hi, d, dmin, dx0);
     if (nt > 1) {
       const dx = load<f32>(act + as + db);
       a1 = fmaI(a1, i1, d * dx);
-      if (kind == Q2_K) m1 += dmin * dx * <f32>minDot16(mins, act + as + mb);
+      m1 += minTerm(kind, act + as + mb, mins, sc16lo, sc16hi, d, dmin, dx);
     }
     if (nt > 2) {
       const dx = load<f32>(act + 2 * as + db);
       a2 = fmaI(a2, i2, d * dx);
-      if (kind == Q2_K) m2 += dmin * dx * <f32>minDot16(mins, act + 2 * as + mb);
+      m2 += minTerm(kind, act + 2 * as + mb, mins, sc16lo, sc16hi, d, dmin, dx);
     }
     if (nt > 3) {
       const dx = load<f32>(act + 3 * as + db);
       a3 = fmaI(a3, i3, d * dx);
-      if (kind == Q2_K) m3 += dmin * dx * <f32>minDot16(mins, act + 3 * as + mb);
+      m3 += minTerm(kind, act + 3 * as + mb, mins, sc16lo, sc16hi, d, dmin, dx);
     }
   }
   store<f32>(yp, hsum(a0) - m0);

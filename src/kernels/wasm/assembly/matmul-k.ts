@@ -4,7 +4,7 @@
 
 import { loadHalf } from './half';
 import { fmaI, hsum } from './simd';
-import { bsum32At, byteOf, g16, g32, minDot8, minsK4, scalesK4, wHi, wLo } from './kquant-common';
+import { bsum16At, bsum32At, byteOf, g16, g32, minDot8, minsK4, offsetDot, scalesK4, wHi, wLo } from './kquant-common';
 import { NIB, ONE8, THREE8, kv } from './consts';
 
 const Q4_K = 0;
@@ -23,10 +23,21 @@ const Q6_K = 2;
   return v128.or(low, high);
 }
 
+/**
+ * What one token subtracts for super-block b: Q4_K / Q5_K their mins, dmin * dx * sum_j m_j * bsum32_j;
+ * Q6_K in the relaxed build the quant offset, d * dx * 32 * sum_g sc_g * bsum_g.
+ */
+@inline function minTerm(kind: i32, ap: usize, b: usize, cols: i32, nb: i32, mins: u64, p: usize, d: f32, dmin: f32, dx: f32): f32 {
+  if (kind != Q6_K) return dmin * dx * <f32>minDot8(mins, ap + bsum32At(cols, nb, b));
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  const sc = v128.load(p, 192);
+  const corr = offsetDot(i16x8.extend_low_i8x16_s(sc), i16x8.extend_high_i8x16_s(sc), ap + bsum16At(cols, nb, b));
+  return d * dx * <f32>(corr << 5);
+}
+
 @inline function tile(kind: i32, wr: usize, nb: i32, act: usize, as: usize, cols: i32, nt: i32, yp: usize, ys: usize): void {
   const bb = blockBytes(kind);
   const dOff = <usize>cols;
-  const bOff = dOff + (<usize>nb << 2);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -39,7 +50,6 @@ const Q6_K = 2;
     const b = <usize>bi;
     const p = wr + b * bb;
     const xb = b << 8;
-    const bsb = bOff + (b << 6);
     let i0 = i32x4.splat(0);
     let i1 = i32x4.splat(0);
     let i2 = i32x4.splat(0);
@@ -60,7 +70,6 @@ const Q6_K = 2;
         const qhA = v128.load(qh);
         const qhB = v128.load(qh, 16);
         const xh = xb + (h << 7);
-        const bsh = bsb + (h << 5);
         // the eight 16-groups (k, l16), unrolled so that q6 resolves at compile time
         {
           const q = q6(0, 0, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -68,11 +77,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 0;
-          const bp = bsh + 0;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(0, 1, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -80,11 +88,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 16;
-          const bp = bsh + 4;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(1, 0, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -92,11 +99,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 32;
-          const bp = bsh + 8;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(1, 1, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -104,11 +110,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 48;
-          const bp = bsh + 12;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(2, 0, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -116,11 +121,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 64;
-          const bp = bsh + 16;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(2, 1, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -128,11 +132,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 80;
-          const bp = bsh + 20;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(3, 0, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -140,11 +143,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 96;
-          const bp = bsh + 24;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
         {
           const q = q6(3, 1, qlA, qlB, qlC, qlD, qhA, qhB);
@@ -152,11 +154,10 @@ const Q6_K = 2;
           const lo = wLo(q, 32, sc);
           const hi = wHi(q, 32, sc);
           const xo = xh + 112;
-          const bp = bsh + 28;
-          i0 = g16(i0, act + xo, lo, hi, 32, sc, act + bp);
-          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, 32, sc, act + as + bp);
-          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, 32, sc, act + 2 * as + bp);
-          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, 32, sc, act + 3 * as + bp);
+          i0 = g16(i0, act + xo, lo, hi, sc);
+          if (nt > 1) i1 = g16(i1, act + as + xo, lo, hi, sc);
+          if (nt > 2) i2 = g16(i2, act + 2 * as + xo, lo, hi, sc);
+          if (nt > 3) i3 = g16(i3, act + 3 * as + xo, lo, hi, sc);
         }
       }
     } else {
@@ -180,10 +181,13 @@ const Q6_K = 2;
         let hb = i8x16.shr_u(v1, 4);
         if (kind == Q5_K) {
           // the fifth bit of group 2jj is bit 2jj of qh[l], of group 2jj + 1 bit 2jj + 1
-          la = v128.or(la, i8x16.shl(v128.and(i8x16.shr_u(qhA, 2 * jj), kv(ONE8)), 4));
-          lb = v128.or(lb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 2 * jj), kv(ONE8)), 4));
-          ha = v128.or(ha, i8x16.shl(v128.and(i8x16.shr_u(qhA, 2 * jj + 1), kv(ONE8)), 4));
-          hb = v128.or(hb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 2 * jj + 1), kv(ONE8)), 4));
+          // qhA, qhB are shifted right by 2 after each pair, so the shifts here are constants
+          la = v128.or(la, i8x16.shl(v128.and(qhA, kv(ONE8)), 4));
+          lb = v128.or(lb, i8x16.shl(v128.and(qhB, kv(ONE8)), 4));
+          ha = v128.or(ha, i8x16.shl(v128.and(i8x16.shr_u(qhA, 1), kv(ONE8)), 4));
+          hb = v128.or(hb, i8x16.shl(v128.and(i8x16.shr_u(qhB, 1), kv(ONE8)), 4));
+          qhA = i8x16.shr_u(qhA, 2);
+          qhB = i8x16.shr_u(qhB, 2);
         }
         const sa = byteOf(scales, 2 * jj);
         const sb = byteOf(scales, 2 * jj + 1);
@@ -212,24 +216,23 @@ const Q6_K = 2;
       }
     }
     const db = dOff + (b << 2);
-    const mb = bsum32At(cols, nb, b);
     const dx0 = load<f32>(act + db);
     a0 = fmaI(a0, i0, d * dx0);
-    if (kind != Q6_K) m0 += dmin * dx0 * <f32>minDot8(mins, act + mb);
+    m0 += minTerm(kind, act, b, cols, nb, mins, p, d, dmin, dx0);
     if (nt > 1) {
       const dx = load<f32>(act + as + db);
       a1 = fmaI(a1, i1, d * dx);
-      if (kind != Q6_K) m1 += dmin * dx * <f32>minDot8(mins, act + as + mb);
+      m1 += minTerm(kind, act + as, b, cols, nb, mins, p, d, dmin, dx);
     }
     if (nt > 2) {
       const dx = load<f32>(act + 2 * as + db);
       a2 = fmaI(a2, i2, d * dx);
-      if (kind != Q6_K) m2 += dmin * dx * <f32>minDot8(mins, act + 2 * as + mb);
+      m2 += minTerm(kind, act + 2 * as, b, cols, nb, mins, p, d, dmin, dx);
     }
     if (nt > 3) {
       const dx = load<f32>(act + 3 * as + db);
       a3 = fmaI(a3, i3, d * dx);
-      if (kind != Q6_K) m3 += dmin * dx * <f32>minDot8(mins, act + 3 * as + mb);
+      m3 += minTerm(kind, act + 3 * as, b, cols, nb, mins, p, d, dmin, dx);
     }
   }
   store<f32>(yp, hsum(a0) - m0);

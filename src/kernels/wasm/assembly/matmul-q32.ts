@@ -53,9 +53,9 @@ const Q8_0 = 4;
   return fmaI(acc, ip, dw * dx);
 }
 
-/** One token's min term of one block (_1 types): m * dx * sum(q_x). */
-@inline function minTerm(ap: usize, b: usize, dOff: usize, sOff: usize, m: f32): f32 {
-  return m * load<f32>(ap + dOff + (b << 2)) * <f32>load<i32>(ap + sOff + (b << 2));
+/** One token's min term of one block (_1 types): m * s, s the activation block's Q8_1 sum (see quantize.ts). */
+@inline function minTerm(ap: usize, b: usize, s1Off: usize, m: f32): f32 {
+  return m * load<f32>(ap + s1Off + (b << 2));
 }
 
 /** Dot of one weight row with nt (1..4) consecutive token rows; writes y[t * rows + r] via yp + t * ys. */
@@ -64,6 +64,7 @@ const Q8_0 = 4;
   const off = quantOffset(kind);
   const dOff = <usize>cols;
   const sOff = dOff + (<usize>nb << 2);
+  const s1Off = sOff + (<usize>nb << 2);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -107,18 +108,18 @@ const Q8_0 = 4;
       }
     }
     a0 = tok(kind, a0, act, b, dOff, sOff, wl, wh, sl, sh, dw);
-    if (hasMin(kind)) m0 += minTerm(act, b, dOff, sOff, m);
+    if (hasMin(kind)) m0 += minTerm(act, b, s1Off, m);
     if (nt > 1) {
       a1 = tok(kind, a1, act + as, b, dOff, sOff, wl, wh, sl, sh, dw);
-      if (hasMin(kind)) m1 += minTerm(act + as, b, dOff, sOff, m);
+      if (hasMin(kind)) m1 += minTerm(act + as, b, s1Off, m);
     }
     if (nt > 2) {
       a2 = tok(kind, a2, act + 2 * as, b, dOff, sOff, wl, wh, sl, sh, dw);
-      if (hasMin(kind)) m2 += minTerm(act + 2 * as, b, dOff, sOff, m);
+      if (hasMin(kind)) m2 += minTerm(act + 2 * as, b, s1Off, m);
     }
     if (nt > 3) {
       a3 = tok(kind, a3, act + 3 * as, b, dOff, sOff, wl, wh, sl, sh, dw);
-      if (hasMin(kind)) m3 += minTerm(act + 3 * as, b, dOff, sOff, m);
+      if (hasMin(kind)) m3 += minTerm(act + 3 * as, b, s1Off, m);
     }
   }
   store<f32>(yp, hsum(a0) + m0);
@@ -292,8 +293,8 @@ const Q8_0 = 4;
     const dx = v128.load(ap + dOff + (b << 2));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(halves4At(p, bb), dx)));
     if (hasMin(kind)) {
-      const mdx = f32x4.mul(dx, f32x4.convert_i32x4_s(v128.load(ap + sOff + (b << 2))));
-      macc = f32x4.add(macc, f32x4.mul(halves4At(p + 2, bb), mdx));
+      // s of four blocks: the array after the sums
+      macc = f32x4.add(macc, f32x4.mul(halves4At(p + 2, bb), v128.load(ap + sOff + (<usize>nb << 2) + (b << 2))));
     }
   }
   let sum = hsum(f32x4.add(acc, macc));
@@ -303,7 +304,7 @@ const Q8_0 = 4;
     let ip = blockInt(kind, p, ap + (b << 5));
     if (ASC_FEATURE_RELAXED_SIMD && off) ip = i32x4.sub(ip, i32x4.replace_lane(i32x4.splat(0), 0, off * load<i32>(ap + sOff + (b << 2))));
     sum += hsum(f32x4.convert_i32x4_s(ip)) * loadHalf(p) * load<f32>(ap + dOff + (b << 2));
-    if (hasMin(kind)) sum += minTerm(ap, b, dOff, sOff, loadHalf(p + 2));
+    if (hasMin(kind)) sum += minTerm(ap, b, sOff + (<usize>nb << 2), loadHalf(p + 2));
   }
   store<f32>(yp, sum);
 }

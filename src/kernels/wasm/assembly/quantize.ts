@@ -1,19 +1,14 @@
 // Activation quantizers: what ggml's CPU backend does to x before a dot product with a weight
-// (vec_dot_type), bit-exact with the reference codecs in src/quant/ref, into this module's own layouts:
-//   Q8 32-blocks (for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), per token: i8 qs[cols] | f32 d[nb] | i32 sum[nb]
+// (vec_dot_type), bit-exact with the reference (src/quant/activations.ts), into this module's own layouts:
+//   Q8 32-blocks (for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), per token: i8 qs[cols] | f32 d[nb] | i32 sum[nb] | f32 s[nb]
+//   (s is Q8_1's stored sum, f16(d * sum) with the unrounded d: ggml adds m * s for the _1 types' mins)
 //   Q8_K (for the K-quants), per token: i8 qs[cols] | f32 d[nb] | i32 bsum[16 nb] | i16 bsum[16 nb] | i16 bsum32[8 nb]
 //   (bsum: sums of each 16 qs; bsum32: of each 32; the i16 copies feed i32x4.dot_i16x8_s with the mins)
 // d is the block scale as the reference decodes it (the f16-rounded one for Q8_0); sums are sums of qs.
-// After the nTok rows, the Q8 layout repeats d, sum and d * sum transposed ([nb][pad] each, pad = nTok
+// After the nTok rows, the Q8 layout repeats d, sum and s transposed ([nb][pad] each, pad = nTok
 // rounded up to 4), so a kernel reads the four values of a tile of four tokens with one load.
 
 import { roundBF16, roundF16 } from './half';
-
-/** C roundf: halfway cases away from zero. */
-@inline function roundAway(v: f32): f32 {
-  const t = Mathf.trunc(v);
-  return Mathf.abs(v - t) >= 0.5 ? t + copysign<f32>(1, v) : t;
-}
 
 /** Largest |x| over 32 floats at p. */
 @inline function absMax32(p: usize): f32 {
@@ -23,7 +18,10 @@ import { roundBF16, roundF16 } from './half';
     Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
 }
 
-/** Q8_0 (quantize_row_q8_0_ref): d = amax / 127 stored as f16, q = roundf(x / d). */
+/**
+ * Q8_0 / Q8_1 as llama.cpp's x86 SIMD quantize_row_q8_0 / q8_1 (what the reference matmul reproduces):
+ * d = amax / 127 (stored as f16), q = round-half-even(x * (127 / amax)), s = f16(d * sum(q)).
+ */
 export function quantizeQ8(x: usize, cols: i32, nTok: i32, act: usize, stride: usize): void {
   const nb = cols >> 5;
   const pad = q8Pad(nTok);
@@ -35,24 +33,33 @@ export function quantizeQ8(x: usize, cols: i32, nTok: i32, act: usize, stride: u
     const ar = act + <usize>t * stride;
     const dp = ar + <usize>cols;
     const sp = dp + (<usize>nb << 2);
+    const s1 = sp + (<usize>nb << 2);
     for (let b = 0; b < nb; b++) {
       const xb = xr + (<usize>b << 7);
       const amax = absMax32(xb);
       const d: f32 = amax / 127;
-      const id: f32 = d != 0 ? 1 / d : 0;
-      let sum = 0;
-      for (let j = 0; j < 32; j++) {
-        const q = <i32>roundAway(load<f32>(xb + (<usize>j << 2)) * id);
-        store<i8>(ar + (<usize>b << 5) + <usize>j, <i8>q);
-        sum += q;
+      const id = f32x4.splat(amax != 0 ? <f32>127 / amax : 0);
+      let sums = i32x4.splat(0);
+      for (let h: usize = 0; h < 2; h++) {
+        const xh = xb + (h << 6);
+        const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xh), id)));
+        const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xh, 16), id)));
+        const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xh, 32), id)));
+        const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xh, 48), id)));
+        sums = i32x4.add(sums, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
+        const q = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3));
+        v128.store(ar + (<usize>b << 5) + (h << 4), q);
       }
+      const sum = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1) + i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
       const dr = roundF16(d);
+      const s = roundF16(<f32>sum * d);
       store<f32>(dp + (<usize>b << 2), dr);
       store<i32>(sp + (<usize>b << 2), sum);
+      store<f32>(s1 + (<usize>b << 2), s);
       const ti = (<usize>b * pad + <usize>t) << 2;
       store<f32>(dT + ti, dr);
       store<i32>(sT + ti, sum);
-      store<f32>(mT + ti, dr * <f32>sum);
+      store<f32>(mT + ti, s);
     }
   }
 }
