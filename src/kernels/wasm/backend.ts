@@ -3,7 +3,8 @@
 // (a view's byteOffset) and nothing is copied; arrays from elsewhere (logits, norm weights) are staged.
 // Matmul quantizes the activations on the main thread as ggml's vec_dot_type does, then splits the weight
 // rows across threads. Types without a kernel fall back to the reference matmul (dequantize -> f32).
-// rope and get-rows run the reference TypeScript in place (per token they cost microseconds).
+// rope and get-rows run the reference TypeScript in place: measured on a 2-layer 2048-wide Q4_0 model, rope
+// was ~3% of a 64-token prefill and get-rows under 1%, so they stay in TypeScript.
 
 import { availableParallelism } from 'node:os';
 import { rowBytes, typeLayout } from '../../gguf/ggml-types.ts';
