@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
+  keys: async () => (await import('./commands/keys.ts')).command,
+  usage: async () => (await import('./commands/usage.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -27,6 +29,9 @@ Commands:
   tokenize MODEL|tokenizer.json (--text T | --file F | --jsonl F) print token ids ([--no-bos] [--parse-special] [--json])
   detokenize MODEL|tokenizer.json ID…                            print the text of token ids
   serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
+  keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
+  keys list | keys revoke ID                                     list (never the secret) or revoke API keys
+  usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit
 
 MODEL is a .gguf path or a name in HEARTH_MODELS; HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.

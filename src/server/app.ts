@@ -8,6 +8,7 @@ import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { security, type SecurityOptions } from './middleware/security.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { ollamaRoutes } from './routes/ollama.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   now?: () => Date;
   newId?: (prefix: string) => string;
   version?: string;
+  /** API keys, scopes, rate limits, usage audit, browser origins (default: no keys, no audit, browsers refused). */
+  security?: SecurityOptions;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -60,6 +63,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   bodyParser(app);
   requestLog(metrics)(app);
+  security(deps.security ?? {}, host)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

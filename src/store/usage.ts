@@ -58,6 +58,8 @@ export class UsageLog {
 
   /** Appends one row (its own transaction: committed when this returns). */
   record(e: UsageEntry): void {
+    // Requests that end while the server shuts down, after the database closed, go unrecorded.
+    if (!this.database.db.isOpen) return;
     this.insert.run(e.at, e.keyId ?? null, e.requestId ?? null, e.method, e.route, e.model ?? null,
       e.promptTokens ?? null, e.completionTokens ?? null, e.status, e.durationMs, e.client ?? null);
   }

@@ -8,6 +8,7 @@ import { HearthError } from '../../util/errors.ts';
 import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
 import { ModelHost } from '../../server/model-host.ts';
+import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth serve [MODEL] [options]
@@ -16,7 +17,13 @@ Serves MODEL over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embeddings
 Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version) and
 Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, plus /health and /metrics.
 
-      --host H            address to listen on (default 127.0.0.1: this machine only; the server has no authentication)
+      --host H            address to listen on (default 127.0.0.1: this machine only). Beyond loopback API keys are
+                          required, and the server refuses to start without one (hearth keys create)
+      --auth              require API keys on loopback too
+      --insecure-no-auth  serve beyond loopback WITHOUT authentication: anyone who can reach the port can use it
+      --cors-origin O     allow browser requests from origin O (repeatable or comma-separated; "*" for any);
+                          without it, requests carrying an Origin header are refused
+      --metrics-open      /metrics without a key (it needs the "metrics" scope otherwise)
       --port P            port (default ${DEFAULT_PORT}; 0 = any free port)
       --parallel N        requests generated together, each in its own slot (default 4)
       --queue N           requests that may wait for a slot before new ones get 503 (default 64)
@@ -40,6 +47,8 @@ export const command: Command = {
       ctx: { type: 'string', short: 'c' }, alias: { type: 'string' }, timeout: { type: 'string' },
       'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' },
       backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
+      'metrics-open': { type: 'boolean' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -60,6 +69,11 @@ export const command: Command = {
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
     };
 
+    const sec = serveSecurity({
+      host, auth: v.auth, insecureNoAuth: v['insecure-no-auth'], metricsOpen: v['metrics-open'],
+      corsOrigins: v['cors-origin']?.flatMap((o) => o.split(',').map((s) => s.trim()).filter(Boolean)),
+    });
+
     const modelHost = new ModelHost({
       load: () => loadModel(path, loadOptions),
       alias: v.alias,
@@ -69,16 +83,17 @@ export const command: Command = {
       host: modelHost,
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
+      security: sec.options,
     });
+    app.addHook('onClose', async () => sec.close());
     try {
       await app.listen({ host, port });
     } catch (e) {
       await app.close();
       throw new HearthError('io_error', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
     }
-    if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
-      app.log.warn({ host }, 'listening beyond this machine: the server has no authentication');
-    }
+    for (const warning of sec.warnings) app.log.warn({ host }, warning);
+    app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
     const served = await modelHost.start().catch(async (e: Error) => {
       app.log.fatal({ err: e.message }, 'model failed to load');
       await app.close();

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isHearthError } from '../../util/errors.ts';
+import type { ApiKey, Verification } from '../../store/keys.ts';
+import { authenticate, authorize, checkModel, presentedSecret, requestedModel, routeAccess } from './auth.ts';
+import { isLoopback } from './serve-security.ts';
+import { checkOrigins } from './cors.ts';
+
+const SECRET = `hth_${'a'.repeat(43)}`;
+const key: ApiKey = { id: 'key_1', name: 'k', prefix: SECRET.slice(0, 12), scopes: ['inference'], createdAt: 0 };
+const verifier = (v: Verification) => ({ verify: (s: string) => (s === SECRET ? v : { ok: false as const, reason: 'unknown' as const }) });
+
+test('the secret comes from Authorization: Bearer or x-api-key', () => {
+  assert.equal(presentedSecret({ authorization: `Bearer ${SECRET}` }), SECRET);
+  assert.equal(presentedSecret({ authorization: `bearer  ${SECRET} ` }), SECRET);
+  assert.equal(presentedSecret({ 'x-api-key': SECRET }), SECRET);
+  assert.equal(presentedSecret({ authorization: `Bearer ${SECRET}`, 'x-api-key': SECRET }), SECRET);
+  assert.equal(presentedSecret({}), undefined);
+  for (const headers of [{ authorization: `Basic ${SECRET}` }, { authorization: 'Bearer' }, { authorization: `Bearer ${SECRET} extra` },
+    { authorization: `Bearer ${SECRET}`, 'x-api-key': 'other' }]) {
+    assert.throws(() => presentedSecret(headers), (e) => isHearthError(e, 'unauthorized'), JSON.stringify(headers));
+  }
+});
+
+test('authenticate: unauthorized with the reason, the key otherwise', () => {
+  assert.equal(authenticate(verifier({ ok: true, key }), { authorization: `Bearer ${SECRET}` }), key);
+  const why = (v: Verification, headers: Record<string, string>) => {
+    try {
+      authenticate(verifier(v), headers);
+    } catch (e) {
+      assert.ok(isHearthError(e, 'unauthorized'));
+      return e.message;
+    }
+    assert.fail('authenticated');
+  };
+  assert.match(why({ ok: true, key }, {}), /no API key/);
+  assert.match(why({ ok: false, reason: 'revoked' }, { 'x-api-key': SECRET }), /revoked/);
+  assert.match(why({ ok: false, reason: 'expired' }, { 'x-api-key': SECRET }), /expired/);
+  assert.match(why({ ok: true, key }, { 'x-api-key': 'hth_other' }), /not valid/);
+});
+
+test('routes: /health open, inference and model routes scoped, unknown routes need admin', () => {
+  assert.equal(routeAccess('GET', '/health'), 'open');
+  assert.equal(routeAccess('HEAD', '/health'), 'open');
+  assert.equal(routeAccess('POST', '/v1/chat/completions'), 'inference');
+  assert.equal(routeAccess('POST', '/api/embed'), 'inference');
+  assert.equal(routeAccess('GET', '/v1/models/*'), 'models:read');
+  assert.equal(routeAccess('POST', '/api/pull'), 'models:write');
+  assert.equal(routeAccess('GET', '/metrics'), 'metrics');
+  assert.equal(routeAccess('POST', '/admin/keys'), 'admin');
+  assert.equal(routeAccess('POST', '/v1/something-new'), 'admin');
+  assert.equal(routeAccess('GET', undefined), 'any');
+  authorize(key, 'inference');
+  authorize(key, 'any');
+  assert.throws(() => authorize(key, 'metrics'), (e) => isHearthError(e, 'forbidden') && /"metrics" scope/.test(e.message));
+});
+
+test('model allow-list: names compare after canonicalisation; no list allows any model', () => {
+  const canon = (n: string) => n.replace(/:latest$/, '');
+  const limited: ApiKey = { ...key, models: ['stories260K', 'other'] };
+  checkModel(limited, 'stories260K:latest', canon);
+  checkModel(limited, undefined, canon);
+  checkModel(key, 'anything', canon);
+  assert.throws(() => checkModel(limited, 'llama', canon), (e) => isHearthError(e, 'forbidden') && /may not use model "llama"/.test(e.message));
+  assert.equal(requestedModel({ model: 'm' }, {}), 'm');
+  assert.equal(requestedModel({ name: 'n' }, {}), 'n');
+  assert.equal(requestedModel({ model: 3 }, { '*': 'p' }), 'p');
+  assert.equal(requestedModel([1], undefined), undefined);
+});
+
+test('loopback hosts and CORS origins', () => {
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) assert.ok(isLoopback(h), h);
+  for (const h of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'example.com', '128.0.0.1']) assert.ok(!isLoopback(h), h);
+  assert.deepEqual([...checkOrigins(['*', 'http://localhost:3000', 'https://app.example'])], ['*', 'http://localhost:3000', 'https://app.example']);
+  for (const bad of ['localhost:3000', 'https://app.example/', 'https://app.example/path', 'ftp://x.example']) {
+    assert.throws(() => checkOrigins([bad]), (e) => isHearthError(e, 'invalid_argument'), bad);
+  }
+});

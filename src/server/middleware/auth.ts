@@ -1,0 +1,115 @@
+// Authentication and permissions, as pure functions over headers and route names (the fastify wiring is in
+// security.ts): which key a request carries, which scope its route needs, and whether its model is allowed.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import { HearthError } from '../../util/errors.ts';
+import type { ApiKey, Scope, Verification } from '../../store/keys.ts';
+
+/** What authentication needs from the key store (KeyStore implements it). */
+export interface KeyVerifier {
+  verify(secret: string): Verification;
+}
+
+/** What a route needs: no key at all, any valid key, or a key with a scope. */
+export type Access = 'open' | 'any' | Scope;
+
+const INFERENCE = [
+  'POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings', 'POST /v1/messages', 'POST /v1/messages/count_tokens',
+  'POST /api/generate', 'POST /api/chat', 'POST /api/embed', 'POST /api/embeddings',
+];
+const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show'];
+const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
+
+const ROUTE_ACCESS = new Map<string, Access>([
+  ['GET /health', 'open'],
+  ['GET /', 'any'],
+  ['GET /api/version', 'any'],
+  ['GET /metrics', 'metrics'],
+  ...INFERENCE.map((r) => [r, 'inference'] as const),
+  ...MODELS_READ.map((r) => [r, 'models:read'] as const),
+  ...MODELS_WRITE.map((r) => [r, 'models:write'] as const),
+]);
+
+/**
+ * The access a route needs. `route` is the matched route pattern (undefined when none matched: any valid key,
+ * then the 404). A route this table does not know needs `admin`, so a new endpoint is closed until listed.
+ */
+export function routeAccess(method: string, route: string | undefined): Access {
+  if (route === undefined) return 'any';
+  const m = method === 'HEAD' ? 'GET' : method;
+  return ROUTE_ACCESS.get(`${m} ${route}`) ?? 'admin';
+}
+
+/** Whether the access table names this route (else it needs admin). */
+export function isListed(method: string, route: string): boolean {
+  return ROUTE_ACCESS.has(`${method === 'HEAD' ? 'GET' : method} ${route}`);
+}
+
+const REASONS: Record<Exclude<Verification, { ok: true }>['reason'], string> = {
+  malformed: 'the API key is malformed: hearth keys are "hth_" followed by 43 letters and digits',
+  unknown: 'the API key is not valid',
+  revoked: 'the API key has been revoked',
+  expired: 'the API key has expired',
+};
+
+function unauthorized(message: string): HearthError {
+  return new HearthError('unauthorized', message);
+}
+
+/** The secret a request presents: `Authorization: Bearer …` or `x-api-key` (Anthropic's header). */
+export function presentedSecret(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  const xKey = headers['x-api-key'];
+  let bearer: string | undefined;
+  if (auth !== undefined) {
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
+    if (!m) throw unauthorized('the Authorization header must be "Bearer <key>"');
+    bearer = m[1];
+  }
+  if (Array.isArray(xKey)) throw unauthorized('send one x-api-key header');
+  const other = xKey?.trim();
+  if (bearer !== undefined && other !== undefined && other !== bearer) {
+    throw unauthorized('the Authorization and x-api-key headers carry different keys');
+  }
+  return bearer ?? other;
+}
+
+/** The active key a request carries; `unauthorized` says why there is none. */
+export function authenticate(keys: KeyVerifier, headers: IncomingHttpHeaders): ApiKey {
+  const secret = presentedSecret(headers);
+  if (!secret) throw unauthorized('no API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"');
+  const v = keys.verify(secret);
+  if (!v.ok) throw unauthorized(REASONS[v.reason]);
+  return v.key;
+}
+
+/** `forbidden` unless the key may use a route that needs `access`. */
+export function authorize(key: ApiKey, access: Access): void {
+  if (access === 'open' || access === 'any') return;
+  if (!key.scopes.includes(access)) {
+    throw new HearthError('forbidden', `this API key lacks the "${access}" scope (it has: ${key.scopes.join(', ')})`);
+  }
+}
+
+/** The model a request body or path names, if any (`model`, or Ollama's older `name`). */
+export function requestedModel(body: unknown, params: unknown): string | undefined {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const b = body as { model?: unknown; name?: unknown };
+    if (typeof b.model === 'string') return b.model;
+    if (typeof b.name === 'string') return b.name;
+  }
+  const p = (params ?? {}) as Record<string, unknown>;
+  return typeof p['*'] === 'string' ? p['*'] : undefined;
+}
+
+/**
+ * `forbidden` when the key has a model allow-list and `model` is not on it. Names compare after `canonical`
+ * (the served model's file name, alias and "name:latest" are one model).
+ */
+export function checkModel(key: ApiKey, model: string | undefined, canonical: (name: string) => string): void {
+  if (!key.models || model === undefined) return;
+  const want = canonical(model);
+  if (!key.models.some((m) => canonical(m) === want)) {
+    throw new HearthError('forbidden', `this API key may not use model "${model}" (allowed: ${key.models.join(', ')})`);
+  }
+}

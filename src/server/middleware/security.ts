@@ -1,0 +1,131 @@
+// The security layer of the HTTP server, as one fastify plugin: browser origins (cors.ts), API keys and scopes
+// (auth.ts), per-key rate limits (rate-limit.ts), model allow-lists, the usage audit, and the admin key routes.
+//
+// Order per request: onRequest checks the Origin, the key, the route's scope and the rate limits before the
+// body is even read; preHandler checks the model once the body is parsed; when the response closes (finished,
+// failed or abandoned by the client) the request's rate slot is released with its tokens and its usage row is
+// written.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HearthError } from '../../util/errors.ts';
+import type { ApiKey, KeyStore } from '../../store/keys.ts';
+import type { UsageLog } from '../../store/usage.ts';
+import type { ModelHost } from '../model-host.ts';
+import { nameMatches } from '../model-host.ts';
+import { authenticate, authorize, checkModel, isListed, requestedModel, routeAccess } from './auth.ts';
+import { checkOrigins, handleOrigin } from './cors.ts';
+import { InProcessRateLimiter, formatReset, rateHeaders, type Admission, type RateLimiter } from './rate-limit.ts';
+import { adminKeyRoutes } from './admin-keys.ts';
+
+export interface SecurityOptions {
+  /** The key store: authentication is on when given (every route but /health needs a key). */
+  keys?: KeyStore;
+  /** Per-key limits (default: in-process, one-minute windows). */
+  limiter?: RateLimiter;
+  /** Where each request's usage row goes; none: no audit. */
+  usage?: UsageLog;
+  /** Browser origins allowed (CORS); none: browsers are refused. */
+  corsOrigins?: readonly string[];
+  /** /metrics without a key (for a scraper on a trusted network). */
+  metricsOpen?: boolean;
+  /** The clock for usage rows and key expiry in the admin API (ms). */
+  now?: () => number;
+}
+
+export interface RequestAuth {
+  /** The key that authenticated the request. */
+  key?: ApiKey;
+  /** The limiter admitted it: its slot is released when the response closes. */
+  admitted: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    hearthAuth: RequestAuth | null;
+  }
+}
+
+const unlisted = new WeakMap<FastifyInstance, string[]>();
+
+/** Routes of `app` that no entry of the access table names: they fall back to needing `admin`. */
+export function unlistedRoutes(app: FastifyInstance): string[] {
+  return unlisted.get(app) ?? [];
+}
+
+/** The plugin; its options are checked here, when the app is built. */
+export function security(o: SecurityOptions, host?: ModelHost): (app: FastifyInstance) => void {
+  const origins = checkOrigins(o.corsOrigins ?? []);
+  const keys = o.keys;
+  const limiter = o.limiter ?? new InProcessRateLimiter();
+  const usage = o.usage;
+  const now = o.now ?? Date.now;
+  // The served model's names (file name, alias, "name:latest") compare as one.
+  const canonical = (name: string) => {
+    const card = host?.state === 'ready' ? host.ready().card : undefined;
+    return card && nameMatches(card, name) ? card.id : name;
+  };
+
+  function finish(request: FastifyRequest, reply: FastifyReply): void {
+    const auth = request.hearthAuth;
+    const stats = request.hearth ?? {};
+    try {
+      if (auth?.admitted && auth.key) {
+        const pending = limiter.release(auth.key.id, auth.key, (stats.promptTokens ?? 0) + (stats.completionTokens ?? 0));
+        if (pending instanceof Promise) pending.catch((err: Error) => request.log.error({ err: err.message }, 'rate limiter release failed'));
+      }
+      usage?.record({
+        at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: request.routeOptions.url ?? 'unmatched',
+        model: stats.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
+        status: reply.raw.writableFinished ? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
+      });
+    } catch (err) {
+      // The answer has gone out; a full disk must not take the server down with it.
+      request.log.error({ err: (err as Error).message }, 'usage audit write failed');
+    }
+  }
+
+  function refuse(reply: FastifyReply, a: Exclude<Admission, { ok: true }>, key: ApiKey): never {
+    reply.header('retry-after', String(Math.ceil(a.retryAfterMs / 1000))).header('retry-after-ms', String(a.retryAfterMs));
+    const what = a.limit === 'requests' ? `${key.rpm} requests` : a.limit === 'tokens' ? `${key.tpm} tokens` : `${key.concurrency} concurrent requests`;
+    const per = a.limit === 'concurrency' ? '' : ` per ${formatReset(limiter.windowMs)}`;
+    throw new HearthError('rate_limited', `rate limit reached for ${a.limit}: this key allows ${what}${per}; retry after ${formatReset(a.retryAfterMs)}`);
+  }
+
+  return (app) => {
+    app.decorateRequest('hearthAuth', null);
+    const missing: string[] = [];
+    unlisted.set(app, missing);
+    app.addHook('onRoute', (route) => {
+      for (const m of [route.method].flat()) {
+        if (m !== 'HEAD' && !route.url.startsWith('/admin/') && !isListed(m, route.url)) missing.push(`${m} ${route.url}`);
+      }
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      const auth: RequestAuth = { admitted: false };
+      request.hearthAuth = auth;
+      reply.raw.once('close', () => finish(request, reply));
+      const access = routeAccess(request.method, request.routeOptions.url);
+      if (access === 'open') return;
+      if (handleOrigin(origins, request, reply)) return reply;
+      if (!keys || (access === 'metrics' && o.metricsOpen)) return;
+      try {
+        auth.key = authenticate(keys, request.headers);
+      } catch (e) {
+        reply.header('www-authenticate', 'Bearer realm="hearth"');
+        throw e;
+      }
+      authorize(auth.key, access);
+      const key = auth.key;
+      if (key.rpm === undefined && key.tpm === undefined && key.concurrency === undefined) return;
+      const a = await limiter.admit(key.id, key);
+      reply.headers(rateHeaders(a.state));
+      if (!a.ok) refuse(reply, a, key);
+      auth.admitted = true;
+    });
+    app.addHook('preHandler', async (request) => {
+      const key = request.hearthAuth?.key;
+      if (key?.models) checkModel(key, requestedModel(request.body, request.params), canonical);
+    });
+    if (keys) adminKeyRoutes(app, keys, usage, now);
+  };
+}

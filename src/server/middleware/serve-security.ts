@@ -1,0 +1,71 @@
+// Whether `hearth serve` authenticates, decided before it listens: on by default whenever it listens beyond
+// loopback, and then it refuses to start without a key; opt-in on loopback (--auth). --insecure-no-auth is the
+// one way to expose an open server, and it says so loudly.
+
+import { isIP } from 'node:net';
+import { HearthError } from '../../util/errors.ts';
+import { openStore, type Store } from '../../store/store.ts';
+import { databasePath } from '../../store/database.ts';
+import type { SecurityOptions } from './security.ts';
+
+export interface ServeSecurityFlags {
+  host: string;
+  /** --auth: require keys on loopback too. */
+  auth?: boolean;
+  /** --insecure-no-auth: no keys even beyond loopback. */
+  insecureNoAuth?: boolean;
+  corsOrigins?: string[];
+  metricsOpen?: boolean;
+  /** The database (default HEARTH_DB, else HEARTH_HOME/hearth.db). */
+  dbPath?: string;
+}
+
+export interface ServeSecurity {
+  options: SecurityOptions;
+  /** Authentication is on. */
+  auth: boolean;
+  /** Lines for the log, at warn level, once listening. */
+  warnings: string[];
+  close(): void;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return /^::ffff:127\./i.test(h);
+}
+
+export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
+  if (f.auth && f.insecureNoAuth) throw new HearthError('invalid_argument', '--auth and --insecure-no-auth contradict each other');
+  const loopback = isLoopback(f.host);
+  const auth = f.insecureNoAuth ? false : (f.auth ?? false) || !loopback;
+  const path = f.dbPath ?? databasePath();
+  const warnings: string[] = [];
+  let store: Store | undefined;
+  try {
+    store = openStore(path);
+  } catch (e) {
+    if (auth) throw e;
+    // Without authentication the database only holds the usage audit: serve anyway, and say so.
+    warnings.push(`the usage audit is off: ${(e as Error).message}`);
+  }
+  if (auth && store!.keys.activeCount() === 0) {
+    store!.close();
+    const where = loopback ? 'with --auth' : `on ${f.host}, beyond this machine,`;
+    throw new HearthError('invalid_argument',
+      `refusing to serve ${where} without an API key: none is active in ${path}. Create one with "hearth keys create --name NAME"` +
+      (loopback ? '' : ', or pass --insecure-no-auth to serve without authentication (anyone who can reach the port can use it)'));
+  }
+  if (!auth && !loopback) {
+    warnings.push(`AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach ${f.host} can use this server, read its metrics and fill its queue`);
+  }
+  if (!auth && f.metricsOpen) warnings.push('--metrics-open has no effect without authentication: every endpoint is open');
+  return {
+    options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, metricsOpen: f.metricsOpen },
+    auth,
+    warnings,
+    close: () => store?.close(),
+  };
+}
