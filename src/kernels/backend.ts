@@ -32,6 +32,8 @@ export interface Backend {
   swiglu(gate: Float32Array, up: Float32Array, n: number): void;
   add(a: Float32Array, b: Float32Array, n: number): void;
   addBias(x: Float32Array, bias: Float32Array, n: number, nTokens: number): void;
+  /** Release threads, devices and memory; the backend is unusable afterwards. */
+  dispose(): void;
 }
 
 export type { AttentionShape, RopeParams };

@@ -36,6 +36,8 @@ export interface LoadedModel {
   /** Total parameters (elements of every tensor). */
   readonly paramCount: number;
   readonly loadMs: number;
+  /** Stop the backend's threads or device now rather than at garbage collection. */
+  dispose(): void;
 }
 
 export function createBackend(opts: LoadOptions): Backend {
@@ -99,6 +101,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
       backend,
       paramCount: file.tensors.reduce((s, t) => s + t.nElements, 0),
       loadMs: performance.now() - t0,
+      dispose: () => backend.dispose(),
     };
   } finally {
     file.close();

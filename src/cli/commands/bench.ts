@@ -81,7 +81,7 @@ export const command: Command = {
       }
       return 0;
     } finally {
-      (model.backend as { dispose?: () => void }).dispose?.();
+      model.dispose();
     }
   },
 };

@@ -25,5 +25,6 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
     swiglu,
     add: addInPlace,
     addBias,
+    dispose: () => {},
   };
 }

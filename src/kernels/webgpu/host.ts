@@ -138,6 +138,7 @@ export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend
     allocF32: (n) => new Float32Array(n),
     matmul: wholePass, getRow: wholePass, rmsNorm: wholePass, rope: wholePass, attention: wholePass,
     swiglu: wholePass, add: wholePass, addBias: wholePass,
+    dispose: () => host.close(),
   };
 }
 
