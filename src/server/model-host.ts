@@ -84,6 +84,7 @@ export class ModelHost {
 
   close(): void {
     this.served?.scheduler.close();
+    this.served?.model.dispose();
   }
 }
 
