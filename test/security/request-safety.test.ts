@@ -1,0 +1,126 @@
+// What a request can make the server touch: model names are compared with the served model's names and never
+// become paths (nothing outside the models folder is opened), and no request field makes the server fetch a
+// URL (a canary server on loopback counts the attempts; no server module can open an outgoing connection).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs, { existsSync } from 'node:fs';
+import http from 'node:http';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, relative } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { REPO_ROOT } from '../shared.ts';
+import { startSecureServer, call, type SecureServer } from './harness.ts';
+
+let srv: SecureServer;
+let key: string;
+let canary: http.Server;
+let canaryHits = 0;
+let canaryUrl: string;
+
+before(async () => {
+  srv = await startSecureServer();
+  key = srv.store.keys.create({ name: 'k', scopes: ['inference', 'models:read', 'models:write', 'admin'] }).secret;
+  canary = http.createServer((_req, res) => {
+    canaryHits++;
+    res.end('{}');
+  });
+  await new Promise<void>((r) => canary.listen(0, '127.0.0.1', r));
+  canaryUrl = `http://127.0.0.1:${(canary.address() as AddressInfo).port}`;
+});
+after(async () => {
+  await srv.close();
+  await new Promise((r) => canary.close(r));
+});
+
+test('model names that look like paths or URLs open no file and fetch nothing', async () => {
+  const names = ['../../../../etc/passwd', '/etc/passwd', '..\\..\\windows\\win.ini', 'stories260K/../../../etc/passwd',
+    '%2e%2e%2fetc%2fpasswd', `${canaryUrl}/model.gguf`, 'file:///etc/passwd', `hf.co/x/y:Q4_K_M`, 'passwd.gguf'];
+  const opened: string[] = [];
+  const names0 = ['openSync', 'readFileSync', 'existsSync', 'statSync', 'createReadStream', 'open', 'readFile', 'stat'] as const;
+  const saved = new Map<string, unknown>();
+  const fsAny = fs as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const n of names0) {
+    const orig = fsAny[n];
+    saved.set(n, orig);
+    fsAny[n] = function (this: unknown, ...args: unknown[]) {
+      opened.push(String(args[0]));
+      return orig.apply(this, args);
+    };
+  }
+  syncBuiltinESMExports();
+  try {
+    // The spies reach named imports too (what the server's modules use).
+    existsSync(join(REPO_ROOT, 'spy-check'));
+    assert.deepEqual(opened, [join(REPO_ROOT, 'spy-check')]);
+    for (const model of names) {
+      const bodies: [string, unknown][] = [
+        ['/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }],
+        ['/v1/completions', { model, prompt: 'hi', max_tokens: 1 }],
+        ['/v1/embeddings', { model, input: 'hi' }],
+        ['/v1/messages', { model, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] }],
+        ['/api/generate', { model, prompt: 'hi', stream: false }],
+        ['/api/chat', { model, messages: [{ role: 'user', content: 'hi' }], stream: false }],
+        ['/api/show', { model }],
+        ['/api/embed', { model, input: 'hi' }],
+      ];
+      for (const [path, body] of bodies) {
+        const r = await call(srv.base, path, { key, body });
+        assert.equal(r.status, 404, `${path} ${model}: ${r.text}`);
+      }
+      const g = await call(srv.base, `/v1/models/${encodeURIComponent(model)}`, { key });
+      assert.equal(g.status, 404, model);
+    }
+  } finally {
+    for (const [n, f] of saved) fsAny[n] = f as (...a: unknown[]) => unknown;
+    syncBuiltinESMExports();
+  }
+  assert.deepEqual(opened.filter((p) => /passwd|win\.ini|model\.gguf|\.\./.test(p)), []);
+  assert.equal(canaryHits, 0);
+});
+
+test('URL-valued request fields are refused or ignored, never fetched', async () => {
+  const img = `${canaryUrl}/cat.png`;
+  const requests: [string, unknown][] = [
+    ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: img } }] }] }],
+    ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: img, format: 'wav' } }] }] }],
+    ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'get', description: img } }] }],
+    ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { $ref: img } } } }],
+    ['/v1/messages', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: img } }] }] }],
+    ['/v1/messages', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: img } }] }] }],
+    ['/v1/messages', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }], mcp_servers: [{ type: 'url', url: img, name: 'x' }] }],
+    ['/api/generate', { model: 'stories260K', prompt: 'hi', images: [img], stream: false }],
+    ['/api/chat', { model: 'stories260K', messages: [{ role: 'user', content: 'hi', images: [img] }], stream: false }],
+    ['/api/generate', { model: 'stories260K', prompt: 'hi', template: `{{ include "${img}" }}`, stream: false }],
+    ['/api/pull', { model: img }],
+    ['/api/create', { model: 'x', from: img }],
+    ['/api/blobs/sha256:abc', { url: img }],
+  ];
+  for (const [path, body] of requests) {
+    const r = await call(srv.base, path, { key, body });
+    assert.ok(r.status >= 400 && r.status < 500, `${path} ${JSON.stringify(body).slice(0, 80)}: ${r.status}`);
+  }
+  // A request with a URL where text belongs is just text.
+  assert.equal((await call(srv.base, '/v1/completions', { key, body: { model: 'stories260K', prompt: img, max_tokens: 2 } })).status, 200);
+  assert.equal(canaryHits, 0);
+});
+
+test('no module the server loads opens outgoing connections', () => {
+  const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? files(p) : p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+  });
+  const bad: string[] = [];
+  for (const f of files(join(REPO_ROOT, 'src'))) {
+    if (f.includes(`${join('src', 'kernels', 'wasm', 'assembly')}`)) continue;
+    const src = fs.readFileSync(f, 'utf8');
+    const where = relative(REPO_ROOT, f);
+    for (const m of src.matchAll(/^import (?!type )[^;]*from '(node:)?(http|https|http2|tls|dgram|undici)'/gm)) bad.push(`${where}: ${m[0]}`);
+    for (const m of src.matchAll(/^import (?!type )\{([^}]*)\} from 'node:net'/gm)) {
+      if (!/^\s*(isIP|isIPv4|isIPv6)(\s*,\s*(isIP|isIPv4|isIPv6))*\s*$/.test(m[1])) bad.push(`${where}: ${m[0]}`);
+    }
+    // (a module may define its own function called fetch, as model/weights.ts does)
+    const ownFetch = /function fetch\(/.test(src);
+    for (const m of src.matchAll(/(?<![\w.])fetch\(|new WebSocket\(|\.connect\(/g)) if (!(ownFetch && m[0] === 'fetch(')) bad.push(`${where}: ${m[0]}`);
+  }
+  assert.deepEqual(bad, []);
+});
