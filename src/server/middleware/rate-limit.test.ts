@@ -143,3 +143,18 @@ test('reset durations and OpenAI headers', () => {
   });
   assert.throws(() => new InProcessRateLimiter({ windowMs: 0 }), /positive/);
 });
+
+test('the request log grows with use: a huge limit costs nothing until used, and stays exact past the growth', () => {
+  const { clock, rl } = limiter(1000);
+  const limits = { rpm: 1e9 };
+  for (let i = 0; i < 100; i++) assert.ok(rl.admit('big', limits).ok);
+  const small = { rpm: 40 };
+  for (let i = 0; i < 40; i++, clock.t += 10) assert.ok(rl.admit('k', small).ok, `admission ${i}`);
+  const r = refused(rl.admit('k', small));
+  assert.equal(r.retryAfterMs, 1000 - 400); // the first of the 40 (t0) leaves at t0 + 1000
+  clock.t += 600;
+  assert.ok(rl.admit('k', small).ok);
+  assert.ok(!rl.admit('k', small).ok);
+  clock.t += 10;
+  assert.ok(rl.admit('k', small).ok, 'the second one (t0 + 10) left');
+});

@@ -2,8 +2,9 @@
 //
 // The window is a sliding log, not a fixed window: a request is admitted when fewer than `rpm` requests were
 // admitted in the last `windowMs` (a fixed window resetting on the minute would let 2 × rpm through in a burst
-// straddling the boundary). The log of a key's requests is a ring of `rpm` timestamps, so a check is O(1)
-// and a refusal knows exactly when the oldest request leaves the window: that is its Retry-After.
+// straddling the boundary). The log of a key's requests is a ring of at most `rpm` timestamps, so a check is O(1)
+// and a refusal knows exactly when the oldest request leaves the window: that is its Retry-After. The ring grows
+// with use up to `rpm` entries, so memory follows the traffic, not the limit.
 //
 // Tokens are only known after a request (the usage the server reports), so they are counted then: a request is
 // admitted while the tokens counted in the window are under `tpm`, and its own prompt + completion tokens are
@@ -52,22 +53,32 @@ export interface InProcessOptions {
   concurrencyRetryMs?: number;
 }
 
-/** A ring of the last `capacity` admission times. */
+/** The admission times in the window, oldest first: a ring that grows up to the limit as it fills. */
 class RequestLog {
-  readonly times: Float64Array;
+  readonly limit: number;
+  times: Float64Array;
   head = 0;
   count = 0;
 
-  constructor(capacity: number, from?: RequestLog) {
-    this.times = new Float64Array(capacity);
-    if (from) for (let i = Math.max(0, from.count - capacity); i < from.count; i++) this.push(from.at(i));
+  constructor(limit: number, from?: RequestLog) {
+    this.limit = limit;
+    this.times = new Float64Array(Math.min(limit, 16));
+    if (from) for (let i = Math.max(0, from.count - limit); i < from.count; i++) this.push(from.at(i));
   }
 
   at(i: number): number {
     return this.times[(this.head + i) % this.times.length];
   }
 
+  /** Callers check count < limit first. */
   push(t: number): void {
+    if (this.count === this.times.length) {
+      // Memory follows use, not the limit: a key allowed 10^6 requests a minute that sends 10 holds 16 slots.
+      const grown = new Float64Array(Math.min(this.limit, this.times.length * 2));
+      for (let i = 0; i < this.count; i++) grown[i] = this.at(i);
+      this.times = grown;
+      this.head = 0;
+    }
     this.times[(this.head + this.count) % this.times.length] = t;
     this.count++;
   }
@@ -145,7 +156,7 @@ export class InProcessRateLimiter implements RateLimiter {
     const { rpm, tpm, concurrency } = limits;
     let log = w.requests;
     if (rpm !== undefined) {
-      if (log?.times.length !== rpm) log = w.requests = new RequestLog(rpm, log);
+      if (log?.limit !== rpm) log = w.requests = new RequestLog(rpm, log);
       log.expire(cutoff);
     }
     w.tokens.expire(cutoff);
