@@ -286,6 +286,7 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       threads,
       nCtx: ref.nCtx,
       loadMs,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
       bos: model.tokens.bos,
       eos: model.tokens.eos,
       addBos: model.tokens.shouldPrependBosToken,

@@ -130,7 +130,10 @@ export interface ReferenceInfo {
   gpu: string | false;
   threads: number;
   nCtx: number;
+  /** Wall time from loading llama.cpp's binary to a ready context (model weights mapped, KV cache allocated). */
   loadMs: number;
+  /** Peak resident set of the reference process (Node + llama.cpp) when the last op finished, in MiB. */
+  peakRssMb: number;
   bos: number | null;
   eos: number | null;
   /** Whether llama.cpp adds BOS by itself for this model (tokenizer.ggml.add_bos_token). */

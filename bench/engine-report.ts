@@ -1,0 +1,119 @@
+// The markdown of the engine benchmark's BENCHMARKS.md section: the side-by-side table, the
+// Hearth/llama.cpp ratios and what bounds each figure (memory bandwidth for decode, kernel FLOP/s for prefill).
+
+export interface EngineRun {
+  loadS: number;
+  prefillTps: number;
+  decodeTps: number;
+  peakRssMb: number;
+}
+
+export interface ModelFacts {
+  fileBytes: number;
+  /** Weight bytes read per decoded token. */
+  decodeBytes: number;
+  /** Weights taking part in matmuls (2 FLOP each per token). */
+  matmulParams: number;
+}
+
+export interface EngineRow {
+  type: string;
+  threads: number;
+  facts: ModelFacts;
+  hearth: EngineRun;
+  llama: EngineRun | null;
+  /** 1-minute load average around the measurement (the machine is shared). */
+  loadAvg: number;
+  date: string;
+  revision: string;
+  llamaBuild: string;
+}
+
+export interface EngineContext {
+  machine: string;
+  node: string;
+  nPrompt: number;
+  nGen: number;
+}
+
+/** Memory read bandwidth of the development machine at 1 / 2 threads (DESIGN.md). */
+export const BANDWIDTH_GBS: Record<number, number> = { 1: 37, 2: 45 };
+
+const TYPE_ORDER = ['Q8_0', 'Q4_0', 'Q4_K_M'];
+
+const f1 = (x: number): string => x.toFixed(1);
+const f2 = (x: number): string => x.toFixed(2);
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+
+export function decodeGBs(r: EngineRun, f: ModelFacts): number {
+  return (f.decodeBytes * r.decodeTps) / 1e9;
+}
+
+export function prefillGflops(r: EngineRun, f: ModelFacts): number {
+  return (2 * f.matmulParams * r.prefillTps) / 1e9;
+}
+
+function sorted(rows: EngineRow[]): EngineRow[] {
+  const rank = (t: string) => (TYPE_ORDER.includes(t) ? TYPE_ORDER.indexOf(t) : TYPE_ORDER.length);
+  return [...rows].sort((a, b) => rank(a.type) - rank(b.type) || a.type.localeCompare(b.type) || a.threads - b.threads);
+}
+
+export function engineSection(rowsIn: EngineRow[], ctx: EngineContext): string {
+  const rows = sorted(rowsIn);
+  const dates = [...new Set(rows.map((r) => r.date))].join(', ');
+  const revs = [...new Set(rows.map((r) => r.revision))].join(', ');
+  const builds = [...new Set(rows.map((r) => r.llamaBuild).filter(Boolean))].join(', ') || 'not measured';
+  const out: string[] = [];
+  out.push('Regenerate with `npm run bench` (`-- --types Q8_0 --threads 2` re-measures a subset of rows).');
+  out.push('');
+  out.push(`- Date: ${dates}; Hearth ${revs}, \`cpu\` backend (WebAssembly SIMD)`);
+  out.push(`- Machine: ${ctx.machine}; Node ${ctx.node}`);
+  out.push(`- llama.cpp: ${builds}, CPU only, f16 KV cache`);
+  out.push('- Models: synthetic TinyLlama-shaped llama (2048 wide, 22 layers, 32 query / 4 KV heads, FFN 5632, ' +
+    '32000-token vocabulary, 1.1 B weights) written by test/fixtures/synthetic-model.ts; Q4_K_M made by ' +
+    'quantizeModel from the F32 model (Q6_K output and the use-more-bits attn_v / ffn_down layers). The same ' +
+    'file is given to both engines.');
+  out.push(`- Prefill: one ${ctx.nPrompt}-token prompt; decode: ${ctx.nGen} greedy tokens after it. Load: process ` +
+    'start of the engine excluded, file mapped to context ready. Peak RSS: the whole process (Node included, ' +
+    'for llama.cpp too, which runs under node-llama-cpp). One run each, on a shared 2-core machine; the last ' +
+    'column is the 1-minute load average during the pair of runs (≈1 means another process took a core).');
+  out.push('');
+  out.push(`| model | size GB | threads | engine | load s | pp${ctx.nPrompt} t/s | tg${ctx.nGen} t/s | peak RSS MB | load avg |`);
+  out.push('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const size = f2(r.facts.fileBytes / 1e9);
+    const line = (engine: string, e: EngineRun) =>
+      `| ${r.type} | ${size} | ${r.threads} | ${engine} | ${f2(e.loadS)} | ${f1(e.prefillTps)} | ${f1(e.decodeTps)} | ${Math.round(e.peakRssMb)} | ${r.loadAvg} |`;
+    out.push(line('Hearth', r.hearth));
+    if (r.llama) out.push(line('llama.cpp', r.llama));
+  }
+  const paired = rows.filter((r) => r.llama);
+  if (paired.length) {
+    out.push('');
+    out.push('Hearth / llama.cpp (above 1 means Hearth is faster, or for load time and RSS, larger):');
+    out.push('');
+    out.push('| model | threads | prefill | decode | load time | peak RSS |');
+    out.push('|---|---|---|---|---|---|');
+    for (const r of paired) {
+      const l = r.llama!;
+      out.push(`| ${r.type} | ${r.threads} | ${ratio(r.hearth.prefillTps, l.prefillTps)} | ${ratio(r.hearth.decodeTps, l.decodeTps)} | ` +
+        `${ratio(r.hearth.loadS, l.loadS)} | ${ratio(r.hearth.peakRssMb, l.peakRssMb)} |`);
+    }
+  }
+  out.push('');
+  out.push('### What limits it');
+  out.push('');
+  out.push('Decode reads every weight once per token (the embedding excepted: one row), so weight bytes × tokens/s ' +
+    `is the memory traffic reached, against ≈${BANDWIDTH_GBS[1]} / ${BANDWIDTH_GBS[2]} GB/s measured at 1 / 2 threads. ` +
+    'Prefill does 2 FLOP per matmul weight per token (attention left out, small at 512 tokens).');
+  out.push('');
+  out.push('| model | threads | MB read / token | Hearth decode GB/s | llama.cpp decode GB/s | % of bandwidth (Hearth) | Hearth prefill GFLOP/s | llama.cpp prefill GFLOP/s |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const h = decodeGBs(r.hearth, r.facts);
+    const bw = BANDWIDTH_GBS[r.threads];
+    out.push(`| ${r.type} | ${r.threads} | ${Math.round(r.facts.decodeBytes / 1e6)} | ${f1(h)} | ${r.llama ? f1(decodeGBs(r.llama, r.facts)) : '–'} | ` +
+      `${bw ? `${Math.round((100 * h) / bw)}%` : '–'} | ${f1(prefillGflops(r.hearth, r.facts))} | ${r.llama ? f1(prefillGflops(r.llama, r.facts)) : '–'} |`);
+  }
+  return out.join('\n');
+}
