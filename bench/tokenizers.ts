@@ -176,7 +176,7 @@ function render(rows: Row[], bytes: number, versions: string[], load: string): s
       `"ratio by CPU time" is the same from the best CPU times of each process, which other load on a shared ` +
       `machine disturbs less (Hearth's includes V8's garbage-collector threads). "ids identical" compares ` +
       `Hearth's ids with the reference's; a difference is counted in regions where the two disagree before ` +
-      `agreeing again. Decode is Hearth's \`decode(ids, { skipSpecial: false })\` of its own ids, MB/s of the ` +
+      `agreeing again. Decode is Hearth's \`decode(ids, { skipSpecial: false, cleanSpaces: false })\` of its own ids, MB/s of the ` +
       `original text; round-trip says whether it gives the text back exactly.`,
     '',
     ...lines,

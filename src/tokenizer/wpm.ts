@@ -29,9 +29,19 @@ for (let c = 0; c < 128; c++) {
     : PUNCT.test(ch) || (c < 0x7f && SYMBOL.test(ch)) ? SPLIT : NORMAL;
 }
 
+const NON_ASCII = /[^\0-\x7f]+/g;
+
+/**
+ * NFD of the non-ASCII stretches only. ASCII characters neither decompose nor reorder with marks
+ * around them, so this equals text.normalize('NFD'), without copying a mostly-ASCII text.
+ */
+function nfd(text: string): string {
+  return text.replace(NON_ASCII, (m) => m.normalize('NFD'));
+}
+
 /** BERT pre-processing: the list of words. */
 export function wpmWords(text: string, opts: WpmOptions): string[] {
-  const src = opts.stripAccents ? text.normalize('NFD') : text;
+  const src = opts.stripAccents ? nfd(text) : text;
   const lower = opts.lowercase;
   const words: string[] = [];
   const n = src.length;
