@@ -78,6 +78,16 @@ test('/health needs no key; /metrics needs the metrics scope', async () => {
   assert.equal((await call(srv.base, '/v1/chat/completions', { key: scraper, body: CHAT })).status, 403);
 });
 
+test('--metrics-open: /metrics without a key, everything else still guarded', async () => {
+  const open = await startSecureServer({ security: { metricsOpen: true } });
+  try {
+    assert.equal((await call(open.base, '/metrics')).status, 200);
+    assert.equal((await call(open.base, '/v1/models')).status, 401);
+  } finally {
+    await open.close();
+  }
+});
+
 test('403 for a missing scope, in each dialect', async () => {
   const reader = srv.store.keys.create({ name: 'reader', scopes: ['models:read'] }).secret;
   assert.equal((await call(srv.base, '/v1/models', { key: reader })).status, 200);
@@ -111,7 +121,7 @@ test('admin endpoints: create (secret once), list (never a secret), revoke; admi
   assert.equal(c.status, 201);
   assert.match(c.json.key, /^hth_[0-9A-Za-z]{43}$/);
   assert.deepEqual([c.json.status, c.json.scopes, c.json.rpm], ['active', ['inference'], 10]);
-  assert.equal(Date.parse(c.json.expires_at) - Date.parse(c.json.created_at), 3_600_000);
+  assert.equal(Date.parse(c.json.expires_at) - Date.parse(c.json.created_at), 3_600_000); // one clock for both: the server's
   assert.equal((await call(srv.base, '/v1/chat/completions', { key: c.json.key, body: CHAT })).status, 200);
   const l = await call(srv.base, '/admin/keys', { key: admin });
   assert.equal(l.status, 200);
