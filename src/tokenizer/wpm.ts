@@ -3,6 +3,7 @@
 // longest-match per word with a leading ▁ marking the word start; a word with an unmatched
 // remainder becomes [UNK].
 import type { Vocab } from './vocab.ts';
+import { AsciiWordCache } from './ascii-word-cache.ts';
 
 const WHITESPACE = /[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
 const CONTROL = /\p{C}/u;
@@ -39,25 +40,33 @@ function nfd(text: string): string {
   return text.replace(NON_ASCII, (m) => m.normalize('NFD'));
 }
 
-/** BERT pre-processing: the list of words. */
-export function wpmWords(text: string, opts: WpmOptions): string[] {
+/**
+ * BERT pre-processing: calls `onWord` for each word in order, except that a word which is one run
+ * of ASCII characters in `src` (the text after NFD, passed along) goes to `onAscii` as its range,
+ * not yet lowercased. Lowercasing an ASCII-only string at once equals lowercasing each character.
+ */
+function splitWords(
+  text: string, opts: WpmOptions,
+  onWord: (word: string) => void, onAscii: (src: string, start: number, end: number) => void,
+): void {
   const src = opts.stripAccents ? nfd(text) : text;
   const lower = opts.lowercase;
-  const words: string[] = [];
   const n = src.length;
   let cur = '';
-  // Runs of ordinary ASCII are taken as one slice rather than char by char (the hot path for
-  // Latin text); lowercasing an ASCII-only string at once equals lowercasing each character.
-  let run = -1;
+  let run = -1; // start of the pending run of ordinary ASCII characters
   for (let i = 0; i < n;) {
     const c = src.charCodeAt(i);
     if (c < 0x80) {
       const k = ASCII_CLASS[c];
       if (k === NORMAL) { if (run < 0) run = i; i++; continue; }
-      if (run >= 0) { const r = src.slice(run, i); cur += lower ? r.toLowerCase() : r; run = -1; }
+      if (run >= 0) {
+        if (k !== DROP && cur === '') onAscii(src, run, i);
+        else { const r = src.slice(run, i); cur += lower ? r.toLowerCase() : r; }
+        run = -1;
+      }
       if (k === DROP) { i++; continue; }
-      if (cur) { words.push(cur); cur = ''; }
-      if (k === SPLIT) words.push(lower ? src[i].toLowerCase() : src[i]);
+      if (cur) { onWord(cur); cur = ''; }
+      if (k === SPLIT) onAscii(src, i, i + 1);
       i++;
       continue;
     }
@@ -66,21 +75,33 @@ export function wpmWords(text: string, opts: WpmOptions): string[] {
     const ch = cp > 0xffff ? src.slice(i, i + 2) : src[i];
     i += ch.length;
     if (WHITESPACE.test(ch)) {
-      if (cur) { words.push(cur); cur = ''; }
+      if (cur) { onWord(cur); cur = ''; }
       continue;
     }
     if (cp === 0xfffd || CONTROL.test(ch)) continue;
     if (opts.stripAccents && MARK.test(ch)) continue;
     const s = lower ? ch.toLowerCase() : ch;
     if (PUNCT.test(ch) || isChineseChar(cp)) {
-      if (cur) { words.push(cur); cur = ''; }
-      words.push(s);
+      if (cur) { onWord(cur); cur = ''; }
+      onWord(s);
     } else {
       cur += s;
     }
   }
-  if (run >= 0) { const r = src.slice(run); cur += lower ? r.toLowerCase() : r; }
-  if (cur) words.push(cur);
+  if (run >= 0) {
+    if (cur === '') onAscii(src, run, n);
+    else { const r = src.slice(run); cur += lower ? r.toLowerCase() : r; }
+  }
+  if (cur) onWord(cur);
+}
+
+/** BERT pre-processing: the list of words. */
+export function wpmWords(text: string, opts: WpmOptions): string[] {
+  const words: string[] = [];
+  splitWords(text, opts, (w) => words.push(w), (src, start, end) => {
+    const r = src.slice(start, end);
+    words.push(opts.lowercase ? r.toLowerCase() : r);
+  });
   return words;
 }
 
@@ -94,17 +115,20 @@ export class WpmEncoder {
   }
 
   encode(text: string, out: number[]): void {
-    // Words repeat a lot in real text; remembering each distinct word's ids within one call saves
-    // the substring lookups (bounded, so a text of endless distinct words cannot grow it without end).
+    // Words repeat a lot in real text; each distinct word is matched once per call (bounded, so a
+    // text of endless distinct words cannot grow the memo without end).
     const seen = new Map<string, number[]>();
-    for (const word of wpmWords(text, this.opts)) {
+    const ascii = new AsciiWordCache<number[]>(this.opts.lowercase, WORD_CACHE_MAX);
+    const make = (word: string): number[] => this.encodeWord(word);
+    const emit = (ids: number[]): void => { for (let k = 0; k < ids.length; k++) out.push(ids[k]); };
+    splitWords(text, this.opts, (word) => {
       let ids = seen.get(word);
       if (ids === undefined) {
         ids = this.encodeWord(word);
         if (seen.size < WORD_CACHE_MAX) seen.set(word, ids);
       }
-      for (let k = 0; k < ids.length; k++) out.push(ids[k]);
-    }
+      emit(ids);
+    }, (src, start, end) => emit(ascii.get(src, start, end, make)));
   }
 
   private encodeWord(word: string): number[] {
