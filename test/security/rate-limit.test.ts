@@ -143,6 +143,8 @@ test('every request lands in the usage audit: key, route, model, tokens, status,
   await call(srv.base, '/v1/models', { key: secret });
   await call(srv.base, '/v1/models', { key: secret }); // 429
   await call(srv.base, '/v1/models'); // 401
+  const other = srv.store.keys.create({ name: 'other', models: ['llama3'] });
+  assert.equal((await call(srv.base, '/v1/chat/completions', { key: other.secret, body: CHAT })).status, 403);
   await new Promise((resolve) => setTimeout(resolve, 20));
   const rows = srv.store.database.db.prepare('SELECT key_id, route, model, prompt_tokens, completion_tokens, status, client FROM usage ORDER BY id').all();
   assert.deepEqual(rows.map((x) => ({ ...x })), [
@@ -150,6 +152,7 @@ test('every request lands in the usage audit: key, route, model, tokens, status,
     { key_id: key.id, route: '/v1/models', model: null, prompt_tokens: null, completion_tokens: null, status: 200, client: '127.0.0.1' },
     { key_id: key.id, route: '/v1/models', model: null, prompt_tokens: null, completion_tokens: null, status: 429, client: '127.0.0.1' },
     { key_id: null, route: '/v1/models', model: null, prompt_tokens: null, completion_tokens: null, status: 401, client: '127.0.0.1' },
+    { key_id: other.key.id, route: '/v1/chat/completions', model: 'stories260K', prompt_tokens: null, completion_tokens: null, status: 403, client: '127.0.0.1' },
   ]);
   const [s] = srv.store.usage.summary({ keyId: key.id });
   assert.deepEqual([s.requests, s.errors, s.rateLimited, s.completionTokens], [3, 1, 1, 4]);

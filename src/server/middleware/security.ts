@@ -37,6 +37,8 @@ export interface RequestAuth {
   key?: ApiKey;
   /** The limiter admitted it: its slot is released when the response closes. */
   admitted: boolean;
+  /** The model the request named, for the audit of requests refused before a route resolved it. */
+  model?: string;
 }
 
 declare module 'fastify' {
@@ -75,7 +77,7 @@ export function security(o: SecurityOptions, host?: ModelHost): (app: FastifyIns
       }
       usage?.record({
         at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: request.routeOptions.url ?? 'unmatched',
-        model: stats.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
+        model: stats.model ?? auth?.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
         status: reply.raw.writableFinished ? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
       });
     } catch (err) {
@@ -123,8 +125,10 @@ export function security(o: SecurityOptions, host?: ModelHost): (app: FastifyIns
       auth.admitted = true;
     });
     app.addHook('preHandler', async (request) => {
-      const key = request.hearthAuth?.key;
-      if (key?.models) checkModel(key, requestedModel(request.body, request.params), canonical);
+      const auth = request.hearthAuth;
+      if (!auth?.key) return;
+      auth.model = requestedModel(request.body, request.params);
+      if (auth.key.models) checkModel(auth.key, auth.model, canonical);
     });
     if (keys) adminKeyRoutes(app, keys, usage, now);
   };
