@@ -3,9 +3,11 @@
 // A super-block's integer dot is accumulated per token in i32x4 lanes, group by group with the group's
 // scale, then scaled once by d_w * d_x. Plain SIMD128 widens the weights to i16 and multiplies in the scale
 // once per group (shared by every token of the tile); the relaxed build keeps the quants unsigned (i7) for
-// relaxed_dot and multiplies each token's group sum by the scale.
+// relaxed_dot and multiplies each token's group sum by the scale: the i8 x i7 pair sums stay in i16 (quants
+// <= 63, |x| <= 127, at most four products per i16 lane: below 2^15), and i32x4.dot_i16x8_s with the
+// splatted scale both widens and scales them, one instruction instead of a widening dot and an i32 multiply.
 
-import { dotU7, dotW16, hsumI } from './simd';
+import { dotW16, hsumI } from './simd';
 import { offConst } from './consts';
 
 /** Plain path: the low eight of (q - off) * sc as i16x8. Relaxed path: q itself. */
@@ -28,7 +30,7 @@ import { offConst } from './consts';
  */
 @inline export function g16(it: v128, xp: usize, lo: v128, hi: v128, sc: i32): v128 {
   const x = v128.load(xp);
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(it, i32x4.mul(dotU7(x, lo, i32x4.splat(0)), i32x4.splat(sc)));
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(it, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x, lo), i16x8.splat(<i16>sc)));
   return i32x4.add(it, dotW16(lo, hi, x));
 }
 
@@ -42,7 +44,8 @@ import { offConst } from './consts';
   const x0 = v128.load(xp);
   const x1 = v128.load(xp, 16);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.add(it, i32x4.mul(dotU7(x0, lo0, dotU7(x1, lo1, i32x4.splat(0))), i32x4.splat(sc)));
+    const s = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, lo1));
+    return i32x4.add(it, i32x4.dot_i16x8_s(s, i16x8.splat(<i16>sc)));
   }
   return i32x4.add(it, i32x4.add(dotW16(lo0, hi0, x0), dotW16(lo1, hi1, x1)));
 }
