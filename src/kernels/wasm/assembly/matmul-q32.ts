@@ -37,6 +37,14 @@ const Q8_0 = 4;
   return i8x16.sub(v128.xor(x, m), m);
 }
 
+/**
+ * x0 · u0 + x1 · u1 for unsigned quants u <= 31 (the 4- and 5-bit types): the i8 x i7 pair sums of both
+ * halves fit in i16 (4 * 31 * 127 < 2^15), so they are added there and widened once.
+ */
+@inline function dotSmall(x0: v128, u0: v128, x1: v128, u1: v128): v128 {
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, u0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, u1)));
+}
+
 /** One token's contribution of one block: acc + f32(q_w · q_x) * dw * dx. */
 @inline function tok(kind: i32, acc: v128, ap: usize, b: usize, dOff: usize, sOff: usize,
   wl: v128, wh: v128, sl: v128, sh: v128, dw: f32): v128 {
@@ -53,7 +61,7 @@ const Q8_0 = 4;
     } else {
       const off = quantOffset(kind);
       const init = off ? i32x4.replace_lane(i32x4.splat(0), 0, -off * load<i32>(ap + sOff + (b << 2))) : i32x4.splat(0);
-      ip = dotU7(x0, wl, dotU7(x1, wh, init));
+      ip = i32x4.add(init, dotSmall(x0, wl, x1, wh));
     }
   } else {
     ip = i32x4.add(dotI8(wl, x0), dotI8(wh, x1));
@@ -145,7 +153,7 @@ const Q8_0 = 4;
       x0 = negWhere(x0, sl);
       x1 = negWhere(x1, sh);
     }
-    return dotU7(x0, wl, dotU7(x1, wh, i32x4.splat(0)));
+    return kind == Q8_0 ? dotU7(x0, wl, dotU7(x1, wh, i32x4.splat(0))) : dotSmall(x0, wl, x1, wh);
   }
   return i32x4.add(dotI8(wl, x0), dotI8(wh, x1));
 }
@@ -262,7 +270,7 @@ const Q8_0 = 4;
     wl = v128.or(wl, fifthBits(qh & 0xffff));
     wh = v128.or(wh, fifthBits(qh >>> 16));
   }
-  if (ASC_FEATURE_RELAXED_SIMD) return dotU7(x0, wl, dotU7(x1, wh, i32x4.splat(0)));
+  if (ASC_FEATURE_RELAXED_SIMD) return dotSmall(x0, wl, x1, wh);
   const off = quantOffset(kind);
   if (off) {
     wl = i8x16.sub(wl, offConst(off));
