@@ -48,3 +48,9 @@ export type { NativeRequest, NativeEvent, ChoiceResult } from './api/native.ts';
 
 // backends
 export { createWebGPUBackend, isWebGPUBackend } from './kernels/webgpu/host.ts';
+
+// state and security
+export { openStore, type Store } from './store/store.ts';
+export { databasePath } from './store/database.ts';
+export { SCOPES, type Scope } from './store/keys.ts';
+export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';
