@@ -7,7 +7,7 @@
 // that rounding; a reader can mentally erase it to see the plain algorithm.
 
 import { HearthError } from '../../util/errors.ts';
-import { writeHalf } from './half-bytes.ts';
+import { readHalf, writeHalf } from './half-bytes.ts';
 
 /** Elements per K-quant super-block. */
 export const QK_K = 256;
@@ -296,6 +296,43 @@ export function storeScalesAndMins(scales: Float32Array, mins: Float32Array, max
   writeHalf(dst, o, f(maxScale / 63));
   writeHalf(dst, o + 2, f(maxMin / 63));
 }
+/** Reusable buffers for quantizeScaleMinLevels. */
+export class ScaleMinScratch {
+  readonly laux = new Uint8Array(32);
+  readonly weights = new Float32Array(32);
+  readonly mins = new Float32Array(8);
+  readonly scales = new Float32Array(8);
+  readonly sm = new Uint8Array(2);
+}
+
+/**
+ * The part Q4_K and Q5_K share (ggml's quantize_row_q4_K_ref / q5_K_ref): search each group's scale and min
+ * (make_qkx2_quants with nmax, rmin and nstep), store the block header at dst[o..o+16), then requantize x
+ * against the scales as stored (f16 times 6 bits), writing levels 0..nmax into L[0..256).
+ */
+export function quantizeScaleMinLevels(x: Float32Array, dst: Uint8Array, o: number, nmax: number, rmin: number,
+  nstep: number, L: Uint8Array, s: ScaleMinScratch): void {
+  let maxScale = 0; // scales are never negative: the min is taken out first
+  let maxMin = 0;
+  for (let j = 0; j < 8; j++) {
+    groupWeights(x, 32 * j, s.weights);
+    s.scales[j] = makeQkx2Quants(32, nmax, x.subarray(32 * j, 32 * j + 32), s.weights, L.subarray(32 * j, 32 * j + 32),
+      s.mins, j, s.laux, rmin, TENTH, nstep, false);
+    if (s.scales[j] > maxScale) maxScale = s.scales[j];
+    if (s.mins[j] > maxMin) maxMin = s.mins[j];
+  }
+  storeScalesAndMins(s.scales, s.mins, maxScale, maxMin, dst, o);
+  const dAll = readHalf(dst, o);
+  const mAll = readHalf(dst, o + 2);
+  for (let j = 0; j < 8; j++) {
+    getScaleMinK4(j, dst, o + 4, s.sm);
+    const d = f(dAll * s.sm[0]);
+    if (d === 0) continue;
+    const dm = f(mAll * s.sm[1]);
+    for (let ii = 0; ii < 32; ii++) L[32 * j + ii] = clamp(nearestInt(f(f(x[32 * j + ii] + dm) / d)), 0, nmax);
+  }
+}
+
 /** Number of super-blocks in a row of n elements; throws when n or a buffer does not fit the type. */
 export function superBlocks(type: string, n: number, bytesPerBlock: number, packedLength: number,
   floatLength: number): number {

@@ -6,10 +6,7 @@
 import { GGMLType } from '../../gguf/ggml-types.ts';
 import { registerQuant } from '../traits.ts';
 import { readHalf } from './half-bytes.ts';
-import {
-  QK_K, TENTH, clamp, getScaleMinK4, groupWeights, makeQkx2Quants, nearestInt, storeScalesAndMins,
-  superBlocks,
-} from './k-quant-search.ts';
+import { QK_K, ScaleMinScratch, getScaleMinK4, quantizeScaleMinLevels, superBlocks } from './k-quant-search.ts';
 
 const BLOCK_BYTES = 144;
 const D = 0;
@@ -21,37 +18,12 @@ const f = Math.fround;
 export function quantizeRowQ4K(src: Float32Array, dst: Uint8Array, n: number): void {
   const nb = superBlocks('Q4_K', n, BLOCK_BYTES, dst.length, src.length);
   const L = new Uint8Array(QK_K);
-  const Laux = new Uint8Array(32);
-  const weights = new Float32Array(32);
-  const mins = new Float32Array(8);
-  const scales = new Float32Array(8);
-  const sm = new Uint8Array(2);
+  const scratch = new ScaleMinScratch();
 
   for (let i = 0; i < nb; i++) {
     const x = src.subarray(i * QK_K, (i + 1) * QK_K);
     const o = i * BLOCK_BYTES;
-    let maxScale = 0; // scales are never negative: the min is taken out first
-    let maxMin = 0;
-    for (let j = 0; j < 8; j++) {
-      groupWeights(x, 32 * j, weights);
-      scales[j] = makeQkx2Quants(32, 15, x.subarray(32 * j, 32 * j + 32), weights, L.subarray(32 * j, 32 * j + 32),
-        mins, j, Laux, -1, TENTH, 20, false);
-      if (scales[j] > maxScale) maxScale = scales[j];
-      if (mins[j] > maxMin) maxMin = mins[j];
-    }
-
-    storeScalesAndMins(scales, mins, maxScale, maxMin, dst, o);
-
-    // Requantize against the scales as stored (f16 times 6 bits), not the searched ones.
-    const dAll = readHalf(dst, o + D);
-    const mAll = readHalf(dst, o + DMIN);
-    for (let j = 0; j < 8; j++) {
-      getScaleMinK4(j, dst, o + SCALES, sm);
-      const d = f(dAll * sm[0]);
-      if (d === 0) continue;
-      const dm = f(mAll * sm[1]);
-      for (let ii = 0; ii < 32; ii++) L[32 * j + ii] = clamp(nearestInt(f(f(x[32 * j + ii] + dm) / d)), 0, 15);
-    }
+    quantizeScaleMinLevels(x, dst, o, 15, -1, 20, L, scratch);
 
     for (let j = 0; j < QK_K; j += 64) {
       const q = o + QS + j / 2;
