@@ -120,20 +120,29 @@ export function engineSection(rowsIn: EngineRow[], ctx: EngineContext): string {
   return out.join('\n');
 }
 
-/** The prose under the table: where the best 2-thread rows stand against bandwidth and llama.cpp. */
+/** The prose under the table: where the 1-thread rows (the steadier on a shared machine) stand. */
 function limitsParagraph(rows: EngineRow[]): string {
   const parts: string[] = [];
-  for (const r of rows.filter((x) => x.threads === 2)) {
+  for (const r of rows.filter((x) => x.threads === 1)) {
     const h = decodeGBs(r.hearth, r.facts);
     const l = r.llama ? decodeGBs(r.llama, r.facts) : NaN;
-    parts.push(`${r.type} decode moves ${f1(h)} GB/s in Hearth (${Math.round((100 * h) / BANDWIDTH_GBS[2])}% of ` +
-      `${BANDWIDTH_GBS[2]} GB/s)${r.llama ? ` against ${f1(l)} GB/s in llama.cpp` : ''}, prefill runs at ` +
+    parts.push(`${r.type} decode moves ${f1(h)} GB/s in Hearth (${Math.round((100 * h) / BANDWIDTH_GBS[1])}% of ` +
+      `${BANDWIDTH_GBS[1]} GB/s)${r.llama ? ` against ${f1(l)} GB/s in llama.cpp` : ''}, prefill runs at ` +
       `${f1(prefillGflops(r.hearth, r.facts))} GFLOP/s${r.llama ? ` against ${f1(prefillGflops(r.llama, r.facts))}` : ''}.`);
   }
-  return `At 2 threads: ${parts.join(' ')} Neither engine is near the memory bandwidth at decode: both are bound ` +
-    'by instructions per weight byte (decoding the quants and the integer dot products), which is why the 4-bit ' +
-    'types do not decode twice as fast as Q8_0. Hearth\'s matvec kernels alone (`node bench/kernels.ts`, one ' +
-    '2048×2048 matrix) stream about as fast as the whole model decodes, so the rest of a token (attention, norms, ' +
-    'rope, thread hand-offs) costs little; prefill is bound by the same kernels\' integer dot throughput, ' +
-    'about the GFLOP/s the kernel benchmark reports for cache-resident weights.';
+  const l1 = rows.filter((x) => x.threads === 1 && x.llama).map((x) => prefillGflops(x.llama!, x.facts));
+  const llamaPrefill1T = l1.length ? `${Math.round(Math.min(...l1))}–${Math.round(Math.max(...l1))}` : '(not measured)';
+  return `At 1 thread: ${parts.join(' ')} Neither engine comes near the memory bandwidth at decode, so both are ` +
+    'bound by instructions per weight (unpacking the quants, the integer dot products, the block scales), not by ' +
+    'memory. llama.cpp spends about the same time per weight in every type (its 4-bit models decode about twice ' +
+    'as fast as Q8_0: native AVX2 / AVX-512 code, and 4-bit weights apparently repacked into interleaved rows at load, ' +
+    'which would also explain an RSS above the 4-bit files\' size); Hearth\'s WebAssembly kernels have no VNNI and ' +
+    'no byte-sign instruction (x86 `psignb`), and spend more instructions per 4-bit weight than per 8-bit one. The matvec kernels alone ' +
+    '(`node bench/kernels.ts`, one 2048×2048 matrix, 1 thread, cache-resident) reach about 14 GB/s (Q8_0), ' +
+    '10 GB/s (Q4_0), 8 GB/s (Q4_K) and 6 GB/s (Q6_K): the whole-model decode above is within a few tens of percent ' +
+    'of that, the rest going to attention, norms, the f32 output of every matvec and thread hand-offs. Prefill ' +
+    'is bound the same way: those kernels reach about 37 (Q8_0), 50 (Q4_0) and 60 (Q4_K) GFLOP/s per thread on ' +
+    `cache-resident weights, against llama.cpp's ${llamaPrefill1T} GFLOP/s on one thread. With another process ` +
+    'on one of the two cores (load average ≥ 1 above), 2-thread decode of both engines collapses: each token ' +
+    'waits for the slower thread at every matmul.';
 }

@@ -3,6 +3,7 @@
 // Usage: npm run bench   (all types at 1 and 2 threads; writes "## CPU engine (1B-class models)" of BENCHMARKS.md)
 //        npm run bench -- --types Q8_0 --threads 2   (re-measures those rows; the others keep their last values)
 //        npm run bench -- --quick   (64-token prompt, 16 tokens: a smoke run, prints only)
+//        npm run bench -- --report   (rewrites the section from the stored rows, measures nothing)
 // Models come from bench/engine-models.ts (cached under bench/.cache/). Rows are kept in
 // bench/.cache/engine-results.json so a subset run updates only its rows of the table.
 import { execFileSync, spawn } from 'node:child_process';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     'n-prompt': { type: 'string', short: 'p' },
     'n-gen': { type: 'string', short: 'n' },
     'skip-reference': { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
   },
 });
 const types = values.types.split(',').map((t) => t.trim().toUpperCase());
@@ -112,7 +114,7 @@ if (refReason) log(`llama.cpp reference unavailable: ${refReason} (${REFERENCE_I
 
 const rows = readRows();
 let build = '';
-for (const type of types) {
+for (const type of values.report ? [] : types) {
   const model = benchModelPath(type);
   const facts = modelFacts(model);
   for (const threads of threadCounts) {
