@@ -76,7 +76,8 @@ export function engineSection(rowsIn: EngineRow[], ctx: EngineContext): string {
   out.push(`- Prefill: one ${ctx.nPrompt}-token prompt; decode: ${ctx.nGen} greedy tokens after it. Load: process ` +
     'start of the engine excluded, file mapped to context ready. Peak RSS: the whole process (Node included, ' +
     'for llama.cpp too, which runs under node-llama-cpp). One run each, on a shared 2-core machine; the last ' +
-    'column is the 1-minute load average during the pair of runs (≈1 means another process took a core).');
+    'column is the highest 1-minute load average seen around the pair of runs; it counts the benchmark\'s own ' +
+    'threads, so a value well above the thread count means other work shared the two cores.');
   out.push('');
   out.push(`| model | size GB | threads | engine | load s | pp${ctx.nPrompt} t/s | tg${ctx.nGen} t/s | peak RSS MB | load avg |`);
   out.push('|---|---|---|---|---|---|---|---|---|');
@@ -142,7 +143,7 @@ function limitsParagraph(rows: EngineRow[]): string {
     '10 GB/s (Q4_0), 8 GB/s (Q4_K) and 6 GB/s (Q6_K): the whole-model decode above is within a few tens of percent ' +
     'of that, the rest going to attention, norms, the f32 output of every matvec and thread hand-offs. Prefill ' +
     'is bound the same way: those kernels reach about 37 (Q8_0), 50 (Q4_0) and 60 (Q4_K) GFLOP/s per thread on ' +
-    `cache-resident weights, against llama.cpp's ${llamaPrefill1T} GFLOP/s on one thread. With another process ` +
-    'on one of the two cores (load average ≥ 1 above), 2-thread decode of both engines collapses: each token ' +
-    'waits for the slower thread at every matmul.';
+    `cache-resident weights, against llama.cpp's ${llamaPrefill1T} GFLOP/s on one thread. When another process held one of the two cores during a 2-thread run, ` +
+    'decode of both engines dropped several-fold (each token waits for the slower thread at every matmul): ' +
+    'measure on an otherwise idle machine.';
 }
