@@ -135,8 +135,8 @@ function limitsParagraph(rows: EngineRow[]): string {
   const llamaPrefill1T = l1.length ? `${Math.round(Math.min(...l1))}–${Math.round(Math.max(...l1))}` : '(not measured)';
   return `At 1 thread: ${parts.join(' ')} Neither engine comes near the memory bandwidth at decode, so both are ` +
     'bound by instructions per weight (unpacking the quants, the integer dot products, the block scales), not by ' +
-    'memory. llama.cpp spends about the same time per weight in every type (its 4-bit models decode about twice ' +
-    'as fast as Q8_0: native AVX2 / AVX-512 code, and 4-bit weights apparently repacked into interleaved rows at load, ' +
+    'memory. llama.cpp spends less time per 4-bit weight than per 8-bit one (at 1 thread its 4-bit models decoded ' +
+    '1.6–1.7× faster than Q8_0 when this was written: native AVX2 / AVX-512 code, and 4-bit weights apparently repacked into interleaved rows at load, ' +
     'which would also explain an RSS above the 4-bit files\' size); Hearth\'s WebAssembly kernels have no VNNI and ' +
     'no byte-sign instruction (x86 `psignb`), and spend more instructions per 4-bit weight than per 8-bit one. The matvec kernels alone ' +
     '(`node bench/kernels.ts`, one 2048×2048 matrix, 1 thread, cache-resident) reach about 14 GB/s (Q8_0), ' +
