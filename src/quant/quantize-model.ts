@@ -5,7 +5,7 @@
 import { openGGUF, type GGUFTensorInfo } from '../gguf/reader.ts';
 import { writeGGUF } from '../gguf/writer.ts';
 import { GGUFMetadata } from '../gguf/metadata.ts';
-import { GGMLType, typeLayout, typeLayoutByName, typeName, type GGMLTypeId } from '../gguf/ggml-types.ts';
+import { GGMLType, typeLayout, typeName, type GGMLTypeId } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { dequantizeTensor, quantizeTensor, quantTraits } from './index.ts';
 
@@ -93,4 +93,3 @@ export function quantizeModel(inPath: string, outPath: string, target: string): 
   }
 }
 
-export { typeLayoutByName };

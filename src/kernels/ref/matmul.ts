@@ -23,6 +23,7 @@ export function matmul(w: WeightTensor, x: Float32Array, nTokens: number, y: Flo
   const minOffset = act.sumError ? traits.minOffset : undefined;
   const rb = rowBytes(w.type, cols);
   const nBlocks = cols / 32;
+  const blockBytes = rb / nBlocks;
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     const bytes = w.data.subarray(r * rb, (r + 1) * rb);
@@ -32,8 +33,7 @@ export function matmul(w: WeightTensor, x: Float32Array, nTokens: number, y: Flo
       let s = 0;
       for (let c = 0; c < cols; c++) s += row[c] * xs[o + c];
       if (minOffset !== undefined && act.sumError) {
-        const bb = rb / nBlocks;
-        for (let b = 0; b < nBlocks; b++) s += readHalf(bytes, b * bb + minOffset) * act.sumError[t * nBlocks + b];
+        for (let b = 0; b < nBlocks; b++) s += readHalf(bytes, b * blockBytes + minOffset) * act.sumError[t * nBlocks + b];
       }
       y[t * rows + r] = s;
     }
@@ -42,8 +42,8 @@ export function matmul(w: WeightTensor, x: Float32Array, nTokens: number, y: Flo
 
 function packActivations(vecDotType: number, x: Float32Array, cols: number, nTokens: number): Activations {
   const t = quantTraitsOrThrow(vecDotType);
-  const out = new Float32Array(cols * nTokens);
   if (t.id === GGMLType.F32) return { x };
+  const out = new Float32Array(cols * nTokens);
   const withSums = vecDotType === GGMLType.Q8_1;
   const nBlocks = cols / 32;
   const sumError = withSums ? new Float32Array(nBlocks * nTokens) : undefined;
