@@ -5,7 +5,12 @@ export interface EncodeOptions {
   addBos?: boolean;
   /** Append EOS. Default: the vocabulary's add_eos flag. */
   addEos?: boolean;
-  /** Parse control-token text such as `<s>` or `<|im_end|>` into its id. Default false. */
+  /**
+   * Parse control-token text such as `<s>` or `<|im_end|>` into its id. Default false.
+   * GGUF vocabularies follow llama.cpp's parse_special: without it that text stays text. tokenizer.json
+   * follows HF tokenizers, which matches every added token regardless, unless tokenizer_config.json
+   * sets split_special_tokens; there `true` matches the special tokens anyway (chat prompts need them).
+   */
   parseSpecial?: boolean;
 }
 

@@ -1,96 +1,68 @@
-// WordPiece for GGUF BERT vocabularies (llama.cpp `llm_tokenizer_wpm`): BERT-style normalization
-// (accents stripped, lowercase, punctuation and CJK characters as single words), then greedy
+// WordPiece for GGUF BERT vocabularies (llama.cpp `llm_tokenizer_wpm`): llama.cpp's BERT-style
+// normalization (see wpm-chars.ts for its per-character rules: first code point of the NFD only,
+// marks dropped, lowercase, punctuation and CJK characters as single words), then greedy
 // longest-match per word with a leading ▁ marking the word start; a word with an unmatched
 // remainder becomes [UNK].
 import type { Vocab } from './vocab.ts';
 import { AsciiWordCache } from './ascii-word-cache.ts';
-
-const WHITESPACE = /[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
-const CONTROL = /\p{C}/u;
-const PUNCT = /\p{P}/u;
-const SYMBOL = /\p{S}/u;
-const MARK = /\p{Mn}/u;
-
-function isChineseChar(c: number): boolean {
-  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) ||
-    (c >= 0x2a700 && c <= 0x2b73f) || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b920 && c <= 0x2ceaf) ||
-    (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
-}
+import { charRule, computeCharRule, NORMAL, SPACE, DROP, SPLIT, type WpmCharOptions } from './wpm-chars.ts';
 
 const WORD_CACHE_MAX = 1 << 16;
 
-export interface WpmOptions { lowercase: boolean; stripAccents: boolean }
+export type WpmOptions = WpmCharOptions;
 
-// ASCII characters are classified once, from the same rules the general path applies.
-const NORMAL = 0, SPACE = 1, DROP = 2, SPLIT = 3;
-const ASCII_CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  ASCII_CLASS[c] = WHITESPACE.test(ch) ? SPACE : c === 0 || CONTROL.test(ch) ? DROP
-    : PUNCT.test(ch) || (c < 0x7f && SYMBOL.test(ch)) ? SPLIT : NORMAL;
+// ASCII characters are classified once per option set, by the same rules as the rest. An ASCII
+// character maps to itself (NFD leaves it alone), up to case.
+function asciiKinds(opts: WpmOptions): Uint8Array {
+  const k = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) k[c] = computeCharRule(c, opts).kind;
+  return k;
 }
-
-const NON_ASCII = /[^\0-\x7f]+/g;
-
-/**
- * NFD of the non-ASCII stretches only. ASCII characters neither decompose nor reorder with marks
- * around them, so this equals text.normalize('NFD'), without copying a mostly-ASCII text.
- */
-function nfd(text: string): string {
-  return text.replace(NON_ASCII, (m) => m.normalize('NFD'));
-}
+const ASCII_KINDS = [false, true].map((lowercase) => [false, true].map((stripAccents) => asciiKinds({ lowercase, stripAccents })));
 
 /**
  * BERT pre-processing: calls `onWord` for each word in order, except that a word which is one run
- * of ASCII characters in `src` (the text after NFD, passed along) goes to `onAscii` as its range,
- * not yet lowercased. Lowercasing an ASCII-only string at once equals lowercasing each character.
+ * of ASCII characters in `text` goes to `onAscii` as its range, not yet lowercased. Lowercasing an
+ * ASCII-only string at once equals lowercasing each character.
  */
 function splitWords(
   text: string, opts: WpmOptions,
   onWord: (word: string) => void, onAscii: (src: string, start: number, end: number) => void,
 ): void {
-  const src = opts.stripAccents ? nfd(text) : text;
+  const kinds = ASCII_KINDS[opts.lowercase ? 1 : 0][opts.stripAccents ? 1 : 0];
   const lower = opts.lowercase;
-  const n = src.length;
+  const n = text.length;
   let cur = '';
   let run = -1; // start of the pending run of ordinary ASCII characters
   for (let i = 0; i < n;) {
-    const c = src.charCodeAt(i);
+    const c = text.charCodeAt(i);
     if (c < 0x80) {
-      const k = ASCII_CLASS[c];
+      const k = kinds[c];
       if (k === NORMAL) { if (run < 0) run = i; i++; continue; }
       if (run >= 0) {
-        if (k !== DROP && cur === '') onAscii(src, run, i);
-        else { const r = src.slice(run, i); cur += lower ? r.toLowerCase() : r; }
+        if (k !== DROP && cur === '') onAscii(text, run, i);
+        else { const r = text.slice(run, i); cur += lower ? r.toLowerCase() : r; }
         run = -1;
       }
       if (k === DROP) { i++; continue; }
       if (cur) { onWord(cur); cur = ''; }
-      if (k === SPLIT) onAscii(src, i, i + 1);
+      if (k === SPLIT) onAscii(text, i, i + 1);
       i++;
       continue;
     }
-    if (run >= 0) { const r = src.slice(run, i); cur += lower ? r.toLowerCase() : r; run = -1; }
-    const cp = src.codePointAt(i)!;
-    const ch = cp > 0xffff ? src.slice(i, i + 2) : src[i];
-    i += ch.length;
-    if (WHITESPACE.test(ch)) {
+    if (run >= 0) { const r = text.slice(run, i); cur += lower ? r.toLowerCase() : r; run = -1; }
+    const cp = text.codePointAt(i)!;
+    i += cp > 0xffff ? 2 : 1;
+    const rule = charRule(cp, opts);
+    if (rule.kind === NORMAL) cur += rule.text;
+    else if (rule.kind === SPACE || rule.kind === SPLIT) {
       if (cur) { onWord(cur); cur = ''; }
-      continue;
-    }
-    if (cp === 0xfffd || CONTROL.test(ch)) continue;
-    if (opts.stripAccents && MARK.test(ch)) continue;
-    const s = lower ? ch.toLowerCase() : ch;
-    if (PUNCT.test(ch) || isChineseChar(cp)) {
-      if (cur) { onWord(cur); cur = ''; }
-      onWord(s);
-    } else {
-      cur += s;
+      if (rule.kind === SPLIT) onWord(rule.text);
     }
   }
   if (run >= 0) {
-    if (cur === '') onAscii(src, run, n);
-    else { const r = src.slice(run); cur += lower ? r.toLowerCase() : r; }
+    if (cur === '') onAscii(text, run, n);
+    else { const r = text.slice(run); cur += lower ? r.toLowerCase() : r; }
   }
   if (cur) onWord(cur);
 }

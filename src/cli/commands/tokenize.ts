@@ -15,6 +15,20 @@ function tokenizerFor(arg: string | undefined): Tokenizer {
   return loadTokenizer(process.env.HEARTH_TOKENIZER ?? resolveModelPath(arg));
 }
 
+const TOKENIZE_HELP = `Usage: hearth tokenize MODEL.gguf|tokenizer.json (--text "…" | --file F | --jsonl F) [--no-bos] [--parse-special] [--json]
+
+  --text T | --file F   the text to tokenize
+  --jsonl F             one JSON string per line; prints one {"ids": […]} line each
+  --no-bos              do not add BOS (by default the vocabulary decides)
+  --parse-special       GGUF vocabularies: turn control-token text such as <|im_end|> or </s> into its
+                        id (llama.cpp --parse-special); without it, that text is tokenized as text
+                        (user-defined tokens are matched either way).
+                        tokenizer.json: added tokens (special or not) are always matched, as Hugging Face
+                        tokenizers does, unless tokenizer_config.json sets split_special_tokens; this
+                        flag then matches the special ones anyway.
+  --json                print {"ids": […]} instead of space-separated ids
+`;
+
 export const tokenize: Command = {
   summary: 'print the token ids of a text',
   async run(argv) {
@@ -24,7 +38,7 @@ export const tokenize: Command = {
       help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
-      process.stdout.write('Usage: hearth tokenize MODEL.gguf|tokenizer.json (--text "…" | --file F | --jsonl F) [--no-bos] [--parse-special] [--json]\n');
+      process.stdout.write(TOKENIZE_HELP);
       return 0;
     }
     const sources = [v.text, v.file, v.jsonl].filter((x) => x !== undefined).length;

@@ -42,6 +42,8 @@ export class HFTokenizer implements Tokenizer {
   private readonly specialIds = new Set<number>();
   private readonly eog = new Set<number>();
   private readonly added: AddedTokenMatcher;
+  /** tokenizer_config.json split_special_tokens: special-token text goes to the model as text. */
+  private readonly splitSpecialTokens: boolean;
   private readonly normalizer: Normalizer | undefined;
   private readonly pre: PreTokenizer;
   private readonly model: BpeModel | WordPieceModel;
@@ -83,6 +85,8 @@ export class HFTokenizer implements Tokenizer {
       addedList.push({
         id: a.id as number, content: a.content, special: a.special === true,
         lstrip: a.lstrip === true, rstrip: a.rstrip === true, singleWord: a.single_word === true,
+        // HF's default when the field is missing: special tokens match raw text, others normalized text.
+        normalized: typeof a.normalized === 'boolean' ? a.normalized : a.special !== true,
       });
       if ((a.id as number) > maxId) maxId = a.id as number;
     }
@@ -112,8 +116,9 @@ export class HFTokenizer implements Tokenizer {
       });
     }
 
-    this.added = new AddedTokenMatcher(addedList);
     this.normalizer = buildNormalizer(json.normalizer);
+    this.added = new AddedTokenMatcher(addedList, this.normalizer);
+    this.splitSpecialTokens = config.split_special_tokens === true;
     this.pre = buildPreTokenizer(json.pre_tokenizer);
     this.dec = buildDecoder(json.decoder);
 
@@ -160,12 +165,19 @@ export class HFTokenizer implements Tokenizer {
       else if (this.bosId >= 0) out.push(this.bosId);
       else throw new HearthError('invalid_argument', 'this tokenizer has no BOS token');
     }
+    // Added tokens are matched as HF tokenizers does, whatever addBos/addEos say; parseSpecial only
+    // overrides split_special_tokens (chat prompts need their special tokens). See added-tokens.ts.
+    const matchSpecial = opts.parseSpecial === true || !this.splitSpecialTokens;
+    // `first`: the piece starts at offset 0 of the input (for a Metaspace prepend_scheme "first").
     let first = true;
-    for (const seg of this.added.split(text, opts.parseSpecial ?? false)) {
+    for (const seg of this.added.splitRaw(text, matchSpecial)) {
       if (typeof seg === 'number') { out.push(seg); first = false; continue; }
       const norm = this.normalizer ? this.normalizer(seg) : seg;
-      if (norm.length === 0) continue;
-      for (const w of this.pre.split(norm, first)) this.encodeWord(w, out);
+      for (const sub of this.added.splitNormalized(norm, matchSpecial)) {
+        if (typeof sub === 'number') out.push(sub);
+        else for (const w of this.pre.split(sub, first)) this.encodeWord(w, out);
+        first = false;
+      }
       first = false;
     }
     if (addEos) {
