@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { loadModel } from '../src/model/load.ts';
 import type { BackendName } from '../src/engine/types.ts';
-import { Scheduler } from '../src/server/scheduler.ts';
+import { Scheduler } from '../src/engine/scheduler.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: v } = parseArgs({

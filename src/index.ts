@@ -43,7 +43,7 @@ export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
 export { ModelHost, type ModelHostOptions, type Served } from './server/model-host.ts';
-export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './server/scheduler.ts';
+export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './engine/scheduler.ts';
 export type { NativeRequest, NativeEvent, ChoiceResult } from './api/native.ts';
 
 // backends

@@ -7,7 +7,7 @@ import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo }
 import type { TokenLogprob } from '../engine/sampler/index.ts';
 import { Channel } from './channel.ts';
 import type { Served } from './model-host.ts';
-import type { JobEvent, JobSpec } from './scheduler.ts';
+import type { JobEvent, JobSpec } from '../engine/scheduler.ts';
 
 /**
  * Prompt token ids. Chat messages go through the model's template; when the last message is the assistant's,

@@ -7,7 +7,7 @@ import { HearthError } from '../util/errors.ts';
 import { openGGUF, typeName } from '../gguf/index.ts';
 import type { LoadedModel } from '../model/load.ts';
 import type { ModelCard } from '../api/native.ts';
-import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+import { Scheduler, type SchedulerOptions } from '../engine/scheduler.ts';
 
 export interface Served {
   readonly model: LoadedModel;

@@ -14,7 +14,7 @@ import { generate } from '../../src/engine/generate.ts';
 import type { SamplingOptions } from '../../src/engine/sampler/index.ts';
 import { createApp, type AppDeps } from '../../src/server/app.ts';
 import { ModelHost, type ModelHostOptions } from '../../src/server/model-host.ts';
-import type { SchedulerOptions } from '../../src/server/scheduler.ts';
+import type { SchedulerOptions } from '../../src/engine/scheduler.ts';
 
 export const STORIES = sharedPath('models', 'stories260K.gguf');
 

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HearthError } from '../../util/errors.ts';
 import type { ChoiceResult } from '../../api/native.ts';
-import type { SchedulerStats, StepInfo } from '../scheduler.ts';
+import type { SchedulerStats, StepInfo } from '../../engine/scheduler.ts';
 
 export interface MetricsOptions {
   /** Metric name prefix (default "hearth_"). */

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedPath } from '../../test/shared.ts';
 import { loadModel } from '../model/load.ts';
-import { Context } from '../engine/context.ts';
-import { generate } from '../engine/generate.ts';
+import { Context } from './context.ts';
+import { generate } from './generate.ts';
 import { Scheduler, type JobEvent, type JobSpec } from './scheduler.ts';
 import { isHearthError } from '../util/errors.ts';
 

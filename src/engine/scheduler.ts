@@ -4,8 +4,8 @@
 // is synchronous, so the scheduler runs one step per event-loop turn and the server stays responsive.
 
 import { HearthError } from '../util/errors.ts';
-import { Context, evalBatch } from '../engine/context.ts';
-import { commonPrefix } from '../engine/generate.ts';
+import { Context, evalBatch } from './context.ts';
+import { commonPrefix } from './generate.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { Sequence, type JobEvent, type JobSpec } from './sequence.ts';
 

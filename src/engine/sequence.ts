@@ -2,11 +2,11 @@
 // stream decoder, stop matcher, counters), split so that a scheduler step can advance many of them at once.
 
 import { HearthError } from '../util/errors.ts';
-import type { Context } from '../engine/context.ts';
-import { createSampler, tokenLogprobs, type SamplingOptions, type TokenLogprob } from '../engine/sampler/index.ts';
-import type { SamplerChain } from '../engine/sampler/index.ts';
-import { StopMatcher } from '../engine/stop.ts';
-import type { FinishReason } from '../engine/types.ts';
+import type { Context } from './context.ts';
+import { createSampler, tokenLogprobs, type SamplingOptions, type TokenLogprob } from './sampler/index.ts';
+import type { SamplerChain } from './sampler/index.ts';
+import { StopMatcher } from './stop.ts';
+import type { FinishReason } from './types.ts';
 import type { LoadedModel } from '../model/load.ts';
 import type { StreamDecoder } from '../tokenizer/types.ts';
 
