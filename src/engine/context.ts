@@ -4,6 +4,14 @@ import { HearthError } from '../util/errors.ts';
 import { KVCache } from './kv-cache.ts';
 import type { LoadedModel } from '../model/load.ts';
 
+/** Length of the common prefix of two token lists (how much of a cached context a prompt can reuse). */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
 export class Context {
   readonly model: LoadedModel;
   readonly cache: KVCache;

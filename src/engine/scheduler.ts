@@ -4,8 +4,7 @@
 // is synchronous, so the scheduler runs one step per event-loop turn and the server stays responsive.
 
 import { HearthError } from '../util/errors.ts';
-import { Context, evalBatch } from './context.ts';
-import { commonPrefix } from './generate.ts';
+import { Context, commonPrefix, evalBatch } from './context.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { Sequence, type JobEvent, type JobSpec } from './sequence.ts';
 
@@ -73,15 +72,19 @@ export class Scheduler {
   /** Called after every step (metrics). */
   onStep: ((info: StepInfo) => void) | undefined;
 
-  constructor(model: LoadedModel, options: SchedulerOptions) {
+  /** `contexts` are the slots' contexts when the caller owns them (one per slot); fresh ones otherwise. */
+  constructor(model: LoadedModel, options: SchedulerOptions, contexts?: readonly Context[]) {
     checkSchedulerOptions(options);
+    if (contexts && (contexts.length !== options.parallel || contexts.some((c) => c.model !== model))) {
+      throw new HearthError('invalid_argument', `the scheduler needs ${options.parallel} contexts over its own model; got ${contexts.length}`);
+    }
     this.model = model;
     this.options = {
       prefillChunk: model.options.nBatch ?? 512,
       timeoutMs: 0,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SchedulerOptions,
     };
-    this.slots = Array.from({ length: options.parallel }, () => ({ ctx: new Context(model), seq: undefined, freedAt: -1 }));
+    this.slots = Array.from({ length: options.parallel }, (_, i) => ({ ctx: contexts?.[i] ?? new Context(model), seq: undefined, freedAt: -1 }));
   }
 
   get stats(): SchedulerStats {

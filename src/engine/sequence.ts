@@ -1,46 +1,23 @@
-// One request's generation state inside a scheduler slot: what generate() keeps in local variables (sampler,
-// stream decoder, stop matcher, counters), split so that a scheduler step can advance many of them at once.
+// One request's generation state inside a scheduler slot (sampler, stream decoder, stop matcher, counters): the
+// prompt checks, sampling, end-of-generation, stop strings and events of the one generation loop. A scheduler
+// step advances many of them at once.
 
 import { HearthError } from '../util/errors.ts';
 import type { Context } from './context.ts';
-import { createSampler, tokenLogprobs, type SamplingOptions, type TokenLogprob } from './sampler/index.ts';
+import { createSampler, tokenLogprobs } from './sampler/index.ts';
 import type { SamplerChain } from './sampler/index.ts';
 import { StopMatcher } from './stop.ts';
-import type { FinishReason } from './types.ts';
+import type { FinishReason, GenerateEvent, GenerateRequest } from './types.ts';
 import type { LoadedModel } from '../model/load.ts';
 import type { StreamDecoder } from '../tokenizer/types.ts';
 
-export interface JobSpec {
-  /** Prompt token ids, BOS included when wanted. */
-  prompt: number[];
-  maxTokens?: number;
-  sampling: SamplingOptions;
-  stop: string[];
-  /** Log-probabilities with this many alternatives per generated token; undefined = none. */
-  logprobs?: number;
-  /** Context window for this job (default and maximum: the model's). */
-  nCtx?: number;
+/** A request as the scheduler queues it. */
+export interface JobSpec extends GenerateRequest {
   signal?: AbortSignal;
 }
 
-export interface JobUsage {
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-}
-
-export interface JobTimings {
-  queueMs: number;
-  promptMs: number;
-  generateMs: number;
-}
-
-export type JobEvent =
-  | { type: 'token'; id: number; text: string; logprob?: TokenLogprob }
-  /** Held-back text released at the end (see GenerateEvent). */
-  | { type: 'text'; text: string }
-  | { type: 'done'; reason: FinishReason; stopSequence: string | null; usage: JobUsage; timings: JobTimings }
-  | { type: 'error'; error: HearthError };
+/** What a job reports: its GenerateEvents, or, instead of 'done', the error that ended it. */
+export type JobEvent = GenerateEvent | { type: 'error'; error: HearthError };
 
 export class Sequence {
   readonly spec: JobSpec;
@@ -61,6 +38,7 @@ export class Sequence {
   finished = false;
   private decoder: StreamDecoder | undefined;
   private stops: StopMatcher;
+  private readonly stopAtEog: boolean;
 
   /** Checks the request against the model (throws before anything is queued). */
   constructor(model: LoadedModel, spec: JobSpec, emit: (ev: JobEvent) => void) {
@@ -75,7 +53,7 @@ export class Sequence {
         throw new HearthError('invalid_argument', `token id ${id} is outside the vocabulary (0..${model.hp.nVocab - 1})`);
       }
     }
-    for (const [id] of spec.sampling.logitBias ?? []) {
+    for (const [id] of spec.sampling?.logitBias ?? []) {
       if (id >= model.hp.nVocab) throw new HearthError('invalid_argument', `logit bias: token ${id} is outside the vocabulary (0..${model.hp.nVocab - 1})`);
     }
     const maxTokens = spec.maxTokens ?? Infinity;
@@ -84,8 +62,9 @@ export class Sequence {
     this.emit = emit;
     this.window = window;
     this.maxTokens = maxTokens;
-    this.sampler = createSampler(spec.sampling);
-    this.stops = new StopMatcher(spec.stop);
+    this.sampler = createSampler(spec.sampling ?? {});
+    this.stops = new StopMatcher(spec.stop ?? []);
+    this.stopAtEog = spec.stopAtEog ?? true;
   }
 
   /** Binds the sequence to a slot's context, keeping the cached prefix it shares with the prompt. */
@@ -114,7 +93,7 @@ export class Sequence {
     if (this.generated >= this.maxTokens) return this.finish('length');
     const id = this.sampler.sample(logits);
     this.sampler.accept(id);
-    if (tokenizer.isEog(id)) return this.finish('eog');
+    if (this.stopAtEog && tokenizer.isEog(id)) return this.finish('eog');
     this.generated++;
     const { emit, stopped } = this.stops.push(this.decoder!.push(id));
     const logprob = this.spec.logprobs === undefined ? undefined : tokenLogprobs(logits, id, this.spec.logprobs);

@@ -5,7 +5,7 @@ import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '.
 import type { LoadedModel } from '../model/load.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
-import { Channel } from './channel.ts';
+import { Channel } from '../util/channel.ts';
 import type { Served } from './model-host.ts';
 import type { JobEvent, JobSpec } from '../engine/scheduler.ts';
 
