@@ -42,9 +42,11 @@ export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
 
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
-export { ModelHost, type ModelHostOptions, type Served } from './server/model-host.ts';
+export { ModelRegistry, ModelEntry, type ModelState } from './provider/model-registry.ts';
+export { LocalProvider, localProvider, type LocalProviderOptions } from './provider/local-provider.ts';
+export type { Provider, Generation, Embeddings, EmbedOptions } from './provider/types.ts';
 export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './engine/scheduler.ts';
-export type { NativeRequest, NativeEvent, ChoiceResult } from './api/native.ts';
+export type { NativeRequest, NativeEvent, ChoiceResult, ModelCard, ModelCapabilities, PromptInput } from './api/native.ts';
 
 // backends
 export { createWebGPUBackend, isWebGPUBackend } from './kernels/webgpu/host.ts';

@@ -82,6 +82,15 @@ export type NativeEvent =
   | { type: 'delta'; index: number; text: string; tokens: TokenInfo[] }
   | { type: 'done'; index: number; result: ChoiceResult };
 
+/** What a model can be asked to do. */
+export interface ModelCapabilities {
+  chat: boolean;
+  completion: boolean;
+  embeddings: boolean;
+  tools: boolean;
+  vision: boolean;
+}
+
 /** Facts about the served model that converters put on the wire. */
 export interface ModelCard {
   /** The name clients use (the alias when one was given). */
@@ -103,6 +112,7 @@ export interface ModelCard {
   /** sha256 of the file's first MiB and size: a cheap stable id (Ollama `digest`). */
   digest: string;
   loadedAt: Date;
+  capabilities: ModelCapabilities;
 }
 
 /** Finish reason as OpenAI and Ollama spell it: end of generation and stop strings are both "stop". */

@@ -3,7 +3,8 @@
 
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { HearthError } from '../util/errors.ts';
-import type { ModelHost } from './model-host.ts';
+import type { ModelRegistry } from '../provider/model-registry.ts';
+import { totalStats } from './stats.ts';
 import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
@@ -20,7 +21,8 @@ export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 export const VERSION = '0.1.0';
 
 export interface AppDeps {
-  host: ModelHost;
+  /** The models served; the caller owns their loading. */
+  models: ModelRegistry;
   /** fastify's logger option: false (default), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Largest request body in bytes (default 4 MiB). */
@@ -41,12 +43,16 @@ export function createApp(deps: AppDeps): FastifyInstance {
   if (!Number.isInteger(retryAfter) || retryAfter < 0) {
     throw new HearthError('invalid_argument', `retryAfterSeconds must be an integer >= 0; got ${retryAfter}`);
   }
-  const host = deps.host;
+  const models = deps.models;
   const metrics = deps.metrics === false ? undefined : new Metrics(deps.metrics ?? {}, {
-    stats: () => (host.state === 'ready' ? host.ready().scheduler.stats : undefined),
-    loadSeconds: () => (host.state === 'ready' ? host.ready().model.loadMs / 1000 : undefined),
+    stats: () => (models.state === 'ready' ? totalStats(models.loaded()) : undefined),
+    loadSeconds: () => {
+      if (models.state !== 'ready') return undefined;
+      const ms = models.loaded().reduce((sum, p) => sum + (p.loadMs ?? 0), 0);
+      return ms / 1000;
+    },
   });
-  if (metrics) host.onReady((served) => (served.scheduler.onStep = (step) => metrics.observeStep(step)));
+  if (metrics) models.onReady((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
   const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
 
   const app = Fastify({
@@ -63,7 +69,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   bodyParser(app);
   requestLog(metrics)(app);
-  security(deps.security ?? {}, host)(app);
+  security(deps.security ?? {}, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -80,12 +86,12 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
 
   const ctx: RouteContext = {
-    host, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
+    models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
   openaiRoutes(app, ctx);
   ollamaRoutes(app, ctx);
   anthropicRoutes(app, ctx);
   systemRoutes(app, ctx);
-  app.addHook('onClose', async () => host.close());
+  app.addHook('onClose', async () => models.close());
   return app;
 }

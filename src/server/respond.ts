@@ -8,14 +8,14 @@ import { HearthError } from '../util/errors.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest } from '../api/native.ts';
 import { FieldError } from '../api/validate.ts';
 import type { ErrorInfo } from '../api/errors.ts';
-import { startRun, type NativeRun } from './generation.ts';
-import type { ModelHost, Served } from './model-host.ts';
+import type { ModelRegistry } from '../provider/model-registry.ts';
+import type { Generation, Provider } from '../provider/types.ts';
 import type { Metrics } from './middleware/metrics.ts';
 import { errorInfo } from './errors.ts';
 import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
 
 export interface RouteContext {
-  host: ModelHost;
+  models: ModelRegistry;
   metrics: Metrics | undefined;
   now: () => Date;
   /** A fresh response id with the dialect's prefix. */
@@ -25,10 +25,10 @@ export interface RouteContext {
 
 export const defaultId = (prefix: string): string => `${prefix}${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
-/** The served model named by a request; an unknown name is a 404 about the `model` field. */
-export function resolveModel(ctx: RouteContext, name: string): Served {
+/** The provider of the model a request names; an unknown name is a 404 about the `model` field. */
+export function resolveModel(ctx: RouteContext, name: string): Provider {
   try {
-    return ctx.host.resolve(name);
+    return ctx.models.resolve(name);
   } catch (e) {
     if (e instanceof HearthError && e.code === 'not_found') throw new FieldError('model', e.message, 'not_found');
     throw e;
@@ -47,7 +47,7 @@ export function clientSignal(reply: FastifyReply): AbortSignal {
 export interface StreamWriter {
   format: StreamFormat;
   /** Frames before the first event (OpenAI's role chunk, Anthropic's message_start). */
-  start?(run: NativeRun): string[];
+  start?(run: Generation): string[];
   event(ev: NativeEvent): string[];
   /** Frames after the last choice finished (usage, [DONE], message_stop). */
   end?(results: ChoiceResult[]): string[];
@@ -56,7 +56,7 @@ export interface StreamWriter {
 }
 
 export interface Answer {
-  json(results: ChoiceResult[], run: NativeRun): unknown;
+  json(results: ChoiceResult[], run: Generation): unknown;
   stream(): StreamWriter;
 }
 
@@ -77,9 +77,9 @@ function record(ctx: RouteContext, request: FastifyRequest, results: ChoiceResul
 /** Runs the request and sends the answer; every error before the first byte goes to the error handler. */
 export async function generateAndReply(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply,
   native: NativeRequest, answer: Answer): Promise<FastifyReply> {
-  const served = resolveModel(ctx, native.model);
-  request.hearth.model = served.card.id;
-  const run = startRun(served, native, clientSignal(reply));
+  const provider = resolveModel(ctx, native.model);
+  request.hearth.model = provider.card.id;
+  const run = await provider.generate(native, clientSignal(reply));
   if (!native.stream) {
     const results = await run.collect();
     record(ctx, request, results);

@@ -7,7 +7,7 @@ import { Ollama } from 'ollama';
 import { startSecureServer, call, CHAT, type SecureServer } from './harness.ts';
 import { newSecret } from '../../src/store/secret.ts';
 import { createApp } from '../../src/server/app.ts';
-import { ModelHost } from '../../src/server/model-host.ts';
+import { ModelRegistry } from '../../src/provider/model-registry.ts';
 import { unlistedRoutes } from '../../src/server/middleware/security.ts';
 
 let srv: SecureServer;
@@ -160,6 +160,6 @@ test('browsers: an Origin not allowed is refused; an allowed one gets CORS heade
 });
 
 test('every route the app serves has an entry in the access table', () => {
-  const app = createApp({ host: new ModelHost({ load: () => { throw new Error('not loaded'); }, scheduler: { parallel: 1, queueLimit: 1, timeoutMs: 0 } }) });
+  const app = createApp({ models: new ModelRegistry() });
   assert.deepEqual(unlistedRoutes(app), []);
 });

@@ -13,7 +13,8 @@ import { Context } from '../../src/engine/context.ts';
 import { generate } from '../../src/engine/generate.ts';
 import type { SamplingOptions } from '../../src/engine/sampler/index.ts';
 import { createApp, type AppDeps } from '../../src/server/app.ts';
-import { ModelHost, type ModelHostOptions } from '../../src/server/model-host.ts';
+import { ModelRegistry, type ModelEntry } from '../../src/provider/model-registry.ts';
+import { localProvider, type LocalProvider } from '../../src/provider/local-provider.ts';
 import type { SchedulerOptions } from '../../src/engine/scheduler.ts';
 
 export const STORIES = sharedPath('models', 'stories260K.gguf');
@@ -44,7 +45,7 @@ export function chatTemplateModelPath(): string {
 
 export interface TestServer {
   app: FastifyInstance;
-  host: ModelHost;
+  host: ModelEntry<LocalProvider>;
   model: LoadedModel;
   base: string;
   close(): Promise<void>;
@@ -54,7 +55,7 @@ export interface ServerOptions extends Partial<SchedulerOptions> {
   path?: string;
   alias?: string;
   nCtx?: number;
-  load?: ModelHostOptions['load'];
+  load?: () => LoadedModel | Promise<LoadedModel>;
   app?: Partial<AppDeps>;
   /** Wait for the model before resolving (default true). */
   ready?: boolean;
@@ -63,12 +64,12 @@ export interface ServerOptions extends Partial<SchedulerOptions> {
 export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
   const path = o.path ?? STORIES;
   let model: LoadedModel | undefined;
-  const host = new ModelHost({
-    load: o.load ?? (() => (model = loadModel(path, { nCtx: o.nCtx }))),
+  const models = new ModelRegistry();
+  const host = models.add(localProvider(o.load ?? (() => (model = loadModel(path, { nCtx: o.nCtx }))), {
     alias: o.alias,
     scheduler: { parallel: o.parallel ?? 4, queueLimit: o.queueLimit ?? 16, timeoutMs: o.timeoutMs, prefillChunk: o.prefillChunk },
-  });
-  const app = createApp({ host, ...o.app });
+  }));
+  const app = createApp({ models, ...o.app });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const started = host.start();
   if (o.ready ?? true) model = (await started).model;

@@ -7,7 +7,8 @@ import { loadModel } from '../../model/load.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
-import { ModelHost } from '../../server/model-host.ts';
+import { ModelRegistry } from '../../provider/model-registry.ts';
+import { localProvider } from '../../provider/local-provider.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import type { Command } from '../main.ts';
 
@@ -74,13 +75,13 @@ export const command: Command = {
       corsOrigins: v['cors-origin']?.flatMap((o) => o.split(',').map((s) => s.trim()).filter(Boolean)),
     });
 
-    const modelHost = new ModelHost({
-      load: () => loadModel(path, loadOptions),
+    const models = new ModelRegistry();
+    const entry = models.add(localProvider(() => loadModel(path, loadOptions), {
       alias: v.alias,
       scheduler: { parallel: int(v.parallel, '--parallel', 1) ?? 4, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000 },
-    });
+    }));
     const app = createApp({
-      host: modelHost,
+      models,
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       security: sec.options,
@@ -94,7 +95,7 @@ export const command: Command = {
     }
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
-    const served = await modelHost.start().catch(async (e: Error) => {
+    const served = await entry.start().catch(async (e: Error) => {
       app.log.fatal({ err: e.message }, 'model failed to load');
       await app.close();
       throw e;

@@ -7,7 +7,6 @@ import {
 import { anthropicError } from '../../api/errors.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
-import { promptTokens } from '../generation.ts';
 import { sseEvent } from '../sse.ts';
 
 export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -22,7 +21,7 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
         const frames = (events: { event: string; data: unknown }[]) => events.map((e) => sseEvent(e.event, e.data));
         return {
           format: 'sse',
-          start: (run) => frames(enc.start(run.prompts[0].length)),
+          start: (run) => frames(enc.start(run.promptTokens[0])),
           event: (ev) => frames(enc.event(ev)),
           error: (info) => sseEvent('error', anthropicError(info)),
         };
@@ -33,10 +32,10 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/messages/count_tokens', async (request) => {
     requireJsonContentType(request);
     const req = countTokensRequestFromAnthropic(request.body);
-    const served = resolveModel(ctx, req.model);
-    request.hearth.model = served.card.id;
-    const tokens = promptTokens(served.model, { kind: 'chat', messages: req.messages });
-    request.hearth.promptTokens = tokens.length;
-    return { input_tokens: tokens.length };
+    const provider = resolveModel(ctx, req.model);
+    request.hearth.model = provider.card.id;
+    const tokens = await provider.countTokens({ kind: 'chat', messages: req.messages });
+    request.hearth.promptTokens = tokens;
+    return { input_tokens: tokens };
   });
 }

@@ -12,31 +12,17 @@ import {
 import { ollamaError } from '../../api/errors.ts';
 import { unsupported } from '../../api/validate.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GGUFValueType, type GGUFMetadata } from '../../gguf/index.ts';
 import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
-import { embedAll } from '../embedding.ts';
 import { ndjsonLine } from '../sse.ts';
-
-/** GGUF metadata as Ollama's model_info: scalars and short arrays (vocabularies and the template are left out). */
-function modelInfo(md: GGUFMetadata): Record<string, unknown> {
-  const plain = (v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of md) {
-    if (k === 'tokenizer.chat_template') continue;
-    if (v.type !== GGUFValueType.ARRAY) out[k] = plain(v.value);
-    else if (v.value.length <= 64 && v.itemType !== GGUFValueType.ARRAY) out[k] = Array.from(v.value as ArrayLike<unknown>, plain);
-  }
-  return out;
-}
 
 export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const generating = (kind: 'generate' | 'chat', parse: (body: unknown) => OllamaRequest) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const { native, loadOnly } = parse(request.body);
-      const served = resolveModel(ctx, native.model);
+      const provider = resolveModel(ctx, native.model);
       const model = native.model;
       if (loadOnly) {
-        request.hearth.model = served.card.id;
+        request.hearth.model = provider.card.id;
         const body = ollamaLoadResponse(kind, model, ctx.now());
         return native.stream ? reply.header('content-type', 'application/x-ndjson').send(ndjsonLine(body)) : body;
       }
@@ -56,13 +42,13 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const embedding = (legacy: boolean) => async (request: FastifyRequest) => {
     const t0 = performance.now();
     const req = embedRequestFromOllama(request.body, legacy);
-    const served = resolveModel(ctx, req.model);
-    request.hearth.model = served.card.id;
-    if (req.dimensions !== undefined && req.dimensions !== served.card.nEmbd) {
-      throw unsupported('dimensions', `this model's embeddings have ${served.card.nEmbd} dimensions; shortening them is not implemented`);
+    const provider = resolveModel(ctx, req.model);
+    request.hearth.model = provider.card.id;
+    if (req.dimensions !== undefined && req.dimensions !== provider.card.nEmbd) {
+      throw unsupported('dimensions', `this model's embeddings have ${provider.card.nEmbd} dimensions; shortening them is not implemented`);
     }
-    const tok = served.model.tokenizer;
-    const { vectors, tokens } = await embedAll(served.model, req.inputs.map((s) => tok.encode(s)), { truncate: req.truncate });
+    const inputs = req.inputs.map((text) => ({ kind: 'text' as const, text }));
+    const { vectors, tokens } = await provider.embed(inputs, { truncate: req.truncate });
     request.hearth.promptTokens = tokens;
     if (legacy) return { embedding: Array.from(vectors[0]) };
     return embedResponse(req.model, vectors, tokens, performance.now() - t0);
@@ -70,12 +56,12 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/api/embed', embedding(false));
   app.post('/api/embeddings', embedding(true));
 
-  app.get('/api/tags', async () => tagsResponse([ctx.host.ready().card]));
-  app.get('/api/ps', async () => psResponse([ctx.host.ready().card]));
+  app.get('/api/tags', async () => tagsResponse(ctx.models.loaded().map((p) => p.card)));
+  app.get('/api/ps', async () => psResponse(ctx.models.loaded().map((p) => p.card)));
   app.post('/api/show', async (request) => {
     const req = showRequestFromOllama(request.body);
-    const served = resolveModel(ctx, req.model);
-    return showResponse(served.card, modelInfo(served.model.metadata));
+    const provider = resolveModel(ctx, req.model);
+    return showResponse(provider.card, provider.metadata?.() ?? {});
   });
   app.get('/api/version', async () => ({ version: ctx.version }));
   app.get('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('Hearth is running'));

@@ -9,8 +9,6 @@ import { openaiError } from '../../api/errors.ts';
 import { unsupported } from '../../api/validate.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
-import { promptTokens } from '../generation.ts';
-import { embedAll } from '../embedding.ts';
 import { SSE_DONE, sseData } from '../sse.ts';
 
 export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -58,18 +56,17 @@ export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/embeddings', async (request) => {
     requireJsonContentType(request);
     const req = embeddingsRequestFromOpenAI(request.body);
-    const served = resolveModel(ctx, req.model);
-    request.hearth.model = served.card.id;
-    if (req.dimensions !== undefined && req.dimensions !== served.card.nEmbd) {
-      throw unsupported('dimensions', `this model's embeddings have ${served.card.nEmbd} dimensions; shortening them is not implemented`);
+    const provider = resolveModel(ctx, req.model);
+    request.hearth.model = provider.card.id;
+    if (req.dimensions !== undefined && req.dimensions !== provider.card.nEmbd) {
+      throw unsupported('dimensions', `this model's embeddings have ${provider.card.nEmbd} dimensions; shortening them is not implemented`);
     }
-    const inputs = req.inputs.map((p) => promptTokens(served.model, p));
-    const { vectors, tokens } = await embedAll(served.model, inputs, { truncate: false });
+    const { vectors, tokens } = await provider.embed(req.inputs, { truncate: false });
     request.hearth.promptTokens = tokens;
     return embeddingsResponse(vectors, tokens, req.model, req.encoding);
   });
 
-  app.get('/v1/models', async () => openaiModelList([ctx.host.ready().card]));
+  app.get('/v1/models', async () => openaiModelList(ctx.models.loaded().map((p) => p.card)));
 
   app.get('/v1/models/*', async (request) => openaiModel(resolveModel(ctx, (request.params as { '*': string })['*']).card));
 }

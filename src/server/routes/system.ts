@@ -2,16 +2,17 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../respond.ts';
+import { totalStats } from '../stats.ts';
 
 export function systemRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/health', async (_request, reply) => {
-    const state = ctx.host.state;
+    const state = ctx.models.state;
     if (state === 'ready') {
-      const { card, scheduler } = ctx.host.ready();
-      return { status: 'ok', model: card.id, ...scheduler.stats };
+      const providers = ctx.models.loaded();
+      return { status: 'ok', model: providers.map((p) => p.card.id).join(','), ...totalStats(providers) };
     }
     reply.code(503).header('retry-after', '1');
-    return state === 'loading' ? { status: 'loading' } : { status: 'error', error: ctx.host.failure?.message };
+    return state === 'loading' ? { status: 'loading' } : { status: 'error', error: ctx.models.failure?.message };
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -4,7 +4,7 @@ import { HearthError } from '../util/errors.ts';
 import { embed } from '../engine/embed.ts';
 import type { LoadedModel } from '../model/load.ts';
 
-export async function embedAll(model: LoadedModel, inputs: number[][], opts: { truncate: boolean; signal?: AbortSignal }):
+export async function embedTokens(model: LoadedModel, inputs: number[][], opts: { truncate: boolean; signal?: AbortSignal }):
   Promise<{ vectors: Float32Array[]; tokens: number }> {
   const vectors: Float32Array[] = [];
   let tokens = 0;

@@ -1,13 +1,13 @@
-// The one native handler behind every dialect's completion endpoint: prompt tokens from a NativeRequest, one
-// scheduler job per choice, and the jobs' events merged into NativeEvents (streamed) or ChoiceResults.
+// A NativeRequest on a local model: prompt tokens from its inputs, one scheduler job per choice, and the jobs'
+// events merged into NativeEvents (streamed) or ChoiceResults.
 
 import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
 import type { LoadedModel } from '../model/load.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
 import { Channel } from '../util/channel.ts';
-import type { Served } from './model-host.ts';
-import type { JobEvent, JobSpec } from '../engine/scheduler.ts';
+import type { JobEvent, JobSpec, Scheduler } from '../engine/scheduler.ts';
+import type { Generation } from './types.ts';
 
 /**
  * Prompt token ids. Chat messages go through the model's template; when the last message is the assistant's,
@@ -39,22 +39,11 @@ function promptText(model: LoadedModel, input: PromptInput, tokens: number[]): s
   return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
 }
 
-export interface NativeRun {
-  readonly served: Served;
-  /** Prompt token ids, one list per prompt. */
-  readonly prompts: number[][];
-  /** The merged events of every choice; read once. Breaking out of the loop cancels the generation. */
-  readonly events: AsyncIterable<NativeEvent>;
-  /** Reads every event and returns the finished choices in index order. */
-  collect(): Promise<ChoiceResult[]>;
-}
-
 /**
  * Tokenizes, checks and queues a request: every error a client can cause (unknown field values, prompt too
  * long, queue full) is thrown here, before any response byte is sent.
  */
-export function startRun(served: Served, req: NativeRequest, signal?: AbortSignal): NativeRun {
-  const { model, scheduler } = served;
+export function startGeneration(model: LoadedModel, scheduler: Scheduler, req: NativeRequest, signal?: AbortSignal): Generation {
   const t0 = performance.now();
   const prompts = req.prompts.map((p) => promptTokens(model, p));
   const specs: JobSpec[] = [];
@@ -147,8 +136,7 @@ export function startRun(served: Served, req: NativeRequest, signal?: AbortSigna
   });
 
   return {
-    served,
-    prompts,
+    promptTokens: prompts.map((p) => p.length),
     events: channel,
     async collect() {
       const results: ChoiceResult[] = [];

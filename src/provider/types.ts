@@ -1,0 +1,51 @@
+// The seam between the server and a model: a Provider answers native requests for one model, whether the model
+// runs here (LocalProvider) or behind an upstream API. Token-level facts are optional so that an upstream that
+// only speaks text can implement it.
+
+import type { ChoiceResult, ModelCard, NativeEvent, NativeRequest, PromptInput } from '../api/native.ts';
+import type { SchedulerStats, StepInfo } from '../engine/scheduler.ts';
+
+/** A request being generated. */
+export interface Generation {
+  /** Prompt length in tokens, one per prompt (0 where the provider cannot count). */
+  readonly promptTokens: number[];
+  /** The merged events of every choice; read once. Breaking out of the loop cancels the generation. */
+  readonly events: AsyncIterable<NativeEvent>;
+  /** Reads every event and returns the finished choices in index order. */
+  collect(): Promise<ChoiceResult[]>;
+}
+
+export interface EmbedOptions {
+  /** Cut inputs longer than the context instead of failing. */
+  truncate: boolean;
+}
+
+export interface Embeddings {
+  vectors: Float32Array[];
+  /** Input tokens embedded, in all. */
+  tokens: number;
+}
+
+export interface Provider {
+  readonly card: ModelCard;
+  /**
+   * Checks and queues a request. Every error a client can cause (field values, prompt too long, queue full)
+   * rejects the promise, before any event; later failures end the event stream with the error.
+   */
+  generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation>;
+  /** One vector per input, in order. */
+  embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings>;
+  /** The prompt token ids the model would see, where the provider knows them. */
+  tokenize?(input: PromptInput): number[];
+  countTokens(input: PromptInput): Promise<number>;
+  /** The model's metadata as plain values (scalars and short arrays), where it has any. */
+  metadata?(): Record<string, unknown>;
+  /** Slots and queue, where the provider schedules locally. */
+  stats?(): SchedulerStats;
+  /** Called after every scheduler step (metrics), where the provider schedules locally. */
+  onStep?: ((info: StepInfo) => void) | undefined;
+  /** Milliseconds the model took to load, where it was loaded here. */
+  readonly loadMs?: number;
+  /** Fails what is queued or running and frees the model. */
+  close(): void;
+}
