@@ -17,4 +17,9 @@ if (!existsSync(shared)) {
 const extra = process.argv.slice(2);
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 const patterns = extra.length ? extra : ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'];
-run(process.execPath, ['--test', '--test-reporter=spec', ...patterns]);
+run(process.execPath, [
+  '--test',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=./scripts/slowest-reporter.js', '--test-reporter-destination=stdout',
+  ...patterns,
+]);

@@ -21,6 +21,9 @@ import { loadModel } from '../../src/model/load.ts';
 import { quantizeModel } from '../../src/quant/quantize-model.ts';
 import { referenceAvailable, referenceTokenize, requireReference } from '../reference/client.ts';
 import { assertParity, compareWithReference, describeParity, parityBackend } from './parity-harness.ts';
+import { packsLikeHearth } from './bounds.ts';
+import { typeLayoutByName } from '../../src/gguf/ggml-types.ts';
+import { quantTraits } from '../../src/quant/index.ts';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');
 const PROMPT = 'Once upon a time';
@@ -88,15 +91,20 @@ test('stories260K quantized to every type: logits and greedy continuation match 
       const t0 = performance.now();
       const report = c.target === 'F32' ? undefined : quantizeModel(STORIES, path, c.target);
       const file = report ? path : STORIES;
-      const types = report ? [...new Set(report.tensors.map((x) => x.to))].join('+') : 'F32';
+      const typeList = report ? [...new Set(report.tensors.map((x) => x.to))] : ['F32'];
+      const types = typeList.join('+');
       const r = compareWithReference(file, [prompt], N_PREDICT, { nCtx: 64 });
+      // A library that packs activations with ggml's portable rounding differs on ties and scale edges in
+      // many blocks (see bounds.ts): then only the max bound and near-ties apply.
+      const otherPacking = typeList.find((t) => !packsLikeHearth(r.cpuVariant, quantTraits(typeLayoutByName(t)!.id)!.vecDotType));
       const secs = (performance.now() - t0) / 1000;
       const line = describeParity(`${c.target} (${types})`, r);
       st.diagnostic(line);
       st.diagnostic(`NMSE per step: ${r.prompts[0].nmse.map((e) => e.toExponential(1)).join(' ')}`);
       rows.push(`| ${c.target} | ${types} | ${r.maxNmse.toExponential(2)} | ${r.medianNmse.toExponential(2)} | ` +
         `${r.greedyMatch ? 'yes' : 'no'} | ${secs.toFixed(1)} s |`);
-      assertParity(c.target, r, { max: c.max, median: c.median });
+      if (otherPacking) st.diagnostic(`ggml-cpu-${r.cpuVariant} packs ${otherPacking}'s activations with the portable rounding: median bound and exact greedy waived`);
+      assertParity(c.target, r, otherPacking ? { max: c.max, allowNearTies: true } : { max: c.max, median: c.median });
     });
   }
   for (const row of ['| target | tensor types | max NMSE | median NMSE | greedy 32 | time |', ...rows]) t.diagnostic(row);

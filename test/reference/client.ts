@@ -144,8 +144,16 @@ export function referenceEval(opts: ReferenceEvalOptions): ReferenceEval {
 
 /** Several prompts against one loaded model (each starts from an empty context). */
 export function referenceEvalMany(load: ReferenceLoad, prompts: Array<Omit<EvalOp, 'op'>>): ReferenceEval[] {
+  return referenceEvalWithInfo(load, prompts).evals;
+}
+
+/** referenceEvalMany, with what ran them (llama.cpp release, the ggml CPU library, load time). */
+export function referenceEvalWithInfo(
+  load: ReferenceLoad, prompts: Array<Omit<EvalOp, 'op'>>,
+): { info: ReferenceInfo; evals: ReferenceEval[] } {
   const ops: ReferenceOp[] = prompts.map((p) => ({ op: 'eval', ...p }));
-  return (runReference({ ...load, ops }).results as EvalResult[]).map(decodeEval);
+  const res = runReference({ ...load, ops });
+  return { info: res.info, evals: (res.results as EvalResult[]).map(decodeEval) };
 }
 
 export interface ReferenceTokenizeOptions {

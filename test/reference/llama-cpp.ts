@@ -4,6 +4,9 @@
 // Output: one ReferenceResponse as JSON on stdout; llama.cpp's own logs go to stderr.
 // Offline by construction: the prebuilt CPU binary only, no download, no build from source.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadedCpuVariants, referenceModulesFor, requestedCpuVariant } from './cpu-variant.ts';
 import type {
   BenchOp, BenchResult, DetokenizeOp, EvalOp, EvalResult, ReferenceInfo, ReferenceOp,
   ReferenceRequest, ReferenceResponse, ReferenceResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
@@ -240,8 +243,11 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
   const kvType = req.kvType ?? 'f16';
   if (kvType !== 'f16' && kvType !== 'f32') fail(`kvType must be 'f16' or 'f32', got ${JSON.stringify(kvType)}`);
 
-  const specifier = 'node-llama-cpp'; // a variable, so tsc does not resolve the package
-  const nlc = (await import(specifier)) as NodeLlamaCpp;
+  // By file URL, so HEARTH_REFERENCE_CPU can point at a copy offering ggml a single CPU library (and so tsc
+  // does not resolve the package).
+  const variant = requestedCpuVariant();
+  const modules = referenceModulesFor(variant);
+  const nlc = (await import(pathToFileURL(join(modules, 'node-llama-cpp', 'dist', 'index.js')).href)) as NodeLlamaCpp;
   const t0 = performance.now();
   const llama = await nlc.getLlama({
     gpu: false,
@@ -252,8 +258,16 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
     maxThreads: 0, // the context's thread count is then exactly what we ask for
     logLevel: process.env.HEARTH_REFERENCE_LOG ?? 'error',
     logger: (level: string, message: string) => process.stderr.write(`[llama.cpp ${level}] ${message}\n`),
+  }).catch((e: Error) => {
+    // With one CPU library left, node-llama-cpp's binary test fails when ggml refuses it on this CPU.
+    if (variant !== undefined) fail(`HEARTH_REFERENCE_CPU=${variant}: this CPU cannot run ggml's ${variant} library (${e.name}: ${e.message.split('\n')[0]})`);
+    throw e;
   });
   try {
+    const cpuVariant = loadedCpuVariants().join('+');
+    if (variant !== undefined && cpuVariant !== variant) {
+      fail(`HEARTH_REFERENCE_CPU=${variant}: ggml loaded ${cpuVariant || 'no CPU library'} (this CPU lacks ${variant}'s instructions?)`);
+    }
     const vocabOnly = req.vocabOnly ?? false;
     const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, vocabOnly });
     const context = vocabOnly ? null : await model.createContext({
@@ -279,7 +293,8 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       }
     }
     const info: ReferenceInfo = {
-      nodeLlamaCpp: nodeLlamaCppVersion(),
+      nodeLlamaCpp: nodeLlamaCppVersion(modules),
+      cpuVariant,
       llamaCpp: `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release}`,
       buildType: llama.buildType,
       gpu: llama.gpu,
@@ -299,10 +314,9 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
   }
 }
 
-function nodeLlamaCppVersion(): string {
-  // The package does not export its package.json; read it beside this script.
-  const url = new URL('./node_modules/node-llama-cpp/package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+function nodeLlamaCppVersion(modules: string): string {
+  // The package does not export its package.json; read it from the folder it was loaded from.
+  return (JSON.parse(readFileSync(join(modules, 'node-llama-cpp', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 let response: ReferenceResponse;

@@ -125,6 +125,8 @@ export type ReferenceResult = EvalResult | TokenizeResult | DetokenizeResult | B
 export interface ReferenceInfo {
   nodeLlamaCpp: string;
   llamaCpp: string;
+  /** The ggml CPU library that ran (libggml-cpu-<variant>.so): 'x64', 'sse42', 'haswell', 'zen4', …; see cpu-variant.ts. */
+  cpuVariant: string;
   /** 'prebuilt' for the npm binary; anything else means a local build was picked up. */
   buildType: string;
   gpu: string | false;

@@ -123,7 +123,7 @@ export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevic
   if (!adapter || !gpu) {
     throw new HearthError('backend_unavailable',
       'no WebGPU adapter could be created: this machine has no GPU driver that Dawn can use. Without a GPU, Mesa\'s ' +
-      'software OpenGL ES driver works (Debian/Ubuntu: scripts/install-webgpu-deps.sh, i.e. libegl1 libegl-dev ' +
+      'software OpenGL ES driver works (Debian/Ubuntu: scripts/install-system-deps.sh, i.e. libegl1 libegl-dev ' +
       'libegl-mesa0 libgl1-mesa-dri), or use --backend cpu');
   }
   const has = (f: string) => adapter.features.has(f as GPUFeatureName);

@@ -1,6 +1,6 @@
 // Shared by the webgpu tests: open a device or say why not, seeded random data, NMSE.
 // No adapter at all: the tests skip with the reason, or fail when HEARTH_REQUIRE_WEBGPU=1 (CI on a machine that
-// is meant to have one, e.g. after scripts/install-webgpu-deps.sh).
+// is meant to have one, e.g. after scripts/install-system-deps.sh).
 
 import { openGpuDevice, type GpuDevice } from './gpu-device.ts';
 
