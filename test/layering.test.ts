@@ -1,4 +1,4 @@
-// The dependency rules of the system map: nothing under the engine imports the server, API or store layers,
+// The dependency rules of the system map: nothing under the engine imports the provider, server, API or store layers,
 // and the library entry exposes only explicit named re-exports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +14,9 @@ function files(dir: string): string[] {
 }
 
 const LOWER = ['gguf', 'quant', 'kernels', 'model', 'engine', 'tokenizer', 'util'];
-const UPPER = ['api', 'server', 'store', 'cli'];
+const UPPER = ['api', 'provider', 'server', 'store', 'cli'];
 
-test('engine and below never import api, server, store or cli', () => {
+test('engine and below never import api, provider, server, store or cli', () => {
   const bad: string[] = [];
   for (const layer of LOWER) {
     for (const f of files(join(REPO_ROOT, 'src', layer))) {
