@@ -17,9 +17,14 @@ const BINS = join('@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
 const VARIANT_CACHE = join(HERE, '..', '.cache', 'reference-cpu');
 const CPU_LIB = /^libggml-cpu-(.+)\.so$/;
 
+/** The folder of the prebuilt binary's libraries (libggml-base.so, libggml-cpu-*.so, the addon) under `modules`. */
+export function referenceBinsDir(modules = REFERENCE_MODULES): string {
+  return join(modules, BINS);
+}
+
 /** The CPU variants the installed binary ships (whether or not this CPU can run them). */
 export function shippedCpuVariants(modules = REFERENCE_MODULES): string[] {
-  const dir = join(modules, BINS);
+  const dir = referenceBinsDir(modules);
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((f) => CPU_LIB.exec(f)?.[1] ?? []).sort();
 }
@@ -47,7 +52,7 @@ export function referenceModulesFor(variant: string | undefined): string {
   let r = spawnSync('cp', ['-al', REFERENCE_MODULES, tmp]);
   if (r.status !== 0) r = spawnSync('cp', ['-a', REFERENCE_MODULES, tmp]); // another file system: copy
   if (r.status !== 0) throw new Error(`could not copy ${REFERENCE_MODULES}: ${r.stderr?.toString() ?? r.error?.message}`);
-  for (const other of shippedCpuVariants(tmp)) if (other !== variant) unlinkSync(join(tmp, BINS, `libggml-cpu-${other}.so`));
+  for (const other of shippedCpuVariants(tmp)) if (other !== variant) unlinkSync(join(referenceBinsDir(tmp), `libggml-cpu-${other}.so`));
   try {
     renameSync(tmp, target);
   } catch (e) {

@@ -6,13 +6,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REFERENCE_MODULES } from './cpu-variant.ts';
+import { referenceBinsDir } from './cpu-variant.ts';
 import { SeededRandom } from '../fixtures/seeded-random.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SOURCE = join(HERE, 'ggml-cpu-harness.c');
 const BINARY = join(HERE, '..', '.cache', 'ggml-cpu-harness');
-const BINS = join(REFERENCE_MODULES, '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
+const BINS = referenceBinsDir();
 
 export type PackOp = 'q8_0' | 'q8_1' | 'q8_K' | 'bf16' | 'q8_0_ref' | 'q8_1_ref' | 'q8_K_ref' | 'bf16_ref';
 
