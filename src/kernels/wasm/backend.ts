@@ -18,7 +18,7 @@ import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
 import { WasmHeap } from './heap.ts';
 import { actBytes, actKind, actStride, type ActKind } from './kernel-table.ts';
 import { kernelModule } from './module.ts';
-import { ThreadPool, type RunFn } from './thread-pool.ts';
+import { sharedThreadPool, type PoolLease, type RunFn } from './thread-pool.ts';
 import { wasm } from './wasm-api.ts';
 
 export interface CpuBackendOptions {
@@ -54,8 +54,8 @@ interface KernelExports {
   initConstants(): void;
 }
 
-/** Stops a backend's threads once the backend itself is garbage-collected (a model dropped without dispose()). */
-const orphanedPools = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
+/** Detaches a backend's memory from the pool once the backend is garbage-collected (dropped without dispose()). */
+const orphanedLeases = new FinalizationRegistry<PoolLease>((lease) => lease.dispose());
 
 /** Below this many multiply-adds an op runs on the calling thread alone (posting to workers costs ~10-50 µs). */
 const MIN_PARALLEL_WORK = 1 << 18;
@@ -72,7 +72,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   const heap = new WasmHeap();
   const ex = new wasm.Instance(km.module, { env: { memory: heap.memory } }).exports as unknown as KernelExports;
   ex.initConstants();
-  const pool = new ThreadPool(km.module, heap.memory, threads, ex.run);
+  const pool = sharedThreadPool().lease(km.module, heap.memory, threads, ex.run);
   const args = new Int32Array(heap.buffer, CTL_PTR + SLOT.ARGS * 4, MAX_ARGS);
   const argsF = new Float32Array(args.buffer, args.byteOffset, MAX_ARGS);
 
@@ -220,6 +220,6 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     },
     dispose: () => pool.dispose(),
   };
-  orphanedPools.register(backend, pool);
+  orphanedLeases.register(backend, pool);
   return backend;
 }
