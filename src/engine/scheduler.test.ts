@@ -122,3 +122,50 @@ test('checks run at submit: prompt longer than the window, bad sampling, empty p
   assert.throws(() => new Scheduler(model, { parallel: 0, queueLimit: 1 }), /parallel/);
   assert.deepEqual(s.stats.queued, 0);
 });
+
+test('next to a decoding stream a long prompt goes in time-sized chunks, and the tokens stay those of generate()', async () => {
+  const long = Array.from({ length: 300 }, (_, i) => enc('Once upon a time there was a little girl named Lily.')[i % 14]);
+  const specs: JobSpec[] = [
+    { prompt: enc('The dog'), maxTokens: 60, sampling: { temperature: 0 }, stop: [] },
+    { prompt: long, maxTokens: 5, sampling: { temperature: 0 }, stop: [] },
+  ];
+  // A tiny budget: after the first (unmeasured) chunk, one prompt token per step while the stream decodes.
+  const s = new Scheduler(model, { parallel: 2, queueLimit: 0, chunkMs: 1e-6 });
+  const steps: { sequences: number; promptTokens: number }[] = [];
+  s.onStep = (info) => steps.push(info);
+  const first = run(s, [specs[0]]);
+  while (steps.length < 3) await new Promise((r) => setImmediate(r));
+  const [b] = await run(s, [specs[1]]);
+  const [a] = await first;
+  // steps where the long prompt ran next to the decoding stream
+  const mixed = steps.filter((st) => st.sequences === 2 && st.promptTokens > 0).map((st) => st.promptTokens);
+  assert.ok(mixed.length > 10);
+  assert.ok(mixed[0] <= 16, `first chunk ${mixed[0]}`);
+  assert.ok(mixed.slice(1).every((p) => p === 1), `chunks ${mixed.join(',')}`);
+  assert.deepEqual(a.ids, (await reference(specs[0])).ids);
+  assert.deepEqual(b.ids, (await reference(specs[1])).ids);
+
+  // Alone, a prompt goes in prefillChunk-token chunks whatever chunkMs says.
+  const t = new Scheduler(model, { parallel: 1, queueLimit: 0, chunkMs: 1e-6, prefillChunk: 128 });
+  const alone: number[] = [];
+  t.onStep = (info) => alone.push(info.promptTokens);
+  await run(t, [specs[1]]);
+  assert.deepEqual(alone.filter((p) => p > 0), [128, 128, 44]);
+});
+
+test('embeddings are scheduler jobs: the same vector as embed(), while a stream decodes', async () => {
+  const { embed } = await import('./embed.ts');
+  const s = new Scheduler(model, { parallel: 1, queueLimit: 2, prefillChunk: 7 });
+  const stream = run(s, [{ prompt: enc('Once'), maxTokens: 30, sampling: { temperature: 0 }, stop: [] }]);
+  const ids = enc('Lily and Ben went to the park to play with a ball');
+  const got = await new Promise<Float32Array | Error>((resolve) => s.submitEmbedding(ids, resolve));
+  assert.deepEqual(got, embed(model, ids));
+  const [o] = await stream;
+  assert.equal(o.done!.usage.completionTokens, 30);
+  const ac = new AbortController();
+  ac.abort();
+  const aborted = await new Promise<Float32Array | Error>((resolve) => s.submitEmbedding(ids, resolve, ac.signal));
+  assert.ok(isHearthError(aborted, 'aborted'));
+  assert.throws(() => s.submitEmbedding([], () => {}), /empty/);
+  assert.equal(s.embeddings, 0);
+});

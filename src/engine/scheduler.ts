@@ -1,12 +1,17 @@
 // Continuous batching over N slots. Each slot is a Context (one KV cache) over the shared model; a step runs
 // every active sequence through ONE evalBatch (prompt chunks and single decode tokens together), then samples
-// each. New requests join between steps; a cancelled or timed-out request leaves at the next step. The engine
-// is synchronous, so the scheduler runs one step per event-loop turn and the server stays responsive.
+// each. New requests join between steps; a cancelled or timed-out request leaves at the next step. Embeddings
+// are jobs too: a step also runs one chunk of the oldest embedding input, on its own scratch cache.
+// While some sequence is decoding, the prompt (and embedding) chunk of a step is sized by time, from the
+// measured cost per prompt token, so that a running stream's next token waits at most one chunk of about
+// `chunkMs` behind a long prompt (llama.cpp bounds it by n_batch tokens instead). Steps run one per event-loop
+// turn of the thread the scheduler lives on (the engine worker, in the server).
 
 import { HearthError } from '../util/errors.ts';
 import { Context, commonPrefix, evalBatch } from './context.ts';
 import type { LoadedModel } from '../model/load.ts';
 import { Sequence, type JobEvent, type JobSpec } from './sequence.ts';
+import { EmbeddingJob } from './embed.ts';
 
 export type { JobEvent, JobSpec } from './sequence.ts';
 
@@ -19,11 +24,18 @@ export interface SchedulerOptions {
   prefillChunk?: number;
   /** A request still unfinished this long after it was submitted fails with `timeout`; 0 = no limit. */
   timeoutMs?: number;
+  /**
+   * While other sequences are decoding, a step's prompt chunk is sized to take about this many milliseconds
+   * (default 500; at most prefillChunk tokens). Without anyone decoding, chunks are prefillChunk tokens.
+   */
+  chunkMs?: number;
 }
 
 export interface StepInfo {
   sequences: number;
   tokens: number;
+  /** Prompt and embedding tokens among them. */
+  promptTokens: number;
   ms: number;
 }
 
@@ -46,6 +58,18 @@ interface Entry {
   cancelled: boolean;
 }
 
+interface EmbedEntry {
+  job: EmbeddingJob;
+  deadline: number;
+  done: (result: Float32Array | HearthError) => void;
+  finished: boolean;
+}
+
+/** Weight of the newest step in the running cost estimates. */
+const COST_ALPHA = 0.3;
+/** Prompt tokens of the first chunk next to decoding sequences, before any cost is measured. */
+const FIRST_CHUNK = 16;
+
 export function checkSchedulerOptions(o: SchedulerOptions): void {
   const int = (name: string, v: number | undefined, min: number) => {
     if (v !== undefined && (!Number.isInteger(v) || v < min)) {
@@ -55,6 +79,9 @@ export function checkSchedulerOptions(o: SchedulerOptions): void {
   int('parallel', o.parallel, 1);
   int('queueLimit', o.queueLimit, 0);
   int('prefillChunk', o.prefillChunk, 1);
+  if (o.chunkMs !== undefined && !(o.chunkMs > 0)) {
+    throw new HearthError('invalid_argument', `scheduler option chunkMs must be > 0; got ${o.chunkMs}`);
+  }
   if (o.timeoutMs !== undefined && !(o.timeoutMs >= 0)) {
     throw new HearthError('invalid_argument', `scheduler option timeoutMs must be >= 0; got ${o.timeoutMs}`);
   }
@@ -66,6 +93,10 @@ export class Scheduler {
   private readonly slots: Slot[];
   private readonly queue: Entry[] = [];
   private readonly active = new Map<Sequence, Entry>();
+  private readonly embeds: EmbedEntry[] = [];
+  /** Running estimates: milliseconds per prompt token in a step, and of a step of decode tokens alone. */
+  private tokenMs = 0;
+  private decodeMs = 0;
   private running = false;
   private steps = 0;
   private closed = false;
@@ -82,6 +113,7 @@ export class Scheduler {
     this.options = {
       prefillChunk: model.options.nBatch ?? 512,
       timeoutMs: 0,
+      chunkMs: 500,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SchedulerOptions,
     };
     this.slots = Array.from({ length: options.parallel }, (_, i) => ({ ctx: contexts?.[i] ?? new Context(model), seq: undefined, freedAt: -1 }));
@@ -89,6 +121,48 @@ export class Scheduler {
 
   get stats(): SchedulerStats {
     return { slots: this.slots.length, busy: this.active.size, queued: this.queue.length };
+  }
+
+  /** Embedding inputs queued or running. */
+  get embeddings(): number {
+    return this.embeds.length;
+  }
+
+  /** Prompt tokens the next step would evaluate next to decoding sequences (diagnostics and tests). */
+  get chunkTokens(): number {
+    const cap = this.options.prefillChunk;
+    if (this.tokenMs <= 0) return Math.min(cap, FIRST_CHUNK);
+    return Math.max(1, Math.min(cap, Math.floor(this.options.chunkMs / this.tokenMs)));
+  }
+
+  /**
+   * Queues one embedding input (mean-pooled final hidden states, see embed.ts); `done` gets the vector or the
+   * error. Embeddings do not take a slot; they count against the queue limit while they wait.
+   */
+  submitEmbedding(tokens: readonly number[], done: (result: Float32Array | HearthError) => void, signal?: AbortSignal): void {
+    if (this.closed) throw new HearthError('unavailable', 'the server is shutting down');
+    if (this.embeds.length >= this.slots.length + this.options.queueLimit) {
+      throw new HearthError('queue_full', `${this.embeds.length} embedding inputs are waiting (the queue holds ${this.options.queueLimit})`);
+    }
+    const job = new EmbeddingJob(this.model, tokens);
+    const deadline = this.options.timeoutMs > 0 ? performance.now() + this.options.timeoutMs : Infinity;
+    const entry: EmbedEntry = { job, deadline, done, finished: false };
+    if (signal) {
+      const onAbort = () => this.endEmbedding(entry, new HearthError('aborted', 'the request was cancelled'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    this.embeds.push(entry);
+    this.kick();
+  }
+
+  private endEmbedding(entry: EmbedEntry, result: Float32Array | HearthError): void {
+    if (entry.finished) return;
+    entry.finished = true;
+    const i = this.embeds.indexOf(entry);
+    if (i >= 0) this.embeds.splice(i, 1);
+    entry.job.dispose();
+    entry.done(result);
   }
 
   /** Tokens cached in each slot (tests and diagnostics). */
@@ -127,6 +201,7 @@ export class Scheduler {
   close(): void {
     this.closed = true;
     for (const e of [...this.queue, ...this.active.values()]) this.cancel(e, new HearthError('unavailable', 'the server is shutting down'));
+    for (const e of [...this.embeds]) this.endEmbedding(e, new HearthError('unavailable', 'the server is shutting down'));
   }
 
   private cancel(entry: Entry, error = new HearthError('aborted', 'the request was cancelled')): void {
@@ -143,7 +218,7 @@ export class Scheduler {
   }
 
   private kick(): void {
-    if (this.running || (this.queue.length === 0 && this.active.size === 0)) return;
+    if (this.running || (this.queue.length === 0 && this.active.size === 0 && this.embeds.length === 0)) return;
     this.running = true;
     setImmediate(() => this.loop());
   }
@@ -161,18 +236,21 @@ export class Scheduler {
     this.kick();
   }
 
-  /** One step: retire, admit, one batched forward pass, sample. */
+  /** One step: retire, admit, one batched forward pass, sample; then one embedding chunk. */
   step(): void {
     this.steps++;
     const now = performance.now();
     for (const e of this.queue.filter((e) => e.deadline <= now)) this.cancel(e, timeoutError(this.options.timeoutMs));
     for (const e of this.active.values()) if (e.deadline <= now) this.cancel(e, timeoutError(this.options.timeoutMs));
+    for (const e of this.embeds.filter((e) => e.deadline <= now)) this.endEmbedding(e, timeoutError(this.options.timeoutMs));
     this.retireFinished();
     this.admit();
-    if (this.active.size === 0) return;
+    if (this.active.size === 0 && this.embeds.length === 0) return;
 
     const t0 = performance.now();
-    let budget = this.options.prefillChunk;
+    const decoding = [...this.active.keys()].some((seq) => !seq.prefilling);
+    const chunk = decoding ? this.chunkTokens : this.options.prefillChunk;
+    let budget = chunk;
     const batch: { seq: Sequence; tokens: number[] }[] = [];
     for (const { seq } of this.active.values()) {
       if (seq.prefilling) {
@@ -184,18 +262,47 @@ export class Scheduler {
         batch.push({ seq, tokens: [seq.last] });
       }
     }
-    const logits = evalBatch(batch.map(({ seq, tokens }) => ({ ctx: seq.ctx!, tokens })));
     let nTokens = 0;
-    batch.forEach(({ seq, tokens }, i) => {
-      nTokens += tokens.length;
-      if (seq.prefilling) {
-        seq.pending = seq.pending.slice(tokens.length);
-        if (seq.prefilling) return;
-      }
-      if (!seq.finished) seq.advance(logits[i]);
-    });
+    let nPrompt = 0;
+    if (batch.length > 0) {
+      const logits = evalBatch(batch.map(({ seq, tokens }) => ({ ctx: seq.ctx!, tokens })));
+      batch.forEach(({ seq, tokens }, i) => {
+        nTokens += tokens.length;
+        if (seq.prefilling) {
+          nPrompt += tokens.length;
+          seq.pending = seq.pending.slice(tokens.length);
+          if (seq.prefilling) return;
+        }
+        if (!seq.finished) seq.advance(logits[i]);
+      });
+    }
     this.retireFinished();
-    this.onStep?.({ sequences: batch.length, tokens: nTokens, ms: performance.now() - t0 });
+    // One chunk of the oldest embedding input: as long as a prompt chunk when someone decodes.
+    const head = this.embeds[0];
+    if (head) {
+      try {
+        const n = head.job.next(decoding ? chunk : this.options.prefillChunk);
+        nTokens += n;
+        nPrompt += n;
+        if (head.job.finished) this.endEmbedding(head, head.job.result());
+      } catch (e) {
+        this.endEmbedding(head, e instanceof HearthError ? e : new HearthError('internal', `embedding failed: ${(e as Error).message}`, { cause: e }));
+      }
+    }
+    const ms = performance.now() - t0;
+    this.observe(ms, nPrompt, nTokens - nPrompt);
+    this.onStep?.({ sequences: batch.length + (head ? 1 : 0), tokens: nTokens, promptTokens: nPrompt, ms });
+  }
+
+  /** Updates the cost estimates from a step of nPrompt prompt tokens next to nDecode decode tokens. */
+  private observe(ms: number, nPrompt: number, nDecode: number): void {
+    const mix = (old: number, v: number) => (old > 0 ? old + COST_ALPHA * (v - old) : v);
+    if (nPrompt === 0) {
+      if (nDecode > 0) this.decodeMs = mix(this.decodeMs, ms);
+      return;
+    }
+    const promptMs = nDecode > 0 ? ms - this.decodeMs : ms;
+    this.tokenMs = mix(this.tokenMs, Math.max(promptMs, ms * 0.1) / nPrompt);
   }
 
   private retireFinished(): void {

@@ -1,0 +1,72 @@
+// What a model file says about the model, without its weights: architecture, hyper-parameters, tokenizer, chat
+// template, context size. loadModel starts from it; a thread that only tokenizes and renders prompts (the HTTP
+// thread, while the engine runs elsewhere) needs nothing more.
+
+import { openGGUF, type GGUFFile } from '../gguf/reader.ts';
+import type { GGUFMetadata } from '../gguf/metadata.ts';
+import { HearthError } from '../util/errors.ts';
+import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
+import type { LoadOptions } from '../engine/types.ts';
+import { archSpec, supportedArchs } from './archs/index.ts';
+import type { ArchSpec } from './archs/registry.ts';
+import { readDecoderHParams, type DecoderHParams } from './hparams.ts';
+import { modelNameFromPath } from './resolve.ts';
+
+/** Default context cap when the caller does not choose one (Ollama's default window). */
+export const DEFAULT_MAX_CTX = 4096;
+
+export interface ModelInfo {
+  readonly path: string;
+  readonly name: string;
+  readonly arch: string;
+  readonly hp: DecoderHParams;
+  readonly metadata: GGUFMetadata;
+  readonly tokenizer: Tokenizer;
+  readonly chatTemplate: string | undefined;
+  readonly nCtx: number;
+  readonly options: LoadOptions;
+  /** Total parameters (elements of every tensor). */
+  readonly paramCount: number;
+}
+
+/** The model's facts from an open GGUF file, checked (architecture supported, hyper-parameters sane). */
+export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = {}): ModelInfo & { spec: ArchSpec } {
+  const md = file.metadata;
+  const arch = md.getString('general.architecture');
+  const spec = archSpec(arch);
+  if (!spec) {
+    throw new HearthError('unsupported_architecture',
+      `${path}: architecture "${arch}" is not supported (supported: ${supportedArchs().join(', ')})`);
+  }
+  const tokenizer = opts.tokenizerPath ? loadTokenizer(opts.tokenizerPath) : tokenizerFromGGUF(md);
+  const embd = file.findTensor('token_embd.weight');
+  const nVocab = embd?.shape[1] ?? tokenizer.vocabSize;
+  const hp = readDecoderHParams(md, arch, spec.ropeOrder, nVocab);
+  const nCtx = opts.nCtx ?? Math.min(hp.nCtxTrain, DEFAULT_MAX_CTX);
+  if (!Number.isInteger(nCtx) || nCtx < 1) throw new HearthError('invalid_argument', `context size must be a positive integer, got ${opts.nCtx}`);
+  return {
+    path,
+    name: modelNameFromPath(path),
+    arch,
+    spec,
+    hp,
+    metadata: md,
+    tokenizer,
+    chatTemplate: md.getString('tokenizer.chat_template', undefined),
+    nCtx,
+    options: opts,
+    paramCount: file.tensors.reduce((s, t) => s + t.nElements, 0),
+  };
+}
+
+/** readModelInfo on a file opened and closed here (the tensor data is never read). */
+export function openModelInfo(path: string, opts: LoadOptions = {}): ModelInfo {
+  const file = openGGUF(path);
+  try {
+    const { spec: _, ...info } = readModelInfo(file, path, opts);
+    return info;
+  } finally {
+    file.close();
+  }
+}
