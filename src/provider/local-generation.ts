@@ -2,11 +2,11 @@
 // events merged into NativeEvents (streamed) or ChoiceResults.
 
 import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
-import type { LoadedModel } from '../model/load.ts';
+import type { ModelInfo } from '../model/info.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
 import { Channel } from '../util/channel.ts';
-import type { JobEvent, JobSpec, Scheduler } from '../engine/scheduler.ts';
+import type { JobEvent, JobSpec } from '../engine/scheduler.ts';
 import type { Generation } from './types.ts';
 
 /**
@@ -14,7 +14,7 @@ import type { Generation } from './types.ts';
  * the reply continues it (prefill): the template renders the earlier turns plus the assistant header, and the
  * partial reply follows verbatim.
  */
-export function promptTokens(model: LoadedModel, input: PromptInput): number[] {
+export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
   const tok = model.tokenizer;
   switch (input.kind) {
     case 'tokens':
@@ -35,15 +35,19 @@ export function promptTokens(model: LoadedModel, input: PromptInput): number[] {
   }
 }
 
-function promptText(model: LoadedModel, input: PromptInput, tokens: number[]): string {
+function promptText(model: ModelInfo, input: PromptInput, tokens: number[]): string {
   return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
 }
 
+/** Queues scheduler jobs (all or none), rejecting when they cannot be; events follow through onEvent. */
+export type SubmitJobs = (specs: JobSpec[], onEvent: (index: number, ev: JobEvent) => void) => Promise<void>;
+
 /**
  * Tokenizes, checks and queues a request: every error a client can cause (unknown field values, prompt too
- * long, queue full) is thrown here, before any response byte is sent.
+ * long, queue full) rejects here, before any response byte is sent.
  */
-export function startGeneration(model: LoadedModel, scheduler: Scheduler, req: NativeRequest, signal?: AbortSignal): Generation {
+export async function startGeneration(model: ModelInfo, loadMs: number, submit: SubmitJobs, req: NativeRequest,
+  signal?: AbortSignal): Promise<Generation> {
   const t0 = performance.now();
   const prompts = req.prompts.map((p) => promptTokens(model, p));
   const specs: JobSpec[] = [];
@@ -106,7 +110,7 @@ export function startGeneration(model: LoadedModel, scheduler: Scheduler, req: N
             reason: ev.reason,
             stopSequence: ev.stopSequence,
             usage: ev.usage,
-            timings: { ...ev.timings, totalMs: performance.now() - t0, firstTokenMs, loadMs: model.loadMs },
+            timings: { ...ev.timings, totalMs: performance.now() - t0, firstTokenMs, loadMs },
             promptTokens: prompts[p],
           },
         });
@@ -125,7 +129,7 @@ export function startGeneration(model: LoadedModel, scheduler: Scheduler, req: N
     }
   };
   try {
-    scheduler.submit(specs, onEvent);
+    await submit(specs, onEvent);
   } catch (e) {
     signal?.removeEventListener('abort', onAbort);
     throw e;

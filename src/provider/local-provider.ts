@@ -1,20 +1,31 @@
-// A model loaded in this process behind the Provider seam: its card, its scheduler, and the native request →
-// scheduler job conversion. Nothing outside reaches the LoadedModel except through this class.
+// A model loaded in this process behind the Provider seam: its facts (tokenizer, template, card) on the calling
+// thread, its weights and scheduler in the engine thread (engine/worker/), so that requests are parsed, prompts
+// rendered and events streamed here while every forward pass runs elsewhere. Nothing outside reaches the model
+// except through this class.
 
 import { HearthError } from '../util/errors.ts';
 import { GGUFValueType, type GGUFMetadata } from '../gguf/index.ts';
-import type { LoadedModel } from '../model/load.ts';
-import { Scheduler, type SchedulerOptions, type SchedulerStats, type StepInfo } from '../engine/scheduler.ts';
+import { openModelInfo, type ModelInfo } from '../model/info.ts';
+import type { LoadOptions } from '../engine/types.ts';
+import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
+import { sharedEngine, type EngineHost, type RemoteModel } from '../engine/worker/engine-host.ts';
 import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
 import { modelCard } from './model-card.ts';
 import { promptTokens, startGeneration } from './local-generation.ts';
-import { embedTokens } from './local-embedding.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider } from './types.ts';
 
 export interface LocalProviderOptions {
   /** The name clients use instead of the file name. */
   alias?: string;
   scheduler: SchedulerOptions;
+  /** The engine thread to load into (default: the process's one). */
+  engine?: EngineHost;
+}
+
+/** Which file to load, and how. */
+export interface LocalModelSource {
+  path: string;
+  load?: LoadOptions;
 }
 
 export function checkAlias(alias: string | undefined): void {
@@ -24,39 +35,49 @@ export function checkAlias(alias: string | undefined): void {
 }
 
 export class LocalProvider implements Provider {
-  readonly model: LoadedModel;
+  readonly info: ModelInfo;
   readonly card: ModelCard;
-  readonly scheduler: Scheduler;
+  private readonly remote: RemoteModel;
 
-  constructor(model: LoadedModel, options: LocalProviderOptions) {
-    checkAlias(options.alias);
-    this.model = model;
-    this.card = modelCard(model, options.alias);
-    this.scheduler = new Scheduler(model, options.scheduler);
+  constructor(info: ModelInfo, remote: RemoteModel, alias?: string) {
+    checkAlias(alias);
+    this.info = info;
+    this.remote = remote;
+    this.card = modelCard(info, alias);
   }
 
   get loadMs(): number {
-    return this.model.loadMs;
+    return this.remote.loadMs;
   }
 
   get onStep(): ((info: StepInfo) => void) | undefined {
-    return this.scheduler.onStep;
+    return this.remote.onStep;
   }
 
   set onStep(cb: ((info: StepInfo) => void) | undefined) {
-    this.scheduler.onStep = cb;
+    this.remote.onStep = cb;
   }
 
-  async generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation> {
-    return startGeneration(this.model, this.scheduler, request, signal);
+  generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation> {
+    return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
   }
 
-  embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings> {
-    return embedTokens(this.model, inputs.map((p) => promptTokens(this.model, p)), { truncate: options.truncate, signal });
+  async embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings> {
+    const nCtx = this.info.nCtx;
+    const ids = inputs.map((p, i) => {
+      const t = promptTokens(this.info, p);
+      if (t.length <= nCtx) return t;
+      if (!options.truncate) {
+        throw new HearthError('context_length_exceeded', `input ${inputs.length > 1 ? `${i} ` : ''}is ${t.length} tokens; the context holds ${nCtx}`);
+      }
+      return t.slice(0, nCtx);
+    });
+    const vectors = await this.remote.embed(ids, signal);
+    return { vectors, tokens: ids.reduce((s, t) => s + t.length, 0) };
   }
 
   tokenize(input: PromptInput): number[] {
-    return promptTokens(this.model, input);
+    return promptTokens(this.info, input);
   }
 
   async countTokens(input: PromptInput): Promise<number> {
@@ -64,26 +85,32 @@ export class LocalProvider implements Provider {
   }
 
   metadata(): Record<string, unknown> {
-    return plainMetadata(this.model.metadata);
+    return plainMetadata(this.info.metadata);
   }
 
   stats(): SchedulerStats {
-    return this.scheduler.stats;
+    return this.remote.stats;
   }
 
   close(): void {
-    this.scheduler.close();
-    this.model.dispose();
+    this.remote.unload().catch(() => {});
   }
 }
 
 /**
- * Loads a model into a LocalProvider. The options are checked now, so that a bad alias fails before anything
- * is loaded; `load` may be synchronous (loadModel) or a promise.
+ * Loads a model into a LocalProvider: its facts here, its weights in the engine thread. The options are
+ * checked now, so that a bad alias fails before anything is loaded; `source` may be a promise (a file still
+ * being fetched).
  */
-export function localProvider(load: () => LoadedModel | Promise<LoadedModel>, options: LocalProviderOptions): () => Promise<LocalProvider> {
+export function localProvider(source: LocalModelSource | (() => LocalModelSource | Promise<LocalModelSource>),
+  options: LocalProviderOptions): () => Promise<LocalProvider> {
   checkAlias(options.alias);
-  return async () => new LocalProvider(await load(), options);
+  return async () => {
+    const { path, load = {} } = typeof source === 'function' ? await source() : source;
+    const info = openModelInfo(path, load);
+    const remote = await (options.engine ?? sharedEngine()).load(path, load, options.scheduler);
+    return new LocalProvider(info, remote, options.alias);
+  };
 }
 
 /** GGUF metadata as plain values: scalars and short arrays (vocabularies and the chat template are left out). */

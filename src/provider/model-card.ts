@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { openGGUF, typeName } from '../gguf/index.ts';
-import type { LoadedModel } from '../model/load.ts';
+import type { ModelInfo } from '../model/info.ts';
 import type { ModelCard } from '../api/native.ts';
 
 export function nameMatches(card: ModelCard, name: string): boolean {
@@ -12,7 +12,7 @@ export function nameMatches(card: ModelCard, name: string): boolean {
   return bare === card.id || bare === card.fileName;
 }
 
-export function modelCard(model: LoadedModel, alias?: string): ModelCard {
+export function modelCard(model: ModelInfo, alias?: string): ModelCard {
   const st = statSync(model.path);
   return {
     id: alias ?? model.name,

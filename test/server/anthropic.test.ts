@@ -99,7 +99,7 @@ test('aborting a stream frees the slot', async () => {
   } catch (e) {
     assert.ok(e instanceof Anthropic.APIUserAbortError, String(e));
   }
-  const sched = srv.host.ready().scheduler;
-  await until(() => sched.stats.busy === 0);
+  const sched = srv.host.ready();
+  await until(() => sched.stats().busy === 0);
   assert.ok(n < 100);
 });

@@ -153,5 +153,5 @@ test('Anthropic endpoints: {type:"error", error:{type,message}}', async (t) => {
 });
 
 test('no bad request left a slot busy or a request queued', () => {
-  assert.deepEqual(srv.host.ready().scheduler.stats, { slots: 1, busy: 0, queued: 0 });
+  assert.deepEqual(srv.host.ready().stats(), { slots: 1, busy: 0, queued: 0 });
 });

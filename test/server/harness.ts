@@ -14,7 +14,7 @@ import { generate } from '../../src/engine/generate.ts';
 import type { SamplingOptions } from '../../src/engine/sampler/index.ts';
 import { createApp, type AppDeps } from '../../src/server/app.ts';
 import { ModelRegistry, type ModelEntry } from '../../src/provider/model-registry.ts';
-import { localProvider, type LocalProvider } from '../../src/provider/local-provider.ts';
+import { localProvider, type LocalProvider, type LocalModelSource } from '../../src/provider/local-provider.ts';
 import type { SchedulerOptions } from '../../src/engine/scheduler.ts';
 
 export const STORIES = sharedPath('models', 'stories260K.gguf');
@@ -46,6 +46,7 @@ export function chatTemplateModelPath(): string {
 export interface TestServer {
   app: FastifyInstance;
   host: ModelEntry<LocalProvider>;
+  /** The served file loaded again in this process, for references (the server's own copy is in its engine thread). */
   model: LoadedModel;
   base: string;
   close(): Promise<void>;
@@ -55,29 +56,35 @@ export interface ServerOptions extends Partial<SchedulerOptions> {
   path?: string;
   alias?: string;
   nCtx?: number;
-  load?: () => LoadedModel | Promise<LoadedModel>;
   app?: Partial<AppDeps>;
   /** Wait for the model before resolving (default true). */
   ready?: boolean;
+  /** Where the server's model comes from (default: `path`, at once); a promise holds the server in loading. */
+  source?: () => LocalModelSource | Promise<LocalModelSource>;
 }
 
 export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
   const path = o.path ?? STORIES;
-  let model: LoadedModel | undefined;
   const models = new ModelRegistry();
-  const host = models.add(localProvider(o.load ?? (() => (model = loadModel(path, { nCtx: o.nCtx }))), {
+  const host = models.add(localProvider(o.source ?? { path, load: { nCtx: o.nCtx } }, {
     alias: o.alias,
-    scheduler: { parallel: o.parallel ?? 4, queueLimit: o.queueLimit ?? 16, timeoutMs: o.timeoutMs, prefillChunk: o.prefillChunk },
+    scheduler: {
+      parallel: o.parallel ?? 4, queueLimit: o.queueLimit ?? 16, timeoutMs: o.timeoutMs, prefillChunk: o.prefillChunk, chunkMs: o.chunkMs,
+    },
   }));
   const app = createApp({ models, ...o.app });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const started = host.start();
-  if (o.ready ?? true) model = (await started).model;
+  if (o.ready ?? true) await started;
   else started.catch(() => {});
   const { port } = app.server.address() as AddressInfo;
+  let model: LoadedModel | undefined;
   return {
     app, host, base: `http://127.0.0.1:${port}`,
-    get model() { return model ?? host.ready().model; },
+    get model() {
+      const { info } = host.ready();
+      return (model ??= loadModel(info.path, info.options));
+    },
     close: () => app.close(),
   };
 }

@@ -127,7 +127,7 @@ test('aborting a streamed generate frees the slot', async () => {
   } catch (e) {
     assert.equal((e as Error).name, 'AbortError');
   }
-  const sched = srv.host.ready().scheduler;
-  await until(() => sched.stats.busy === 0);
+  const sched = srv.host.ready();
+  await until(() => sched.stats().busy === 0);
   assert.ok(n < 100);
 });

@@ -180,12 +180,12 @@ test('aborting a stream mid-way frees the slot within a step', async () => {
   const stream = await client.chat.completions.create({
     model: 'stories260K', messages: [{ role: 'user', content: 'Once' }], max_tokens: 1500, temperature: 0, stream: true,
   }, { signal: ac.signal });
-  const sched = srv.host.ready().scheduler;
+  const sched = srv.host.ready();
   let n = 0;
   try {
     for await (const _ of stream) {
       if (++n === 5) {
-        assert.equal(sched.stats.busy, 1);
+        assert.equal(sched.stats().busy, 1);
         ac.abort();
       }
     }
@@ -193,8 +193,8 @@ test('aborting a stream mid-way frees the slot within a step', async () => {
     assert.ok(e instanceof OpenAI.APIUserAbortError, String(e));
   }
   assert.ok(n < 50, `${n} chunks after the abort`);
-  await until(() => sched.stats.busy === 0);
-  assert.deepEqual(sched.stats, { slots: 4, busy: 0, queued: 0 });
+  await until(() => sched.stats().busy === 0);
+  assert.deepEqual(sched.stats(), { slots: 4, busy: 0, queued: 0 });
 });
 
 test('a chat-template model: the prompt is the rendered template, the last assistant message is continued', async () => {

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { loadModel, type LoadedModel } from '../../src/model/load.ts';
 import { startServer, STORIES, until } from './harness.ts';
 
 const chat = (max: number, stream = false) => JSON.stringify({
@@ -15,9 +14,9 @@ const postJson = (base: string, path: string, body: string, signal?: AbortSignal
 const json = async (r: Response): Promise<any> => r.json();
 
 test('/health is 503 while the model loads, 200 once ready; requests meanwhile get 503 with Retry-After', async () => {
-  let release!: (m: LoadedModel) => void;
-  const gate = new Promise<LoadedModel>((r) => (release = r));
-  const srv = await startServer({ load: () => gate, ready: false });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const srv = await startServer({ source: () => gate.then(() => ({ path: STORIES })), ready: false });
   try {
     const h = await fetch(srv.base + '/health');
     assert.equal(h.status, 503);
@@ -26,7 +25,7 @@ test('/health is 503 while the model loads, 200 once ready; requests meanwhile g
     assert.equal(busy.status, 503);
     assert.equal(busy.headers.get('retry-after'), '1');
     assert.match((await json(busy)).error.message, /still loading/);
-    release(loadModel(STORIES));
+    release();
     await until(() => srv.host.state === 'ready');
     const ok = await fetch(srv.base + '/health');
     assert.equal(ok.status, 200);
@@ -37,7 +36,7 @@ test('/health is 503 while the model loads, 200 once ready; requests meanwhile g
 });
 
 test('a model that fails to load: /health 503 with the reason', async () => {
-  const srv = await startServer({ load: () => { throw new Error('disk on fire'); }, ready: false });
+  const srv = await startServer({ source: () => { throw new Error('disk on fire'); }, ready: false });
   try {
     await until(() => srv.host.state === 'failed');
     const h = await fetch(srv.base + '/health');
@@ -57,7 +56,7 @@ test('full queue: 503 with Retry-After in each dialect; the SDKs raise their ser
     const waiting = await postJson(srv.base, '/v1/chat/completions', chat(1500, true), ac.signal);
     assert.equal(running.status, 200);
     assert.equal(waiting.status, 200);
-    assert.deepEqual(srv.host.ready().scheduler.stats, { slots: 1, busy: 1, queued: 1 });
+    assert.deepEqual(srv.host.ready().stats(), { slots: 1, busy: 1, queued: 1 });
     const refused = await postJson(srv.base, '/v1/chat/completions', chat(5));
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');
@@ -73,7 +72,7 @@ test('full queue: 503 with Retry-After in each dialect; the SDKs raise their ser
       (e) => e instanceof Anthropic.APIError && e.status === 503 && (e.error as { error: { type: string } }).error.type === 'overloaded_error');
   } finally {
     ac.abort();
-    await until(() => srv.host.ready().scheduler.stats.busy === 0);
+    await until(() => srv.host.ready().stats().busy === 0);
     await srv.close();
   }
 });
@@ -89,7 +88,7 @@ test('per-request timeout: 504 before the first byte, an error event inside a st
     let n = 0;
     await assert.rejects((async () => { for await (const _ of stream) n++; })(), (e) => e instanceof OpenAI.APIError && /did not finish within/.test(e.message));
     assert.ok(n > 0);
-    assert.equal(srv.host.ready().scheduler.stats.busy, 0);
+    assert.equal(srv.host.ready().stats().busy, 0);
   } finally {
     await srv.close();
   }
@@ -146,7 +145,7 @@ test('32 concurrent streams with 4 slots all finish with the right token counts'
     }));
     // a story may end early at end-of-text; none may run over
     assert.ok(counts.every((c) => c >= 1 && c <= 20), counts.join(','));
-    assert.deepEqual(srv.host.ready().scheduler.stats, { slots: 4, busy: 0, queued: 0 });
+    assert.deepEqual(srv.host.ready().stats(), { slots: 4, busy: 0, queued: 0 });
   } finally {
     await srv.close();
   }

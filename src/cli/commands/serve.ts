@@ -3,7 +3,6 @@
 
 import { parse, int, num } from '../args.ts';
 import { resolveModelPath } from '../../model/resolve.ts';
-import { loadModel } from '../../model/load.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
@@ -34,8 +33,10 @@ Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, plus /healt
       --body-limit BYTES  largest request body (default ${DEFAULT_BODY_LIMIT})
       --log-level L       fatal, error, warn, info (default), debug, silent
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
-      --backend B         ref (default)
-      --threads N
+      --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
+      --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
+      --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
+                          (default 500), so a running stream waits at most one chunk for its next token
 `;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -49,7 +50,7 @@ export const command: Command = {
       'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' },
       backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
-      'metrics-open': { type: 'boolean' },
+      'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -76,9 +77,10 @@ export const command: Command = {
     });
 
     const models = new ModelRegistry();
-    const entry = models.add(localProvider(() => loadModel(path, loadOptions), {
+    const entry = models.add(localProvider({ path, load: loadOptions }, {
       alias: v.alias,
-      scheduler: { parallel: int(v.parallel, '--parallel', 1) ?? 4, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000 },
+      scheduler: { parallel: int(v.parallel, '--parallel', 1) ?? 4, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000,
+        chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
     }));
     const app = createApp({
       models,
@@ -100,10 +102,10 @@ export const command: Command = {
       await app.close();
       throw e;
     });
-    const { card, model } = served;
+    const { card } = served;
     app.log.info({
-      model: card.id, path: card.path, arch: card.arch, params: card.paramCount, ctx: model.nCtx,
-      parallel: served.scheduler.stats.slots, load_ms: Math.round(model.loadMs),
+      model: card.id, path: card.path, arch: card.arch, params: card.paramCount, ctx: card.nCtx,
+      parallel: served.stats().slots, load_ms: Math.round(served.loadMs),
     }, 'model ready');
 
     return new Promise<number>((resolve) => {
