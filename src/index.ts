@@ -30,7 +30,7 @@ export { resolveModelPath, modelNameFromPath, modelsDir } from './model/resolve.
 export { supportedArchs } from './model/archs/index.ts';
 export { Context, evalBatch } from './engine/context.ts';
 export { generate } from './engine/generate.ts';
-export { embed } from './engine/embed.ts';
+export { embed, EmbeddingJob } from './engine/embed.ts';
 export { StopMatcher } from './engine/stop.ts';
 export { createSampler, DEFAULT_SAMPLING, tokenLogprobs, type SamplingOptions, type Sampler } from './engine/sampler/index.ts';
 export type { LoadOptions, GenerateRequest, GenerateEvent, FinishReason, Usage, Timings, BackendName } from './engine/types.ts';
@@ -43,7 +43,9 @@ export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
 export { ModelRegistry, ModelEntry, type ModelState } from './provider/model-registry.ts';
-export { LocalProvider, localProvider, type LocalProviderOptions } from './provider/local-provider.ts';
+export { LocalProvider, localProvider, type LocalProviderOptions, type LocalModelSource } from './provider/local-provider.ts';
+export { EngineHost, RemoteModel, sharedEngine } from './engine/worker/engine-host.ts';
+export { openModelInfo, type ModelInfo } from './model/info.ts';
 export type { Provider, Generation, Embeddings, EmbedOptions } from './provider/types.ts';
 export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './engine/scheduler.ts';
 export type { NativeRequest, NativeEvent, ChoiceResult, ModelCard, ModelCapabilities, PromptInput } from './api/native.ts';

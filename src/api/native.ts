@@ -92,25 +92,29 @@ export interface ModelCapabilities {
 }
 
 /** Facts about the served model that converters put on the wire. */
+/**
+ * What clients are told about a model. Only the name, context, capabilities and load time are always known;
+ * the file facts are there for models loaded here and may be missing for an upstream provider's.
+ */
 export interface ModelCard {
   /** The name clients use (the alias when one was given). */
   id: string;
   /** File name without .gguf. */
-  fileName: string;
-  path: string;
-  arch: string;
-  paramCount: number;
+  fileName?: string;
+  path?: string;
+  arch?: string;
+  paramCount?: number;
   nCtx: number;
-  nCtxTrain: number;
-  nEmbd: number;
-  nVocab: number;
+  nCtxTrain?: number;
+  nEmbd?: number;
+  nVocab?: number;
   /** Quantization type of most weights, e.g. "Q8_0" or "F32". */
-  quantization: string;
-  fileSize: number;
-  modifiedAt: Date;
+  quantization?: string;
+  fileSize?: number;
+  modifiedAt?: Date;
   chatTemplate: string | undefined;
   /** sha256 of the file's first MiB and size: a cheap stable id (Ollama `digest`). */
-  digest: string;
+  digest?: string;
   loadedAt: Date;
   capabilities: ModelCapabilities;
 }

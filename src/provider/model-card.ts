@@ -9,7 +9,7 @@ import type { ModelCard } from '../api/native.ts';
 
 export function nameMatches(card: ModelCard, name: string): boolean {
   const bare = name.endsWith(':latest') ? name.slice(0, -':latest'.length) : name;
-  return bare === card.id || bare === card.fileName;
+  return bare === card.id || (card.fileName !== undefined && bare === card.fileName);
 }
 
 export function modelCard(model: ModelInfo, alias?: string): ModelCard {

@@ -113,6 +113,9 @@ test('metrics count requests, tokens and time to first token; one JSON log line 
     assert.equal(value('hearth_busy_slots'), 0);
     assert.equal(value('hearth_queue_depth'), 0);
     assert.ok(value('hearth_model_load_seconds') > 0);
+    // the prompt in one step, then 6 decode steps for the 7 tokens (the first comes with the prompt's logits)
+    assert.equal(value('hearth_step_duration_seconds_count{kind="prompt"}'), 1);
+    assert.equal(value('hearth_step_duration_seconds_count{kind="decode"}'), 6);
     assert.ok(value('hearth_process_resident_memory_bytes') > 1e6);
     for (const name of ['hearth_http_request_duration_seconds_bucket', 'hearth_generation_tokens_per_second_bucket', 'hearth_batch_sequences_bucket']) {
       assert.match(text, new RegExp(`^${name}`, 'm'));

@@ -27,6 +27,7 @@ export class Metrics {
   readonly generatedTokens: Counter;
   readonly tokensPerSecond: Histogram;
   readonly batchSequences: Histogram;
+  readonly stepSeconds: Histogram<'kind'>;
 
   constructor(opts: MetricsOptions, source: MetricsSource) {
     const p = opts.prefix ?? 'hearth_';
@@ -49,6 +50,11 @@ export class Metrics {
     });
     this.batchSequences = new Histogram({
       name: `${p}batch_sequences`, help: 'Sequences in each batched forward pass', registers, buckets: [1, 2, 4, 8, 16, 32, 64],
+    });
+    this.stepSeconds = new Histogram({
+      name: `${p}step_duration_seconds`, labelNames: ['kind'], registers,
+      help: 'Duration of each scheduler step: decode (one token per stream), prompt (prompt chunks alone) or mixed (a prompt chunk next to decoding streams)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     });
     new Gauge({ name: `${p}queue_depth`, help: 'Requests waiting for a slot', registers, collect() { this.set(source.stats()?.queued ?? 0); } });
     new Gauge({ name: `${p}busy_slots`, help: 'Slots generating now', registers, collect() { this.set(source.stats()?.busy ?? 0); } });
@@ -80,5 +86,8 @@ export class Metrics {
 
   observeStep(step: StepInfo): void {
     this.batchSequences.observe(step.sequences);
+    const decode = step.tokens - step.promptTokens;
+    const kind = step.promptTokens === 0 ? 'decode' : decode === 0 ? 'prompt' : 'mixed';
+    this.stepSeconds.observe({ kind }, step.ms / 1000);
   }
 }

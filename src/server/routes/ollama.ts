@@ -44,7 +44,7 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const req = embedRequestFromOllama(request.body, legacy);
     const provider = resolveModel(ctx, req.model);
     request.hearth.model = provider.card.id;
-    if (req.dimensions !== undefined && req.dimensions !== provider.card.nEmbd) {
+    if (req.dimensions !== undefined && provider.card.nEmbd !== undefined && req.dimensions !== provider.card.nEmbd) {
       throw unsupported('dimensions', `this model's embeddings have ${provider.card.nEmbd} dimensions; shortening them is not implemented`);
     }
     const inputs = req.inputs.map((text) => ({ kind: 'text' as const, text }));

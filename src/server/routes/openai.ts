@@ -58,7 +58,7 @@ export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const req = embeddingsRequestFromOpenAI(request.body);
     const provider = resolveModel(ctx, req.model);
     request.hearth.model = provider.card.id;
-    if (req.dimensions !== undefined && req.dimensions !== provider.card.nEmbd) {
+    if (req.dimensions !== undefined && provider.card.nEmbd !== undefined && req.dimensions !== provider.card.nEmbd) {
       throw unsupported('dimensions', `this model's embeddings have ${provider.card.nEmbd} dimensions; shortening them is not implemented`);
     }
     const { vectors, tokens } = await provider.embed(req.inputs, { truncate: false });
