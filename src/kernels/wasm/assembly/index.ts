@@ -13,7 +13,7 @@ import {
 } from './types.generated';
 
 export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16 } from './quantize';
-export { rmsNorm, swiglu, add, addBias } from './ops';
+export { rmsNorm, swiglu, add, addBias, layerNorm, gelu, geglu, geluErf } from './ops';
 export { initConstants } from './consts';
 
 // Keep in step with ../abi.ts.
