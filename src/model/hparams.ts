@@ -2,7 +2,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import type { GGUFMetadata } from '../gguf/metadata.ts';
-import type { RopeOrder } from '../kernels/ref/rope.ts';
+import type { RopeOrder } from '../kernels/types.ts';
 
 export interface DecoderHParams {
   arch: string;

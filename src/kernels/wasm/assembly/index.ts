@@ -7,9 +7,13 @@ import { mmBF16, mmF16, mmF32 } from './matmul-float';
 import { mmQ2_K, mmQ3_K } from './matmul-k-low';
 import { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
 import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q32';
+import {
+  TYPE_BF16, TYPE_F16, TYPE_F32, TYPE_Q2_K, TYPE_Q3_K, TYPE_Q4_0, TYPE_Q4_1, TYPE_Q4_K, TYPE_Q5_0, TYPE_Q5_1,
+  TYPE_Q5_K, TYPE_Q6_K, TYPE_Q8_0,
+} from './types.generated';
 
 export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16 } from './quantize';
-export { rmsNorm, swiglu, add, addBias } from './ops';
+export { rmsNorm, swiglu, add, addBias, layerNorm, gelu, geglu, geluErf } from './ops';
 export { initConstants } from './consts';
 
 // Keep in step with ../abi.ts.
@@ -42,21 +46,20 @@ function matmul(ctl: usize): void {
     const r0 = nextChunk(ctl) * chunk;
     if (r0 >= rows) break;
     const r1 = min(rows, r0 + chunk);
-    // GGML type ids (src/gguf/ggml-types.ts)
     switch (type) {
-      case 0: mmF32(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 1: mmF16(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 30: mmBF16(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 2: mmQ4_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 3: mmQ4_1(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 6: mmQ5_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 7: mmQ5_1(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 8: mmQ8_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 10: mmQ2_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 11: mmQ3_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 12: mmQ4_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 13: mmQ5_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
-      case 14: mmQ6_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_F32: mmF32(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_F16: mmF16(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_BF16: mmBF16(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q4_0: mmQ4_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q4_1: mmQ4_1(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q5_0: mmQ5_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q5_1: mmQ5_1(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q8_0: mmQ8_0(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q2_K: mmQ2_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q3_K: mmQ3_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q4_K: mmQ4_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q5_K: mmQ5_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
+      case TYPE_Q6_K: mmQ6_K(w, rb, cols, act, as, nTok, y, rows, r0, r1); break;
       default: unreachable();
     }
   }

@@ -4,10 +4,12 @@
 
 import { anyInfNaN, finiteHalvesHigh, finiteHalvesLow, halfToF32, halvesHigh, halvesLow } from './half';
 import { hsum } from './simd';
+import { TYPE_BF16, TYPE_F16, TYPE_F32 } from './types.generated';
 
-const F32 = 0;
-const F16 = 1;
-const BF16 = 2;
+// The kind of a kernel is its weight's GGML type id.
+const F32 = TYPE_F32;
+const F16 = TYPE_F16;
+const BF16 = TYPE_BF16;
 
 /** F32 / BF16 weights c..c+3 (lo) and c+4..c+7 (hi) of a row at wr, as f32x4. */
 @inline function loadLo(kind: i32, wr: usize, c: usize): v128 {

@@ -9,12 +9,14 @@ import { fmaI, hsum, hsumI } from './simd';
 import { bsum16At, g16, offsetDot, wHi, wLo } from './kquant-common';
 import { I16_32, kv } from './consts';
 import { ONE8, THREE8 } from './consts';
+import { BYTES_Q2_K, BYTES_Q3_K, LOG2_BLOCK_Q2_K, TYPE_Q2_K, TYPE_Q3_K } from './types.generated';
 
-const Q2_K = 0;
-const Q3_K = 1;
+// The kind of a kernel is its weight's GGML type id; both share the 256-element super-block.
+const Q2_K = TYPE_Q2_K;
+const Q3_K = TYPE_Q3_K;
 
 @inline function blockBytes(kind: i32): usize {
-  return kind == Q2_K ? 84 : 110;
+  return kind == Q2_K ? BYTES_Q2_K : BYTES_Q3_K;
 }
 
 /** The unsigned quants of group (s, l16) of half n: 0..3 for Q2_K, 0..7 (q + 4) for Q3_K. */
@@ -240,7 +242,7 @@ const Q3_K = 1;
 
 @inline function rowsK(kind: i32, w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32,
   y: usize, rows: i32, r0: i32, r1: i32): void {
-  const nb = cols >> 8;
+  const nb = cols >> LOG2_BLOCK_Q2_K;
   const ys = <usize>rows << 2;
   let t0 = 0;
   for (; t0 + 4 <= nTok; t0 += 4) {

@@ -6,13 +6,15 @@ import { loadHalf } from './half';
 import { fmaI, hsum } from './simd';
 import { bsum16At, bsum32At, byteOf, g16, g32, minDot8, minsK4, offsetDot, scalesK4, wHi, wLo } from './kquant-common';
 import { NIB, ONE8, THREE8, kv } from './consts';
+import { BYTES_Q4_K, BYTES_Q5_K, BYTES_Q6_K, LOG2_BLOCK_Q4_K, TYPE_Q4_K, TYPE_Q5_K, TYPE_Q6_K } from './types.generated';
 
-const Q4_K = 0;
-const Q5_K = 1;
-const Q6_K = 2;
+// The kind of a kernel is its weight's GGML type id; all three share the 256-element super-block.
+const Q4_K = TYPE_Q4_K;
+const Q5_K = TYPE_Q5_K;
+const Q6_K = TYPE_Q6_K;
 
 @inline function blockBytes(kind: i32): usize {
-  return kind == Q4_K ? 144 : kind == Q5_K ? 176 : 210;
+  return kind == Q4_K ? BYTES_Q4_K : kind == Q5_K ? BYTES_Q5_K : BYTES_Q6_K;
 }
 
 /** Q6_K: the quants of 16-group (k, l16) of a 128-element half: low nibbles from ql, top two bits from qh. */
@@ -243,7 +245,7 @@ const Q6_K = 2;
 
 @inline function rowsK(kind: i32, w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32,
   y: usize, rows: i32, r0: i32, r1: i32): void {
-  const nb = cols >> 8;
+  const nb = cols >> LOG2_BLOCK_Q4_K;
   const ys = <usize>rows << 2;
   let t0 = 0;
   for (; t0 + 4 <= nTok; t0 += 4) {

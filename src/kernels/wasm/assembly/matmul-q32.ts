@@ -9,15 +9,20 @@ import { loadHalf } from './half';
 import { dotI8, dotU7, fifthBits, fmaI, hsum } from './simd';
 import { q8Pad, q8Transposed } from './quantize';
 import { NIB, kv, offConst } from './consts';
+import {
+  BYTES_Q4_0, BYTES_Q4_1, BYTES_Q5_0, BYTES_Q5_1, BYTES_Q8_0, LOG2_BLOCK_Q8_0,
+  TYPE_Q4_0, TYPE_Q4_1, TYPE_Q5_0, TYPE_Q5_1, TYPE_Q8_0,
+} from './types.generated';
 
-const Q4_0 = 0;
-const Q4_1 = 1;
-const Q5_0 = 2;
-const Q5_1 = 3;
-const Q8_0 = 4;
+// The kind of a kernel is its weight's GGML type id; all five share the 32-element block of Q8_0.
+const Q4_0 = TYPE_Q4_0;
+const Q4_1 = TYPE_Q4_1;
+const Q5_0 = TYPE_Q5_0;
+const Q5_1 = TYPE_Q5_1;
+const Q8_0 = TYPE_Q8_0;
 
 @inline function blockBytes(kind: i32): usize {
-  return kind == Q4_0 ? 18 : kind == Q4_1 ? 20 : kind == Q5_0 ? 22 : kind == Q5_1 ? 24 : 34;
+  return kind == Q4_0 ? BYTES_Q4_0 : kind == Q4_1 ? BYTES_Q4_1 : kind == Q5_0 ? BYTES_Q5_0 : kind == Q5_1 ? BYTES_Q5_1 : BYTES_Q8_0;
 }
 
 /** The offset subtracted from the unsigned quants (Q4_0: 8, Q5_0: 16); the _1 types add a min instead. */
@@ -328,7 +333,7 @@ const Q8_0 = 4;
 /** Rows [r0, r1) for every token: tiles of 4 tokens, then the remainder. */
 @inline function rowsQ32(kind: i32, w: usize, rb: usize, cols: i32, act: usize, as: usize, nTok: i32,
   y: usize, rows: i32, r0: i32, r1: i32): void {
-  const nb = cols >> 5;
+  const nb = cols >> LOG2_BLOCK_Q8_0;
   const ys = <usize>rows << 2;
   const dT = q8Transposed(act, as, nTok);
   const pad = q8Pad(nTok);

@@ -1,7 +1,9 @@
-// Element-wise and normalisation kernels (single-threaded; called on the main thread between matmuls)
+// Element-wise and normalisation kernels (single-threaded; called on the main thread between matmuls): rmsnorm,
+// layernorm, swiglu, gelu (tanh and erf), geglu, add, addBias,
 // and the vectorised exp they and attention share.
 
 import { EXP_MAX, EXP_MIN, EXP_P0, F1, I127, LN2_HI, LN2_LO, LOG2E, kv } from './consts';
+import { roundF16 } from './half';
 
 /**
  * e^x on four lanes (Cephes expf: range reduction by ln 2, degree-6 polynomial), within about 2 ulp.
@@ -74,4 +76,136 @@ export function add(a: usize, b: usize, n: i32): void {
 /** x[t] += bias for every token row of n. */
 export function addBias(x: usize, bias: usize, n: i32, nTok: i32): void {
   for (let t = 0; t < nTok; t++) add(x + (<usize>t * <usize>n << 2), bias, n);
+}
+
+/**
+ * out[t] = (x[t] - mean) / sqrt(var + eps) * weight + bias (weight, bias: 0 for none), the steps of the reference
+ * (ref/layer-norm.ts): sums in f64 in the same order, every other step rounded to f32, so the result is identical.
+ */
+export function layerNorm(x: usize, weight: usize, bias: usize, eps: f32, n: i32, nTok: i32, out: usize): void {
+  for (let t = 0; t < nTok; t++) {
+    const xr = x + (<usize>t * <usize>n << 2);
+    const or = out + (<usize>t * <usize>n << 2);
+    let sum: f64 = 0;
+    for (let i = 0; i < n; i++) sum += <f64>load<f32>(xr + (<usize>i << 2));
+    const mean = <f32>(<f64><f32>sum / <f64>n);
+    let ss: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      const v = <f64>(load<f32>(xr + (<usize>i << 2)) - mean);
+      ss += v * v;
+    }
+    const scale: f32 = <f32>1 / <f32>Math.sqrt(<f64>(<f32>(ss / <f64>n) + eps));
+    const m = f32x4.splat(mean);
+    const s = f32x4.splat(scale);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      let y = f32x4.mul(f32x4.sub(v128.load(xr + o), m), s);
+      if (weight) y = f32x4.mul(y, v128.load(weight + o));
+      if (bias) y = f32x4.add(y, v128.load(bias + o));
+      v128.store(or + o, y);
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      let y = (load<f32>(xr + o) - mean) * scale;
+      if (weight) y *= load<f32>(weight + o);
+      if (bias) y += load<f32>(bias + o);
+      store<f32>(or + o, y);
+    }
+  }
+}
+
+/**
+ * tanh on four lanes: (e^(2x) - 1) / (e^(2x) + 1), ±1 at the clamped ends. Near -1 this keeps tanh within about an
+ * ulp (the form 1 - 2 / (e^(2x) + 1) loses a few), which matters for 1 + tanh in gelu's negative tail.
+ */
+@inline function tanhV(x: v128): v128 {
+  const e = expV(f32x4.add(x, x));
+  return f32x4.div(f32x4.sub(e, kv(F1)), f32x4.add(e, kv(F1)));
+}
+
+/** ggml_gelu_f32 on four lanes (the tanh form, f32 steps). */
+@inline function geluV(x: v128): v128 {
+  const a = f32x4.mul(f32x4.mul(f32x4.splat(0.044715), x), x);
+  const inner = f32x4.mul(f32x4.mul(f32x4.splat(0.7978845608028654), x), f32x4.add(kv(F1), a));
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(kv(F1), tanhV(inner)));
+}
+
+/**
+ * The tanh GELU of four lanes as ggml's CPU table gives it (ref/gelu.ts): the input and the result rounded to
+ * f16, 0 at or below -10 and x at or above 10.
+ */
+@inline function geluTableV(x: v128): v128 {
+  const h = f32x4(roundF16(f32x4.extract_lane(x, 0)), roundF16(f32x4.extract_lane(x, 1)),
+    roundF16(f32x4.extract_lane(x, 2)), roundF16(f32x4.extract_lane(x, 3)));
+  const g = geluV(h);
+  const r = f32x4(roundF16(f32x4.extract_lane(g, 0)), roundF16(f32x4.extract_lane(g, 1)),
+    roundF16(f32x4.extract_lane(g, 2)), roundF16(f32x4.extract_lane(g, 3)));
+  const lo = f32x4.le(x, f32x4.splat(-10));
+  const hi = f32x4.ge(x, f32x4.splat(10));
+  return v128.bitselect(x, v128.andnot(r, lo), hi);
+}
+
+/** x = gelu(x), tanh form with ggml's f16 rounding, n elements. */
+export function gelu(x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, geluTableV(v128.load(x + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, f32x4.extract_lane(geluTableV(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/** gate = gelu(gate) * up (tanh form, ggml's f16 rounding), n elements. */
+export function geglu(gate: usize, up: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(gate + o);
+    const u = v128.load(up + o);
+    // at or below -10 the product is +0 whatever the sign of up, as ggml writes it
+    const lo = f32x4.le(g, f32x4.splat(-10));
+    v128.store(gate + o, v128.andnot(f32x4.mul(geluTableV(g), u), lo));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(gate + o, g <= -10 ? 0 : f32x4.extract_lane(geluTableV(f32x4.splat(g)), 0) * load<f32>(up + o));
+  }
+}
+
+/**
+ * 1 + erf(x) on four lanes from erfc (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7): with z = |x| and
+ * t = 1 / (1 + p z), erfc(z) ~ t (a1 + t (a2 + ...)) e^(-z^2); 1 + erf(x) is 2 - erfc(z) for x >= 0, erfc(z) below.
+ */
+@inline function onePlusErfV(x: v128): v128 {
+  const z = f32x4.abs(x);
+  const t = f32x4.div(kv(F1), f32x4.add(kv(F1), f32x4.mul(f32x4.splat(0.3275911), z)));
+  let p = f32x4.splat(1.061405429);
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-1.453152027));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.421413741));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-0.284496736));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.254829592));
+  const erfc = f32x4.mul(f32x4.mul(p, t), expV(f32x4.neg(f32x4.mul(z, z))));
+  return v128.bitselect(erfc, f32x4.sub(f32x4.splat(2), erfc), f32x4.lt(x, f32x4.splat(0)));
+}
+
+@inline function geluErfV(x: v128): v128 {
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), onePlusErfV(f32x4.mul(x, f32x4.splat(0.7071067811865476))));
+}
+
+/** x = 0.5 x (1 + erf(x / sqrt 2)), n elements (ggml_gelu_erf). */
+export function geluErf(x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, geluErfV(v128.load(x + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, f32x4.extract_lane(geluErfV(f32x4.splat(load<f32>(x + o))), 0));
+  }
 }

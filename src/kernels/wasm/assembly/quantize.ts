@@ -9,6 +9,7 @@
 // rounded up to 4), so a kernel reads the four values of a tile of four tokens with one load.
 
 import { roundBF16, roundF16 } from './half';
+import { LOG2_BLOCK_Q8_0, LOG2_BLOCK_Q8_K } from './types.generated';
 
 /** Largest |x| over 32 floats at p. */
 @inline function absMax32(p: usize): f32 {
@@ -23,7 +24,7 @@ import { roundBF16, roundF16 } from './half';
  * d = amax / 127 (stored as f16), q = round-half-even(x * (127 / amax)), s = f16(d * sum(q)).
  */
 export function quantizeQ8(x: usize, cols: i32, nTok: i32, act: usize, stride: usize): void {
-  const nb = cols >> 5;
+  const nb = cols >> LOG2_BLOCK_Q8_0;
   const pad = q8Pad(nTok);
   const dT = q8Transposed(act, stride, nTok);
   const sT = dT + ((<usize>nb * pad) << 2);
@@ -75,7 +76,7 @@ export function quantizeQ8(x: usize, cols: i32, nTok: i32, act: usize, stride: u
 
 /** Q8_K (quantize_row_q8_K_ref): per 256, iscale = -127 / (the value of largest magnitude), d = 1 / iscale. */
 export function quantizeQ8K(x: usize, cols: i32, nTok: i32, act: usize, stride: usize): void {
-  const nb = cols >> 8;
+  const nb = cols >> LOG2_BLOCK_Q8_K;
   for (let t = 0; t < nTok; t++) {
     const xr = x + <usize>t * (<usize>cols << 2);
     const ar = act + <usize>t * stride;

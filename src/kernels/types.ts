@@ -1,0 +1,7 @@
+// The kernels layer's interface types: what model/ and engine/ import from kernels/, in one place.
+// They are defined today beside the code that first needed them (the backend interface, the reference rope and
+// attention) and re-exported here; their definitions move into this file as those files are rewritten.
+
+export type { Backend, WeightTensor } from './backend.ts';
+export type { AttentionShape } from './ref/attention.ts';
+export type { RopeOrder, RopeParams } from './ref/rope.ts';
