@@ -90,3 +90,29 @@ test('when the engine thread goes away, a running stream ends with `unavailable`
     await fresh.close();
   }
 });
+
+test('a webgpu model in the engine thread generates what the reference backend generates', async (t) => {
+  const { REQUIRE_WEBGPU } = await import('../kernels/webgpu/test-util.ts');
+  const { loadModel } = await import('../model/load.ts');
+  const { Context } = await import('../engine/context.ts');
+  const { generate } = await import('../engine/generate.ts');
+  const engine = new EngineHost();
+  try {
+    let p;
+    try {
+      p = await localProvider({ path: STORIES, load: { backend: 'webgpu', nCtx: 128 } }, { scheduler: { parallel: 2, queueLimit: 0 }, engine })();
+    } catch (e) {
+      if (REQUIRE_WEBGPU || !isHearthError(e, 'backend_unavailable')) throw e;
+      return t.skip(`no WebGPU device: ${(e as Error).message}`);
+    }
+    const prompt = p.tokenize({ kind: 'text', text: 'Once upon a time' });
+    const [r] = await (await p.generate(request(prompt, 24))).collect();
+    const ref = loadModel(STORIES, { backend: 'ref', nCtx: 128 });
+    const want: number[] = [];
+    for await (const ev of generate(new Context(ref), { prompt, maxTokens: 24, sampling: { temperature: 0 } })) if (ev.type === 'token') want.push(ev.id);
+    assert.deepEqual(r.tokens, want);
+    p.close();
+  } finally {
+    await engine.close();
+  }
+});

@@ -7,6 +7,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
+import { defaultEglPlatform } from '../../kernels/webgpu/gpu-device.ts';
 import type { LoadOptions } from '../types.ts';
 import type { JobEvent, JobSpec, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
 import {
@@ -30,6 +31,8 @@ export class EngineHost {
   private refd = false;
 
   constructor() {
+    // A webgpu backend opened in the engine thread needs the C environment set from this (the main) thread.
+    defaultEglPlatform();
     this.worker = new Worker(new URL('./engine-thread.ts', import.meta.url));
     this.worker.unref();
     this.worker.on('message', (m: EngineMessage) => this.receive(m));
