@@ -8,7 +8,7 @@ import { mmQ2_K, mmQ3_K } from './matmul-k-low';
 import { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
 import { mmQ4_0, mmQ4_1, mmQ5_0, mmQ5_1, mmQ8_0 } from './matmul-q32';
 
-export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16 } from './quantize';
+export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16, storeF16, loadF16 } from './quantize';
 export { rmsNorm, swiglu, add, addBias } from './ops';
 export { initConstants } from './consts';
 
@@ -75,11 +75,12 @@ function attention(ctl: usize, ith: i32): void {
   const scale = reinterpret<f32>(arg(ctl, 9));
   const f16 = arg(ctl, 10) != 0;
   const scratch = <usize>arg(ctl, 11) + <usize>ith * <usize>arg(ctl, 12);
+  const kvF16 = arg(ctl, 13) != 0;
   const items = nTok * nHead;
   for (;;) {
     const i = nextChunk(ctl);
     if (i >= items) break;
-    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nHead, nHeadKv, headDim, scale, f16, scratch);
+    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nHead, nHeadKv, headDim, scale, f16, kvF16, scratch);
   }
 }
 
