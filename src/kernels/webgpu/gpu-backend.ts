@@ -8,11 +8,11 @@
 /// <reference types="@webgpu/types" />
 
 import { HearthError } from '../../util/errors.ts';
-import { f32ToF16 } from '../../util/f16.ts';
+import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { DTYPE_BYTES, need, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor, type WeightTensor } from '../backend.ts';
 import type { RopeParams } from '../ref/rope.ts';
 import type { GpuDevice } from './gpu-device.ts';
-import { KernelSet } from './kernel-set.ts';
+import { KernelSet, align4 } from './kernel-set.ts';
 import { Recorder, type GpuKv } from './recorder.ts';
 import { ropeTable } from './rope-table.ts';
 import { destroyWeight, uploadWeight, type GpuWeight, type Notice } from './weights.ts';
@@ -118,9 +118,13 @@ export function createGpuBackend(gd: GpuDevice, notice: Notice = () => {}): GpuB
       ks.write(buf(t), t.offset * 2, Uint16Array.from(data.subarray(0, n), f32ToF16));
     },
     async read(t) {
-      const b = f32(t, t.length, 'read');
+      const b = buf(t);
       submit();
-      return ks.readF32(b, t.offset, t.length);
+      if (t.dtype === 'f32') return ks.readF32(b, t.offset, t.length);
+      // f16 storage and packed f16 pairs both lay the halves out in element order
+      if (t.offset % 2 !== 0) throw new HearthError('invalid_argument', 'webgpu: an f16 read must start at an even element');
+      const tab = f16Table();
+      return Float32Array.from(new Uint16Array(await ks.read(b, t.offset * 2, align4(t.length * 2)), 0, t.length), (h) => tab[h]);
     },
     submit,
     free(t) {
