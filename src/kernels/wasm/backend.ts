@@ -39,8 +39,6 @@ export interface CpuBackend extends Backend {
   hasKernel(type: number): boolean;
   /** Bytes of wasm memory in use (the high-water mark of the heap). */
   readonly memoryBytes: number;
-  /** Pointer of a tensor's first element in the wasm memory (for tests and tools). */
-  pointer(t: Tensor): number;
   /** Stop the worker threads; the backend must not be used afterwards. */
   dispose(): void;
 }
@@ -238,7 +236,6 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     get memoryBytes() {
       return heap.used;
     },
-    pointer: ptr,
     hasKernel: (type) => actKind(type) !== undefined,
     allocWeight(bytes) {
       const p = heap.alloc(bytes, 'model weights');

@@ -22,8 +22,6 @@ import { Activations, attentionBlock, embedTokens, feedForwardBlock, outputNorm,
 export interface LayerWeights {
   attn: AttentionWeights;
   ffn: FeedForwardWeights;
-  /** The same tensors by their file names' short forms (tests and tools). */
-  readonly bq?: Tensor; readonly bk?: Tensor; readonly bv?: Tensor;
 }
 
 export interface DecoderWeights {
@@ -62,7 +60,7 @@ export function loadDecoderWeights(src: TensorSource, hp: DecoderHParams, attnBi
       wUp: matrix(src, tn('ffn_up', 'weight', il), nEmbd, nFF, backend),
       wDown: matrix(src, tn('ffn_down', 'weight', il), nFF, nEmbd, backend),
     };
-    layers.push({ attn, ffn, bq: attn.bq, bk: attn.bk, bv: attn.bv });
+    layers.push({ attn, ffn });
   }
   return {
     tokEmbd,
