@@ -92,9 +92,9 @@ for (const type of types) {
   for (const threads of threadCounts) {
     const be = createCpuBackend({ threads, relaxed });
     const ws = weights(be, type, copies);
-    const x = be.allocF32(cols * nPrefill);
-    x.set(randomFloats(cols * nPrefill, 2));
-    const y = be.allocF32(rows * nPrefill);
+    const x = be.alloc(cols * nPrefill, 'f32', 'scratch');
+    be.upload(x, randomFloats(cols * nPrefill, 2));
+    const y = be.alloc(rows * nPrefill, 'f32', 'scratch');
     let k = 0;
     const stream = time(() => be.matmul(ws[k++ % copies], x, 1, y), copies);
     const cached = time(() => be.matmul(ws[0], x, 1, y), 50);

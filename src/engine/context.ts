@@ -1,7 +1,7 @@
 // A context: one sequence's KV cache and the tokens it holds, over a loaded model.
 
 import { HearthError } from '../util/errors.ts';
-import { KVCache } from './kv-cache.ts';
+import type { KVCache } from '../model/kv-cache.ts';
 import type { LoadedModel } from '../model/load.ts';
 
 /** Length of the common prefix of two token lists (how much of a cached context a prompt can reuse). */
@@ -22,9 +22,21 @@ export class Context {
   constructor(model: LoadedModel) {
     this.model = model;
     const { hp } = model;
-    this.cache = new KVCache(hp.nLayer, model.nCtx, hp.nHeadKv * hp.headDim, model.options.kvF16 ?? true,
-      (n) => model.backend.allocF32(n));
+    this.cache = model.createCache(model.nCtx);
     this.nBatch = model.options.nBatch ?? 512;
+  }
+
+  /** Return the KV cache's memory now; idempotent. The context cannot evaluate afterwards. */
+  dispose(): void {
+    this.cache.dispose();
+  }
+
+  get disposed(): boolean {
+    return this.cache.disposed;
+  }
+
+  private live(): void {
+    if (this.cache.disposed) throw new HearthError('invalid_argument', 'this context has been disposed');
   }
 
   get nCtx(): number {
@@ -46,12 +58,19 @@ export class Context {
    */
   eval(tokens: readonly number[], allLogits = false): Float32Array {
     if (tokens.length === 0) throw new HearthError('invalid_argument', 'eval: no tokens');
+    this.live();
     if (this.nPast + tokens.length > this.nCtx) {
       throw new HearthError('context_length_exceeded',
         `${this.nPast + tokens.length} tokens do not fit in the context window of ${this.nCtx} tokens` +
         (this.nPast ? ` (${this.nPast} already in use)` : ''));
     }
     const nVocab = this.model.hp.nVocab;
+    if (tokens.length <= this.nBatch) {
+      // one pass: its logits are the result, no copy
+      const logits = this.model.forward.forward(tokens, this.nPast, this.cache, allLogits);
+      this.tokens.push(...tokens);
+      return logits;
+    }
     const out = new Float32Array((allLogits ? tokens.length : 1) * nVocab);
     for (let i = 0; i < tokens.length; i += this.nBatch) {
       const chunk = tokens.slice(i, i + this.nBatch);
@@ -74,6 +93,7 @@ export function evalBatch(items: readonly { ctx: Context; tokens: readonly numbe
   const model = items[0].ctx.model;
   for (const { ctx, tokens } of items) {
     if (ctx.model !== model) throw new HearthError('invalid_argument', 'evalBatch: every context must belong to the same model');
+    if (ctx.disposed) throw new HearthError('invalid_argument', 'evalBatch: a context has been disposed');
     if (ctx.nPast + tokens.length > ctx.nCtx) {
       throw new HearthError('context_length_exceeded', `${ctx.nPast + tokens.length} tokens do not fit in the context window of ${ctx.nCtx} tokens`);
     }
@@ -83,6 +103,6 @@ export function evalBatch(items: readonly { ctx: Context; tokens: readonly numbe
   const nVocab = model.hp.nVocab;
   return items.map(({ ctx, tokens }, i) => {
     ctx.tokens.push(...tokens);
-    return logits.slice(i * nVocab, (i + 1) * nVocab);
+    return logits.subarray(i * nVocab, (i + 1) * nVocab);
   });
 }

@@ -4,7 +4,7 @@
 // embed() runs one input to the end.
 
 import { HearthError } from '../util/errors.ts';
-import { KVCache } from './kv-cache.ts';
+import type { KVCache } from '../model/kv-cache.ts';
 import type { LoadedModel } from '../model/load.ts';
 
 export class EmbeddingJob {
@@ -28,8 +28,7 @@ export class EmbeddingJob {
     }
     this.model = model;
     this.tokens = tokens;
-    this.cache = new KVCache(hp.nLayer, tokens.length, hp.nHeadKv * hp.headDim, model.options.kvF16 ?? true,
-      (n) => model.backend.allocF32(n));
+    this.cache = model.createCache(tokens.length);
     this.sum = new Float64Array(hp.nEmbd);
   }
 
@@ -58,15 +57,19 @@ export class EmbeddingJob {
     return Float32Array.from(this.sum, (v) => v / norm);
   }
 
-  /** Frees the scratch cache now (the job cannot run afterwards). */
+  /** Frees the scratch cache now (idempotent; the job cannot run afterwards). */
   dispose(): void {
-    // The cache's arrays return to the backend when collected; an explicit free comes with KVCache.dispose().
+    this.cache.dispose();
   }
 }
 
 export function embed(model: LoadedModel, tokens: readonly number[]): Float32Array {
   const job = new EmbeddingJob(model, tokens);
   const nBatch = model.options.nBatch ?? 512;
-  while (!job.finished) job.next(nBatch);
-  return job.result();
+  try {
+    while (!job.finished) job.next(nBatch);
+    return job.result();
+  } finally {
+    job.dispose();
+  }
 }

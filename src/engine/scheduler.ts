@@ -100,8 +100,10 @@ export class Scheduler {
   private running = false;
   private steps = 0;
   private closed = false;
-  /** Called after every step (metrics). */
+  /** Called after every step that ran the model (metrics). */
   onStep: ((info: StepInfo) => void) | undefined;
+  /** Called after every turn of the loop, whether or not it ran the model (slots and queue may have changed). */
+  onTurn: (() => void) | undefined;
 
   /** `contexts` are the slots' contexts when the caller owns them (one per slot); fresh ones otherwise. */
   constructor(model: LoadedModel, options: SchedulerOptions, contexts?: readonly Context[]) {
@@ -233,6 +235,7 @@ export class Scheduler {
       this.retireFinished();
     }
     this.running = false;
+    this.onTurn?.();
     this.kick();
   }
 

@@ -1,5 +1,11 @@
 // The interface every compute backend implements. The model's forward pass is written once against it.
+//
+// Ops take backend-owned tensors: a handle to memory the backend allocated, an element offset into it, a length
+// and an element type. The cpu backend maps a handle to a pointer into its WebAssembly memory, the reference
+// backend to a TypeScript array, the webgpu backend to a GPUBuffer (and records ops into a command encoder until
+// a read). Ops may be deferred: only read() promises that everything before it has run.
 
+import { HearthError } from '../util/errors.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import type { AttentionShape } from './ref/attention.ts';
 import type { RopeParams } from './ref/rope.ts';
@@ -13,27 +19,86 @@ export interface WeightTensor {
   readonly data: Uint8Array;
 }
 
+/** Element types of backend tensors: f32 activations and vectors, f16 KV caches (IEEE half bits). */
+export type DType = 'f32' | 'f16';
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = { f32: 4, f16: 2 };
+
+/** What a buffer is for, so a loaded model can say where its bytes go. */
+export type MemoryUse = 'weights' | 'kv' | 'scratch';
+
+/** `length` elements of `dtype` starting at element `offset` of the backend buffer `handle`. */
+export interface Tensor {
+  readonly handle: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly dtype: DType;
+}
+
+/** Elements [offset, offset + length) of t, as a tensor over the same buffer. */
+export function view(t: Tensor, offset: number, length = t.length - offset): Tensor {
+  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > t.length) {
+    throw new HearthError('invalid_argument', `view [${offset}, ${offset + length}) lies outside a tensor of ${t.length} elements`);
+  }
+  return { handle: t.handle, offset: t.offset + offset, length, dtype: t.dtype };
+}
+
+/** Bytes a backend holds, by use: what is allocated now (allocation padding included), not a high-water mark. */
+export interface MemoryReport {
+  weights: number;
+  kv: number;
+  scratch: number;
+}
+
 export interface Backend {
   readonly name: string;
   /**
-   * Memory for a weight of `bytes` bytes, where this backend wants it (e.g. inside a WebAssembly memory).
-   * The loader reads tensor data from the file straight into it.
+   * Memory for a packed weight of `bytes` bytes, where this backend wants it (e.g. inside a WebAssembly memory).
+   * The loader reads tensor data from the file straight into it, then hands the filled weight to adoptWeight.
    */
   allocWeight(bytes: number): Uint8Array;
-  /** A zeroed f32 buffer for activations or the KV cache, where this backend computes on it. */
-  allocF32(n: number): Float32Array;
+  /** Take a filled weight into backend memory (a GPU uploads it and drops the host bytes); returns what ops take. */
+  adoptWeight(w: WeightTensor): WeightTensor;
+  /** A zeroed tensor of n elements. */
+  alloc(n: number, dtype: DType, use: MemoryUse): Tensor;
+  /** Write f32 values into t (rounded to half for an f16 tensor). */
+  upload(t: Tensor, data: Float32Array): void;
+  /** t's values as f32, after every op recorded before it has run (a Promise on backends that complete later). */
+  read(t: Tensor): Float32Array | Promise<Float32Array>;
+  /**
+   * Like read, but never blocks the calling thread (a backend whose device runs in another thread waits for it
+   * asynchronously here, and synchronously in read).
+   */
+  readAsync?(t: Tensor): Promise<Float32Array>;
+  /** Run everything recorded so far; errors of deferred work (device out of memory, validation) surface here. */
+  submit(): void;
+  /** Return an allocated tensor's memory now; t must be what alloc returned. */
+  free(t: Tensor): void;
+  memory(): MemoryReport;
+
+  /** out[t, :] = row ids[t] of w, decoded to f32; out is [ids.length, w.cols]. */
+  getRows(w: WeightTensor, ids: Int32Array, out: Tensor): void;
   /** y[t, r] = sum_c W[r, c] * x[t, c]; x is [nTokens, cols], y is [nTokens, rows]. */
-  matmul(w: WeightTensor, x: Float32Array, nTokens: number, y: Float32Array): void;
-  /** out = row r of w, decoded to f32. */
-  getRow(w: WeightTensor, r: number, out: Float32Array): void;
-  rmsNorm(x: Float32Array, weight: Float32Array, eps: number, n: number, nTokens: number, out: Float32Array): void;
-  rope(x: Float32Array, nTokens: number, nHead: number, headDim: number, positions: ArrayLike<number>, p: RopeParams): void;
-  attention(q: Float32Array, kCache: Float32Array, vCache: Float32Array, nTokens: number, pos0: number, s: AttentionShape, out: Float32Array): void;
-  swiglu(gate: Float32Array, up: Float32Array, n: number): void;
-  add(a: Float32Array, b: Float32Array, n: number): void;
-  addBias(x: Float32Array, bias: Float32Array, n: number, nTokens: number): void;
+  matmul(w: WeightTensor, x: Tensor, nTokens: number, y: Tensor): void;
+  rmsNorm(x: Tensor, weight: Tensor, eps: number, n: number, nTokens: number, out: Tensor): void;
+  /** Rotate x [nTokens, nHead, headDim] in place; positions[t] is token t's position. */
+  rope(x: Tensor, nTokens: number, nHead: number, headDim: number, positions: Int32Array, p: RopeParams): void;
+  /** Copy f32 rows of K and V into cache views of the same length, converted to the caches' dtype (f16 rounds). */
+  kvStore(k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor): void;
+  /** Causal attention of q [nTokens, nHead, headDim] over cache positions 0..pos0+t (see ref/attention.ts). */
+  attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor): void;
+  /** gate = silu(gate) * up over n elements. */
+  swiglu(gate: Tensor, up: Tensor, n: number): void;
+  /** a += b over n elements. */
+  add(a: Tensor, b: Tensor, n: number): void;
+  /** x [nTokens, n] += bias [n] per row. */
+  addBias(x: Tensor, bias: Tensor, n: number, nTokens: number): void;
   /** Release threads, devices and memory; the backend is unusable afterwards. */
   dispose(): void;
+}
+
+/** Throws unless t holds at least n elements. */
+export function need(t: Tensor, n: number, what: string): void {
+  if (t.length < n) throw new HearthError('invalid_argument', `${what}: need ${n} elements, the tensor has ${t.length}`);
 }
 
 export type { AttentionShape, RopeParams };

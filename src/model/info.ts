@@ -2,7 +2,10 @@
 // template, context size. loadModel starts from it; a thread that only tokenizes and renders prompts (the HTTP
 // thread, while the engine runs elsewhere) needs nothing more.
 
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { openGGUF, type GGUFFile } from '../gguf/reader.ts';
+import { typeName } from '../gguf/ggml-types.ts';
 import type { GGUFMetadata } from '../gguf/metadata.ts';
 import { HearthError } from '../util/errors.ts';
 import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
@@ -28,7 +31,51 @@ export interface ModelInfo {
   readonly options: LoadOptions;
   /** Total parameters (elements of every tensor). */
   readonly paramCount: number;
+  /** Facts about the file from its header and size (the model card needs them; nothing reopens the file). */
+  readonly file: ModelFileFacts;
 }
+
+export interface ModelFileFacts {
+  /** Bytes of the GGUF file, and when it was last modified. */
+  readonly size: number;
+  readonly modifiedAt: Date;
+  /** The tensor type holding most of the matrices' elements (what "Q4_K_M"-style names summarise). */
+  readonly quantization: string;
+  /** sha256 over the first MiB and the size: stable per file without reading gigabytes. */
+  readonly digest: string;
+  /** Bytes of tensor data in the file. */
+  readonly tensorBytes: number;
+}
+
+function dominantType(f: GGUFFile): string {
+  const count = new Map<number, number>();
+  for (const t of f.tensors) if (t.shape.length >= 2) count.set(t.type, (count.get(t.type) ?? 0) + t.nElements);
+  const best = [...count].sort((a, b) => b[1] - a[1])[0];
+  return best ? typeName(best[0]) : 'unknown';
+}
+
+function fileDigest(path: string, size: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(size, 1 << 20));
+    readSync(fd, buf, 0, buf.length, 0);
+    return createHash('sha256').update(buf).update(String(size)).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileFacts(file: GGUFFile, path: string): ModelFileFacts {
+  const st = statSync(path);
+  return {
+    size: st.size,
+    modifiedAt: st.mtime,
+    quantization: dominantType(file),
+    digest: fileDigest(path, st.size),
+    tensorBytes: file.tensors.reduce((s, t) => s + t.byteSize, 0),
+  };
+}
+
 
 /** The model's facts from an open GGUF file, checked (architecture supported, hyper-parameters sane). */
 export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = {}): ModelInfo & { spec: ArchSpec } {
@@ -57,6 +104,7 @@ export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = 
     nCtx,
     options: opts,
     paramCount: file.tensors.reduce((s, t) => s + t.nElements, 0),
+    file: fileFacts(file, path),
   };
 }
 

@@ -5,22 +5,29 @@ import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
 import { createCpuBackend } from '../kernels/wasm/backend.ts';
-import type { Backend } from '../kernels/backend.ts';
-import { createWebGPUBackend, isWebGPUBackend } from '../kernels/webgpu/host.ts';
-import { WebGPUDecoderForward } from '../kernels/webgpu/decoder-forward.ts';
+import type { Backend, MemoryReport } from '../kernels/backend.ts';
+import { createWebGPUBackend } from '../kernels/webgpu/host.ts';
 import type { LoadOptions } from '../engine/types.ts';
 import { DecoderForward, loadDecoderWeights } from './archs/llama-family.ts';
+import { KVCache } from './kv-cache.ts';
 import { readModelInfo, type ModelInfo } from './info.ts';
 import type { TensorSource } from './weights.ts';
 
-export { DEFAULT_MAX_CTX } from './info.ts';
+export { DEFAULT_MAX_CTX, type ModelFileFacts } from './info.ts';
 
 export interface LoadedModel extends ModelInfo {
   readonly forward: DecoderForward;
   readonly backend: Backend;
   readonly loadMs: number;
-  /** Stop the backend's threads or device now rather than at garbage collection. */
+  /** A KV cache for nCtx positions (default the model's) in this model's backend memory, f16 unless kvF16 is false. */
+  createCache(nCtx?: number): KVCache;
+  /** KV bytes per token of context: nLayer * 2 (K and V) * nHeadKv * headDim * (2 for f16, 4 for f32). */
+  readonly kvBytesPerToken: number;
+  /** Bytes the backend holds now: weights, every live KV cache, and scratch (activations, logits, kernel temporaries). */
+  memory(): MemoryReport;
+  /** Return the backend's memory and stop its threads or device now; idempotent. The model cannot run afterwards. */
   dispose(): void;
+  readonly disposed: boolean;
 }
 
 export function createBackend(opts: LoadOptions): Backend {
@@ -31,7 +38,10 @@ export function createBackend(opts: LoadOptions): Backend {
   throw new HearthError('invalid_argument', `backend "${name}" is not available in this build; use --backend cpu, ref or webgpu`);
 }
 
-/** Tensors read from the file into memory the backend provides, once each. */
+/**
+ * Tensors read from the file once each: matrices into memory the backend provides, vectors (norms, biases) into
+ * host memory, from where they are decoded to f32 and uploaded once.
+ */
 function fileTensorSource(f: GGUFFile, backend: Backend): TensorSource {
   const loaded = new Map<string, Uint8Array>();
   return {
@@ -41,7 +51,8 @@ function fileTensorSource(f: GGUFFile, backend: Backend): TensorSource {
       if (!info) return undefined;
       let data = loaded.get(name);
       if (!data) {
-        data = backend.allocWeight(info.byteSize);
+        const isMatrix = info.shape.length >= 2 && info.shape.slice(1).some((d) => d > 1);
+        data = isMatrix ? backend.allocWeight(info.byteSize) : new Uint8Array(info.byteSize);
         f.readTensorInto(info, data);
         loaded.set(name, data);
       }
@@ -50,21 +61,53 @@ function fileTensorSource(f: GGUFFile, backend: Backend): TensorSource {
   };
 }
 
-export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
+/** Load a model; `into` is a backend to load it into instead of the one opts.backend names (tests, tools). */
+export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend): LoadedModel {
   const t0 = performance.now();
   const file = openGGUF(path);
   try {
     const { spec, ...info } = readModelInfo(file, path, opts);
-    const { hp } = info;
-    const backend = createBackend(opts);
-    const weights = loadDecoderWeights(fileTensorSource(file, backend), hp, spec.attnBias);
+    const { hp, nCtx } = info;
+    const backend = into ?? createBackend(opts);
+    let forward: DecoderForward;
+    try {
+      const weights = loadDecoderWeights(fileTensorSource(file, backend), hp, spec.attnBias, backend);
+      forward = new DecoderForward(hp, weights, backend);
+      // a device error (out of memory, validation) surfaces now rather than at the first forward pass
+      backend.submit();
+    } catch (e) {
+      backend.dispose();
+      throw e;
+    }
+    const kvF16 = opts.kvF16 ?? true;
+    const kvBytesPerToken = hp.nLayer * 2 * hp.nHeadKv * hp.headDim * (kvF16 ? 2 : 4);
+    let disposed = false;
+    const live = () => {
+      if (disposed) throw new HearthError('invalid_argument', `the model ${path} has been disposed`);
+    };
     return {
       ...info,
-      // webgpu runs whole passes on the GPU, with the weights uploaded here
-      forward: isWebGPUBackend(backend) ? new WebGPUDecoderForward(hp, weights, backend) : new DecoderForward(hp, weights, backend),
+      forward,
       backend,
       loadMs: performance.now() - t0,
-      dispose: () => backend.dispose(),
+      kvBytesPerToken,
+      createCache(n = nCtx) {
+        live();
+        return new KVCache(backend, hp.nLayer, n, hp.nHeadKv * hp.headDim, kvF16);
+      },
+      memory() {
+        live();
+        return backend.memory();
+      },
+      get disposed() {
+        return disposed;
+      },
+      dispose() {
+        if (disposed) return;
+        disposed = true;
+        forward.dispose();
+        backend.dispose();
+      },
     };
   } finally {
     file.close();

@@ -2,7 +2,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
-import type { WeightTensor } from '../kernels/backend.ts';
+import type { Backend, Tensor, WeightTensor } from '../kernels/backend.ts';
 import { dequantizeTensor } from '../quant/index.ts';
 
 /** Where a model's tensors come from (a GGUF file, or memory in tests). */
@@ -28,18 +28,25 @@ function fetch(src: TensorSource, name: string, shape: readonly number[]) {
   return t;
 }
 
-/** A 2-D matrix [cols, rows] in ggml order, kept packed. */
-export function matrix(src: TensorSource, name: string, cols: number, rows: number): WeightTensor {
+/** A 2-D matrix [cols, rows] in ggml order, kept packed, taken into the backend's memory. */
+export function matrix(src: TensorSource, name: string, cols: number, rows: number, backend: Backend): WeightTensor {
   const t = fetch(src, name, [cols, rows]);
-  return { name, type: t.type, cols, rows, data: t.data };
+  return backend.adoptWeight({ name, type: t.type, cols, rows, data: t.data });
 }
 
-/** A 1-D vector (norm weights, biases), decoded to f32. */
-export function vector(src: TensorSource, name: string, n: number): Float32Array {
+/** A 1-D vector decoded to f32 on the host (rope frequency factors, which the host turns into angles). */
+export function hostVector(src: TensorSource, name: string, n: number): Float32Array {
   const t = fetch(src, name, [n]);
   return dequantizeTensor(t.type, t.data, n);
 }
 
-export function optionalVector(src: TensorSource, name: string, n: number): Float32Array | undefined {
-  return src.get(name) ? vector(src, name, n) : undefined;
+/** A 1-D vector (norm weights, biases) decoded to f32 and uploaded to backend memory once, at load. */
+export function vector(src: TensorSource, name: string, n: number, backend: Backend): Tensor {
+  const t = backend.alloc(n, 'f32', 'weights');
+  backend.upload(t, hostVector(src, name, n));
+  return t;
+}
+
+export function optionalVector(src: TensorSource, name: string, n: number, backend: Backend): Tensor | undefined {
+  return src.get(name) ? vector(src, name, n, backend) : undefined;
 }

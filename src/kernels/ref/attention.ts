@@ -1,9 +1,10 @@
 // Reference causal self-attention over a KV cache with grouped-query heads.
 // q is [nTokens, nHead, headDim]; the caches are [nCtx, nHeadKv, headDim]; token t sits at position pos0 + t
 // and attends to cache positions 0..pos0+t. With `f16` the query and the softmax weights are rounded to
-// half precision before their products with the f16 cache, as ggml's CPU attention does.
+// half precision before their products with the f16 cache, as ggml's CPU attention does. The caches are f32
+// values or IEEE half bits (Uint16Array, an f16 cache as stored).
 
-import { roundF16 } from '../../util/f16.ts';
+import { f16Table, roundF16 } from '../../util/f16.ts';
 
 export interface AttentionShape {
   nHead: number;
@@ -13,11 +14,22 @@ export interface AttentionShape {
   f16: boolean;
 }
 
-export function attention(q: Float32Array, kCache: Float32Array, vCache: Float32Array, nTokens: number, pos0: number,
-  s: AttentionShape, out: Float32Array): void {
+/** The first n values of a cache as f32. */
+function cacheF32(c: Float32Array | Uint16Array, n: number): Float32Array {
+  if (c instanceof Float32Array) return c;
+  const tab = f16Table();
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = tab[c[i]];
+  return out;
+}
+
+export function attention(q: Float32Array, kc: Float32Array | Uint16Array, vc: Float32Array | Uint16Array, nTokens: number,
+  pos0: number, s: AttentionShape, out: Float32Array): void {
   const { nHead, nHeadKv, headDim, scale } = s;
   const group = nHead / nHeadKv;
   const kvStride = nHeadKv * headDim;
+  const kCache = cacheF32(kc, (pos0 + nTokens) * kvStride);
+  const vCache = cacheF32(vc, (pos0 + nTokens) * kvStride);
   const scores = new Float32Array(pos0 + nTokens);
   const qh = new Float32Array(headDim);
   for (let t = 0; t < nTokens; t++) {

@@ -1,6 +1,9 @@
 // The reference backend: plain TypeScript, single-threaded, the oracle for every fast backend.
+// A tensor handle names a TypeScript array: Float32Array for f32, Uint16Array (half bits) for f16.
 
-import type { Backend } from '../backend.ts';
+import { f16Table, f32ToF16 } from '../../util/f16.ts';
+import { HearthError } from '../../util/errors.ts';
+import { DTYPE_BYTES, need, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor } from '../backend.ts';
 import { attention } from './attention.ts';
 import { matmul, getRow } from './matmul.ts';
 import { addBias, addInPlace, rmsNorm, swiglu } from './ops.ts';
@@ -11,20 +14,79 @@ export interface RefBackendOptions {
   roundActivations?: boolean;
 }
 
+interface Buffer { data: Float32Array | Uint16Array; use: MemoryUse }
+
 export function createRefBackend(opts: RefBackendOptions = {}): Backend {
   const round = opts.roundActivations ?? true;
+  const buffers = new Map<number, Buffer>();
+  let nextHandle = 1;
+  let weightBytes = 0;
+
+  function buffer(t: Tensor): Buffer {
+    const b = buffers.get(t.handle);
+    if (!b) throw new HearthError('invalid_argument', `ref: tensor handle ${t.handle} is not allocated (freed?)`);
+    return b;
+  }
+  /** The f32 elements of t, as a view that writes through. */
+  function f32(t: Tensor): Float32Array {
+    const d = buffer(t).data;
+    if (!(d instanceof Float32Array)) throw new HearthError('invalid_argument', 'ref: this op takes an f32 tensor');
+    return d.subarray(t.offset, t.offset + t.length);
+  }
+  function raw(t: Tensor): Float32Array | Uint16Array {
+    return buffer(t).data.subarray(t.offset, t.offset + t.length);
+  }
+  function store(src: Float32Array, dst: Tensor): void {
+    const d = raw(dst);
+    if (d instanceof Float32Array) d.set(src.subarray(0, d.length));
+    else for (let i = 0; i < d.length; i++) d[i] = f32ToF16(src[i]);
+  }
+
   return {
     name: 'ref',
-    allocWeight: (bytes) => new Uint8Array(bytes),
-    allocF32: (n) => new Float32Array(n),
-    matmul: (w, x, nTokens, y) => matmul(w, x, nTokens, y, round),
-    getRow,
-    rmsNorm,
-    rope,
-    attention,
-    swiglu,
-    add: addInPlace,
-    addBias,
-    dispose: () => {},
+    allocWeight(bytes) {
+      weightBytes += bytes;
+      return new Uint8Array(bytes);
+    },
+    adoptWeight: (w) => w,
+    alloc(n: number, dtype: DType, use: MemoryUse): Tensor {
+      const handle = nextHandle++;
+      buffers.set(handle, { data: dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n), use });
+      return { handle, offset: 0, length: n, dtype };
+    },
+    upload: (t, data) => store(data, t),
+    read(t) {
+      const d = raw(t);
+      if (d instanceof Float32Array) return d.slice();
+      const tab = f16Table();
+      return Float32Array.from(d, (h) => tab[h]);
+    },
+    free(t) {
+      buffer(t);
+      buffers.delete(t.handle);
+    },
+    submit: () => {},
+    memory(): MemoryReport {
+      const m = { weights: weightBytes, kv: 0, scratch: 0 };
+      for (const b of buffers.values()) m[b.use] += b.data.length * DTYPE_BYTES[b.data instanceof Float32Array ? 'f32' : 'f16'];
+      return m;
+    },
+    getRows(w, ids, out) {
+      need(out, ids.length * w.cols, 'getRows output');
+      const o = f32(out);
+      ids.forEach((id, t) => getRow(w, id, o.subarray(t * w.cols, (t + 1) * w.cols)));
+    },
+    matmul: (w, x, nTokens, y) => matmul(w, f32(x), nTokens, f32(y), round),
+    rmsNorm: (x, weight, eps, n, nTokens, out) => rmsNorm(f32(x), f32(weight), eps, n, nTokens, f32(out)),
+    rope: (x, nTokens, nHead, headDim, positions, p) => rope(f32(x), nTokens, nHead, headDim, positions, p),
+    kvStore(k, v, kCache, vCache) {
+      store(f32(k), kCache);
+      store(f32(v), vCache);
+    },
+    attention: (q, kCache, vCache, nTokens, pos0, s, out) => attention(f32(q), raw(kCache), raw(vCache), nTokens, pos0, s, f32(out)),
+    swiglu: (gate, up, n) => swiglu(f32(gate), f32(up), n),
+    add: (a, b, n) => addInPlace(f32(a), f32(b), n),
+    addBias: (x, bias, n, nTokens) => addBias(f32(x), f32(bias), n, nTokens),
+    dispose: () => buffers.clear(),
   };
 }

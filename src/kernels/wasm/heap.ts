@@ -1,8 +1,8 @@
 // The one shared WebAssembly.Memory of a cpu backend, and a simple allocator over it.
-// Weights are placed once and live as long as the backend. Activation and KV-cache buffers (allocF32) go
-// back to a free list of their exact size when the Float32Array handed out is garbage-collected, so contexts
-// created and dropped one after another reuse the same memory. (A subarray does not keep its parent array
-// alive: whoever allocates must hold the array itself while it is in use, as Scratch and KVCache do.)
+// The cpu backend allocates every tensor here and gives it back with release() when the tensor is freed
+// (KVCache.dispose, a forward's scratch growing): a free list per exact size, so contexts created and disposed one
+// after another reuse the same memory at once. allocF32 (arrays returned to the free list when collected) is
+// kept for tests and tools that want plain arrays in the memory.
 // A shared memory never detaches on grow: views made before a grow stay valid, they just keep the older
 // SharedArrayBuffer object, which is why ownership is checked against every buffer object seen.
 

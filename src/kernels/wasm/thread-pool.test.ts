@@ -16,16 +16,18 @@ function f32Weight(b: Backend, rows: number, cols: number, seed: number): Weight
   const data = b.allocWeight(rows * cols * 4);
   const f = new Float32Array(data.buffer, data.byteOffset, rows * cols);
   for (let i = 0; i < f.length; i++) f[i] = Math.sin(seed + i * 0.37);
-  return { name: `w${seed}`, type: GGMLType.F32, cols, rows, data };
+  return b.adoptWeight({ name: `w${seed}`, type: GGMLType.F32, cols, rows, data });
 }
 
 function check(b: Backend, w: WeightTensor, nTok: number): void {
-  const x = b.allocF32(w.cols * nTok);
-  for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.11);
-  const y = b.allocF32(w.rows * nTok);
-  b.matmul(w, x, nTok, y);
+  const xs = Float32Array.from({ length: w.cols * nTok }, (_, i) => Math.cos(i * 0.11));
+  const x = b.alloc(xs.length, 'f32', 'scratch');
+  b.upload(x, xs);
+  const yt = b.alloc(w.rows * nTok, 'f32', 'scratch');
+  b.matmul(w, x, nTok, yt);
+  const y = b.read(yt) as Float32Array;
   const want = new Float32Array(w.rows * nTok);
-  refMatmul(w, x, nTok, want);
+  refMatmul(w, xs, nTok, want, true);
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(y[i] - want[i]) <= 1e-3 * (1 + Math.abs(want[i])), `y[${i}] ${y[i]} vs ${want[i]}`);
 }
 
@@ -49,7 +51,7 @@ test('two cpu backends share one pool: the second adds no thread, and each keeps
 
   a.dispose();
   check(b, wb, 1);
-  assert.throws(() => a.matmul(wa, a.allocF32(256), 1, a.allocF32(64)), /disposed/);
+  assert.throws(() => a.matmul(wa, a.alloc(256, 'f32', 'scratch'), 1, a.alloc(64, 'f32', 'scratch')), /disposed/);
   b.dispose();
   assert.equal(pool.workerCount, workers, 'disposing backends leaves the pool to the next one');
 });

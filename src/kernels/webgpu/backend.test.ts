@@ -10,7 +10,7 @@ import { generate } from '../../engine/generate.ts';
 import { embed } from '../../engine/embed.ts';
 import { rawPromptTokens } from '../../chat/prompt.ts';
 import { sharedPath } from '../../../test/shared.ts';
-import { WebGPUDecoderForward } from './decoder-forward.ts';
+import { isWebGPUBackend } from './host.ts';
 import { REQUIRE_WEBGPU, nmse } from './test-util.ts';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');
@@ -23,7 +23,7 @@ try {
   if (REQUIRE_WEBGPU) throw e;
   skip = `no WebGPU device: ${(e as Error).message}`;
 }
-after(() => (gpu?.forward as WebGPUDecoderForward | undefined)?.close());
+after(() => gpu?.dispose());
 const ref = loadModel(STORIES, { backend: 'ref', nCtx: 128 });
 
 async function greedy(m: LoadedModel, n: number): Promise<{ ids: number[]; text: string }> {
@@ -40,8 +40,8 @@ async function greedy(m: LoadedModel, n: number): Promise<{ ids: number[]; text:
 test('hearth run --temp 0 -n 64 on webgpu gives the reference backend\'s greedy ids and text', { skip }, async () => {
   const m = gpu!;
   assert.equal(m.backend.name, 'webgpu');
-  assert.ok(m.forward instanceof WebGPUDecoderForward);
-  console.log(`# ${m.forward.host.description}`);
+  assert.ok(isWebGPUBackend(m.backend));
+  console.log(`# ${m.backend.host.description}`);
   const want = await greedy(ref, 64);
   const got = await greedy(m, 64);
   assert.equal(got.ids.length, 64);
@@ -51,7 +51,7 @@ test('hearth run --temp 0 -n 64 on webgpu gives the reference backend\'s greedy 
 
 test('webgpu: sync eval, async forward, evalBatch and embed agree with ref', { skip }, async () => {
   const m = gpu!;
-  const f = m.forward as WebGPUDecoderForward;
+  const f = m.forward;
   const tokens = [1, 403, 407, 263, 431, 7];
   const want = new Context(ref).eval(tokens, true);
   const got = new Context(m).eval(tokens, true);

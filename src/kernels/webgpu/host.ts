@@ -1,15 +1,17 @@
-// The webgpu backend in Node. GPU work completes asynchronously (mapAsync), while the engine's Backend and
-// forward-pass contract is synchronous. The device therefore lives in a worker thread (worker.ts) that runs whole
-// forward passes; the calling thread posts a request and blocks in Atomics.wait until the reply is there
-// (forwardBatch, so Context.eval, evalBatch, embed and the scheduler work unchanged), or awaits it with
-// Atomics.waitAsync (forwardBatchAsync, which leaves the event loop free). Only token ids go in and logits
-// come out; weights cross once, at load, and are moved rather than copied.
+// The webgpu backend in Node. GPU work completes asynchronously (mapAsync), while Context.eval, evalBatch, embed
+// and the scheduler call the forward pass synchronously. The device therefore lives in a worker thread
+// (worker.ts, over gpu-backend.ts); this side is a Backend whose ops are recorded as a list of small messages
+// and shipped to the worker at the next read or submit, where they run as one GPU submission. The one forward
+// pass (model/archs/llama-family.ts) runs here unchanged: read() blocks in Atomics.wait until the worker replies
+// (forwardBatch), readAsync() awaits it with Atomics.waitAsync (forwardBatchAsync, which leaves the event loop
+// free). Per pass only the op list goes in and the logits come out; weights cross once, at load, and are moved
+// rather than copied.
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
-import type { Backend } from '../backend.ts';
+import type { Backend, MemoryReport, Tensor, WeightTensor } from '../backend.ts';
 import { defaultEglPlatform, webgpuPackageMissing, type GpuCaps, type OpenGpuOptions } from './gpu-device.ts';
-import type { Reply, Request } from './worker.ts';
+import type { Op, Reply, Request, RunResult } from './worker.ts';
 
 /** How long a caller waits for one reply before giving up (a hung driver should not hang the process forever). */
 const REPLY_TIMEOUT_MS = 10 * 60 * 1000;
@@ -96,11 +98,8 @@ export class WebGPUHost {
     }
   }
 
-  /** Fire-and-forget (freeing a cache); the reply is dropped when it arrives. */
-  notify(req: Request): void {
-    if (this.closed) return;
-    const id = this.post(req, []);
-    queueMicrotask(() => { this.drain(); this.replies.delete(id); });
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Release the device and stop the worker. */
@@ -116,28 +115,88 @@ export class WebGPUHost {
   }
 }
 
-/** A Backend whose forward passes run on the GPU (see decoder-forward.ts); it holds the host-side memory. */
+/** The Backend whose ops run on the GPU in the worker; it holds the host-side handles. */
 export interface WebGPUBackend extends Backend {
   readonly name: 'webgpu';
   readonly host: WebGPUHost;
+  readAsync(t: Tensor): Promise<Float32Array>;
 }
 
-function wholePass(): never {
-  throw new HearthError('invalid_argument',
-    'the webgpu backend runs whole forward passes on the GPU (WebGPUDecoderForward); single host-side ops are not offered');
-}
+const EMPTY = new Uint8Array(0);
 
 export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend {
   const host = new WebGPUHost(options);
+  let ops: Op[] = [];
+  let transfer: ArrayBuffer[] = [];
+  let nextHandle = 1;
+  const weightIds = new WeakMap<WeightTensor, number>();
+  const told = new Set<string>();
+  const push = (op: Op) => ops.push(op);
+  /** The recorded ops, to send; the list starts afresh. */
+  function take(extra: Omit<Extract<Request, { op: 'run' }>, 'op' | 'ops'>): [Request, ArrayBuffer[]] {
+    const req: Request = { op: 'run', ops, ...extra };
+    const t = transfer;
+    ops = [];
+    transfer = [];
+    return [req, t];
+  }
+  function result(r: RunResult): RunResult {
+    for (const n of r.notices) {
+      if (told.has(n)) continue;
+      told.add(n);
+      process.stderr.write(`hearth: ${n}\n`);
+    }
+    return r;
+  }
+  const w = (t: WeightTensor) => {
+    const id = weightIds.get(t);
+    if (id === undefined) throw new HearthError('internal', `webgpu: ${t.name} was not adopted by this backend`);
+    return id;
+  };
   return {
     name: 'webgpu',
     host,
-    // Weights are read into their own ArrayBuffers so they can be moved to the worker, not copied.
+    // Weights are read into ArrayBuffers of their own so they can be moved to the worker, not copied.
     allocWeight: (bytes) => new Uint8Array(bytes),
-    // Only the CPU-side KV cache placeholders come here: zero pages the kernel maps lazily, never touched.
-    allocF32: (n) => new Float32Array(n),
-    matmul: wholePass, getRow: wholePass, rmsNorm: wholePass, rope: wholePass, attention: wholePass,
-    swiglu: wholePass, add: wholePass, addBias: wholePass,
+    adoptWeight(t) {
+      const id = nextHandle++;
+      let data = t.data;
+      const b = data.buffer;
+      if (b instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === b.byteLength) transfer.push(b);
+      else data = data.slice(); // a view into a larger buffer would carry all of it along
+      push(['adoptWeight', id, { name: t.name, type: t.type, cols: t.cols, rows: t.rows, data }]);
+      const adopted: WeightTensor = { name: t.name, type: t.type, cols: t.cols, rows: t.rows, data: EMPTY };
+      weightIds.set(adopted, id);
+      return adopted;
+    },
+    alloc(n, dtype, use) {
+      const handle = nextHandle++;
+      push(['alloc', handle, n, dtype, use]);
+      return { handle, offset: 0, length: n, dtype };
+    },
+    upload: (t, data) => push(['upload', t, data.slice()]),
+    read(t) {
+      const r = result(host.callSync(...take({ read: t })) as RunResult);
+      return r.data!;
+    },
+    async readAsync(t) {
+      const r = result(await host.call(...take({ read: t })) as RunResult);
+      return r.data!;
+    },
+    submit: () => void result(host.callSync(...take({})) as RunResult),
+    free(t) {
+      if (!host.isClosed) push(['free', t]);
+    },
+    memory: () => (result(host.callSync(...take({})) as RunResult).memory as MemoryReport),
+    getRows: (t, ids, out) => push(['getRows', w(t), ids.slice(), out]),
+    matmul: (t, x, nTokens, y) => push(['matmul', w(t), x, nTokens, y]),
+    rmsNorm: (x, weight, eps, n, nTokens, out) => push(['rmsNorm', x, weight, eps, n, nTokens, out]),
+    rope: (x, nTokens, nHead, headDim, positions, p) => push(['rope', x, nTokens, nHead, headDim, positions, p]),
+    kvStore: (k, v, kCache, vCache) => push(['kvStore', k, v, kCache, vCache]),
+    attention: (q, kCache, vCache, nTokens, pos0, s, out) => push(['attention', q, kCache, vCache, nTokens, pos0, s, out]),
+    swiglu: (gate, up, n) => push(['swiglu', gate, up, n]),
+    add: (a, b, n) => push(['add', a, b, n]),
+    addBias: (x, bias, n, nTokens) => push(['addBias', x, bias, n, nTokens]),
     dispose: () => host.close(),
   };
 }

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { addBias as refAddBias, addInPlace, rmsNorm as refRmsNorm, swiglu as refSwiglu } from '../ref/ops.ts';
 import { rope as refRope, type RopeParams } from '../ref/rope.ts';
 import { attention as refAttention } from '../ref/attention.ts';
-import { KVCache } from '../../engine/kv-cache.ts';
+import { roundF16 } from '../../util/f16.ts';
+import { createRefBackend } from '../ref/backend.ts';
+import { view } from '../backend.ts';
+import { readNow, tensorFrom } from '../test-tensors.ts';
 import { KernelSet } from './kernel-set.ts';
 import { Recorder, type GpuKv } from './recorder.ts';
 import { ropeTable } from './rope-table.ts';
@@ -131,12 +134,10 @@ async function attentionCase(c: AttnCase): Promise<{ got: Float32Array; want: Fl
   const vNew = randn(nCtx * kvDim, 12 + c.headDim);
   const q = randn(c.nTok * c.nHead * c.headDim, 13 + c.headDim, 2);
   const scale = 1 / Math.sqrt(c.headDim);
-  // Reference: the CPU cache, filled in two writes (history, then this batch) as the forward pass does.
-  const cache = new KVCache(1, nCtx, kvDim, c.f16);
-  cache.write(0, 0, kNew, vNew, c.pos0);
-  cache.write(0, c.pos0, kNew.subarray(c.pos0 * kvDim), vNew.subarray(c.pos0 * kvDim), c.nTok);
+  // Reference: what an f16 cache holds (the values rounded to half) or the f32 values.
+  const held = (x: Float32Array) => (c.f16 ? x.map(roundF16) : x);
   const want = new Float32Array(c.nTok * c.nHead * c.headDim);
-  refAttention(q, cache.k[0], cache.v[0], c.nTok, c.pos0, { nHead: c.nHead, nHeadKv: c.nHeadKv, headDim: c.headDim, scale, f16: c.f16 }, want);
+  refAttention(q, held(kNew), held(vNew), c.nTok, c.pos0, { nHead: c.nHead, nHeadKv: c.nHeadKv, headDim: c.headDim, scale, f16: c.f16 }, want);
   const got = await run(async (ks, rec) => {
     const kind = ks.kvStorage(c.f16);
     const bytes = nCtx * kvDim * (kind === 'f32' ? 4 : 2);
@@ -169,14 +170,15 @@ for (const f16 of [false, true]) {
   });
 }
 
-test('kv append stores exactly what the CPU cache stores (f16 rounding included)', { skip }, async () => {
+test('kv append stores exactly what the reference backend stores (f16 rounding included)', { skip }, async () => {
   const kvDim = 24;
   const n = 5;
   for (const f16 of [false, true]) {
     const k = randn(n * kvDim, 21, 50);
     const v = randn(n * kvDim, 22, 1e-3);
-    const cache = new KVCache(1, n + 2, kvDim, f16);
-    cache.write(0, 2, k, v, n);
+    const rb = createRefBackend();
+    const cache = [rb.alloc((n + 2) * kvDim, f16 ? 'f16' : 'f32', 'kv'), rb.alloc((n + 2) * kvDim, f16 ? 'f16' : 'f32', 'kv')];
+    rb.kvStore(tensorFrom(rb, k), tensorFrom(rb, v), view(cache[0], 2 * kvDim, n * kvDim), view(cache[1], 2 * kvDim, n * kvDim));
     const [gotK, gotV] = await (async () => {
       const ks = new KernelSet(gd);
       const kind = ks.kvStorage(f16);
@@ -191,7 +193,7 @@ test('kv append stores exactly what the CPU cache stores (f16 rounding included)
       const dec = (b: ArrayBuffer) => Float32Array.from(new Uint16Array(b), (h) => tab[h]);
       return [dec(await ks.read(kv.k, 0, bytes)), dec(await ks.read(kv.v, 0, bytes))];
     })();
-    assert.deepEqual(gotK, cache.k[0], `K f16=${f16}`);
-    assert.deepEqual(gotV, cache.v[0], `V f16=${f16}`);
+    assert.deepEqual(gotK, readNow(rb, cache[0]), `K f16=${f16}`);
+    assert.deepEqual(gotV, readNow(rb, cache[1]), `V f16=${f16}`);
   }
 });

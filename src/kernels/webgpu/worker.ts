@@ -1,20 +1,37 @@
 // The worker thread that owns the WebGPU device in Node (see host.ts for why). Requests arrive on a MessagePort
 // and run one at a time; each reply is posted on the same port, then a counter in shared memory is bumped and
 // notified so a caller blocked in Atomics.wait (or awaiting Atomics.waitAsync) wakes and reads it.
+// A 'run' request carries the ops the host-side Backend recorded; they are replayed on the device's Backend
+// (gpu-backend.ts) with the host's handles mapped to the device's, then the one tensor asked for is read back.
 // The device (and with it the create() object Dawn needs kept alive) lives as long as this thread.
 
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
+import type { DType, MemoryReport, MemoryUse, Tensor, WeightTensor } from '../backend.ts';
 import { openGpuDevice, type GpuDevice, type OpenGpuOptions } from './gpu-device.ts';
-import { WebGPUForward, type GpuKvCache, type GpuDecoderDims, type HostDecoderWeights } from './forward.ts';
-import type { RopeParams } from '../ref/rope.ts';
+import { createGpuBackend, type GpuBackend } from './gpu-backend.ts';
+
+/** One recorded op: a Backend method and its arguments (weights by id, tensors with the host's handles). */
+export type Op =
+  | ['adoptWeight', number, WeightTensor]
+  | ['alloc', number, number, DType, MemoryUse]
+  | ['upload', Tensor, Float32Array]
+  | ['free', Tensor]
+  | ['getRows', number, ...unknown[]]
+  | ['matmul', number, ...unknown[]]
+  | [string, ...unknown[]];
 
 export type Request =
   | { op: 'open'; options: OpenGpuOptions }
-  | { op: 'load'; dims: GpuDecoderDims; rope: RopeParams; weights: HostDecoderWeights }
-  | { op: 'forward'; segments: { tokens: Int32Array; pos0: number; cacheId: number; nCtx: number; f16: boolean }[]; allLogits: boolean; hidden: boolean }
-  | { op: 'free'; cacheId: number }
+  | { op: 'run'; ops: Op[]; read?: Tensor }
   | { op: 'close' };
+
+export interface RunResult {
+  data?: Float32Array;
+  memory: MemoryReport;
+  /** Conversions made on upload ("no Q5_K kernel; … dequantized to F16"). */
+  notices: string[];
+}
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; code: string; message: string };
 
@@ -22,47 +39,81 @@ const { port, signal } = workerData as { port: MessagePort; signal: SharedArrayB
 const counter = new Int32Array(signal);
 
 let gd: GpuDevice | undefined;
-let fwd: WebGPUForward | undefined;
-const caches = new Map<number, GpuKvCache>();
+let gpu: GpuBackend | undefined;
+const notices: string[] = [];
+/** Host handle -> the device backend's tensor, and host weight id -> adopted weight. */
+const tensors = new Map<number, Tensor>();
+const weights = new Map<number, WeightTensor>();
 
 function need<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new HearthError('internal', `webgpu worker: ${what} before it was set up`);
+  if (v === undefined) throw new HearthError('internal', `webgpu worker: ${what} before the device was opened`);
   return v;
+}
+
+function isTensor(a: unknown): a is Tensor {
+  return typeof a === 'object' && a !== null && 'handle' in a && 'dtype' in a && 'offset' in a;
+}
+
+/** The host's tensor (a view of one of its allocations) as the same view of the device's allocation. */
+function local(t: Tensor): Tensor {
+  const base = tensors.get(t.handle);
+  if (!base) throw new HearthError('invalid_argument', `webgpu: tensor ${t.handle} is not allocated (freed?)`);
+  return { handle: base.handle, offset: t.offset, length: t.length, dtype: t.dtype };
+}
+
+function weight(id: unknown): WeightTensor {
+  const w = weights.get(id as number);
+  if (!w) throw new HearthError('internal', `webgpu worker: no weight ${id}`);
+  return w;
+}
+
+function apply(g: GpuBackend, op: Op): void {
+  const [name, ...args] = op;
+  switch (name) {
+    case 'adoptWeight': weights.set(args[0] as number, g.adoptWeight(args[1] as WeightTensor)); return;
+    case 'alloc': tensors.set(args[0] as number, g.alloc(args[1] as number, args[2] as DType, args[3] as MemoryUse)); return;
+    case 'free': {
+      const t = args[0] as Tensor;
+      g.free(local(t));
+      tensors.delete(t.handle);
+      return;
+    }
+    case 'getRows': case 'matmul': {
+      const rest = args.slice(1).map((a) => (isTensor(a) ? local(a) : a));
+      (g[name] as (...a: unknown[]) => void)(weight(args[0]), ...rest);
+      return;
+    }
+    case 'upload': case 'rmsNorm': case 'rope': case 'kvStore': case 'attention': case 'swiglu': case 'add': case 'addBias':
+      (g[name] as (...a: unknown[]) => void)(...args.map((a) => (isTensor(a) ? local(a) : a)));
+      return;
+    default:
+      throw new HearthError('internal', `webgpu worker: unknown op ${name}`);
+  }
 }
 
 async function handle(req: Request): Promise<{ value: unknown; transfer?: ArrayBuffer[] }> {
   switch (req.op) {
     case 'open':
       gd = await openGpuDevice(req.options);
+      gpu = createGpuBackend(gd, (m) => notices.push(m));
       return { value: { description: gd.description, caps: gd.caps, features: gd.features } };
-    case 'load': {
-      const notices: string[] = [];
-      fwd = new WebGPUForward(need(gd, 'load'), req.dims, req.rope, req.weights, (m) => notices.push(m));
-      // surface a device error (out of memory, validation) now rather than at the first forward pass
-      await fwd.ks.checked('upload', () => undefined);
-      return { value: { weightBytes: fwd.weightBytes, notices } };
-    }
-    case 'forward': {
-      const f = need(fwd, 'forward');
-      const segments = req.segments.map((s) => {
-        let cache = caches.get(s.cacheId);
-        if (!cache) { cache = f.createCache(s.nCtx, s.f16); caches.set(s.cacheId, cache); }
-        return { tokens: s.tokens, pos0: s.pos0, cache };
+    case 'run': {
+      const g = need(gpu, req.op);
+      return g.checked('webgpu', async () => {
+        for (const op of req.ops) apply(g, op);
+        const data = req.read ? await g.read(local(req.read)) : undefined;
+        if (!data) g.submit();
+        const value: RunResult = { data, memory: g.memory(), notices: notices.splice(0) };
+        return { value, transfer: data ? [data.buffer as ArrayBuffer] : [] };
       });
-      const out = await f.forwardBatch(segments, req.allLogits, req.hidden);
-      return { value: out, transfer: [out.buffer as ArrayBuffer] };
     }
-    case 'free':
-      caches.get(req.cacheId)?.destroy();
-      caches.delete(req.cacheId);
-      return { value: undefined };
     case 'close':
-      for (const c of caches.values()) c.destroy();
-      caches.clear();
-      fwd?.destroy();
+      gpu?.dispose();
       gd?.destroy();
-      fwd = undefined;
+      gpu = undefined;
       gd = undefined;
+      tensors.clear();
+      weights.clear();
       return { value: undefined };
   }
 }

@@ -1,28 +1,32 @@
-// The llama-family decoder (llama, mistral, qwen2, ...): weights and forward pass, written once.
-// Architectures differ only in the ArchSpec they register (rope order, attention biases).
+// The llama-family decoder (llama, mistral, qwen2, ...): weights and forward pass, written once for every backend
+// from the shared blocks of ../blocks.ts. Architectures differ only in the ArchSpec they register (rope order,
+// attention biases).
 //
 // Per layer: rmsnorm -> q,k,v (+bias) -> rope -> attention over the KV cache -> output -> residual
 //            -> rmsnorm -> gate/up -> swiglu -> down -> residual.
+//
+// A pass records ops and then reads its output tensor. The pass is a generator that yields each tensor it must
+// read: forwardBatch drives it synchronously (ref, cpu), forwardBatchAsync awaits each read (webgpu, whose reads
+// complete later). Either way the same ops run in the same order.
 
-import type { Backend, WeightTensor } from '../../kernels/backend.ts';
+import { view, type Backend, type Tensor, type WeightTensor } from '../../kernels/backend.ts';
 import type { RopeParams } from '../../kernels/ref/rope.ts';
-import type { KVCache } from '../../engine/kv-cache.ts';
+import type { KVCache } from '../kv-cache.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { DecoderHParams } from '../hparams.ts';
 import { tensorName as tn } from '../tensor-names.ts';
-import { matrix, optionalVector, vector, type TensorSource } from '../weights.ts';
+import { hostVector, matrix, optionalVector, vector, type TensorSource } from '../weights.ts';
+import { Activations, attentionBlock, embedTokens, feedForwardBlock, outputNorm, type AttentionWeights, type BatchSegment,
+  type FeedForwardWeights } from '../blocks.ts';
 
 export interface LayerWeights {
-  attnNorm: Float32Array;
-  wq: WeightTensor; wk: WeightTensor; wv: WeightTensor; wo: WeightTensor;
-  bq?: Float32Array; bk?: Float32Array; bv?: Float32Array;
-  ffnNorm: Float32Array;
-  wGate: WeightTensor; wUp: WeightTensor; wDown: WeightTensor;
+  attn: AttentionWeights;
+  ffn: FeedForwardWeights;
 }
 
 export interface DecoderWeights {
   tokEmbd: WeightTensor;
-  outputNorm: Float32Array;
+  outputNorm: Tensor;
   /** The output projection; the token embedding itself when the model ties them. */
   output: WeightTensor;
   tiedOutput: boolean;
@@ -30,37 +34,40 @@ export interface DecoderWeights {
   layers: LayerWeights[];
 }
 
-export function loadDecoderWeights(src: TensorSource, hp: DecoderHParams, attnBias: boolean): DecoderWeights {
+export function loadDecoderWeights(src: TensorSource, hp: DecoderHParams, attnBias: boolean, backend: Backend): DecoderWeights {
   const { nEmbd, nVocab, nFF, nHead, nHeadKv, headDim } = hp;
   const qDim = nHead * headDim;
   const kvDim = nHeadKv * headDim;
-  const tokEmbd = matrix(src, tn('token_embd', 'weight'), nEmbd, nVocab);
+  const tokEmbd = matrix(src, tn('token_embd', 'weight'), nEmbd, nVocab, backend);
   const tied = !src.get(tn('output', 'weight'));
   const layers: LayerWeights[] = [];
   for (let il = 0; il < hp.nLayer; il++) {
     const bias = (base: 'attn_q' | 'attn_k' | 'attn_v', n: number) =>
-      attnBias ? vector(src, tn(base, 'bias', il), n) : optionalVector(src, tn(base, 'bias', il), n);
-    layers.push({
-      attnNorm: vector(src, tn('attn_norm', 'weight', il), nEmbd),
-      wq: matrix(src, tn('attn_q', 'weight', il), nEmbd, qDim),
-      wk: matrix(src, tn('attn_k', 'weight', il), nEmbd, kvDim),
-      wv: matrix(src, tn('attn_v', 'weight', il), nEmbd, kvDim),
-      wo: matrix(src, tn('attn_output', 'weight', il), qDim, nEmbd),
+      attnBias ? vector(src, tn(base, 'bias', il), n, backend) : optionalVector(src, tn(base, 'bias', il), n, backend);
+    const attn: AttentionWeights = {
+      norm: vector(src, tn('attn_norm', 'weight', il), nEmbd, backend),
+      wq: matrix(src, tn('attn_q', 'weight', il), nEmbd, qDim, backend),
+      wk: matrix(src, tn('attn_k', 'weight', il), nEmbd, kvDim, backend),
+      wv: matrix(src, tn('attn_v', 'weight', il), nEmbd, kvDim, backend),
+      wo: matrix(src, tn('attn_output', 'weight', il), qDim, nEmbd, backend),
       bq: bias('attn_q', qDim),
       bk: bias('attn_k', kvDim),
       bv: bias('attn_v', kvDim),
-      ffnNorm: vector(src, tn('ffn_norm', 'weight', il), nEmbd),
-      wGate: matrix(src, tn('ffn_gate', 'weight', il), nEmbd, nFF),
-      wUp: matrix(src, tn('ffn_up', 'weight', il), nEmbd, nFF),
-      wDown: matrix(src, tn('ffn_down', 'weight', il), nFF, nEmbd),
-    });
+    };
+    const ffn: FeedForwardWeights = {
+      norm: vector(src, tn('ffn_norm', 'weight', il), nEmbd, backend),
+      wGate: matrix(src, tn('ffn_gate', 'weight', il), nEmbd, nFF, backend),
+      wUp: matrix(src, tn('ffn_up', 'weight', il), nEmbd, nFF, backend),
+      wDown: matrix(src, tn('ffn_down', 'weight', il), nFF, nEmbd, backend),
+    };
+    layers.push({ attn, ffn });
   }
   return {
     tokEmbd,
-    outputNorm: vector(src, tn('output_norm', 'weight'), nEmbd),
-    output: tied ? tokEmbd : matrix(src, tn('output', 'weight'), nEmbd, nVocab),
+    outputNorm: vector(src, tn('output_norm', 'weight'), nEmbd, backend),
+    output: tied ? tokEmbd : matrix(src, tn('output', 'weight'), nEmbd, nVocab, backend),
     tiedOutput: tied,
-    ropeFreqs: optionalVector(src, tn('rope_freqs', 'weight'), hp.rope.nRot / 2),
+    ropeFreqs: src.get(tn('rope_freqs', 'weight')) ? hostVector(src, tn('rope_freqs', 'weight'), hp.rope.nRot / 2) : undefined,
     layers,
   };
 }
@@ -72,33 +79,20 @@ export interface Segment {
   cache: KVCache;
 }
 
-/** Scratch buffers for a batch of up to nBatch tokens, reused across calls. */
-class Scratch {
-  readonly n: number;
-  readonly x: Float32Array; readonly xb: Float32Array;
-  readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array; readonly att: Float32Array;
-  readonly gate: Float32Array; readonly up: Float32Array;
-  constructor(hp: DecoderHParams, n: number, alloc: (n: number) => Float32Array) {
-    const qDim = hp.nHead * hp.headDim;
-    const kvDim = hp.nHeadKv * hp.headDim;
-    this.n = n;
-    this.x = alloc(n * hp.nEmbd);          // [n, nEmbd] residual stream
-    this.xb = alloc(n * Math.max(hp.nEmbd, qDim)); // [n, nEmbd] normed input / projection output
-    this.q = alloc(n * qDim);               // [n, nHead, headDim]
-    this.k = alloc(n * kvDim);              // [n, nHeadKv, headDim]
-    this.v = alloc(n * kvDim);
-    this.att = alloc(n * qDim);             // [n, nHead, headDim]
-    this.gate = alloc(n * hp.nFF);          // [n, nFF]
-    this.up = alloc(n * hp.nFF);
-  }
-}
+/** A pass: yields each tensor to read and receives its values; returns the output. */
+type Pass = Generator<Tensor, Float32Array, Float32Array>;
+
+/** The most logits one read brings back (keeps the logits buffer bounded for long all-logits batches). */
+const LOGITS_CHUNK_BYTES = 64 << 20;
 
 export class DecoderForward {
   readonly hp: DecoderHParams;
   readonly w: DecoderWeights;
   readonly backend: Backend;
   private readonly rope: RopeParams;
-  private scratch?: Scratch;
+  private acts?: Activations;
+  private logits?: Tensor;
+  private disposed = false;
 
   constructor(hp: DecoderHParams, w: DecoderWeights, backend: Backend) {
     this.hp = hp;
@@ -107,9 +101,23 @@ export class DecoderForward {
     this.rope = { ...hp.rope, freqFactors: w.ropeFreqs };
   }
 
-  private scratchFor(n: number): Scratch {
-    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(this.hp, n, (k) => this.backend.allocF32(k));
-    return this.scratch;
+  private activations(n: number): Activations {
+    if (!this.acts || this.acts.n < n) {
+      this.acts?.dispose();
+      this.acts = undefined;
+      this.acts = new Activations(this.backend, this.hp, n);
+    }
+    return this.acts;
+  }
+
+  private logitsTensor(rows: number): Tensor {
+    const n = rows * this.hp.nVocab;
+    if (!this.logits || this.logits.length < n) {
+      if (this.logits) this.backend.free(this.logits);
+      this.logits = undefined;
+      this.logits = this.backend.alloc(n, 'f32', 'scratch');
+    }
+    return view(this.logits, 0, n);
   }
 
   /**
@@ -124,87 +132,103 @@ export class DecoderForward {
    * Several sequences in one pass (continuous batching): their tokens share every matmul, while RoPE
    * positions, the KV cache and attention stay per sequence. Returns logits [nOut, nVocab]: per segment, in
    * order, its last token (default) or every token (`allLogits`). With `hidden`, returns the final normed
-   * hidden states [nOut, nEmbd] instead of logits (embeddings).
+   * hidden states [nOut, nEmbd] instead of logits (embeddings). Synchronous backends only.
    */
   forwardBatch(segments: readonly Segment[], allLogits = false, hidden = false): Float32Array {
+    const pass = this.pass(segments, allLogits, hidden);
+    for (let r = pass.next(); ; ) {
+      if (r.done) return r.value;
+      const got = this.backend.read(r.value);
+      if (got instanceof Promise) {
+        void got.catch(() => {});
+        throw new HearthError('invalid_argument', `the ${this.backend.name} backend completes asynchronously: use forwardBatchAsync`);
+      }
+      r = pass.next(got);
+    }
+  }
+
+  forwardAsync(tokens: ArrayLike<number>, pos0: number, cache: KVCache, allLogits = false): Promise<Float32Array> {
+    return this.forwardBatchAsync([{ tokens, pos0, cache }], allLogits);
+  }
+
+  /** forwardBatch for any backend: each read is awaited. */
+  async forwardBatchAsync(segments: readonly Segment[], allLogits = false, hidden = false): Promise<Float32Array> {
+    const pass = this.pass(segments, allLogits, hidden);
+    for (let r = pass.next(); ; ) {
+      if (r.done) return r.value;
+      const b = this.backend;
+      r = pass.next(await (b.readAsync ? b.readAsync(r.value) : b.read(r.value)));
+    }
+  }
+
+  private *pass(segments: readonly Segment[], allLogits: boolean, hidden: boolean): Pass {
+    if (this.disposed) throw new HearthError('invalid_argument', 'this model has been disposed');
     const hp = this.hp;
     const b = this.backend;
-    const { nEmbd, nHead, nHeadKv, headDim, nFF } = hp;
-    const qDim = nHead * headDim;
-    const kvDim = nHeadKv * headDim;
     const n = segments.reduce((sum, g) => sum + g.tokens.length, 0);
     if (n === 0) throw new HearthError('invalid_argument', 'forward: no tokens');
+    const ids = new Int32Array(n);
+    const positions = new Int32Array(n);
+    const batch: BatchSegment[] = [];
+    let row = 0;
     for (const g of segments) {
       if (g.tokens.length === 0) throw new HearthError('invalid_argument', 'forward: a sequence has no tokens');
+      if (g.cache.disposed) throw new HearthError('invalid_argument', 'forward: this KV cache has been disposed');
+      if (g.cache.backend !== b) throw new HearthError('invalid_argument', 'forward: the KV cache belongs to another backend');
       if (g.pos0 + g.tokens.length > g.cache.nCtx) {
         throw new HearthError('context_length_exceeded', `${g.pos0 + g.tokens.length} tokens do not fit in the context of ${g.cache.nCtx}`);
       }
-    }
-    const s = this.scratchFor(n);
-    const positions = new Int32Array(n);
-    const starts: number[] = [];
-    let row = 0;
-    for (const g of segments) {
-      starts.push(row);
-      for (let i = 0; i < g.tokens.length; i++) positions[row++] = g.pos0 + i;
-    }
-
-    // token embeddings
-    row = 0;
-    for (const g of segments) {
+      batch.push({ r0: row, nTokens: g.tokens.length, pos0: g.pos0, cache: g.cache });
       for (let i = 0; i < g.tokens.length; i++, row++) {
         const id = g.tokens[i];
         if (!Number.isInteger(id) || id < 0 || id >= hp.nVocab) {
           throw new HearthError('invalid_argument', `token id ${id} is outside the vocabulary (0..${hp.nVocab - 1})`);
         }
-        b.getRow(this.w.tokEmbd, id, s.x.subarray(row * nEmbd, (row + 1) * nEmbd));
+        ids[row] = id;
+        positions[row] = g.pos0 + i;
       }
     }
+    const s = this.activations(n);
 
+    embedTokens(b, this.w.tokEmbd, ids, s);
     for (let il = 0; il < hp.nLayer; il++) {
       const L = this.w.layers[il];
-      // attention block
-      b.rmsNorm(s.x, L.attnNorm, hp.normEps, nEmbd, n, s.xb);
-      b.matmul(L.wq, s.xb, n, s.q);
-      b.matmul(L.wk, s.xb, n, s.k);
-      b.matmul(L.wv, s.xb, n, s.v);
-      if (L.bq) b.addBias(s.q, L.bq, qDim, n);
-      if (L.bk) b.addBias(s.k, L.bk, kvDim, n);
-      if (L.bv) b.addBias(s.v, L.bv, kvDim, n);
-      b.rope(s.q, n, nHead, headDim, positions, this.rope);
-      b.rope(s.k, n, nHeadKv, headDim, positions, this.rope);
-      segments.forEach((g, gi) => {
-        const r0 = starts[gi];
-        const r1 = r0 + g.tokens.length;
-        const attnShape = { nHead, nHeadKv, headDim, scale: 1 / Math.sqrt(headDim), f16: g.cache.f16 };
-        g.cache.write(il, g.pos0, s.k.subarray(r0 * kvDim, r1 * kvDim), s.v.subarray(r0 * kvDim, r1 * kvDim), r1 - r0);
-        b.attention(s.q.subarray(r0 * qDim, r1 * qDim), g.cache.k[il], g.cache.v[il], r1 - r0, g.pos0, attnShape,
-          s.att.subarray(r0 * qDim, r1 * qDim));
-      });
-      b.matmul(L.wo, s.att, n, s.xb);
-      b.add(s.x, s.xb, n * nEmbd);
-      // feed-forward block
-      b.rmsNorm(s.x, L.ffnNorm, hp.normEps, nEmbd, n, s.xb);
-      b.matmul(L.wGate, s.xb, n, s.gate);
-      b.matmul(L.wUp, s.xb, n, s.up);
-      b.swiglu(s.gate, s.up, n * nFF);
-      b.matmul(L.wDown, s.gate, n, s.xb);
-      b.add(s.x, s.xb, n * nEmbd);
+      attentionBlock(b, L.attn, hp, this.rope, il, batch, positions, n, s);
+      feedForwardBlock(b, L.ffn, hp, n, s);
     }
 
     // output head, for each sequence's last token only unless every position is wanted
     const rows: number[] = [];
-    segments.forEach((g, gi) => {
-      const last = starts[gi] + g.tokens.length - 1;
-      for (let r = allLogits ? starts[gi] : last; r <= last; r++) rows.push(r);
-    });
+    for (const g of batch) {
+      const last = g.r0 + g.nTokens - 1;
+      for (let r = allLogits ? g.r0 : last; r <= last; r++) rows.push(r);
+    }
     const nOut = rows.length;
-    const normed = s.xb.subarray(0, nOut * nEmbd);
-    rows.forEach((r, i) => b.rmsNorm(s.x.subarray(r * nEmbd, (r + 1) * nEmbd), this.w.outputNorm, hp.normEps, nEmbd, 1,
-      normed.subarray(i * nEmbd, (i + 1) * nEmbd)));
-    if (hidden) return normed.slice();
-    const logits = new Float32Array(nOut * hp.nVocab);
-    b.matmul(this.w.output, normed, nOut, logits);
-    return logits;
+    const normed = outputNorm(b, this.w.outputNorm, hp, rows, s);
+    if (hidden) return yield normed;
+    const step = Math.max(1, Math.min(nOut, Math.floor(LOGITS_CHUNK_BYTES / (hp.nVocab * 4))));
+    if (step === nOut) {
+      const logits = this.logitsTensor(nOut);
+      b.matmul(this.w.output, normed, nOut, logits);
+      return yield logits;
+    }
+    const out = new Float32Array(nOut * hp.nVocab);
+    for (let r = 0; r < nOut; r += step) {
+      const k = Math.min(step, nOut - r);
+      const logits = this.logitsTensor(k);
+      b.matmul(this.w.output, view(normed, r * hp.nEmbd, k * hp.nEmbd), k, logits);
+      out.set(yield logits, r * hp.nVocab);
+    }
+    return out;
+  }
+
+  /** Free the activation buffers; the forward cannot run afterwards. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.acts?.dispose();
+    this.acts = undefined;
+    if (this.logits) this.backend.free(this.logits);
+    this.logits = undefined;
   }
 }

@@ -1,20 +1,27 @@
 // Causal attention over the KV cache, one (token, head) pair per work item (see ../../ref/attention.ts):
 // q is [nTokens, nHead, headDim]; the caches are [nCtx, nHeadKv, headDim]; token t sits at pos0 + t.
 // With f16 the query and the softmax weights are rounded to half precision, as ggml's CPU attention does.
+// With kvF16 the caches hold IEEE half bits (2 bytes per value, written by storeF16), else f32.
 // headDim must be a multiple of 4 (the caller falls back to the reference otherwise).
 
-import { roundF16 } from './half';
+import { halvesLow, roundF16 } from './half';
 import { expV } from './ops';
 
 /**
  * One work item. `scratch` holds headDim + nKv floats for this thread.
  */
+/** Four cache values from element e on: four halves (8 bytes) or four floats (16 bytes). */
+@inline function load4(base: usize, e: usize, kvF16: bool): v128 {
+  return kvF16 ? halvesLow(v128.load64_zero(base + (e << 1))) : v128.load(base + (e << 2));
+}
+
 export function attendOne(q: usize, k: usize, v: usize, out: usize, t: i32, h: i32, pos0: i32,
-  nHead: i32, nHeadKv: i32, headDim: i32, scale: f32, f16: bool, scratch: usize): void {
+  nHead: i32, nHeadKv: i32, headDim: i32, scale: f32, f16: bool, kvF16: bool, scratch: usize): void {
   const nKv = pos0 + t + 1;
   const kvh = h / (nHead / nHeadKv);
-  const kvStride = <usize>(nHeadKv * headDim) << 2;
+  const kvStride = <usize>(nHeadKv * headDim);
   const hd = <usize>headDim << 2;
+  const hdE = <usize>headDim;
   const qh = scratch;
   const scores = scratch + hd;
   const qo = q + <usize>(t * nHead + h) * hd;
@@ -22,12 +29,16 @@ export function attendOne(q: usize, k: usize, v: usize, out: usize, t: i32, h: i
     const val = load<f32>(qo + d);
     store<f32>(qh + d, f16 ? roundF16(val) : val);
   }
-  const kb = k + <usize>kvh * hd;
+  const kb = <usize>kvh * hdE;
   let max = -Infinity;
   for (let p = 0; p < nKv; p++) {
-    const kp = kb + <usize>p * kvStride;
+    const ke = kb + <usize>p * kvStride;
     let acc = f32x4.splat(0);
-    for (let d: usize = 0; d < hd; d += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + d), v128.load(kp + d)));
+    if (kvF16) {
+      for (let d: usize = 0; d < hdE; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (d << 2)), load4(k, ke + d, true)));
+    } else {
+      for (let d: usize = 0; d < hdE; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(qh + (d << 2)), load4(k, ke + d, false)));
+    }
     const s = f32x4.add(acc, i32x4.shuffle(acc, acc, 2, 3, 0, 1));
     const sc = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) * scale;
     store<f32>(scores + (<usize>p << 2), sc);
@@ -51,13 +62,23 @@ export function attendOne(q: usize, k: usize, v: usize, out: usize, t: i32, h: i
   }
   const inv = <f32>(1 / sum);
   const oo = out + <usize>(t * nHead + h) * hd;
-  const vb = v + <usize>kvh * hd;
+  const vb = <usize>kvh * hdE;
   for (let d: usize = 0; d < hd; d += 16) v128.store(oo + d, f32x4.splat(0));
   for (let p2 = 0; p2 < nKv; p2++) {
     let w = load<f32>(scores + (<usize>p2 << 2)) * inv;
     if (f16) w = roundF16(w);
     const ws = f32x4.splat(w);
-    const vp = vb + <usize>p2 * kvStride;
-    for (let d: usize = 0; d < hd; d += 16) v128.store(oo + d, f32x4.add(v128.load(oo + d), f32x4.mul(ws, v128.load(vp + d))));
+    const ve = vb + <usize>p2 * kvStride;
+    if (kvF16) {
+      for (let d: usize = 0; d < hdE; d += 4) {
+        const o = oo + (d << 2);
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(ws, load4(v, ve + d, true))));
+      }
+    } else {
+      for (let d: usize = 0; d < hdE; d += 4) {
+        const o = oo + (d << 2);
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(ws, load4(v, ve + d, false))));
+      }
+    }
   }
 }

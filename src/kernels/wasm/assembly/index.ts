@@ -12,7 +12,7 @@ import {
   TYPE_Q5_K, TYPE_Q6_K, TYPE_Q8_0,
 } from './types.generated';
 
-export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16 } from './quantize';
+export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16, storeF16, loadF16 } from './quantize';
 export { rmsNorm, swiglu, add, addBias, layerNorm, gelu, geglu, geluErf } from './ops';
 export { initConstants } from './consts';
 
@@ -78,11 +78,12 @@ function attention(ctl: usize, ith: i32): void {
   const scale = reinterpret<f32>(arg(ctl, 9));
   const f16 = arg(ctl, 10) != 0;
   const scratch = <usize>arg(ctl, 11) + <usize>ith * <usize>arg(ctl, 12);
+  const kvF16 = arg(ctl, 13) != 0;
   const items = nTok * nHead;
   for (;;) {
     const i = nextChunk(ctl);
     if (i >= items) break;
-    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nHead, nHeadKv, headDim, scale, f16, scratch);
+    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nHead, nHeadKv, headDim, scale, f16, kvF16, scratch);
   }
 }
 

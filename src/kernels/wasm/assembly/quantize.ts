@@ -8,7 +8,7 @@
 // After the nTok rows, the Q8 layout repeats d, sum and s transposed ([nb][pad] each, pad = nTok
 // rounded up to 4), so a kernel reads the four values of a tile of four tokens with one load.
 
-import { roundBF16, roundF16 } from './half';
+import { anyInfNaN, f32ToHalf, finiteHalvesHigh, finiteHalvesLow, halfToF32, halvesHigh, halvesLow, roundBF16, roundF16 } from './half';
 import { LOG2_BLOCK_Q8_0, LOG2_BLOCK_Q8_K } from './types.generated';
 
 /** Largest |x| over 32 floats at p. */
@@ -128,6 +128,28 @@ export function quantizeQ8K(x: usize, cols: i32, nTok: i32, act: usize, stride: 
 /** out = x rounded to f16 (the F16 weights' vec_dot_type), n elements. */
 export function roundRowsF16(x: usize, n: i32, out: usize): void {
   for (let i: usize = 0; i < <usize>n; i++) store<f32>(out + (i << 2), roundF16(load<f32>(x + (i << 2))));
+}
+
+/** out = the IEEE half bits of x (2 bytes each), n elements: how K and V enter an f16 cache. */
+export function storeF16(x: usize, n: i32, out: usize): void {
+  for (let i: usize = 0; i < <usize>n; i++) store<u16>(out + (i << 1), f32ToHalf(load<f32>(x + (i << 2))));
+}
+
+/** out = the f32 values of n halves at h (exact), eight at a time: a prefill's attention reads an f16 cache so. */
+export function loadF16(h: usize, n: i32, out: usize): void {
+  let i: usize = 0;
+  for (; i + 8 <= <usize>n; i += 8) {
+    const v = v128.load(h + (i << 1));
+    const o = out + (i << 2);
+    if (anyInfNaN(v)) {
+      v128.store(o, halvesLow(v));
+      v128.store(o + 16, halvesHigh(v));
+    } else {
+      v128.store(o, finiteHalvesLow(v));
+      v128.store(o + 16, finiteHalvesHigh(v));
+    }
+  }
+  for (; i < <usize>n; i++) store<f32>(out + (i << 2), halfToF32(load<u16>(h + (i << 1))));
 }
 
 /** out = x rounded to bf16 (the BF16 weights' vec_dot_type), n elements. */
