@@ -11,15 +11,14 @@
 // Each run appends its row to bench/.cache/event-loop-results.json (by label); --write rewrites the
 // "## Event loop under a long prompt" section of BENCHMARKS.md from the stored rows.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/shared.ts';
 import { benchModelPath, BENCH_CACHE_DIR } from './engine-models.ts';
 import { machineDescription, writeSection } from './benchmarks-md.ts';
+import { startServeChild, type ServeChild } from './serve-child.ts';
 
 const HEADING = '## Event loop under a long prompt';
 const RESULTS = join(BENCH_CACHE_DIR, 'event-loop-results.json');
@@ -66,22 +65,9 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 }
 
-async function startServer(model: string): Promise<{ base: string; child: ChildProcess }> {
-  const args = [v.hearth, 'serve', model, '--alias', 'm', '--port', '0', '--parallel', '3', '--ctx', String(PROMPT + 256),
-    '--threads', v.threads, '--backend', 'cpu', '--timeout', '0', '--log-level', 'info',
-    ...(v['chunk-ms'] ? ['--chunk-ms', v['chunk-ms']] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  let base = '';
-  for await (const line of lines) {
-    const msg = JSON.parse(line) as { msg: string };
-    const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(msg.msg);
-    if (m) base = m[1];
-    if (msg.msg === 'model ready') break;
-  }
-  lines.on('line', () => {});
-  if (!base) throw new Error('the server did not start');
-  return { base, child };
+function startServer(model: string): Promise<ServeChild> {
+  return startServeChild(v.hearth!, [model, '--alias', 'm', '--parallel', '3', '--ctx', String(PROMPT + 256),
+    '--threads', v.threads!, '--backend', 'cpu', '--timeout', '0', ...(v['chunk-ms'] ? ['--chunk-ms', v['chunk-ms']] : [])]);
 }
 
 /** A stream of completions tokens: the arrival time of each SSE chunk that carries text. */
@@ -112,7 +98,7 @@ async function metricSums(base: string): Promise<Map<string, number>> {
 async function measure(): Promise<Row> {
   const model = benchModelPath(v.type!);
   const load0 = loadavg()[0];
-  const { base, child } = await startServer(model);
+  const { base, stop } = await startServer(model);
   try {
     const ac = new AbortController();
     const times: number[][] = [[], []];
@@ -181,7 +167,7 @@ async function measure(): Promise<Row> {
       gapMax, decodeMs, chunkMs, chunkSource, bound: 2 * (chunkMs + decodeMs), tokensDuring,
     };
   } finally {
-    child.kill('SIGTERM');
+    stop();
   }
 }
 

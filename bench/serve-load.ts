@@ -7,8 +7,6 @@
 // Usage: node bench/serve-load.ts [--model PATH] [--parallel 8] [--concurrent 32] [--tokens 256] [--backend B] [--threads N] [--repeats 3]
 // Prints a Markdown table. Bounded: every request has a deadline, and the server is stopped at the end.
 
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { loadModel } from '../src/model/load.ts';
 import type { BackendName } from '../src/engine/types.ts';
 import { Scheduler } from '../src/engine/scheduler.ts';
+import { startServeChild, type ServeChild } from './serve-child.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: v } = parseArgs({
@@ -35,21 +34,9 @@ const TOKENS = Number(v.tokens);
 const DEADLINE_MS = 120_000;
 const REPEATS = Number(v.repeats);
 
-async function startServer(): Promise<{ base: string; stop: () => void }> {
-  const child = spawn(process.execPath, [resolve(root, 'bin/hearth.js'), 'serve', v.model!, '--port', '0',
-    '--parallel', String(PARALLEL), '--queue', String(CONCURRENT * 2), '--log-level', 'info',
-    ...(v.backend ? ['--backend', v.backend] : []), ...(v.threads ? ['--threads', v.threads] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  let base = '';
-  for await (const line of lines) {
-    const msg = JSON.parse(line) as { msg: string };
-    const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(msg.msg);
-    if (m) base = m[1];
-    if (msg.msg === 'model ready') break;
-  }
-  lines.on('line', () => {}); // keep draining the request log
-  if (!base) throw new Error('the server did not start');
-  return { base, stop: () => child.kill('SIGTERM') };
+function startServer(): Promise<ServeChild> {
+  return startServeChild(resolve(root, 'bin/hearth.js'), [v.model!, '--parallel', String(PARALLEL), '--queue', String(CONCURRENT * 2),
+    ...(v.backend ? ['--backend', v.backend] : []), ...(v.threads ? ['--threads', v.threads] : [])]);
 }
 
 interface StreamResult {
