@@ -6,7 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GGMLType } from '../gguf/ggml-types.ts';
-import type { Backend } from '../kernels/backend.ts';
+import type { Backend } from '../kernels/types.ts';
 import { getRow } from '../kernels/ref/matmul.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
 import { createCpuBackend } from '../kernels/wasm/backend.ts';

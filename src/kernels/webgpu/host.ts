@@ -2,7 +2,7 @@
 // and the scheduler call the forward pass synchronously. The device therefore lives in a worker thread
 // (worker.ts, over gpu-backend.ts); this side is a Backend whose ops are recorded as a list of small messages
 // and shipped to the worker at the next read or submit, where they run as one GPU submission. The one forward
-// pass (model/archs/llama-family.ts) runs here unchanged: read() blocks in Atomics.wait until the worker replies
+// pass (model/decoder.ts) runs here unchanged: read() blocks in Atomics.wait until the worker replies
 // (forwardBatch), readAsync() awaits it with Atomics.waitAsync (forwardBatchAsync, which leaves the event loop
 // free). Per pass only the op list goes in and the logits come out; weights cross once, at load, and are moved
 // rather than copied.
