@@ -73,8 +73,6 @@ const KNOWN_VIOLATIONS = new Set([
   // interface types imported from an implementation file
   'model/weights.ts -> kernels/backend.ts',
   'model/load.ts -> kernels/backend.ts',
-  'model/archs/llama-family.ts -> kernels/ref/rope.ts',
-  'model/archs/registry.ts -> kernels/ref/rope.ts',
   'engine/context.ts -> model/load.ts',
   'engine/embed.ts -> model/load.ts',
   'engine/scheduler.ts -> model/load.ts',

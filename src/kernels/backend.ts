@@ -8,6 +8,7 @@
 import { HearthError } from '../util/errors.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import type { AttentionShape } from './ref/attention.ts';
+import type { AttentionOptions } from './ref/attention-options.ts';
 import type { RopeParams } from './ref/rope.ts';
 
 /** A 2-D weight as stored in the file: `rows` rows of `cols` elements, packed in `type` blocks. */
@@ -84,10 +85,30 @@ export interface Backend {
   rope(x: Tensor, nTokens: number, nHead: number, headDim: number, positions: Int32Array, p: RopeParams): void;
   /** Copy f32 rows of K and V into cache views of the same length, converted to the caches' dtype (f16 rounds). */
   kvStore(k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor): void;
-  /** Causal attention of q [nTokens, nHead, headDim] over cache positions 0..pos0+t (see ref/attention.ts). */
-  attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor): void;
+  /**
+   * Attention of q [nTokens, nHead, headDim] over the cache: causal over positions 0..pos0+t by default (see
+   * ref/attention.ts); `o` may drop the causal mask, add a sliding window and soft-cap the scores
+   * (ref/attention-options.ts). Without `o`, or with only defaults in it, results are those of the causal kernel.
+   */
+  attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor,
+    o?: AttentionOptions): void;
   /** gate = silu(gate) * up over n elements. */
   swiglu(gate: Tensor, up: Tensor, n: number): void;
+  /**
+   * out[t] = (x[t] - mean) / sqrt(var + eps) * weight + bias per row of n (ggml_norm, then the optional weight and
+   * bias rows; see ref/layer-norm.ts).
+   */
+  layerNorm(x: Tensor, weight: Tensor | undefined, bias: Tensor | undefined, eps: number, n: number, nTokens: number, out: Tensor): void;
+  /** x = gelu(x), the tanh form as ggml's CPU table gives it (rounded through f16; ref/gelu.ts), n elements. */
+  gelu(x: Tensor, n: number): void;
+  /** x = 0.5 x (1 + erf(x / sqrt 2)), n elements. */
+  geluErf(x: Tensor, n: number): void;
+  /** gate = gelu(gate) * up over n elements (tanh form, as gelu). */
+  geglu(gate: Tensor, up: Tensor, n: number): void;
+  /** x *= s over n elements. */
+  scale(x: Tensor, s: number, n: number): void;
+  /** x = cap * tanh(x / cap) over n elements (gemma2's logit soft-capping). */
+  softcap(x: Tensor, cap: number, n: number): void;
   /** a += b over n elements. */
   add(a: Tensor, b: Tensor, n: number): void;
   /** x [nTokens, n] += bias [n] per row. */
@@ -101,4 +122,4 @@ export function need(t: Tensor, n: number, what: string): void {
   if (t.length < n) throw new HearthError('invalid_argument', `${what}: need ${n} elements, the tensor has ${t.length}`);
 }
 
-export type { AttentionShape, RopeParams };
+export type { AttentionOptions, AttentionShape, RopeParams };

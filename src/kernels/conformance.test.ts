@@ -12,6 +12,10 @@ import { quantizeTensor } from '../quant/index.ts';
 import { roundF16 } from '../util/f16.ts';
 import { view, type Backend, type DType, type Tensor, type WeightTensor } from './backend.ts';
 import { attention as refAttention, type AttentionShape } from './ref/attention.ts';
+import { attentionWith, type AttentionOptions } from './ref/attention-options.ts';
+import { gelu as refGelu, geglu as refGeglu, geluErf as refGeluErf } from './ref/gelu.ts';
+import { layerNorm as refLayerNorm } from './ref/layer-norm.ts';
+import { scale as refScale, softcap as refSoftcap } from './ref/scale.ts';
 import { createRefBackend } from './ref/backend.ts';
 import { getRow as refGetRow, matmul as refMatmul } from './ref/matmul.ts';
 import { addBias as refAddBias, addInPlace, rmsNorm as refRmsNorm, swiglu as refSwiglu } from './ref/ops.ts';
@@ -24,7 +28,8 @@ import { gpuTypeFor } from './webgpu/weights.ts';
 import { REQUIRE_WEBGPU, nmse, randn } from './webgpu/test-util.ts';
 
 type Kind = 'ref' | 'cpu' | 'webgpu';
-type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 'attentionF16' | 'swiglu' | 'add' | 'addBias';
+type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 'attentionF16' | 'swiglu' | 'add' | 'addBias'
+  | 'layerNorm' | 'gelu' | 'geluErf' | 'geglu' | 'scale' | 'softcap' | 'attentionOptions';
 
 /**
  * NMSE bounds per op and backend kind. 0 means bit-exact. Matmul bounds per type are in matmulBound().
@@ -37,11 +42,20 @@ type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 
  * - webgpu: element-wise f32 on both sides, only exp / sqrt / summation order differ: 1e-12; kvStore rounds
  *   like the reference: exact; attention sums over positions and dimensions in another order: 1e-9, f16 weight
  *   rounding may differ by 1 ulp: 1e-6; get-rows decodes exactly.
+ * The ops newer architectures need:
+ * - cpu: layerNorm's kernel sums in f64 in the reference's order with the same f32 steps: exact; gelu / geglu: the
+ *   kernel's tanh (Cephes exp, ~2 ulp) can land ggml_gelu_f32 on the other side of an f16 rounding boundary (one
+ *   f16 ulp on a few values): 1e-8; geluErf: an erfc approximation (|error| 1.5e-7) against the f64 erf: 1e-12;
+ *   scale, softcap and attention with options run the reference on the wasm memory: exact.
+ * - webgpu: no WGSL kernels for these yet; the host runs the reference on read-back inputs (host.ts): exact.
  */
 const BOUNDS: Record<Kind, Record<Exclude<Op, 'matmul'>, number>> = {
-  ref: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 0, attentionF16: 0, swiglu: 0, add: 0, addBias: 0 },
-  cpu: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 1e-11, attentionF16: 1e-8, swiglu: 1e-13, add: 0, addBias: 0 },
-  webgpu: { getRows: 0, rmsNorm: 1e-12, rope: 1e-12, kvStore: 0, attention: 1e-9, attentionF16: 1e-6, swiglu: 1e-12, add: 1e-12, addBias: 1e-12 },
+  ref: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 0, attentionF16: 0, swiglu: 0, add: 0, addBias: 0,
+    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0 },
+  cpu: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 1e-11, attentionF16: 1e-8, swiglu: 1e-13, add: 0, addBias: 0,
+    layerNorm: 0, gelu: 1e-8, geluErf: 1e-12, geglu: 1e-8, scale: 0, softcap: 0, attentionOptions: 0 },
+  webgpu: { getRows: 0, rmsNorm: 1e-12, rope: 1e-12, kvStore: 0, attention: 1e-9, attentionF16: 1e-6, swiglu: 1e-12, add: 1e-12, addBias: 1e-12,
+    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0 },
 };
 
 /**
@@ -277,6 +291,89 @@ for (const v of variants) {
         }
       });
     }
+
+    test(`layerNorm with and without weight and bias, odd rows, at offsets (NMSE ${B.layerNorm})`, async () => {
+      for (const [n, rows] of [[64, 1], [172, 5], [7, 3], [1000, 2]]) {
+        const x = randn(n * rows, n + 7, 4).map((v) => v + 3); // a mean far from 0
+        const w = randn(n, n + 8);
+        const bias = randn(n, n + 9);
+        for (const [wt, bs] of [[w, bias], [w, undefined], [undefined, undefined]] as const) {
+          const want = new Float32Array(n * rows);
+          refLayerNorm(x, wt, bs, 1e-5, n, rows, want);
+          const out = put(new Float32Array(n * rows), 2);
+          be.layerNorm(put(x, 3), wt && put(wt), bs && put(bs, 1), 1e-5, n, rows, out);
+          check(`layer_norm n=${n} rows=${rows} weight ${!!wt} bias ${!!bs}`, await read(out), want, B.layerNorm);
+        }
+      }
+    });
+
+    test(`gelu, geluErf, geglu, scale and softcap over every region, tails and offsets (NMSE ${B.gelu}, ${B.geluErf}, ${B.geglu}, ${B.scale}, ${B.softcap})`, async () => {
+      for (const n of [1, 7, 1037]) {
+        const x = randn(n, n + 30, 6); // spans gelu's +-10 cut-offs
+        if (n > 20) x.set([-10, 10, -9.999, 10.001, 0, 65504, -65504, 1e-8]);
+        const u = randn(n, n + 31);
+        const cases: [string, number, (d: Float32Array) => void, (t: Tensor) => void][] = [
+          ['gelu', B.gelu, (d) => refGelu(d, n), (t) => be.gelu(t, n)],
+          ['geluErf', B.geluErf, (d) => refGeluErf(d, n), (t) => be.geluErf(t, n)],
+          ['scale', B.scale, (d) => refScale(d, 0.37, n), (t) => be.scale(t, 0.37, n)],
+          ['softcap', B.softcap, (d) => refSoftcap(d, 3.5, n), (t) => be.softcap(t, 3.5, n)],
+        ];
+        for (const [name, bound, want, run] of cases) {
+          const expect = x.slice();
+          want(expect);
+          const t = put(x, 3);
+          run(t);
+          check(`${name} n=${n}`, await read(t), expect, bound);
+        }
+        const expect = x.slice();
+        refGeglu(expect, u, n);
+        const g = put(x, 1);
+        be.geglu(g, put(u, 2), n);
+        check(`geglu n=${n}`, await read(g), expect, B.geglu);
+      }
+    });
+
+    test(`attention with options: non-causal, sliding window, soft-cap, over f32 and f16 caches (NMSE ${B.attentionOptions}; defaults as plain attention)`, async () => {
+      const options: AttentionOptions[] = [
+        { causal: false }, { window: 3 }, { causal: false, window: 2 }, { softcap: 1.5 }, { window: 4, softcap: 2 },
+      ];
+      const cases = [
+        { nHead: 4, nHeadKv: 2, headDim: 8, pos0: 5, nTok: 3 },
+        { nHead: 2, nHeadKv: 1, headDim: 6, pos0: 0, nTok: 7 },
+        { nHead: 4, nHeadKv: 4, headDim: 64, pos0: 9, nTok: 1 },
+      ];
+      for (const f16 of [false, true]) {
+        for (const c of cases) {
+          const kvDim = c.nHeadKv * c.headDim;
+          const nCtx = c.pos0 + c.nTok;
+          const k = randn(nCtx * kvDim, 41 + c.headDim, 3);
+          const vals = randn(nCtx * kvDim, 42 + c.headDim);
+          const q = randn(c.nTok * c.nHead * c.headDim, 43 + c.headDim, 2);
+          const s: AttentionShape = { nHead: c.nHead, nHeadKv: c.nHeadKv, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), f16 };
+          const held = (x: Float32Array) => (f16 ? x.map(roundF16) : x);
+          const dtype = f16 ? 'f16' : 'f32';
+          const kc = be.alloc(nCtx * kvDim, dtype, 'kv');
+          const vc = be.alloc(nCtx * kvDim, dtype, 'kv');
+          be.kvStore(put(k), put(vals), kc, vc);
+          for (const o of options) {
+            const want = new Float32Array(q.length);
+            attentionWith(q, held(k), held(vals), c.nTok, c.pos0, s, want, o);
+            const out = put(new Float32Array(q.length), 1);
+            be.attention(put(q, 3), kc, vc, c.nTok, c.pos0, s, out, o);
+            check(`attention ${JSON.stringify(o)} ${dtype} heads ${c.nHead}/${c.nHeadKv} dim ${c.headDim} pos0 ${c.pos0} n ${c.nTok}`,
+              await read(out), want, B.attentionOptions);
+          }
+          // options that ask for nothing but the causal mask take the plain kernel
+          const want = new Float32Array(q.length);
+          refAttention(q, held(k), held(vals), c.nTok, c.pos0, s, want);
+          const out = put(new Float32Array(q.length));
+          be.attention(put(q), kc, vc, c.nTok, c.pos0, s, out, { causal: true });
+          check(`attention {causal: true} ${dtype}`, await read(out), want, B[f16 ? 'attentionF16' : 'attention']);
+          be.free(kc);
+          be.free(vc);
+        }
+      }
+    });
 
     test('memory() counts what is allocated, and free() returns it', async () => {
       const before = be.memory();

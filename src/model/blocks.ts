@@ -1,21 +1,47 @@
-// The shared blocks of a pre-norm decoder, written once against the Backend op interface, for every backend:
-// token embedding, the attention block (norm -> q,k,v (+bias) -> rope -> KV store -> attention -> output ->
-// residual), the feed-forward block (norm -> gate/up -> swiglu -> down -> residual) and the output head.
-// An architecture composes them (archs/llama-family.ts); the ops only record work, the caller reads the result.
+// The shared blocks of the architectures, written once against the Backend op interface, for every backend:
+// norms (RMSNorm, LayerNorm with bias), the attention block (norm -> q,k,v (+bias) -> rope -> KV store ->
+// attention (causal or not, sliding window, soft-cap, scale) -> output (+bias) -> residual), the feed-forward
+// block (norm -> gate/up -> SwiGLU / GEGLU, or up -> GELU -> down -> residual) and the output norm. An
+// architecture (archs/<name>.ts) composes them; the ops only record work, the caller reads the result.
+// The pieces are exported apart (norm, selfAttention, feedForward) for families that compose them otherwise
+// (a post-norm encoder normalises after the residual).
 
 import { view, type Backend, type Tensor, type WeightTensor } from '../kernels/backend.ts';
+import type { AttentionOptions } from '../kernels/types.ts';
 import type { RopeParams } from '../kernels/ref/rope.ts';
+import { HearthError } from '../util/errors.ts';
 import type { KVCache } from './kv-cache.ts';
 
+/** A norm's weights: RMSNorm (llama), or LayerNorm whose weight and bias may each be absent (bert, phi2). */
+export type NormWeights =
+  | { kind: 'rms'; weight: Tensor }
+  | { kind: 'layer'; weight?: Tensor; bias?: Tensor };
+
 export interface AttentionWeights {
-  norm: Tensor;
+  norm: NormWeights;
   wq: WeightTensor; wk: WeightTensor; wv: WeightTensor; wo: WeightTensor;
-  bq?: Tensor; bk?: Tensor; bv?: Tensor;
+  bq?: Tensor; bk?: Tensor; bv?: Tensor; bo?: Tensor;
 }
 
+/** How attention runs: without `rope` positions are not rotated in (learned or no positions). */
+export interface AttentionBlockOptions {
+  rope?: RopeParams;
+  /** Score scale; default 1 / sqrt(headDim). */
+  scale?: number;
+  /** Causal (default), sliding window, soft-capped scores. */
+  mask?: AttentionOptions;
+}
+
+/** swiglu: down(silu(gate) * up); geglu: down(gelu(gate) * up); gelu: down(gelu(up)) with no gate. */
+export type FeedForwardKind = 'swiglu' | 'geglu' | 'gelu';
+
 export interface FeedForwardWeights {
-  norm: Tensor;
-  wGate: WeightTensor; wUp: WeightTensor; wDown: WeightTensor;
+  norm: NormWeights;
+  kind: FeedForwardKind;
+  /** Absent for the 'gelu' kind. */
+  wGate?: WeightTensor;
+  wUp: WeightTensor; wDown: WeightTensor;
+  bGate?: Tensor; bUp?: Tensor; bDown?: Tensor;
 }
 
 /** The shapes the blocks need. */
@@ -29,6 +55,15 @@ export interface BatchSegment {
   nTokens: number;
   pos0: number;
   cache: KVCache;
+  /** The rows came from token ids (false: embedding rows given by the caller). */
+  tokens: boolean;
+}
+
+/** The rows of one pass the attention block needs: per-segment caches and every row's position. */
+export interface PassRows {
+  readonly segments: readonly BatchSegment[];
+  readonly positions: Int32Array;
+  readonly n: number;
 }
 
 /** Activation tensors for a batch of up to n tokens, reused across calls. */
@@ -65,40 +100,78 @@ export function embedTokens(b: Backend, tokEmbd: WeightTensor, ids: Int32Array, 
   b.getRows(tokEmbd, ids, view(s.x, 0, ids.length * tokEmbd.cols));
 }
 
-/** x += attention(norm(x)) over each segment's KV cache, layer il. */
-export function attentionBlock(b: Backend, L: AttentionWeights, d: BlockDims, rope: RopeParams, il: number,
-  segments: readonly BatchSegment[], positions: Int32Array, n: number, s: Activations): void {
-  const { nEmbd, nHead, nHeadKv, headDim } = d;
+/** out = norm(x) over nTokens rows of n. */
+export function norm(b: Backend, w: NormWeights, eps: number, x: Tensor, n: number, nTokens: number, out: Tensor): void {
+  if (w.kind === 'rms') b.rmsNorm(x, w.weight, eps, n, nTokens, out);
+  else b.layerNorm(x, w.weight, w.bias, eps, n, nTokens, out);
+}
+
+/**
+ * xb = wo(attention(q, k, v)) (+ bo) from the normed input in xb, over each segment's KV cache, layer il:
+ * q,k,v (+bias) -> rope (when given) -> KV store -> attention.
+ */
+export function selfAttention(b: Backend, L: AttentionWeights, d: BlockDims, o: AttentionBlockOptions, il: number, p: PassRows,
+  s: Activations): void {
+  const { nHead, nHeadKv, headDim } = d;
+  const { n, positions } = p;
   const qDim = nHead * headDim;
   const kvDim = nHeadKv * headDim;
-  b.rmsNorm(s.x, L.norm, d.normEps, nEmbd, n, s.xb);
   b.matmul(L.wq, s.xb, n, s.q);
   b.matmul(L.wk, s.xb, n, s.k);
   b.matmul(L.wv, s.xb, n, s.v);
   if (L.bq) b.addBias(s.q, L.bq, qDim, n);
   if (L.bk) b.addBias(s.k, L.bk, kvDim, n);
   if (L.bv) b.addBias(s.v, L.bv, kvDim, n);
-  b.rope(s.q, n, nHead, headDim, positions, rope);
-  b.rope(s.k, n, nHeadKv, headDim, positions, rope);
-  for (const g of segments) {
+  if (o.rope) {
+    b.rope(s.q, n, nHead, headDim, positions, o.rope);
+    b.rope(s.k, n, nHeadKv, headDim, positions, o.rope);
+  }
+  const scale = o.scale ?? 1 / Math.sqrt(headDim);
+  for (const g of p.segments) {
     const kc = g.cache.k(il);
     const vc = g.cache.v(il);
     const rows = (t: Tensor, dim: number) => view(t, g.r0 * dim, g.nTokens * dim);
     b.kvStore(rows(s.k, kvDim), rows(s.v, kvDim), view(kc, g.pos0 * kvDim, g.nTokens * kvDim), view(vc, g.pos0 * kvDim, g.nTokens * kvDim));
-    const shape = { nHead, nHeadKv, headDim, scale: 1 / Math.sqrt(headDim), f16: g.cache.f16 };
-    b.attention(rows(s.q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim));
+    const shape = { nHead, nHeadKv, headDim, scale, f16: g.cache.f16 };
+    if (o.mask) b.attention(rows(s.q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim), o.mask);
+    else b.attention(rows(s.q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim));
   }
   b.matmul(L.wo, s.att, n, s.xb);
-  b.add(s.x, s.xb, n * nEmbd);
+  if (L.bo) b.addBias(s.xb, L.bo, d.nEmbd, n);
 }
 
-/** x += down(swiglu(gate(norm(x)), up(norm(x)))). */
-export function feedForwardBlock(b: Backend, L: FeedForwardWeights, d: BlockDims, n: number, s: Activations): void {
-  b.rmsNorm(s.x, L.norm, d.normEps, d.nEmbd, n, s.xb);
-  b.matmul(L.wGate, s.xb, n, s.gate);
+/** x += attention(norm(x)): the pre-norm attention block. */
+export function attentionBlock(b: Backend, L: AttentionWeights, d: BlockDims, o: AttentionBlockOptions, il: number, p: PassRows,
+  s: Activations): void {
+  norm(b, L.norm, d.normEps, s.x, d.nEmbd, p.n, s.xb);
+  selfAttention(b, L, d, o, il, p, s);
+  b.add(s.x, s.xb, p.n * d.nEmbd);
+}
+
+/** xb = the feed-forward network of the normed input in xb (its kind: SwiGLU, GEGLU or GELU). */
+export function feedForward(b: Backend, L: FeedForwardWeights, d: BlockDims, n: number, s: Activations): void {
+  const { nFF } = d;
   b.matmul(L.wUp, s.xb, n, s.up);
-  b.swiglu(s.gate, s.up, n * d.nFF);
-  b.matmul(L.wDown, s.gate, n, s.xb);
+  if (L.bUp) b.addBias(s.up, L.bUp, nFF, n);
+  let act = s.up;
+  if (L.kind === 'gelu') {
+    b.gelu(s.up, n * nFF);
+  } else {
+    if (!L.wGate) throw new HearthError('internal', `a ${L.kind} feed-forward needs a gate projection`);
+    b.matmul(L.wGate, s.xb, n, s.gate);
+    if (L.bGate) b.addBias(s.gate, L.bGate, nFF, n);
+    if (L.kind === 'swiglu') b.swiglu(s.gate, s.up, n * nFF);
+    else b.geglu(s.gate, s.up, n * nFF);
+    act = s.gate;
+  }
+  b.matmul(L.wDown, act, n, s.xb);
+  if (L.bDown) b.addBias(s.xb, L.bDown, d.nEmbd, n);
+}
+
+/** x += ffn(norm(x)): the pre-norm feed-forward block. */
+export function feedForwardBlock(b: Backend, L: FeedForwardWeights, d: BlockDims, n: number, s: Activations): void {
+  norm(b, L.norm, d.normEps, s.x, d.nEmbd, n, s.xb);
+  feedForward(b, L, d, n, s);
   b.add(s.x, s.xb, n * d.nEmbd);
 }
 
@@ -106,12 +179,12 @@ export function feedForwardBlock(b: Backend, L: FeedForwardWeights, d: BlockDims
  * xb[i] = norm(x[rows[i]]): the final norm of the rows that get an output. Contiguous rows from 0 take one op.
  * Returns the normed rows [rows.length, nEmbd].
  */
-export function outputNorm(b: Backend, norm: Tensor, d: BlockDims, rows: readonly number[], s: Activations): Tensor {
+export function outputNorm(b: Backend, w: NormWeights, d: BlockDims, rows: readonly number[], s: Activations): Tensor {
   const { nEmbd } = d;
   if (rows.every((r, i) => r === i)) {
-    b.rmsNorm(s.x, norm, d.normEps, nEmbd, rows.length, s.xb);
+    norm(b, w, d.normEps, s.x, nEmbd, rows.length, s.xb);
   } else {
-    rows.forEach((r, i) => b.rmsNorm(view(s.x, r * nEmbd, nEmbd), norm, d.normEps, nEmbd, 1, view(s.xb, i * nEmbd, nEmbd)));
+    rows.forEach((r, i) => norm(b, w, d.normEps, view(s.x, r * nEmbd, nEmbd), nEmbd, 1, view(s.xb, i * nEmbd, nEmbd)));
   }
   return view(s.xb, 0, rows.length * nEmbd);
 }

@@ -11,9 +11,8 @@ import { HearthError } from '../util/errors.ts';
 import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadOptions } from '../engine/types.ts';
-import { archSpec, supportedArchs } from './archs/index.ts';
-import type { ArchSpec } from './archs/registry.ts';
-import { readDecoderHParams, type DecoderHParams } from './hparams.ts';
+import { architecture, supportedArchs, type Architecture } from './archs/index.ts';
+import type { DecoderHParams } from './hparams.ts';
 import { modelNameFromPath } from './resolve.ts';
 
 /** Default context cap when the caller does not choose one (Ollama's default window). */
@@ -78,25 +77,25 @@ function fileFacts(file: GGUFFile, path: string): ModelFileFacts {
 
 
 /** The model's facts from an open GGUF file, checked (architecture supported, hyper-parameters sane). */
-export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = {}): ModelInfo & { spec: ArchSpec } {
+export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = {}): ModelInfo & { architecture: Architecture } {
   const md = file.metadata;
   const arch = md.getString('general.architecture');
-  const spec = archSpec(arch);
-  if (!spec) {
+  const module = architecture(arch);
+  if (!module) {
     throw new HearthError('unsupported_architecture',
       `${path}: architecture "${arch}" is not supported (supported: ${supportedArchs().join(', ')})`);
   }
   const tokenizer = opts.tokenizerPath ? loadTokenizer(opts.tokenizerPath) : tokenizerFromGGUF(md);
   const embd = file.findTensor('token_embd.weight');
   const nVocab = embd?.shape[1] ?? tokenizer.vocabSize;
-  const hp = readDecoderHParams(md, arch, spec.ropeOrder, nVocab);
+  const hp = module.readHParams(md, nVocab);
   const nCtx = opts.nCtx ?? Math.min(hp.nCtxTrain, DEFAULT_MAX_CTX);
   if (!Number.isInteger(nCtx) || nCtx < 1) throw new HearthError('invalid_argument', `context size must be a positive integer, got ${opts.nCtx}`);
   return {
     path,
     name: modelNameFromPath(path),
     arch,
-    spec,
+    architecture: module,
     hp,
     metadata: md,
     tokenizer,
@@ -112,7 +111,7 @@ export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = 
 export function openModelInfo(path: string, opts: LoadOptions = {}): ModelInfo {
   const file = openGGUF(path);
   try {
-    const { spec: _, ...info } = readModelInfo(file, path, opts);
+    const { architecture: _, ...info } = readModelInfo(file, path, opts);
     return info;
   } finally {
     file.close();

@@ -8,10 +8,10 @@ import { createCpuBackend } from '../kernels/wasm/backend.ts';
 import type { Backend, MemoryReport } from '../kernels/backend.ts';
 import { createWebGPUBackend } from '../kernels/webgpu/host.ts';
 import type { LoadOptions } from '../engine/types.ts';
-import { DecoderForward, loadDecoderWeights } from './archs/llama-family.ts';
+import { DecoderForward } from './decoder.ts';
 import { KVCache } from './kv-cache.ts';
 import { readModelInfo, type ModelInfo } from './info.ts';
-import type { TensorSource } from './weights.ts';
+import { loadWeights, type TensorSource } from './weights.ts';
 
 export { DEFAULT_MAX_CTX, type ModelFileFacts } from './info.ts';
 
@@ -66,13 +66,13 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
   const t0 = performance.now();
   const file = openGGUF(path);
   try {
-    const { spec, ...info } = readModelInfo(file, path, opts);
+    const { architecture, ...info } = readModelInfo(file, path, opts);
     const { hp, nCtx } = info;
     const backend = into ?? createBackend(opts);
     let forward: DecoderForward;
     try {
-      const weights = loadDecoderWeights(fileTensorSource(file, backend), hp, spec.attnBias, backend);
-      forward = new DecoderForward(hp, weights, backend);
+      const weights = loadWeights(fileTensorSource(file, backend), architecture.tensors, hp, backend);
+      forward = new DecoderForward(architecture.build(hp, weights), backend);
       // a device error (out of memory, validation) surfaces now rather than at the first forward pass
       backend.submit();
     } catch (e) {

@@ -1,10 +1,7 @@
 // Tensor names, written once. tensorName('attn_norm', 'weight', 3) -> 'blk.3.attn_norm.weight'.
+// Base names are open strings: each architecture declares the tensors it reads in its own table (archs/types.ts
+// TensorDecl), using llama.cpp's names.
 
-export type TensorBase =
-  | 'token_embd' | 'output_norm' | 'output' | 'rope_freqs'
-  | 'attn_norm' | 'attn_q' | 'attn_k' | 'attn_v' | 'attn_output'
-  | 'ffn_norm' | 'ffn_gate' | 'ffn_up' | 'ffn_down';
-
-export function tensorName(base: TensorBase, suffix: 'weight' | 'bias', layer?: number): string {
+export function tensorName(base: string, suffix: 'weight' | 'bias', layer?: number): string {
   return layer === undefined ? `${base}.${suffix}` : `blk.${layer}.${base}.${suffix}`;
 }

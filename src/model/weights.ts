@@ -4,6 +4,8 @@ import { HearthError } from '../util/errors.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import type { Backend, Tensor, WeightTensor } from '../kernels/backend.ts';
 import { dequantizeTensor } from '../quant/index.ts';
+import type { ModelWeights, TensorDecl, TensorTable, WeightSet } from './archs/types.ts';
+import { tensorName } from './tensor-names.ts';
 
 /** Where a model's tensors come from (a GGUF file, or memory in tests). */
 export interface TensorSource {
@@ -49,4 +51,47 @@ export function vector(src: TensorSource, name: string, n: number, backend: Back
 
 export function optionalVector(src: TensorSource, name: string, n: number, backend: Backend): Tensor | undefined {
   return src.get(name) ? vector(src, name, n, backend) : undefined;
+}
+
+type Loaded = WeightTensor | Tensor | Float32Array | undefined;
+
+/** Every tensor of `decls` (one layer's, or the global ones) loaded and shape-checked, behind accessors. */
+function loadSet<H>(src: TensorSource, decls: readonly TensorDecl<H>[], hp: H, backend: Backend, il?: number): WeightSet {
+  const got = new Map<string, { decl: TensorDecl<H>; value: Loaded; name: string }>();
+  for (const decl of decls) {
+    const suffix = decl.suffix ?? 'weight';
+    const name = tensorName(decl.base, suffix, il);
+    let value: Loaded;
+    if (decl.optional && !src.get(name)) value = undefined;
+    else {
+      const shape = decl.shape(hp);
+      if (decl.kind === 'matrix') value = matrix(src, name, shape[0], shape[1], backend);
+      else if (decl.kind === 'vector') value = vector(src, name, shape[0], backend);
+      else value = hostVector(src, name, shape[0]);
+    }
+    got.set(`${decl.base}.${suffix}`, { decl, value, name });
+  }
+  function find(base: string, suffix: 'weight' | 'bias', kind: TensorDecl<H>['kind'], optional: boolean): Loaded {
+    const e = got.get(`${base}.${suffix}`);
+    if (!e || e.decl.kind !== kind) {
+      throw new HearthError('internal', `tensor ${tensorName(base, suffix, il)} is not declared as a ${kind} in its architecture's table`);
+    }
+    if (e.value === undefined && !optional) throw new HearthError('model_invalid', `${src.file}: tensor ${e.name} is missing`);
+    return e.value;
+  }
+  return {
+    matrix: (base) => find(base, 'weight', 'matrix', false) as WeightTensor,
+    optionalMatrix: (base) => find(base, 'weight', 'matrix', true) as WeightTensor | undefined,
+    vector: (base, suffix = 'weight') => find(base, suffix, 'vector', false) as Tensor,
+    optionalVector: (base, suffix = 'weight') => find(base, suffix, 'vector', true) as Tensor | undefined,
+    host: (base, suffix = 'weight') => find(base, suffix, 'host', true) as Float32Array | undefined,
+  };
+}
+
+/** An architecture's tensor table loaded from `src`: the global tensors, then each of nLayer layers'. */
+export function loadWeights<H extends { nLayer: number }>(src: TensorSource, table: TensorTable<H>, hp: H, backend: Backend): ModelWeights {
+  const global = loadSet(src, table.global, hp, backend);
+  const layers: WeightSet[] = [];
+  for (let il = 0; il < hp.nLayer; il++) layers.push(loadSet(src, table.layer, hp, backend, il));
+  return { global, layers };
 }

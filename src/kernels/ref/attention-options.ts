@@ -11,7 +11,7 @@
 // Without options this is ./attention.ts, bit for bit (a test checks it). Moves into attention.ts with its rewrite.
 
 import { roundF16 } from '../../util/f16.ts';
-import type { AttentionShape } from './attention.ts';
+import { attention, cacheF32, type AttentionShape } from './attention.ts';
 import { softcapOne } from './scale.ts';
 
 export interface AttentionOptions {
@@ -21,6 +21,25 @@ export interface AttentionOptions {
   window?: number;
   /** Tanh soft-capping of the scores before the softmax. */
   softcap?: number;
+}
+
+/** Whether `o` asks for nothing but plain causal attention (what ./attention.ts computes). */
+export function isPlainCausal(o: AttentionOptions | undefined): boolean {
+  return !o || ((o.causal ?? true) && o.window === undefined && o.softcap === undefined);
+}
+
+/**
+ * Attention over f32 or f16-bits caches with options: plain causal attention runs ./attention.ts (so callers
+ * without options get its results bit for bit), anything else attentionWith over the caches decoded to f32.
+ */
+export function attentionAny(q: Float32Array, kc: Float32Array | Uint16Array, vc: Float32Array | Uint16Array, nTokens: number,
+  pos0: number, s: AttentionShape, out: Float32Array, o?: AttentionOptions): void {
+  if (isPlainCausal(o)) {
+    attention(q, kc, vc, nTokens, pos0, s, out);
+    return;
+  }
+  const n = (pos0 + nTokens) * s.nHeadKv * s.headDim;
+  attentionWith(q, cacheF32(kc, n), cacheF32(vc, n), nTokens, pos0, s, out, o);
 }
 
 /** Whether key position kpos is visible to query position qpos under `o`. */

@@ -15,7 +15,7 @@ export interface AttentionShape {
 }
 
 /** The first n values of a cache as f32. */
-function cacheF32(c: Float32Array | Uint16Array, n: number): Float32Array {
+export function cacheF32(c: Float32Array | Uint16Array, n: number): Float32Array {
   if (c instanceof Float32Array) return c;
   const tab = f16Table();
   const out = new Float32Array(n);

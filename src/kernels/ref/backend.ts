@@ -4,10 +4,13 @@
 import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { HearthError } from '../../util/errors.ts';
 import { DTYPE_BYTES, need, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor } from '../backend.ts';
-import { attention } from './attention.ts';
+import { attentionAny } from './attention-options.ts';
+import { gelu, geglu, geluErf } from './gelu.ts';
+import { layerNorm } from './layer-norm.ts';
 import { matmul, getRow } from './matmul.ts';
 import { addBias, addInPlace, rmsNorm, swiglu } from './ops.ts';
 import { rope } from './rope.ts';
+import { scale, softcap } from './scale.ts';
 
 export interface RefBackendOptions {
   /** Round activations through the weight's vec_dot_type before matmul, as ggml's CPU backend does (default true). */
@@ -83,8 +86,16 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
       store(f32(k), kCache);
       store(f32(v), vCache);
     },
-    attention: (q, kCache, vCache, nTokens, pos0, s, out) => attention(f32(q), raw(kCache), raw(vCache), nTokens, pos0, s, f32(out)),
+    attention: (q, kCache, vCache, nTokens, pos0, s, out, o) =>
+      attentionAny(f32(q), raw(kCache), raw(vCache), nTokens, pos0, s, f32(out), o),
     swiglu: (gate, up, n) => swiglu(f32(gate), f32(up), n),
+    layerNorm: (x, weight, bias, eps, n, nTokens, out) =>
+      layerNorm(f32(x), weight && f32(weight), bias && f32(bias), eps, n, nTokens, f32(out)),
+    gelu: (x, n) => gelu(f32(x), n),
+    geluErf: (x, n) => geluErf(f32(x), n),
+    geglu: (gate, up, n) => geglu(f32(gate), f32(up), n),
+    scale: (x, s, n) => scale(f32(x), s, n),
+    softcap: (x, cap, n) => softcap(f32(x), cap, n),
     add: (a, b, n) => addInPlace(f32(a), f32(b), n),
     addBias: (x, bias, n, nTokens) => addBias(f32(x), f32(bias), n, nTokens),
     dispose: () => buffers.clear(),

@@ -6,14 +6,18 @@
 // rows across threads. Types without a kernel fall back to the reference matmul (dequantize -> f32).
 // rope and get-rows run the reference TypeScript in place: measured on a 2-layer 2048-wide Q4_0 model, rope
 // was ~3% of a 64-token prefill and get-rows under 1%, so they stay in TypeScript.
+// layerNorm, gelu, geluErf and geglu run wasm kernels (assembly/ops.ts). scale and softcap (once per layer or
+// per logits row at most) and attention with options (no mask other than causal in the wasm kernel: non-causal,
+// a sliding window or soft-capped scores) run the reference on views of the wasm memory.
 
 import { availableParallelism } from 'node:os';
 import { rowBytes, typeLayout } from '../../gguf/ggml-types.ts';
 import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { HearthError } from '../../util/errors.ts';
-import { DTYPE_BYTES, need, type AttentionShape, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor,
+import { DTYPE_BYTES, need, type AttentionOptions, type AttentionShape, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor,
   type WeightTensor } from '../backend.ts';
-import { attention as refAttention } from '../ref/attention.ts';
+import { attentionAny, isPlainCausal } from '../ref/attention-options.ts';
+import { scale as refScale, softcap as refSoftcap } from '../ref/scale.ts';
 import { getRow, matmul as refMatmul } from '../ref/matmul.ts';
 import { rope } from '../ref/rope.ts';
 import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
@@ -55,6 +59,10 @@ interface KernelExports {
   swiglu(gate: number, up: number, n: number): void;
   add(a: number, b: number, n: number): void;
   addBias(x: number, bias: number, n: number, nTok: number): void;
+  layerNorm(x: number, weight: number, bias: number, eps: number, n: number, nTok: number, out: number): void;
+  gelu(x: number, n: number): void;
+  geglu(gate: number, up: number, n: number): void;
+  geluErf(x: number, n: number): void;
   initConstants(): void;
 }
 
@@ -174,7 +182,8 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     pool.dispatch(OP_MATMUL, nth);
   }
 
-  function attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor): void {
+  function attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor,
+    o?: AttentionOptions): void {
     const { nHead, nHeadKv, headDim } = s;
     const n = nTokens * nHead * headDim;
     const nKv = pos0 + nTokens;
@@ -185,9 +194,9 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     const qp = f32(q, n);
     const op = f32(out, n);
     const kvF16 = kCache.dtype === 'f16';
-    if (headDim % 4 !== 0 || nHead % nHeadKv !== 0) {
+    if (headDim % 4 !== 0 || nHead % nHeadKv !== 0 || !isPlainCausal(o)) {
       const cache = (t: Tensor) => (kvF16 ? new Uint16Array(heap.buffer, ptr(t), kvN) : heap.f32(ptr(t), kvN));
-      refAttention(heap.f32(qp, n), cache(kCache), cache(vCache), nTokens, pos0, s, heap.f32(op, n));
+      attentionAny(heap.f32(qp, n), cache(kCache), cache(vCache), nTokens, pos0, s, heap.f32(op, n), o);
       return;
     }
     let kp = ptr(kCache);
@@ -286,6 +295,14 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     swiglu: (gate, up, n) => ex.swiglu(f32(gate, n), f32(up, n), n),
     add: (a, b, n) => ex.add(f32(a, n), f32(b, n), n),
     addBias: (x, bias, n, nTokens) => ex.addBias(f32(x, n * nTokens), f32(bias, n), n, nTokens),
+    layerNorm(x, weight, bias, eps, n, nTokens, out) {
+      ex.layerNorm(f32(x, n * nTokens), weight ? f32(weight, n) : 0, bias ? f32(bias, n) : 0, eps, n, nTokens, f32(out, n * nTokens));
+    },
+    gelu: (x, n) => ex.gelu(f32(x, n), n),
+    geluErf: (x, n) => ex.geluErf(f32(x, n), n),
+    geglu: (gate, up, n) => ex.geglu(f32(gate, n), f32(up, n), n),
+    scale: (x, s, n) => refScale(f32View(x, n), s, n),
+    softcap: (x, cap, n) => refSoftcap(f32View(x, n), cap, n),
     dispose: () => pool.dispose(),
   };
   orphanedLeases.register(backend, pool);

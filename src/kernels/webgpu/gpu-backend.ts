@@ -10,6 +10,7 @@
 import { HearthError } from '../../util/errors.ts';
 import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { DTYPE_BYTES, need, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor, type WeightTensor } from '../backend.ts';
+import { isPlainCausal } from '../ref/attention-options.ts';
 import type { RopeParams } from '../ref/rope.ts';
 import type { GpuDevice } from './gpu-device.ts';
 import { KernelSet, align4 } from './kernel-set.ts';
@@ -28,6 +29,11 @@ export interface GpuBackend extends Backend {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Ops without a WGSL kernel yet: the Node host (host.ts) runs them on the reference kernels instead. */
+function hostOnly(what: string): never {
+  throw new HearthError('unsupported_type', `webgpu: ${what} has no GPU kernel yet; the host runs it on the reference (host.ts)`);
+}
 
 export function createGpuBackend(gd: GpuDevice, notice: Notice = () => {}): GpuBackend {
   const ks = new KernelSet(gd);
@@ -168,7 +174,8 @@ export function createGpuBackend(gd: GpuDevice, notice: Notice = () => {}): GpuB
       }
       record().kvStore(f32(k, k.length, 'K rows'), f32(v, v.length, 'V rows'), k.offset, k.length, kv, kCache.offset);
     },
-    attention(q, kCache, vCache, nTokens, pos0, s, out) {
+    attention(q, kCache, vCache, nTokens, pos0, s, out, o) {
+      if (!isPlainCausal(o)) hostOnly('attention with options (non-causal, window, soft-cap)');
       whole(kCache, 'the K cache');
       whole(vCache, 'the V cache');
       const n = nTokens * s.nHead * s.headDim;
@@ -184,6 +191,12 @@ export function createGpuBackend(gd: GpuDevice, notice: Notice = () => {}): GpuB
     add(a, b, n) {
       record().add(f32(a, n, 'add'), a.offset, f32(b, n, 'add'), b.offset, n);
     },
+    layerNorm: () => hostOnly('layerNorm'),
+    gelu: () => hostOnly('gelu'),
+    geluErf: () => hostOnly('geluErf'),
+    geglu: () => hostOnly('geglu'),
+    scale: () => hostOnly('scale'),
+    softcap: () => hostOnly('softcap'),
     addBias(x, bias, n, nTokens) {
       whole(bias, 'the bias');
       record().addBias(f32(x, n * nTokens, 'addBias input'), x.offset, f32(bias, n, 'bias'), n, nTokens);

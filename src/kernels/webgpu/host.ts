@@ -2,14 +2,22 @@
 // and the scheduler call the forward pass synchronously. The device therefore lives in a worker thread
 // (worker.ts, over gpu-backend.ts); this side is a Backend whose ops are recorded as a list of small messages
 // and shipped to the worker at the next read or submit, where they run as one GPU submission. The one forward
-// pass (model/archs/llama-family.ts) runs here unchanged: read() blocks in Atomics.wait until the worker replies
+// pass (model/decoder.ts) runs here unchanged: read() blocks in Atomics.wait until the worker replies
 // (forwardBatch), readAsync() awaits it with Atomics.waitAsync (forwardBatchAsync, which leaves the event loop
 // free). Per pass only the op list goes in and the logits come out; weights cross once, at load, and are moved
 // rather than copied.
+// Ops without a WGSL kernel run on this side on the reference kernels: the inputs are read back (which runs
+// everything recorded before them), the reference computes, and the result is uploaded as a recorded op. Today
+// these are layerNorm, gelu, geluErf, geglu, scale, softcap, and attention with options (non-causal, sliding
+// window, soft-cap); plain causal attention stays on the GPU. Such a read blocks even under forwardBatchAsync.
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
-import type { Backend, MemoryReport, Tensor, WeightTensor } from '../backend.ts';
+import { view, type Backend, type MemoryReport, type Tensor, type WeightTensor } from '../backend.ts';
+import { attentionAny, isPlainCausal } from '../ref/attention-options.ts';
+import { gelu, geglu, geluErf } from '../ref/gelu.ts';
+import { layerNorm } from '../ref/layer-norm.ts';
+import { scale, softcap } from '../ref/scale.ts';
 import { defaultEglPlatform, webgpuPackageMissing, type GpuCaps, type OpenGpuOptions } from './gpu-device.ts';
 import type { Op, Reply, Request, RunResult } from './worker.ts';
 
@@ -148,6 +156,16 @@ export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend
     }
     return r;
   }
+  /** t's first n values, after everything recorded so far has run. */
+  const hostRead = (t: Tensor, n = t.length) => result(host.callSync(...take({ read: view(t, 0, n) })) as RunResult).data!;
+  /** Record an upload of values computed here into t's first data.length elements. */
+  const hostWrite = (t: Tensor, data: Float32Array) => push(['upload', view(t, 0, data.length), data]);
+  /** An in-place element-wise op on the host. */
+  const onHost = (x: Tensor, n: number, fn: (d: Float32Array) => void) => {
+    const d = hostRead(x, n);
+    fn(d);
+    hostWrite(x, d);
+  };
   const w = (t: WeightTensor) => {
     const id = weightIds.get(t);
     if (id === undefined) throw new HearthError('internal', `webgpu: ${t.name} was not adopted by this backend`);
@@ -193,8 +211,32 @@ export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend
     rmsNorm: (x, weight, eps, n, nTokens, out) => push(['rmsNorm', x, weight, eps, n, nTokens, out]),
     rope: (x, nTokens, nHead, headDim, positions, p) => push(['rope', x, nTokens, nHead, headDim, positions, p]),
     kvStore: (k, v, kCache, vCache) => push(['kvStore', k, v, kCache, vCache]),
-    attention: (q, kCache, vCache, nTokens, pos0, s, out) => push(['attention', q, kCache, vCache, nTokens, pos0, s, out]),
+    attention(q, kCache, vCache, nTokens, pos0, s, out, o) {
+      if (isPlainCausal(o)) {
+        push(['attention', q, kCache, vCache, nTokens, pos0, s, out]);
+        return;
+      }
+      const n = nTokens * s.nHead * s.headDim;
+      const kvN = (pos0 + nTokens) * s.nHeadKv * s.headDim;
+      const got = new Float32Array(n);
+      // the caches come back as f32 values (an f16 cache's halves, exactly), which the reference takes as they are
+      attentionAny(hostRead(q, n), hostRead(kCache, kvN), hostRead(vCache, kvN), nTokens, pos0, s, got, o);
+      hostWrite(out, got);
+    },
     swiglu: (gate, up, n) => push(['swiglu', gate, up, n]),
+    layerNorm(x, weight, bias, eps, n, nTokens, out) {
+      const got = new Float32Array(n * nTokens);
+      layerNorm(hostRead(x, n * nTokens), weight && hostRead(weight, n), bias && hostRead(bias, n), eps, n, nTokens, got);
+      hostWrite(out, got);
+    },
+    gelu: (x, n) => onHost(x, n, (d) => gelu(d, n)),
+    geluErf: (x, n) => onHost(x, n, (d) => geluErf(d, n)),
+    geglu(gate, up, n) {
+      const u = hostRead(up, n);
+      onHost(gate, n, (d) => geglu(d, u, n));
+    },
+    scale: (x, k, n) => onHost(x, n, (d) => scale(d, k, n)),
+    softcap: (x, cap, n) => onHost(x, n, (d) => softcap(d, cap, n)),
     add: (a, b, n) => push(['add', a, b, n]),
     addBias: (x, bias, n, nTokens) => push(['addBias', x, bias, n, nTokens]),
     dispose: () => host.close(),

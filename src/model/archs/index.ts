@@ -2,4 +2,5 @@
 import './llama.ts';
 import './qwen2.ts';
 
-export { archSpec, supportedArchs, type ArchSpec } from './registry.ts';
+export { architecture, registerArch, supportedArchs } from './registry.ts';
+export type { Architecture, DecoderModel, LayerPass, ModelWeights, TensorDecl, TensorTable, WeightSet } from './types.ts';

@@ -1,22 +1,16 @@
-// Architecture registry: each architecture file registers one ArchSpec.
+// Architecture registry: each architecture file (archs/<name>.ts) registers one Architecture module.
 
-import type { RopeOrder } from '../../kernels/ref/rope.ts';
+import type { Architecture } from './types.ts';
+import type { DecoderHParams } from '../hparams.ts';
 
-export interface ArchSpec {
-  /** general.architecture value. */
-  name: string;
-  ropeOrder: RopeOrder;
-  /** Q/K/V projections carry biases (qwen2). */
-  attnBias: boolean;
+const ARCHS = new Map<string, Architecture>();
+
+export function registerArch<H extends DecoderHParams>(arch: Architecture<H>): void {
+  ARCHS.set(arch.name, arch as unknown as Architecture);
 }
 
-const ARCHS = new Map<string, ArchSpec>();
-
-export function registerArch(spec: ArchSpec): void {
-  ARCHS.set(spec.name, spec);
-}
-
-export function archSpec(name: string): ArchSpec | undefined {
+/** The module for a general.architecture value, if one is registered. */
+export function architecture(name: string): Architecture | undefined {
   return ARCHS.get(name);
 }
 

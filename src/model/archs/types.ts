@@ -1,0 +1,100 @@
+// The architecture module interface. An architecture is one file (archs/<name>.ts) that registers an
+// Architecture: how it reads its hyper-parameters, the tensors it loads (declared once, optional ones marked),
+// and how it builds its forward pass from the shared blocks (../blocks.ts). The decoder skeleton (../decoder.ts)
+// runs what `build` returns for every backend: batching, positions, KV caches, the output head.
+
+import type { GGUFMetadata } from '../../gguf/metadata.ts';
+import type { Backend, Tensor, WeightTensor } from '../../kernels/types.ts';
+import type { Activations, AttentionWeights, BatchSegment, BlockDims, FeedForwardWeights, NormWeights } from '../blocks.ts';
+import type { DecoderHParams } from '../hparams.ts';
+
+/**
+ * One tensor of the file: `tensorName(base, suffix, il)`, in the global table or once per layer. A matrix stays
+ * packed for matmul / getRows (shape [cols, rows] in ggml order); a vector is decoded to f32 in backend memory
+ * (norm weights, biases); a host vector is decoded to f32 on the host (rope frequency factors).
+ */
+export interface TensorDecl<H> {
+  readonly base: string;
+  /** Default 'weight'. */
+  readonly suffix?: 'weight' | 'bias';
+  readonly kind: 'matrix' | 'vector' | 'host';
+  /** Expected shape in ggml order, from the hyper-parameters. */
+  readonly shape: (hp: H) => readonly number[];
+  /** Absent from some files (tied output, optional biases); loading checks the shape when present. */
+  readonly optional?: boolean;
+}
+
+export interface TensorTable<H> {
+  readonly global: readonly TensorDecl<H>[];
+  readonly layer: readonly TensorDecl<H>[];
+}
+
+/**
+ * The loaded tensors of one table (global, or one layer), by base name. Asking for a tensor the table does not
+ * declare, or of another kind, is an error in the architecture file (HearthError 'internal'); asking for an
+ * absent optional tensor with the non-optional accessor is a broken file ('model_invalid').
+ */
+export interface WeightSet {
+  matrix(base: string): WeightTensor;
+  optionalMatrix(base: string): WeightTensor | undefined;
+  vector(base: string, suffix?: 'weight' | 'bias'): Tensor;
+  optionalVector(base: string, suffix?: 'weight' | 'bias'): Tensor | undefined;
+  host(base: string, suffix?: 'weight' | 'bias'): Float32Array | undefined;
+}
+
+export interface ModelWeights {
+  readonly global: WeightSet;
+  readonly layers: readonly WeightSet[];
+}
+
+/** What one layer of a pass works on: the batch's rows, their positions, the activations. */
+export interface LayerPass {
+  readonly backend: Backend;
+  /** Per sequence: its rows, positions and KV cache; `tokens` tells rows from token ids from given embeddings. */
+  readonly segments: readonly BatchSegment[];
+  /** positions[r] is row r's position. */
+  readonly positions: Int32Array;
+  /** Rows in the batch. */
+  readonly n: number;
+  /** x [n, nEmbd] is the residual stream. */
+  readonly s: Activations;
+}
+
+/** One layer's weights, as the blocks take them (a family's extra tensors live in its own file's closure). */
+export interface LayerWeights {
+  readonly attn: AttentionWeights;
+  readonly ffn: FeedForwardWeights;
+}
+
+/** A built model: what the decoder skeleton runs. */
+export interface DecoderModel {
+  readonly dims: BlockDims;
+  readonly nLayer: number;
+  readonly nVocab: number;
+  /** Rows of token ids come from here (getRows). */
+  readonly tokEmbd: WeightTensor;
+  /** The output projection (the token embedding when tied). */
+  readonly output: WeightTensor;
+  readonly tiedOutput: boolean;
+  readonly layers: readonly LayerWeights[];
+  readonly outputNorm: NormWeights;
+  /**
+   * After the first layer's input is in x (token rows, or embedding rows a caller gave): e.g. gemma scales token
+   * rows by sqrt(nEmbd), bert adds learned position rows. Optional.
+   */
+  input?(p: LayerPass): void;
+  /** x = layer il(x), from layers[il] (and whatever else the family keeps). */
+  layer(p: LayerPass, il: number): void;
+  /** Logits are soft-capped: cap * tanh(logit / cap) (gemma2's final_logit_softcapping). */
+  readonly logitSoftcap?: number;
+}
+
+/** An architecture module: `name` is the general.architecture value it handles. */
+export interface Architecture<H extends DecoderHParams = DecoderHParams> {
+  readonly name: string;
+  /** The hyper-parameters from `{name}.*` metadata; nVocab comes from the token embedding (or the tokenizer). */
+  readHParams(m: GGUFMetadata, nVocab: number): H;
+  readonly tensors: TensorTable<H>;
+  /** The forward pass over loaded weights, composed from the blocks. */
+  build(hp: H, w: ModelWeights): DecoderModel;
+}
