@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
-import { loadModel } from '../src/model/load.ts';
+import { loadModel } from '../src/engine/load.ts';
 import type { BackendName } from '../src/engine/types.ts';
 import { Scheduler } from '../src/engine/scheduler.ts';
 import { startServeChild, type ServeChild } from './serve-child.ts';

@@ -25,7 +25,7 @@ export {
 } from './tokenizer/index.ts';
 
 // models and the engine
-export { loadModel, type LoadedModel } from './model/load.ts';
+export { loadModel, type LoadedModel } from './engine/load.ts';
 export { resolveModelPath, modelNameFromPath, modelsDir } from './model/resolve.ts';
 export { supportedArchs } from './model/archs/index.ts';
 export { Context, evalBatch } from './engine/context.ts';
@@ -45,7 +45,7 @@ export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
 export { ModelRegistry, ModelEntry, type ModelState } from './provider/model-registry.ts';
 export { LocalProvider, localProvider, type LocalProviderOptions, type LocalModelSource } from './provider/local-provider.ts';
 export { EngineHost, RemoteModel, sharedEngine } from './engine/worker/engine-host.ts';
-export { openModelInfo, type ModelInfo } from './model/info.ts';
+export { openModelInfo, type ModelInfo } from './engine/model-info.ts';
 export type { Provider, Generation, Embeddings, EmbedOptions } from './provider/types.ts';
 export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './engine/scheduler.ts';
 export type { NativeRequest, NativeEvent, ChoiceResult, ModelCard, ModelCapabilities, PromptInput } from './api/native.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { sharedPath } from './shared.ts';
-import { loadModel, type LoadedModel } from '../src/model/load.ts';
+import { loadModel, type LoadedModel } from '../src/engine/load.ts';
 import { Context } from '../src/engine/context.ts';
 import { generate } from '../src/engine/generate.ts';
 import { quantizeModel } from '../src/quant/quantize-model.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { sharedPath } from './shared.ts';
-import { loadModel } from '../src/model/load.ts';
+import { loadModel } from '../src/engine/load.ts';
 import { Context } from '../src/engine/context.ts';
 import { generate } from '../src/engine/generate.ts';
 import { openGGUF, writeGGUF, GGUFMetadata } from '../src/gguf/index.ts';

@@ -1,8 +1,8 @@
 // A context: one sequence's KV cache and the tokens it holds, over a loaded model.
 
 import { HearthError } from '../util/errors.ts';
-import type { KVCache } from '../model/kv-cache.ts';
-import type { LoadedModel } from '../model/load.ts';
+import type { KVCache } from '../model/types.ts';
+import type { LoadedModel } from './load.ts';
 
 /** Length of the common prefix of two token lists (how much of a cached context a prompt can reuse). */
 export function commonPrefix(a: readonly number[], b: readonly number[]): number {

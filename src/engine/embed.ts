@@ -4,8 +4,8 @@
 // embed() runs one input to the end.
 
 import { HearthError } from '../util/errors.ts';
-import type { KVCache } from '../model/kv-cache.ts';
-import type { LoadedModel } from '../model/load.ts';
+import type { KVCache } from '../model/types.ts';
+import type { LoadedModel } from './load.ts';
 
 export class EmbeddingJob {
   readonly model: LoadedModel;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedPath } from '../../test/shared.ts';
-import { loadModel } from '../model/load.ts';
+import { loadModel } from './load.ts';
 import { Context } from './context.ts';
 import { generate } from './generate.ts';
 import { Scheduler, type JobEvent, type JobSpec } from './scheduler.ts';

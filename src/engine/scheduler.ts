@@ -9,7 +9,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import { Context, commonPrefix, evalBatch } from './context.ts';
-import type { LoadedModel } from '../model/load.ts';
+import type { LoadedModel } from './load.ts';
 import { Sequence, type JobEvent, type JobSpec } from './sequence.ts';
 import { EmbeddingJob } from './embed.ts';
 

@@ -8,7 +8,7 @@ import { createSampler, tokenLogprobs } from './sampler/index.ts';
 import type { SamplerChain } from './sampler/index.ts';
 import { StopMatcher } from './stop.ts';
 import type { FinishReason, GenerateEvent, GenerateRequest } from './types.ts';
-import type { LoadedModel } from '../model/load.ts';
+import type { LoadedModel } from './load.ts';
 import type { StreamDecoder } from '../tokenizer/types.ts';
 
 /** A request as the scheduler queues it. */

@@ -8,7 +8,7 @@
 
 import { view, type Backend, type Tensor, type WeightTensor } from '../kernels/backend.ts';
 import type { AttentionOptions } from '../kernels/types.ts';
-import type { RopeParams } from '../kernels/ref/rope.ts';
+import type { RopeParams } from '../kernels/types.ts';
 import { HearthError } from '../util/errors.ts';
 import type { KVCache } from './kv-cache.ts';
 

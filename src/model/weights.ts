@@ -2,7 +2,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
-import type { Backend, Tensor, WeightTensor } from '../kernels/backend.ts';
+import type { Backend, Tensor, WeightTensor } from '../kernels/types.ts';
 import { dequantizeTensor } from '../quant/index.ts';
 import type { ModelWeights, TensorDecl, TensorTable, WeightSet } from './archs/types.ts';
 import { tensorName } from './tensor-names.ts';

@@ -2,7 +2,7 @@
 // events merged into NativeEvents (streamed) or ChoiceResults.
 
 import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
-import type { ModelInfo } from '../model/info.ts';
+import type { ModelInfo } from '../engine/model-info.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
 import { Channel } from '../util/channel.ts';

@@ -93,7 +93,7 @@ test('when the engine thread goes away, a running stream ends with `unavailable`
 
 test('a webgpu model in the engine thread generates what the reference backend generates', async (t) => {
   const { REQUIRE_WEBGPU } = await import('../kernels/webgpu/test-util.ts');
-  const { loadModel } = await import('../model/load.ts');
+  const { loadModel } = await import('../engine/load.ts');
   const { Context } = await import('../engine/context.ts');
   const { generate } = await import('../engine/generate.ts');
   const engine = new EngineHost();

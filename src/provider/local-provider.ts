@@ -5,7 +5,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import { GGUFValueType, type GGUFMetadata } from '../gguf/index.ts';
-import { openModelInfo, type ModelInfo } from '../model/info.ts';
+import { openModelInfo, type ModelInfo } from '../engine/model-info.ts';
 import type { LoadOptions } from '../engine/types.ts';
 import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
 import { sharedEngine, type EngineHost, type RemoteModel } from '../engine/worker/engine-host.ts';

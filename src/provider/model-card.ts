@@ -1,7 +1,7 @@
 // The card clients see for a loaded GGUF model, and the names a request may use for a model (its id, its file
 // name, and Ollama's "name:latest").
 
-import type { ModelInfo } from '../model/info.ts';
+import type { ModelInfo } from '../engine/model-info.ts';
 import type { ModelCard } from '../api/native.ts';
 
 export function nameMatches(card: ModelCard, name: string): boolean {

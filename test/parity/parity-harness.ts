@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { loadModel } from '../../src/model/load.ts';
+import { loadModel } from '../../src/engine/load.ts';
 import { Context } from '../../src/engine/context.ts';
 import type { BackendName } from '../../src/engine/types.ts';
 import { referenceEvalWithInfo } from '../reference/client.ts';

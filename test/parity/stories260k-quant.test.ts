@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
-import { loadModel } from '../../src/model/load.ts';
+import { loadModel } from '../../src/engine/load.ts';
 import { quantizeModel } from '../../src/quant/quantize-model.ts';
 import { referenceAvailable, referenceTokenize, requireReference } from '../reference/client.ts';
 import { assertParity, compareWithReference, describeParity, parityBackend } from './parity-harness.ts';

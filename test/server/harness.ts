@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { sharedPath } from '../shared.ts';
-import { loadModel, type LoadedModel } from '../../src/model/load.ts';
+import { loadModel, type LoadedModel } from '../../src/engine/load.ts';
 import { openGGUF, writeGGUF, GGUFMetadata } from '../../src/gguf/index.ts';
 import { Context } from '../../src/engine/context.ts';
 import { generate } from '../../src/engine/generate.ts';

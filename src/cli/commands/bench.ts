@@ -4,7 +4,7 @@
 import { parse, int } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import { resolveModelPath } from '../../model/resolve.ts';
-import { loadModel } from '../../model/load.ts';
+import { loadModel } from '../../engine/load.ts';
 import { Context } from '../../engine/context.ts';
 import type { BackendName } from '../../engine/types.ts';
 import type { Command } from '../main.ts';

@@ -2,7 +2,7 @@
 
 import { parse, int, num } from '../args.ts';
 import { resolveModelPath } from '../../model/resolve.ts';
-import { loadModel } from '../../model/load.ts';
+import { loadModel } from '../../engine/load.ts';
 import { Context } from '../../engine/context.ts';
 import { generate } from '../../engine/generate.ts';
 import { chatPromptTokens, rawPromptTokens } from '../../chat/prompt.ts';

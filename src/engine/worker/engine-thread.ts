@@ -4,7 +4,7 @@
 
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
-import { loadModel, type LoadedModel } from '../../model/load.ts';
+import { loadModel, type LoadedModel } from '../load.ts';
 import { sharedThreadPool } from '../../kernels/wasm/thread-pool.ts';
 import { Scheduler, type JobEvent, type StepInfo } from '../scheduler.ts';
 import { toWireError, type EngineMessage, type EngineRequest, type WireJobEvent } from './protocol.ts';

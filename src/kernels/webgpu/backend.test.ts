@@ -4,7 +4,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModel, type LoadedModel } from '../../model/load.ts';
+import { loadModel, type LoadedModel } from '../../engine/load.ts';
 import { Context, evalBatch } from '../../engine/context.ts';
 import { generate } from '../../engine/generate.ts';
 import { embed } from '../../engine/embed.ts';

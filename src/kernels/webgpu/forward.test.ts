@@ -5,7 +5,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModel, type LoadedModel } from '../../model/load.ts';
+import { loadModel, type LoadedModel } from '../../engine/load.ts';
 import { KVCache } from '../../model/kv-cache.ts';
 import { sharedPath } from '../../../test/shared.ts';
 import { syntheticModelPath, type SyntheticModelOptions } from '../../../test/fixtures/synthetic-model.ts';

@@ -5,15 +5,15 @@ import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
 import { createCpuBackend } from '../kernels/wasm/backend.ts';
-import type { Backend, MemoryReport } from '../kernels/backend.ts';
+import type { Backend, MemoryReport } from '../kernels/types.ts';
 import { createWebGPUBackend } from '../kernels/webgpu/host.ts';
-import type { LoadOptions } from '../engine/types.ts';
-import { DecoderForward } from './decoder.ts';
-import { KVCache } from './kv-cache.ts';
-import { readModelInfo, type ModelInfo } from './info.ts';
-import { loadWeights, type TensorSource } from './weights.ts';
+import type { LoadOptions } from './types.ts';
+import { DecoderForward } from '../model/decoder.ts';
+import { KVCache } from '../model/kv-cache.ts';
+import { readModelInfo, type ModelInfo } from './model-info.ts';
+import { loadWeights, type TensorSource } from '../model/weights.ts';
 
-export { DEFAULT_MAX_CTX, type ModelFileFacts } from './info.ts';
+export { DEFAULT_MAX_CTX, type ModelFileFacts } from './model-info.ts';
 
 export interface LoadedModel extends ModelInfo {
   readonly forward: DecoderForward;

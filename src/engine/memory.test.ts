@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { sharedPath } from '../../test/shared.ts';
 import { openGGUF } from '../gguf/reader.ts';
 import { isHearthError } from '../util/errors.ts';
-import { Context } from '../engine/context.ts';
-import { embed } from '../engine/embed.ts';
+import { Context } from './context.ts';
+import { embed } from './embed.ts';
 import { loadModel } from './load.ts';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');

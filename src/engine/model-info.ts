@@ -10,10 +10,10 @@ import type { GGUFMetadata } from '../gguf/metadata.ts';
 import { HearthError } from '../util/errors.ts';
 import { tokenizerFromGGUF, loadTokenizer } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
-import type { LoadOptions } from '../engine/types.ts';
-import { architecture, supportedArchs, type Architecture } from './archs/index.ts';
-import type { DecoderHParams } from './hparams.ts';
-import { modelNameFromPath } from './resolve.ts';
+import type { LoadOptions } from './types.ts';
+import { architecture, supportedArchs, type Architecture } from '../model/archs/index.ts';
+import type { DecoderHParams } from '../model/types.ts';
+import { modelNameFromPath } from '../model/resolve.ts';
 
 /** Default context cap when the caller does not choose one (Ollama's default window). */
 export const DEFAULT_MAX_CTX = 4096;

@@ -1,0 +1,5 @@
+// The model layer's interface types: what engine/ and above import from model/, in one place.
+
+export type { DecoderHParams } from './hparams.ts';
+export type { KVCache } from './kv-cache.ts';
+export type { Architecture, DecoderModel, TensorDecl, TensorTable } from './archs/types.ts';
