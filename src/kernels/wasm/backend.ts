@@ -75,11 +75,12 @@ const MIN_PARALLEL_WORK = 1 << 18;
 const CHUNK_BYTES = 32 * 1024;
 /**
  * From this many tokens on, attention over an f16 cache first decodes the cache's first nKv rows to f32 scratch
- * (exact) and runs the f32 kernel: a prefill reads each row nTokens * nHead / nHeadKv times, and decoding halves
- * in the inner loop cost 13% of a 512-token prefill (measured, 2-layer 2048-wide Q8_0 model, 2 threads). Decode
- * (one token) reads the halves directly: half the bytes of an f32 cache, no extra pass.
+ * (exact) and runs the f32 kernel, since each row is read nTokens * nHead / nHeadKv times. Decoding halves in the
+ * inner loop cost 13% of a 512-token prefill (2-layer 2048-wide Q8_0 model, 2 threads) and 3% of decode at a
+ * 512-token context (1B-class Q4_K_M, 32 query / 4 KV heads: 7.08 vs 7.30 tok/s, three runs each), so even one
+ * token takes the f32 path. The kernel can still read halves directly (args[13]); nothing asks for it now.
  */
-const DECODE_KV_FROM_TOKENS = 4;
+const DECODE_KV_FROM_TOKENS = 1;
 
 export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   const threads = opts.threads ?? availableParallelism();
