@@ -110,14 +110,18 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   }
   const padded = (bytes: number) => Math.max(64, Math.ceil(bytes / 64) * 64);
 
-  // Named scratch regions for the kernels' own temporaries, grown on demand (the old region is released).
+  // Named scratch regions for the kernels' own temporaries, grown on demand (the old region is released). A region
+  // grows by half again at least: one that follows the context (attention's f32 copy of the cache grows a row per
+  // decoded token) would otherwise take a new region every step, and the heap only reuses a region of the same size.
   const scratch = new Map<string, number>();
   function region(name: string, bytes: number): number {
     const r = scratch.get(name);
-    if (r !== undefined && allocated.get(r)!.bytes >= bytes) return r;
+    const had = r === undefined ? 0 : allocated.get(r)!.bytes;
+    if (r !== undefined && had >= bytes) return r;
     if (r !== undefined) untrack(r);
-    const ptr = heap.alloc(bytes, `scratch for ${name}`);
-    track(ptr, padded(bytes), 'scratch');
+    const size = had > 0 ? Math.max(bytes, Math.ceil(had * 1.5)) : bytes;
+    const ptr = heap.alloc(size, `scratch for ${name}`);
+    track(ptr, padded(size), 'scratch');
     scratch.set(name, ptr);
     return ptr;
   }
