@@ -24,14 +24,17 @@ export function ggmlHarnessUnavailable(): string | null {
   return null;
 }
 
-function harness(): string {
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
-  mkdirSync(dirname(BINARY), { recursive: true });
-  const tmp = `${BINARY}.tmp-${process.pid}`;
-  execFileSync('cc', ['-O2', '-o', tmp, SOURCE, '-ldl']);
-  renameSync(tmp, BINARY);
-  return BINARY;
+/** The C harness `source` compiled to `binary` (again only when the source is newer); returns the binary. */
+export function buildHarness(source: string, binary: string): string {
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  mkdirSync(dirname(binary), { recursive: true });
+  const tmp = `${binary}.tmp-${process.pid}`;
+  execFileSync('cc', ['-O2', '-o', tmp, source, '-ldl']);
+  renameSync(tmp, binary);
+  return binary;
 }
+
+const harness = () => buildHarness(SOURCE, BINARY);
 
 /**
  * `op` applied by ggml to `x` (length a multiple of 256) in the CPU library `variant` (or libggml-base.so's

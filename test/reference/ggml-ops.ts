@@ -1,12 +1,13 @@
 // ggml's own element-wise, norm and softmax ops, per CPU library of the reference binary, through a one-node
 // graph (ggml-ops-harness.c, built once with the system C compiler into test/.cache), so the reference ops of
 // src/kernels/ref/ are checked against the ops llama.cpp runs.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { referenceBinsDir } from './cpu-variant.ts';
+import { buildHarness } from './ggml-cpu.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SOURCE = join(HERE, 'ggml-ops-harness.c');
@@ -15,14 +16,7 @@ const BINS = referenceBinsDir();
 
 export type GgmlOp = 'norm' | 'gelu' | 'gelu_erf' | 'geglu' | 'soft_max' | 'softcap';
 
-function harness(): string {
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
-  mkdirSync(dirname(BINARY), { recursive: true });
-  const tmp = `${BINARY}.tmp-${process.pid}`;
-  execFileSync('cc', ['-O2', '-o', tmp, SOURCE, '-ldl']);
-  renameSync(tmp, BINARY);
-  return BINARY;
-}
+const harness = () => buildHarness(SOURCE, BINARY);
 
 /**
  * `op` on x ([rows, n]) followed by the op's other inputs (see the harness), with parameter p (eps, scale or cap),
