@@ -2,8 +2,7 @@
 //   1. A total order of layers: a file imports only from its own layer or a lower one, never upwards.
 //   2. The engine's interface types live in their layer's types.ts (or index.ts), not in one implementation.
 //   3. The library entry (src/index.ts) has only explicit named re-exports.
-// Imports that break 1 or 2 today, inside files being rewritten, are listed in KNOWN_VIOLATIONS: the test fails on
-// any other violation and prints the listed ones that no longer occur, so the list only shrinks.
+// Tests that run whole models live in test/, outside these rules; there are no exceptions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -42,21 +41,6 @@ const SIDEWAYS = new Set(['engine -> tokenizer', 'chat -> tokenizer']);
 /** Layers whose interface types must be imported from the layer's types.ts (or an index.ts) by the engine stack. */
 const INTERFACE_LAYERS = new Set(['kernels', 'model', 'engine', 'tokenizer', 'chat']);
 
-/**
- * Violations that exist today, all in files being rewritten (the backend interface, the reference kernels, the webgpu
- * backend, the architectures, the loader, the engine's context / kv-cache / scheduler / sequence / embedding). Each
- * entry is "file -> imported file", paths relative to src/. Remove an entry when its import goes.
- */
-const KNOWN_VIOLATIONS = new Set([
-  // order: webgpu tests that run whole models through the engine (integration tests, to move to test/)
-  'kernels/webgpu/backend.test.ts -> chat/prompt.ts',
-  'kernels/webgpu/backend.test.ts -> engine/context.ts',
-  'kernels/webgpu/backend.test.ts -> engine/embed.ts',
-  'kernels/webgpu/backend.test.ts -> engine/generate.ts',
-  'kernels/webgpu/backend.test.ts -> engine/load.ts',
-  'kernels/webgpu/forward.test.ts -> engine/load.ts',
-  'kernels/webgpu/forward.test.ts -> model/kv-cache.ts',
-]);
 
 const SRC = join(REPO_ROOT, 'src');
 
@@ -121,12 +105,9 @@ function violations(): string[] {
   return [...found].sort();
 }
 
-test('imports follow the layer order, and the engine stack takes interface types from types.ts', (t) => {
+test('imports follow the layer order, and the engine stack takes interface types from types.ts', () => {
   const found = violations();
-  const stale = [...KNOWN_VIOLATIONS].filter((v) => !found.includes(v));
-  if (stale.length) t.diagnostic(`KNOWN_VIOLATIONS entries that no longer occur (remove them): ${stale.join(', ')}`);
-  const fresh = found.filter((v) => !KNOWN_VIOLATIONS.has(v));
-  assert.deepEqual(fresh, [], `imports that run back up the layers (or take an interface type from an implementation):\n  ${fresh.join('\n  ')}`);
+  assert.deepEqual(found, [], `imports that run back up the layers (or take an interface type from an implementation):\n  ${found.join('\n  ')}`);
 });
 
 test('the import scan sees every form of import, and which are type-only', () => {

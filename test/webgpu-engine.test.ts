@@ -4,14 +4,14 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModel, type LoadedModel } from '../../engine/load.ts';
-import { Context, evalBatch } from '../../engine/context.ts';
-import { generate } from '../../engine/generate.ts';
-import { embed } from '../../engine/embed.ts';
-import { rawPromptTokens } from '../../chat/prompt.ts';
-import { sharedPath } from '../../../test/shared.ts';
-import { isWebGPUBackend } from './host.ts';
-import { REQUIRE_WEBGPU, nmse } from './test-util.ts';
+import { loadModel, type LoadedModel } from '../src/engine/load.ts';
+import { Context, evalBatch } from '../src/engine/context.ts';
+import { generate } from '../src/engine/generate.ts';
+import { embed } from '../src/engine/embed.ts';
+import { rawPromptTokens } from '../src/chat/prompt.ts';
+import { sharedPath } from './shared.ts';
+import { isWebGPUBackend } from '../src/kernels/webgpu/host.ts';
+import { REQUIRE_WEBGPU, nmse } from '../src/kernels/webgpu/test-util.ts';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');
 

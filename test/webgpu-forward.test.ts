@@ -5,12 +5,12 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModel, type LoadedModel } from '../../engine/load.ts';
-import { KVCache } from '../../model/kv-cache.ts';
-import { sharedPath } from '../../../test/shared.ts';
-import { syntheticModelPath, type SyntheticModelOptions } from '../../../test/fixtures/synthetic-model.ts';
-import { createRefBackend } from '../ref/backend.ts';
-import { REQUIRE_WEBGPU, nmse } from './test-util.ts';
+import { loadModel, type LoadedModel } from '../src/engine/load.ts';
+import { KVCache } from '../src/model/kv-cache.ts';
+import { sharedPath } from './shared.ts';
+import { syntheticModelPath, type SyntheticModelOptions } from './fixtures/synthetic-model.ts';
+import { createRefBackend } from '../src/kernels/ref/backend.ts';
+import { REQUIRE_WEBGPU, nmse } from '../src/kernels/webgpu/test-util.ts';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');
 const gpuModels: LoadedModel[] = [];
