@@ -12,7 +12,7 @@ import { quantizeTensor } from '../quant/index.ts';
 import { roundF16 } from '../util/f16.ts';
 import { view, type Backend, type DType, type Tensor, type WeightTensor } from './backend.ts';
 import { attention as refAttention, type AttentionShape } from './ref/attention.ts';
-import { attentionWith, type AttentionOptions } from './ref/attention-options.ts';
+import type { AttentionOptions } from './ref/attention-options.ts';
 import { gelu as refGelu, geglu as refGeglu, geluErf as refGeluErf } from './ref/gelu.ts';
 import { layerNorm as refLayerNorm } from './ref/layer-norm.ts';
 import { scale as refScale, softcap as refSoftcap } from './ref/scale.ts';
@@ -357,7 +357,7 @@ for (const v of variants) {
           be.kvStore(put(k), put(vals), kc, vc);
           for (const o of options) {
             const want = new Float32Array(q.length);
-            attentionWith(q, held(k), held(vals), c.nTok, c.pos0, s, want, o);
+            refAttention(q, held(k), held(vals), c.nTok, c.pos0, s, want, o);
             const out = put(new Float32Array(q.length), 1);
             be.attention(put(q, 3), kc, vc, c.nTok, c.pos0, s, out, o);
             check(`attention ${JSON.stringify(o)} ${dtype} heads ${c.nHead}/${c.nHeadKv} dim ${c.headDim} pos0 ${c.pos0} n ${c.nTok}`,

@@ -1,8 +1,8 @@
-// Mask semantics of attentionWith on tiny inputs checkable by hand, and that no options is ./attention.ts.
+// Mask semantics of the reference attention's options on tiny inputs checkable by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attention } from './attention.ts';
-import { attentionWith, visible } from './attention-options.ts';
+import { visible } from './attention-options.ts';
 import { softcapOne } from './scale.ts';
 
 const shape = { nHead: 1, nHeadKv: 1, headDim: 1, scale: 1, f16: false };
@@ -11,9 +11,9 @@ const k = new Float32Array(4);
 const v = Float32Array.from([1, 10, 100, 1000]);
 const q = new Float32Array(4);
 
-function run(opts: Parameters<typeof attentionWith>[7]): number[] {
+function run(opts: Parameters<typeof attention>[7]): number[] {
   const out = new Float32Array(4);
-  attentionWith(q, k, v, 4, 0, shape, out, opts);
+  attention(q, k, v, 4, 0, shape, out, opts);
   return [...out].map((x) => Math.round(x * 1e4) / 1e4);
 }
 
@@ -48,23 +48,7 @@ test('softcap bounds the scores before the softmax', () => {
   // two positions with scores 0 and 100: uncapped the second takes all weight; capped at 1 the weights are
   // softmax(0, tanh(100)) = softmax(0, 1)
   const out = new Float32Array(2);
-  attentionWith(Float32Array.from([1, 1]), Float32Array.from([0, 100]), Float32Array.from([0, 1]), 2, 0, shape, out, { softcap: 1 });
+  attention(Float32Array.from([1, 1]), Float32Array.from([0, 100]), Float32Array.from([0, 1]), 2, 0, shape, out, { softcap: 1 });
   const w = Math.exp(softcapOne(100, 1)) / (1 + Math.exp(softcapOne(100, 1)));
   assert.ok(Math.abs(out[1] - w) < 1e-6, `${out[1]} vs ${w}`);
-});
-
-test('without options it is the reference attention bit for bit (grouped heads, f16 and f32)', () => {
-  let s = 7;
-  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 30) - 1);
-  for (const f16 of [false, true]) {
-    const sh = { nHead: 4, nHeadKv: 2, headDim: 8, scale: 0.35, f16 };
-    const kc = rnd(9 * 16);
-    const vc = rnd(9 * 16);
-    const qq = rnd(3 * 32);
-    const a = new Float32Array(96);
-    const b = new Float32Array(96);
-    attention(qq, kc, vc, 3, 6, sh, a);
-    attentionWith(qq, kc, vc, 3, 6, sh, b);
-    assert.deepEqual(b, a);
-  }
 });

@@ -4,7 +4,7 @@
 import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { HearthError } from '../../util/errors.ts';
 import { DTYPE_BYTES, need, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor } from '../backend.ts';
-import { attentionAny } from './attention-options.ts';
+import { attention } from './attention.ts';
 import { gelu, geglu, geluErf } from './gelu.ts';
 import { layerNorm } from './layer-norm.ts';
 import { matmul, getRow } from './matmul.ts';
@@ -87,7 +87,7 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
       store(f32(v), vCache);
     },
     attention: (q, kCache, vCache, nTokens, pos0, s, out, o) =>
-      attentionAny(f32(q), raw(kCache), raw(vCache), nTokens, pos0, s, f32(out), o),
+      attention(f32(q), raw(kCache), raw(vCache), nTokens, pos0, s, f32(out), o),
     swiglu: (gate, up, n) => swiglu(f32(gate), f32(up), n),
     layerNorm: (x, weight, bias, eps, n, nTokens, out) =>
       layerNorm(f32(x), weight && f32(weight), bias && f32(bias), eps, n, nTokens, f32(out)),

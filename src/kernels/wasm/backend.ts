@@ -16,7 +16,8 @@ import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { HearthError } from '../../util/errors.ts';
 import { DTYPE_BYTES, need, type AttentionOptions, type AttentionShape, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor,
   type WeightTensor } from '../backend.ts';
-import { attentionAny, isPlainCausal } from '../ref/attention-options.ts';
+import { isPlainCausal } from '../ref/attention-options.ts';
+import { attention as refAttention } from '../ref/attention.ts';
 import { scale as refScale, softcap as refSoftcap } from '../ref/scale.ts';
 import { getRow, matmul as refMatmul } from '../ref/matmul.ts';
 import { rope } from '../ref/rope.ts';
@@ -201,7 +202,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     const kvF16 = kCache.dtype === 'f16';
     if (headDim % 4 !== 0 || nHead % nHeadKv !== 0 || !isPlainCausal(o)) {
       const cache = (t: Tensor) => (kvF16 ? new Uint16Array(heap.buffer, ptr(t), kvN) : heap.f32(ptr(t), kvN));
-      attentionAny(heap.f32(qp, n), cache(kCache), cache(vCache), nTokens, pos0, s, heap.f32(op, n), o);
+      refAttention(heap.f32(qp, n), cache(kCache), cache(vCache), nTokens, pos0, s, heap.f32(op, n), o);
       return;
     }
     let kp = ptr(kCache);

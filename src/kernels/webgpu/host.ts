@@ -14,7 +14,8 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
 import { view, type Backend, type MemoryReport, type Tensor, type WeightTensor } from '../backend.ts';
-import { attentionAny, isPlainCausal } from '../ref/attention-options.ts';
+import { isPlainCausal } from '../ref/attention-options.ts';
+import { attention as refAttention } from '../ref/attention.ts';
 import { gelu, geglu, geluErf } from '../ref/gelu.ts';
 import { layerNorm } from '../ref/layer-norm.ts';
 import { scale, softcap } from '../ref/scale.ts';
@@ -220,7 +221,7 @@ export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend
       const kvN = (pos0 + nTokens) * s.nHeadKv * s.headDim;
       const got = new Float32Array(n);
       // the caches come back as f32 values (an f16 cache's halves, exactly), which the reference takes as they are
-      attentionAny(hostRead(q, n), hostRead(kCache, kvN), hostRead(vCache, kvN), nTokens, pos0, s, got, o);
+      refAttention(hostRead(q, n), hostRead(kCache, kvN), hostRead(vCache, kvN), nTokens, pos0, s, got, o);
       hostWrite(out, got);
     },
     swiglu: (gate, up, n) => push(['swiglu', gate, up, n]),
