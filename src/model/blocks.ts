@@ -21,6 +21,10 @@ export interface AttentionWeights {
   norm: NormWeights;
   wq: WeightTensor; wk: WeightTensor; wv: WeightTensor; wo: WeightTensor;
   bq?: Tensor; bk?: Tensor; bv?: Tensor; bo?: Tensor;
+  /** RMSNorm of each head of Q and of K ([headDim] weights), before RoPE (qwen3, gemma3). */
+  qNorm?: Tensor; kNorm?: Tensor;
+  /** A norm of the block's output before the residual add (gemma2/3's post_attention_norm). */
+  postNorm?: NormWeights;
 }
 
 /** How attention runs: without `rope` positions are not rotated in (learned or no positions). */
@@ -42,6 +46,8 @@ export interface FeedForwardWeights {
   wGate?: WeightTensor;
   wUp: WeightTensor; wDown: WeightTensor;
   bGate?: Tensor; bUp?: Tensor; bDown?: Tensor;
+  /** A norm of the block's output before the residual add (gemma2/3's post_ffw_norm). */
+  postNorm?: NormWeights;
 }
 
 /** The shapes the blocks need. */
@@ -73,6 +79,7 @@ export class Activations {
   readonly q: Tensor; readonly k: Tensor; readonly v: Tensor; readonly att: Tensor;
   readonly gate: Tensor; readonly up: Tensor;
   private readonly backend: Backend;
+  private readonly extras = new Map<string, Tensor>();
 
   constructor(backend: Backend, d: BlockDims, n: number) {
     const qDim = d.nHead * d.headDim;
@@ -90,8 +97,24 @@ export class Activations {
     this.up = alloc(n * d.nFF);
   }
 
+  /**
+   * A scratch tensor of at least `elems` f32 elements, by name, allocated on first use and kept with the others:
+   * what only some families need (normed Q/K heads, a post-norm's output, a mixture-of-experts' buffers).
+   */
+  extra(name: string, elems: number): Tensor {
+    let t = this.extras.get(name);
+    if (!t || t.length < elems) {
+      if (t) this.backend.free(t);
+      this.extras.delete(name);
+      t = this.backend.alloc(elems, 'f32', 'scratch');
+      this.extras.set(name, t);
+    }
+    return view(t, 0, elems);
+  }
+
   dispose(): void {
-    for (const t of [this.x, this.xb, this.q, this.k, this.v, this.att, this.gate, this.up]) this.backend.free(t);
+    for (const t of [this.x, this.xb, this.q, this.k, this.v, this.att, this.gate, this.up, ...this.extras.values()]) this.backend.free(t);
+    this.extras.clear();
   }
 }
 
@@ -122,30 +145,52 @@ export function selfAttention(b: Backend, L: AttentionWeights, d: BlockDims, o: 
   if (L.bq) b.addBias(s.q, L.bq, qDim, n);
   if (L.bk) b.addBias(s.k, L.bk, kvDim, n);
   if (L.bv) b.addBias(s.v, L.bv, kvDim, n);
+  // per-head norms write to their own scratch (a backend may not read and write one buffer in one op)
+  let q = s.q;
+  let k = s.k;
+  if (L.qNorm) {
+    q = s.extra('qNormed', n * qDim);
+    b.rmsNorm(s.q, L.qNorm, d.normEps, headDim, n * nHead, q);
+  }
+  if (L.kNorm) {
+    k = s.extra('kNormed', n * kvDim);
+    b.rmsNorm(s.k, L.kNorm, d.normEps, headDim, n * nHeadKv, k);
+  }
   if (o.rope) {
-    b.rope(s.q, n, nHead, headDim, positions, o.rope);
-    b.rope(s.k, n, nHeadKv, headDim, positions, o.rope);
+    b.rope(q, n, nHead, headDim, positions, o.rope);
+    b.rope(k, n, nHeadKv, headDim, positions, o.rope);
   }
   const scale = o.scale ?? 1 / Math.sqrt(headDim);
   for (const g of p.segments) {
     const kc = g.cache.k(il);
     const vc = g.cache.v(il);
     const rows = (t: Tensor, dim: number) => view(t, g.r0 * dim, g.nTokens * dim);
-    b.kvStore(rows(s.k, kvDim), rows(s.v, kvDim), view(kc, g.pos0 * kvDim, g.nTokens * kvDim), view(vc, g.pos0 * kvDim, g.nTokens * kvDim));
+    b.kvStore(rows(k, kvDim), rows(s.v, kvDim), view(kc, g.pos0 * kvDim, g.nTokens * kvDim), view(vc, g.pos0 * kvDim, g.nTokens * kvDim));
     const shape = { nHead, nHeadKv, headDim, scale, f16: g.cache.f16 };
-    if (o.mask) b.attention(rows(s.q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim), o.mask);
-    else b.attention(rows(s.q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim));
+    if (o.mask) b.attention(rows(q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim), o.mask);
+    else b.attention(rows(q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim));
   }
   b.matmul(L.wo, s.att, n, s.xb);
   if (L.bo) b.addBias(s.xb, L.bo, d.nEmbd, n);
 }
 
-/** x += attention(norm(x)): the pre-norm attention block. */
+/** x += xb, or x += postNorm(xb) when the block has a post-norm (sandwich norms). */
+export function residual(b: Backend, postNorm: NormWeights | undefined, d: BlockDims, n: number, s: Activations): void {
+  if (!postNorm) {
+    b.add(s.x, s.xb, n * d.nEmbd);
+    return;
+  }
+  const out = s.extra('postNormed', n * d.nEmbd);
+  norm(b, postNorm, d.normEps, s.xb, d.nEmbd, n, out);
+  b.add(s.x, out, n * d.nEmbd);
+}
+
+/** x += attention(norm(x)): the pre-norm attention block (post-normed before the add when it has a post-norm). */
 export function attentionBlock(b: Backend, L: AttentionWeights, d: BlockDims, o: AttentionBlockOptions, il: number, p: PassRows,
   s: Activations): void {
   norm(b, L.norm, d.normEps, s.x, d.nEmbd, p.n, s.xb);
   selfAttention(b, L, d, o, il, p, s);
-  b.add(s.x, s.xb, p.n * d.nEmbd);
+  residual(b, L.postNorm, d, p.n, s);
 }
 
 /** xb = the feed-forward network of the normed input in xb (its kind: SwiGLU, GEGLU or GELU). */
@@ -172,7 +217,7 @@ export function feedForward(b: Backend, L: FeedForwardWeights, d: BlockDims, n: 
 export function feedForwardBlock(b: Backend, L: FeedForwardWeights, d: BlockDims, n: number, s: Activations): void {
   norm(b, L.norm, d.normEps, s.x, d.nEmbd, n, s.xb);
   feedForward(b, L, d, n, s);
-  b.add(s.x, s.xb, n * d.nEmbd);
+  residual(b, L.postNorm, d, n, s);
 }
 
 /**

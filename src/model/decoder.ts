@@ -10,7 +10,7 @@ import { view, type Backend, type Tensor } from '../kernels/backend.ts';
 import type { KVCache } from './kv-cache.ts';
 import { HearthError } from '../util/errors.ts';
 import { Activations, embedTokens, outputNorm, type BatchSegment } from './blocks.ts';
-import type { DecoderModel, LayerPass } from './archs/types.ts';
+import type { DecoderModel, LayerPass, Pooling } from './archs/types.ts';
 
 /**
  * One sequence's share of a batch: token ids, or (vision, tests) embedding rows [n, nEmbd] fed to the first layer
@@ -31,6 +31,12 @@ function rowsOf(g: Segment, nEmbd: number): number {
 
 /** A pass: yields each tensor to read and receives its values; returns the output. */
 type Pass = Generator<Tensor, Float32Array, Float32Array>;
+
+/** Which rows of each sequence reach the output: its last (generation), every one, or its first (CLS pooling). */
+type OutputRows = 'last' | 'all' | 'first';
+
+/** A pass with several outputs (embeddings: one per sequence). */
+type MultiPass = Generator<Tensor, Float32Array[], Float32Array>;
 
 /** The most logits one read brings back (keeps the logits buffer bounded for long all-logits batches). */
 const LOGITS_CHUNK_BYTES = 64 << 20;
@@ -86,25 +92,23 @@ export class DecoderForward {
    * hidden states [nOut, nEmbd] instead of logits (embeddings). Synchronous backends only.
    */
   forwardBatch(segments: readonly Segment[], allLogits = false, hidden = false): Float32Array {
-    const pass = this.pass(segments, allLogits, hidden);
+    return this.drive(this.pass(segments, allLogits ? 'all' : 'last', hidden));
+  }
+
+  /** Runs a pass on a synchronous backend. */
+  private drive<T>(pass: Generator<Tensor, T, Float32Array>): T {
     for (let r = pass.next(); ; ) {
       if (r.done) return r.value;
       const got = this.backend.read(r.value);
       if (got instanceof Promise) {
         void got.catch(() => {});
-        throw new HearthError('invalid_argument', `the ${this.backend.name} backend completes asynchronously: use forwardBatchAsync`);
+        throw new HearthError('invalid_argument', `the ${this.backend.name} backend completes asynchronously: use the async form`);
       }
       r = pass.next(got);
     }
   }
 
-  forwardAsync(tokens: ArrayLike<number>, pos0: number, cache: KVCache, allLogits = false): Promise<Float32Array> {
-    return this.forwardBatchAsync([{ tokens, pos0, cache }], allLogits);
-  }
-
-  /** forwardBatch for any backend: each read is awaited. */
-  async forwardBatchAsync(segments: readonly Segment[], allLogits = false, hidden = false): Promise<Float32Array> {
-    const pass = this.pass(segments, allLogits, hidden);
+  private async driveAsync<T>(pass: Generator<Tensor, T, Float32Array>): Promise<T> {
     for (let r = pass.next(); ; ) {
       if (r.done) return r.value;
       const b = this.backend;
@@ -112,7 +116,82 @@ export class DecoderForward {
     }
   }
 
-  private *pass(segments: readonly Segment[], allLogits: boolean, hidden: boolean): Pass {
+  /**
+   * One pooled vector per segment (each segment a whole input, from position 0), as llama.cpp's build_pooling:
+   * mean of the final hidden states, the first (cls) or last row, or for 'rank' the classifier head's scores
+   * over the first row. Not normalised. Synchronous backends only (embedBatchAsync for any).
+   */
+  embedBatch(segments: readonly Segment[], pooling: Pooling): Float32Array[] {
+    return this.drive(this.embedPass(segments, pooling));
+  }
+
+  embedBatchAsync(segments: readonly Segment[], pooling: Pooling): Promise<Float32Array[]> {
+    return this.driveAsync(this.embedPass(segments, pooling));
+  }
+
+  forwardAsync(tokens: ArrayLike<number>, pos0: number, cache: KVCache, allLogits = false): Promise<Float32Array> {
+    return this.forwardBatchAsync([{ tokens, pos0, cache }], allLogits);
+  }
+
+  /** forwardBatch for any backend: each read is awaited. */
+  forwardBatchAsync(segments: readonly Segment[], allLogits = false, hidden = false): Promise<Float32Array> {
+    return this.driveAsync(this.pass(segments, allLogits ? 'all' : 'last', hidden));
+  }
+
+  private *embedPass(segments: readonly Segment[], pooling: Pooling): MultiPass {
+    const m = this.model;
+    const { nEmbd } = m.dims;
+    if (pooling === 'none') throw new HearthError('invalid_argument', 'this model pools nothing (pooling_type none): it gives no embedding per input');
+    if (pooling === 'rank' && !m.classifier) {
+      throw new HearthError('model_invalid', 'pooling_type rank needs a classification head (cls / cls_out tensors), and this model has none');
+    }
+    const rowsWanted: OutputRows = pooling === 'mean' ? 'all' : pooling === 'last' ? 'last' : 'first';
+    const h = yield* this.pass(segments, rowsWanted, true);
+    const lens = segments.map((g) => rowsOf(g, nEmbd));
+    const pooled: Float32Array[] = [];
+    let r = 0;
+    for (const len of lens) {
+      if (pooling === 'mean') {
+        const sum = new Float64Array(nEmbd);
+        for (let t = 0; t < len; t++, r++) for (let d = 0; d < nEmbd; d++) sum[d] += h[r * nEmbd + d];
+        pooled.push(Float32Array.from(sum, (v) => v / len));
+      } else {
+        pooled.push(h.slice(r * nEmbd, (r + 1) * nEmbd));
+        r++;
+      }
+    }
+    if (pooling !== 'rank') return pooled;
+    // the classification head over the first rows, on the backend
+    const c = m.classifier!;
+    const b = this.backend;
+    const k = pooled.length;
+    const acts = this.activations(k);
+    const x = acts.extra('pooled', k * nEmbd);
+    const all = new Float32Array(k * nEmbd);
+    pooled.forEach((v, i) => all.set(v, i * nEmbd));
+    b.upload(x, all);
+    let cur = x;
+    let width = nEmbd;
+    if (c.dense) {
+      const y = acts.extra('clsDense', k * c.dense.rows);
+      b.matmul(c.dense, cur, k, y);
+      if (c.denseBias) b.addBias(y, c.denseBias, c.dense.rows, k);
+      b.softcap(y, 1, k * c.dense.rows); // 1 * tanh(y / 1)
+      cur = y;
+      width = c.dense.rows;
+    }
+    if (c.out) {
+      const y = acts.extra('clsOut', k * c.out.rows);
+      b.matmul(c.out, cur, k, y);
+      if (c.outBias) b.addBias(y, c.outBias, c.out.rows, k);
+      cur = y;
+      width = c.out.rows;
+    }
+    const scores = yield cur;
+    return pooled.map((_, i) => scores.slice(i * width, (i + 1) * width));
+  }
+
+  private *pass(segments: readonly Segment[], rowsWanted: OutputRows, hidden: boolean): Pass {
     if (this.disposed) throw new HearthError('invalid_argument', 'this model has been disposed');
     const m = this.model;
     const { nEmbd } = m.dims;
@@ -161,13 +240,23 @@ export class DecoderForward {
     m.input?.(p);
     for (let il = 0; il < m.nLayer; il++) m.layer(p, il);
 
-    // output head, for each sequence's last token only unless every position is wanted
+    // output head, for each sequence's last token only unless every position (or the first) is wanted
     const rows: number[] = [];
     for (const g of batch) {
       const last = g.r0 + g.nTokens - 1;
-      for (let r = allLogits ? g.r0 : last; r <= last; r++) rows.push(r);
+      if (rowsWanted === 'first') rows.push(g.r0);
+      else for (let r = rowsWanted === 'all' ? g.r0 : last; r <= last; r++) rows.push(r);
     }
     const nOut = rows.length;
+    if (!m.outputNorm) {
+      // a post-norm encoder: the last layer's output is the hidden state
+      if (!hidden) throw new HearthError('internal', 'a model without an output norm has no logits head');
+      const x = yield view(s.x, 0, n * nEmbd);
+      if (rows.every((r, i) => r === i) && nOut === n) return x;
+      const out = new Float32Array(nOut * nEmbd);
+      rows.forEach((r, i) => out.set(x.subarray(r * nEmbd, (r + 1) * nEmbd), i * nEmbd));
+      return out;
+    }
     const normed = outputNorm(b, m.outputNorm, m.dims, rows, s);
     if (hidden) return yield normed;
     const step = Math.max(1, Math.min(nOut, Math.floor(LOGITS_CHUNK_BYTES / (nVocab * 4))));

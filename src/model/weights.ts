@@ -1,7 +1,7 @@
 // Weight lookup with shape checks: every tensor a model needs is named once and checked against hparams.
 
 import { HearthError } from '../util/errors.ts';
-import type { GGMLTypeId } from '../gguf/ggml-types.ts';
+import { rowBytes, type GGMLTypeId } from '../gguf/ggml-types.ts';
 import type { Backend, Tensor, WeightTensor } from '../kernels/types.ts';
 import { dequantizeTensor } from '../quant/index.ts';
 import type { ModelWeights, TensorDecl, TensorTable, WeightSet } from './archs/types.ts';
@@ -36,6 +36,31 @@ export function matrix(src: TensorSource, name: string, cols: number, rows: numb
   return backend.adoptWeight({ name, type: t.type, cols, rows, data: t.data });
 }
 
+/**
+ * A matrix stored as parts: a 3-D [cols, rows, n] tensor as n matrices of [cols, rows], or a 2-D [cols, rows]
+ * one cut into row ranges of `split` rows each. The parts view the bytes read from the file.
+ */
+export function matrixParts(src: TensorSource, name: string, shape: readonly number[], split: readonly number[] | undefined,
+  backend: Backend): WeightTensor[] {
+  const t = fetch(src, name, shape);
+  const cols = shape[0];
+  const sizes = shape.length === 3 ? Array<number>(shape[2]).fill(shape[1]) : split ?? [shape[1]];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const perPart = shape.length === 3 ? shape[1] * shape[2] : shape[1];
+  if (total !== perPart || sizes.some((r) => !Number.isInteger(r) || r <= 0)) {
+    throw new HearthError('internal', `${name}: parts of ${sizes.join(' + ')} rows do not make up ${perPart}`);
+  }
+  const row = rowBytes(t.type, cols);
+  const parts: WeightTensor[] = [];
+  let r0 = 0;
+  sizes.forEach((rows, i) => {
+    const data = t.data.subarray(r0 * row, (r0 + rows) * row);
+    parts.push(backend.adoptWeight({ name: `${name}[${i}]`, type: t.type, cols, rows, data }));
+    r0 += rows;
+  });
+  return parts;
+}
+
 /** A 1-D vector decoded to f32 on the host (rope frequency factors, which the host turns into angles). */
 export function hostVector(src: TensorSource, name: string, n: number): Float32Array {
   const t = fetch(src, name, [n]);
@@ -53,7 +78,7 @@ export function optionalVector(src: TensorSource, name: string, n: number, backe
   return src.get(name) ? vector(src, name, n, backend) : undefined;
 }
 
-type Loaded = WeightTensor | Tensor | Float32Array | undefined;
+type Loaded = WeightTensor | WeightTensor[] | Tensor | Float32Array | undefined;
 
 /** Every tensor of `decls` (one layer's, or the global ones) loaded and shape-checked, behind accessors. */
 function loadSet<H>(src: TensorSource, decls: readonly TensorDecl<H>[], hp: H, backend: Backend, il?: number): WeightSet {
@@ -65,16 +90,19 @@ function loadSet<H>(src: TensorSource, decls: readonly TensorDecl<H>[], hp: H, b
     if (decl.optional && !src.get(name)) value = undefined;
     else {
       const shape = decl.shape(hp);
-      if (decl.kind === 'matrix') value = matrix(src, name, shape[0], shape[1], backend);
+      if (decl.kind === 'matrix' && (shape.length === 3 || decl.split)) value = matrixParts(src, name, shape, decl.split?.(hp), backend);
+      else if (decl.kind === 'matrix') value = matrix(src, name, shape[0], shape[1], backend);
       else if (decl.kind === 'vector') value = vector(src, name, shape[0], backend);
       else value = hostVector(src, name, shape[0]);
     }
     got.set(`${decl.base}.${suffix}`, { decl, value, name });
   }
-  function find(base: string, suffix: 'weight' | 'bias', kind: TensorDecl<H>['kind'], optional: boolean): Loaded {
+  function find(base: string, suffix: 'weight' | 'bias', kind: TensorDecl<H>['kind'], optional: boolean, parts = false): Loaded {
     const e = got.get(`${base}.${suffix}`);
-    if (!e || e.decl.kind !== kind) {
-      throw new HearthError('internal', `tensor ${tensorName(base, suffix, il)} is not declared as a ${kind} in its architecture's table`);
+    const isParts = !!e && (e.decl.split !== undefined || e.decl.shape(hp).length === 3);
+    if (!e || e.decl.kind !== kind || isParts !== parts) {
+      const what = parts ? 'split or 3-D matrix' : kind;
+      throw new HearthError('internal', `tensor ${tensorName(base, suffix, il)} is not declared as a ${what} in its architecture's table`);
     }
     if (e.value === undefined && !optional) throw new HearthError('model_invalid', `${src.file}: tensor ${e.name} is missing`);
     return e.value;
@@ -82,6 +110,8 @@ function loadSet<H>(src: TensorSource, decls: readonly TensorDecl<H>[], hp: H, b
   return {
     matrix: (base) => find(base, 'weight', 'matrix', false) as WeightTensor,
     optionalMatrix: (base) => find(base, 'weight', 'matrix', true) as WeightTensor | undefined,
+    matrices: (base) => find(base, 'weight', 'matrix', false, true) as WeightTensor[],
+    optionalMatrices: (base) => find(base, 'weight', 'matrix', true, true) as WeightTensor[] | undefined,
     vector: (base, suffix = 'weight') => find(base, suffix, 'vector', false) as Tensor,
     optionalVector: (base, suffix = 'weight') => find(base, suffix, 'vector', true) as Tensor | undefined,
     host: (base, suffix = 'weight') => find(base, suffix, 'host', true) as Float32Array | undefined,

@@ -22,6 +22,12 @@ export interface TensorDecl<H> {
   readonly shape: (hp: H) => readonly number[];
   /** Absent from some files (tied output, optional biases); loading checks the shape when present. */
   readonly optional?: boolean;
+  /**
+   * A matrix loaded as several: a 3-D shape [cols, rows, n] gives n matrices (a mixture-of-experts' stacked
+   * experts), and `split` cuts a 2-D one into consecutive row ranges of these sizes (fused QKV, fused gate-up).
+   * Either way the parts are read with `matrices(base)`; each is a view of the file's bytes, nothing is copied.
+   */
+  readonly split?: (hp: H) => readonly number[];
 }
 
 export interface TensorTable<H> {
@@ -37,6 +43,9 @@ export interface TensorTable<H> {
 export interface WeightSet {
   matrix(base: string): WeightTensor;
   optionalMatrix(base: string): WeightTensor | undefined;
+  /** The parts of a split or 3-D matrix (see TensorDecl.split). */
+  matrices(base: string): readonly WeightTensor[];
+  optionalMatrices(base: string): readonly WeightTensor[] | undefined;
   vector(base: string, suffix?: 'weight' | 'bias'): Tensor;
   optionalVector(base: string, suffix?: 'weight' | 'bias'): Tensor | undefined;
   host(base: string, suffix?: 'weight' | 'bias'): Float32Array | undefined;
@@ -77,7 +86,8 @@ export interface DecoderModel {
   readonly output: WeightTensor;
   readonly tiedOutput: boolean;
   readonly layers: readonly LayerWeights[];
-  readonly outputNorm: NormWeights;
+  /** The final norm before the head; absent for post-norm encoders (bert), whose last layer ends normed. */
+  readonly outputNorm?: NormWeights;
   /**
    * After the first layer's input is in x (token rows, or embedding rows a caller gave): e.g. gemma scales token
    * rows by sqrt(nEmbd), bert adds learned position rows. Optional.
@@ -87,6 +97,32 @@ export interface DecoderModel {
   layer(p: LayerPass, il: number): void;
   /** Logits are soft-capped: cap * tanh(logit / cap) (gemma2's final_logit_softcapping). */
   readonly logitSoftcap?: number;
+  /**
+   * How the hidden states of a sequence become one embedding ({arch}.pooling_type): absent means the file does
+   * not say (a decoder: Hearth mean-pools, see engine/embed.ts).
+   */
+  readonly pooling?: Pooling;
+  /** Attention sees the whole sequence (an encoder: every token of an input must be in one pass). */
+  readonly bidirectional?: boolean;
+  /** A reranker's classification head over the pooled row (pooling 'rank'). */
+  readonly classifier?: ClassifierHead;
+}
+
+/** llama.cpp's pooling types (LLAMA_POOLING_TYPE_*: none 0, mean 1, cls 2, last 3, rank 4). */
+export type Pooling = 'none' | 'mean' | 'cls' | 'last' | 'rank';
+export const POOLING_BY_ID: readonly Pooling[] = ['none', 'mean', 'cls', 'last', 'rank'];
+
+/**
+ * score = out(tanh(dense(x) + denseBias)) + outBias over the pooled (first-token) row, as llama.cpp's
+ * build_pooling for LLAMA_POOLING_TYPE_RANK (bert rerankers: `cls`, `cls_out`); either layer may be absent.
+ */
+export interface ClassifierHead {
+  readonly dense?: WeightTensor;
+  readonly denseBias?: Tensor;
+  readonly out?: WeightTensor;
+  readonly outBias?: Tensor;
+  /** Scores per input: rows of `out` (1 for a reranker), else the width of `dense`. */
+  readonly nOut: number;
 }
 
 /** An architecture module: `name` is the general.architecture value it handles. */
