@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import type {
-  BenchOp, BenchResult, EvalOp, EvalResult, ReferenceInfo, ReferenceLoad, ReferenceOp,
+  BenchOp, BenchResult, EmbedResult, EvalOp, EvalResult, RankResult, ReferenceInfo, ReferenceLoad, ReferenceOp,
   ReferenceRequest, ReferenceResponse, TokenizeBenchOp, TokenizeBenchResult,
 } from './protocol.ts';
 
@@ -204,4 +204,54 @@ export async function referenceTokenizeBench(
     new Uint8Array(tokens.buffer).set(bytes);
   }
   return { info: res.info, result, tokens };
+}
+
+/** Load options of the embedding and ranking helpers (the context kind is theirs to set). */
+export type ReferenceEncoderLoad = Omit<ReferenceLoad, 'context' | 'vocabOnly' | 'flashAttention' | 'kvType'>;
+
+export interface ReferenceEmbedding {
+  vector: Float32Array;
+  /** The ids llama.cpp evaluated (with addSpecial, node-llama-cpp's [CLS]/[SEP]-style additions included). */
+  tokens: number[];
+}
+
+/**
+ * llama.cpp's pooled embedding of each input (token ids, or text that llama.cpp tokenizes), unnormalised,
+ * one model load for all of them; with it, what ran them (info.poolingType is the pooling used).
+ * addSpecial (default true) lets node-llama-cpp add the beginning/end tokens an input lacks; false evaluates
+ * the ids exactly as given. See EmbedOp and EmbedResult.
+ */
+export function referenceEmbedWithInfo(
+  load: ReferenceEncoderLoad, inputs: Array<number[] | string>, opts: { addSpecial?: boolean } = {},
+): { info: ReferenceInfo; embeddings: ReferenceEmbedding[] } {
+  const ops: ReferenceOp[] = inputs.map((input) => (typeof input === 'string'
+    ? { op: 'embed', text: input, ...opts }
+    : { op: 'embed', tokens: input, ...opts }));
+  const res = runReference({ ...load, context: 'embedding', ops });
+  const embeddings = (res.results as EmbedResult[]).map((r) => ({ vector: decodeLogits(r.vector), tokens: r.tokens }));
+  return { info: res.info, embeddings };
+}
+
+/** The vectors of referenceEmbedWithInfo, one per input. */
+export function referenceEmbed(
+  load: ReferenceEncoderLoad, inputs: Array<number[] | string>, opts: { addSpecial?: boolean } = {},
+): Float32Array[] {
+  return referenceEmbedWithInfo(load, inputs, opts).embeddings.map((e) => e.vector);
+}
+
+/**
+ * llama.cpp's rank scores of each document for the query (raw classifier logits for BERT-like models,
+ * no sigmoid), node-llama-cpp's probabilities (their sigmoid) and the ids each pair was evaluated as.
+ * See RankOp and RankResult.
+ */
+export function referenceRankWithInfo(
+  load: ReferenceEncoderLoad, query: string, documents: string[],
+): { info: ReferenceInfo; result: RankResult } {
+  const res = runReference({ ...load, context: 'ranking', ops: [{ op: 'rank', query, documents }] });
+  return { info: res.info, result: res.results[0] as RankResult };
+}
+
+/** The raw scores of referenceRankWithInfo, one per document. */
+export function referenceRank(load: ReferenceEncoderLoad, query: string, documents: string[]): number[] {
+  return referenceRankWithInfo(load, query, documents).result.scores;
 }

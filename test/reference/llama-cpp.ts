@@ -3,13 +3,17 @@
 // Input: one ReferenceRequest as JSON (argv[2], or stdin when there is no argument).
 // Output: one ReferenceResponse as JSON on stdout; llama.cpp's own logs go to stderr.
 // Offline by construction: the prebuilt CPU binary only, no download, no build from source.
+// Contexts: 'generate' (eval, bench), 'embedding' (embed), 'ranking' (rank); see ReferenceLoad.context.
+// Embeddings and rank scores are read as llama.cpp leaves them (llama_get_embeddings_seq): no L2
+// normalisation and no sigmoid; node-llama-cpp's sigmoid-ed rank answer is returned beside the raw score.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadedCpuVariants, referenceModulesFor, requestedCpuVariant } from './cpu-variant.ts';
 import type {
-  BenchOp, BenchResult, DetokenizeOp, EvalOp, EvalResult, ReferenceInfo, ReferenceOp,
-  ReferenceRequest, ReferenceResponse, ReferenceResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
+  BenchOp, BenchResult, DetokenizeOp, EmbedOp, EmbedResult, EvalOp, EvalResult, RankOp, RankResult,
+  ReferenceContextKind, ReferenceInfo, ReferenceOp, ReferencePoolingType, ReferenceRequest, ReferenceResponse,
+  ReferenceResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
 } from './protocol.ts';
 
 // node-llama-cpp reads these when its config module loads; set before the import below.
@@ -30,12 +34,46 @@ interface Sequence {
   controlledEvaluate(input: InputItem[]): Promise<Array<IndexOutput | undefined>>;
 }
 interface Context { getSequence(): Sequence; dispose(): Promise<void>; contextSize: number }
+
+// node-llama-cpp 3.22.1 internals (underscored), used to evaluate exact token lists and to read llama.cpp's
+// pooled output before node-llama-cpp post-processes it. Checked at startup by checkInternals().
+interface InnerSequence {
+  nextTokenIndex: number;
+  eraseContextTokenRanges(ranges: Array<{ start: number; end: number }>): Promise<void>;
+  evaluate(tokens: Token[], options: { _noSampling: true }): AsyncGenerator<Token>;
+}
+interface InnerContext {
+  contextSize: number;
+  batchSize: number;
+  /** The addon context: getEmbedding copies llama_get_embeddings_seq(ctx, 0) (or _ith(-1) for pooling NONE). */
+  _ctx: { getEmbedding(nTokens: number, maxVectorSize?: number): Float64Array };
+}
+interface EmbeddingContext {
+  getEmbeddingFor(input: Token[] | string): Promise<{ vector: readonly number[] }>;
+  dispose(): Promise<void>;
+  _llamaContext: InnerContext;
+  _sequence: InnerSequence;
+  /** Adds the beginning/end special tokens in place, as getEmbeddingFor does. */
+  _prepareInput(tokens: Token[]): void;
+}
+interface RankingContext {
+  rankAll(query: string, documents: string[]): Promise<number[]>;
+  dispose(): Promise<void>;
+  _llamaContext: InnerContext;
+  _sequence: InnerSequence;
+  /** [BOS] query [EOS] [SEP] document [EOS] (or the model's rerank template), as rank/rankAll evaluate. */
+  _getEvaluationInput(query: Token[], document: Token[]): Token[];
+}
 interface Model {
-  tokens: { bos: Token | null; eos: Token | null; shouldPrependBosToken: boolean };
-  tokenize(text: string, specialTokens?: boolean): Token[];
+  tokens: { bos: Token | null; eos: Token | null; sep: Token | null; shouldPrependBosToken: boolean };
+  tokenize(text: string, specialTokens?: boolean, options?: 'trimLeadingSpace'): Token[];
   detokenize(tokens: readonly Token[], specialTokens?: boolean): string;
   isEogToken(token: Token): boolean;
+  trainContextSize: number;
+  fileInfo: { metadata: Record<string, Record<string, unknown> | undefined> };
   createContext(options: Record<string, unknown>): Promise<Context>;
+  createEmbeddingContext(options: Record<string, unknown>): Promise<EmbeddingContext>;
+  createRankingContext(options: Record<string, unknown>): Promise<RankingContext>;
   dispose(): Promise<void>;
 }
 interface Llama {
@@ -98,26 +136,123 @@ function base64(row: Float32Array): string {
   return Buffer.from(row.buffer, row.byteOffset, row.byteLength).toString('base64');
 }
 
+const POOLING_TYPES: readonly ReferencePoolingType[] = ['none', 'mean', 'cls', 'last', 'rank'];
+
+/**
+ * The pooling llama.cpp uses for this context (node-llama-cpp does not expose llama_pooling_type(ctx)).
+ * A ranking context forces RANK; otherwise node-llama-cpp leaves the context's pooling UNSPECIFIED and
+ * llama_context takes hparams.pooling_type: {arch}.pooling_type, NONE when absent (or -1).
+ */
+function poolingTypeOf(model: Model, kind: ReferenceContextKind): ReferencePoolingType {
+  if (kind === 'ranking') return 'rank';
+  const md = model.fileInfo.metadata;
+  const arch = md.general?.architecture;
+  const v = typeof arch === 'string' ? md[arch]?.pooling_type : undefined;
+  if (v === undefined || v === -1) return 'none';
+  return POOLING_TYPES[v as number] ?? fail(`unknown ${String(arch)}.pooling_type ${JSON.stringify(v)}`);
+}
+
+/** Fail clearly, not with a TypeError, if a node-llama-cpp upgrade renamed the internals used here. */
+function checkInternals(ctx: EmbeddingContext | RankingContext, names: string[]): void {
+  const missing = names.filter((n) => (ctx as unknown as Record<string, unknown>)[n] === undefined);
+  const inner = ctx._llamaContext;
+  if (typeof inner?._ctx?.getEmbedding !== 'function') missing.push('_llamaContext._ctx.getEmbedding');
+  if (missing.length) fail(`node-llama-cpp internals changed (missing ${missing.join(', ')}); update llama-cpp.ts`);
+}
+
+/**
+ * Evaluate exactly `tokens` in a fresh sequence and return llama.cpp's output for it, unchanged (f32
+ * values carried in a Float64Array): the steps of LlamaEmbeddingContext.getEmbeddingFor and
+ * LlamaRankingContext's _evaluateRankingForInput, without their special-token additions or sigmoid.
+ */
+async function pooledOutput(
+  ctx: { _llamaContext: InnerContext; _sequence: InnerSequence }, tokens: Token[], maxVectorSize = 0,
+): Promise<Float64Array> {
+  const inner = ctx._llamaContext;
+  if (tokens.length >= inner.contextSize) fail(`input of ${tokens.length} tokens does not fit nCtx=${inner.contextSize} (node-llama-cpp needs one spare)`);
+  // node-llama-cpp would split a longer input over several llama_encode calls and keep the last one's output.
+  if (tokens.length > inner.batchSize) fail(`input of ${tokens.length} tokens exceeds nBatch=${inner.batchSize}; an encoder needs it in one batch`);
+  const seq = ctx._sequence;
+  await seq.eraseContextTokenRanges([{ start: 0, end: seq.nextTokenIndex }]);
+  // One step of the iterator evaluates the whole input; nothing is sampled.
+  for await (const _ of seq.evaluate(tokens, { _noSampling: true })) break;
+  return inner._ctx.getEmbedding(tokens.length, maxVectorSize);
+}
+
+/** The context a request opened: at most one of the three kinds. */
+interface OpenContexts {
+  generate: Context | null;
+  embedding: EmbeddingContext | null;
+  ranking: RankingContext | null;
+}
+
 class Reference {
   readonly model: Model;
-  /** Null when only the vocabulary was loaded. */
-  readonly context: Context | null;
+  readonly contexts: OpenContexts;
   private readonly seq: Sequence | null;
   readonly nCtx: number;
 
-  constructor(model: Model, context: Context | null) {
+  constructor(model: Model, contexts: OpenContexts) {
     this.model = model;
-    this.context = context;
-    this.seq = context?.getSequence() ?? null;
-    this.nCtx = context?.contextSize ?? 0;
+    this.contexts = contexts;
+    this.seq = contexts.generate?.getSequence() ?? null;
+    this.nCtx = contexts.generate?.contextSize
+      ?? (contexts.embedding ?? contexts.ranking)?._llamaContext.contextSize ?? 0;
   }
 
   private get sequence(): Sequence {
-    return this.seq ?? fail('this op needs weights and a context; the request loaded the vocabulary only');
+    return this.seq ?? fail('this op needs a generate context');
   }
 
   private requireContext(op: string): void {
-    if (!this.seq) fail(`${op} needs weights and a context; the request loaded the vocabulary only`);
+    if (!this.seq) fail(`${op} needs weights and a 'generate' context; this request opened ${this.opened()}`);
+  }
+
+  private opened(): string {
+    const { embedding, ranking } = this.contexts;
+    return embedding ? "an 'embedding' context" : ranking ? "a 'ranking' context" : 'the vocabulary only';
+  }
+
+  async embed(op: EmbedOp): Promise<EmbedResult> {
+    const ctx = this.contexts.embedding ?? fail(`embed needs context: 'embedding'; this request opened ${this.opened()}`);
+    if ((op.tokens === undefined) === (op.text === undefined)) fail('embed needs exactly one of tokens or text');
+    // getEmbeddingFor tokenizes text the same way (tokenizeInput: tokenize(text, false)).
+    const ids = op.text !== undefined
+      ? (typeof op.text === 'string' ? [...this.model.tokenize(op.text, false)] : fail('embed.text must be a string'))
+      : [...checkTokens(op.tokens, 'embed.tokens')];
+    if (ids.length === 0) fail('embed input is empty');
+    let values: ArrayLike<number>;
+    const tokens = [...ids];
+    if (op.addSpecial ?? true) {
+      ctx._prepareInput(tokens); // what getEmbeddingFor evaluates, for the result's `tokens`
+      if (tokens.length > ctx._llamaContext.batchSize) fail(`input of ${tokens.length} tokens exceeds nBatch=${ctx._llamaContext.batchSize}; an encoder needs it in one batch`);
+      values = (await ctx.getEmbeddingFor(ids)).vector;
+    } else {
+      values = await pooledOutput(ctx, tokens);
+    }
+    const vector = Float32Array.from(values);
+    if (vector.length === 0) fail('llama.cpp returned an empty embedding');
+    return { op: 'embed', nEmbd: vector.length, vector: base64(vector), tokens };
+  }
+
+  async rank(op: RankOp): Promise<RankResult> {
+    const ctx = this.contexts.ranking ?? fail(`rank needs context: 'ranking'; this request opened ${this.opened()}`);
+    if (typeof op.query !== 'string') fail('rank.query must be a string');
+    if (!Array.isArray(op.documents) || !op.documents.every((d) => typeof d === 'string')) {
+      fail('rank.documents must be an array of strings');
+    }
+    // As LlamaRankingContext.rankAll tokenizes and joins them.
+    const query = this.model.tokenize(op.query, false, 'trimLeadingSpace');
+    const tokens = op.documents.map((d) => ctx._getEvaluationInput(query, this.model.tokenize(d, false, 'trimLeadingSpace')));
+    const scores: number[] = [];
+    for (const input of tokens) {
+      if (input.length === 0) fail('rank input is empty (empty query and document)');
+      const out = await pooledOutput(ctx, input, 1);
+      if (out.length === 0) fail('llama.cpp returned no rank score');
+      scores.push(out[0]);
+    }
+    const probabilities = await ctx.rankAll(op.query, op.documents);
+    return { op: 'rank', scores, probabilities, tokens };
   }
 
   /** Evaluate `input` after clearing the sequence; returns the output of its last item. */
@@ -242,6 +377,10 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
   const nBatch = positiveInt(req.nBatch, 'nBatch', Math.min(nCtx, 512));
   const kvType = req.kvType ?? 'f16';
   if (kvType !== 'f16' && kvType !== 'f32') fail(`kvType must be 'f16' or 'f32', got ${JSON.stringify(kvType)}`);
+  const kind = req.context ?? 'generate';
+  if (kind !== 'generate' && kind !== 'embedding' && kind !== 'ranking') {
+    fail(`context must be 'generate', 'embedding' or 'ranking', got ${JSON.stringify(kind)}`);
+  }
 
   // By file URL, so HEARTH_REFERENCE_CPU can point at a copy offering ggml a single CPU library (and so tsc
   // does not resolve the package).
@@ -270,17 +409,35 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
     }
     const vocabOnly = req.vocabOnly ?? false;
     const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, vocabOnly });
-    const context = vocabOnly ? null : await model.createContext({
-      contextSize: nCtx,
-      batchSize: nBatch,
-      sequences: 1,
-      threads: { ideal: threads, min: threads },
-      flashAttention: req.flashAttention ?? false,
-      experimentalKvCacheKeyType: kvType.toUpperCase(),
-      experimentalKvCacheValueType: kvType.toUpperCase(),
-    });
+    const contexts: OpenContexts = { generate: null, embedding: null, ranking: null };
+    if (!vocabOnly && kind === 'generate') {
+      contexts.generate = await model.createContext({
+        contextSize: nCtx,
+        batchSize: nBatch,
+        sequences: 1,
+        threads: { ideal: threads, min: threads },
+        flashAttention: req.flashAttention ?? false,
+        experimentalKvCacheKeyType: kvType.toUpperCase(),
+        experimentalKvCacheValueType: kvType.toUpperCase(),
+      });
+    } else if (!vocabOnly) {
+      // Encoders: positions past the trained table mean nothing, and the whole input must be one ubatch.
+      const encCtx = positiveInt(req.nCtx, 'nCtx', Math.min(1024, model.trainContextSize));
+      const encOptions = {
+        contextSize: encCtx,
+        batchSize: positiveInt(req.nBatch, 'nBatch', encCtx),
+        threads: { ideal: threads, min: threads },
+      };
+      if (kind === 'embedding') {
+        contexts.embedding = await model.createEmbeddingContext(encOptions);
+        checkInternals(contexts.embedding, ['_llamaContext', '_sequence', '_prepareInput']);
+      } else {
+        contexts.ranking = await model.createRankingContext(encOptions);
+        checkInternals(contexts.ranking, ['_llamaContext', '_sequence', '_getEvaluationInput']);
+      }
+    }
     const loadMs = performance.now() - t0;
-    const ref = new Reference(model, context);
+    const ref = new Reference(model, contexts);
     const results: ReferenceResult[] = [];
     for (const op of req.ops as ReferenceOp[]) {
       switch (op.op) {
@@ -289,6 +446,8 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
         case 'detokenize': results.push(ref.detokenize(op)); break;
         case 'bench': results.push(await ref.bench(op, threads)); break;
         case 'tokenizeBench': results.push(ref.tokenizeBench(op)); break;
+        case 'embed': results.push(await ref.embed(op)); break;
+        case 'rank': results.push(await ref.rank(op)); break;
         default: fail(`unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
       }
     }
@@ -305,8 +464,13 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       bos: model.tokens.bos,
       eos: model.tokens.eos,
       addBos: model.tokens.shouldPrependBosToken,
+      sep: model.tokens.sep,
+      context: kind,
     };
-    await context?.dispose();
+    if (!vocabOnly && kind !== 'generate') info.poolingType = poolingTypeOf(model, kind);
+    await contexts.generate?.dispose();
+    await contexts.embedding?.dispose();
+    await contexts.ranking?.dispose();
     await model.dispose();
     return { ok: true, info, results };
   } finally {

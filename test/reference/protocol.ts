@@ -20,7 +20,27 @@ export interface ReferenceLoad {
    * in ../shared/vocab; only tokenize, detokenize and tokenizeBench ops can run.
    */
   vocabOnly?: boolean;
+  /**
+   * Which llama.cpp context to open (default 'generate', for eval/bench):
+   *  - 'embedding': node-llama-cpp's createEmbeddingContext, a context with `embeddings = true` and the
+   *    pooling type left unspecified, so llama.cpp pools as the model's `{arch}.pooling_type` says (NONE when
+   *    the key is absent); info.poolingType reports it. Only embed (and tokenize/detokenize) ops run.
+   *  - 'ranking': createRankingContext, the same with `pooling_type = RANK` forced by node-llama-cpp's
+   *    addon, whatever the file says. Only rank (and tokenize/detokenize) ops run. node-llama-cpp refuses
+   *    models without a `cls.weight` or `cls.output.weight` tensor, or with neither an EOS nor a SEP token
+   *    (and no `tokenizer.chat_template.rerank`).
+   * For both, nCtx defaults to min(1024, {arch}.context_length) and nBatch to nCtx: an encoder without a
+   * KV cache (BERT) runs llama_encode, which needs the whole input in one ubatch, and node-llama-cpp sets
+   * n_ubatch = n_batch. flashAttention and kvType are not passed on (those two node-llama-cpp factories
+   * take no such options).
+   */
+  context?: ReferenceContextKind;
 }
+
+export type ReferenceContextKind = 'generate' | 'embedding' | 'ranking';
+
+/** llama_pooling_type, by name: NONE 0, MEAN 1, CLS 2, LAST 3, RANK 4. */
+export type ReferencePoolingType = 'none' | 'mean' | 'cls' | 'last' | 'rank';
 
 /**
  * Evaluate a prompt and continue it greedily.
@@ -77,7 +97,42 @@ export interface TokenizeBenchOp {
   returnTokens?: boolean;
 }
 
-export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp;
+/**
+ * One embedding from an 'embedding' context: exactly one of `tokens` or `text`.
+ * `text` is tokenized as node-llama-cpp's getEmbeddingFor does (llama.cpp common_tokenize with
+ * add_special = false, parse_special = false). Then, with addSpecial (the default), node-llama-cpp's own
+ * rule adds special tokens: the beginning token is prepended unless the input already starts with it, and
+ * the end token appended unless it already ends with it. For a WPM (BERT) vocabulary these are BOS ([CLS],
+ * 101 in BERT vocabularies) and SEP ([SEP], 102); for UGM, EOS is appended and nothing prepended; for
+ * SPM/BPE, BOS and EOS as tokenizer.ggml.add_bos_token / add_eos_token say. So ids that already start with
+ * [CLS] and end with [SEP] are evaluated as given. With addSpecial: false the ids are evaluated exactly as
+ * given (through node-llama-cpp internals, the same evaluation path getEmbeddingFor takes). The result's
+ * `tokens` are the ids evaluated.
+ */
+export interface EmbedOp {
+  op: 'embed';
+  tokens?: number[];
+  text?: string;
+  addSpecial?: boolean;
+}
+
+/**
+ * Relevance scores of documents for a query, from a 'ranking' context. Query and each document are
+ * tokenized with node-llama-cpp's "trimLeadingSpace" tokenization (no special tokens parsed) and joined as
+ * node-llama-cpp's LlamaRankingContext does when the model has no tokenizer.chat_template.rerank:
+ *   [BOS] query [EOS] [SEP] document [EOS]
+ * each special token present only if the model defines it. For a BERT vocabulary (BOS = [CLS], no EOS)
+ * that is [CLS] query [SEP] document, the same as llama-server's format_prompt_rerank for BERT (no
+ * trailing [SEP]). The result's `tokens` are the ids evaluated, per document. Documents too long for the
+ * context fail (no chunking).
+ */
+export interface RankOp {
+  op: 'rank';
+  query: string;
+  documents: string[];
+}
+
+export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp;
 
 export interface ReferenceRequest extends ReferenceLoad {
   ops: ReferenceOp[];
@@ -120,7 +175,40 @@ export interface TokenizeBenchResult {
   tokens?: string;
 }
 
-export type ReferenceResult = EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult;
+/**
+ * What llama.cpp returned for the sequence, unchanged (node-llama-cpp does not normalise it): with pooling
+ * MEAN, CLS, LAST the pooled vector of the final hidden states (mean over every evaluated token, special
+ * tokens included; the first token's row; the last token's row), from llama_get_embeddings_seq; with
+ * pooling NONE the last token's row (llama_get_embeddings_ith(-1)). No L2 normalisation: llama-server and
+ * llama-embedding normalise afterwards (embd_normalize), this does not.
+ */
+export interface EmbedResult {
+  op: 'embed';
+  /** Vector length: llama_model_n_embd_out (the embedding width for BERT). */
+  nEmbd: number;
+  /** Base64 of a little-endian Float32Array[nEmbd]. */
+  vector: string;
+  tokens: number[];
+}
+
+export interface RankResult {
+  op: 'rank';
+  /**
+   * Per document, llama.cpp's RANK-pooled output as it computed it: the first classifier output of
+   * cls_out(tanh(cls(h_first))) for BERT-like models (a raw logit, no sigmoid); for qwen3/qwen3vl
+   * rerankers llama.cpp itself applies a softmax, so there it is already a probability.
+   */
+  scores: number[];
+  /**
+   * Per document, node-llama-cpp's public rankAll answer for the same input: 1 / (1 + exp(-score)), except
+   * for qwen3/qwen3vl where it returns the score unchanged.
+   */
+  probabilities: number[];
+  tokens: number[][];
+}
+
+export type ReferenceResult =
+  | EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult | EmbedResult | RankResult;
 
 export interface ReferenceInfo {
   nodeLlamaCpp: string;
@@ -140,6 +228,16 @@ export interface ReferenceInfo {
   eos: number | null;
   /** Whether llama.cpp adds BOS by itself for this model (tokenizer.ggml.add_bos_token). */
   addBos: boolean;
+  context: ReferenceContextKind;
+  /**
+   * The pooling llama.cpp used, for 'embedding' and 'ranking' contexts (absent for 'generate').
+   * node-llama-cpp does not expose llama_pooling_type(ctx), so this is llama.cpp's rule applied here:
+   * 'rank' for a ranking context (forced by the addon); otherwise the file's {arch}.pooling_type, 'none'
+   * when absent or -1 (llama_context falls back to hparams.pooling_type, whose default is NONE).
+   */
+  poolingType?: ReferencePoolingType;
+  /** SEP token id (llama_vocab_sep), or null. */
+  sep: number | null;
 }
 
 export type ReferenceResponse =
