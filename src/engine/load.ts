@@ -72,7 +72,7 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
     let forward: DecoderForward;
     try {
       const weights = loadWeights(fileTensorSource(file, backend), architecture.tensors, hp, backend);
-      forward = new DecoderForward(architecture.build(hp, weights), backend);
+      forward = new DecoderForward(architecture.build(hp, weights, { nCtx }), backend);
       // a device error (out of memory, validation) surfaces now rather than at the first forward pass
       backend.submit();
     } catch (e) {

@@ -30,8 +30,14 @@ export interface AttentionWeights {
 /** How attention runs: without `rope` positions are not rotated in (learned or no positions). */
 export interface AttentionBlockOptions {
   rope?: RopeParams;
-  /** Score scale; default 1 / sqrt(headDim). */
+  /** Score scale; default 1 / sqrt(headDim), or 1 with qScale. */
   scale?: number;
+  /**
+   * Q is multiplied by this after RoPE, before attention (whose scores then take `scale`, default 1): where
+   * llama.cpp scales Q itself (phi3's 1 / sqrt(headDim), gemma's query_pre_attn_scalar), so that Q is rounded
+   * to the f16 of the cache's products after its scaling, as there.
+   */
+  qScale?: number;
   /** Causal (default), sliding window, soft-capped scores. */
   mask?: AttentionOptions;
 }
@@ -160,7 +166,8 @@ export function selfAttention(b: Backend, L: AttentionWeights, d: BlockDims, o: 
     b.rope(q, n, nHead, headDim, positions, o.rope);
     b.rope(k, n, nHeadKv, headDim, positions, o.rope);
   }
-  const scale = o.scale ?? 1 / Math.sqrt(headDim);
+  if (o.qScale !== undefined) b.scale(q, o.qScale, n * qDim);
+  const scale = o.scale ?? (o.qScale !== undefined ? 1 : 1 / Math.sqrt(headDim));
   for (const g of p.segments) {
     const kc = g.cache.k(il);
     const vc = g.cache.v(il);

@@ -1,6 +1,7 @@
 // Every architecture file, imported for its registration.
 import './llama.ts';
+import './phi3.ts';
 import './qwen2.ts';
 
 export { architecture, registerArch, supportedArchs } from './registry.ts';
-export type { Architecture, DecoderModel, LayerPass, ModelWeights, TensorDecl, TensorTable, WeightSet } from './types.ts';
+export type { Architecture, BuildOptions, DecoderModel, LayerPass, ModelWeights, TensorDecl, TensorTable, WeightSet } from './types.ts';

@@ -125,12 +125,21 @@ export interface ClassifierHead {
   readonly nOut: number;
 }
 
+/**
+ * What a model is built for, from the load options: `nCtx` is the context each sequence gets (llama.cpp's
+ * n_ctx_seq with one sequence), which some families' weights depend on (phi3's LongRoPE picks its frequency
+ * factors by it).
+ */
+export interface BuildOptions {
+  readonly nCtx: number;
+}
+
 /** An architecture module: `name` is the general.architecture value it handles. */
 export interface Architecture<H extends DecoderHParams = DecoderHParams> {
   readonly name: string;
   /** The hyper-parameters from `{name}.*` metadata; nVocab comes from the token embedding (or the tokenizer). */
   readHParams(m: GGUFMetadata, nVocab: number): H;
   readonly tensors: TensorTable<H>;
-  /** The forward pass over loaded weights, composed from the blocks. */
-  build(hp: H, w: ModelWeights): DecoderModel;
+  /** The forward pass over loaded weights, composed from the blocks (without options: the training context). */
+  build(hp: H, w: ModelWeights, o?: BuildOptions): DecoderModel;
 }
