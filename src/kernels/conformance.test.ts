@@ -12,7 +12,7 @@ import { quantizeTensor } from '../quant/index.ts';
 import { roundF16 } from '../util/f16.ts';
 import { view, type Backend, type DType, type Tensor, type WeightTensor } from './backend.ts';
 import { attention as refAttention, type AttentionShape } from './ref/attention.ts';
-import type { AttentionOptions } from './ref/attention-options.ts';
+import { isPlainCausal, type AttentionOptions } from './ref/attention-options.ts';
 import { gelu as refGelu, geglu as refGeglu, geluErf as refGeluErf } from './ref/gelu.ts';
 import { layerNorm as refLayerNorm } from './ref/layer-norm.ts';
 import { scale as refScale, softcap as refSoftcap } from './ref/scale.ts';
@@ -29,7 +29,7 @@ import { REQUIRE_WEBGPU, nmse, randn } from './webgpu/test-util.ts';
 
 type Kind = 'ref' | 'cpu' | 'webgpu';
 type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 'attentionF16' | 'swiglu' | 'add' | 'addBias'
-  | 'layerNorm' | 'gelu' | 'geluErf' | 'geglu' | 'scale' | 'softcap' | 'attentionOptions';
+  | 'layerNorm' | 'gelu' | 'geluErf' | 'geglu' | 'scale' | 'softcap' | 'attentionOptions' | 'attentionOptionsF16';
 
 /**
  * NMSE bounds per op and backend kind. 0 means bit-exact. Matmul bounds per type are in matmulBound().
@@ -46,16 +46,21 @@ type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 
  * - cpu: layerNorm's kernel sums in f64 in the reference's order with the same f32 steps: exact; gelu / geglu: the
  *   kernel's tanh (Cephes exp, ~2 ulp) can land ggml_gelu_f32 on the other side of an f16 rounding boundary (one
  *   f16 ulp on a few values): 1e-8; geluErf: an erfc approximation (|error| 1.5e-7) against the f64 erf: 1e-12;
- *   scale, softcap and attention with options run the reference on the wasm memory: exact.
+ *   scale is one f32 multiply as the reference: exact; softcap's tanh (assembly/ops.ts tanhAccV) is within 4 ulp
+ *   of f32(Math.tanh) (measured 2; the bound is tested in wasm/attention.test.ts), so a value moves by 5 ulp at
+ *   most: NMSE (5 * 2^-23)^2 ~ 4e-13, bound 1e-11. Attention with options runs the attention kernel, whose soft-cap
+ *   adds the tanh error (1e-6 of the cap on a score) to the plain kernel's: 1e-10 over f32 caches, and as plain
+ *   over f16 ones (1e-8).
  * - webgpu: no WGSL kernels for these yet; the host runs the reference on read-back inputs (host.ts): exact.
  */
 const BOUNDS: Record<Kind, Record<Exclude<Op, 'matmul'>, number>> = {
   ref: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 0, attentionF16: 0, swiglu: 0, add: 0, addBias: 0,
-    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0 },
+    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0, attentionOptionsF16: 0 },
   cpu: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 1e-11, attentionF16: 1e-8, swiglu: 1e-13, add: 0, addBias: 0,
-    layerNorm: 0, gelu: 1e-8, geluErf: 1e-12, geglu: 1e-8, scale: 0, softcap: 0, attentionOptions: 0 },
+    layerNorm: 0, gelu: 1e-8, geluErf: 1e-12, geglu: 1e-8, scale: 0, softcap: 1e-11, attentionOptions: 1e-10,
+    attentionOptionsF16: 1e-8 },
   webgpu: { getRows: 0, rmsNorm: 1e-12, rope: 1e-12, kvStore: 0, attention: 1e-9, attentionF16: 1e-6, swiglu: 1e-12, add: 1e-12, addBias: 1e-12,
-    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0 },
+    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0, attentionOptionsF16: 0 },
 };
 
 /**
@@ -310,13 +315,14 @@ for (const v of variants) {
     test(`gelu, geluErf, geglu, scale and softcap over every region, tails and offsets (NMSE ${B.gelu}, ${B.geluErf}, ${B.geglu}, ${B.scale}, ${B.softcap})`, async () => {
       for (const n of [1, 7, 1037]) {
         const x = randn(n, n + 30, 6); // spans gelu's +-10 cut-offs
-        if (n > 20) x.set([-10, 10, -9.999, 10.001, 0, 65504, -65504, 1e-8]);
+        if (n > 20) x.set([-10, 10, -9.999, 10.001, 0, 65504, -65504, 1e-8, 1.4, -1.4, 1.39, 1.41]); // softcap 3.5: tanh's 0.4 seam
         const u = randn(n, n + 31);
         const cases: [string, number, (d: Float32Array) => void, (t: Tensor) => void][] = [
           ['gelu', B.gelu, (d) => refGelu(d, n), (t) => be.gelu(t, n)],
           ['geluErf', B.geluErf, (d) => refGeluErf(d, n), (t) => be.geluErf(t, n)],
           ['scale', B.scale, (d) => refScale(d, 0.37, n), (t) => be.scale(t, 0.37, n)],
           ['softcap', B.softcap, (d) => refSoftcap(d, 3.5, n), (t) => be.softcap(t, 3.5, n)],
+          ['softcap 50', B.softcap, (d) => refSoftcap(d, 50, n), (t) => be.softcap(t, 50, n)],
         ];
         for (const [name, bound, want, run] of cases) {
           const expect = x.slice();
@@ -333,16 +339,21 @@ for (const v of variants) {
       }
     });
 
-    test(`attention with options: non-causal, sliding window, soft-cap, over f32 and f16 caches (NMSE ${B.attentionOptions}; defaults as plain attention)`, async () => {
-      const options: AttentionOptions[] = [
-        { causal: false }, { window: 3 }, { causal: false, window: 2 }, { softcap: 1.5 }, { window: 4, softcap: 2 },
-      ];
+    test(`attention with options: every combination of causal / non-causal, window, soft-cap, full and ring caches, over f32 and f16 caches (NMSE ${B.attentionOptions}, ${B.attentionOptionsF16}; defaults as plain attention)`, async () => {
+      const options: AttentionOptions[] = [];
+      for (const causal of [true, false]) {
+        for (const window of [undefined, 1, 3, 8]) {
+          for (const softcap of [undefined, 1.5, 30]) options.push({ causal, window, softcap });
+        }
+      }
       const cases = [
         { nHead: 4, nHeadKv: 2, headDim: 8, pos0: 5, nTok: 3 },
-        { nHead: 2, nHeadKv: 1, headDim: 6, pos0: 0, nTok: 7 },
+        { nHead: 2, nHeadKv: 1, headDim: 6, pos0: 0, nTok: 7 }, // the reference path of the wasm backend
         { nHead: 4, nHeadKv: 4, headDim: 64, pos0: 9, nTok: 1 },
+        { nHead: 6, nHeadKv: 2, headDim: 16, pos0: 17, nTok: 13 },
       ];
       for (const f16 of [false, true]) {
+        const bound = B[f16 ? 'attentionOptionsF16' : 'attentionOptions'];
         for (const c of cases) {
           const kvDim = c.nHeadKv * c.headDim;
           const nCtx = c.pos0 + c.nTok;
@@ -355,13 +366,31 @@ for (const v of variants) {
           const kc = be.alloc(nCtx * kvDim, dtype, 'kv');
           const vc = be.alloc(nCtx * kvDim, dtype, 'kv');
           be.kvStore(put(k), put(vals), kc, vc);
+          const what = (o: AttentionOptions) => `attention ${JSON.stringify(o)} ${dtype} heads ${c.nHead}/${c.nHeadKv} dim ${c.headDim} pos0 ${c.pos0} n ${c.nTok}`;
           for (const o of options) {
             const want = new Float32Array(q.length);
             refAttention(q, held(k), held(vals), c.nTok, c.pos0, s, want, o);
             const out = put(new Float32Array(q.length), 1);
             be.attention(put(q, 3), kc, vc, c.nTok, c.pos0, s, out, o);
-            check(`attention ${JSON.stringify(o)} ${dtype} heads ${c.nHead}/${c.nHeadKv} dim ${c.headDim} pos0 ${c.pos0} n ${c.nTok}`,
-              await read(out), want, B.attentionOptions);
+            check(what(o), await read(out), want, isPlainCausal(o) ? B[f16 ? 'attentionF16' : 'attention'] : bound);
+            // a causal window over a ring of window + nTok - 1 rows (the fewest that hold every key), written
+            // position by position in order as the forward pass writes it
+            if (!(o.causal ?? true) || o.window === undefined) continue;
+            const size = o.window + c.nTok - 1;
+            const rk = be.alloc(size * kvDim, dtype, 'kv');
+            const rv = be.alloc(size * kvDim, dtype, 'kv');
+            const kt = put(k);
+            const vt = put(vals);
+            for (let p = 0; p < nCtx; p++) {
+              const r = p % size;
+              be.kvStore(view(kt, p * kvDim, kvDim), view(vt, p * kvDim, kvDim), view(rk, r * kvDim, kvDim), view(rv, r * kvDim, kvDim));
+            }
+            const ro = { ...o, ring: { size } };
+            const ringOut = put(new Float32Array(q.length), 2);
+            be.attention(put(q, 1), rk, rv, c.nTok, c.pos0, s, ringOut, ro);
+            check(`${what(ro)} (ring)`, await read(ringOut), want, bound);
+            be.free(rk);
+            be.free(rv);
           }
           // options that ask for nothing but the causal mask take the plain kernel
           const want = new Float32Array(q.length);

@@ -6,9 +6,9 @@
 // rows across threads. Types without a kernel fall back to the reference matmul (dequantize -> f32).
 // rope and get-rows run the reference TypeScript in place: measured on a 2-layer 2048-wide Q4_0 model, rope
 // was ~3% of a 64-token prefill and get-rows under 1%, so they stay in TypeScript.
-// layerNorm, gelu, geluErf and geglu run wasm kernels (assembly/ops.ts). scale and softcap (once per layer or
-// per logits row at most) and attention with options (no mask other than causal in the wasm kernel: non-causal,
-// a sliding window or soft-capped scores) run the reference on views of the wasm memory.
+// layerNorm, gelu, geluErf, geglu, scale and softcap run wasm kernels (assembly/ops.ts). Attention takes every
+// option of ref/attention-options.ts in the wasm kernel (non-causal, a sliding window, soft-capped scores, a ring
+// cache); only a headDim that is not a multiple of 4 (or heads that do not group) runs the reference.
 
 import { availableParallelism } from 'node:os';
 import { rowBytes, typeLayout } from '../../gguf/ggml-types.ts';
@@ -16,9 +16,8 @@ import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { HearthError } from '../../util/errors.ts';
 import { DTYPE_BYTES, need, type AttentionOptions, type AttentionShape, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor,
   type WeightTensor } from '../backend.ts';
-import { isPlainCausal } from '../ref/attention-options.ts';
+import { cacheRows, keyRange } from '../ref/attention-options.ts';
 import { attention as refAttention } from '../ref/attention.ts';
-import { scale as refScale, softcap as refSoftcap } from '../ref/scale.ts';
 import { getRow, matmul as refMatmul } from '../ref/matmul.ts';
 import { rope } from '../ref/rope.ts';
 import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
@@ -64,6 +63,8 @@ interface KernelExports {
   gelu(x: number, n: number): void;
   geglu(gate: number, up: number, n: number): void;
   geluErf(x: number, n: number): void;
+  scale(x: number, s: number, n: number): void;
+  softcap(x: number, invCap: number, cap: number, n: number): void;
   initConstants(): void;
 }
 
@@ -189,22 +190,35 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   }
 
   function attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor,
-    o?: AttentionOptions): void {
+    o: AttentionOptions = {}): void {
     const { nHead, nHeadKv, headDim } = s;
     const n = nTokens * nHead * headDim;
-    const nKv = pos0 + nTokens;
-    const kvN = nKv * nHeadKv * headDim;
+    const nAll = pos0 + nTokens;
+    const kvN = cacheRows(nAll, o) * nHeadKv * headDim;
     if (kCache.dtype !== vCache.dtype) throw new HearthError('invalid_argument', 'attention: K and V caches differ in type');
     need(kCache, kvN, 'attention K cache');
     need(vCache, kvN, 'attention V cache');
     const qp = f32(q, n);
     const op = f32(out, n);
     const kvF16 = kCache.dtype === 'f16';
-    if (headDim % 4 !== 0 || nHead % nHeadKv !== 0 || !isPlainCausal(o)) {
+    const ring = o.ring?.size ?? 0;
+    if (o.ring && (!Number.isInteger(ring) || ring < 1)) throw new HearthError('invalid_argument', `attention: a ring of ${ring} rows`);
+    if (o.window !== undefined && (!Number.isInteger(o.window) || o.window < 1)) {
+      throw new HearthError('invalid_argument', `attention: a window of ${o.window} positions`);
+    }
+    if (o.softcap !== undefined && !(o.softcap > 0)) throw new HearthError('invalid_argument', `attention: a soft-cap of ${o.softcap}`);
+    if (headDim % 4 !== 0 || nHead % nHeadKv !== 0) {
       const cache = (t: Tensor) => (kvF16 ? new Uint16Array(heap.buffer, ptr(t), kvN) : heap.f32(ptr(t), kvN));
       refAttention(heap.f32(qp, n), cache(kCache), cache(vCache), nTokens, pos0, s, heap.f32(op, n), o);
       return;
     }
+    // the widest key range of any query; with a ring, the first query's keys must still be there
+    const [lo0] = keyRange(pos0, nAll, o);
+    if (ring > 0 && lo0 < nAll - ring) {
+      throw new HearthError('invalid_argument', `attention: position ${pos0} needs key ${lo0}, which a ring of ${ring} rows ` +
+        `no longer holds after position ${nAll - 1} (split the batch)`);
+    }
+    const maxKeys = o.window !== undefined ? Math.min(nAll, o.window + nTokens) : nAll;
     let kp = ptr(kCache);
     let vp = ptr(vCache);
     let halves = kvF16;
@@ -215,8 +229,9 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
       ex.loadF16(vp, kvN, vf);
       [kp, vp, halves] = [kf, vf, false];
     }
-    const perThread = Math.ceil(((headDim + nKv) * 4) / 64) * 64;
-    const work = nTokens * nHead * nKv * headDim;
+    // + 4: the soft-cap pass runs whole vectors over the scores
+    const perThread = Math.ceil(((headDim + maxKeys + 4) * 4) / 64) * 64;
+    const work = nTokens * nHead * maxKeys * headDim;
     const nth = work < minWork ? 1 : pool.size;
     const sp = region('attention scores', perThread * nth);
     args[0] = qp;
@@ -233,6 +248,10 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     args[11] = sp;
     args[12] = perThread;
     args[13] = halves ? 1 : 0;
+    args[14] = (o.causal ?? true) ? 1 : 0;
+    args[15] = o.window ?? 0;
+    argsF[16] = o.softcap ?? 0;
+    args[17] = ring;
     pool.dispatch(OP_ATTENTION, nth);
   }
 
@@ -307,8 +326,11 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     gelu: (x, n) => ex.gelu(f32(x, n), n),
     geluErf: (x, n) => ex.geluErf(f32(x, n), n),
     geglu: (gate, up, n) => ex.geglu(f32(gate, n), f32(up, n), n),
-    scale: (x, s, n) => refScale(f32View(x, n), s, n),
-    softcap: (x, cap, n) => refSoftcap(f32View(x, n), cap, n),
+    scale: (x, s, n) => ex.scale(f32(x, n), s, n),
+    softcap(x, cap, n) {
+      if (!(cap > 0)) throw new HearthError('invalid_argument', `softcap: the cap must be positive, got ${cap}`);
+      ex.softcap(f32(x, n), Math.fround(1 / Math.fround(cap)), cap, n);
+    },
     dispose: () => pool.dispose(),
   };
   orphanedLeases.register(backend, pool);

@@ -175,7 +175,7 @@ export function createGpuBackend(gd: GpuDevice, notice: Notice = () => {}): GpuB
       record().kvStore(f32(k, k.length, 'K rows'), f32(v, v.length, 'V rows'), k.offset, k.length, kv, kCache.offset);
     },
     attention(q, kCache, vCache, nTokens, pos0, s, out, o) {
-      if (!isPlainCausal(o)) hostOnly('attention with options (non-causal, window, soft-cap)');
+      if (!isPlainCausal(o)) hostOnly('attention with options (non-causal, window, soft-cap, ring)');
       whole(kCache, 'the K cache');
       whole(vCache, 'the V cache');
       const n = nTokens * s.nHead * s.headDim;

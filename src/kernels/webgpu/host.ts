@@ -9,12 +9,12 @@
 // Ops without a WGSL kernel run on this side on the reference kernels: the inputs are read back (which runs
 // everything recorded before them), the reference computes, and the result is uploaded as a recorded op. Today
 // these are layerNorm, gelu, geluErf, geglu, scale, softcap, and attention with options (non-causal, sliding
-// window, soft-cap); plain causal attention stays on the GPU. Such a read blocks even under forwardBatchAsync.
+// window, soft-cap, a ring cache); plain causal attention stays on the GPU. Such a read blocks even under forwardBatchAsync.
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
 import { view, type Backend, type MemoryReport, type Tensor, type WeightTensor } from '../backend.ts';
-import { isPlainCausal } from '../ref/attention-options.ts';
+import { cacheRows, isPlainCausal } from '../ref/attention-options.ts';
 import { attention as refAttention } from '../ref/attention.ts';
 import { gelu, geglu, geluErf } from '../ref/gelu.ts';
 import { layerNorm } from '../ref/layer-norm.ts';
@@ -218,7 +218,7 @@ export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend
         return;
       }
       const n = nTokens * s.nHead * s.headDim;
-      const kvN = (pos0 + nTokens) * s.nHeadKv * s.headDim;
+      const kvN = cacheRows(pos0 + nTokens, o) * s.nHeadKv * s.headDim;
       const got = new Float32Array(n);
       // the caches come back as f32 values (an f16 cache's halves, exactly), which the reference takes as they are
       refAttention(hostRead(q, n), hostRead(kCache, kvN), hostRead(vCache, kvN), nTokens, pos0, s, got, o);

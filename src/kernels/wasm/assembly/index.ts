@@ -13,7 +13,7 @@ import {
 } from './types.generated';
 
 export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16, storeF16, loadF16 } from './quantize';
-export { rmsNorm, swiglu, add, addBias, layerNorm, gelu, geglu, geluErf } from './ops';
+export { rmsNorm, swiglu, add, addBias, layerNorm, gelu, geglu, geluErf, scale, softcap } from './ops';
 export { initConstants } from './consts';
 
 // Keep in step with ../abi.ts.
@@ -79,11 +79,16 @@ function attention(ctl: usize, ith: i32): void {
   const f16 = arg(ctl, 10) != 0;
   const scratch = <usize>arg(ctl, 11) + <usize>ith * <usize>arg(ctl, 12);
   const kvF16 = arg(ctl, 13) != 0;
+  const causal = arg(ctl, 14) != 0;
+  const window = arg(ctl, 15);
+  const cap = reinterpret<f32>(arg(ctl, 16));
+  const ring = arg(ctl, 17);
   const items = nTok * nHead;
   for (;;) {
     const i = nextChunk(ctl);
     if (i >= items) break;
-    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nHead, nHeadKv, headDim, scale, f16, kvF16, scratch);
+    attendOne(q, k, v, out, i / nHead, i % nHead, pos0, nTok, nHead, nHeadKv, headDim, scale, f16, kvF16,
+      causal, window, cap, ring, scratch);
   }
 }
 

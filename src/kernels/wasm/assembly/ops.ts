@@ -1,6 +1,6 @@
 // Element-wise and normalisation kernels (single-threaded; called on the main thread between matmuls): rmsnorm,
-// layernorm, swiglu, gelu (tanh and erf), geglu, add, addBias,
-// and the vectorised exp they and attention share.
+// layernorm, swiglu, gelu (tanh and erf), geglu, add, addBias, scale, softcap,
+// and the vectorised exp and tanh they and attention share.
 
 import { EXP_MAX, EXP_MIN, EXP_P0, F1, I127, LN2_HI, LN2_LO, LOG2E, kv } from './consts';
 import { roundF16 } from './half';
@@ -207,5 +207,55 @@ export function geluErf(x: usize, n: i32): void {
   for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(x + o, f32x4.extract_lane(geluErfV(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/**
+ * tanh on four lanes to a few ulp everywhere (the conformance bound is in ../extra-ops.test.ts): for |x| < 0.4 the
+ * odd Taylor series to x^13 (truncation below 2^-27 relative there), else tanhV, whose e^(2x) - 1 no longer cancels
+ * much (about 4 ulp at 0.4, fewer beyond). tanhV alone loses relative precision as x goes to 0, which a soft-cap of
+ * small scores (s / 50) would feel.
+ */
+@inline export function tanhAccV(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.splat(<f32>(21844.0 / 6081075.0));
+  p = f32x4.sub(f32x4.mul(p, x2), f32x4.splat(<f32>(1382.0 / 155925.0)));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(<f32>(62.0 / 2835.0)));
+  p = f32x4.sub(f32x4.mul(p, x2), f32x4.splat(<f32>(17.0 / 315.0)));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(<f32>(2.0 / 15.0)));
+  p = f32x4.sub(f32x4.mul(p, x2), f32x4.splat(<f32>(1.0 / 3.0)));
+  const small = f32x4.add(x, f32x4.mul(f32x4.mul(x, x2), p));
+  return v128.bitselect(small, tanhV(x), f32x4.lt(f32x4.abs(x), f32x4.splat(0.4)));
+}
+
+/** cap * tanh(x * invCap) on four lanes, the f32 steps of ggml's scale -> tanh -> scale. */
+@inline export function softcapV(x: v128, invCap: f32, cap: f32): v128 {
+  return f32x4.mul(tanhAccV(f32x4.mul(x, f32x4.splat(invCap))), f32x4.splat(cap));
+}
+
+/** x = x * s, n elements (ggml_scale). */
+export function scale(x: usize, s: f32, n: i32): void {
+  const sv = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, f32x4.mul(v128.load(x + o), sv));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, load<f32>(x + o) * s);
+  }
+}
+
+/** x = cap * tanh(x / cap), n elements (invCap = 1 / cap rounded to f32, as the reference). */
+export function softcap(x: usize, invCap: f32, cap: f32, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, softcapV(v128.load(x + o), invCap, cap));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, f32x4.extract_lane(softcapV(f32x4.splat(load<f32>(x + o)), invCap, cap), 0));
   }
 }
