@@ -21,7 +21,6 @@ export class Context {
 
   constructor(model: LoadedModel) {
     this.model = model;
-    const { hp } = model;
     this.cache = model.createCache(model.nCtx);
     this.nBatch = model.options.nBatch ?? 512;
   }
@@ -47,9 +46,29 @@ export class Context {
     return this.tokens.length;
   }
 
-  /** Forget everything after the first n tokens (prompt-prefix reuse). */
+  /**
+   * How many of the first n cached tokens (n at most nPast, e.g. a prompt's common prefix) a request can keep:
+   * n itself when evaluation can resume at position n, else 0. Full layers can always resume; a sliding-window
+   * layer's ring (../model/kv-cache.ts) must still hold the window before position n, which later tokens of an
+   * earlier request may have overwritten (a ring of R rows holds only the last R positions written). The rule is
+   * the cache's canResume: max(0, n - W + 1) >= written - R for every ring layer.
+   */
+  reusable(n: number): number {
+    const k = Math.max(0, Math.min(n, this.tokens.length));
+    return this.cache.canResume(k) ? k : 0;
+  }
+
+  /**
+   * Forget everything after the first n tokens (prompt-prefix reuse). n must be reusable (see reusable()): a prefix
+   * whose window a ring has overwritten cannot be kept, and asking for it is an error.
+   */
   truncate(n: number): void {
-    this.tokens.length = Math.min(n, this.tokens.length);
+    const k = Math.min(n, this.tokens.length);
+    if (this.reusable(k) !== k) {
+      throw new HearthError('invalid_argument', `the cached prefix of ${k} tokens cannot be reused: a sliding-window layer ` +
+        `has overwritten the positions it needs (Context.reusable gives what can be kept)`);
+    }
+    this.tokens.length = k;
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Backend, MemoryReport } from '../kernels/types.ts';
 import { createWebGPUBackend } from '../kernels/webgpu/host.ts';
 import type { LoadOptions } from './types.ts';
 import { DecoderForward } from '../model/decoder.ts';
-import { KVCache } from '../model/kv-cache.ts';
+import { KVCache, kvCacheBytes, type KVLayout } from '../model/kv-cache.ts';
 import { readModelInfo, type ModelInfo } from './model-info.ts';
 import { loadWeights, type TensorSource } from '../model/weights.ts';
 
@@ -21,8 +21,16 @@ export interface LoadedModel extends ModelInfo {
   readonly loadMs: number;
   /** A KV cache for nCtx positions (default the model's) in this model's backend memory, f16 unless kvF16 is false. */
   createCache(nCtx?: number): KVCache;
-  /** KV bytes per token of context: nLayer * 2 (K and V) * nHeadKv * headDim * (2 for f16, 4 for f32). */
+  /**
+   * KV bytes per token of context with every layer full: nLayer * 2 (K and V) * nHeadKv * headDim * (2 for f16, 4
+   * for f32). Sliding-window layers keep rings, so use kvBytes(nCtx) for what a context costs.
+   */
   readonly kvBytesPerToken: number;
+  /**
+   * Bytes of the KV cache createCache(nCtx) allocates (default the model's context): full layers nCtx rows, window
+   * layers a ring sized as llama.cpp's SWA cache (../model/kv-cache.ts has the formula).
+   */
+  kvBytes(nCtx?: number): number;
   /** Bytes the backend holds now: weights, every live KV cache, and scratch (activations, logits, kernel temporaries). */
   memory(): MemoryReport;
   /** Return the backend's memory and stop its threads or device now; idempotent. The model cannot run afterwards. */
@@ -81,6 +89,8 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
     }
     const kvF16 = opts.kvF16 ?? true;
     const kvBytesPerToken = hp.nLayer * 2 * hp.nHeadKv * hp.headDim * (kvF16 ? 2 : 4);
+    const m = forward.model;
+    const layout: KVLayout = { window: m.kvWindow && ((il) => m.kvWindow!(il)), nUbatch: opts.nBatch ?? 512 };
     let disposed = false;
     const live = () => {
       if (disposed) throw new HearthError('invalid_argument', `the model ${path} has been disposed`);
@@ -93,8 +103,9 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
       kvBytesPerToken,
       createCache(n = nCtx) {
         live();
-        return new KVCache(backend, hp.nLayer, n, hp.nHeadKv * hp.headDim, kvF16);
+        return new KVCache(backend, hp.nLayer, n, hp.nHeadKv * hp.headDim, kvF16, layout);
       },
+      kvBytes: (n = nCtx) => kvCacheBytes(hp.nLayer, n, hp.nHeadKv * hp.headDim, kvF16, layout),
       memory() {
         live();
         return backend.memory();

@@ -342,8 +342,8 @@ export class Scheduler {
         best = lru;
         bestLen = commonPrefix(lru.ctx.tokens, prompt);
       }
-      // At least the last prompt token is evaluated again, for its logits.
-      entry.seq.start(best.ctx, Math.min(bestLen, prompt.length - 1));
+      // At least the last prompt token is evaluated again, for its logits; a sliding-window ring may allow less.
+      entry.seq.start(best.ctx, best.ctx.reusable(Math.min(bestLen, prompt.length - 1)));
       best.seq = entry.seq;
       this.active.set(entry.seq, entry);
     }

@@ -171,14 +171,29 @@ export function selfAttention(b: Backend, L: AttentionWeights, d: BlockDims, o: 
   for (const g of p.segments) {
     const kc = g.cache.k(il);
     const vc = g.cache.v(il);
-    const rows = (t: Tensor, dim: number) => view(t, g.r0 * dim, g.nTokens * dim);
-    b.kvStore(rows(k, kvDim), rows(s.v, kvDim), view(kc, g.pos0 * kvDim, g.nTokens * kvDim), view(vc, g.pos0 * kvDim, g.nTokens * kvDim));
     const shape = { nHead, nHeadKv, headDim, scale, f16: g.cache.f16 };
-    if (o.mask) b.attention(rows(q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim), o.mask);
-    else b.attention(rows(q, qDim), kc, vc, g.nTokens, g.pos0, shape, rows(s.att, qDim));
+    // a ring layer takes the segment in chunks its ring holds with every key they need (kv-cache.ts)
+    const ring = g.cache.ring(il);
+    const step = ring === undefined ? g.nTokens : ringStep(ring, g.cache.ringWindow(il)!, o.mask, il);
+    const mask = ring === undefined ? o.mask : { ...o.mask, ring: { size: ring } };
+    for (let t0 = 0; t0 < g.nTokens; t0 += step) {
+      const m = Math.min(step, g.nTokens - t0);
+      const rows = (t: Tensor, dim: number) => view(t, (g.r0 + t0) * dim, m * dim);
+      g.cache.store(il, rows(k, kvDim), rows(s.v, kvDim), g.pos0 + t0, m);
+      if (mask) b.attention(rows(q, qDim), kc, vc, m, g.pos0 + t0, shape, rows(s.att, qDim), mask);
+      else b.attention(rows(q, qDim), kc, vc, m, g.pos0 + t0, shape, rows(s.att, qDim));
+    }
   }
   b.matmul(L.wo, s.att, n, s.xb);
   if (L.bo) b.addBias(s.xb, L.bo, d.nEmbd, n);
+}
+
+/** Tokens per chunk over a ring of `ring` rows sized for `window`: a chunk of m needs window + m - 1 rows. */
+function ringStep(ring: number, window: number, mask: AttentionOptions | undefined, il: number): number {
+  if (!(mask?.causal ?? true) || mask?.window === undefined || mask.window > window) {
+    throw new HearthError('internal', `layer ${il}: a KV ring for a window of ${window} needs causal attention within that window`);
+  }
+  return ring - mask.window + 1;
 }
 
 /** x += xb, or x += postNorm(xb) when the block has a post-norm (sandwich norms). */

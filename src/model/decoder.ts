@@ -218,9 +218,11 @@ export class DecoderForward {
           }
         }
       }
+      g.cache.checkResume(g.pos0);
       batch.push({ r0: row, nTokens: len, pos0: g.pos0, cache: g.cache, tokens: !!g.tokens });
       for (let i = 0; i < len; i++, row++) positions[row] = g.pos0 + i;
     }
+    for (const g of batch) g.cache.noteWrite(g.pos0, g.nTokens);
     const s = this.activations(n);
 
     // the first layer's input: token-embedding rows, or the rows a segment gives

@@ -106,6 +106,12 @@ export interface DecoderModel {
   readonly bidirectional?: boolean;
   /** A reranker's classification head over the pooled row (pooling 'rank'). */
   readonly classifier?: ClassifierHead;
+  /**
+   * Layer il's sliding window (llama.cpp n_swa) when its KV cache can be a ring of the last window + batch positions
+   * (../kv-cache.ts), or undefined for a layer that attends to the whole context. The layer's attention must then be
+   * causal with a window of at most this. Optional: without it every layer keeps the whole context.
+   */
+  kvWindow?(il: number): number | undefined;
 }
 
 /** llama.cpp's pooling types (LLAMA_POOLING_TYPE_*: none 0, mean 1, cls 2, last 3, rank 4). */
