@@ -90,7 +90,8 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
     const kvF16 = opts.kvF16 ?? true;
     const kvBytesPerToken = hp.nLayer * 2 * hp.nHeadKv * hp.headDim * (kvF16 ? 2 : 4);
     const m = forward.model;
-    const layout: KVLayout = { window: m.kvWindow && ((il) => m.kvWindow!(il)), nUbatch: opts.nBatch ?? 512 };
+    // rings for causal models only: a bidirectional one attends to its whole input in one pass
+    const layout: KVLayout = { window: m.kvWindow && !m.bidirectional ? (il) => m.kvWindow!(il) : undefined, nUbatch: opts.nBatch ?? 512 };
     let disposed = false;
     const live = () => {
       if (disposed) throw new HearthError('invalid_argument', `the model ${path} has been disposed`);

@@ -109,7 +109,8 @@ export interface DecoderModel {
   /**
    * Layer il's sliding window (llama.cpp n_swa) when its KV cache can be a ring of the last window + batch positions
    * (../kv-cache.ts), or undefined for a layer that attends to the whole context. The layer's attention must then be
-   * causal with a window of at most this. Optional: without it every layer keeps the whole context.
+   * causal with a window of at most this. Optional: without it (and for a bidirectional model) every layer keeps the
+   * whole context.
    */
   kvWindow?(il: number): number | undefined;
 }
