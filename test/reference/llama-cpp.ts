@@ -408,7 +408,11 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       fail(`HEARTH_REFERENCE_CPU=${variant}: ggml loaded ${cpuVariant || 'no CPU library'} (this CPU lacks ${variant}'s instructions?)`);
     }
     const vocabOnly = req.vocabOnly ?? false;
-    const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, vocabOnly });
+    // The embedding and ranking factories take no flash-attention option; they follow the model's default, set
+    // here as for 'generate' (default off: K and V stay f32 in the plain softmax(QK^T)V graph; on, they are f16).
+    const model = await llama.loadModel({
+      modelPath: req.model, gpuLayers: 0, vocabOnly, defaultContextFlashAttention: req.flashAttention ?? false,
+    });
     const contexts: OpenContexts = { generate: null, embedding: null, ranking: null };
     if (!vocabOnly && kind === 'generate') {
       contexts.generate = await model.createContext({
