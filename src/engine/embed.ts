@@ -15,13 +15,19 @@
 
 import { HearthError } from '../util/errors.ts';
 import type { KVCache, Pooling } from '../model/types.ts';
+import { POOLING_BY_ID } from '../model/archs/types.ts';
 import { KVCache as Cache } from '../model/kv-cache.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadedModel } from './load.ts';
 
-/** The pooling a model's embeddings use: its file's, else mean (a decoder). */
+/**
+ * The pooling a model's embeddings use: its file's {arch}.pooling_type (an encoder's architecture reads it; a
+ * decoder's file may carry it too, e.g. last-token embedders), else mean (a decoder whose file names none).
+ */
 export function modelPooling(model: LoadedModel): Pooling {
-  return model.forward.model.pooling ?? 'mean';
+  const built = model.forward.model.pooling;
+  if (built) return built;
+  return POOLING_BY_ID[model.metadata.getNumber(`${model.arch}.pooling_type`, -1)] ?? 'mean';
 }
 
 /** Whether a model's attention sees whole inputs (an encoder): its inputs run unchunked. */

@@ -11,7 +11,7 @@ import type { LoadOptions } from '../engine/types.ts';
 import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
 import { sharedEngine, type EngineHost, type RemoteModel } from '../engine/worker/engine-host.ts';
 import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
-import { modelCard } from './model-card.ts';
+import { isEncoderInfo, modelCard } from './model-card.ts';
 import { promptTokens, startGeneration } from './local-generation.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 
@@ -60,6 +60,10 @@ export class LocalProvider implements Provider {
   }
 
   generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation> {
+    if (isEncoderInfo(this.info)) {
+      return Promise.reject(new HearthError('invalid_argument',
+        `${this.card.id} is an encoder (${this.info.arch}): it gives embeddings${this.info.metadata.getNumber(`${this.info.arch}.pooling_type`, -1) === 4 ? ' and rerank scores' : ''}, not text`));
+    }
     return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
   }
 

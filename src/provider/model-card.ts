@@ -9,8 +9,14 @@ export function nameMatches(card: ModelCard, name: string): boolean {
   return bare === card.id || (card.fileName !== undefined && bare === card.fileName);
 }
 
+/** An encoder file (its {arch}.attention.causal is false): it embeds (or ranks) and does not generate. */
+export function isEncoderInfo(model: ModelInfo): boolean {
+  return model.metadata.getBool(`${model.arch}.attention.causal`, true) === false;
+}
+
 /** The card, from what the load pass gathered (model.file): the GGUF is not reopened. */
 export function modelCard(model: ModelInfo, alias?: string): ModelCard {
+  const encoder = isEncoderInfo(model);
   return {
     id: alias ?? model.name,
     fileName: model.name,
@@ -27,7 +33,8 @@ export function modelCard(model: ModelInfo, alias?: string): ModelCard {
     chatTemplate: model.chatTemplate,
     digest: model.file.digest,
     loadedAt: new Date(),
-    // Chat works without a template too (a plain fallback); embeddings are mean-pooled hidden states.
-    capabilities: { chat: true, completion: true, embeddings: true, tools: false, vision: false },
+    // Chat works without a template too (a plain fallback); embeddings pool the hidden states. An encoder
+    // (attention.causal false: bert, nomic-bert) only embeds.
+    capabilities: { chat: !encoder, completion: !encoder, embeddings: true, tools: false, vision: false },
   };
 }

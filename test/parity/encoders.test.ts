@@ -17,12 +17,17 @@
 // half-precision step (~5e-4 relative), layer after layer; the single CLS row the head reads carries it (after
 // 2 layers its max |Δ| is 2e-4 while the cosine is 1 - 3e-9), the mean over every row averages it away.
 // Also: a decoder (stories260K) still embeds (mean pooling when its file names none; pooling 'last' is llama.cpp's
-// last-row output), several inputs in one batched pass equal each alone, the scheduler runs queued inputs as one
+// last-row output, and a copy of the file with llama.pooling_type last pools so by default), several inputs in one batched pass equal each alone, the scheduler runs queued inputs as one
 // pass, and LocalProvider.rerank answers through the engine thread.
 // Measured: 23 s alone on 2 busy cores (most of it llama.cpp's model loads).
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { openGGUF, writeGGUF, GGUFMetadata, type GGUFTensorInput } from '../../src/gguf/index.ts';
+import type { GGMLTypeId } from '../../src/gguf/ggml-types.ts';
 import { loadModel, type LoadedModel } from '../../src/engine/load.ts';
 import { embed, embedMany, encoderInput } from '../../src/engine/embed.ts';
 import { rerank, rerankInput } from '../../src/engine/rerank.ts';
@@ -174,6 +179,38 @@ test('a decoder still embeds: stories260K mean-pooled by default, and pooling la
   }
 });
 
+/** stories260K with {arch}.pooling_type written (a last-token embedder, as Qwen3-Embedding files are), cached under tmp. */
+function storiesWithPooling(pooling: number): string {
+  dir ??= mkdtempSync(join(tmpdir(), 'hearth-encoders-'));
+  const out = join(dir, `stories260K-pooling-${pooling}.gguf`);
+  const f = openGGUF(sharedPath('models', 'stories260K.gguf'));
+  try {
+    const md = GGUFMetadata.from([...f.metadata]).u32('llama.pooling_type', pooling);
+    const tensors: GGUFTensorInput[] = f.tensors.map((t) => ({
+      name: t.name, shape: [...t.shape], type: t.type as GGMLTypeId,
+      data: () => { const b = new Uint8Array(t.byteSize); f.readTensorInto(t, b); return b; },
+    }));
+    writeGGUF(out, { metadata: md, tensors });
+  } finally {
+    f.close();
+  }
+  return out;
+}
+let dir: string | undefined;
+after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+test('a decoder file with llama.pooling_type last pools its last row by default, as llama.cpp', (t) => {
+  if (!requireReference(t)) return;
+  const path = storiesWithPooling(3);
+  const m = load(path, 'cpu');
+  const ids = m.tokenizer.encode('Once upon a time, there was a little girl.');
+  const { info, embeddings } = referenceEmbedWithInfo({ model: path, nCtx: N_CTX }, [ids], { addSpecial: false });
+  assert.equal(info.poolingType, 'last');
+  const cos = cosine(embed(m, ids), embeddings[0].vector);
+  assert.ok(cos >= MIN_COS, `cos ${cos}`);
+  t.diagnostic(`1 - cos ${(1 - cos).toExponential(2)}`);
+});
+
 test('several inputs in one batched pass equal each input alone (ref exactly, cpu within 1e-6)', () => {
   const path = syntheticFamilyPath({ family: 'bert', nLayer: 2 });
   const texts = ['a', 'hello world', 'The quick brown fox jumps over the lazy dog.', 'one two three four five six seven eight nine ten'];
@@ -219,6 +256,9 @@ test('LocalProvider.rerank and embed through the engine thread', async () => {
     p.close();
     const e = await localProvider({ path: syntheticFamilyPath({ family: 'bert', nLayer: 2 }), load: { backend: 'cpu', nCtx: N_CTX } }, opts)();
     await assert.rejects(e.rerank(QUERY, DOCUMENTS), (err) => isHearthError(err, 'invalid_argument') && /cannot rerank/.test(err.message));
+    assert.deepEqual([e.card.capabilities.chat, e.card.capabilities.completion, e.card.capabilities.embeddings], [false, false, true]);
+    const request = { model: 'm', prompts: [{ kind: 'text' as const, text: 'hi' }], n: 1, maxTokens: 1, sampling: {}, stop: [], stream: false };
+    await assert.rejects(e.generate(request), (err) => isHearthError(err, 'invalid_argument') && /encoder \(bert\)/.test(err.message));
     const { vectors, tokens } = await e.embed(TEXTS.map((text) => ({ kind: 'text' as const, text })), { truncate: false });
     assert.equal(vectors.length, TEXTS.length);
     assert.equal(tokens, TEXTS.reduce((n, x) => n + e.tokenize({ kind: 'text', text: x }).length, 0));
