@@ -26,6 +26,7 @@ export type EngineRequest =
   | { op: 'embed'; model: number; jobs: number[]; inputs: number[][] }
   | { op: 'cancel'; jobs: number[] }
   | { op: 'unload'; model: number }
+  | { op: 'shutdown' }
   | { op: 'threads' };
 
 /** The reply to 'load'. */
