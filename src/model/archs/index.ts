@@ -1,5 +1,7 @@
 // Every architecture file, imported for its registration.
 import './bert.ts';
+import './gemma2.ts';
+import './gemma3.ts';
 import './llama.ts';
 import './nomic-bert.ts';
 import './phi3.ts';
