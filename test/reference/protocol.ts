@@ -31,8 +31,9 @@ export interface ReferenceLoad {
    *    (and no `tokenizer.chat_template.rerank`).
    * For both, nCtx defaults to min(1024, {arch}.context_length) and nBatch to nCtx: an encoder without a
    * KV cache (BERT) runs llama_encode, which needs the whole input in one ubatch, and node-llama-cpp sets
-   * n_ubatch = n_batch. flashAttention and kvType are not passed on (those two node-llama-cpp factories
-   * take no such options).
+   * n_ubatch = n_batch. Those two node-llama-cpp factories take no flash-attention or KV-type option:
+   * flashAttention (default false: K and V stay f32, as an f32 engine's) becomes the model's default context
+   * setting, which they follow; kvType is not passed on (an encoder has no KV cache).
    */
   context?: ReferenceContextKind;
 }
