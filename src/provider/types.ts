@@ -35,6 +35,8 @@ export interface Provider {
   generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation>;
   /** One vector per input, in order. */
   embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings>;
+  /** Relevance scores of each document for the query, in order (a reranker), and the tokens evaluated in all. */
+  rerank?(query: string, documents: string[], signal?: AbortSignal): Promise<{ scores: number[]; tokens: number }>;
   /** The prompt token ids the model would see, where the provider knows them. */
   tokenize?(input: PromptInput): number[];
   countTokens(input: PromptInput): Promise<number>;

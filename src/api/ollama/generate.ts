@@ -4,10 +4,17 @@ import type { ChatMessage } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
 import { stopOrLength } from '../native.ts';
 import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
-import { checkKeepAlive, readLogprobs, readOllamaOptions, rejectUnsupported } from './options.ts';
+import { checkKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
+
+/** A chat prompt with think as the template's enable_thinking. */
+function chatPrompt(messages: ChatMessage[], think: boolean | undefined): PromptInput {
+  return think === undefined ? { kind: 'chat', messages } : { kind: 'chat', messages, templateVars: { enable_thinking: think } };
+}
 
 export interface OllamaRequest {
   native: NativeRequest;
+  /** `think` as sent (the route checks that the model has a thinking switch when it is true). */
+  think?: boolean;
   /** No prompt / no messages: Ollama's "load the model" request, answered without generating. */
   loadOnly: boolean;
 }
@@ -36,6 +43,7 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
   const prompt = f.string('prompt') ?? '';
   const system = f.string('system');
   const raw = f.boolean('raw') ?? false;
+  const think = readThink(f);
   const context = f.has('context') ? tokenIds(f.raw('context'), 'context') : undefined;
   if (f.string('suffix')) throw unsupported('suffix', 'fill-in-the-middle is not implemented');
   if (f.string('template')) throw unsupported('template', 'Go templates are not implemented; the model\'s own chat template is used (or raw: true)');
@@ -46,12 +54,12 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
     const messages: ChatMessage[] = [];
     if (system) messages.push({ role: 'system', content: system });
     messages.push({ role: 'user', content: prompt });
-    input = { kind: 'chat', messages };
+    input = chatPrompt(messages, think);
   }
   const native = common(f, [input]);
   native.model = model;
   f.rejectUnknown();
-  return { native, loadOnly: prompt === '' && !context?.length };
+  return { native, think, loadOnly: prompt === '' && !context?.length };
 }
 
 const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
@@ -73,10 +81,11 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
     m.rejectUnknown();
     return { role, content };
   });
-  const native = common(f, [{ kind: 'chat', messages }]);
+  const think = readThink(f);
+  const native = common(f, [chatPrompt(messages, think)]);
   native.model = model;
   f.rejectUnknown();
-  return { native, loadOnly: messages.length === 0 };
+  return { native, think, loadOnly: messages.length === 0 };
 }
 
 /** Go's time.Duration: integer nanoseconds. */
