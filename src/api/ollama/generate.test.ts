@@ -55,3 +55,15 @@ test('responses: timings in integer nanoseconds, context = prompt + generated, d
   assert.equal(last.response, '');
   assert.equal(last.done, true);
 });
+
+test('think true/false is the chat template\'s enable_thinking; levels are refused', () => {
+  const r = chatRequestFromOllama({ model: 'm', messages: [{ role: 'user', content: 'x' }], think: false });
+  assert.equal(r.think, false);
+  assert.deepEqual(r.native.prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: false } }]);
+  const g = generateRequestFromOllama({ model: 'm', prompt: 'x', think: true });
+  assert.equal(g.think, true);
+  assert.deepEqual(g.native.prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: true } }]);
+  assert.equal(chatRequestFromOllama({ model: 'm', messages: [] }).think, undefined);
+  assert.throws(() => chatRequestFromOllama({ model: 'm', messages: [], think: 'high' }), /thinking levels \("high"\) are not implemented/);
+  assert.throws(() => chatRequestFromOllama({ model: 'm', messages: [], think: 1 }), /think must be true or false/);
+});
