@@ -1,4 +1,6 @@
 // Every architecture file, imported for its registration.
+import './gemma2.ts';
+import './gemma3.ts';
 import './llama.ts';
 import './phi3.ts';
 import './qwen2.ts';

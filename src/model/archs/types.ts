@@ -95,6 +95,11 @@ export interface DecoderModel {
   input?(p: LayerPass): void;
   /** x = layer il(x), from layers[il] (and whatever else the family keeps). */
   layer(p: LayerPass, il: number): void;
+  /**
+   * The sliding window of layer il in positions (gemma2/3's local layers: key kpos is visible to qpos iff
+   * qpos - kpos < window), undefined for a layer that sees the whole context. Optional: no window anywhere.
+   */
+  kvWindow?(il: number): number | undefined;
   /** Logits are soft-capped: cap * tanh(logit / cap) (gemma2's final_logit_softcapping). */
   readonly logitSoftcap?: number;
   /**
