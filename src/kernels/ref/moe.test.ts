@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { GGMLType } from '../../gguf/ggml-types.ts';
+import type { WeightTensor } from '../backend.ts';
 import { matmulId, moeCombine, moeRoute, MOE_WEIGHT_SUM_MIN } from './moe.ts';
 
 const close = (got: ArrayLike<number>, want: number[], tol = 1e-6) =>
@@ -31,7 +33,7 @@ test('moeRoute: the weight sum is clamped below at the smallest normal f16, as l
 test('matmulId and moeCombine: rows by expert, weighted sum per token', () => {
   const f32 = (v: number[]) => Float32Array.from(v);
   // 2 experts of [2 cols, 1 row]: e0 sums, e1 takes the difference
-  const e = (name: string, v: number[]) => ({ name, type: 0, cols: 2, rows: 1, data: new Uint8Array(f32(v).buffer) });
+  const e = (name: string, v: number[]): WeightTensor => ({ name, type: GGMLType.F32, cols: 2, rows: 1, data: new Uint8Array(f32(v).buffer) });
   const experts = [e('sum', [1, 1]), e('diff', [1, -1])];
   const x = f32([3, 1, 5, 2]);
   const y = new Float32Array(3);
