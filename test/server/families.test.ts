@@ -119,7 +119,7 @@ for (const [name, served, prompt, eot] of [
     assert.equal(r.prompt_eval_count, want.length);
     assert.deepEqual(r.context.slice(0, want.length), want);
     assert.equal(r.done_reason, 'length');
-    assert.ok(!r.response.includes(eot));
+    assert.ok(!(r.response ?? '').includes(eot));
     const chat = await ollama.chat({ model, messages: MESSAGES, stream: false, options: { num_predict: 4, temperature: 0 } });
     assert.equal(chat.prompt_eval_count, want.length);
     const show = await ollama.show({ model });
