@@ -52,6 +52,11 @@ export function nameMatches(card: ModelCard, name: string): boolean {
   return bare === card.id || (card.fileName !== undefined && bare === card.fileName);
 }
 
+/** An encoder file (its {arch}.attention.causal is false, or an encoder architecture): it embeds (or ranks) and does not generate. */
+export function isEncoderInfo(model: ModelInfo): boolean {
+  return model.purpose.encoder;
+}
+
 /** The card, from what the load pass gathered (model.file): the GGUF is not reopened. */
 export function modelCard(model: ModelInfo, alias?: string): ModelCard {
   const { capabilities, missing } = modelCapabilities(model.arch, model.purpose, model.chatTemplate);

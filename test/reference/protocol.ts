@@ -132,7 +132,18 @@ export interface RankOp {
   documents: string[];
 }
 
-export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp;
+/**
+ * Time an 'embedding' context on token-id inputs (evaluated exactly as given, as embed with addSpecial false):
+ * one untimed warm-up of the first input, then `reps` rounds (default 1) of every input one after another
+ * (node-llama-cpp's embedding context has one sequence); the fastest round is reported.
+ */
+export interface EmbedBenchOp {
+  op: 'embedBench';
+  inputs: number[][];
+  reps?: number;
+}
+
+export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp | EmbedBenchOp;
 
 export interface ReferenceRequest extends ReferenceLoad {
   ops: ReferenceOp[];
@@ -207,8 +218,17 @@ export interface RankResult {
   tokens: number[][];
 }
 
+export interface EmbedBenchResult {
+  op: 'embedBench';
+  /** Milliseconds of the fastest round over every input. */
+  ms: number;
+  /** Tokens in one round. */
+  tokens: number;
+}
+
 export type ReferenceResult =
-  | EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult | EmbedResult | RankResult;
+  | EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult | EmbedResult | RankResult
+  | EmbedBenchResult;
 
 export interface ReferenceInfo {
   nodeLlamaCpp: string;

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
 import { defaultEglPlatform } from '../../kernels/webgpu/gpu-device.ts';
 import type { LoadOptions } from '../types.ts';
+import type { Pooling } from '../../model/types.ts';
 import type { JobEvent, JobSpec, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
 import {
   fromWireError, toWireSpec, type EngineMessage, type EngineRequest, type LoadReply, type ThreadsReply, type WireJobEvent,
@@ -189,8 +190,11 @@ export class RemoteModel {
     specs.forEach((spec, i) => spec.signal && onAbort(spec.signal, () => this.host.notify({ op: 'cancel', jobs: [jobs[i]] })));
   }
 
-  /** One vector per input, in order, each a scheduler job in the engine thread. */
-  async embed(inputs: number[][], signal?: AbortSignal): Promise<Float32Array[]> {
+  /**
+   * One vector per input, in order, each a scheduler job in the engine thread (queued together, so they run as
+   * batched passes); `pooling` 'rank' gives a reranker's raw scores instead of normalised embeddings.
+   */
+  async embed(inputs: number[][], signal?: AbortSignal, pooling?: Pooling): Promise<Float32Array[]> {
     signal?.throwIfAborted();
     const jobs = inputs.map(() => this.host.newJobId());
     const results = jobs.map((job) => new Promise<Float32Array>((resolve, reject) => this.host.addJob(job, (ev) => {
@@ -200,7 +204,7 @@ export class RemoteModel {
     // A rejected input must not leave unhandled rejections behind while the others still run.
     for (const r of results) r.catch(() => {});
     try {
-      await this.host.call({ op: 'embed', model: this.id, jobs, inputs });
+      await this.host.call({ op: 'embed', model: this.id, jobs, inputs, ...(pooling ? { pooling } : {}) });
     } catch (e) {
       for (const job of jobs) this.host.dropJob(job);
       throw e;

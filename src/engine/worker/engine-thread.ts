@@ -93,7 +93,7 @@ function handle(req: EngineRequest): unknown {
           const job = req.jobs[i];
           h.scheduler.submitEmbedding(tokens, (r) =>
             record(h, job, r instanceof HearthError ? { type: 'error', error: toWireError(r) } : { type: 'embedding', vector: r }),
-          aborts[i].signal);
+          aborts[i].signal, req.pooling);
           jobs.set(job, { model: req.model, abort: aborts[i] });
           submitted.push(i);
         });
