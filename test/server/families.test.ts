@@ -5,7 +5,7 @@
 // generation stops at the family's end-of-turn token (forced with logit_bias) with finish_reason stop and the
 // token's text kept out of the answer; Qwen3's thinking switch (chat_template_kwargs, Ollama's think) changes
 // the prompt by the think block; the reranker's scores come back best first for a real HTTP client.
-// Measured alone on the 2-core machine: 7 s with the synthetic models cached (test/.cache).
+// Measured alone on the 2-core machine: 5-7 s with the synthetic models cached (test/.cache).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +17,10 @@ import { startServer, type TestServer } from './harness.ts';
 import { tempDir } from '../security/harness.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { REPO_ROOT } from '../shared.ts';
+import { rerank } from '../../src/engine/rerank.ts';
 
 interface Served {
   srv: TestServer;
@@ -42,15 +46,19 @@ async function serve(path: string, alias: string): Promise<Served> {
 // Small shapes of each family (the defaults are the real widths).
 const GEMMA3 = { family: 'gemma3' as const, nEmbd: 256, nHead: 4, nHeadKv: 1, headDim: 64, nFF: 512, nLayer: 2, nCtxTrain: 4096 };
 const QWEN3 = { family: 'qwen3' as const, nEmbd: 256, nHead: 4, nHeadKv: 2, headDim: 64, nFF: 512, nLayer: 2, nCtxTrain: 4096 };
+const RANKER = { family: 'bert-rank' as const, nEmbd: 128, nHead: 4, nFF: 512, nLayer: 2, nCtxTrain: 512 };
 
 let gemma: Served;
 let qwen: Served;
+let ranker: Served;
 
 before(async () => {
-  [gemma, qwen] = await Promise.all([serve(syntheticFamilyPath(GEMMA3), 'gemma3-tiny'), serve(syntheticFamilyPath(QWEN3), 'qwen3-tiny')]);
+  [gemma, qwen, ranker] = await Promise.all([
+    serve(syntheticFamilyPath(GEMMA3), 'gemma3-tiny'), serve(syntheticFamilyPath(QWEN3), 'qwen3-tiny'), serve(syntheticFamilyPath(RANKER), 'ranker-tiny'),
+  ]);
 });
 after(async () => {
-  await Promise.all([gemma?.close(), qwen?.close()]);
+  await Promise.all([gemma?.close(), qwen?.close(), ranker?.close()]);
 });
 
 const openai = (s: Served) => new OpenAI({ baseURL: `${s.base}/v1`, apiKey: s.key, maxRetries: 0 });
@@ -167,4 +175,106 @@ test('the usage audit counts the families\' requests with their prompt tokens', 
   const rows = qwen.store.usage.summary({ by: 'route' });
   const chat = rows.find((r) => r.group === '/v1/chat/completions');
   assert.ok(chat && chat.requests >= 5 && chat.promptTokens > 0, JSON.stringify(rows));
+});
+
+const QUERY = 'how do I light a wood fire';
+const DOCS = [
+  'Stack dry kindling under a few split logs and light the kindling.',
+  'The stock market closed higher on Tuesday.',
+  'A hearth is the floor of a fireplace.',
+  'Cats sleep for most of the day.',
+];
+
+/** fetch with the key and a JSON body. */
+async function post(s: Served, path: string, body: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(s.base + path, {
+    method: 'POST', headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+test('/v1/rerank over a bert reranker (fetch): the engine\'s scores, best first, top_n and documents as asked', async () => {
+  const model = ranker.srv.host.ready().card.id;
+  const want = rerank(ranker.srv.model, QUERY, DOCS);
+  const order = DOCS.map((_, i) => i).sort((a, b) => want.scores[b] - want.scores[a]);
+  const r = await post(ranker, '/v1/rerank', { model, query: QUERY, documents: DOCS, top_n: 3, return_documents: true });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.model, model);
+  assert.equal(r.json.object, 'list');
+  assert.deepEqual(r.json.usage, { prompt_tokens: want.tokens, total_tokens: want.tokens });
+  assert.deepEqual(r.json.results.map((x: { index: number }) => x.index), order.slice(0, 3));
+  for (const x of r.json.results) {
+    assert.ok(Math.abs(x.relevance_score - want.scores[x.index]) < 1e-4, `${x.relevance_score} vs ${want.scores[x.index]}`);
+    assert.deepEqual(x.document, { text: DOCS[x.index] });
+  }
+  // the scores spread (a reranker that said the same of every document would pass nothing above)
+  assert.ok(Math.max(...want.scores) - Math.min(...want.scores) > 1e-3, JSON.stringify(want.scores));
+  // /rerank, {text} documents, every result, no documents echoed
+  const all = await post(ranker, '/rerank', { model, query: QUERY, documents: DOCS.map((text) => ({ text })) });
+  assert.deepEqual(all.json.results.map((x: { index: number }) => x.index), order);
+  assert.ok(all.json.results.every((x: object) => !('document' in x)));
+  // TEI's shape
+  const tei = await post(ranker, '/rerank', { model, query: QUERY, texts: DOCS, return_text: true });
+  assert.deepEqual(tei.json.map((x: { index: number; text: string }) => [x.index, x.text]), order.map((i) => [i, DOCS[i]]));
+  // the audit has the request with its tokens
+  const row = ranker.store.usage.summary({ by: 'route' }).find((x) => x.group === '/v1/rerank');
+  assert.equal(row?.promptTokens, want.tokens);
+});
+
+test('the reranker through openai\'s raw post; it refuses to chat or embed, naming why; /v1/models says rerank', async () => {
+  const client = openai(ranker);
+  const model = ranker.srv.host.ready().card.id;
+  const r = await client.post<{ results: { index: number; relevance_score: number }[] }>('/rerank', { body: { model, query: QUERY, documents: DOCS, top_n: 1 } });
+  assert.equal(r.results.length, 1);
+  const want = rerank(ranker.srv.model, QUERY, DOCS).scores;
+  assert.equal(r.results[0].index, want.indexOf(Math.max(...want)));
+  await assert.rejects(client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && e.param === 'model' &&
+      /cannot chat: bert is an encoder \(bidirectional attention, no language-model head\): it gives relevance scores, not text/.test(e.message));
+  await assert.rejects(client.embeddings.create({ model, input: 'hi' }),
+    (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /cannot embed: it is a reranker/.test(e.message));
+  const listed = await client.models.list();
+  assert.deepEqual((listed.data[0] as unknown as { capabilities: string[] }).capabilities, ['rerank']);
+  // and a decoder cannot rerank
+  const q = await post(qwen, '/v1/rerank', { model: qwen.srv.host.ready().card.id, query: QUERY, documents: DOCS });
+  assert.equal(q.status, 400);
+  assert.match(q.json.error.message, /cannot rerank: it is not a reranker/);
+});
+
+test('embeddings dimensions (openai, ollama): the first components of the full vector at unit length', async () => {
+  const model = qwen.srv.host.ready().card.id;
+  const client = openai(qwen);
+  const full = (await client.embeddings.create({ model, input: 'a warm hearth', encoding_format: 'float' })).data[0].embedding;
+  assert.equal(full.length, 256);
+  const short = (await client.embeddings.create({ model, input: 'a warm hearth', encoding_format: 'float', dimensions: 64 })).data[0].embedding;
+  assert.equal(short.length, 64);
+  const norm = Math.hypot(...full.slice(0, 64));
+  short.forEach((x, i) => assert.ok(Math.abs(x - full[i] / norm) < 1e-6));
+  const ollama = new Ollama({ host: qwen.base, headers: { authorization: `Bearer ${qwen.key}` } });
+  const o = await ollama.embed({ model, input: ['a warm hearth'], dimensions: 64 });
+  o.embeddings[0].forEach((x, i) => assert.ok(Math.abs(x - short[i]) < 1e-6));
+  await assert.rejects(client.embeddings.create({ model, input: 'x', dimensions: 257 }),
+    (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /dimensions must be an integer from 1 to 256/.test(e.message));
+});
+
+test('hearth rerank MODEL --query Q FILE… prints index, score and file, best first', () => {
+  const dir = tempDir('hearth-rerank-cli-');
+  const files = DOCS.map((d, i) => {
+    const f = join(dir, `doc${i}.txt`);
+    writeFileSync(f, d);
+    return f;
+  });
+  const want = rerank(ranker.srv.model, QUERY, DOCS).scores;
+  const order = DOCS.map((_, i) => i).sort((a, b) => want[b] - want[a]);
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), 'rerank', ranker.srv.host.ready().info.path, '--query', QUERY, ...files],
+    { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+  assert.deepEqual(lines.map((l) => Number(l[0])), order);
+  assert.deepEqual(lines.map((l) => l[2]), order.map((i) => files[i]));
+  lines.forEach((l) => assert.ok(Math.abs(Number(l[1]) - want[Number(l[0])]) < 1e-4));
+  const refused = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), 'rerank', qwen.srv.host.ready().info.path, '--query', QUERY, files[0]],
+    { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /cannot rerank: it is not a reranker/);
 });
