@@ -6,6 +6,7 @@
 import { HearthError } from '../util/errors.ts';
 import { GGUFValueType, type GGUFMetadata } from '../gguf/index.ts';
 import { openModelInfo, type ModelInfo } from '../engine/model-info.ts';
+import { encoderInput } from '../engine/embed.ts';
 import { rerankInput } from '../engine/rerank.ts';
 import type { LoadOptions } from '../engine/types.ts';
 import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
@@ -69,13 +70,16 @@ export class LocalProvider implements Provider {
 
   async embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings> {
     const nCtx = this.info.nCtx;
+    // an encoder's inputs in [CLS] ... [SEP] (ids given bare get them here, so counts and truncation see them)
+    const frame = isEncoderInfo(this.info) ? (t: number[]) => encoderInput(this.info.tokenizer, t) : (t: number[]) => t;
     const ids = inputs.map((p, i) => {
-      const t = promptTokens(this.info, p);
+      const t = frame(promptTokens(this.info, p));
       if (t.length <= nCtx) return t;
       if (!options.truncate) {
         throw new HearthError('context_length_exceeded', `input ${inputs.length > 1 ? `${i} ` : ''}is ${t.length} tokens; the context holds ${nCtx}`);
       }
-      return t.slice(0, nCtx);
+      const cut = frame(t.slice(0, nCtx - 1));
+      return cut.length <= nCtx ? cut : t.slice(0, nCtx);
     });
     const vectors = await this.remote.embed(ids, signal);
     return { vectors, tokens: ids.reduce((s, t) => s + t.length, 0) };

@@ -259,9 +259,15 @@ test('LocalProvider.rerank and embed through the engine thread', async () => {
     assert.deepEqual([e.card.capabilities.chat, e.card.capabilities.completion, e.card.capabilities.embeddings], [false, false, true]);
     const request = { model: 'm', prompts: [{ kind: 'text' as const, text: 'hi' }], n: 1, maxTokens: 1, sampling: {}, stop: [], stream: false };
     await assert.rejects(e.generate(request), (err) => isHearthError(err, 'invalid_argument') && /encoder \(bert\)/.test(err.message));
-    const { vectors, tokens } = await e.embed(TEXTS.map((text) => ({ kind: 'text' as const, text })), { truncate: false });
-    assert.equal(vectors.length, TEXTS.length);
-    assert.equal(tokens, TEXTS.reduce((n, x) => n + e.tokenize({ kind: 'text', text: x }).length, 0));
+    const steps: StepInfo[] = [];
+    e.onStep = (info) => steps.push(info);
+    const bare = e.tokenize({ kind: 'text', text: TEXTS[0] }).slice(1, -1);
+    const { vectors, tokens } = await e.embed([...TEXTS.map((text) => ({ kind: 'text' as const, text })), { kind: 'tokens', tokens: bare }],
+      { truncate: false });
+    assert.equal(vectors.length, TEXTS.length + 1);
+    assert.equal(tokens, TEXTS.reduce((n, x) => n + e.tokenize({ kind: 'text', text: x }).length, 0) + bare.length + 2, 'bare ids framed in [CLS] ... [SEP]');
+    assert.ok(maxAbsDiff(vectors[0], vectors.at(-1)!) < 1e-6, 'bare ids embed as the framed text');
+    assert.ok(steps.some((st) => st.sequences === TEXTS.length + 1), `inputs not in one pass: ${JSON.stringify(steps)}`);
     e.close();
   } finally {
     await engine.close();
