@@ -3,7 +3,7 @@
 // token, Q4_K weights), the same thread count, each engine in its own process (as bench/engine.ts runs them).
 // Fewer layers than the real model's 48: one layer's weights are ~180 MB at Q4_K, so 24 layers (4.3 GB) would
 // not fit the 4 GiB WebAssembly memory; tokens/s scale with 1 / layers, so the per-layer cost is what compares.
-// Usage: node bench/moe.ts                    (8 layers, 1 and 2 threads; writes "## CPU engine (mixture of experts)")
+// Usage: node bench/moe.ts                    (4 layers, 1 and 2 threads; writes "## CPU engine (mixture of experts)")
 //        node bench/moe.ts --layers 4 --threads 2
 //        node bench/moe.ts --quick            (1 layer, 32-token prompt, 8 tokens: a smoke run, prints only)
 // The model is built once by test/fixtures/synthetic-families.ts and cached under test/.cache/synthetic/.
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'skip-reference': { type: 'boolean', default: false },
   },
 });
-const nLayer = Number(values.layers ?? (values.quick ? 1 : 8));
+const nLayer = Number(values.layers ?? (values.quick ? 1 : 4));
 const threadCounts = values.threads.split(',').map(Number);
 const nPrompt = Number(values['n-prompt'] ?? (values.quick ? 32 : 128));
 const nGen = Number(values['n-gen'] ?? (values.quick ? 8 : 64));
