@@ -64,7 +64,8 @@ function buildQwen3Moe(hp: H, w: ModelWeights): DecoderModel {
     };
     return { attn, experts };
   });
-  return llamaFamilyModel(hp, w, layers, (p, il) => {
+  // the blocks' dense gate/up buffers are never used here: size them for one expert's width, not feed_forward_length
+  return llamaFamilyModel({ ...hp, nFF: hp.nFFExp }, w, layers, (p, il) => {
     const L = layers[il];
     attentionBlock(p.backend, L.attn, hp, attnOpts, il, p, p.s);
     moeBlock(p.backend, L.experts, hp, moe, p.n, p.s);
