@@ -1,11 +1,11 @@
 // The model families through `hearth serve` and the official clients (openai, ollama, @anthropic-ai/sdk), on
 // loopback with API keys and the usage audit on: synthetic gemma3 and qwen3 decoders (their own chat templates
-// and end-of-turn tokens, see test/fixtures/synthetic-families.ts) and a synthetic bert reranker behind
+// and end-of-turn tokens, see test/fixtures/synthetic-families.ts), a nomic-bert embedder and a bert reranker behind
 // /v1/rerank. Checked: the prompt the server counts is the chat template rendered as written out here; a
 // generation stops at the family's end-of-turn token (forced with logit_bias) with finish_reason stop and the
 // token's text kept out of the answer; Qwen3's thinking switch (chat_template_kwargs, Ollama's think) changes
 // the prompt by the think block; the reranker's scores come back best first for a real HTTP client.
-// Measured alone on the 2-core machine: 5-7 s with the synthetic models cached (test/.cache).
+// Measured alone on the 2-core machine: 5-12 s with the synthetic models cached (test/.cache), +~5 s to write them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,18 +47,21 @@ async function serve(path: string, alias: string): Promise<Served> {
 const GEMMA3 = { family: 'gemma3' as const, nEmbd: 256, nHead: 4, nHeadKv: 1, headDim: 64, nFF: 512, nLayer: 2, nCtxTrain: 4096 };
 const QWEN3 = { family: 'qwen3' as const, nEmbd: 256, nHead: 4, nHeadKv: 2, headDim: 64, nFF: 512, nLayer: 2, nCtxTrain: 4096 };
 const RANKER = { family: 'bert-rank' as const, nEmbd: 128, nHead: 4, nFF: 512, nLayer: 2, nCtxTrain: 512 };
+const NOMIC = { family: 'nomic-bert' as const, nEmbd: 128, nHead: 4, nFF: 256, nLayer: 2, nCtxTrain: 512 };
 
 let gemma: Served;
 let qwen: Served;
 let ranker: Served;
+let nomic: Served;
 
 before(async () => {
-  [gemma, qwen, ranker] = await Promise.all([
-    serve(syntheticFamilyPath(GEMMA3), 'gemma3-tiny'), serve(syntheticFamilyPath(QWEN3), 'qwen3-tiny'), serve(syntheticFamilyPath(RANKER), 'ranker-tiny'),
+  [gemma, qwen, ranker, nomic] = await Promise.all([
+    serve(syntheticFamilyPath(GEMMA3), 'gemma3-tiny'), serve(syntheticFamilyPath(QWEN3), 'qwen3-tiny'),
+    serve(syntheticFamilyPath(RANKER), 'ranker-tiny'), serve(syntheticFamilyPath(NOMIC), 'nomic-tiny'),
   ]);
 });
 after(async () => {
-  await Promise.all([gemma?.close(), qwen?.close(), ranker?.close()]);
+  await Promise.all([gemma?.close(), qwen?.close(), ranker?.close(), nomic?.close()]);
 });
 
 const openai = (s: Served) => new OpenAI({ baseURL: `${s.base}/v1`, apiKey: s.key, maxRetries: 0 });
@@ -255,6 +258,27 @@ test('embeddings dimensions (openai, ollama): the first components of the full v
   o.embeddings[0].forEach((x, i) => assert.ok(Math.abs(x - short[i]) < 1e-6));
   await assert.rejects(client.embeddings.create({ model, input: 'x', dimensions: 257 }),
     (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /dimensions must be an integer from 1 to 256/.test(e.message));
+});
+
+test('a nomic-bert embedder: Matryoshka dimensions, embedding-only capabilities, chat refused naming why', async () => {
+  const model = nomic.srv.host.ready().card.id;
+  const client = openai(nomic);
+  const inputs = ['a warm hearth', 'stock prices fell'];
+  const full = (await client.embeddings.create({ model, input: inputs, encoding_format: 'float' })).data.map((d) => d.embedding);
+  assert.equal(full[0].length, 128);
+  // base64 (the SDK's default) with dimensions: 32 components each, the full vectors cut and re-normalised
+  const short = (await client.embeddings.create({ model, input: inputs, dimensions: 32 })).data.map((d) => d.embedding);
+  short.forEach((v, j) => {
+    assert.equal(v.length, 32);
+    const norm = Math.hypot(...full[j].slice(0, 32));
+    v.forEach((x, i) => assert.ok(Math.abs(x - full[j][i] / norm) < 1e-6));
+  });
+  const ollama = new Ollama({ host: nomic.base, headers: { authorization: `Bearer ${nomic.key}` } });
+  assert.deepEqual((await ollama.show({ model })).capabilities, ['embedding']);
+  await assert.rejects(ollama.chat({ model, messages: [{ role: 'user', content: 'hi' }], stream: false }),
+    (e: Error & { status_code?: number }) => e.status_code === 400 && /cannot chat: nomic-bert is an encoder .*it gives embeddings, not text/.test(e.message));
+  await assert.rejects(client.completions.create({ model, prompt: 'hi' }),
+    (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /cannot generate text: nomic-bert is an encoder/.test(e.message));
 });
 
 test('hearth rerank MODEL --query Q FILE… prints index, score and file, best first', () => {
