@@ -169,6 +169,11 @@ test('qwen3: enable_thinking false (chat_template_kwargs, Ollama think) adds the
   const ollama = new Ollama({ host: qwen.base, headers: { authorization: `Bearer ${qwen.key}` } });
   const r = await ollama.chat({ model, messages: user, think: false, stream: false, options: { num_predict: 1 } });
   assert.equal(r.prompt_eval_count, off);
+  const on = await ollama.chat({ model, messages: user, think: true, stream: false, options: { num_predict: 3, temperature: 0 } });
+  assert.equal(on.prompt_eval_count, ids(qwen, head).length);
+  // the random model writes no think block: everything it says is content
+  const plain = await ollama.chat({ model, messages: user, stream: false, options: { num_predict: 3, temperature: 0 } });
+  assert.equal(on.message.content, plain.message.content);
   const g = new Ollama({ host: gemma.base, headers: { authorization: `Bearer ${gemma.key}` } });
   await assert.rejects(g.chat({ model: gemma.srv.host.ready().card.id, messages: user, think: true, stream: false }),
     (e: Error & { status_code?: number }) => e.status_code === 400 && /cannot think: its chat template has no thinking switch/.test(e.message));

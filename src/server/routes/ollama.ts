@@ -10,6 +10,7 @@ import {
   embedRequestFromOllama, embedResponse, psResponse, showRequestFromOllama, showResponse, tagsResponse,
 } from '../../api/ollama/models.ts';
 import { ollamaError } from '../../api/errors.ts';
+import { ThinkingSplitter } from '../../api/ollama/thinking.ts';
 import { checkDimensions, shortenEmbeddings } from '../../api/embedding-dimensions.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { generateAndReply, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
@@ -29,12 +30,15 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
         return native.stream ? reply.header('content-type', 'application/x-ndjson').send(ndjsonLine(body)) : body;
       }
       return generateAndReply(ctx, request, reply, native, {
-        json: ([r]) => ollamaResponse(kind, model, r, ctx.now()),
-        stream: () => ({
-          format: 'ndjson',
-          event: (ev) => ollamaStreamEvent(kind, model, ev, ctx.now()).map(ndjsonLine),
-          error: (info) => ndjsonLine(ollamaError(info)),
-        }),
+        json: ([r]) => ollamaResponse(kind, model, r, ctx.now(), think === true),
+        stream: () => {
+          const splitter = think ? new ThinkingSplitter() : undefined;
+          return {
+            format: 'ndjson',
+            event: (ev) => ollamaStreamEvent(kind, model, ev, ctx.now(), splitter).map(ndjsonLine),
+            error: (info) => ndjsonLine(ollamaError(info)),
+          };
+        },
       });
     };
 
