@@ -152,7 +152,7 @@ for (const [name, served, prompt, eot] of [
   });
 }
 
-test('qwen3: enable_thinking false (chat_template_kwargs, Ollama think) adds the empty think block; gemma3 cannot think', async () => {
+test('qwen3: enable_thinking false (chat_template_kwargs, Ollama think, Anthropic thinking disabled) adds the empty think block; gemma3 cannot think', async () => {
   const model = qwen.srv.host.ready().card.id;
   const client = openai(qwen);
   const user = [{ role: 'user' as const, content: 'What is a hearth?' }];
@@ -174,6 +174,11 @@ test('qwen3: enable_thinking false (chat_template_kwargs, Ollama think) adds the
   // the random model writes no think block: everything it says is content
   const plain = await ollama.chat({ model, messages: user, stream: false, options: { num_predict: 3, temperature: 0 } });
   assert.equal(on.message.content, plain.message.content);
+  // Anthropic's thinking disabled is the same switch
+  const anthropic = new Anthropic({ baseURL: qwen.base, apiKey: qwen.key, maxRetries: 0 });
+  const m = await anthropic.messages.create({ model, max_tokens: 1, messages: user, thinking: { type: 'disabled' } });
+  assert.equal(m.usage.input_tokens, off);
+  assert.equal((await anthropic.messages.countTokens({ model, messages: user, thinking: { type: 'disabled' } })).input_tokens, off);
   const g = new Ollama({ host: gemma.base, headers: { authorization: `Bearer ${gemma.key}` } });
   await assert.rejects(g.chat({ model: gemma.srv.host.ready().card.id, messages: user, think: true, stream: false }),
     (e: Error & { status_code?: number }) => e.status_code === 400 && /cannot think: its chat template has no thinking switch/.test(e.message));
