@@ -64,7 +64,9 @@ export class EmbeddingJob {
   readonly pooling: Pooling;
   /** Runs in one pass (an encoder); otherwise it may go chunk by chunk. */
   readonly whole: boolean;
-  private readonly cache: KVCache;
+  /** The scratch cache, allocated when the job first runs (a queued input holds no memory). */
+  private scratch: KVCache | undefined;
+  private disposed = false;
   private done = 0;
   /** Chunked pooling state: the sum of rows (mean), or the pooled row (cls: the first, last: the latest). */
   private readonly acc: Float64Array;
@@ -96,10 +98,17 @@ export class EmbeddingJob {
     this.tokens = ids;
     this.pooling = pooling;
     this.whole = whole;
-    this.cache = whole
-      ? new Cache(model.backend, hp.nLayer, ids.length, hp.nHeadKv * hp.headDim, false)
-      : model.createCache(ids.length);
     this.acc = new Float64Array(hp.nEmbd);
+  }
+
+  private get cache(): KVCache {
+    if (this.disposed) throw new HearthError('invalid_argument', 'this embedding job has been disposed');
+    if (!this.scratch) {
+      const { hp } = this.model;
+      const n = this.tokens.length;
+      this.scratch = this.whole ? new Cache(this.model.backend, hp.nLayer, n, hp.nHeadKv * hp.headDim, false) : this.model.createCache(n);
+    }
+    return this.scratch;
   }
 
   get finished(): boolean {
@@ -161,7 +170,8 @@ export class EmbeddingJob {
 
   /** Frees the scratch cache now (idempotent; the job cannot run afterwards). */
   dispose(): void {
-    this.cache.dispose();
+    this.disposed = true;
+    this.scratch?.dispose();
   }
 }
 

@@ -19,7 +19,7 @@
 // Also: a decoder (stories260K) still embeds (mean pooling when its file names none; pooling 'last' is llama.cpp's
 // last-row output, and a copy of the file with llama.pooling_type last pools so by default), several inputs in one batched pass equal each alone, the scheduler runs queued inputs as one
 // pass, and LocalProvider.rerank answers through the engine thread.
-// Measured: 23 s alone on 2 busy cores (most of it llama.cpp's model loads).
+// Measured: 19-38 s alone on the shared 2-core machine (load average 1-7), most of it llama.cpp model loads.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -17,6 +17,9 @@ import {
 
 type JobHandler = (ev: WireJobEvent) => void;
 
+/** How long close() waits for the engine thread to unload its models before terminating it. */
+const SHUTDOWN_MS = 5000;
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -30,6 +33,7 @@ export class EngineHost {
   private nextId = 1;
   private dead: HearthError | undefined;
   private refd = false;
+  private closing: Promise<void> | undefined;
 
   constructor() {
     // A webgpu backend opened in the engine thread needs the C environment set from this (the main) thread.
@@ -60,9 +64,22 @@ export class EngineHost {
     return this.call({ op: 'threads' }) as Promise<ThreadsReply>;
   }
 
-  /** Stops the engine thread; outstanding work fails with `unavailable`. */
-  async close(): Promise<void> {
+  /**
+   * Stops the engine thread; outstanding work fails with `unavailable`. The thread first unloads every model
+   * (so a webgpu device is released in an orderly way), waited for at most SHUTDOWN_MS (it may be in the middle
+   * of a long forward pass); then it is terminated.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.dead) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, SHUTDOWN_MS); });
+    await Promise.race([this.call({ op: 'shutdown' }).catch(() => {}), late]);
+    clearTimeout(timer);
     this.fail(new HearthError('unavailable', 'the engine has been closed'));
     await this.worker.terminate();
   }

@@ -28,6 +28,7 @@ export type EngineRequest =
   | { op: 'embed'; model: number; jobs: number[]; inputs: number[][]; pooling?: Pooling }
   | { op: 'cancel'; jobs: number[] }
   | { op: 'unload'; model: number }
+  | { op: 'shutdown' }
   | { op: 'threads' };
 
 /** The reply to 'load'. */
