@@ -214,6 +214,11 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     const op = region('experts output rows', most * rows * 4);
     byExpert.forEach((out, e) => {
       if (out.length === 0) return;
+      if (out.length === 1) {
+        // one row (every expert at decode): multiply it where it lies
+        matmulAt(experts[e], xp + src[out[0]] * cols * 4, 1, yp + out[0] * rows * 4);
+        return;
+      }
       const xs = heap.f32(xp, x.length);
       const gathered = heap.f32(gp, out.length * cols);
       out.forEach((i, r) => gathered.set(xs.subarray(src[i] * cols, (src[i] + 1) * cols), r * cols));
