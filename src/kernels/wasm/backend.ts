@@ -9,6 +9,9 @@
 // layerNorm, gelu, geluErf and geglu run wasm kernels (assembly/ops.ts). scale and softcap (once per layer or
 // per logits row at most) and attention with options (no mask other than causal in the wasm kernel: non-causal,
 // a sliding window or soft-capped scores) run the reference on views of the wasm memory.
+// Mixture-of-experts: matmulId gathers each expert's rows into scratch and runs the wasm matmul once per expert;
+// routing (softmax and top-k over a few dozen logits per token) and the weighted combine run the reference on
+// views of the wasm memory.
 
 import { availableParallelism } from 'node:os';
 import { rowBytes, typeLayout } from '../../gguf/ggml-types.ts';
@@ -20,6 +23,7 @@ import { isPlainCausal } from '../ref/attention-options.ts';
 import { attention as refAttention } from '../ref/attention.ts';
 import { scale as refScale, softcap as refSoftcap } from '../ref/scale.ts';
 import { getRow, matmul as refMatmul } from '../ref/matmul.ts';
+import { checkIds, moeCombine as refMoeCombine, moeRoute as refMoeRoute, rowsByExpert } from '../ref/moe.ts';
 import { rope } from '../ref/rope.ts';
 import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
 import { WasmHeap } from './heap.ts';
@@ -153,11 +157,14 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   }
 
   function matmul(w: WeightTensor, x: Tensor, nTokens: number, y: Tensor): void {
+    matmulAt(w, f32(x, w.cols * nTokens), nTokens, f32(y, w.rows * nTokens));
+  }
+
+  /** y = w · x over nTokens rows, x and y given as pointers into the wasm memory. */
+  function matmulAt(w: WeightTensor, xp: number, nTokens: number, yp: number): void {
     const { cols, rows, type } = w;
     const kind = actKind(type);
     const layout = typeLayout(type);
-    const xp = f32(x, cols * nTokens);
-    const yp = f32(y, rows * nTokens);
     if (!kind || !layout || cols % layout.blockSize !== 0) {
       refMatmul(w, heap.f32(xp, cols * nTokens), nTokens, heap.f32(yp, rows * nTokens), true);
       return;
@@ -186,6 +193,40 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     args[8] = rows;
     args[9] = Math.max(1, chunk);
     pool.dispatch(OP_MATMUL, nth);
+  }
+
+  /**
+   * The experts' matmuls, batched by expert: the rows routed to expert e are gathered into scratch, multiplied in
+   * one matmul by the wasm kernels, and scattered to their output rows.
+   */
+  function matmulId(experts: readonly WeightTensor[], x: Tensor, src: Int32Array, ids: Int32Array, y: Tensor): void {
+    checkIds(experts.length, src, ids);
+    const { cols, rows } = experts[0];
+    const xp = f32(x);
+    const yp = f32(y, ids.length * rows);
+    for (const r of src) {
+      if (!Number.isInteger(r) || r < 0 || (r + 1) * cols > x.length) throw new HearthError('invalid_argument', `matmulId: source row ${r} is outside the input`);
+    }
+    const byExpert = rowsByExpert(experts.length, ids);
+    const most = byExpert.reduce((m, r) => Math.max(m, r.length), 0);
+    if (most === 0) return;
+    const gp = region('experts input rows', most * cols * 4);
+    const op = region('experts output rows', most * rows * 4);
+    byExpert.forEach((out, e) => {
+      if (out.length === 0) return;
+      if (out.length === 1) {
+        // one row (every expert at decode): multiply it where it lies
+        matmulAt(experts[e], xp + src[out[0]] * cols * 4, 1, yp + out[0] * rows * 4);
+        return;
+      }
+      const xs = heap.f32(xp, x.length);
+      const gathered = heap.f32(gp, out.length * cols);
+      out.forEach((i, r) => gathered.set(xs.subarray(src[i] * cols, (src[i] + 1) * cols), r * cols));
+      matmulAt(experts[e], gp, out.length, op);
+      const ys = heap.f32(yp, ids.length * rows);
+      const got = heap.f32(op, out.length * rows);
+      out.forEach((i, r) => ys.set(got.subarray(r * rows, (r + 1) * rows), i * rows));
+    });
   }
 
   function attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor,
@@ -309,6 +350,12 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     geglu: (gate, up, n) => ex.geglu(f32(gate, n), f32(up, n), n),
     scale: (x, s, n) => refScale(f32View(x, n), s, n),
     softcap: (x, cap, n) => refSoftcap(f32View(x, n), cap, n),
+    moeRoute: (logits, nTokens, nExpert, nUsed, normalize) =>
+      refMoeRoute(f32View(logits, nTokens * nExpert), nTokens, nExpert, nUsed, normalize),
+    matmulId,
+    moeCombine(experts, weights, nTokens, nUsed, n, out) {
+      refMoeCombine(f32View(experts, nTokens * nUsed * n), weights, nTokens, nUsed, n, f32View(out, nTokens * n));
+    },
     dispose: () => pool.dispose(),
   };
   orphanedLeases.register(backend, pool);
