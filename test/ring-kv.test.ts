@@ -65,7 +65,7 @@ function model(b: Backend): DecoderForward {
       const w = windowOf(il);
       const mask = w === undefined ? undefined : { window: w, softcap: il === 2 ? 4 : undefined };
       attentionBlock(p.backend, L.attn, HP, { rope: HP.rope, mask }, il, p, p.s);
-      feedForwardBlock(p.backend, L.ffn, HP, p.n, p.s);
+      feedForwardBlock(p.backend, L.ffn!, HP, p.n, p.s);
     },
   };
   return new DecoderForward(m, b);

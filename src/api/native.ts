@@ -7,7 +7,8 @@ import type { FinishReason } from '../engine/types.ts';
 
 /** What to generate from: messages through the chat template, plain text, or token ids. */
 export type PromptInput =
-  | { kind: 'chat'; messages: ChatMessage[] }
+  /** `templateVars`: extra chat-template variables (chat_template_kwargs; Ollama's think as enable_thinking). */
+  | { kind: 'chat'; messages: ChatMessage[]; templateVars?: Record<string, unknown> }
   /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
   | { kind: 'text'; text: string; context?: number[] }
   | { kind: 'tokens'; tokens: number[] };
@@ -87,8 +88,26 @@ export interface ModelCapabilities {
   chat: boolean;
   completion: boolean;
   embeddings: boolean;
+  /** Scores query-document pairs (a reranker: pooling rank with a classification head). */
+  rerank: boolean;
+  /** The chat template has a thinking switch (`enable_thinking`, as Qwen3's). */
+  thinking: boolean;
   tools: boolean;
   vision: boolean;
+}
+
+export type Capability = keyof ModelCapabilities;
+
+/**
+ * The capabilities as Ollama's /api/show lists them ("completion" covers chat; "rerank" is Hearth's, for a
+ * model that answers /v1/rerank), in that order.
+ */
+export function capabilityNames(c: ModelCapabilities): string[] {
+  const names: [boolean, string][] = [
+    [c.completion || c.chat, 'completion'], [c.embeddings, 'embedding'], [c.rerank, 'rerank'], [c.thinking, 'thinking'],
+    [c.tools, 'tools'], [c.vision, 'vision'],
+  ];
+  return names.filter(([on]) => on).map(([, name]) => name);
 }
 
 /** Facts about the served model that converters put on the wire. */
@@ -117,6 +136,8 @@ export interface ModelCard {
   digest?: string;
   loadedAt: Date;
   capabilities: ModelCapabilities;
+  /** Why a capability is missing, where the provider knows (a person reads it in the 400 that refuses the request). */
+  missing?: Partial<Record<Capability, string>>;
 }
 
 /** Finish reason as OpenAI and Ollama spell it: end of generation and stop strings are both "stop". */

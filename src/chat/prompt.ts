@@ -18,14 +18,20 @@ export function rawPromptTokens(tok: Tokenizer, text: string): number[] {
   return tok.encode(text, { parseSpecial: false });
 }
 
-/** Render messages through the chat template; undefined when the model has none. */
-export function renderChat(model: PromptSource, messages: ChatMessage[], addGenerationPrompt = true): string | undefined {
+/**
+ * Render messages through the chat template; undefined when the model has none. `vars` are extra template
+ * variables (llama-server's chat_template_kwargs, e.g. Qwen3's enable_thinking); they cannot replace
+ * messages, add_generation_prompt or the special tokens.
+ */
+export function renderChat(model: PromptSource, messages: ChatMessage[], addGenerationPrompt = true,
+  vars?: Record<string, unknown>): string | undefined {
   if (!model.chatTemplate) return undefined;
   const tok = model.tokenizer;
   return renderChatTemplate(model.chatTemplate, messages, {
     addGenerationPrompt,
     bosToken: tokenText(tok, tok.bosId),
     eosToken: tokenText(tok, tok.eosId),
+    extra: vars,
   });
 }
 
@@ -40,8 +46,8 @@ export function chatTextTokens(tok: Tokenizer, rendered: string): number[] {
  * Prompt tokens for a conversation. Without a chat template the messages' contents are joined
  * (system first) and tokenized as a raw prompt, as llama.cpp does for template-less models.
  */
-export function chatPromptTokens(model: PromptSource, messages: ChatMessage[]): number[] {
-  const rendered = renderChat(model, messages);
+export function chatPromptTokens(model: PromptSource, messages: ChatMessage[], vars?: Record<string, unknown>): number[] {
+  const rendered = renderChat(model, messages, true, vars);
   if (rendered === undefined) return rawPromptTokens(model.tokenizer, messages.map((m) => m.content).join('\n'));
   return chatTextTokens(model.tokenizer, rendered);
 }

@@ -13,6 +13,7 @@ import type { Tokenizer } from '../tokenizer/types.ts';
 import type { LoadOptions } from './types.ts';
 import { architecture, supportedArchs, type Architecture } from '../model/archs/index.ts';
 import type { DecoderHParams } from '../model/types.ts';
+import { POOLING_BY_ID, type Pooling } from '../model/archs/types.ts';
 import { modelNameFromPath } from '../model/resolve.ts';
 
 /** Default context cap when the caller does not choose one (Ollama's default window). */
@@ -32,6 +33,39 @@ export interface ModelInfo {
   readonly paramCount: number;
   /** Facts about the file from its header and size (the model card needs them; nothing reopens the file). */
   readonly file: ModelFileFacts;
+  /** What the model is built for: generating, embedding or ranking (the card's capabilities follow from it). */
+  readonly purpose: ModelPurpose;
+}
+
+/**
+ * What the file says a model is for, as llama.cpp reads it: `{arch}.pooling_type` (written by converters of
+ * embedding and reranking models only), `{arch}.attention.causal` (false for encoders such as BERT, which have
+ * no language-model head), and a classification head (`cls` / `cls.output` tensors, a reranker's).
+ */
+export interface ModelPurpose {
+  /** undefined when the file does not say (a decoder: Hearth mean-pools its hidden states). */
+  readonly pooling: Pooling | undefined;
+  /** Bidirectional attention and no head over the vocabulary: it embeds or ranks, never generates. */
+  readonly encoder: boolean;
+  readonly classifier: boolean;
+}
+
+/** Architectures that are encoders whether or not the file writes attention.causal. */
+const ENCODER_ARCHS: ReadonlySet<string> = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-bert-v2', 'jina-bert-v3', 'neo-bert', 'modern-bert', 't5encoder']);
+
+export function modelPurpose(file: GGUFFile, arch: string): ModelPurpose {
+  const md = file.metadata;
+  const id = md.getNumber(`${arch}.pooling_type`, undefined);
+  const pooling = id === undefined ? undefined : POOLING_BY_ID[id];
+  if (id !== undefined && pooling === undefined) {
+    throw new HearthError('model_invalid', `${md.source}: ${arch}.pooling_type ${id} is not one of ${POOLING_BY_ID.map((p, i) => `${i} (${p})`).join(', ')}`);
+  }
+  const causal = md.getBool(`${arch}.attention.causal`, true);
+  return {
+    pooling,
+    encoder: !causal || ENCODER_ARCHS.has(arch),
+    classifier: file.findTensor('cls.weight') !== undefined || file.findTensor('cls.output.weight') !== undefined,
+  };
 }
 
 export interface ModelFileFacts {
@@ -104,6 +138,7 @@ export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = 
     options: opts,
     paramCount: file.tensors.reduce((s, t) => s + t.nElements, 0),
     file: fileFacts(file, path),
+    purpose: modelPurpose(file, arch),
   };
 }
 

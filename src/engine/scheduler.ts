@@ -1,7 +1,8 @@
 // Continuous batching over N slots. Each slot is a Context (one KV cache) over the shared model; a step runs
 // every active sequence through ONE evalBatch (prompt chunks and single decode tokens together), then samples
 // each. New requests join between steps; a cancelled or timed-out request leaves at the next step. Embeddings
-// are jobs too: a step also runs one chunk of the oldest embedding input, on its own scratch cache.
+// are jobs too: a step also runs the oldest embedding inputs that fit it as one batched pass (or one chunk of a
+// long decoder input), each on its own scratch cache.
 // While some sequence is decoding, the prompt (and embedding) chunk of a step is sized by time, from the
 // measured cost per prompt token, so that a running stream's next token waits at most one chunk of about
 // `chunkMs` behind a long prompt (llama.cpp bounds it by n_batch tokens instead). Steps run one per event-loop
@@ -11,7 +12,8 @@ import { HearthError } from '../util/errors.ts';
 import { Context, commonPrefix, evalBatch } from './context.ts';
 import type { LoadedModel } from './load.ts';
 import { Sequence, type JobEvent, type JobSpec } from './sequence.ts';
-import { EmbeddingJob } from './embed.ts';
+import { EmbeddingJob, runEmbeddingBatch, takeBatch } from './embed.ts';
+import type { Pooling } from '../model/types.ts';
 
 export type { JobEvent, JobSpec } from './sequence.ts';
 
@@ -138,15 +140,18 @@ export class Scheduler {
   }
 
   /**
-   * Queues one embedding input (mean-pooled final hidden states, see embed.ts); `done` gets the vector or the
-   * error. Embeddings do not take a slot; they count against the queue limit while they wait.
+   * Queues one embedding input (the model's pooling over its final hidden states, L2-normalised; with pooling
+   * 'rank', a reranker's raw scores: see embed.ts); `done` gets the vector or the error. Embeddings do not take
+   * a slot; they count against the queue limit while they wait. Inputs queued together run as one batched pass
+   * where they fit a step.
    */
-  submitEmbedding(tokens: readonly number[], done: (result: Float32Array | HearthError) => void, signal?: AbortSignal): void {
+  submitEmbedding(tokens: readonly number[], done: (result: Float32Array | HearthError) => void, signal?: AbortSignal,
+    pooling?: Pooling): void {
     if (this.closed) throw new HearthError('unavailable', 'the server is shutting down');
     if (this.embeds.length >= this.slots.length + this.options.queueLimit) {
       throw new HearthError('queue_full', `${this.embeds.length} embedding inputs are waiting (the queue holds ${this.options.queueLimit})`);
     }
-    const job = new EmbeddingJob(this.model, tokens);
+    const job = new EmbeddingJob(this.model, tokens, pooling);
     const deadline = this.options.timeoutMs > 0 ? performance.now() + this.options.timeoutMs : Infinity;
     const entry: EmbedEntry = { job, deadline, done, finished: false };
     if (signal) {
@@ -280,21 +285,29 @@ export class Scheduler {
       });
     }
     this.retireFinished();
-    // One chunk of the oldest embedding input: as long as a prompt chunk when someone decodes.
-    const head = this.embeds[0];
-    if (head) {
+    // The oldest embedding inputs that fit a step run as one batched pass (as many tokens as a prompt chunk when
+    // someone decodes); a longer decoder input runs one chunk of it.
+    let nEmbeds = 0;
+    if (this.embeds.length > 0) {
+      const budget = decoding ? chunk : this.options.prefillChunk;
+      const group = takeBatch(this.embeds.map((e) => e.job), 0, budget);
+      const entries = this.embeds.slice(0, group.length);
+      nEmbeds = group.length;
       try {
-        const n = head.job.next(decoding ? chunk : this.options.prefillChunk);
+        const n = group.length > 1
+          ? (runEmbeddingBatch(this.model, group), group.reduce((sum, j) => sum + j.tokens.length, 0))
+          : group[0].next(budget);
         nTokens += n;
         nPrompt += n;
-        if (head.job.finished) this.endEmbedding(head, head.job.result());
+        for (const e of entries) if (e.job.finished) this.endEmbedding(e, e.job.result());
       } catch (e) {
-        this.endEmbedding(head, e instanceof HearthError ? e : new HearthError('internal', `embedding failed: ${(e as Error).message}`, { cause: e }));
+        const err = e instanceof HearthError ? e : new HearthError('internal', `embedding failed: ${(e as Error).message}`, { cause: e });
+        for (const entry of entries) this.endEmbedding(entry, err);
       }
     }
     const ms = performance.now() - t0;
     this.observe(ms, nPrompt, nTokens - nPrompt);
-    this.onStep?.({ sequences: batch.length + (head ? 1 : 0), tokens: nTokens, promptTokens: nPrompt, ms });
+    this.onStep?.({ sequences: batch.length + nEmbeds, tokens: nTokens, promptTokens: nPrompt, ms });
   }
 
   /** Updates the cost estimates from a step of nPrompt prompt tokens next to nDecode decode tokens. */

@@ -9,6 +9,7 @@ import { HearthError } from '../util/errors.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import type { AttentionShape } from './ref/attention.ts';
 import type { AttentionOptions } from './ref/attention-options.ts';
+import type { MoeRoute } from './ref/moe.ts';
 import type { RopeParams } from './ref/rope.ts';
 
 /** A 2-D weight as stored in the file: `rows` rows of `cols` elements, packed in `type` blocks. */
@@ -113,6 +114,20 @@ export interface Backend {
   add(a: Tensor, b: Tensor, n: number): void;
   /** x [nTokens, n] += bias [n] per row. */
   addBias(x: Tensor, bias: Tensor, n: number, nTokens: number): void;
+  /**
+   * Mixture-of-experts routing of logits [nTokens, nExpert] (llama.cpp build_moe_ffn, softmax gating; see
+   * ref/moe.ts): per token the nUsed most probable experts and their probabilities (renormalised to sum 1 when
+   * `normalize`), on the host, since which rows each expert takes decides the matmuls that follow. A backend
+   * whose device completes later reads the logits back here.
+   */
+  moeRoute(logits: Tensor, nTokens: number, nExpert: number, nUsed: number, normalize: boolean): MoeRoute;
+  /**
+   * y[i, :] = experts[ids[i]] · x[src[i], :] for i < ids.length (ggml_mul_mat_id): x is [*, cols], y is
+   * [ids.length, rows]; every expert has one shape. Rows routed to one expert run as one batched matmul.
+   */
+  matmulId(experts: readonly WeightTensor[], x: Tensor, src: Int32Array, ids: Int32Array, y: Tensor): void;
+  /** out[t, :] = sum_j weights[t * nUsed + j] * experts[t * nUsed + j, :], rows of n (the experts' weighted sum). */
+  moeCombine(experts: Tensor, weights: Float32Array, nTokens: number, nUsed: number, n: number, out: Tensor): void;
   /** Release threads, devices and memory; the backend is unusable afterwards. */
   dispose(): void;
 }
@@ -122,4 +137,4 @@ export function need(t: Tensor, n: number, what: string): void {
   if (t.length < n) throw new HearthError('invalid_argument', `${what}: need ${n} elements, the tensor has ${t.length}`);
 }
 
-export type { AttentionOptions, AttentionShape, RopeParams };
+export type { AttentionOptions, AttentionShape, MoeRoute, RopeParams };

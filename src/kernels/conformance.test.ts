@@ -18,6 +18,7 @@ import { layerNorm as refLayerNorm } from './ref/layer-norm.ts';
 import { scale as refScale, softcap as refSoftcap } from './ref/scale.ts';
 import { createRefBackend } from './ref/backend.ts';
 import { getRow as refGetRow, matmul as refMatmul } from './ref/matmul.ts';
+import { moeCombine as refMoeCombine, moeRoute as refMoeRoute } from './ref/moe.ts';
 import { addBias as refAddBias, addInPlace, rmsNorm as refRmsNorm, swiglu as refSwiglu } from './ref/ops.ts';
 import { rope as refRope, type RopeParams } from './ref/rope.ts';
 import { readBack } from './test-tensors.ts';
@@ -29,7 +30,8 @@ import { REQUIRE_WEBGPU, nmse, randn } from './webgpu/test-util.ts';
 
 type Kind = 'ref' | 'cpu' | 'webgpu';
 type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 'attentionF16' | 'swiglu' | 'add' | 'addBias'
-  | 'layerNorm' | 'gelu' | 'geluErf' | 'geglu' | 'scale' | 'softcap' | 'attentionOptions' | 'attentionOptionsF16';
+  | 'layerNorm' | 'gelu' | 'geluErf' | 'geglu' | 'scale' | 'softcap' | 'attentionOptions' | 'attentionOptionsF16' | 'moeRoute'
+  | 'moeCombine';
 
 /**
  * NMSE bounds per op and backend kind. 0 means bit-exact. Matmul bounds per type are in matmulBound().
@@ -52,15 +54,19 @@ type Op = 'getRows' | 'matmul' | 'rmsNorm' | 'rope' | 'kvStore' | 'attention' | 
  *   adds the tanh error (1e-6 of the cap on a score) to the plain kernel's: 1e-10 over f32 caches, and as plain
  *   over f16 ones (1e-8).
  * - webgpu: no WGSL kernels for these yet; the host runs the reference on read-back inputs (host.ts): exact.
+ * Mixture-of-experts: moeRoute and moeCombine run the reference on the backend's memory (cpu) or on read-back
+ * values (webgpu): exact; matmulId is matmul by rows (the expert batching must not change a row: matmulBound).
  */
 const BOUNDS: Record<Kind, Record<Exclude<Op, 'matmul'>, number>> = {
   ref: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 0, attentionF16: 0, swiglu: 0, add: 0, addBias: 0,
-    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0, attentionOptionsF16: 0 },
+    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0, attentionOptionsF16: 0, moeRoute: 0,
+    moeCombine: 0 },
   cpu: { getRows: 0, rmsNorm: 0, rope: 0, kvStore: 0, attention: 1e-11, attentionF16: 1e-8, swiglu: 1e-13, add: 0, addBias: 0,
     layerNorm: 0, gelu: 1e-8, geluErf: 1e-12, geglu: 1e-8, scale: 0, softcap: 1e-11, attentionOptions: 1e-10,
-    attentionOptionsF16: 1e-8 },
+    attentionOptionsF16: 1e-8, moeRoute: 0, moeCombine: 0 },
   webgpu: { getRows: 0, rmsNorm: 1e-12, rope: 1e-12, kvStore: 0, attention: 1e-9, attentionF16: 1e-6, swiglu: 1e-12, add: 1e-12, addBias: 1e-12,
-    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0, attentionOptionsF16: 0 },
+    layerNorm: 0, gelu: 0, geluErf: 0, geglu: 0, scale: 0, softcap: 0, attentionOptions: 0, attentionOptionsF16: 0, moeRoute: 0,
+    moeCombine: 0 },
 };
 
 /**
@@ -401,6 +407,57 @@ for (const v of variants) {
           be.free(kc);
           be.free(vc);
         }
+      }
+    });
+
+    test(`moeRoute: top-k of the softmax, with and without renormalising, logits at an offset (NMSE ${B.moeRoute})`, async () => {
+      for (const [nTok, nExpert, nUsed] of [[1, 8, 2], [5, 16, 4], [3, 7, 7]]) {
+        const logits = randn(nTok * nExpert, nTok * 31 + nExpert, 2);
+        for (const normalize of [true, false]) {
+          const want = refMoeRoute(logits, nTok, nExpert, nUsed, normalize);
+          const got = be.moeRoute(put(logits, 3), nTok, nExpert, nUsed, normalize);
+          assert.deepEqual(got.ids, want.ids, `route ids ${nTok}x${nExpert} top-${nUsed}`);
+          check(`route weights ${nTok}x${nExpert} top-${nUsed} normalize ${normalize}`, got.weights, want.weights, B.moeRoute);
+        }
+      }
+    });
+
+    test('matmulId: each row by its expert, batched by expert, every expert or none used, at offsets (bounds: matmulBound)', async () => {
+      const nExpert = 5;
+      for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q6_K]) {
+        const block = type === GGMLType.F32 || type === GGMLType.F16 ? 1 : type >= GGMLType.Q2_K ? 256 : 32;
+        const cols = block === 1 ? 40 : 2 * block;
+        const rows = 9;
+        const hosts: WeightTensor[] = [];
+        const experts: WeightTensor[] = [];
+        for (let e = 0; e < nExpert; e++) {
+          const data = packed(type, rows, cols, 100 * e + type);
+          hosts.push({ name: `w${e}`, type, cols, rows, data });
+          experts.push(adopt(type, rows, cols, data));
+        }
+        const nIn = 4;
+        const x = randn(nIn * cols, cols + type);
+        // expert 3 takes no row, expert 1 several; rows of x repeat and come out of order
+        const ids = Int32Array.from([1, 0, 4, 1, 2, 1, 0]);
+        const src = Int32Array.from([0, 0, 3, 2, 1, 3, 2]);
+        const want = new Float32Array(ids.length * rows);
+        ids.forEach((e, i) => refMatmul(hosts[e], x.subarray(src[i] * cols, (src[i] + 1) * cols), 1,
+          want.subarray(i * rows, (i + 1) * rows), v.kind !== 'webgpu'));
+        const y = put(new Float32Array(ids.length * rows), 6);
+        be.matmulId(experts, put(x, 2), src, ids, y);
+        check(`matmulId ${typeName(type)} ${rows}x${cols}`, await read(y), want, matmulBound(v.kind, type));
+      }
+    });
+
+    test(`moeCombine: the experts' rows weighted and summed in slot order, at offsets (NMSE ${B.moeCombine})`, async () => {
+      for (const [nTok, nUsed, n] of [[1, 1, 7], [3, 4, 37], [2, 8, 256]]) {
+        const experts = randn(nTok * nUsed * n, n + nUsed);
+        const weights = randn(nTok * nUsed, n + 1).map(Math.abs);
+        const want = new Float32Array(nTok * n);
+        refMoeCombine(experts, weights, nTok, nUsed, n, want);
+        const out = put(new Float32Array(nTok * n), 4);
+        be.moeCombine(put(experts, 5), weights, nTok, nUsed, n, out);
+        check(`moeCombine ${nTok} tokens x ${nUsed} experts x ${n}`, await read(out), want, B.moeCombine);
       }
     });
 

@@ -5,4 +5,5 @@
 export type { Backend, DType, MemoryReport, MemoryUse, Tensor, WeightTensor } from './backend.ts';
 export type { AttentionShape } from './ref/attention.ts';
 export type { AttentionOptions } from './ref/attention-options.ts';
+export type { MoeRoute } from './ref/moe.ts';
 export type { RopeOrder, RopeParams } from './ref/rope.ts';

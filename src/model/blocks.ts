@@ -136,18 +136,18 @@ export function norm(b: Backend, w: NormWeights, eps: number, x: Tensor, n: numb
 }
 
 /**
- * xb = wo(attention(q, k, v)) (+ bo) from the normed input in xb, over each segment's KV cache, layer il:
- * q,k,v (+bias) -> rope (when given) -> KV store -> attention.
+ * xb = wo(attention(q, k, v)) (+ bo) from the normed input in xb (or in `input`: a post-norm encoder's x), over
+ * each segment's KV cache, layer il: q,k,v (+bias) -> rope (when given) -> KV store -> attention.
  */
 export function selfAttention(b: Backend, L: AttentionWeights, d: BlockDims, o: AttentionBlockOptions, il: number, p: PassRows,
-  s: Activations): void {
+  s: Activations, input: Tensor = s.xb): void {
   const { nHead, nHeadKv, headDim } = d;
   const { n, positions } = p;
   const qDim = nHead * headDim;
   const kvDim = nHeadKv * headDim;
-  b.matmul(L.wq, s.xb, n, s.q);
-  b.matmul(L.wk, s.xb, n, s.k);
-  b.matmul(L.wv, s.xb, n, s.v);
+  b.matmul(L.wq, input, n, s.q);
+  b.matmul(L.wk, input, n, s.k);
+  b.matmul(L.wv, input, n, s.v);
   if (L.bq) b.addBias(s.q, L.bq, qDim, n);
   if (L.bk) b.addBias(s.k, L.bk, kvDim, n);
   if (L.bv) b.addBias(s.v, L.bv, kvDim, n);
@@ -215,17 +215,17 @@ export function attentionBlock(b: Backend, L: AttentionWeights, d: BlockDims, o:
   residual(b, L.postNorm, d, p.n, s);
 }
 
-/** xb = the feed-forward network of the normed input in xb (its kind: SwiGLU, GEGLU or GELU). */
-export function feedForward(b: Backend, L: FeedForwardWeights, d: BlockDims, n: number, s: Activations): void {
+/** xb = the feed-forward network of the normed input in xb, or in `input` (its kind: SwiGLU, GEGLU or GELU). */
+export function feedForward(b: Backend, L: FeedForwardWeights, d: BlockDims, n: number, s: Activations, input: Tensor = s.xb): void {
   const { nFF } = d;
-  b.matmul(L.wUp, s.xb, n, s.up);
+  b.matmul(L.wUp, input, n, s.up);
   if (L.bUp) b.addBias(s.up, L.bUp, nFF, n);
   let act = s.up;
   if (L.kind === 'gelu') {
     b.gelu(s.up, n * nFF);
   } else {
     if (!L.wGate) throw new HearthError('internal', `a ${L.kind} feed-forward needs a gate projection`);
-    b.matmul(L.wGate, s.xb, n, s.gate);
+    b.matmul(L.wGate, input, n, s.gate);
     if (L.bGate) b.addBias(s.gate, L.bGate, nFF, n);
     if (L.kind === 'swiglu') b.swiglu(s.gate, s.up, n * nFF);
     else b.geglu(s.gate, s.up, n * nFF);

@@ -3,6 +3,7 @@
 import { HearthError } from '../util/errors.ts';
 import type { GGUFMetadata } from '../gguf/metadata.ts';
 import type { RopeOrder } from '../kernels/types.ts';
+import { POOLING_BY_ID, type Pooling } from './archs/types.ts';
 
 export interface DecoderHParams {
   arch: string;
@@ -27,6 +28,8 @@ export interface DecoderHParams {
     betaFast: number;
     betaSlow: number;
   };
+  /** `{arch}.pooling_type` when the file has it (an embedding model, e.g. Qwen3-Embedding's 'last'). */
+  pooling?: Pooling;
 }
 
 export function readDecoderHParams(m: GGUFMetadata, arch: string, ropeOrder: RopeOrder, nVocab: number): DecoderHParams {
@@ -67,6 +70,12 @@ export function readDecoderHParams(m: GGUFMetadata, arch: string, ropeOrder: Rop
     },
   };
   const bad = (msg: string) => new HearthError('model_invalid', `${m.source}: ${msg}`);
+  const poolingId = m.getNumber(k('pooling_type'), -1);
+  if (poolingId !== -1) {
+    const pooling = POOLING_BY_ID[poolingId];
+    if (!pooling) throw bad(`pooling_type ${poolingId} is not one of llama.cpp's (0 none, 1 mean, 2 cls, 3 last, 4 rank)`);
+    hp.pooling = pooling;
+  }
   for (const [name, v] of Object.entries({ nEmbd, nHead, nHeadKv, headDim, nLayer: hp.nLayer, nFF: hp.nFF })) {
     if (!Number.isInteger(v) || v <= 0) throw bad(`hyper-parameter ${name} = ${v} must be a positive integer`);
   }

@@ -2,4 +2,4 @@
 
 export type { DecoderHParams } from './hparams.ts';
 export type { KVCache } from './kv-cache.ts';
-export type { Architecture, DecoderModel, TensorDecl, TensorTable } from './archs/types.ts';
+export type { Architecture, DecoderModel, Pooling, TensorDecl, TensorTable } from './archs/types.ts';

@@ -6,13 +6,15 @@
 import { HearthError } from '../util/errors.ts';
 import { GGUFValueType, type GGUFMetadata } from '../gguf/index.ts';
 import { openModelInfo, type ModelInfo } from '../engine/model-info.ts';
+import { encoderInput } from '../engine/embed.ts';
+import { rerankInput } from '../engine/rerank.ts';
 import type { LoadOptions } from '../engine/types.ts';
 import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
 import { sharedEngine, type EngineHost, type RemoteModel } from '../engine/worker/engine-host.ts';
 import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
-import { modelCard } from './model-card.ts';
+import { isEncoderInfo, modelCard } from './model-card.ts';
 import { promptTokens, startGeneration } from './local-generation.ts';
-import type { EmbedOptions, Embeddings, Generation, Provider } from './types.ts';
+import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 
 export interface LocalProviderOptions {
   /** The name clients use instead of the file name. */
@@ -59,21 +61,47 @@ export class LocalProvider implements Provider {
   }
 
   generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation> {
+    if (isEncoderInfo(this.info)) {
+      return Promise.reject(new HearthError('invalid_argument',
+        `${this.card.id} is an encoder (${this.info.arch}): it gives embeddings${this.info.metadata.getNumber(`${this.info.arch}.pooling_type`, -1) === 4 ? ' and rerank scores' : ''}, not text`));
+    }
     return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
   }
 
   async embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings> {
     const nCtx = this.info.nCtx;
+    // an encoder's inputs in [CLS] ... [SEP] (ids given bare get them here, so counts and truncation see them)
+    const frame = isEncoderInfo(this.info) ? (t: number[]) => encoderInput(this.info.tokenizer, t) : (t: number[]) => t;
     const ids = inputs.map((p, i) => {
-      const t = promptTokens(this.info, p);
+      const t = frame(promptTokens(this.info, p));
       if (t.length <= nCtx) return t;
       if (!options.truncate) {
         throw new HearthError('context_length_exceeded', `input ${inputs.length > 1 ? `${i} ` : ''}is ${t.length} tokens; the context holds ${nCtx}`);
       }
-      return t.slice(0, nCtx);
+      const cut = frame(t.slice(0, nCtx - 1));
+      return cut.length <= nCtx ? cut : t.slice(0, nCtx);
     });
     const vectors = await this.remote.embed(ids, signal);
     return { vectors, tokens: ids.reduce((s, t) => s + t.length, 0) };
+  }
+
+  /**
+   * Each document scored against the query by the model's classification head (llama-server's rerank input,
+   * engine/rerank.ts), all documents queued together so they run as batched passes. A model without a head
+   * rejects with invalid_argument.
+   */
+  async rerank(query: string, documents: string[], signal?: AbortSignal): Promise<RerankResult> {
+    if (documents.length === 0) return { scores: [], tokens: 0 };
+    const nCtx = this.info.nCtx;
+    const ids = documents.map((d, i) => {
+      const t = rerankInput(this.info, query, d);
+      if (t.length > nCtx) {
+        throw new HearthError('context_length_exceeded', `the query with document ${i} is ${t.length} tokens; the context holds ${nCtx}`);
+      }
+      return t;
+    });
+    const vectors = await this.remote.embed(ids, signal, 'rank');
+    return { scores: vectors.map((v) => v[0]), tokens: ids.reduce((s, t) => s + t.length, 0) };
   }
 
   tokenize(input: PromptInput): number[] {

@@ -1,16 +1,65 @@
 // The card clients see for a loaded GGUF model, and the names a request may use for a model (its id, its file
 // name, and Ollama's "name:latest").
 
-import type { ModelInfo } from '../engine/model-info.ts';
-import type { ModelCard } from '../api/native.ts';
+import type { ModelInfo, ModelPurpose } from '../engine/model-info.ts';
+import type { Capability, ModelCapabilities, ModelCard } from '../api/native.ts';
+
+export interface CapabilityFacts {
+  capabilities: ModelCapabilities;
+  /** Why each missing capability is missing. */
+  missing: Partial<Record<Capability, string>>;
+}
+
+/**
+ * What a model can do, from what its file says it is for (as Ollama reports a model with a pooling type as an
+ * embedding model and llama-server ranks only with pooling rank):
+ *   - generation (chat, completion): a decoder whose file writes no pooling type;
+ *   - embeddings: any pooling but none and rank (a decoder without one is mean-pooled);
+ *   - rerank: pooling rank and a classification head;
+ *   - thinking: the chat template reads `enable_thinking`.
+ */
+export function modelCapabilities(arch: string, purpose: ModelPurpose, chatTemplate: string | undefined): CapabilityFacts {
+  const { pooling, encoder, classifier } = purpose;
+  const missing: Partial<Record<Capability, string>> = {};
+  const kind = pooling === 'rank' ? 'a reranker' : 'an embedding model';
+  const generates = !encoder && pooling === undefined;
+  if (!generates) {
+    const why = encoder
+      ? `${arch} is an encoder (bidirectional attention, no language-model head): it gives ${pooling === 'rank' ? 'relevance scores' : 'embeddings'}, not text`
+      : `the model file marks it as ${kind} (${arch}.pooling_type ${pooling}): it is not meant to generate text`;
+    missing.chat = why;
+    missing.completion = why;
+  }
+  const embeds = pooling !== 'none' && pooling !== 'rank';
+  if (pooling === 'none') missing.embeddings = `its pooling type is none (${arch}.pooling_type 0): it gives one vector per token, no embedding per input`;
+  if (pooling === 'rank') missing.embeddings = `it is a reranker (${arch}.pooling_type rank): it scores query-document pairs through /v1/rerank and gives no embeddings`;
+  const ranks = pooling === 'rank' && classifier;
+  if (!ranks) {
+    missing.rerank = pooling === 'rank'
+      ? 'its pooling type is rank but it has no classification head (cls / cls.output tensors)'
+      : `it is not a reranker (a reranker has ${arch}.pooling_type rank and a classification head; this model's pooling is ${pooling ?? 'not set: a decoder'})`;
+  }
+  const thinking = generates && chatTemplate !== undefined && chatTemplate.includes('enable_thinking');
+  if (!thinking) missing.thinking = generates ? 'its chat template has no thinking switch (enable_thinking)' : missing.chat!;
+  return {
+    capabilities: { chat: generates, completion: generates, embeddings: embeds, rerank: ranks, thinking, tools: false, vision: false },
+    missing,
+  };
+}
 
 export function nameMatches(card: ModelCard, name: string): boolean {
   const bare = name.endsWith(':latest') ? name.slice(0, -':latest'.length) : name;
   return bare === card.id || (card.fileName !== undefined && bare === card.fileName);
 }
 
+/** An encoder file (its {arch}.attention.causal is false, or an encoder architecture): it embeds (or ranks) and does not generate. */
+export function isEncoderInfo(model: ModelInfo): boolean {
+  return model.purpose.encoder;
+}
+
 /** The card, from what the load pass gathered (model.file): the GGUF is not reopened. */
 export function modelCard(model: ModelInfo, alias?: string): ModelCard {
+  const { capabilities, missing } = modelCapabilities(model.arch, model.purpose, model.chatTemplate);
   return {
     id: alias ?? model.name,
     fileName: model.name,
@@ -27,7 +76,8 @@ export function modelCard(model: ModelInfo, alias?: string): ModelCard {
     chatTemplate: model.chatTemplate,
     digest: model.file.digest,
     loadedAt: new Date(),
-    // Chat works without a template too (a plain fallback); embeddings are mean-pooled hidden states.
-    capabilities: { chat: true, completion: true, embeddings: true, tools: false, vision: false },
+    // Chat works without a template too (a plain fallback); a decoder's embeddings are mean-pooled hidden states.
+    capabilities,
+    missing,
   };
 }

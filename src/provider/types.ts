@@ -26,6 +26,13 @@ export interface Embeddings {
   tokens: number;
 }
 
+/** A reranker's answer: one raw score per document (the classifier's logit, higher is more relevant). */
+export interface RerankResult {
+  scores: number[];
+  /** Tokens evaluated, over every query + document input. */
+  tokens: number;
+}
+
 export interface Provider {
   readonly card: ModelCard;
   /**
@@ -35,6 +42,11 @@ export interface Provider {
   generate(request: NativeRequest, signal?: AbortSignal): Promise<Generation>;
   /** One vector per input, in order. */
   embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings>;
+  /**
+   * Scores each document against the query, in order, where the provider can rerank (a local model with a
+   * classification head, pooling rank); a model without one rejects with a HearthError saying so.
+   */
+  rerank?(query: string, documents: string[], signal?: AbortSignal): Promise<RerankResult>;
   /** The prompt token ids the model would see, where the provider knows them. */
   tokenize?(input: PromptInput): number[];
   countTokens(input: PromptInput): Promise<number>;

@@ -15,6 +15,7 @@ import { openaiRoutes } from './routes/openai.ts';
 import { ollamaRoutes } from './routes/ollama.ts';
 import { anthropicRoutes } from './routes/anthropic.ts';
 import { systemRoutes } from './routes/system.ts';
+import { rerankRoutes } from './routes/rerank.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   openaiRoutes(app, ctx);
   ollamaRoutes(app, ctx);
   anthropicRoutes(app, ctx);
+  rerankRoutes(app, ctx);
   systemRoutes(app, ctx);
   app.addHook('onClose', async () => models.close());
   return app;

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../util/errors.ts';
-import type { ChoiceResult, NativeEvent, NativeRequest } from '../api/native.ts';
+import type { Capability, ChoiceResult, NativeEvent, NativeRequest } from '../api/native.ts';
 import { FieldError } from '../api/validate.ts';
 import type { ErrorInfo } from '../api/errors.ts';
 import type { ModelRegistry } from '../provider/model-registry.ts';
@@ -33,6 +33,21 @@ export function resolveModel(ctx: RouteContext, name: string): Provider {
     if (e instanceof HearthError && e.code === 'not_found') throw new FieldError('model', e.message, 'not_found');
     throw e;
   }
+}
+
+const ASKED: Record<Capability, string> = {
+  chat: 'chat', completion: 'generate text', embeddings: 'embed', rerank: 'rerank', thinking: 'think', tools: 'call tools', vision: 'read images',
+};
+
+/** A 400 about the `model` field: the model cannot do what the endpoint asks, and why (from its card). */
+export function capabilityError(provider: Provider, cap: Capability, why?: string): FieldError {
+  const reason = why ?? provider.card.missing?.[cap] ?? `it has no ${cap} capability`;
+  return new FieldError('model', `model "${provider.card.id}" cannot ${ASKED[cap]}: ${reason}`);
+}
+
+/** Throws capabilityError unless the model's card has the capability. */
+export function requireCapability(provider: Provider, cap: Capability): void {
+  if (!provider.card.capabilities[cap]) throw capabilityError(provider, cap);
 }
 
 /** Aborts when the client goes away before the response has been fully written. */
@@ -79,6 +94,7 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
   native: NativeRequest, answer: Answer): Promise<FastifyReply> {
   const provider = resolveModel(ctx, native.model);
   request.hearth.model = provider.card.id;
+  requireCapability(provider, native.prompts.some((p) => p.kind === 'chat') ? 'chat' : 'completion');
   const run = await provider.generate(native, clientSignal(reply));
   if (!native.stream) {
     const results = await run.collect();

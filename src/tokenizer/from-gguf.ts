@@ -62,7 +62,7 @@ export function vocabFromGGUF(md: GGUFMetadata): Vocab {
   } else if (model === 'bert') {
     kind = 'wpm';
     Object.assign(ids, { bos: 101, unk: 100, sep: 102, pad: 0, mask: 103 });
-    Object.assign(flags, { cleanSpaces: true, addBos: true });
+    Object.assign(flags, { cleanSpaces: true, addBos: true, addSep: true });
   } else if (model === 'gpt2' || model === 'gemma4') {
     kind = 'bpe';
     merges = metaStringArray(md, K + 'merges');
@@ -113,9 +113,11 @@ export function vocabFromGGUF(md: GGUFMetadata): Vocab {
   flags.stripAccents = metaBool(md, K + 'normalizer.strip_accents') ?? flags.lowercase;
   flags.addBos = metaBool(md, K + 'add_bos_token') ?? flags.addBos;
   flags.addEos = metaBool(md, K + 'add_eos_token') ?? flags.addEos;
+  flags.addSep = metaBool(md, K + 'add_sep_token') ?? flags.addSep ?? false;
   if (pre === 'gemma4') flags.addBos = true; // llama.cpp overrides this for Gemma 4
   if (flags.addBos && ids.bos < 0) flags.addBos = false;
   if (flags.addEos && ids.eos < 0) flags.addEos = false;
+  if (flags.addSep && ids.sep < 0) flags.addSep = false;
 
   const forceControl = (id: number) => { attrs[id] |= TokenAttr.CONTROL; };
   for (const [name, texts] of DETECT) {

@@ -28,6 +28,8 @@ export class GGMLTokenizer implements Tokenizer {
   get eosId(): number { return this.vocab.special.eos; }
   get addBos(): boolean { return this.vocab.flags.addBos; }
   get addEos(): boolean { return this.vocab.flags.addEos; }
+  get sepId(): number { return this.vocab.special.sep; }
+  get addSep(): boolean { return this.vocab.flags.addSep ?? false; }
 
   get chatTemplate(): string | undefined { return this.vocab.chatTemplate; }
 

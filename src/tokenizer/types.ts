@@ -41,6 +41,10 @@ export interface Tokenizer {
   readonly eosId: number;
   readonly addBos: boolean;
   readonly addEos: boolean;
+  /** The separator token ([SEP]), -1 or absent when the vocabulary has none. */
+  readonly sepId?: number;
+  /** The separator goes between two texts of one input (llama.cpp add_sep: BERT's query [SEP] document). */
+  readonly addSep?: boolean;
   encode(text: string, opts?: EncodeOptions): number[];
   decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;
   /** The text of one token as it appears in output (control tokens shown verbatim). */

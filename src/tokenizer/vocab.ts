@@ -31,6 +31,8 @@ export interface VocabFlags {
   addSpacePrefix: boolean;
   addBos: boolean;
   addEos: boolean;
+  /** Put the separator between two texts of one input (llama.cpp add_sep: a reranker's query and document). */
+  addSep?: boolean;
   ignoreMerges: boolean;
   cleanSpaces: boolean;
   removeExtraWhitespaces: boolean;

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import type {
-  BenchOp, BenchResult, EmbedResult, EvalOp, EvalResult, RankResult, ReferenceInfo, ReferenceLoad, ReferenceOp,
+  BenchOp, BenchResult, EmbedBenchResult, EmbedResult, EvalOp, EvalResult, RankResult, ReferenceInfo, ReferenceLoad, ReferenceOp,
   ReferenceRequest, ReferenceResponse, TokenizeBenchOp, TokenizeBenchResult,
 } from './protocol.ts';
 
@@ -249,6 +249,18 @@ export function referenceRankWithInfo(
 ): { info: ReferenceInfo; result: RankResult } {
   const res = runReference({ ...load, context: 'ranking', ops: [{ op: 'rank', query, documents }] });
   return { info: res.info, result: res.results[0] as RankResult };
+}
+
+/**
+ * Timings of an 'embedding' context, one per set of token-id inputs (see EmbedBenchOp), one model load for all;
+ * asynchronous, like referenceBench.
+ */
+export async function referenceEmbedBench(
+  load: ReferenceEncoderLoad, sets: number[][][], reps = 1,
+): Promise<{ info: ReferenceInfo; results: EmbedBenchResult[] }> {
+  const ops: ReferenceOp[] = sets.map((inputs) => ({ op: 'embedBench', inputs, reps }));
+  const res = await runReferenceAsync({ ...load, context: 'embedding', ops }, 600_000);
+  return { info: res.info, results: res.results as EmbedBenchResult[] };
 }
 
 /** The raw scores of referenceRankWithInfo, one per document. */

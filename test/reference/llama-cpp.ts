@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadedCpuVariants, referenceModulesFor, requestedCpuVariant } from './cpu-variant.ts';
 import type {
-  BenchOp, BenchResult, DetokenizeOp, EmbedOp, EmbedResult, EvalOp, EvalResult, RankOp, RankResult,
+  BenchOp, BenchResult, DetokenizeOp, EmbedBenchOp, EmbedBenchResult, EmbedOp, EmbedResult, EvalOp, EvalResult, RankOp, RankResult,
   ReferenceContextKind, ReferenceInfo, ReferenceOp, ReferencePoolingType, ReferenceRequest, ReferenceResponse,
   ReferenceResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
 } from './protocol.ts';
@@ -235,6 +235,21 @@ class Reference {
     return { op: 'embed', nEmbd: vector.length, vector: base64(vector), tokens };
   }
 
+  async embedBench(op: EmbedBenchOp): Promise<EmbedBenchResult> {
+    const ctx = this.contexts.embedding ?? fail(`embedBench needs context: 'embedding'; this request opened ${this.opened()}`);
+    if (!Array.isArray(op.inputs) || op.inputs.length === 0) fail('embedBench.inputs must be a non-empty array of token lists');
+    const inputs = op.inputs.map((t, i) => [...checkTokens(t, `embedBench.inputs[${i}]`)]);
+    const reps = positiveInt(op.reps, 'embedBench.reps', 1);
+    await pooledOutput(ctx, inputs[0]);
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      for (const input of inputs) await pooledOutput(ctx, input);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return { op: 'embedBench', ms: best, tokens: inputs.reduce((s, t) => s + t.length, 0) };
+  }
+
   async rank(op: RankOp): Promise<RankResult> {
     const ctx = this.contexts.ranking ?? fail(`rank needs context: 'ranking'; this request opened ${this.opened()}`);
     if (typeof op.query !== 'string') fail('rank.query must be a string');
@@ -408,7 +423,11 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       fail(`HEARTH_REFERENCE_CPU=${variant}: ggml loaded ${cpuVariant || 'no CPU library'} (this CPU lacks ${variant}'s instructions?)`);
     }
     const vocabOnly = req.vocabOnly ?? false;
-    const model = await llama.loadModel({ modelPath: req.model, gpuLayers: 0, vocabOnly });
+    // The embedding and ranking factories take no flash-attention option; they follow the model's default, set
+    // here as for 'generate' (default off: K and V stay f32 in the plain softmax(QK^T)V graph; on, they are f16).
+    const model = await llama.loadModel({
+      modelPath: req.model, gpuLayers: 0, vocabOnly, defaultContextFlashAttention: req.flashAttention ?? false,
+    });
     const contexts: OpenContexts = { generate: null, embedding: null, ranking: null };
     if (!vocabOnly && kind === 'generate') {
       contexts.generate = await model.createContext({
@@ -448,6 +467,7 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
         case 'tokenizeBench': results.push(ref.tokenizeBench(op)); break;
         case 'embed': results.push(await ref.embed(op)); break;
         case 'rank': results.push(await ref.rank(op)); break;
+        case 'embedBench': results.push(await ref.embedBench(op)); break;
         default: fail(`unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
       }
     }

@@ -31,8 +31,9 @@ export interface ReferenceLoad {
    *    (and no `tokenizer.chat_template.rerank`).
    * For both, nCtx defaults to min(1024, {arch}.context_length) and nBatch to nCtx: an encoder without a
    * KV cache (BERT) runs llama_encode, which needs the whole input in one ubatch, and node-llama-cpp sets
-   * n_ubatch = n_batch. flashAttention and kvType are not passed on (those two node-llama-cpp factories
-   * take no such options).
+   * n_ubatch = n_batch. Those two node-llama-cpp factories take no flash-attention or KV-type option:
+   * flashAttention (default false: K and V stay f32, as an f32 engine's) becomes the model's default context
+   * setting, which they follow; kvType is not passed on (an encoder has no KV cache).
    */
   context?: ReferenceContextKind;
 }
@@ -132,7 +133,18 @@ export interface RankOp {
   documents: string[];
 }
 
-export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp;
+/**
+ * Time an 'embedding' context on token-id inputs (evaluated exactly as given, as embed with addSpecial false):
+ * one untimed warm-up of the first input, then `reps` rounds (default 1) of every input one after another
+ * (node-llama-cpp's embedding context has one sequence); the fastest round is reported.
+ */
+export interface EmbedBenchOp {
+  op: 'embedBench';
+  inputs: number[][];
+  reps?: number;
+}
+
+export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp | EmbedBenchOp;
 
 export interface ReferenceRequest extends ReferenceLoad {
   ops: ReferenceOp[];
@@ -207,8 +219,17 @@ export interface RankResult {
   tokens: number[][];
 }
 
+export interface EmbedBenchResult {
+  op: 'embedBench';
+  /** Milliseconds of the fastest round over every input. */
+  ms: number;
+  /** Tokens in one round. */
+  tokens: number;
+}
+
 export type ReferenceResult =
-  | EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult | EmbedResult | RankResult;
+  | EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult | EmbedResult | RankResult
+  | EmbedBenchResult;
 
 export interface ReferenceInfo {
   nodeLlamaCpp: string;

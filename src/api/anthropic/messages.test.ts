@@ -16,7 +16,11 @@ test('request: system blocks, content blocks, sampling, stop sequences', () => {
     stop_sequences: ['\n\n'], metadata: { user_id: 'u' }, thinking: { type: 'disabled' },
     messages: [{ role: 'user', content: [{ type: 'text', text: 'a', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'b' }] }, { role: 'assistant', content: 'c' }],
   });
-  assert.deepEqual(r.prompts, [{ kind: 'chat', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'ab' }, { role: 'assistant', content: 'c' }] }]);
+  // thinking disabled turns a template's thinking switch off
+  assert.deepEqual(r.prompts, [{
+    kind: 'chat', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'ab' }, { role: 'assistant', content: 'c' }],
+    templateVars: { enable_thinking: false },
+  }]);
   assert.deepEqual([r.maxTokens, r.stop, r.stream], [9, ['\n\n'], false]);
   assert.deepEqual(r.sampling, { temperature: 0.3, topP: 0.5, topK: 7 });
 });

@@ -46,7 +46,11 @@ function conversation(f: Fields): ChatMessage[] {
   return out;
 }
 
-function rejectTools(f: Fields): void {
+/**
+ * Tools and extended thinking are refused; `thinking: {type: "disabled"}` turns a chat template's thinking
+ * switch off (Qwen3's enable_thinking), returned as template variables.
+ */
+function rejectTools(f: Fields): Record<string, unknown> | undefined {
   const tools = f.array('tools');
   if (tools && tools.length > 0) throw unsupported('tools', 'tool use is not implemented');
   const choice = f.object('tool_choice');
@@ -61,6 +65,7 @@ function rejectTools(f: Fields): void {
     if (type !== 'disabled') throw unsupported('thinking', 'extended thinking is not implemented; use {"type":"disabled"}');
   }
   for (const k of ['mcp_servers', 'container', 'output_config']) if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
+  return thinking ? { enable_thinking: false } : undefined;
 }
 
 export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
@@ -72,7 +77,7 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   stop.forEach((s, i) => {
     if (typeof s !== 'string' || s === '') throw new FieldError(`stop_sequences[${i}]`, `stop_sequences[${i}] must be a non-empty string`);
   });
-  rejectTools(f);
+  const templateVars = rejectTools(f);
   const meta = f.object('metadata');
   if (meta) {
     meta.string('user_id');
@@ -82,7 +87,7 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   for (const k of IGNORED) f.raw(k);
   const req: NativeRequest = {
     model,
-    prompts: [{ kind: 'chat', messages }],
+    prompts: [templateVars ? { kind: 'chat', messages, templateVars } : { kind: 'chat', messages }],
     n: 1,
     maxTokens,
     sampling: {
@@ -97,13 +102,13 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   return req;
 }
 
-export function countTokensRequestFromAnthropic(body: unknown): { model: string; messages: ChatMessage[] } {
+export function countTokensRequestFromAnthropic(body: unknown): { model: string; messages: ChatMessage[]; templateVars?: Record<string, unknown> } {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
   const messages = conversation(f);
-  rejectTools(f);
+  const templateVars = rejectTools(f);
   f.rejectUnknown();
-  return { model, messages };
+  return templateVars ? { model, messages, templateVars } : { model, messages };
 }
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence';

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chatRequestFromOllama, generateRequestFromOllama, ollamaResponse, ollamaStreamEvent, ns } from './generate.ts';
 import { readOllamaOptions } from './options.ts';
+import { ThinkingSplitter } from './thinking.ts';
 import { Fields } from '../validate.ts';
 import type { ChoiceResult } from '../native.ts';
 
@@ -54,4 +55,35 @@ test('responses: timings in integer nanoseconds, context = prompt + generated, d
   const [last] = ollamaStreamEvent('generate', 'm', { type: 'done', index: 0, result }, now);
   assert.equal(last.response, '');
   assert.equal(last.done, true);
+});
+
+test('think true/false is the chat template\'s enable_thinking; levels are refused', () => {
+  const r = chatRequestFromOllama({ model: 'm', messages: [{ role: 'user', content: 'x' }], think: false });
+  assert.equal(r.think, false);
+  assert.deepEqual(r.native.prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: false } }]);
+  const g = generateRequestFromOllama({ model: 'm', prompt: 'x', think: true });
+  assert.equal(g.think, true);
+  assert.deepEqual(g.native.prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: true } }]);
+  assert.equal(chatRequestFromOllama({ model: 'm', messages: [] }).think, undefined);
+  assert.throws(() => chatRequestFromOllama({ model: 'm', messages: [], think: 'high' }), /thinking levels \("high"\) are not implemented/);
+  assert.throws(() => chatRequestFromOllama({ model: 'm', messages: [], think: 1 }), /think must be true or false/);
+});
+
+test('think: true answers put the think block in thinking, streamed or not', () => {
+  const now = new Date(0);
+  const text = '<think>\nponder\n</think>\n\nanswer';
+  const c = ollamaResponse('chat', 'm', { ...result, text }, now, true);
+  assert.deepEqual(c.message, { role: 'assistant', content: 'answer', thinking: 'ponder\n' });
+  const g = ollamaResponse('generate', 'm', { ...result, text }, now, true);
+  assert.deepEqual([g.response, g.thinking], ['answer', 'ponder\n']);
+  // without think the text is left alone
+  assert.deepEqual(ollamaResponse('chat', 'm', { ...result, text }, now).message, { role: 'assistant', content: text });
+  const splitter = new ThinkingSplitter();
+  const lines = [...['<thi', 'nk>\npon', 'der\n</th', 'ink>\n\nans', 'wer'].flatMap((t) =>
+    ollamaStreamEvent('chat', 'm', { type: 'delta', index: 0, text: t, tokens: [] }, now, splitter)),
+  ...ollamaStreamEvent('chat', 'm', { type: 'done', index: 0, result: { ...result, text } }, now, splitter)];
+  const messages = lines.map((l) => l.message as { content: string; thinking?: string });
+  assert.equal(messages.map((m) => m.thinking ?? '').join(''), 'ponder\n');
+  assert.equal(messages.map((m) => m.content).join(''), 'answer');
+  assert.equal(lines.at(-1)!.done, true);
 });

@@ -4,10 +4,18 @@ import type { ChatMessage } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
 import { stopOrLength } from '../native.ts';
 import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
-import { checkKeepAlive, readLogprobs, readOllamaOptions, rejectUnsupported } from './options.ts';
+import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
+import { checkKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
+
+/** A chat prompt with think as the template's enable_thinking. */
+function chatPrompt(messages: ChatMessage[], think: boolean | undefined): PromptInput {
+  return think === undefined ? { kind: 'chat', messages } : { kind: 'chat', messages, templateVars: { enable_thinking: think } };
+}
 
 export interface OllamaRequest {
   native: NativeRequest;
+  /** `think` as sent (the route checks that the model has a thinking switch when it is true). */
+  think?: boolean;
   /** No prompt / no messages: Ollama's "load the model" request, answered without generating. */
   loadOnly: boolean;
 }
@@ -36,6 +44,7 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
   const prompt = f.string('prompt') ?? '';
   const system = f.string('system');
   const raw = f.boolean('raw') ?? false;
+  const think = readThink(f);
   const context = f.has('context') ? tokenIds(f.raw('context'), 'context') : undefined;
   if (f.string('suffix')) throw unsupported('suffix', 'fill-in-the-middle is not implemented');
   if (f.string('template')) throw unsupported('template', 'Go templates are not implemented; the model\'s own chat template is used (or raw: true)');
@@ -46,12 +55,12 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
     const messages: ChatMessage[] = [];
     if (system) messages.push({ role: 'system', content: system });
     messages.push({ role: 'user', content: prompt });
-    input = { kind: 'chat', messages };
+    input = chatPrompt(messages, think);
   }
   const native = common(f, [input]);
   native.model = model;
   f.rejectUnknown();
-  return { native, loadOnly: prompt === '' && !context?.length };
+  return { native, think, loadOnly: prompt === '' && !context?.length };
 }
 
 const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
@@ -73,10 +82,11 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
     m.rejectUnknown();
     return { role, content };
   });
-  const native = common(f, [{ kind: 'chat', messages }]);
+  const think = readThink(f);
+  const native = common(f, [chatPrompt(messages, think)]);
   native.model = model;
   f.rejectUnknown();
-  return { native, loadOnly: messages.length === 0 };
+  return { native, think, loadOnly: messages.length === 0 };
 }
 
 /** Go's time.Duration: integer nanoseconds. */
@@ -122,14 +132,17 @@ export function timings(r: ChoiceResult): OllamaTimings {
 
 type Kind = 'generate' | 'chat';
 
-function body(kind: Kind, text: string): Record<string, unknown> {
-  return kind === 'generate' ? { response: text } : { message: { role: 'assistant', content: text } };
+/** The text fields; `thinking` only when there is some (Ollama omits it when empty). */
+function body(kind: Kind, text: string, thinking = ''): Record<string, unknown> {
+  const think = thinking ? { thinking } : {};
+  return kind === 'generate' ? { response: text, ...think } : { message: { role: 'assistant', content: text, ...think } };
 }
 
-/** The whole answer as one object (stream: false). */
-export function ollamaResponse(kind: Kind, model: string, r: ChoiceResult, now: Date): Record<string, unknown> {
+/** The whole answer as one object (stream: false); with `think`, the think block goes to `thinking`. */
+export function ollamaResponse(kind: Kind, model: string, r: ChoiceResult, now: Date, think = false): Record<string, unknown> {
+  const parts = think ? ThinkingSplitter.split(r.text) : { thinking: '', content: r.text };
   const out: Record<string, unknown> = {
-    model, created_at: now.toISOString(), ...body(kind, r.text), done: true, done_reason: stopOrLength(r.reason),
+    model, created_at: now.toISOString(), ...body(kind, parts.content, parts.thinking), done: true, done_reason: stopOrLength(r.reason),
   };
   if (kind === 'generate') out.context = [...r.promptTokens, ...r.tokens];
   Object.assign(out, timings(r));
@@ -142,12 +155,22 @@ export function ollamaLoadResponse(kind: Kind, model: string, now: Date): Record
   return { model, created_at: now.toISOString(), ...body(kind, ''), done: true, done_reason: 'load' };
 }
 
-/** NDJSON lines: one per text delta, then the final object with done: true and the timings. */
-export function ollamaStreamEvent(kind: Kind, model: string, ev: NativeEvent, now: Date): Record<string, unknown>[] {
-  if (ev.type === 'done') return [ollamaResponse(kind, model, { ...ev.result, text: '', logprobs: undefined }, now)];
+/**
+ * NDJSON lines: one per text delta, then the final object with done: true and the timings. With a splitter
+ * (think: true) each delta's text is split into thinking and content, and what it held back comes before the
+ * final object.
+ */
+export function ollamaStreamEvent(kind: Kind, model: string, ev: NativeEvent, now: Date, splitter?: ThinkingSplitter): Record<string, unknown>[] {
+  const line = (parts: ThinkingParts) => ({ model, created_at: now.toISOString(), ...body(kind, parts.content, parts.thinking), done: false });
+  if (ev.type === 'done') {
+    const rest = splitter?.end();
+    const last = ollamaResponse(kind, model, { ...ev.result, text: '', logprobs: undefined }, now);
+    return rest && (rest.thinking || rest.content) ? [line(rest), last] : [last];
+  }
   const scored = logprobs(ev.tokens);
-  if (ev.text === '' && scored.length === 0) return [];
-  const out: Record<string, unknown> = { model, created_at: now.toISOString(), ...body(kind, ev.text), done: false };
+  const parts = splitter ? splitter.push(ev.text) : { thinking: '', content: ev.text };
+  if (parts.content === '' && parts.thinking === '' && scored.length === 0) return [];
+  const out: Record<string, unknown> = line(parts);
   if (scored.length) out.logprobs = scored;
   return [out];
 }

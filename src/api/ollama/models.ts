@@ -1,6 +1,6 @@
 // Ollama's model endpoints: /api/tags, /api/show, /api/ps, and /api/embed (+ the older /api/embeddings).
 
-import type { ModelCard } from '../native.ts';
+import { capabilityNames, type ModelCard } from '../native.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
 import { checkKeepAlive, readOllamaOptions } from './options.ts';
 import { ns } from './generate.ts';
@@ -81,7 +81,7 @@ export function showResponse(card: ModelCard, metadata: Record<string, unknown>)
         [`${card.arch}.embedding_length`]: card.nEmbd,
       }),
     },
-    capabilities: ['completion', 'embedding'],
+    capabilities: capabilityNames(card.capabilities),
     modified_at: modified(card),
   };
 }

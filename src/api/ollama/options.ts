@@ -65,14 +65,23 @@ export function checkKeepAlive(f: Fields): void {
   }
 }
 
-/** format (JSON / JSON schema output), think and tools are refused by name. */
+/**
+ * Ollama's `think`: true or false becomes the chat template's enable_thinking (Qwen3's switch); the levels
+ * ("high", "medium", "low") are gpt-oss's, which Hearth does not run.
+ */
+export function readThink(f: Fields): boolean | undefined {
+  const think = f.raw('think');
+  if (think === undefined || typeof think === 'boolean') return think;
+  if (typeof think === 'string') throw unsupported('think', `thinking levels (${JSON.stringify(think)}) are not implemented; send true or false`);
+  throw new FieldError('think', 'think must be true or false');
+}
+
+/** format (JSON / JSON schema output), tools and images are refused by name. */
 export function rejectUnsupported(f: Fields): void {
   const format = f.raw('format');
   if (format !== undefined && format !== '') {
     throw unsupported('format', 'structured (JSON) output needs constrained sampling, which is not implemented');
   }
-  const think = f.raw('think');
-  if (think !== undefined && think !== false) throw unsupported('think', 'this model has no thinking mode');
   const tools = f.array('tools');
   if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented');
   const images = f.array('images');

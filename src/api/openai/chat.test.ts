@@ -67,3 +67,10 @@ test('stream encoder: role chunk, content, finish, usage chunk; empty deltas are
   assert.equal(u.usage!.total_tokens, 9);
   assert.deepEqual(new ChatStreamEncoder(meta, { includeUsage: false, logprobs: false }).end([result()]), []);
 });
+
+test('chat_template_kwargs become template variables of the chat prompt', () => {
+  const r = chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: { enable_thinking: false } });
+  assert.deepEqual(r.prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: false } }]);
+  assert.deepEqual(chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }] }]);
+  assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: 'x' }), /chat_template_kwargs must be an object/);
+});

@@ -70,9 +70,10 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
   }
   markIgnored(f);
+  const templateVars = f.object('chat_template_kwargs')?.obj;
   const req: NativeRequest & ChatRequestExtras = {
     model,
-    prompts: [{ kind: 'chat', messages }],
+    prompts: [templateVars ? { kind: 'chat', messages, templateVars } : { kind: 'chat', messages }],
     n: readN(f),
     maxTokens: maxCompletion ?? maxTokens,
     sampling: readSampling(f),

@@ -1,6 +1,6 @@
 // OpenAI POST /v1/embeddings and GET /v1/models.
 
-import type { ModelCard, PromptInput } from '../native.ts';
+import { capabilityNames, type ModelCard, type PromptInput } from '../native.ts';
 import { Fields, unsupported } from '../validate.ts';
 import { promptsFromOpenAI } from './completions.ts';
 
@@ -57,10 +57,15 @@ export interface OpenAIModel {
   object: 'model';
   created: number;
   owned_by: string;
+  /** Beyond OpenAI's fields: what the model serves, in Ollama's words ("completion", "embedding", "rerank", …). */
+  capabilities: string[];
 }
 
 export function openaiModel(card: ModelCard): OpenAIModel {
-  return { id: card.id, object: 'model', created: Math.floor(card.loadedAt.getTime() / 1000), owned_by: 'hearth' };
+  return {
+    id: card.id, object: 'model', created: Math.floor(card.loadedAt.getTime() / 1000), owned_by: 'hearth',
+    capabilities: capabilityNames(card.capabilities),
+  };
 }
 
 export function openaiModelList(cards: readonly ModelCard[]): { object: 'list'; data: OpenAIModel[] } {

@@ -15,7 +15,8 @@ const HELP = `Usage: hearth serve [MODEL] [options]
 
 Serves MODEL over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models),
 Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version) and
-Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, plus /health and /metrics.
+Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, reranking (/v1/rerank, /rerank: a
+reranker model), plus /health and /metrics.
 
       --host H            address to listen on (default 127.0.0.1: this machine only). Beyond loopback API keys are
                           required, and the server refuses to start without one (hearth keys create)

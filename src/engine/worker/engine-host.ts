@@ -9,12 +9,16 @@ import { Worker } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
 import { defaultEglPlatform } from '../../kernels/webgpu/gpu-device.ts';
 import type { LoadOptions } from '../types.ts';
+import type { Pooling } from '../../model/types.ts';
 import type { JobEvent, JobSpec, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
 import {
   fromWireError, toWireSpec, type EngineMessage, type EngineRequest, type LoadReply, type ThreadsReply, type WireJobEvent,
 } from './protocol.ts';
 
 type JobHandler = (ev: WireJobEvent) => void;
+
+/** How long close() waits for the engine thread to unload its models before terminating it. */
+const SHUTDOWN_MS = 5000;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -29,6 +33,7 @@ export class EngineHost {
   private nextId = 1;
   private dead: HearthError | undefined;
   private refd = false;
+  private closing: Promise<void> | undefined;
 
   constructor() {
     // A webgpu backend opened in the engine thread needs the C environment set from this (the main) thread.
@@ -59,9 +64,22 @@ export class EngineHost {
     return this.call({ op: 'threads' }) as Promise<ThreadsReply>;
   }
 
-  /** Stops the engine thread; outstanding work fails with `unavailable`. */
-  async close(): Promise<void> {
+  /**
+   * Stops the engine thread; outstanding work fails with `unavailable`. The thread first unloads every model
+   * (so a webgpu device is released in an orderly way), waited for at most SHUTDOWN_MS (it may be in the middle
+   * of a long forward pass); then it is terminated.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.dead) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, SHUTDOWN_MS); });
+    await Promise.race([this.call({ op: 'shutdown' }).catch(() => {}), late]);
+    clearTimeout(timer);
     this.fail(new HearthError('unavailable', 'the engine has been closed'));
     await this.worker.terminate();
   }
@@ -189,8 +207,11 @@ export class RemoteModel {
     specs.forEach((spec, i) => spec.signal && onAbort(spec.signal, () => this.host.notify({ op: 'cancel', jobs: [jobs[i]] })));
   }
 
-  /** One vector per input, in order, each a scheduler job in the engine thread. */
-  async embed(inputs: number[][], signal?: AbortSignal): Promise<Float32Array[]> {
+  /**
+   * One vector per input, in order, each a scheduler job in the engine thread (queued together, so they run as
+   * batched passes); `pooling` 'rank' gives a reranker's raw scores instead of normalised embeddings.
+   */
+  async embed(inputs: number[][], signal?: AbortSignal, pooling?: Pooling): Promise<Float32Array[]> {
     signal?.throwIfAborted();
     const jobs = inputs.map(() => this.host.newJobId());
     const results = jobs.map((job) => new Promise<Float32Array>((resolve, reject) => this.host.addJob(job, (ev) => {
@@ -200,7 +221,7 @@ export class RemoteModel {
     // A rejected input must not leave unhandled rejections behind while the others still run.
     for (const r of results) r.catch(() => {});
     try {
-      await this.host.call({ op: 'embed', model: this.id, jobs, inputs });
+      await this.host.call({ op: 'embed', model: this.id, jobs, inputs, ...(pooling ? { pooling } : {}) });
     } catch (e) {
       for (const job of jobs) this.host.dropJob(job);
       throw e;

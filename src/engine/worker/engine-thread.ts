@@ -55,6 +55,16 @@ function record(h: Hosted, job: number, ev: WireJobEvent): void {
   if (ev.type === 'done' || ev.type === 'error' || ev.type === 'embedding') jobs.delete(job);
 }
 
+function unload(id: number): void {
+  const h = hosted.get(id);
+  if (!h) return;
+  h.scheduler.close();
+  h.dirty = true;
+  flush(id);
+  hosted.delete(id);
+  h.model.dispose();
+}
+
 function handle(req: EngineRequest): unknown {
   switch (req.op) {
     case 'load': {
@@ -93,7 +103,7 @@ function handle(req: EngineRequest): unknown {
           const job = req.jobs[i];
           h.scheduler.submitEmbedding(tokens, (r) =>
             record(h, job, r instanceof HearthError ? { type: 'error', error: toWireError(r) } : { type: 'embedding', vector: r }),
-          aborts[i].signal);
+          aborts[i].signal, req.pooling);
           jobs.set(job, { model: req.model, abort: aborts[i] });
           submitted.push(i);
         });
@@ -113,16 +123,14 @@ function handle(req: EngineRequest): unknown {
         jobs.delete(job);
       }
       return undefined;
-    case 'unload': {
-      const h = hosted.get(req.model);
-      if (!h) return undefined;
-      h.scheduler.close();
-      h.dirty = true;
-      flush(req.model);
-      hosted.delete(req.model);
-      h.model.dispose();
+    case 'unload':
+      unload(req.model);
       return undefined;
-    }
+    case 'shutdown':
+      // every model, before the thread goes: a webgpu device is released in its own thread while that can
+      // finish (a Dawn device torn down by a terminated thread can abort the process)
+      for (const id of [...hosted.keys()]) unload(id);
+      return undefined;
     case 'threads': {
       const pool = sharedThreadPool();
       return { workers: pool.workerCount, size: pool.size };

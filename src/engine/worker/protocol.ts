@@ -4,6 +4,7 @@
 
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
 import type { LoadOptions } from '../types.ts';
+import type { Pooling } from '../../model/types.ts';
 import type { JobEvent, JobSpec, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
 
 /** A job as it crosses threads: no signal (cancel is a message); logit biases as an array. */
@@ -23,9 +24,11 @@ export type WireJobEvent =
 export type EngineRequest =
   | { op: 'load'; model: number; path: string; options: LoadOptions; scheduler: SchedulerOptions }
   | { op: 'submit'; model: number; jobs: number[]; specs: WireJobSpec[] }
-  | { op: 'embed'; model: number; jobs: number[]; inputs: number[][] }
+  /** pooling: the model's when absent; 'rank' scores with a reranker's classification head. */
+  | { op: 'embed'; model: number; jobs: number[]; inputs: number[][]; pooling?: Pooling }
   | { op: 'cancel'; jobs: number[] }
   | { op: 'unload'; model: number }
+  | { op: 'shutdown' }
   | { op: 'threads' };
 
 /** The reply to 'load'. */

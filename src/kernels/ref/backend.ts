@@ -8,6 +8,7 @@ import { attention } from './attention.ts';
 import { gelu, geglu, geluErf } from './gelu.ts';
 import { layerNorm } from './layer-norm.ts';
 import { matmul, getRow } from './matmul.ts';
+import { matmulId, moeCombine, moeRoute } from './moe.ts';
 import { addBias, addInPlace, rmsNorm, swiglu } from './ops.ts';
 import { rope } from './rope.ts';
 import { scale, softcap } from './scale.ts';
@@ -98,6 +99,19 @@ export function createRefBackend(opts: RefBackendOptions = {}): Backend {
     softcap: (x, cap, n) => softcap(f32(x), cap, n),
     add: (a, b, n) => addInPlace(f32(a), f32(b), n),
     addBias: (x, bias, n, nTokens) => addBias(f32(x), f32(bias), n, nTokens),
+    moeRoute(logits, nTokens, nExpert, nUsed, normalize) {
+      need(logits, nTokens * nExpert, 'moeRoute logits');
+      return moeRoute(f32(logits), nTokens, nExpert, nUsed, normalize);
+    },
+    matmulId(experts, x, src, ids, y) {
+      need(y, ids.length * experts[0].rows, 'matmulId output');
+      matmulId(experts, f32(x), src, ids, f32(y), round);
+    },
+    moeCombine(experts, weights, nTokens, nUsed, n, out) {
+      need(experts, nTokens * nUsed * n, 'moeCombine experts');
+      need(out, nTokens * n, 'moeCombine output');
+      moeCombine(f32(experts), weights, nTokens, nUsed, n, f32(out));
+    },
     dispose: () => buffers.clear(),
   };
 }

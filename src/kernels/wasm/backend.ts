@@ -9,6 +9,9 @@
 // layerNorm, gelu, geluErf, geglu, scale and softcap run wasm kernels (assembly/ops.ts). Attention takes every
 // option of ref/attention-options.ts in the wasm kernel (non-causal, a sliding window, soft-capped scores, a ring
 // cache); only a headDim that is not a multiple of 4 (or heads that do not group) runs the reference.
+// Mixture-of-experts: matmulId gathers each expert's rows into scratch and runs the wasm matmul once per expert;
+// routing (softmax and top-k over a few dozen logits per token) and the weighted combine run the reference on
+// views of the wasm memory.
 
 import { availableParallelism } from 'node:os';
 import { rowBytes, typeLayout } from '../../gguf/ggml-types.ts';
@@ -19,6 +22,7 @@ import { DTYPE_BYTES, need, type AttentionOptions, type AttentionShape, type Bac
 import { cacheRows, keyRange } from '../ref/attention-options.ts';
 import { attention as refAttention } from '../ref/attention.ts';
 import { getRow, matmul as refMatmul } from '../ref/matmul.ts';
+import { checkIds, moeCombine as refMoeCombine, moeRoute as refMoeRoute, rowsByExpert } from '../ref/moe.ts';
 import { rope } from '../ref/rope.ts';
 import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
 import { WasmHeap } from './heap.ts';
@@ -154,11 +158,14 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
   }
 
   function matmul(w: WeightTensor, x: Tensor, nTokens: number, y: Tensor): void {
+    matmulAt(w, f32(x, w.cols * nTokens), nTokens, f32(y, w.rows * nTokens));
+  }
+
+  /** y = w · x over nTokens rows, x and y given as pointers into the wasm memory. */
+  function matmulAt(w: WeightTensor, xp: number, nTokens: number, yp: number): void {
     const { cols, rows, type } = w;
     const kind = actKind(type);
     const layout = typeLayout(type);
-    const xp = f32(x, cols * nTokens);
-    const yp = f32(y, rows * nTokens);
     if (!kind || !layout || cols % layout.blockSize !== 0) {
       refMatmul(w, heap.f32(xp, cols * nTokens), nTokens, heap.f32(yp, rows * nTokens), true);
       return;
@@ -187,6 +194,40 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     args[8] = rows;
     args[9] = Math.max(1, chunk);
     pool.dispatch(OP_MATMUL, nth);
+  }
+
+  /**
+   * The experts' matmuls, batched by expert: the rows routed to expert e are gathered into scratch, multiplied in
+   * one matmul by the wasm kernels, and scattered to their output rows.
+   */
+  function matmulId(experts: readonly WeightTensor[], x: Tensor, src: Int32Array, ids: Int32Array, y: Tensor): void {
+    checkIds(experts.length, src, ids);
+    const { cols, rows } = experts[0];
+    const xp = f32(x);
+    const yp = f32(y, ids.length * rows);
+    for (const r of src) {
+      if (!Number.isInteger(r) || r < 0 || (r + 1) * cols > x.length) throw new HearthError('invalid_argument', `matmulId: source row ${r} is outside the input`);
+    }
+    const byExpert = rowsByExpert(experts.length, ids);
+    const most = byExpert.reduce((m, r) => Math.max(m, r.length), 0);
+    if (most === 0) return;
+    const gp = region('experts input rows', most * cols * 4);
+    const op = region('experts output rows', most * rows * 4);
+    byExpert.forEach((out, e) => {
+      if (out.length === 0) return;
+      if (out.length === 1) {
+        // one row (every expert at decode): multiply it where it lies
+        matmulAt(experts[e], xp + src[out[0]] * cols * 4, 1, yp + out[0] * rows * 4);
+        return;
+      }
+      const xs = heap.f32(xp, x.length);
+      const gathered = heap.f32(gp, out.length * cols);
+      out.forEach((i, r) => gathered.set(xs.subarray(src[i] * cols, (src[i] + 1) * cols), r * cols));
+      matmulAt(experts[e], gp, out.length, op);
+      const ys = heap.f32(yp, ids.length * rows);
+      const got = heap.f32(op, out.length * rows);
+      out.forEach((i, r) => ys.set(got.subarray(r * rows, (r + 1) * rows), i * rows));
+    });
   }
 
   function attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor,
@@ -330,6 +371,12 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     softcap(x, cap, n) {
       if (!(cap > 0)) throw new HearthError('invalid_argument', `softcap: the cap must be positive, got ${cap}`);
       ex.softcap(f32(x, n), Math.fround(1 / Math.fround(cap)), cap, n);
+    },
+    moeRoute: (logits, nTokens, nExpert, nUsed, normalize) =>
+      refMoeRoute(f32View(logits, nTokens * nExpert), nTokens, nExpert, nUsed, normalize),
+    matmulId,
+    moeCombine(experts, weights, nTokens, nUsed, n, out) {
+      refMoeCombine(f32View(experts, nTokens * nUsed * n), weights, nTokens, nUsed, n, f32View(out, nTokens * n));
     },
     dispose: () => pool.dispose(),
   };

@@ -11,6 +11,7 @@ import { HearthError } from '../../util/errors.ts';
 import { f16Table, f32ToF16 } from '../../util/f16.ts';
 import { DTYPE_BYTES, need, type Backend, type DType, type MemoryReport, type MemoryUse, type Tensor, type WeightTensor } from '../backend.ts';
 import { isPlainCausal } from '../ref/attention-options.ts';
+import { checkIds } from '../ref/moe.ts';
 import type { RopeParams } from '../ref/rope.ts';
 import type { GpuDevice } from './gpu-device.ts';
 import { KernelSet, align4 } from './kernel-set.ts';
@@ -197,6 +198,17 @@ export function createGpuBackend(gd: GpuDevice, notice: Notice = () => {}): GpuB
     geglu: () => hostOnly('geglu'),
     scale: () => hostOnly('scale'),
     softcap: () => hostOnly('softcap'),
+    moeRoute: () => hostOnly('moeRoute'),
+    matmulId(experts, x, src, ids, y) {
+      // one matmul per routed row, not yet batched by expert
+      checkIds(experts.length, src, ids);
+      const { cols, rows } = experts[0];
+      const xb = f32(x, x.length, 'matmulId input');
+      const yb = f32(y, ids.length * rows, 'matmulId output');
+      const r = record();
+      ids.forEach((e, i) => r.matmul(weight(experts[e]), xb, x.offset + src[i] * cols, 1, yb, y.offset + i * rows));
+    },
+    moeCombine: () => hostOnly('moeCombine'),
     addBias(x, bias, n, nTokens) {
       whole(bias, 'the bias');
       record().addBias(f32(x, n * nTokens, 'addBias input'), x.offset, f32(bias, n, 'bias'), n, nTokens);

@@ -30,7 +30,8 @@ export interface GpuDevice {
   readonly features: readonly string[];
   /** GPUBufferUsage / GPUMapMode of the implementation in use. */
   readonly usage: { buffer: typeof GPUBufferUsage; map: typeof GPUMapMode };
-  destroy(): void;
+  /** Destroys the device; settles once it is lost (or after a short wait). */
+  destroy(): Promise<void>;
 }
 
 export interface OpenGpuOptions {
@@ -81,6 +82,9 @@ export function defaultEglPlatform(): void {
  * after throwing std::system_error") when an instance is collected while a destroyed device's teardown is in flight.
  */
 const INSTANCES = new Set<GPU>();
+
+/** destroy() waits this long at most for the device's `lost` promise (it settles once Dawn has let it go). */
+const DESTROY_WAIT_MS = 2000;
 
 /** The limits we raise above the (small) defaults, up to what the adapter offers. */
 const WANTED_LIMITS = [
@@ -151,8 +155,12 @@ export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevic
       `max buffer ${device.limits.maxBufferSize} B)`,
     features,
     usage,
-    destroy() {
+    async destroy() {
       device.destroy();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, DESTROY_WAIT_MS); });
+      await Promise.race([device.lost.then(() => {}), late]);
+      clearTimeout(timer);
     },
   };
 }

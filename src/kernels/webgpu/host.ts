@@ -10,6 +10,8 @@
 // everything recorded before them), the reference computes, and the result is uploaded as a recorded op. Today
 // these are layerNorm, gelu, geluErf, geglu, scale, softcap, and attention with options (non-causal, sliding
 // window, soft-cap, a ring cache); plain causal attention stays on the GPU. Such a read blocks even under forwardBatchAsync.
+// Mixture-of-experts routing and the experts' weighted combine run on this side the same way (routing must be
+// on the host: it decides the matmuls); matmulId records one GPU matmul per routed row, not batched by expert.
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
@@ -18,6 +20,7 @@ import { cacheRows, isPlainCausal } from '../ref/attention-options.ts';
 import { attention as refAttention } from '../ref/attention.ts';
 import { gelu, geglu, geluErf } from '../ref/gelu.ts';
 import { layerNorm } from '../ref/layer-norm.ts';
+import { checkIds, moeCombine, moeRoute } from '../ref/moe.ts';
 import { scale, softcap } from '../ref/scale.ts';
 import { defaultEglPlatform, webgpuPackageMissing, type GpuCaps, type OpenGpuOptions } from './gpu-device.ts';
 import type { Op, Reply, Request, RunResult } from './worker.ts';
@@ -240,6 +243,19 @@ export function createWebGPUBackend(options: OpenGpuOptions = {}): WebGPUBackend
     softcap: (x, cap, n) => onHost(x, n, (d) => softcap(d, cap, n)),
     add: (a, b, n) => push(['add', a, b, n]),
     addBias: (x, bias, n, nTokens) => push(['addBias', x, bias, n, nTokens]),
+    moeRoute: (logits, nTokens, nExpert, nUsed, normalize) =>
+      moeRoute(hostRead(logits, nTokens * nExpert), nTokens, nExpert, nUsed, normalize),
+    matmulId(experts, x, src, ids, y) {
+      // one GPU matmul per routed row (not yet batched by expert: a correct fallback)
+      checkIds(experts.length, src, ids);
+      const { cols, rows } = experts[0];
+      ids.forEach((e, i) => push(['matmul', w(experts[e]), view(x, src[i] * cols, cols), 1, view(y, i * rows, rows)]));
+    },
+    moeCombine(experts, weights, nTokens, nUsed, n, out) {
+      const got = new Float32Array(nTokens * n);
+      moeCombine(hostRead(experts, nTokens * nUsed * n), weights, nTokens, nUsed, n, got);
+      hostWrite(out, got);
+    },
     dispose: () => host.close(),
   };
 }

@@ -109,7 +109,8 @@ async function handle(req: Request): Promise<{ value: unknown; transfer?: ArrayB
     }
     case 'close':
       gpu?.dispose();
-      gd?.destroy();
+      // the reply waits until the device is gone: the thread may be terminated right after it
+      await gd?.destroy();
       gpu = undefined;
       gd = undefined;
       tensors.clear();

@@ -7,6 +7,7 @@ import type { GGUFMetadata } from '../../gguf/metadata.ts';
 import type { Backend, Tensor, WeightTensor } from '../../kernels/types.ts';
 import type { Activations, AttentionWeights, BatchSegment, BlockDims, FeedForwardWeights, NormWeights } from '../blocks.ts';
 import type { DecoderHParams } from '../hparams.ts';
+import type { MoeWeights } from '../moe.ts';
 
 /**
  * One tensor of the file: `tensorName(base, suffix, il)`, in the global table or once per layer. A matrix stays
@@ -72,7 +73,9 @@ export interface LayerPass {
 /** One layer's weights, as the blocks take them (a family's extra tensors live in its own file's closure). */
 export interface LayerWeights {
   readonly attn: AttentionWeights;
-  readonly ffn: FeedForwardWeights;
+  /** The dense feed-forward network; absent where a mixture of experts (`experts`) takes its place. */
+  readonly ffn?: FeedForwardWeights;
+  readonly experts?: MoeWeights;
 }
 
 /** A built model: what the decoder skeleton runs. */
@@ -95,6 +98,11 @@ export interface DecoderModel {
   input?(p: LayerPass): void;
   /** x = layer il(x), from layers[il] (and whatever else the family keeps). */
   layer(p: LayerPass, il: number): void;
+  /**
+   * The sliding window of layer il in positions (gemma2/3's local layers: key kpos is visible to qpos iff
+   * qpos - kpos < window), undefined for a layer that sees the whole context. Optional: no window anywhere.
+   */
+  kvWindow?(il: number): number | undefined;
   /** Logits are soft-capped: cap * tanh(logit / cap) (gemma2's final_logit_softcapping). */
   readonly logitSoftcap?: number;
   /**

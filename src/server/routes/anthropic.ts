@@ -34,7 +34,7 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const req = countTokensRequestFromAnthropic(request.body);
     const provider = resolveModel(ctx, req.model);
     request.hearth.model = provider.card.id;
-    const tokens = await provider.countTokens({ kind: 'chat', messages: req.messages });
+    const tokens = await provider.countTokens({ kind: 'chat', messages: req.messages, templateVars: req.templateVars });
     request.hearth.promptTokens = tokens;
     return { input_tokens: tokens };
   });

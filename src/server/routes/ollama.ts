@@ -10,16 +10,19 @@ import {
   embedRequestFromOllama, embedResponse, psResponse, showRequestFromOllama, showResponse, tagsResponse,
 } from '../../api/ollama/models.ts';
 import { ollamaError } from '../../api/errors.ts';
-import { unsupported } from '../../api/validate.ts';
+import { ThinkingSplitter } from '../../api/ollama/thinking.ts';
+import { checkDimensions, shortenEmbeddings } from '../../api/embedding-dimensions.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
+import { generateAndReply, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
 import { ndjsonLine } from '../sse.ts';
 
 export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const generating = (kind: 'generate' | 'chat', parse: (body: unknown) => OllamaRequest) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
-      const { native, loadOnly } = parse(request.body);
+      const { native, loadOnly, think } = parse(request.body);
       const provider = resolveModel(ctx, native.model);
+      // As Ollama: asking a model without a thinking mode to think is an error; think false is always fine.
+      if (think) requireCapability(provider, 'thinking');
       const model = native.model;
       if (loadOnly) {
         request.hearth.model = provider.card.id;
@@ -27,12 +30,15 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
         return native.stream ? reply.header('content-type', 'application/x-ndjson').send(ndjsonLine(body)) : body;
       }
       return generateAndReply(ctx, request, reply, native, {
-        json: ([r]) => ollamaResponse(kind, model, r, ctx.now()),
-        stream: () => ({
-          format: 'ndjson',
-          event: (ev) => ollamaStreamEvent(kind, model, ev, ctx.now()).map(ndjsonLine),
-          error: (info) => ndjsonLine(ollamaError(info)),
-        }),
+        json: ([r]) => ollamaResponse(kind, model, r, ctx.now(), think === true),
+        stream: () => {
+          const splitter = think ? new ThinkingSplitter() : undefined;
+          return {
+            format: 'ndjson',
+            event: (ev) => ollamaStreamEvent(kind, model, ev, ctx.now(), splitter).map(ndjsonLine),
+            error: (info) => ndjsonLine(ollamaError(info)),
+          };
+        },
       });
     };
 
@@ -44,14 +50,14 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const req = embedRequestFromOllama(request.body, legacy);
     const provider = resolveModel(ctx, req.model);
     request.hearth.model = provider.card.id;
-    if (req.dimensions !== undefined && provider.card.nEmbd !== undefined && req.dimensions !== provider.card.nEmbd) {
-      throw unsupported('dimensions', `this model's embeddings have ${provider.card.nEmbd} dimensions; shortening them is not implemented`);
-    }
+    requireCapability(provider, 'embeddings');
+    checkDimensions(req.dimensions, provider.card.nEmbd);
     const inputs = req.inputs.map((text) => ({ kind: 'text' as const, text }));
-    const { vectors, tokens } = await provider.embed(inputs, { truncate: req.truncate });
-    request.hearth.promptTokens = tokens;
+    const embedded = await provider.embed(inputs, { truncate: req.truncate });
+    const vectors = shortenEmbeddings(embedded.vectors, req.dimensions);
+    request.hearth.promptTokens = embedded.tokens;
     if (legacy) return { embedding: Array.from(vectors[0]) };
-    return embedResponse(req.model, vectors, tokens, performance.now() - t0);
+    return embedResponse(req.model, vectors, embedded.tokens, performance.now() - t0);
   };
   app.post('/api/embed', embedding(false));
   app.post('/api/embeddings', embedding(true));

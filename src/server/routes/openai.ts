@@ -6,9 +6,9 @@ import { completionRequestFromOpenAI, completion, CompletionStreamEncoder } from
 import { embeddingsRequestFromOpenAI, embeddingsResponse, openaiModel, openaiModelList } from '../../api/openai/embeddings.ts';
 import type { ResponseMeta } from '../../api/openai/common.ts';
 import { openaiError } from '../../api/errors.ts';
-import { unsupported } from '../../api/validate.ts';
+import { checkDimensions, shortenEmbeddings } from '../../api/embedding-dimensions.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
-import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
+import { generateAndReply, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
 import { SSE_DONE, sseData } from '../sse.ts';
 
 export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -58,12 +58,11 @@ export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const req = embeddingsRequestFromOpenAI(request.body);
     const provider = resolveModel(ctx, req.model);
     request.hearth.model = provider.card.id;
-    if (req.dimensions !== undefined && provider.card.nEmbd !== undefined && req.dimensions !== provider.card.nEmbd) {
-      throw unsupported('dimensions', `this model's embeddings have ${provider.card.nEmbd} dimensions; shortening them is not implemented`);
-    }
+    requireCapability(provider, 'embeddings');
+    checkDimensions(req.dimensions, provider.card.nEmbd);
     const { vectors, tokens } = await provider.embed(req.inputs, { truncate: false });
     request.hearth.promptTokens = tokens;
-    return embeddingsResponse(vectors, tokens, req.model, req.encoding);
+    return embeddingsResponse(shortenEmbeddings(vectors, req.dimensions), tokens, req.model, req.encoding);
   });
 
   app.get('/v1/models', async () => openaiModelList(ctx.models.loaded().map((p) => p.card)));
