@@ -4,8 +4,10 @@
 // cpu, f32 and f16 caches, across a context several times the window, with batches bigger than the ring (the
 // attention block splits them). The ring visits the same keys in the same order, so the logits are identical.
 // Then the prefix-reuse rule (Context.reusable / KVCache.canResume) on a Context: a prefix is kept only while every
-// ring still holds the window before it, and a kept prefix gives the logits of a fresh evaluation.
-// Measured alone: ~10 s with webgpu on a software adapter (2-core machine, shared), ~5 s without.
+// ring still holds the window before it, and a kept prefix gives the logits of a fresh evaluation. kvBytes against
+// createCache; and a synthetic gemma3 (kvWindow from src/model/archs/gemma-family.ts) over rings that wrap against
+// llama.cpp (measured NMSE 3.5e-8, under LOOSE_MAX_NMSE.F32; greedy agrees).
+// Measured alone: ~12 s with webgpu on a software adapter (2-core machine, shared), ~7 s without.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import type { Backend } from '../src/kernels/types.ts';
 import { createRefBackend } from '../src/kernels/ref/backend.ts';
 import { createCpuBackend } from '../src/kernels/wasm/backend.ts';
 import { createWebGPUBackend } from '../src/kernels/webgpu/host.ts';
-import { REQUIRE_WEBGPU, randn } from '../src/kernels/webgpu/test-util.ts';
+import { REQUIRE_WEBGPU, nmse, randn } from '../src/kernels/webgpu/test-util.ts';
 import { buildLlamaFamily, llamaFamilyTensors } from '../src/model/archs/llama-family.ts';
 import type { DecoderModel, TensorTable } from '../src/model/archs/types.ts';
 import { attentionBlock, feedForwardBlock } from '../src/model/blocks.ts';
@@ -25,6 +27,8 @@ import { loadWeights, type TensorSource } from '../src/model/weights.ts';
 import { Context } from '../src/engine/context.ts';
 import { loadModel, type LoadedModel } from '../src/engine/load.ts';
 import { syntheticFamilyPath } from './fixtures/synthetic-families.ts';
+import { referenceEval, requireReference } from './reference/client.ts';
+import { LOOSE_MAX_NMSE } from './parity/bounds.ts';
 
 const HP: DecoderHParams = {
   arch: 'ring-test', nVocab: 41, nCtxTrain: 1024, nEmbd: 32, nLayer: 4, nFF: 48, nHead: 4, nHeadKv: 2, headDim: 8, normEps: 1e-5,
@@ -196,6 +200,40 @@ test('LoadedModel.kvBytes(nCtx) is what createCache(nCtx) allocates (a model wit
       c.dispose();
     }
     assert.equal(m.kvBytes(), m.kvBytesPerToken * m.nCtx);
+  } finally {
+    m.dispose();
+  }
+});
+
+test('gemma3 over rings that wrap, a 300-token prompt in one pass (split by the ring): logits and greedy match llama.cpp', (t) => {
+  if (!requireReference(t)) return;
+  // 3 layers (0 and 2 slide a window of 16, 1 is global); nBatch 8 sizes the rings: GGML_PAD(16 + 8, 256) = 256 rows
+  const path = syntheticFamilyPath({ family: 'gemma3', nEmbd: 256, nHead: 4, nHeadKv: 1, headDim: 64, nFF: 512, nLayer: 3,
+    swaPattern: 2, slidingWindow: 16, ropeFreqBase: 1_000_000 });
+  const nCtx = 512;
+  const nPredict = 4;
+  let r = 12345;
+  const prompt = [2, ...Array.from({ length: 299 }, () => 100 + ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) % 30000))];
+  const want = referenceEval({ model: path, nCtx, threads: 1, tokens: prompt, nPredict, logitSteps: nPredict });
+  const m = loadModel(path, { nCtx, nBatch: 8, backend: 'cpu' });
+  try {
+    const cache = m.createCache();
+    assert.deepEqual([cache.ring(0), cache.ring(1), cache.ring(2)], [256, undefined, 256]);
+    assert.equal(m.kvBytes(), cache.bytes);
+    assert.equal(cache.bytes, (256 + 512 + 256) * 2 * 64 * 2);
+    let logits = m.forward.forward(prompt, 0, cache);
+    let worst = 0;
+    for (let k = 0; k < nPredict; k++) {
+      const e = nmse(logits, want.stepLogits[k]);
+      worst = Math.max(worst, e);
+      assert.ok(e <= LOOSE_MAX_NMSE.F32, `step ${k}: NMSE ${e}`);
+      let pick = 0;
+      for (let i = 1; i < logits.length; i++) if (logits[i] > logits[pick]) pick = i;
+      assert.equal(pick, want.greedy[k], `greedy step ${k}`);
+      if (k + 1 < nPredict) logits = m.forward.forward([want.greedy[k]], prompt.length + k, cache);
+    }
+    t.diagnostic(`gemma3 rings: NMSE max ${worst.toExponential(2)} over ${nPredict} steps`);
+    cache.dispose();
   } finally {
     m.dispose();
   }
