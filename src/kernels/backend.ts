@@ -88,8 +88,9 @@ export interface Backend {
   kvStore(k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor): void;
   /**
    * Attention of q [nTokens, nHead, headDim] over the cache: causal over positions 0..pos0+t by default (see
-   * ref/attention.ts); `o` may drop the causal mask, add a sliding window and soft-cap the scores
-   * (ref/attention-options.ts). Without `o`, or with only defaults in it, results are those of the causal kernel.
+   * ref/attention.ts); `o` may drop the causal mask, add a sliding window, soft-cap the scores and read caches
+   * that are rings (ref/attention-options.ts). Without `o`, or with only defaults in it, results are those of the
+   * causal kernel.
    */
   attention(q: Tensor, kCache: Tensor, vCache: Tensor, nTokens: number, pos0: number, s: AttentionShape, out: Tensor,
     o?: AttentionOptions): void;
