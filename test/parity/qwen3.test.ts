@@ -19,7 +19,7 @@
 // KV cache carries that into later steps: every step moves (LOOSE_MAX_NMSE.Q8_0 1e-3; measured max 2.9e-4 (qwen3) and 2.3e-4 (qwen3moe));
 // near-ties are excused where the ggml library packs activations with its portable rounding (packsLikeHearth).
 //
-// Measured alone on 2 shared cores: 30 s with the synthetic models cached (building the four files once: ~40 s more).
+// Measured alone on 2 shared cores: 15-30 s with the synthetic models cached (building the four files once: ~40 s more).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
