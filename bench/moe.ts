@@ -140,7 +140,9 @@ if (write) {
       `A decoded token reads ${f1(facts.decodeBytes / 2 ** 20)} MiB of weights (attention, router, head, and ${facts.nUsed} of ${facts.nExpert} experts). ` +
       `Hearth runs each expert's routed rows as one batch (prefill). Regenerate with \`node bench/moe.ts\`.`,
     '',
-    `Machine: ${machineDescription()}; Node ${process.version}; llama.cpp ${build || 'not run'}; ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${machineDescription()}; Node ${process.version}; llama.cpp ${build || 'not run'}; ${new Date().toISOString().slice(0, 10)}. ` +
+      'The machine is shared: a row whose load average is near or above its thread count ran contended, which hurts ' +
+      "llama.cpp's spinning worker threads most (compare its 1- and 2-thread decode).",
     '',
     '| threads | Hearth prefill tok/s | llama.cpp prefill tok/s | Hearth decode tok/s | llama.cpp decode tok/s | decode ratio | Hearth decode GB/s | load avg |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',

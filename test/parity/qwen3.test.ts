@@ -5,8 +5,9 @@
 //             FFN 3072, tied head; per-head Q/K RMSNorm before NeoX rope;
 //   qwen3moe  Qwen3-30B-A3B halved: 1024 wide, 16 / 4 heads of 128, 16 experts of 512, 4 used per token.
 // A 25-token prompt then 6 greedy steps, llama.cpp's tokens fed to Hearth (parity-harness.ts), on the reference
-// and the cpu backend. The prompt's rows reach all 16 experts at prefill (each takes several rows: the experts'
-// matmuls batched by expert), and decode steps route one row to 4.
+// and the cpu backend. At prefill the prompt's 100 routed rows (25 tokens × 4) spread over the experts as batches
+// of 1 to 16 rows, with experts that take none in layer 1 (counted with Hearth's router): every path of the
+// by-expert matmuls; decode steps route one row to each of 4 experts.
 //
 // Bounds (bounds.ts): F32 weights and 2 layers, so any step may differ by an f16 KV-cache rounding flip
 // (LOOSE_MAX_NMSE.F32); max over steps measured 1.7e-8 – 2.7e-8 (medians ~1e-8) on ref and cpu, llama.cpp on ggml-cpu-zen4. Greedy must agree
@@ -18,7 +19,7 @@
 // KV cache carries that into later steps: every step moves (LOOSE_MAX_NMSE.Q8_0 1e-3; measured max 2.9e-4 (qwen3) and 2.3e-4 (qwen3moe));
 // near-ties are excused where the ggml library packs activations with its portable rounding (packsLikeHearth).
 //
-// Measured alone on 2 shared cores: 30 s with the synthetic models cached (building the four files once: ~40 s more).
+// Measured alone on 2 shared cores: 15-30 s with the synthetic models cached (building the four files once: ~40 s more).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
