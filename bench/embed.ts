@@ -98,7 +98,7 @@ const lines = [
   `- Date: ${new Date().toISOString().slice(0, 10)}; Hearth \`cpu\` backend (WebAssembly SIMD), ${threads} threads, nBatch ${nBatch}; llama.cpp: ${build || 'not run'}, CPU only, flash attention off`,
   `- Machine: ${machineDescription()}; Node ${process.version}; 1-minute load average at the end ${loadavg()[0].toFixed(2)}`,
   `- Model: synthetic bge-small-shaped bert (384 wide, 12 layers, 12 heads, FFN 1536, 30522-token WPM vocabulary, ${values.type} weights, mean pooling) from test/fixtures/synthetic-families.ts; the same file for both engines.`,
-  `- Inputs: [CLS], seeded random word pieces, [SEP]; a batch is that many different inputs of one length. Hearth embeds a batch with embedMany (inputs sharing passes of up to nBatch tokens; non-causal attention runs the TypeScript reference kernel on cpu today); llama.cpp evaluates a batch's inputs one after another (node-llama-cpp's embedding context holds one sequence). Fastest of ${reps} rounds each, after a warm-up; model load excluded.`,
+  `- Inputs: [CLS], seeded random word pieces, [SEP]; a batch is that many different inputs of one length. Hearth embeds a batch with embedMany (inputs sharing passes of up to nBatch tokens, each attending only to its own tokens: non-causal attention in the wasm kernel); llama.cpp evaluates a batch's inputs one after another (node-llama-cpp's embedding context holds one sequence). Fastest of ${reps} rounds each, after a warm-up; model load excluded.`,
   '',
   '| tokens / input | batch | Hearth ms | Hearth tokens/s | llama.cpp ms | llama.cpp tokens/s | Hearth / llama.cpp |',
   '|---|---|---|---|---|---|---|',
