@@ -10,6 +10,13 @@
 export const OP_EXIT = 0;
 export const OP_MATMUL = 1;
 export const OP_ATTENTION = 2;
+/** An element-wise or row-wise op (EW_* below) over chunks of its elements or rows. */
+export const OP_ELEMENTWISE = 3;
+export const EW_GELU = 1;
+export const EW_GELU_ERF = 2;
+export const EW_GEGLU = 3;
+export const EW_SWIGLU = 4;
+export const EW_LAYER_NORM = 5;
 /** Pool ops, handled by the workers themselves: instantiate the module on a memory, or drop that instance. */
 export const OP_ATTACH = -1;
 export const OP_DETACH = -2;

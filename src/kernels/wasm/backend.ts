@@ -24,7 +24,9 @@ import { attention as refAttention } from '../ref/attention.ts';
 import { getRow, matmul as refMatmul } from '../ref/matmul.ts';
 import { checkIds, moeCombine as refMoeCombine, moeRoute as refMoeRoute, rowsByExpert } from '../ref/moe.ts';
 import { rope } from '../ref/rope.ts';
-import { CTL_PTR, MAX_ARGS, OP_ATTENTION, OP_MATMUL, SLOT } from './abi.ts';
+import {
+  CTL_PTR, EW_GEGLU, EW_GELU, EW_GELU_ERF, EW_LAYER_NORM, EW_SWIGLU, MAX_ARGS, OP_ATTENTION, OP_ELEMENTWISE, OP_MATMUL, SLOT,
+} from './abi.ts';
 import { WasmHeap } from './heap.ts';
 import { actBytes, actKind, actStride, type ActKind } from './kernel-table.ts';
 import { kernelModule } from './module.ts';
@@ -77,6 +79,8 @@ const orphanedLeases = new FinalizationRegistry<PoolLease>((lease) => lease.disp
 
 /** Below this many multiply-adds an op runs on the calling thread alone (posting to workers costs ~10-50 µs). */
 const MIN_PARALLEL_WORK = 1 << 18;
+/** Element-wise ops (gelu, geglu, swiglu, layer norm) over fewer elements than this run on the calling thread. */
+const MIN_PARALLEL_ELEMENTS = 1 << 15;
 /** A matmul chunk's weight rows stay under this many bytes when several token tiles reuse them. */
 const CHUNK_BYTES = 32 * 1024;
 /**
@@ -296,6 +300,21 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
     pool.dispatch(OP_ATTENTION, nth);
   }
 
+  /**
+   * An element-wise op (EW_*) over n elements at a (and b), on every thread of the pool when n is large:
+   * chunks are multiples of 4 elements, so each element runs the same vector or tail code as on one thread.
+   */
+  function elementwise(kind: number, a: number, b: number, n: number, single: () => void): void {
+    if (n < MIN_PARALLEL_ELEMENTS || pool.size === 1) return single();
+    const nth = pool.size;
+    args[0] = kind;
+    args[1] = a;
+    args[2] = b;
+    args[3] = n;
+    args[4] = Math.max(4096, Math.ceil(n / (nth * 8) / 4) * 4);
+    pool.dispatch(OP_ELEMENTWISE, nth);
+  }
+
   /** Copy f32 src into dst (same length), as half bits when dst is f16. */
   function store(src: Tensor, dst: Tensor): void {
     const n = dst.length;
@@ -358,15 +377,47 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
       store(v, vCache);
     },
     attention,
-    swiglu: (gate, up, n) => ex.swiglu(f32(gate, n), f32(up, n), n),
+    swiglu(gate, up, n) {
+      const g = f32(gate, n);
+      const u = f32(up, n);
+      elementwise(EW_SWIGLU, g, u, n, () => ex.swiglu(g, u, n));
+    },
     add: (a, b, n) => ex.add(f32(a, n), f32(b, n), n),
     addBias: (x, bias, n, nTokens) => ex.addBias(f32(x, n * nTokens), f32(bias, n), n, nTokens),
     layerNorm(x, weight, bias, eps, n, nTokens, out) {
-      ex.layerNorm(f32(x, n * nTokens), weight ? f32(weight, n) : 0, bias ? f32(bias, n) : 0, eps, n, nTokens, f32(out, n * nTokens));
+      const xp = f32(x, n * nTokens);
+      const wp = weight ? f32(weight, n) : 0;
+      const bp = bias ? f32(bias, n) : 0;
+      const op = f32(out, n * nTokens);
+      if (n * nTokens < MIN_PARALLEL_ELEMENTS || nTokens < 2 || pool.size === 1) {
+        ex.layerNorm(xp, wp, bp, eps, n, nTokens, op);
+        return;
+      }
+      const nth = pool.size;
+      args[0] = EW_LAYER_NORM;
+      args[1] = xp;
+      args[2] = op;
+      args[3] = nTokens;
+      args[4] = Math.max(1, Math.ceil(nTokens / (nth * 4)));
+      args[5] = wp;
+      args[6] = bp;
+      argsF[7] = eps;
+      args[8] = n;
+      pool.dispatch(OP_ELEMENTWISE, nth);
     },
-    gelu: (x, n) => ex.gelu(f32(x, n), n),
-    geluErf: (x, n) => ex.geluErf(f32(x, n), n),
-    geglu: (gate, up, n) => ex.geglu(f32(gate, n), f32(up, n), n),
+    gelu(x, n) {
+      const p = f32(x, n);
+      elementwise(EW_GELU, p, 0, n, () => ex.gelu(p, n));
+    },
+    geluErf(x, n) {
+      const p = f32(x, n);
+      elementwise(EW_GELU_ERF, p, 0, n, () => ex.geluErf(p, n));
+    },
+    geglu(gate, up, n) {
+      const g = f32(gate, n);
+      const u = f32(up, n);
+      elementwise(EW_GEGLU, g, u, n, () => ex.geglu(g, u, n));
+    },
     scale: (x, s, n) => ex.scale(f32(x, n), s, n),
     softcap(x, cap, n) {
       if (!(cap > 0)) throw new HearthError('invalid_argument', `softcap: the cap must be positive, got ${cap}`);

@@ -3,6 +3,7 @@
 // atomic counter, so a slow thread takes fewer chunks. Single-threaded helpers are exported directly.
 
 import { attendOne } from './attention';
+import { gelu, geglu, geluErf, layerNorm, swiglu } from './ops';
 import { mmBF16, mmF16, mmF32 } from './matmul-float';
 import { mmQ2_K, mmQ3_K } from './matmul-k-low';
 import { mmQ4_K, mmQ5_K, mmQ6_K } from './matmul-k';
@@ -19,6 +20,12 @@ export { initConstants } from './consts';
 // Keep in step with ../abi.ts.
 const OP_MATMUL = 1;
 const OP_ATTENTION = 2;
+const OP_ELEMENTWISE = 3;
+const EW_GELU = 1;
+const EW_GELU_ERF = 2;
+const EW_GEGLU = 3;
+const EW_SWIGLU = 4;
+const EW_LAYER_NORM = 5;
 const CTL_COUNTER: usize = 64;
 const CTL_ARGS: usize = 128;
 
@@ -92,10 +99,43 @@ function attention(ctl: usize, ith: i32): void {
   }
 }
 
+/**
+ * One element-wise op over chunks of `chunk` elements (a multiple of 4, so every element is computed by the
+ * same vector or tail code as the single-threaded kernel would), or layer norm over chunks of rows.
+ */
+function elementwise(ctl: usize): void {
+  const kind = arg(ctl, 0);
+  const a = <usize>arg(ctl, 1);
+  const b = <usize>arg(ctl, 2);
+  const n = arg(ctl, 3);
+  const chunk = arg(ctl, 4);
+  for (;;) {
+    const i0 = nextChunk(ctl) * chunk;
+    if (i0 >= n) break;
+    const len = min(n - i0, chunk);
+    if (kind == EW_LAYER_NORM) {
+      // n rows of `width`: a, b = x, out; weight, bias, eps, width in slots 5..8
+      const width = <usize>arg(ctl, 8);
+      const off = <usize>i0 * width << 2;
+      layerNorm(a + off, <usize>arg(ctl, 5), <usize>arg(ctl, 6), reinterpret<f32>(arg(ctl, 7)), <i32>width, len, b + off);
+      continue;
+    }
+    const off = <usize>i0 << 2;
+    switch (kind) {
+      case EW_GELU: gelu(a + off, len); break;
+      case EW_GELU_ERF: geluErf(a + off, len); break;
+      case EW_GEGLU: geglu(a + off, b + off, len); break;
+      case EW_SWIGLU: swiglu(a + off, b + off, len); break;
+      default: unreachable();
+    }
+  }
+}
+
 export function run(op: i32, ctl: usize, ith: i32, nth: i32): void {
   switch (op) {
     case OP_MATMUL: matmul(ctl); break;
     case OP_ATTENTION: attention(ctl, ith); break;
+    case OP_ELEMENTWISE: elementwise(ctl); break;
     default: unreachable();
   }
 }

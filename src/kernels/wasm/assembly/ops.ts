@@ -3,7 +3,6 @@
 // and the vectorised exp and tanh they and attention share.
 
 import { EXP_MAX, EXP_MIN, EXP_P0, F1, I127, LN2_HI, LN2_LO, LOG2E, kv } from './consts';
-import { roundF16 } from './half';
 
 /**
  * e^x on four lanes (Cephes expf: range reduction by ln 2, degree-6 polynomial), within about 2 ulp.
@@ -132,15 +131,29 @@ export function layerNorm(x: usize, weight: usize, bias: usize, eps: f32, n: i32
 }
 
 /**
+ * What storing four lanes as f16 does to them (half.ts roundF16, lane by lane, without the calls): normal
+ * halves keep 10 mantissa bits, rounded to nearest even in the f32 bits; below 2^-14 (half subnormals) the
+ * step is 2^-24, which adding and taking away 0.75 (whose f32 ulp is 2^-24) rounds to, evenly as well; from
+ * 65520 on the half is infinite; NaN stays NaN.
+ */
+@inline function roundF16V(x: v128): v128 {
+  const odd = v128.and(i32x4.shr_u(x, 13), i32x4.splat(1));
+  const normal = v128.and(i32x4.add(i32x4.add(x, i32x4.splat(0x0fff)), odd), i32x4.splat(~0x1fff));
+  const a = f32x4.abs(x);
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const small = v128.or(f32x4.sub(f32x4.add(a, f32x4.splat(0.75)), f32x4.splat(0.75)), sign);
+  let r = v128.bitselect(small, normal, f32x4.lt(a, f32x4.splat(6.103515625e-5)));
+  r = v128.bitselect(v128.or(f32x4.splat(Infinity), sign), r, f32x4.ge(a, f32x4.splat(65520)));
+  return v128.bitselect(x, r, f32x4.ne(x, x));
+}
+
+/**
  * The tanh GELU of four lanes as ggml's CPU table gives it (ref/gelu.ts): the input and the result rounded to
  * f16, 0 at or below -10 and x at or above 10.
  */
 @inline function geluTableV(x: v128): v128 {
-  const h = f32x4(roundF16(f32x4.extract_lane(x, 0)), roundF16(f32x4.extract_lane(x, 1)),
-    roundF16(f32x4.extract_lane(x, 2)), roundF16(f32x4.extract_lane(x, 3)));
-  const g = geluV(h);
-  const r = f32x4(roundF16(f32x4.extract_lane(g, 0)), roundF16(f32x4.extract_lane(g, 1)),
-    roundF16(f32x4.extract_lane(g, 2)), roundF16(f32x4.extract_lane(g, 3)));
+  const g = geluV(roundF16V(x));
+  const r = roundF16V(g);
   const lo = f32x4.le(x, f32x4.splat(-10));
   const hi = f32x4.ge(x, f32x4.splat(10));
   return v128.bitselect(x, v128.andnot(r, lo), hi);
