@@ -20,6 +20,14 @@ import type { EngineRun } from './engine-report.ts';
 
 const HEADING = '## CPU engine (mixture of experts)';
 
+const WHAT_LIMITS = 'What limits it: decode is bound by the Q4_K matvec kernel, as in the dense rows of "CPU engine (1B-class ' +
+  'models)" (WebAssembly has no VNNI or byte-sign instruction; about 8 GB/s per thread on cache-resident weights), and ' +
+  'a decoded token runs 3 matmuls for each of its 8 experts per layer, each its own thread hand-off; the routing and the ' +
+  'weighted sum run on the calling thread. MoE decode is nearer llama.cpp than dense decode because each expert matrix ' +
+  'is small (768 x 2048) and llama.cpp\'s per-matmul overhead weighs more there. Prefill gathers each expert\'s routed rows ' +
+  'into one matmul, but a 128-token prompt gives an expert only ~16 rows (8 of 64 per token), so the kernels run on ' +
+  'narrow batches; llama.cpp\'s mul_mat_id does the same gathering with its faster AVX-512 kernels.';
+
 const { values } = parseArgs({
   options: {
     layers: { type: 'string' },
@@ -148,6 +156,8 @@ if (write) {
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.threads} | ${cell(r.hearth, 'prefillTps')} | ${cell(r.llama, 'prefillTps')} | ${cell(r.hearth, 'decodeTps')} | ` +
       `${cell(r.llama, 'decodeTps')} | ${r.llama ? `${f2(r.hearth.decodeTps / r.llama.decodeTps)}×` : '—'} | ${f1(gbs(r.hearth))} | ${r.loadAvg} |`),
+    '',
+    WHAT_LIMITS,
   ];
   writeSection(join(REPO_ROOT, 'BENCHMARKS.md'), HEADING, lines.join('\n'));
   log('wrote BENCHMARKS.md');
