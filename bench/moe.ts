@@ -24,7 +24,7 @@ const WHAT_LIMITS = 'What limits it: decode is bound by the Q4_K matvec kernel, 
   'models)" (WebAssembly has no VNNI or byte-sign instruction; about 8 GB/s per thread on cache-resident weights), and ' +
   'a decoded token runs 3 matmuls for each of its 8 experts per layer, each its own thread hand-off; the routing and the ' +
   'weighted sum run on the calling thread. MoE decode is nearer llama.cpp than dense decode because each expert matrix ' +
-  'is small (768 x 2048) and llama.cpp\'s per-matmul overhead weighs more there. Prefill gathers each expert\'s routed rows ' +
+  'is small (768 x 2048), where (we think) llama.cpp\'s per-matmul overhead weighs more. Prefill gathers each expert\'s routed rows ' +
   'into one matmul, but a 128-token prompt gives an expert only ~16 rows (8 of 64 per token), so the kernels run on ' +
   'narrow batches; llama.cpp\'s mul_mat_id does the same gathering with its faster AVX-512 kernels.';
 
