@@ -32,6 +32,17 @@ export interface DecoderHParams {
   pooling?: Pooling;
 }
 
+/** `{arch}.pooling_type` as llama.cpp reads it; undefined when the file does not say. */
+export function readPooling(m: GGUFMetadata, arch: string): Pooling | undefined {
+  const id = m.getNumber(`${arch}.pooling_type`, -1);
+  if (id === -1) return undefined;
+  const pooling = POOLING_BY_ID[id];
+  if (!pooling) {
+    throw new HearthError('model_invalid', `${m.source}: ${arch}.pooling_type ${id} is not one of llama.cpp's (0 none, 1 mean, 2 cls, 3 last, 4 rank)`);
+  }
+  return pooling;
+}
+
 export function readDecoderHParams(m: GGUFMetadata, arch: string, ropeOrder: RopeOrder, nVocab: number): DecoderHParams {
   const k = (s: string) => `${arch}.${s}`;
   const nEmbd = m.getNumber(k('embedding_length'));
@@ -70,12 +81,8 @@ export function readDecoderHParams(m: GGUFMetadata, arch: string, ropeOrder: Rop
     },
   };
   const bad = (msg: string) => new HearthError('model_invalid', `${m.source}: ${msg}`);
-  const poolingId = m.getNumber(k('pooling_type'), -1);
-  if (poolingId !== -1) {
-    const pooling = POOLING_BY_ID[poolingId];
-    if (!pooling) throw bad(`pooling_type ${poolingId} is not one of llama.cpp's (0 none, 1 mean, 2 cls, 3 last, 4 rank)`);
-    hp.pooling = pooling;
-  }
+  const pooling = readPooling(m, arch);
+  if (pooling) hp.pooling = pooling;
   for (const [name, v] of Object.entries({ nEmbd, nHead, nHeadKv, headDim, nLayer: hp.nLayer, nFF: hp.nFF })) {
     if (!Number.isInteger(v) || v <= 0) throw bad(`hyper-parameter ${name} = ${v} must be a positive integer`);
   }

@@ -18,9 +18,9 @@ import { HearthError } from '../../util/errors.ts';
 import {
   norm, selfAttention, feedForward, type AttentionBlockOptions, type AttentionWeights, type FeedForwardWeights, type NormWeights,
 } from '../blocks.ts';
-import type { DecoderHParams } from '../hparams.ts';
+import { readPooling, type DecoderHParams } from '../hparams.ts';
 import type { RopeOrder } from '../../kernels/types.ts';
-import { POOLING_BY_ID, type ClassifierHead, type DecoderModel, type ModelWeights, type Pooling, type TensorDecl, type TensorTable, type WeightSet } from './types.ts';
+import { type ClassifierHead, type DecoderModel, type ModelWeights, type Pooling, type TensorDecl, type TensorTable, type WeightSet } from './types.ts';
 
 export interface EncoderHParams extends DecoderHParams {
   /** {arch}.pooling_type; absent from the file: undefined (llama.cpp's NONE). */
@@ -47,8 +47,7 @@ export function readEncoderHParams(m: GGUFMetadata, arch: string, nVocab: number
   const nHeadKv = m.getNumber(k('attention.head_count_kv'), nHead);
   const headDim = nEmbd / nHead;
   const nCtxTrain = m.getNumber(k('context_length'));
-  const poolingId = m.getNumber(k('pooling_type'), -1);
-  if (poolingId !== -1 && POOLING_BY_ID[poolingId] === undefined) throw bad(`${k('pooling_type')} ${poolingId} is not a llama.cpp pooling type (0-4)`);
+  const pooling = readPooling(m, arch);
   const labels = m.getStrings(k('classifier.output_labels'), undefined);
   const hp: EncoderHParams = {
     arch,
@@ -73,7 +72,7 @@ export function readEncoderHParams(m: GGUFMetadata, arch: string, nVocab: number
       betaFast: 32,
       betaSlow: 1,
     },
-    pooling: poolingId === -1 ? undefined : POOLING_BY_ID[poolingId],
+    pooling,
     nTokenTypes: m.getNumber('tokenizer.ggml.token_type_count', 0),
     nClsOut: labels?.length || 1,
   };
