@@ -13,6 +13,7 @@ import { REPO_ROOT } from './shared.ts';
  * Rank of each top-level folder of src/. Lower ranks never import higher ones; folders of one rank import each other
  * only along SIDEWAYS. The ranks above the engine follow what the code does today:
  *   api (wire types, pure converters) and store (SQLite) sit beside each other and use only the engine's types;
+ *   library (pulling models into the models folder) sits beside them;
  *   provider (ModelRegistry, LocalProvider) speaks api's native types to the engine;
  *   server routes requests to providers and reads keys and usage from the store;
  *   cli is the composition root, and src/index.ts, the library entry, re-exports from anywhere.
@@ -24,7 +25,7 @@ const RANK: Record<string, number> = {
   kernels: 3,
   model: 4,
   engine: 5, tokenizer: 5, chat: 5,
-  api: 6, store: 6,
+  api: 6, store: 6, library: 6,
   provider: 7,
   server: 8,
   cli: 9,
