@@ -208,3 +208,21 @@ test('two concurrent pulls of one file share one download', async () => {
   assert.equal(a.sha256, SHA);
   assert.ok(seen[0] > 2 && seen[1] > 2);
 });
+
+test('hearth pull prints progress lines on stderr and the path on stdout', async () => {
+  reset();
+  const env = freshEnv();
+  const { spawn } = await import('node:child_process');
+  const bin = join(import.meta.dirname, '../../bin/hearth.js');
+  const child = spawn(process.execPath, [bin, 'pull', 'hf.co/acme/stories-GGUF:Q8_0', '--name', 'story'], { env: { ...process.env, ...env } });
+  let out = '', err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number>((r) => child.on('close', r));
+  assert.equal(code, 0, err);
+  assert.equal(out.trim(), join(env.HEARTH_MODELS!, 'story.gguf'));
+  assert.match(err, /^pulling manifest$/m);
+  assert.match(err, /\(100%\)$/m);
+  assert.match(err, /^success$/m);
+  assert.ok(readFileSync(out.trim()).equals(MODEL));
+});
