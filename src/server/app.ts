@@ -13,6 +13,7 @@ import { security, type SecurityOptions } from './middleware/security.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { ollamaRoutes } from './routes/ollama.ts';
+import { pullRoutes, type PullRouteOptions } from './routes/pull.ts';
 import { anthropicRoutes } from './routes/anthropic.ts';
 import { systemRoutes } from './routes/system.ts';
 import { rerankRoutes } from './routes/rerank.ts';
@@ -37,6 +38,8 @@ export interface AppDeps {
   version?: string;
   /** API keys, scopes, rate limits, usage audit, browser origins (default: no keys, no audit, browsers refused). */
   security?: SecurityOptions;
+  /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
+  pull?: PullRouteOptions;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -91,6 +94,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   };
   openaiRoutes(app, ctx);
   ollamaRoutes(app, ctx);
+  pullRoutes(app, deps.pull);
   anthropicRoutes(app, ctx);
   rerankRoutes(app, ctx);
   systemRoutes(app, ctx);

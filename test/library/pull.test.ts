@@ -1,6 +1,7 @@
 // hearth pull against a real loopback HTTP server speaking the Hugging Face Hub's protocol (tree listing with lfs
 // sha256 and sizes, resolve answered with a 302 to a second loopback server acting as CDN, Range, 401 for a gated
-// repo without a token), serving the bytes of stories260K.gguf. Measured: ~2 s alone.
+// repo without a token), serving the bytes of stories260K.gguf; POST /api/pull through the ollama client, then
+// hearth serves the pulled file. Measured: ~2 s alone.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { pull, resolveSource, matchQuant, DigestMismatchError, type PullProgress } from '../../src/library/pull.ts';
 import { isHearthError } from '../../src/util/errors.ts';
 import { openGGUF } from '../../src/gguf/reader.ts';
+import { Ollama } from 'ollama';
+import { startServer } from '../server/harness.ts';
 
 const SHARED = process.env.HEARTH_SHARED ?? join(import.meta.dirname, '../../../shared');
 const MODEL = readFileSync(join(SHARED, 'models/stories260K.gguf'));
@@ -225,4 +228,32 @@ test('hearth pull prints progress lines on stderr and the path on stdout', async
   assert.match(err, /\(100%\)$/m);
   assert.match(err, /^success$/m);
   assert.ok(readFileSync(out.trim()).equals(MODEL));
+});
+
+test('POST /api/pull through the ollama client streams progress in Ollama\'s shape; the pulled model runs', async () => {
+  reset();
+  const env = freshEnv();
+  const s = await startServer({ app: { pull: { env } } });
+  try {
+    const ollama = new Ollama({ host: s.base });
+    const events: { status: string; digest?: string; total?: number; completed?: number }[] = [];
+    for await (const p of await ollama.pull({ model: 'hf.co/acme/stories-GGUF:Q4_K_M', stream: true })) events.push(p);
+    assert.equal(events[0]!.status, 'pulling manifest');
+    assert.deepEqual(events.slice(-3).map((e) => e.status), ['verifying sha256 digest', 'writing manifest', 'success']);
+    const bytes = events.filter((e) => e.digest === `sha256:${SHA}`).at(-1)!;
+    assert.equal(bytes.total, MODEL.length);
+    assert.equal(bytes.completed, MODEL.length);
+    assert.deepEqual(await ollama.pull({ model: 'hf.co/acme/stories-GGUF:Q8_0', stream: false }), { status: 'success' });
+    // A host outside the allowed ones is refused before anything is fetched.
+    const gets = stats.bodyGets;
+    await assert.rejects(ollama.pull({ model: `http://localhost:1/x/model.gguf`, stream: false }), /not allowed/);
+    assert.equal(stats.bodyGets, gets);
+    await assert.rejects(ollama.pull({ model: 'hf.co/acme/gated-GGUF', stream: true }).then(async (it) => { for await (const _ of it) { /* drain */ } }), /HF_TOKEN/);
+  } finally { await s.close(); }
+  // hearth serves the pulled file and generates with it.
+  const served = await startServer({ path: join(env.HEARTH_MODELS!, 'stories260K-Q4_K_M.gguf') });
+  try {
+    const r = await new Ollama({ host: served.base }).generate({ model: 'stories260K-Q4_K_M', prompt: 'Once upon a time', raw: true, options: { num_predict: 8, temperature: 0 } });
+    assert.ok(r.eval_count > 0 && (r.response ?? '').length > 0, JSON.stringify(r));
+  } finally { await served.close(); }
 });
