@@ -16,6 +16,7 @@ import { isHearthError } from '../../src/util/errors.ts';
 import { openGGUF } from '../../src/gguf/reader.ts';
 import { Ollama } from 'ollama';
 import { startServer } from '../server/harness.ts';
+import { openStore } from '../../src/store/store.ts';
 
 const SHARED = process.env.HEARTH_SHARED ?? join(import.meta.dirname, '../../../shared');
 const MODEL = readFileSync(join(SHARED, 'models/stories260K.gguf'));
@@ -33,6 +34,7 @@ const REPOS: Record<string, { gated?: boolean; files: Record<string, { bytes: Bu
   } },
   'acme/twins-GGUF': { files: { 'a-Q4_K_M.gguf': { bytes: MODEL, sha: SHA }, 'b-q4_k_m.gguf': { bytes: MODEL, sha: SHA } } },
   'acme/gated-GGUF': { gated: true, files: { 'stories260K-Q4_K_M.gguf': { bytes: MODEL, sha: SHA } } },
+  'acme/huge-GGUF': { files: { 'huge-Q4_K_M.gguf': { bytes: MODEL, sha: SHA } } },
   'acme/broken-GGUF': { files: { 'broken-Q4_K_M.gguf': { bytes: CORRUPT, sha: SHA } } },
 };
 
@@ -78,8 +80,9 @@ before(async () => {
     if (!repo) { res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}'); return; }
     if (repo.gated && req.headers.authorization !== `Bearer ${TOKEN}`) { res.writeHead(401).end('{"error":"Access to model is restricted"}'); return; }
     if (tree) {
+      const listedSize = (f: { bytes: Buffer }) => (repoName === 'acme/huge-GGUF' ? 2 ** 60 : f.bytes.length);
       const list = Object.entries(repo.files).map(([path, f]) => f.sha
-        ? { type: 'file', oid: 'x', size: f.bytes.length, path, lfs: { oid: f.sha, size: f.bytes.length, pointerSize: 135 } }
+        ? { type: 'file', oid: 'x', size: listedSize(f), path, lfs: { oid: f.sha, size: listedSize(f), pointerSize: 135 } }
         : { type: 'file', oid: 'x', size: f.bytes.length, path });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
       return;
@@ -256,4 +259,27 @@ test('POST /api/pull through the ollama client streams progress in Ollama\'s sha
     const r = await new Ollama({ host: served.base }).generate({ model: 'stories260K-Q4_K_M', prompt: 'Once upon a time', raw: true, options: { num_predict: 8, temperature: 0 } });
     assert.ok(r.eval_count > 0 && (r.response ?? '').length > 0, JSON.stringify(r));
   } finally { await served.close(); }
+});
+
+test('a file larger than the free disk space is refused before any byte is fetched', async () => {
+  reset();
+  const env = freshEnv();
+  await assert.rejects(pull('hf.co/acme/huge-GGUF', { env }), (e) => isHearthError(e, 'io_error') && /not enough disk space/.test(e.message));
+  assert.equal(stats.bodyGets, 0);
+  assert.ok(!existsSync(join(env.HEARTH_MODELS!, 'huge-Q4_K_M.gguf.partial')));
+});
+
+test('with API keys, /api/pull needs the models:write scope', async () => {
+  const env = freshEnv();
+  const store = openStore(join(env.HEARTH_MODELS!, 'hearth.db'));
+  const s = await startServer({ app: { pull: { env }, security: { keys: store.keys, usage: store.usage } } });
+  try {
+    const reader = store.keys.create({ name: 'reader' }).secret;
+    const writer = store.keys.create({ name: 'writer', scopes: ['models:write'] }).secret;
+    await assert.rejects(new Ollama({ host: s.base, headers: { authorization: `Bearer ${reader}` } }).pull({ model: 'hf.co/acme/stories-GGUF', stream: false }), /models:write/);
+    assert.ok(!existsSync(join(env.HEARTH_MODELS!, 'stories260K-Q4_K_M.gguf')));
+    const r = await new Ollama({ host: s.base, headers: { authorization: `Bearer ${writer}` } }).pull({ model: 'hf.co/acme/stories-GGUF', stream: false });
+    assert.equal(r.status, 'success');
+    assert.ok(readFileSync(join(env.HEARTH_MODELS!, 'stories260K-Q4_K_M.gguf')).equals(MODEL));
+  } finally { await s.close(); store.close(); }
 });
