@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: async () => (await import('./commands/keys.ts')).command,
   usage: async () => (await import('./commands/usage.ts')).command,
   rerank: async () => (await import('./commands/rerank.ts')).command,
+  fit: async () => (await import('./commands/fit.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -30,6 +31,7 @@ Commands:
   tokenize MODEL|tokenizer.json (--text T | --file F | --jsonl F) print token ids ([--no-bos] [--parse-special] [--json])
   detokenize MODEL|tokenizer.json ID…                            print the text of token ids
   rerank MODEL --query Q FILE… [--top N] [--json]                 rank files by relevance to a query (a reranker model)
+  fit MODEL [--ctx N] [--json]                                   estimate the memory a model needs
   serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
