@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT, sharedPath } from './shared.ts';
 import { estimateModelBytes } from '../src/engine/fit.ts';
+import { cgroupMemoryLimit } from '../src/engine/system.ts';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');
 
@@ -29,4 +32,38 @@ test('fit prints the estimate (plain and --json) for a context size', () => {
   assert.equal(plain.code, 0);
   assert.match(plain.stdout, /kv cache\s+[\d.]+ MiB/);
   assert.match(plain.stdout, /total\s+[\d.]+ MiB/);
+});
+
+test('system prints cores, memory, the cgroup limit and WebGPU adapters (or why there are none)', () => {
+  const r = hearth(['system', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.cores, availableParallelism());
+  assert.equal(s.totalMemory, totalmem());
+  assert.ok(s.freeMemory > 0 && s.freeMemory <= s.totalMemory);
+  assert.ok(s.cgroupLimit === null || s.cgroupLimit === undefined || (Number.isInteger(s.cgroupLimit) && s.cgroupLimit > 0));
+  assert.ok(Array.isArray(s.gpu.adapters));
+  assert.ok(s.gpu.adapters.length > 0 || typeof s.gpu.unavailable === 'string', 'no adapter says why');
+  for (const a of s.gpu.adapters) {
+    assert.equal(typeof a.description, 'string');
+    assert.equal(typeof a.shaderF16, 'boolean');
+    assert.equal(typeof a.subgroups, 'boolean');
+    assert.ok(a.limits.maxBufferSize > 0);
+  }
+  const plain = hearth(['system']);
+  assert.match(plain.stdout, new RegExp(`cores\\s+${availableParallelism()}\\n`));
+  assert.match(plain.stdout, /cgroup limit\s+\S+/);
+  assert.match(plain.stdout, /webgpu\s+\S+/);
+});
+
+test('cgroupMemoryLimit: v2 "max" is none, a number is bytes, v1 is read when v2 is absent', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hearth-cg-'));
+  assert.equal(cgroupMemoryLimit(root), undefined);
+  mkdirSync(join(root, 'memory'));
+  writeFileSync(join(root, 'memory', 'memory.limit_in_bytes'), '1073741824\n');
+  assert.equal(cgroupMemoryLimit(root), 1073741824);
+  writeFileSync(join(root, 'memory.max'), 'max\n');
+  assert.equal(cgroupMemoryLimit(root), null);
+  writeFileSync(join(root, 'memory.max'), '536870912\n');
+  assert.equal(cgroupMemoryLimit(root), 536870912);
 });
