@@ -8,7 +8,7 @@ import { REPO_ROOT, sharedPath } from './shared.ts';
 import { estimateModelBytes } from '../src/engine/fit.ts';
 import { cgroupMemoryLimit } from '../src/engine/system.ts';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 
 const STORIES = sharedPath('models', 'stories260K.gguf');
 
@@ -66,4 +66,51 @@ test('cgroupMemoryLimit: v2 "max" is none, a number is bytes, v1 is read when v2
   assert.equal(cgroupMemoryLimit(root), null);
   writeFileSync(join(root, 'memory.max'), '536870912\n');
   assert.equal(cgroupMemoryLimit(root), 536870912);
+});
+
+test('an unknown flag gets "did you mean" the command\'s nearest flag; a far one gets the plain error', () => {
+  const r = hearth(['info', STORIES, '--jsn']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /unknown option --jsn: did you mean --json\?/);
+  assert.match(hearth(['run', STORIES, '--promt', 'x']).stderr, /did you mean --prompt\?/);
+  const far = hearth(['info', STORIES, '--zzzzzzzz']);
+  assert.equal(far.code, 1);
+  assert.doesNotMatch(far.stderr, /did you mean/);
+  assert.match(far.stderr, /--zzzzzzzz/);
+});
+
+test('a directory given as MODEL is named as one, with the .gguf files in it', () => {
+  const d = mkdtempSync(join(tmpdir(), 'hearth-dir-'));
+  const empty = hearth(['info', d]);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /is a directory.*no \.gguf files/);
+  writeFileSync(join(d, 'b.gguf'), '');
+  writeFileSync(join(d, 'a.gguf'), '');
+  const r = hearth(['fit', d]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /is a directory, not a model file: pass one of the \.gguf files in it: a\.gguf, b\.gguf/);
+});
+
+test('quantize refuses IN == OUT and re-quantizing unless --allow-requantize', () => {
+  const d = mkdtempSync(join(tmpdir(), 'hearth-q-'));
+  const same = hearth(['quantize', STORIES, join(STORIES, '..', 'stories260K.gguf'), 'Q8_0']);
+  assert.equal(same.code, 1);
+  assert.match(same.stderr, /IN and OUT are the same file/);
+  const q8 = join(d, 'q8.gguf');
+  assert.equal(hearth(['quantize', STORIES, q8, 'Q8_0']).code, 0);
+  const again = hearth(['quantize', q8, join(d, 'q4.gguf'), 'Q4_0']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already quantized \(Q8_0\).*--allow-requantize/);
+  assert.equal(existsSync(join(d, 'q4.gguf')), false);
+  const allowed = hearth(['quantize', q8, join(d, 'q4.gguf'), 'Q4_0', '--allow-requantize']);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal(existsSync(join(d, 'q4.gguf')), true);
+});
+
+test('serve --help names the backend a model loads on when none is given', () => {
+  const r = hearth(['serve', '--help']);
+  assert.equal(r.code, 0);
+  const line = r.stdout.split('\n').find((l) => l.includes('--backend'))!;
+  // createBackend's default: opts.backend ?? 'cpu'
+  assert.match(line, /cpu \(default/);
 });

@@ -1,7 +1,6 @@
 // hearth fit MODEL [--ctx N] [--json]: the memory a model would take, from its file's header only.
 
-import { parse, int } from '../args.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
+import { parse, int, modelPath } from '../args.ts';
 import { estimateModelBytes } from '../../engine/fit.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { Command } from '../main.ts';
@@ -21,7 +20,7 @@ export const command: Command = {
     }
     if (positionals.length > 1) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.slice(1).join(' ')}`);
     const backend = values.backend as 'cpu' | 'ref' | 'webgpu' | undefined;
-    const est = estimateModelBytes(resolveModelPath(positionals[0]), {
+    const est = estimateModelBytes(modelPath(positionals[0]), {
       backend, nCtx: int(values.ctx, '--ctx', 1), threads: int(values.threads, '--threads', 1), nBatch: int(values.batch, '--batch', 1),
     });
     if (values.json) {
