@@ -1,7 +1,9 @@
 // Small wrappers over node:util parseArgs: typed numbers with clear errors.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { HearthError } from '../util/errors.ts';
+import { resolveModelPath } from '../model/resolve.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -9,8 +11,45 @@ export function parse<T extends Options>(argv: string[], options: T) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true } as const);
   } catch (e) {
-    throw new HearthError('invalid_argument', (e as Error).message);
+    const msg = (e as Error).message;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(msg)?.[1];
+    const near = unknown ? nearestFlag(unknown, Object.keys(options)) : undefined;
+    throw new HearthError('invalid_argument', near ? `unknown option ${unknown}: did you mean --${near}?` : msg);
   }
+}
+
+/** Levenshtein distance between two strings. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The command's flag closest to an unknown one, when it is close enough to be a typo. */
+export function nearestFlag(given: string, flags: string[]): string | undefined {
+  const name = given.replace(/^-+/, '').split('=')[0]!;
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const f of flags) {
+    const d = editDistance(name, f);
+    if (d < bestD) [best, bestD] = [f, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) && bestD < name.length ? best : undefined;
+}
+
+/** resolveModelPath, but a directory is named as one (with the .gguf files in it, if any). */
+export function modelPath(arg: string | undefined): string {
+  const want = arg ?? process.env.HEARTH_MODEL;
+  if (want && existsSync(want) && statSync(want).isDirectory()) {
+    const ggufs = readdirSync(want).filter((f) => f.endsWith('.gguf')).sort();
+    throw new HearthError('invalid_argument', `${want} is a directory, not a model file: ` +
+      (ggufs.length ? `pass one of the .gguf files in it: ${ggufs.join(', ')}` : 'it holds no .gguf files'));
+  }
+  return resolveModelPath(arg);
 }
 
 export function num(v: unknown, flag: string, check: (n: number) => boolean = Number.isFinite): number | undefined {

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   usage: async () => (await import('./commands/usage.ts')).command,
   rerank: async () => (await import('./commands/rerank.ts')).command,
   pull: async () => (await import('./commands/pull.ts')).command,
+  fit: async () => (await import('./commands/fit.ts')).command,
+  system: async () => (await import('./commands/system.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -32,6 +34,8 @@ Commands:
   detokenize MODEL|tokenizer.json ID…                            print the text of token ids
   rerank MODEL --query Q FILE… [--top N] [--json]                 rank files by relevance to a query (a reranker model)
   pull SOURCE [--name NAME] [--quiet]                            download a model (hf.co/OWNER/REPO[:QUANT], hf.co/…/FILE.gguf, URL)
+  fit MODEL [--ctx N] [--json]                                   estimate the memory a model needs
+  system [--json]                                                cores, memory, cgroup limit and WebGPU adapters
   serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys

@@ -1,9 +1,8 @@
 // hearth bench MODEL [-p 512] [-n 128] [--threads T] [--backend B] [--json], after llama-bench:
 // load time, prefill tokens/s for a p-token prompt, decode tokens/s over n tokens, peak RSS.
 
-import { parse, int } from '../args.ts';
+import { parse, int, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
 import { loadModel } from '../../engine/load.ts';
 import { Context } from '../../engine/context.ts';
 import type { BackendName } from '../../engine/types.ts';
@@ -42,7 +41,7 @@ export const command: Command = {
     if (positionals.length > 1) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.slice(1).join(' ')}`);
     const nPrompt = int(v['n-prompt'], '-p', 1) ?? 512;
     const nGen = int(v['n-gen'], '-n', 1) ?? 128;
-    const path = resolveModelPath(positionals[0]);
+    const path = modelPath(positionals[0]);
     const t0 = performance.now();
     const model = loadModel(path, {
       nCtx: nPrompt + nGen + 1,

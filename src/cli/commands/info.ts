@@ -1,7 +1,6 @@
 // hearth info MODEL: architecture, parameters, tensor types, context, tokenizer, chat template.
 
-import { parse } from '../args.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
+import { parse, modelPath } from '../args.ts';
 import { openGGUF } from '../../gguf/reader.ts';
 import { typeName } from '../../gguf/ggml-types.ts';
 import { HearthError } from '../../util/errors.ts';
@@ -75,7 +74,7 @@ export const command: Command = {
       return 0;
     }
     if (positionals.length > 1) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.slice(1).join(' ')}`);
-    const info = modelInfo(resolveModelPath(positionals[0]));
+    const info = modelInfo(modelPath(positionals[0]));
     if (values.json) {
       process.stdout.write(JSON.stringify(info) + '\n');
       return 0;

@@ -2,9 +2,8 @@
 // pooling rank and a classification head) and print index, score and file, best first.
 
 import { readFileSync } from 'node:fs';
-import { parse, int } from '../args.ts';
+import { parse, int, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
 import { EngineHost } from '../../engine/worker/engine-host.ts';
 import { localProvider } from '../../provider/local-provider.ts';
 import { rankOrder } from '../../api/rerank/rerank.ts';
@@ -48,7 +47,7 @@ export const command: Command = {
         throw new HearthError('io_error', `cannot read ${f}: ${(e as Error).message}`, { cause: e });
       }
     });
-    const path = resolveModelPath(model);
+    const path = modelPath(model);
     const engine = new EngineHost();
     try {
       const provider: Provider = await localProvider({

@@ -1,7 +1,6 @@
 // hearth run MODEL --prompt "…": stream generated text to stdout; logs and timings go to stderr.
 
-import { parse, int, num } from '../args.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
+import { parse, int, num, modelPath } from '../args.ts';
 import { loadModel } from '../../engine/load.ts';
 import { Context } from '../../engine/context.ts';
 import { generate } from '../../engine/generate.ts';
@@ -52,7 +51,7 @@ export const command: Command = {
     if (prompt === undefined) throw new HearthError('invalid_argument', 'give a prompt with --prompt "…" or --file F');
     const maxTokens = num(v['max-tokens'], '-n', (n) => Number.isInteger(n) && n >= -1) ?? 256;
 
-    const path = resolveModelPath(positionals[0]);
+    const path = modelPath(positionals[0]);
     const model = loadModel(path, {
       nCtx: int(v.ctx, '--ctx', 1),
       backend: v.backend as BackendName | undefined,

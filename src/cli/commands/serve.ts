@@ -1,8 +1,7 @@
 // hearth serve [MODEL]: the HTTP server (OpenAI, Ollama and Anthropic APIs). Listens first, then loads the model,
 // so /health answers 503 until it is ready. JSON log lines go to stdout.
 
-import { parse, int, num } from '../args.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
+import { parse, int, num, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
@@ -64,7 +63,7 @@ export const command: Command = {
     if (port > 65535) throw new HearthError('invalid_argument', `--port: ${port} is not a port number`);
     const host = v.host ?? '127.0.0.1';
     const timeout = num(v.timeout, '--timeout', (n) => n >= 0) ?? 600;
-    const path = resolveModelPath(positionals[0]);
+    const path = modelPath(positionals[0]);
     const loadOptions = {
       nCtx: int(v.ctx, '--ctx', 1),
       backend: v.backend as BackendName | undefined,

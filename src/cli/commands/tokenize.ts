@@ -2,9 +2,8 @@
 // hearth detokenize MODEL ID…
 
 import { readFileSync } from 'node:fs';
-import { parse } from '../args.ts';
+import { parse, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
-import { resolveModelPath } from '../../model/resolve.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import type { Tokenizer } from '../../tokenizer/types.ts';
 import type { Command } from '../main.ts';
@@ -12,7 +11,7 @@ import type { Command } from '../main.ts';
 /** A path to a tokenizer.json is taken as is; anything else is a model path or name. */
 function tokenizerFor(arg: string | undefined): Tokenizer {
   if (arg && arg.toLowerCase().endsWith('.json')) return loadTokenizer(arg);
-  return loadTokenizer(process.env.HEARTH_TOKENIZER ?? resolveModelPath(arg));
+  return loadTokenizer(process.env.HEARTH_TOKENIZER ?? modelPath(arg));
 }
 
 const TOKENIZE_HELP = `Usage: hearth tokenize MODEL.gguf|tokenizer.json (--text "…" | --file F | --jsonl F) [--no-bos] [--parse-special] [--json]

@@ -1,0 +1,64 @@
+// How much memory a model would take, from its file's header only (no tensor data is read): weights as the
+// backend lays them out, the KV cache at a context size (rings for sliding-window layers, as LoadedModel.kvBytes),
+// activations for a batch of tokens, and per-thread buffers.
+
+import { openGGUF } from '../gguf/reader.ts';
+import { kvCacheBytes, DEFAULT_UBATCH, type KVLayout } from '../model/kv-cache.ts';
+import { readModelInfo } from './model-info.ts';
+
+export interface FitOptions {
+  backend?: 'cpu' | 'ref' | 'webgpu';
+  nCtx?: number;
+  threads?: number;
+  nBatch?: number;
+}
+
+export interface MemoryEstimate {
+  nCtx: number;
+  weights: number;
+  kv: number;
+  scratch: number;
+  threads: number;
+  total: number;
+}
+
+const pad64 = (n: number) => Math.max(64, Math.ceil(n / 64) * 64);
+
+/** Sliding-window layers as llama.cpp's set_swa_pattern lays them out (gemma2 every 2nd, gemma3 5 of 6). */
+function windowLayout(arch: string, md: { getNumber(k: string, d: number | undefined): number | undefined }, nBatch: number): KVLayout {
+  const window = md.getNumber(`${arch}.attention.sliding_window`, undefined);
+  const builtIn: Record<string, number> = { gemma2: 2, gemma3: 6 };
+  if (!window || !(arch in builtIn)) return { nUbatch: nBatch };
+  const pattern = md.getNumber(`${arch}.attention.sliding_window_pattern`, undefined) ?? builtIn[arch]!;
+  return { window: (il) => (il % pattern < pattern - 1 ? window : undefined), nUbatch: nBatch };
+}
+
+export function estimateModelBytes(path: string, opts: FitOptions = {}): MemoryEstimate {
+  const backend = opts.backend ?? 'cpu';
+  const nBatch = opts.nBatch ?? DEFAULT_UBATCH;
+  const threads = opts.threads ?? 1;
+  const file = openGGUF(path);
+  try {
+    const info = readModelInfo(file, path, { nCtx: opts.nCtx });
+    const { hp, nCtx } = info;
+    let weights = 0;
+    for (const t of file.tensors) {
+      const isMatrix = t.shape.length >= 2 && t.shape.slice(1).some((d) => d > 1);
+      // matrices keep their file layout; vectors are decoded to f32 on upload
+      const bytes = isMatrix ? t.byteSize : t.nElements * 4;
+      weights += backend === 'cpu' ? pad64(bytes) : bytes;
+    }
+    const kvDim = hp.nHeadKv * hp.headDim;
+    const kv = kvCacheBytes(hp.nLayer, nCtx, kvDim, true, windowLayout(info.arch, info.metadata, nBatch));
+    const n = Math.min(nBatch, nCtx);
+    const qDim = hp.nHead * hp.headDim;
+    // per token: residual, normed input, q/k/v, attention out, ffn gate/up/out, logits; plus the last token's logits, attention's f32
+    // copy of K and V
+    const perToken = 4 * (3 * hp.nEmbd + qDim + 2 * kvDim + qDim + 3 * hp.nFF);
+    const scratch = n * perToken + 4 * hp.nVocab + 4 * 2 * nCtx * kvDim;
+    const perThread = backend === 'cpu' ? threads * 4 * Math.max(hp.nFF, hp.nEmbd, nCtx) : 0;
+    return { nCtx, weights, kv, scratch, threads: perThread, total: weights + kv + scratch + perThread };
+  } finally {
+    file.close();
+  }
+}
