@@ -108,7 +108,9 @@ test('concurrent requests: the cap refuses the next until a stream ends', async 
   const key = srv.store.keys.create({ name: 'conc', concurrency: 1 }).secret;
   const res = await fetch(`${srv.base}/v1/chat/completions`, {
     method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ ...CHAT, max_tokens: 64, stream: true }),
+    // long enough to be still streaming when the second request arrives: stories260K writes a token in about a
+    // millisecond, so the end-of-sequence token is banned and 256 are asked for
+    body: JSON.stringify({ ...CHAT, max_tokens: 256, logit_bias: { 2: -100 }, stream: true }),
   });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
