@@ -80,7 +80,8 @@ export interface ModelFileFacts {
   readonly tensorBytes: number;
 }
 
-function dominantType(f: GGUFFile): string {
+/** The tensor type holding most of the matrices' elements ("Q4_K", "Q8_0", "F16"). */
+export function dominantType(f: GGUFFile): string {
   const count = new Map<number, number>();
   for (const t of f.tensors) if (t.shape.length >= 2) count.set(t.type, (count.get(t.type) ?? 0) + t.nElements);
   const best = [...count].sort((a, b) => b[1] - a[1])[0];
