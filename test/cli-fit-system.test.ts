@@ -114,3 +114,17 @@ test('serve --help names the backend a model loads on when none is given', () =>
   // createBackend's default: opts.backend ?? 'cpu'
   assert.match(line, /cpu \(default/);
 });
+
+test('under an older Node the hearth command re-runs itself on the bundled Node 24', (t) => {
+  const old = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p) &&
+    Number(spawnSync(p, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.split('.')[0]) < 24);
+  if (!old) return t.skip('no Node older than 24 on this machine');
+  // Node < 24 cannot import the TypeScript sources at all: an answer means the bundled Node ran them.
+  const r = spawnSync(old, [join(REPO_ROOT, 'bin', 'hearth.js'), '--version'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^hearth \d+\.\d+\.\d+/);
+  assert.doesNotMatch(r.stderr, /too old/);
+  const bad = spawnSync(old, [join(REPO_ROOT, 'bin', 'hearth.js'), 'no-such-command'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(bad.status, 1, 'the exit code comes back through the launcher');
+  assert.match(bad.stderr, /unknown command "no-such-command"/);
+});
