@@ -34,10 +34,12 @@ const RANK: Record<string, number> = {
 
 /**
  * Imports allowed between folders of one rank: the engine and the chat templates use the tokenizer's types (a
- * sequence decodes tokens; a rendered prompt is tokenized). The tokenizer imports neither, and engine and chat
+ * sequence decodes tokens; a rendered prompt is tokenized), and the library keeps its catalog in the store. The tokenizer imports neither, and engine and chat
  * stay apart (the engine speaks tokens, chat speaks messages).
  */
-const SIDEWAYS = new Set(['engine -> tokenizer', 'chat -> tokenizer']);
+const SIDEWAYS = new Set(['engine -> tokenizer', 'chat -> tokenizer',
+  // The library keeps its catalog of names, presets and digests in the store's SQLite file.
+  'library -> store']);
 
 /** Layers whose interface types must be imported from the layer's types.ts (or an index.ts) by the engine stack. */
 const INTERFACE_LAYERS = new Set(['kernels', 'model', 'engine', 'tokenizer', 'chat']);

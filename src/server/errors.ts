@@ -12,6 +12,7 @@ export const STATUS: Record<ErrorCode, number> = {
   template_error: 400,
   tokenizer_invalid: 400,
   not_found: 404,
+  conflict: 409,
   request_too_large: 413,
   unauthorized: 401,
   forbidden: 403,
@@ -31,6 +32,7 @@ export const STATUS: Record<ErrorCode, number> = {
   out_of_memory: 500,
   backend_unavailable: 500,
   database_too_new: 500,
+  not_implemented: 501,
   internal: 500,
 };
 

@@ -37,4 +37,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX usage_at ON usage (at);
   CREATE INDEX usage_key_at ON usage (key_id, at);
   `,
+  // 2: the model catalog (src/store/models.ts).
+  `
+  CREATE TABLE models (
+    name           TEXT PRIMARY KEY,     -- canonical: lower case, no ":latest"
+    display_name   TEXT NOT NULL,
+    path           TEXT NOT NULL,        -- relative to the models folder when inside it
+    parts          TEXT NOT NULL,        -- JSON array of every file, stored as path is
+    source         TEXT,
+    sha256         TEXT,
+    size           INTEGER NOT NULL,
+    arch           TEXT,
+    param_count    INTEGER,
+    quantization   TEXT,
+    context_length INTEGER,
+    added_at       INTEGER NOT NULL,     -- Unix ms
+    modified_at    INTEGER NOT NULL,
+    preset         TEXT                  -- JSON ModelPreset; NULL: none
+  ) STRICT;
+  CREATE INDEX models_path ON models (path);
+  `,
 ];

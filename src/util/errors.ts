@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   unauthorized: 'A request carries no API key, or one that is malformed, unknown, revoked or expired.',
   forbidden: 'The API key is valid but lacks the scope for this endpoint or the model is outside its allow-list (or the browser origin is not allowed).',
   rate_limited: "A key's requests, tokens or concurrent requests are over its limit; retry after the Retry-After interval.",
+  conflict: 'The name a model (or another resource) would be created under is already taken.',
+  not_implemented: 'The endpoint exists in a dialect this server speaks, but hearth does not do what it asks (publishing models).',
   database_too_new: 'The hearth database was written by a newer version (its schema version is higher than this build knows).',
   internal: 'A bug: an invariant did not hold.',
 } as const;
