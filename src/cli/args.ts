@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { HearthError } from '../util/errors.ts';
 import { resolveModelPath } from '../model/resolve.ts';
+import { Library } from '../library/library.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -41,13 +42,23 @@ export function nearestFlag(given: string, flags: string[]): string | undefined 
   return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) && bestD < name.length ? best : undefined;
 }
 
-/** resolveModelPath, but a directory is named as one (with the .gguf files in it, if any). */
+/** resolveModelPath, but a library name resolves to its file, and a directory is named as one (with the .gguf files in it, if any). */
 export function modelPath(arg: string | undefined): string {
   const want = arg ?? process.env.HEARTH_MODEL;
   if (want && existsSync(want) && statSync(want).isDirectory()) {
     const ggufs = readdirSync(want).filter((f) => f.endsWith('.gguf')).sort();
     throw new HearthError('invalid_argument', `${want} is a directory, not a model file: ` +
       (ggufs.length ? `pass one of the .gguf files in it: ${ggufs.join(', ')}` : 'it holds no .gguf files'));
+  }
+  if (want && !existsSync(want)) {
+    // A library name (hf.co/OWNER/REPO:QUANT, llama3.2:1b, a preset, a dropped-in file's stem).
+    const lib = Library.open();
+    try {
+      const m = lib.get(want);
+      if (m) return m.path;
+    } finally {
+      lib.close();
+    }
   }
   return resolveModelPath(arg);
 }

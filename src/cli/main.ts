@@ -21,6 +21,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pull: async () => (await import('./commands/pull.ts')).command,
   fit: async () => (await import('./commands/fit.ts')).command,
   system: async () => (await import('./commands/system.ts')).command,
+  list: async () => (await import('./commands/list.ts')).command,
+  ls: async () => (await import('./commands/list.ts')).command,
+  show: async () => (await import('./commands/show.ts')).command,
+  rm: async () => (await import('./commands/rm.ts')).command,
+  cp: async () => (await import('./commands/cp.ts')).command,
+  create: async () => (await import('./commands/create.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -34,6 +40,11 @@ Commands:
   detokenize MODEL|tokenizer.json ID…                            print the text of token ids
   rerank MODEL --query Q FILE… [--top N] [--json]                 rank files by relevance to a query (a reranker model)
   pull SOURCE [--name NAME] [--quiet]                            download a model (hf.co/OWNER/REPO[:QUANT], hf.co/…/FILE.gguf, URL)
+  list | ls [--json]                                             list the models library (HEARTH_MODELS and its catalog)
+  show NAME [--json | --modelfile]                               a library model's facts and preset
+  rm NAME…                                                       remove models (a file goes with its last name)
+  cp SRC DST                                                     another name for a model (the file is shared)
+  create NAME --from MODEL [--system T] [--param k=v …] [--file Modelfile]  a preset: system prompt and parameters
   fit MODEL [--ctx N] [--json]                                   estimate the memory a model needs
   system [--json]                                                cores, memory, cgroup limit and WebGPU adapters
   serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
@@ -41,7 +52,7 @@ Commands:
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
   usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit
 
-MODEL is a .gguf path or a name in HEARTH_MODELS; HEARTH_MODEL sets the default.
+MODEL is a .gguf path or a library name (hearth list); HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.
 `;
 

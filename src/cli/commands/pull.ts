@@ -5,6 +5,7 @@
 import { parse } from '../args.ts';
 import { pull, type PullProgress } from '../../library/pull.ts';
 import { HearthError } from '../../util/errors.ts';
+import { Library } from '../../library/library.ts';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth pull SOURCE [--name NAME] [--quiet]
@@ -69,6 +70,9 @@ export const command: Command = {
     process.once('SIGINT', onSigint);
     try {
       const r = await pull(positionals[0]!, { name: values.name, signal: ac.signal, onProgress: values.quiet ? undefined : progressPrinter() });
+      const lib = Library.open();
+      const got: typeof r & { name?: string; source?: string; parts?: string[] } = r;
+      try { lib.record({ ...got, source: got.source ?? positionals[0] }); } finally { lib.close(); }
       process.stdout.write(`${r.path}\n`);
       return 0;
     } finally {
