@@ -17,6 +17,8 @@ import { pullRoutes, type PullRouteOptions } from './routes/pull.ts';
 import { anthropicRoutes } from './routes/anthropic.ts';
 import { systemRoutes } from './routes/system.ts';
 import { rerankRoutes } from './routes/rerank.ts';
+import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
+import type { Library } from '../library/library.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -40,6 +42,9 @@ export interface AppDeps {
   security?: SecurityOptions;
   /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
   pull?: PullRouteOptions;
+  /** The models library: /api/tags, /api/show, /v1/models list it, and /api/delete, copy, create change it. */
+  library?: Library;
+  libraryRoutes?: LibraryRouteOptions;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -92,8 +97,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
-  openaiRoutes(app, ctx);
-  ollamaRoutes(app, ctx);
+  openaiRoutes(app, ctx, { models: !deps.library });
+  ollamaRoutes(app, ctx, { models: !deps.library });
+  if (deps.library) libraryRoutes(app, deps.library, deps.libraryRoutes);
   pullRoutes(app, deps.pull);
   anthropicRoutes(app, ctx);
   rerankRoutes(app, ctx);

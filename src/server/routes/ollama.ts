@@ -16,7 +16,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { generateAndReply, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
 import { ndjsonLine } from '../sse.ts';
 
-export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
+/** `models: false` leaves /api/tags and /api/show to the library's routes (routes/library.ts). */
+export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext, o: { models?: boolean } = {}): void {
   const generating = (kind: 'generate' | 'chat', parse: (body: unknown) => OllamaRequest) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const { native, loadOnly, think } = parse(request.body);
@@ -62,13 +63,15 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/api/embed', embedding(false));
   app.post('/api/embeddings', embedding(true));
 
-  app.get('/api/tags', async () => tagsResponse(ctx.models.loaded().map((p) => p.card)));
+  if (o.models !== false) app.get('/api/tags', async () => tagsResponse(ctx.models.loaded().map((p) => p.card)));
   app.get('/api/ps', async () => psResponse(ctx.models.loaded().map((p) => p.card)));
-  app.post('/api/show', async (request) => {
-    const req = showRequestFromOllama(request.body);
-    const provider = resolveModel(ctx, req.model);
-    return showResponse(provider.card, provider.metadata?.() ?? {});
-  });
+  if (o.models !== false) {
+    app.post('/api/show', async (request) => {
+      const req = showRequestFromOllama(request.body);
+      const provider = resolveModel(ctx, req.model);
+      return showResponse(provider.card, provider.metadata?.() ?? {});
+    });
+  }
   app.get('/api/version', async () => ({ version: ctx.version }));
   app.get('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('Hearth is running'));
 }

@@ -11,7 +11,8 @@ import { requireJsonContentType } from '../middleware/json-body.ts';
 import { generateAndReply, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
 import { SSE_DONE, sseData } from '../sse.ts';
 
-export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
+/** `models: false` leaves /v1/models to the library's routes (routes/library.ts). */
+export function openaiRoutes(app: FastifyInstance, ctx: RouteContext, o: { models?: boolean } = {}): void {
   const meta = (prefix: string, model: string): ResponseMeta => ({
     id: ctx.newId(prefix), created: Math.floor(ctx.now().getTime() / 1000), model, systemFingerprint: `hearth-${ctx.version}`,
   });
@@ -65,6 +66,7 @@ export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return embeddingsResponse(shortenEmbeddings(vectors, req.dimensions), tokens, req.model, req.encoding);
   });
 
+  if (o.models === false) return;
   app.get('/v1/models', async () => openaiModelList(ctx.models.loaded().map((p) => p.card)));
 
   app.get('/v1/models/*', async (request) => openaiModel(resolveModel(ctx, (request.params as { '*': string })['*']).card));
