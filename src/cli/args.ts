@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { HearthError } from '../util/errors.ts';
 import { resolveModelPath } from '../model/resolve.ts';
 import { Library } from '../library/library.ts';
+import { databasePath } from '../store/database.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -50,8 +51,8 @@ export function modelPath(arg: string | undefined): string {
     throw new HearthError('invalid_argument', `${want} is a directory, not a model file: ` +
       (ggufs.length ? `pass one of the .gguf files in it: ${ggufs.join(', ')}` : 'it holds no .gguf files'));
   }
-  if (want && !existsSync(want)) {
-    // A library name (hf.co/OWNER/REPO:QUANT, llama3.2:1b, a preset, a dropped-in file's stem).
+  if (want && !existsSync(want) && existsSync(databasePath())) {
+    // A library name (hf.co/OWNER/REPO:QUANT, llama3.2:1b, a preset); without a catalog yet, a file's stem below.
     const lib = Library.open();
     try {
       const m = lib.get(want);

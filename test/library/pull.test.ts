@@ -17,6 +17,7 @@ import { openGGUF } from '../../src/gguf/reader.ts';
 import { Ollama } from 'ollama';
 import { startServer } from '../server/harness.ts';
 import { openStore } from '../../src/store/store.ts';
+import { Library } from '../../src/library/library.ts';
 
 const SHARED = process.env.HEARTH_SHARED ?? join(import.meta.dirname, '../../../shared');
 const MODEL = readFileSync(join(SHARED, 'models/stories260K.gguf'));
@@ -100,7 +101,7 @@ after(() => { hub.close(); cdn.close(); hub.closeAllConnections(); cdn.closeAllC
 
 function freshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-pull-'));
-  return { HEARTH_MODELS: dir, HF_ENDPOINT: hubUrl, ...extra };
+  return { HEARTH_MODELS: dir, HEARTH_HOME: dir, HF_ENDPOINT: hubUrl, ...extra };
 }
 
 function reset(): void { Object.assign(stats, { bodyGets: 0, bytesSent: 0, cutAfter: 0, ignoreRange: false, delayMs: 0 }); }
@@ -231,6 +232,8 @@ test('hearth pull prints progress lines on stderr and the path on stdout', async
   assert.match(err, /\(100%\)$/m);
   assert.match(err, /^success$/m);
   assert.ok(readFileSync(out.trim()).equals(MODEL));
+  const lib = Library.open(env);
+  try { assert.equal(lib.get('story')?.source, 'hf.co/acme/stories-GGUF:Q8_0'); } finally { lib.close(); }
 });
 
 test('POST /api/pull through the ollama client streams progress in Ollama\'s shape; the pulled model runs', async () => {
