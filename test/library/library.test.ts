@@ -23,7 +23,7 @@ function fresh(): { lib: Library; dir: string; home: string } {
   return { lib, dir, home };
 }
 
-test('a dropped-in file is listed under its stem, once; .partial files are not', (t) => {
+test('a dropped-in file is listed under its stem, once; .partial files are not; a split model is one model', (t) => {
   const { lib, dir, home } = fresh();
   t.after(() => { lib.close(); rmSync(home, { recursive: true, force: true }); });
   assert.deepEqual(lib.list(), []);
@@ -37,6 +37,15 @@ test('a dropped-in file is listed under its stem, once; .partial files are not',
   assert.equal(list[0]!.sha256, '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d');
   assert.equal(lib.get('Stories:latest')?.path, join(dir, 'stories.gguf'));
   assert.equal(lib.list().length, 1);
+  // A split model appears once, by its first part, only when every part is there.
+  copyFileSync(STORIES, join(dir, 'big-00002-of-00002.gguf'));
+  assert.deepEqual(lib.list().map((m) => m.name), ['stories']);
+  copyFileSync(STORIES, join(dir, 'big-00001-of-00002.gguf'));
+  const big = lib.get('big')!;
+  assert.deepEqual(big.parts, [join(dir, 'big-00001-of-00002.gguf'), join(dir, 'big-00002-of-00002.gguf')]);
+  assert.equal(big.size, 2 * 1185376);
+  assert.deepEqual(lib.list().map((m) => m.name), ['big', 'stories']);
+  assert.deepEqual(lib.remove('big').deleted, big.parts);
 });
 
 test('a pulled record, cp and create share one file; rm deletes it with the last name', (t) => {
