@@ -17,7 +17,7 @@ copyFileSync(sharedPath('models', 'stories260K.gguf'), file);
 process.on('exit', () => rmSync(home, { recursive: true, force: true }));
 
 function hearth(...args: string[]) {
-  const env = { ...process.env, HEARTH_HOME: home, HEARTH_MODELS: models };
+  const env: NodeJS.ProcessEnv = { ...process.env, HEARTH_HOME: home, HEARTH_MODELS: models };
   delete env.HEARTH_DB;
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), ...args], { encoding: 'utf8', env, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
