@@ -120,8 +120,8 @@ export class LocalProvider implements Provider {
     return this.remote.stats;
   }
 
-  close(): void {
-    this.remote.unload().catch(() => {});
+  close(): Promise<void> {
+    return this.remote.unload().catch(() => {});
   }
 }
 

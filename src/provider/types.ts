@@ -58,6 +58,6 @@ export interface Provider {
   onStep?: ((info: StepInfo) => void) | undefined;
   /** Milliseconds the model took to load, where it was loaded here. */
   readonly loadMs?: number;
-  /** Fails what is queued or running and frees the model. */
-  close(): void;
+  /** Fails what is queued or running and frees the model (settles once it is freed, where that takes time). */
+  close(): void | Promise<void>;
 }

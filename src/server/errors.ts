@@ -30,6 +30,8 @@ export const STATUS: Record<ErrorCode, number> = {
   unsupported_architecture: 500,
   model_invalid: 500,
   out_of_memory: 500,
+  // As Ollama ("model requires more system memory ... than is available"), so its clients see what they expect.
+  insufficient_memory: 500,
   backend_unavailable: 500,
   database_too_new: 500,
   not_implemented: 501,
