@@ -42,7 +42,7 @@ export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
 
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
-export { ModelRegistry, ModelEntry, type ModelState } from './provider/model-registry.ts';
+export { ModelManager, type Lease, type LoadedModelInfo, type ModelManagerOptions } from './provider/model-manager.ts';
 export { LocalProvider, localProvider, type LocalProviderOptions, type LocalModelSource } from './provider/local-provider.ts';
 export { EngineHost, RemoteModel, sharedEngine } from './engine/worker/engine-host.ts';
 export { openModelInfo, type ModelInfo } from './engine/model-info.ts';

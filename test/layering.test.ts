@@ -14,7 +14,7 @@ import { REPO_ROOT } from './shared.ts';
  * only along SIDEWAYS. The ranks above the engine follow what the code does today:
  *   api (wire types, pure converters) and store (SQLite) sit beside each other and use only the engine's types;
  *   library (pulling models into the models folder) sits beside them;
- *   provider (ModelRegistry, LocalProvider) speaks api's native types to the engine;
+ *   provider (ModelManager, LocalProvider) speaks api's native types to the engine;
  *   server routes requests to providers and reads keys and usage from the store;
  *   cli is the composition root, and src/index.ts, the library entry, re-exports from anywhere.
  */

@@ -31,6 +31,11 @@ export interface NativeRequest {
   /** Context window for this request, at most the server's (Ollama `num_ctx`). */
   numCtx?: number;
   stream: boolean;
+  /**
+   * How long the model stays loaded once this request ends, in ms (Ollama `keep_alive`): negative = forever,
+   * 0 = unload at once; undefined = the server's default.
+   */
+  keepAliveMs?: number;
 }
 
 export interface TokenInfo {

@@ -27,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rm: async () => (await import('./commands/rm.ts')).command,
   cp: async () => (await import('./commands/cp.ts')).command,
   create: async () => (await import('./commands/create.ts')).command,
+  ps: async () => (await import('./commands/ps.ts')).ps,
+  stop: async () => (await import('./commands/ps.ts')).stop,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -47,7 +49,10 @@ Commands:
   create NAME --from MODEL [--system T] [--param k=v …] [--file Modelfile]  a preset: system prompt and parameters
   fit MODEL [--ctx N] [--json]                                   estimate the memory a model needs
   system [--json]                                                cores, memory, cgroup limit and WebGPU adapters
-  serve [MODEL] [--port 8434] [--parallel N] [--ctx N] [--alias A] serve OpenAI-, Ollama- and Anthropic-compatible APIs
+  serve [MODEL…] [--port 8434] [--keep-alive 5m] [--max-memory 8GiB]  serve OpenAI-, Ollama- and Anthropic-compatible APIs
+                                                                 (no MODEL: the library, each model loaded on demand)
+  ps [--json]                                                    the models a running server has loaded, and until when
+  stop NAME                                                      unload a model from a running server
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
   usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit

@@ -72,7 +72,12 @@ export function canonicalName(name: string): string {
 
 /** A fixed set of files (the MODEL arguments of `hearth serve`), each under its own name or the alias given. */
 export function fileSource(files: readonly { path: string; name?: string }[]): ModelSource {
-  const models = files.map((f) => describeFile(f.path, f.name ? { name: f.name } : {}));
+  return fixedSource(files.map((f) => describeFile(f.path, f.name ? { name: f.name } : {})));
+}
+
+/** A fixed set of models (files described, or library entries), each answering to its name. */
+export function fixedSource(list: readonly LibraryModel[]): ModelSource {
+  const models = [...list];
   const seen = new Map<string, string>();
   for (const m of models) {
     const key = canonicalName(m.name);

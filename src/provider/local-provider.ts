@@ -15,6 +15,8 @@ import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
 import { isEncoderInfo, modelCard } from './model-card.ts';
 import { promptTokens, startGeneration } from './local-generation.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
+import type { LibraryModel } from '../library/types.ts';
+import { withPreset } from './preset-provider.ts';
 
 export interface LocalProviderOptions {
   /** The name clients use instead of the file name. */
@@ -151,4 +153,16 @@ function plainMetadata(md: GGUFMetadata): Record<string, unknown> {
     else if (v.value.length <= 64 && v.itemType !== GGUFValueType.ARRAY) out[k] = Array.from(v.value as ArrayLike<unknown>, plain);
   }
   return out;
+}
+
+/**
+ * How a server loads its models: each library model (or file given to serve) as a LocalProvider named by its
+ * library name, with one load and scheduler configuration for all, and its preset's defaults applied.
+ */
+export function localModelLoader(o: { load?: LoadOptions; scheduler: SchedulerOptions; engine?: EngineHost }):
+  (model: LibraryModel) => Promise<Provider> {
+  return async (model) => {
+    const provider = await localProvider({ path: model.path, load: o.load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine })();
+    return model.preset ? withPreset(provider, model.preset) : provider;
+  };
 }

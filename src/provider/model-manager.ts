@@ -181,7 +181,8 @@ export class ModelManager {
     return this.lookup(name)?.name ?? name;
   }
 
-  private notFound(name: string): HearthError {
+  /** The not_found error for `name`, naming what is served. */
+  notFound(name: string): HearthError {
     const names = this.o.source.list().map((m) => `"${m.name}"`);
     return new HearthError('not_found', names.length
       ? `model "${name}" is not served here; this server serves ${names.join(', ')}`
@@ -342,8 +343,8 @@ export class ModelManager {
    * request ends. False when it was not loaded.
    */
   async unload(name: string): Promise<boolean> {
-    const model = this.lookup(name);
-    const slot = model && this.slots.get(keyOf(model.name));
+    // by its slot too: a model deleted from the library is no longer in the source
+    const slot = this.slots.get(keyOf(this.lookup(name)?.name ?? name));
     if (!slot) return false;
     if (slot.leases > 0 || !slot.provider) {
       slot.keepAliveMs = 0;

@@ -3,7 +3,7 @@
 
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { HearthError } from '../util/errors.ts';
-import type { ModelRegistry } from '../provider/model-registry.ts';
+import type { ModelManager } from '../provider/model-manager.ts';
 import { totalStats } from './stats.ts';
 import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
@@ -18,15 +18,14 @@ import { anthropicRoutes } from './routes/anthropic.ts';
 import { systemRoutes } from './routes/system.ts';
 import { rerankRoutes } from './routes/rerank.ts';
 import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
-import type { Library } from '../library/library.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 export const VERSION = '0.1.0';
 
 export interface AppDeps {
-  /** The models served; the caller owns their loading. */
-  models: ModelRegistry;
+  /** The models served, loaded on demand (and those given at start, loaded by the caller). */
+  models: ModelManager;
   /** fastify's logger option: false (default), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Largest request body in bytes (default 4 MiB). */
@@ -42,8 +41,7 @@ export interface AppDeps {
   security?: SecurityOptions;
   /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
   pull?: PullRouteOptions;
-  /** The models library: /api/tags, /api/show, /v1/models list it, and /api/delete, copy, create change it. */
-  library?: Library;
+  /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
 }
 
@@ -54,14 +52,17 @@ export function createApp(deps: AppDeps): FastifyInstance {
   }
   const models = deps.models;
   const metrics = deps.metrics === false ? undefined : new Metrics(deps.metrics ?? {}, {
-    stats: () => (models.state === 'ready' ? totalStats(models.loaded()) : undefined),
+    stats: () => {
+      const loaded = models.providers();
+      return loaded.length ? totalStats(loaded) : undefined;
+    },
     loadSeconds: () => {
-      if (models.state !== 'ready') return undefined;
-      const ms = models.loaded().reduce((sum, p) => sum + (p.loadMs ?? 0), 0);
-      return ms / 1000;
+      const loaded = models.providers();
+      if (!loaded.length) return undefined;
+      return loaded.reduce((sum, p) => sum + (p.loadMs ?? 0), 0) / 1000;
     },
   });
-  if (metrics) models.onReady((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
+  if (metrics) models.onLoad((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
   const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
 
   const app = Fastify({
@@ -97,9 +98,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
-  openaiRoutes(app, ctx, { models: !deps.library });
-  ollamaRoutes(app, ctx, { models: !deps.library });
-  if (deps.library) libraryRoutes(app, deps.library, deps.libraryRoutes);
+  openaiRoutes(app, ctx);
+  ollamaRoutes(app, ctx);
+  libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);
   anthropicRoutes(app, ctx);
   rerankRoutes(app, ctx);

@@ -8,14 +8,14 @@ import { HearthError } from '../util/errors.ts';
 import type { Capability, ChoiceResult, NativeEvent, NativeRequest } from '../api/native.ts';
 import { FieldError } from '../api/validate.ts';
 import type { ErrorInfo } from '../api/errors.ts';
-import type { ModelRegistry } from '../provider/model-registry.ts';
+import type { ModelManager } from '../provider/model-manager.ts';
 import type { Generation, Provider } from '../provider/types.ts';
 import type { Metrics } from './middleware/metrics.ts';
 import { errorInfo } from './errors.ts';
 import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
 
 export interface RouteContext {
-  models: ModelRegistry;
+  models: ModelManager;
   metrics: Metrics | undefined;
   now: () => Date;
   /** A fresh response id with the dialect's prefix. */
@@ -25,14 +25,24 @@ export interface RouteContext {
 
 export const defaultId = (prefix: string): string => `${prefix}${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
-/** The provider of the model a request names; an unknown name is a 404 about the `model` field. */
-export function resolveModel(ctx: RouteContext, name: string): Provider {
+/**
+ * The provider of the model a request names, loaded first when it is not (concurrent requests share one load).
+ * The request holds the model until its response is finished or the client leaves; then the model's keep-alive
+ * (the request's `keepAliveMs`, else the server's) starts. An unknown name is a 404 about the `model` field.
+ */
+export async function useModel(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply, name: string,
+  keepAliveMs?: number): Promise<Provider> {
+  let lease;
   try {
-    return ctx.models.resolve(name);
+    lease = await ctx.models.acquire(name, { keepAliveMs });
   } catch (e) {
     if (e instanceof HearthError && e.code === 'not_found') throw new FieldError('model', e.message, 'not_found');
     throw e;
   }
+  if (reply.raw.writableFinished || reply.raw.destroyed) lease.release();
+  else reply.raw.once('close', () => lease.release());
+  request.hearth.model = lease.provider.card.id;
+  return lease.provider;
 }
 
 const ASKED: Record<Capability, string> = {
@@ -91,9 +101,8 @@ function record(ctx: RouteContext, request: FastifyRequest, results: ChoiceResul
 
 /** Runs the request and sends the answer; every error before the first byte goes to the error handler. */
 export async function generateAndReply(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply,
-  native: NativeRequest, answer: Answer): Promise<FastifyReply> {
-  const provider = resolveModel(ctx, native.model);
-  request.hearth.model = provider.card.id;
+  native: NativeRequest, provider: Provider | undefined, answer: Answer): Promise<FastifyReply> {
+  provider ??= await useModel(ctx, request, reply, native.model, native.keepAliveMs);
   requireCapability(provider, native.prompts.some((p) => p.kind === 'chat') ? 'chat' : 'completion');
   const run = await provider.generate(native, clientSignal(reply));
   if (!native.stream) {

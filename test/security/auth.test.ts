@@ -7,8 +7,12 @@ import { Ollama } from 'ollama';
 import { startSecureServer, call, CHAT, type SecureServer } from './harness.ts';
 import { newSecret } from '../../src/store/secret.ts';
 import { createApp } from '../../src/server/app.ts';
-import { ModelRegistry } from '../../src/provider/model-registry.ts';
+import { ModelManager } from '../../src/provider/model-manager.ts';
+import { Library } from '../../src/library/library.ts';
 import { unlistedRoutes } from '../../src/server/middleware/security.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let srv: SecureServer;
 let user: string;
@@ -160,6 +164,14 @@ test('browsers: an Origin not allowed is refused; an allowed one gets CORS heade
 });
 
 test('every route the app serves has an entry in the access table', () => {
-  const app = createApp({ models: new ModelRegistry() });
-  assert.deepEqual(unlistedRoutes(app), []);
+  const home = mkdtempSync(join(tmpdir(), 'hearth-routes-'));
+  const library = Library.open({ HEARTH_HOME: home, HEARTH_MODELS: join(home, 'models') });
+  try {
+    // with the library as its source, so that the routes that change it are there too
+    const app = createApp({ models: new ModelManager({ source: library, load: () => Promise.reject(new Error('no loads here')) }) });
+    assert.deepEqual(unlistedRoutes(app), []);
+  } finally {
+    library.close();
+    rmSync(home, { recursive: true, force: true });
+  }
 });

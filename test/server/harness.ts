@@ -13,7 +13,9 @@ import { Context } from '../../src/engine/context.ts';
 import { generate } from '../../src/engine/generate.ts';
 import type { SamplingOptions } from '../../src/engine/sampler/index.ts';
 import { createApp, type AppDeps } from '../../src/server/app.ts';
-import { ModelRegistry, type ModelEntry } from '../../src/provider/model-registry.ts';
+import { ModelManager } from '../../src/provider/model-manager.ts';
+import { canonicalName, describeFile, nameOfFile } from '../../src/library/describe.ts';
+import type { LibraryModel } from '../../src/library/types.ts';
 import { localProvider, type LocalProvider, type LocalModelSource } from '../../src/provider/local-provider.ts';
 import type { SchedulerOptions } from '../../src/engine/scheduler.ts';
 
@@ -43,9 +45,16 @@ export function chatTemplateModelPath(): string {
   }
 }
 
+/** The served model's provider, once loaded. */
+export interface ServedModel {
+  ready(): LocalProvider;
+  readonly state: 'loading' | 'ready' | 'failed' | 'unloaded';
+}
+
 export interface TestServer {
   app: FastifyInstance;
-  host: ModelEntry<LocalProvider>;
+  host: ServedModel;
+  models: ModelManager;
   /** The served file loaded again in this process, for references (the server's own copy is in its engine thread). */
   model: LoadedModel;
   base: string;
@@ -65,22 +74,41 @@ export interface ServerOptions extends Partial<SchedulerOptions> {
 
 export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
   const path = o.path ?? STORIES;
-  const models = new ModelRegistry();
-  const host = models.add(localProvider(o.source ?? { path, load: { nCtx: o.nCtx } }, {
+  const load = localProvider(o.source ?? { path, load: { nCtx: o.nCtx } }, {
     alias: o.alias,
     scheduler: {
       parallel: o.parallel ?? 4, queueLimit: o.queueLimit ?? 16, timeoutMs: o.timeoutMs, prefillChunk: o.prefillChunk, chunkMs: o.chunkMs,
     },
-  }));
+  });
+  // As `hearth serve MODEL`: the one model, loaded at start and kept.
+  const name = o.alias ?? nameOfFile(path);
+  const entry: LibraryModel = o.source
+    ? { name, path, parts: [path], size: 0, addedAt: new Date(), modifiedAt: new Date() }
+    : describeFile(path, { name });
+  const models = new ModelManager({
+    source: { list: () => [entry], get: (n) => (canonicalName(n) === canonicalName(name) ? entry : undefined) },
+    load: () => load(),
+    keepAliveMs: -1,
+  });
   const app = createApp({ models, ...o.app });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const started = host.start();
+  const started = models.preload(name);
   if (o.ready ?? true) await started;
   else started.catch(() => {});
+  const host: ServedModel = {
+    ready: () => {
+      const p = models.provider(name);
+      if (!p) throw new Error(`${name} is not loaded`);
+      return p as LocalProvider;
+    },
+    get state() {
+      return models.list().find((m) => m.name === name)?.state ?? 'unloaded';
+    },
+  };
   const { port } = app.server.address() as AddressInfo;
   let model: LoadedModel | undefined;
   return {
-    app, host, base: `http://127.0.0.1:${port}`,
+    app, host, models, base: `http://127.0.0.1:${port}`,
     get model() {
       const { info } = host.ready();
       return (model ??= loadModel(info.path, info.options));

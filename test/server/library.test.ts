@@ -14,7 +14,7 @@ import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { sharedPath, SHARED_DIR } from '../shared.ts';
 import { createApp } from '../../src/server/app.ts';
-import { ModelRegistry } from '../../src/provider/model-registry.ts';
+import { ModelManager } from '../../src/provider/model-manager.ts';
 import { Library } from '../../src/library/library.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'hearth-lib-routes-'));
@@ -27,7 +27,7 @@ before(async () => {
   mkdirSync(dir);
   copyFileSync(sharedPath('models', 'stories260K.gguf'), file);
   library = Library.open({ HEARTH_HOME: home, HEARTH_MODELS: dir });
-  app = createApp({ models: new ModelRegistry(), library, libraryRoutes: { onRemoved: (n) => { removed.push(n); } } });
+  app = createApp({ models: new ModelManager({ source: library, load: () => Promise.reject(new Error('no loads here')) }), libraryRoutes: { onRemoved: (n) => { removed.push(n); } } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });

@@ -5,7 +5,7 @@ import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo }
 import { stopOrLength } from '../native.ts';
 import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
-import { checkKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
+import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
 
 /** A chat prompt with think as the template's enable_thinking. */
 function chatPrompt(messages: ChatMessage[], think: boolean | undefined): PromptInput {
@@ -21,7 +21,7 @@ export interface OllamaRequest {
 }
 
 function common(f: Fields, prompts: PromptInput[]): NativeRequest {
-  checkKeepAlive(f);
+  const keepAliveMs = readKeepAlive(f);
   rejectUnsupported(f);
   const logprobs = readLogprobs(f);
   const o = readOllamaOptions(f.object('options'));
@@ -35,6 +35,7 @@ function common(f: Fields, prompts: PromptInput[]): NativeRequest {
     logprobs,
     numCtx: o.numCtx,
     stream: f.boolean('stream') ?? true,
+    keepAliveMs,
   };
 }
 
@@ -151,8 +152,8 @@ export function ollamaResponse(kind: Kind, model: string, r: ChoiceResult, now: 
 }
 
 /** Answer to a request with no prompt: the model is (already) loaded. */
-export function ollamaLoadResponse(kind: Kind, model: string, now: Date): Record<string, unknown> {
-  return { model, created_at: now.toISOString(), ...body(kind, ''), done: true, done_reason: 'load' };
+export function ollamaLoadResponse(kind: Kind, model: string, now: Date, reason: 'load' | 'unload' = 'load'): Record<string, unknown> {
+  return { model, created_at: now.toISOString(), ...body(kind, ''), done: true, done_reason: reason };
 }
 
 /**

@@ -56,13 +56,37 @@ export function readOllamaOptions(v: Fields | undefined): OllamaOptions {
   return opts;
 }
 
-/** keep_alive: a duration ("5m", "1h30m", "-1") or seconds; validated, then ignored: the served model stays loaded. */
-export function checkKeepAlive(f: Fields): void {
+/**
+ * keep_alive in milliseconds, as Ollama reads it: a number is seconds, a string a Go duration ("5m", "1h30m",
+ * "300ms", "-1m") or a bare number of seconds ("0", "-1"); any negative value keeps the model loaded forever (-1),
+ * 0 unloads it as soon as the request ends. Undefined when absent (the server's --keep-alive applies).
+ */
+export function readKeepAlive(f: Fields): number | undefined {
   const v = f.raw('keep_alive');
-  if (v === undefined || typeof v === 'number') return;
-  if (typeof v !== 'string' || !/^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h)?)+$/.test(v)) {
-    throw new FieldError('keep_alive', `keep_alive must be a duration such as "5m" or "1h", or a number of seconds; got ${JSON.stringify(v)}`);
-  }
+  if (v === undefined || v === null) return undefined;
+  const bad = () => new FieldError('keep_alive', `keep_alive must be a duration such as "5m" or "1h", or a number of seconds; got ${JSON.stringify(v)}`);
+  let ms: number;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw bad();
+    ms = v * 1000;
+  } else if (typeof v === 'string') {
+    ms = parseDuration(v);
+    if (Number.isNaN(ms)) throw bad();
+  } else throw bad();
+  return ms < 0 ? -1 : Math.round(ms);
+}
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration ("1h30m", "-5m", "250ms") or a bare number of seconds, in milliseconds; NaN when it is neither. */
+export function parseDuration(text: string): number {
+  const t = text.trim();
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const m = /^(-?)((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/.exec(t);
+  if (!m) return NaN;
+  let ms = 0;
+  for (const [, n, unit] of m[2]!.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
+  return m[1] ? -ms : ms;
 }
 
 /**

@@ -1,6 +1,6 @@
-// OpenAI POST /v1/embeddings and GET /v1/models.
+// OpenAI POST /v1/embeddings.
 
-import { capabilityNames, type ModelCard, type PromptInput } from '../native.ts';
+import type { PromptInput } from '../native.ts';
 import { Fields, unsupported } from '../validate.ts';
 import { promptsFromOpenAI } from './completions.ts';
 
@@ -52,22 +52,3 @@ export function embeddingsResponse(vectors: readonly Float32Array[], promptToken
   };
 }
 
-export interface OpenAIModel {
-  id: string;
-  object: 'model';
-  created: number;
-  owned_by: string;
-  /** Beyond OpenAI's fields: what the model serves, in Ollama's words ("completion", "embedding", "rerank", …). */
-  capabilities: string[];
-}
-
-export function openaiModel(card: ModelCard): OpenAIModel {
-  return {
-    id: card.id, object: 'model', created: Math.floor(card.loadedAt.getTime() / 1000), owned_by: 'hearth',
-    capabilities: capabilityNames(card.capabilities),
-  };
-}
-
-export function openaiModelList(cards: readonly ModelCard[]): { object: 'list'; data: OpenAIModel[] } {
-  return { object: 'list', data: cards.map(openaiModel) };
-}

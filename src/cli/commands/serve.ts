@@ -1,21 +1,32 @@
-// hearth serve [MODEL]: the HTTP server (OpenAI, Ollama and Anthropic APIs). Listens first, then loads the model,
-// so /health answers 503 until it is ready. JSON log lines go to stdout.
+// hearth serve [MODEL ...]: the HTTP server (OpenAI, Ollama and Anthropic APIs). Listens first, then loads the
+// models it was given, so /health answers 503 until they are ready; with no MODEL it serves the library, each model
+// loaded by its first request and unloaded when idle (keep-alive), within a memory budget. JSON log lines go to stdout.
 
+import { existsSync } from 'node:fs';
 import { parse, int, num, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
-import { ModelRegistry } from '../../provider/model-registry.ts';
-import { localProvider } from '../../provider/local-provider.ts';
+import { DEFAULT_KEEP_ALIVE_MS, defaultMemoryBudget, formatBytes, localModelBytes, ModelManager, parseMemorySize } from '../../provider/model-manager.ts';
+import { checkAlias, localModelLoader } from '../../provider/local-provider.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
+import { Library } from '../../library/library.ts';
+import { describeFile, fixedSource } from '../../library/describe.ts';
+import type { LibraryModel, ModelSource } from '../../library/types.ts';
+import { parseDuration } from '../../api/ollama/options.ts';
+import { databasePath } from '../../store/database.ts';
 import type { Command } from '../main.ts';
 
-const HELP = `Usage: hearth serve [MODEL] [options]
+const HELP = `Usage: hearth serve [MODEL ...] [options]
 
-Serves MODEL over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models),
-Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version) and
+Serves models over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models),
+Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/pull, /api/version) and
 Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, reranking (/v1/rerank, /rerank: a
 reranker model), plus /health and /metrics.
+
+With no MODEL, serves the models library (HEARTH_MODELS, default ~/.hearth/models; hearth list): a request for a
+model that is not loaded loads it, and a model idle for its keep-alive unloads. With MODEL arguments (files or
+library names), serves those, loaded at start and kept loaded unless --keep-alive says otherwise.
 
       --host H            address to listen on (default 127.0.0.1: this machine only). Beyond loopback API keys are
                           required, and the server refuses to start without one (hearth keys create)
@@ -25,10 +36,18 @@ reranker model), plus /health and /metrics.
                           without it, requests carrying an Origin header are refused
       --metrics-open      /metrics without a key (it needs the "metrics" scope otherwise)
       --port P            port (default ${DEFAULT_PORT}; 0 = any free port)
-      --parallel N        requests generated together, each in its own slot (default 4)
+      --keep-alive D      how long a model stays loaded after its last request: a duration (5m, 1h30m, 90s) or
+                          seconds; 0 unloads at once, negative keeps it (default 5m; with MODEL arguments: forever).
+                          A request's keep_alive overrides it for its model
+      --max-loaded N      most models loaded at once (default 0: as many as memory allows)
+      --max-memory SIZE   memory the loaded models may take together, such as 8GiB (default: what the machine and
+                          its cgroup leave free at start, less 10% or 512 MiB). Idle models are unloaded, least
+                          recently used first, to make room; a model that cannot fit gets insufficient_memory
+      --pull-allow HOST   a host /api/pull may pull from besides huggingface.co and Ollama's registry (repeatable)
+      --parallel N        requests generated together per model, each in its own slot (default 4)
       --queue N           requests that may wait for a slot before new ones get 503 (default 64)
   -c, --ctx N             context size per slot (default: the model's, at most 4096)
-      --alias NAME        the model name clients use (default: the file name without .gguf)
+      --alias NAME        the name clients use for the one MODEL (default: the file name without .gguf)
       --timeout S         fail a request still running after S seconds (default 600; 0 = no limit)
       --body-limit BYTES  largest request body (default ${DEFAULT_BODY_LIMIT})
       --log-level L       fatal, error, warn, info (default), debug, silent
@@ -41,8 +60,29 @@ reranker model), plus /health and /metrics.
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** A MODEL argument: a library entry (with its preset) when the library has that name, else a file. */
+function servedModel(arg: string, alias: string | undefined): LibraryModel {
+  if (!existsSync(arg) && existsSync(databasePath())) {
+    const lib = Library.open();
+    try {
+      const m = lib.get(arg);
+      if (m) return alias ? { ...m, name: alias } : m;
+    } finally {
+      lib.close();
+    }
+  }
+  return describeFile(modelPath(arg), alias ? { name: alias } : {});
+}
+
+export function keepAliveFlag(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const ms = parseDuration(text);
+  if (Number.isNaN(ms)) throw new HearthError('invalid_argument', `--keep-alive must be a duration such as 5m, 1h or 90s, or a number of seconds; got "${text}"`);
+  return ms < 0 ? -1 : Math.round(ms);
+}
+
 export const command: Command = {
-  summary: 'serve a model over OpenAI-, Ollama- and Anthropic-compatible HTTP APIs',
+  summary: 'serve models over OpenAI-, Ollama- and Anthropic-compatible HTTP APIs',
   async run(argv) {
     const { values: v, positionals } = parse(argv, {
       host: { type: 'string' }, port: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
@@ -51,44 +91,69 @@ export const command: Command = {
       backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
+      'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
+      'pull-allow': { type: 'string', multiple: true },
     });
     if (v.help) {
       process.stdout.write(HELP);
       return 0;
     }
-    if (positionals.length > 1) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.slice(1).join(' ')}`);
     const level = v['log-level'] ?? 'info';
     if (!LEVELS.includes(level)) throw new HearthError('invalid_argument', `--log-level must be one of ${LEVELS.join(', ')}`);
     const port = int(v.port, '--port') ?? DEFAULT_PORT;
     if (port > 65535) throw new HearthError('invalid_argument', `--port: ${port} is not a port number`);
     const host = v.host ?? '127.0.0.1';
     const timeout = num(v.timeout, '--timeout', (n) => n >= 0) ?? 600;
-    const path = modelPath(positionals[0]);
+    if (v.alias !== undefined && positionals.length !== 1) throw new HearthError('invalid_argument', '--alias names the one MODEL; with several, serve each under its own name');
+    checkAlias(v.alias);
+    const fromEnv = positionals.length === 0 && process.env.HEARTH_MODEL ? [process.env.HEARTH_MODEL] : [];
+    const args = positionals.length ? positionals : fromEnv;
+    const parallel = int(v.parallel, '--parallel', 1) ?? 4;
     const loadOptions = {
       nCtx: int(v.ctx, '--ctx', 1),
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
     };
+    const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
+    const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
+
+    const library = args.length ? undefined : Library.open();
+    const source: ModelSource = library ?? fixedSource(args.map((a) => servedModel(a, v.alias)));
+    const manager = new ModelManager({
+      source,
+      load: localModelLoader({
+        load: loadOptions,
+        scheduler: { parallel, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000, chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
+      }),
+      estimate: (m) => localModelBytes(m.path, { nCtx: loadOptions.nCtx, backend: loadOptions.backend, threads: loadOptions.threads, parallel }),
+      keepAliveMs,
+      maxLoaded: int(v['max-loaded'], '--max-loaded', 0) ?? 0,
+      maxMemory: maxMemory ?? defaultMemoryBudget(),
+    });
 
     const sec = serveSecurity({
       host, auth: v.auth, insecureNoAuth: v['insecure-no-auth'], metricsOpen: v['metrics-open'],
       corsOrigins: v['cors-origin']?.flatMap((o) => o.split(',').map((s) => s.trim()).filter(Boolean)),
     });
-
-    const models = new ModelRegistry();
-    const entry = models.add(localProvider({ path, load: loadOptions }, {
-      alias: v.alias,
-      scheduler: { parallel: int(v.parallel, '--parallel', 1) ?? 4, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000,
-        chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
-    }));
     const app = createApp({
-      models,
+      models: manager,
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       security: sec.options,
+      pull: {
+        allowedHosts: v['pull-allow']?.flatMap((h) => h.split(',').map((s) => s.trim()).filter(Boolean)),
+        onPulled: library ? (r, pulledFrom) => { library.record({ ...r, source: pulledFrom }); } : undefined,
+      },
     });
-    app.addHook('onClose', async () => sec.close());
+    app.addHook('onClose', async () => {
+      sec.close();
+      library?.close();
+    });
+    manager.onLoad((p, m) => app.log.info({
+      model: m.name, path: m.path, arch: p.card.arch, params: p.card.paramCount, ctx: p.card.nCtx,
+      parallel: p.stats?.().slots, load_ms: Math.round(p.loadMs ?? 0),
+    }, 'model ready'));
     try {
       await app.listen({ host, port });
     } catch (e) {
@@ -97,16 +162,17 @@ export const command: Command = {
     }
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
-    const served = await entry.start().catch(async (e: Error) => {
-      app.log.fatal({ err: e.message }, 'model failed to load');
-      await app.close();
-      throw e;
-    });
-    const { card } = served;
     app.log.info({
-      model: card.id, path: card.path, arch: card.arch, params: card.paramCount, ctx: card.nCtx,
-      parallel: served.stats().slots, load_ms: Math.round(served.loadMs),
-    }, 'model ready');
+      models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
+      keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,
+    }, library ? `serving the library (${source.list().length} models), each loaded on demand` : 'serving');
+    for (const m of args.length ? source.list() : []) {
+      await manager.preload(m.name).catch(async (e: Error) => {
+        app.log.fatal({ model: m.name, err: e.message }, 'model failed to load');
+        await app.close();
+        throw e;
+      });
+    }
 
     return new Promise<number>((resolve) => {
       const stop = () => {

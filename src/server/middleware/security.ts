@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../../util/errors.ts';
 import type { ApiKey, KeyStore } from '../../store/keys.ts';
 import type { UsageLog } from '../../store/usage.ts';
-import type { ModelRegistry } from '../../provider/model-registry.ts';
+import type { ModelManager } from '../../provider/model-manager.ts';
 import { authenticate, authorize, checkModel, isListed, requestedModel, routeAccess } from './auth.ts';
 import { checkOrigins, handleOrigin } from './cors.ts';
 import { InProcessRateLimiter, formatReset, rateHeaders, type Admission, type RateLimiter } from './rate-limit.ts';
@@ -54,7 +54,7 @@ export function unlistedRoutes(app: FastifyInstance): string[] {
 }
 
 /** The plugin; its options are checked here, when the app is built. */
-export function security(o: SecurityOptions, models?: ModelRegistry): (app: FastifyInstance) => void {
+export function security(o: SecurityOptions, models?: ModelManager): (app: FastifyInstance) => void {
   const origins = checkOrigins(o.corsOrigins ?? []);
   const keys = o.keys;
   const limiter = o.limiter ?? new InProcessRateLimiter();
@@ -62,7 +62,7 @@ export function security(o: SecurityOptions, models?: ModelRegistry): (app: Fast
   const now = o.now ?? Date.now;
   // The served model's names (file name, alias, "name:latest") compare as one.
   const canonical = (name: string) => {
-    return models?.find(name)?.id ?? name;
+    return models?.canonical(name) ?? name;
   };
 
   function finish(request: FastifyRequest, reply: FastifyReply): void {

@@ -6,7 +6,7 @@ import {
 } from '../../api/anthropic/messages.ts';
 import { anthropicError } from '../../api/errors.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
-import { generateAndReply, resolveModel, type RouteContext } from '../respond.ts';
+import { generateAndReply, useModel, type RouteContext } from '../respond.ts';
 import { sseEvent } from '../sse.ts';
 
 export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -14,7 +14,7 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
     requireJsonContentType(request);
     const req = messagesRequestFromAnthropic(request.body);
     const meta = { id: ctx.newId('msg_'), model: req.model };
-    return generateAndReply(ctx, request, reply, req, {
+    return generateAndReply(ctx, request, reply, req, undefined, {
       json: ([r]) => messageResponse(r, meta),
       stream: () => {
         const enc = new MessagesStreamEncoder(meta);
@@ -29,11 +29,10 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
     });
   });
 
-  app.post('/v1/messages/count_tokens', async (request) => {
+  app.post('/v1/messages/count_tokens', async (request, reply) => {
     requireJsonContentType(request);
     const req = countTokensRequestFromAnthropic(request.body);
-    const provider = resolveModel(ctx, req.model);
-    request.hearth.model = provider.card.id;
+    const provider = await useModel(ctx, request, reply, req.model);
     const tokens = await provider.countTokens({ kind: 'chat', messages: req.messages, templateVars: req.templateVars });
     request.hearth.promptTokens = tokens;
     return { input_tokens: tokens };

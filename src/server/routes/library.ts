@@ -1,7 +1,7 @@
-// The models library over HTTP: Ollama's /api/tags, /api/show, /api/delete, /api/copy, /api/create (a preset of a
-// library model) and /api/push (refused: hearth does not publish models), and OpenAI's /v1/models[/{id}]. Every
-// answer comes from the catalog and the GGUF headers; no weights are read. models:read / models:write guard them
-// (middleware/auth.ts).
+// The models a server serves, over HTTP: Ollama's /api/tags, /api/show and /api/ps, OpenAI's /v1/models[/{id}],
+// and, when the server serves the library, /api/delete, /api/copy, /api/create (a preset of a library model) and
+// /api/push (refused: hearth does not publish models). Every answer comes from the catalog, the GGUF headers and
+// the model manager; no weights are read. models:read / models:write guard them (middleware/auth.ts).
 
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -9,14 +9,18 @@ import { openGGUF } from '../../gguf/reader.ts';
 import { GGUFValueType } from '../../gguf/index.ts';
 import { parameterSize } from '../../api/ollama/models.ts';
 import { FieldError, Fields, unsupported } from '../../api/validate.ts';
-import type { Library } from '../../library/library.ts';
+import { Library } from '../../library/library.ts';
+import { modelPurpose } from '../../engine/model-info.ts';
+import { modelCapabilities } from '../../provider/model-card.ts';
+import type { LoadedModelInfo, ModelManager } from '../../provider/model-manager.ts';
+import { capabilityNames } from '../../api/native.ts';
 import { modelfileText, parametersText } from '../../library/preset.ts';
-import type { LibraryModel } from '../../library/types.ts';
+import type { LibraryModel, ModelSource } from '../../library/types.ts';
 import { HearthError } from '../../util/errors.ts';
 import { ndjsonLine } from '../sse.ts';
 
 export interface LibraryRouteOptions {
-  /** Called after a name is deleted (the server unloads the model it names, if loaded). */
+  /** Called after a name is deleted and its model, if loaded, unloaded. */
   onRemoved?: (name: string) => Promise<void> | void;
 }
 
@@ -34,10 +38,21 @@ function tag(m: LibraryModel) {
   return { name: tagged(m.name), model: tagged(m.name), modified_at: m.modifiedAt.toISOString(), size: m.size, digest: m.sha256 ?? '', details: details(m) };
 }
 
-/** The header's metadata as plain values (scalars and short arrays; vocabularies and the chat template left out). */
-function headerInfo(path: string): { info: Record<string, unknown>; template: string } {
+interface HeaderFacts {
+  /** Metadata as plain values (scalars and short arrays; vocabularies and the chat template left out). */
+  info: Record<string, unknown>;
+  template: string;
+  /** What the model can do, as Ollama names it (completion, embedding, thinking, ...), judged as a load would. */
+  capabilities: string[];
+}
+
+/** A model file's facts from its header alone. */
+function headerInfo(path: string): HeaderFacts {
   const file = openGGUF(path);
   try {
+    const arch = file.metadata.getString('general.architecture', undefined);
+    const template = file.metadata.getString('tokenizer.chat_template', undefined);
+    const capabilities = arch === undefined ? [] : capabilityNames(modelCapabilities(arch, modelPurpose(file, arch), template).capabilities);
     const plain = (v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
     const info: Record<string, unknown> = {};
     for (const [k, v] of file.metadata) {
@@ -45,25 +60,53 @@ function headerInfo(path: string): { info: Record<string, unknown>; template: st
       if (v.type !== GGUFValueType.ARRAY) info[k] = plain(v.value);
       else if (v.value.length <= 64 && v.itemType !== GGUFValueType.ARRAY) info[k] = Array.from(v.value as ArrayLike<unknown>, plain);
     }
-    return { info, template: file.metadata.getString('tokenizer.chat_template', '') ?? '' };
+    return { info, template: template ?? '', capabilities };
   } finally {
     file.close();
   }
 }
 
 function openaiModel(m: LibraryModel) {
-  return { id: m.name, object: 'model' as const, created: Math.floor(m.addedAt.getTime() / 1000), owned_by: 'hearth' };
+  return {
+    id: m.name, object: 'model' as const, created: Math.floor(m.addedAt.getTime() / 1000), owned_by: 'hearth',
+    capabilities: headerInfo(m.path).capabilities,
+  };
 }
 
-export function libraryRoutes(app: FastifyInstance, library: Library, o: LibraryRouteOptions = {}): void {
+/** Ollama's far-future expiry for a model that stays loaded (keep_alive negative). */
+const NEVER = '2318-01-01T00:00:00Z';
+
+function psEntry(l: LoadedModelInfo) {
+  return {
+    name: tagged(l.name), model: tagged(l.name), size: l.bytes, digest: l.model.sha256 ?? '', details: details(l.model),
+    expires_at: l.expiresAt?.toISOString() ?? NEVER, size_vram: 0, context_length: l.card?.nCtx ?? 0,
+    // not in Ollama's answer: whether the model is still loading, and the requests holding it
+    state: l.state, requests: l.leases,
+  };
+}
+
+/**
+ * The read routes over the models the manager serves (the library, or the files serve was given); the write
+ * routes when `library` is the catalog they change.
+ */
+export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: LibraryRouteOptions = {}): void {
+  const source: ModelSource = models.source;
+  const library = source instanceof Library ? source : undefined;
   const find = (name: string, param = 'model'): LibraryModel => {
-    try { return library.require(name); } catch (e) {
-      if (e instanceof HearthError && e.code === 'not_found') throw new FieldError(param, e.message, 'not_found');
-      throw e;
+    const m = source.get(name);
+    if (m) return m;
+    if (library) {
+      try { return library.require(name); } catch (e) {
+        if (e instanceof HearthError && e.code === 'not_found') throw new FieldError(param, e.message, 'not_found');
+        throw e;
+      }
     }
+    const names = source.list().map((x) => `"${x.name}"`).join(', ');
+    throw new FieldError(param, `model "${name}" is not served here; this server serves ${names || 'no models'}`, 'not_found');
   };
 
-  app.get('/api/tags', async () => ({ models: library.list().map(tag) }));
+  app.get('/api/tags', async () => ({ models: source.list().map(tag) }));
+  app.get('/api/ps', async () => ({ models: models.list().map(psEntry) }));
 
   app.post('/api/show', async (request) => {
     const f = new Fields(request.body);
@@ -72,18 +115,24 @@ export function libraryRoutes(app: FastifyInstance, library: Library, o: Library
     f.boolean('verbose');
     f.rejectUnknown();
     const m = find(name);
-    const { info, template } = headerInfo(m.path);
+    const { info, template, capabilities } = headerInfo(m.path);
     return {
       license: '',
       modelfile: modelfileText(m.preset?.from ?? m.path, m.preset),
       parameters: parametersText(m.preset?.parameters),
       template,
+      capabilities,
       ...(m.preset?.system === undefined ? {} : { system: m.preset.system }),
       details: details(m),
       model_info: { ...info, 'general.parameter_count': m.paramCount },
       modified_at: m.modifiedAt.toISOString(),
     };
   });
+
+  app.get('/v1/models', async () => ({ object: 'list', data: source.list().map(openaiModel) }));
+  app.get('/v1/models/*', async (request) => openaiModel(find((request.params as { '*': string })['*'])));
+
+  if (!library) return;
 
   app.delete('/api/delete', async (request) => {
     const f = new Fields(request.body);
@@ -92,6 +141,7 @@ export function libraryRoutes(app: FastifyInstance, library: Library, o: Library
     f.rejectUnknown();
     find(name);
     const { model } = library.remove(name);
+    await models.unload(model.name);
     await o.onRemoved?.(model.name);
     return {};
   });
@@ -131,7 +181,4 @@ export function libraryRoutes(app: FastifyInstance, library: Library, o: Library
   app.post('/api/push', async () => {
     throw new HearthError('not_implemented', 'hearth does not publish models: /api/push is not supported (share the .gguf file, or push it to the Hugging Face Hub)');
   });
-
-  app.get('/v1/models', async () => ({ object: 'list', data: library.list().map(openaiModel) }));
-  app.get('/v1/models/*', async (request) => openaiModel(find((request.params as { '*': string })['*'])));
 }

@@ -1,36 +1,41 @@
-// Ollama-compatible routes: /api/generate, /api/chat, /api/embed, /api/embeddings, /api/tags, /api/show, /api/ps,
-// /api/version and GET /.
+// Ollama-compatible routes: /api/generate, /api/chat, /api/embed, /api/embeddings, /api/version and GET /
+// (/api/tags, /api/show and /api/ps are the library's: routes/library.ts).
 
 import type { FastifyInstance } from 'fastify';
 import {
   chatRequestFromOllama, generateRequestFromOllama, ollamaLoadResponse, ollamaResponse, ollamaStreamEvent,
   type OllamaRequest,
 } from '../../api/ollama/generate.ts';
-import {
-  embedRequestFromOllama, embedResponse, psResponse, showRequestFromOllama, showResponse, tagsResponse,
-} from '../../api/ollama/models.ts';
+import { embedRequestFromOllama, embedResponse } from '../../api/ollama/models.ts';
 import { ollamaError } from '../../api/errors.ts';
 import { ThinkingSplitter } from '../../api/ollama/thinking.ts';
 import { checkDimensions, shortenEmbeddings } from '../../api/embedding-dimensions.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { generateAndReply, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
+import { generateAndReply, requireCapability, useModel, type RouteContext } from '../respond.ts';
 import { ndjsonLine } from '../sse.ts';
+import { FieldError } from '../../api/validate.ts';
 
-/** `models: false` leaves /api/tags and /api/show to the library's routes (routes/library.ts). */
-export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext, o: { models?: boolean } = {}): void {
+export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const generating = (kind: 'generate' | 'chat', parse: (body: unknown) => OllamaRequest) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const { native, loadOnly, think } = parse(request.body);
-      const provider = resolveModel(ctx, native.model);
+      const model = native.model;
+      const answer = (reason: 'load' | 'unload') => {
+        const body = ollamaLoadResponse(kind, model, ctx.now(), reason);
+        return native.stream ? reply.header('content-type', 'application/x-ndjson').send(ndjsonLine(body)) : body;
+      };
+      // As Ollama (and `ollama stop`): no prompt and keep_alive 0 unloads the model without loading it first.
+      if (loadOnly && native.keepAliveMs === 0) {
+        if (!ctx.models.lookup(model)) throw new FieldError('model', ctx.models.notFound(model).message, 'not_found');
+        request.hearth.model = ctx.models.canonical(model);
+        await ctx.models.unload(model);
+        return answer('unload');
+      }
+      const provider = await useModel(ctx, request, reply, model, native.keepAliveMs);
       // As Ollama: asking a model without a thinking mode to think is an error; think false is always fine.
       if (think) requireCapability(provider, 'thinking');
-      const model = native.model;
-      if (loadOnly) {
-        request.hearth.model = provider.card.id;
-        const body = ollamaLoadResponse(kind, model, ctx.now());
-        return native.stream ? reply.header('content-type', 'application/x-ndjson').send(ndjsonLine(body)) : body;
-      }
-      return generateAndReply(ctx, request, reply, native, {
+      if (loadOnly) return answer('load');
+      return generateAndReply(ctx, request, reply, native, provider, {
         json: ([r]) => ollamaResponse(kind, model, r, ctx.now(), think === true),
         stream: () => {
           const splitter = think ? new ThinkingSplitter() : undefined;
@@ -46,11 +51,10 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext, o: { model
   app.post('/api/generate', generating('generate', generateRequestFromOllama));
   app.post('/api/chat', generating('chat', chatRequestFromOllama));
 
-  const embedding = (legacy: boolean) => async (request: FastifyRequest) => {
+  const embedding = (legacy: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const t0 = performance.now();
     const req = embedRequestFromOllama(request.body, legacy);
-    const provider = resolveModel(ctx, req.model);
-    request.hearth.model = provider.card.id;
+    const provider = await useModel(ctx, request, reply, req.model, req.keepAliveMs);
     requireCapability(provider, 'embeddings');
     checkDimensions(req.dimensions, provider.card.nEmbd);
     const inputs = req.inputs.map((text) => ({ kind: 'text' as const, text }));
@@ -63,15 +67,6 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext, o: { model
   app.post('/api/embed', embedding(false));
   app.post('/api/embeddings', embedding(true));
 
-  if (o.models !== false) app.get('/api/tags', async () => tagsResponse(ctx.models.loaded().map((p) => p.card)));
-  app.get('/api/ps', async () => psResponse(ctx.models.loaded().map((p) => p.card)));
-  if (o.models !== false) {
-    app.post('/api/show', async (request) => {
-      const req = showRequestFromOllama(request.body);
-      const provider = resolveModel(ctx, req.model);
-      return showResponse(provider.card, provider.metadata?.() ?? {});
-    });
-  }
   app.get('/api/version', async () => ({ version: ctx.version }));
   app.get('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('Hearth is running'));
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rerankRequestFromWire, rerankResponse } from '../../api/rerank/rerank.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
-import { capabilityError, clientSignal, requireCapability, resolveModel, type RouteContext } from '../respond.ts';
+import { capabilityError, clientSignal, requireCapability, useModel, type RouteContext } from '../respond.ts';
 
 export const RERANK_ROUTES = ['/v1/rerank', '/rerank', '/v1/reranking', '/reranking'] as const;
 
@@ -12,8 +12,7 @@ export function rerankRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     requireJsonContentType(request);
     const req = rerankRequestFromWire(request.body);
-    const provider = resolveModel(ctx, req.model);
-    request.hearth.model = provider.card.id;
+    const provider = await useModel(ctx, request, reply, req.model);
     requireCapability(provider, 'rerank');
     if (!provider.rerank) throw capabilityError(provider, 'rerank', 'its provider has no reranking');
     const { scores, tokens } = await provider.rerank(req.query, req.documents, clientSignal(reply));

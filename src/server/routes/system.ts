@@ -1,4 +1,5 @@
-// Operational routes: GET /health (503 while the model loads, 200 when ready) and GET /metrics (Prometheus).
+// Operational routes: GET /health (503 while a model given at start loads or after it failed, 200 otherwise: models
+// loaded on demand do not make the server unhealthy) and GET /metrics (Prometheus).
 
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../respond.ts';
@@ -6,13 +7,12 @@ import { totalStats } from '../stats.ts';
 
 export function systemRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/health', async (_request, reply) => {
-    const state = ctx.models.state;
-    if (state === 'ready') {
-      const providers = ctx.models.loaded();
-      return { status: 'ok', model: providers.map((p) => p.card.id).join(','), ...totalStats(providers) };
+    const h = ctx.models.health();
+    if (h.status === 'ok') {
+      return { status: 'ok', model: h.loaded.join(','), loading: h.loading, ...totalStats(h.providers) };
     }
     reply.code(503).header('retry-after', '1');
-    return state === 'loading' ? { status: 'loading' } : { status: 'error', error: ctx.models.failure?.message };
+    return h;
   });
 
   app.get('/metrics', async (_request, reply) => {
