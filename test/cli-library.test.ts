@@ -67,3 +67,60 @@ test('list, ls, show, cp, create, rm and run over the library', () => {
   assert.ok(!existsSync(file));
   assert.equal(JSON.parse(hearth('list', '--json').out).length, 0);
 });
+
+/** `hearth serve` with no MODEL on a free loopback port, over this library; resolves once it listens. */
+async function serveLibrary(...flags: string[]): Promise<{ base: string; stop: () => Promise<number | null> }> {
+  const { createServer } = await import('node:net');
+  const { spawn } = await import('node:child_process');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const env: NodeJS.ProcessEnv = { ...process.env, HEARTH_HOME: home, HEARTH_MODELS: models };
+  delete env.HEARTH_DB;
+  delete env.HEARTH_MODEL;
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), 'serve', '--port', String(port), '--log-level', 'warn', ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d; });
+  const base = `http://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${err}`);
+    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
+    if (Date.now() - t0 > 30_000) throw new Error(`serve did not listen: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    stop: () => new Promise((resolve) => { child.once('exit', (code) => resolve(code)); child.kill('SIGTERM'); }),
+  };
+}
+
+test('serve with no MODEL serves the library; hearth ps shows what a request loaded, hearth stop unloads it', async () => {
+  copyFileSync(sharedPath('models', 'stories260K.gguf'), join(models, 'served.gguf'));
+  const srv = await serveLibrary('--keep-alive', '10m', '--max-memory', '1GiB');
+  const on = ['--host', srv.base];
+  try {
+    const none = hearth('ps', ...on);
+    assert.equal(none.code, 0, none.err);
+    assert.equal(none.out, 'NAME    SIZE    CONTEXT    UNTIL\n');
+    const tags = await (await fetch(`${srv.base}/api/tags`)).json() as { models: { name: string }[] };
+    assert.ok(tags.models.some((m) => m.name === 'served:latest'));
+    const r = await fetch(`${srv.base}/api/generate`, { method: 'POST', body: JSON.stringify({ model: 'served', prompt: 'Once', raw: true, stream: false, options: { num_predict: 2 } }) });
+    assert.equal(r.status, 200);
+    const ps = hearth('ps', ...on);
+    assert.match(ps.out, /\nserved:latest\s+\d+(\.\d)? MB\s+\d+\s+(9|10) minutes from now\n/);
+    const json = JSON.parse(hearth('ps', '--json', ...on).out) as { name: string }[];
+    assert.deepEqual(json.map((m) => m.name), ['served:latest']);
+    const missing = hearth('stop', 'nope', ...on);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /"nope" is not loaded .*loaded: served:latest/);
+    assert.equal(hearth('stop', 'served', ...on).code, 0);
+    assert.equal(JSON.parse(hearth('ps', '--json', ...on).out).length, 0);
+  } finally {
+    assert.equal(await srv.stop(), 0);
+  }
+  const gone = hearth('ps', '--host', srv.base);
+  assert.equal(gone.code, 1);
+  assert.match(gone.err, /no hearth server answers at http:\/\/127\.0\.0\.1:\d+/);
+});
