@@ -506,3 +506,25 @@ test('POST /api/pull of a registry model through the ollama client streams its l
     await assert.rejects(ollama.pull({ model: 'stories:nope', stream: false }), /not found in the registry/);
   } finally { await s.close(); lib.close(); }
 });
+
+test('hearth pull NAME:TAG records the registry model under NAME:TAG, with its source and preset', async () => {
+  reset();
+  const env = freshEnv();
+  const { spawn } = await import('node:child_process');
+  const bin = join(import.meta.dirname, '../../bin/hearth.js');
+  const child = spawn(process.execPath, [bin, 'pull', 'stories:260k', '--quiet'], { env: { ...process.env, ...env } });
+  let out = '', err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number>((r) => child.on('close', r));
+  assert.equal(code, 0, err);
+  assert.equal(out.trim(), join(env.HEARTH_MODELS!, 'stories-260k.gguf'));
+  const lib = Library.open(env);
+  try {
+    const m = lib.get('stories:260k')!;
+    assert.equal(m.path, out.trim());
+    assert.equal(m.source, 'ollama.com/library/stories:260k');
+    assert.deepEqual(m.preset, { from: 'stories:260k', system: SYSTEM, parameters: { temperature: 0.7, stop: ['<|end|>'] } });
+    assert.deepEqual(lib.list().map((x) => x.name), ['stories:260k'], 'listed once, not also under its file name');
+  } finally { lib.close(); }
+});
