@@ -101,7 +101,8 @@ function httpError(status: number, what: string, repo: string | undefined, env: 
 interface TreeEntry { type: string; path: string; size?: number; lfs?: { oid: string; size: number } }
 
 async function listTree(repo: string, revision: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<TreeEntry[]> {
-  const url = `${hubEndpoint(env)}/api/models/${repo}/tree/${encodeURIComponent(revision)}`;
+  // Recursive: repos keep big quants' split parts in a folder per quant (Q4_K_M/NAME-Q4_K_M-00001-of-00003.gguf).
+  const url = `${hubEndpoint(env)}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
   const res = await fetch(url, { headers: authHeaders(env), signal });
   if (!res.ok) throw httpError(res.status, `listing ${repo}`, repo, env);
   const body = await res.json() as unknown;
@@ -183,17 +184,20 @@ async function fileInRepo(repo: string, revision: string, file: string, env: Nod
     const ggufs = tree.filter((e) => e.path.toLowerCase().endsWith('.gguf')).map((e) => e.path);
     throw new HearthError('not_found', `${repo} has no file ${file}${ggufs.length ? `; its .gguf files: ${ggufs.join(', ')}` : ' (and no .gguf files)'}`);
   }
-  return withParts(repo, revision, tree, entry, env);
+  return withParts(repo, revision, tree, entry.path, env);
 }
 
-/** A Hub file, with every part of the set when it is one part of a split GGUF (each verified by its own sha256). */
-function withParts(repo: string, revision: string, tree: readonly TreeEntry[], entry: TreeEntry, env: NodeJS.ProcessEnv): ResolvedSource {
-  const names = splitPartNames(basename(entry.path));
-  if (!names) return hubFile(repo, revision, entry, env);
-  const dir = entry.path.slice(0, entry.path.length - basename(entry.path).length);
+/**
+ * The Hub file at `path`, with every part of the set when it names one part of a split GGUF (each verified by its own
+ * sha256); `path` is listed in the tree unless it is a split set's first part, which is looked up with the others.
+ */
+function withParts(repo: string, revision: string, tree: readonly TreeEntry[], path: string, env: NodeJS.ProcessEnv): ResolvedSource {
+  const names = splitPartNames(basename(path));
+  if (!names) return hubFile(repo, revision, tree.find((e) => e.type === 'file' && e.path === path)!, env);
+  const dir = path.slice(0, path.length - basename(path).length);
   const entries = names.map((n) => tree.find((e) => e.type === 'file' && e.path === dir + n));
-  const missing = names.filter((_, i) => !entries[i]);
-  if (missing.length) throw new HearthError('not_found', `${repo}: ${basename(entry.path)} is part of a ${names.length}-part model, and the repo lacks ${missing.join(', ')}`);
+  const missing = names.filter((_, i) => !entries[i]).map((n) => dir + n);
+  if (missing.length) throw new HearthError('not_found', `${repo}: ${basename(path)} is part of a ${names.length}-part model, and the repo lacks ${missing.join(', ')}`);
   const parts = entries.map((e) => hubFile(repo, revision, e!, env));
   return { ...parts[0]!, parts };
 }
@@ -202,7 +206,7 @@ async function fileByQuant(repo: string, quant: string, env: NodeJS.ProcessEnv, 
   const tree = (await listTree(repo, 'main', env, signal)).filter((e) => e.type === 'file');
   const ggufs = tree.map((e) => e.path).filter((p) => p.toLowerCase().endsWith('.gguf'));
   const hits = matchQuant(ggufs, quant);
-  if (hits.length === 1) return withParts(repo, 'main', tree, tree.find((e) => e.path === hits[0])!, env);
+  if (hits.length === 1) return withParts(repo, 'main', tree, hits[0]!, env);
   if (ggufs.length === 0) throw new HearthError('not_found', `${repo} has no .gguf files`);
   if (hits.length === 0) throw new HearthError('not_found', `${repo} has no .gguf file tagged ${quant}; its .gguf files: ${ggufs.join(', ')}; pick one with hf.co/${repo}:QUANT or hf.co/${repo}/FILE.gguf`);
   throw new HearthError('invalid_argument', `${repo} has several .gguf files tagged ${quant}: ${hits.join(', ')}; name one with hf.co/${repo}/FILE.gguf`);

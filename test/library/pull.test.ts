@@ -2,7 +2,7 @@
 // sha256 and sizes, resolve answered with a 302 to a second loopback server acting as CDN, Range, 401 for a gated
 // repo without a token) and Ollama's registry protocol (manifests by tag, blobs answered with a 307 to the CDN),
 // serving the bytes of stories260K.gguf (a split repo: those bytes cut in two); POST /api/pull through the ollama
-// client, then hearth serves the pulled file. Measured: ~2 s alone.
+// client, then hearth serves the pulled file. Measured: ~3 s alone (two spawned CLI pulls are most of it).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { createServer, type Server, type IncomingMessage, type ServerResponse } 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pull, resolveSource, matchQuant, DigestMismatchError, type PullProgress, type PullResult } from '../../src/library/pull.ts';
 import { parseRegistryRef, MANIFEST_TYPE, MODEL_LAYER } from '../../src/library/registry.ts';
@@ -48,7 +48,12 @@ const REPOS: Record<string, { gated?: boolean; files: Record<string, { bytes: Bu
     'stories260K-Q4_K_M-00002-of-00002.gguf': { bytes: PART2, sha: sha256(PART2) },
     'stories260K-Q8_0.gguf': { bytes: MODEL, sha: SHA },
   } },
-  'acme/halfsplit-GGUF': { files: { 'stories260K-Q4_K_M-00001-of-00002.gguf': { bytes: PART1, sha: sha256(PART1) } } },
+  'acme/halfsplit-GGUF': { files: { 'stories260K-Q4_K_M-00002-of-00002.gguf': { bytes: PART2, sha: sha256(PART2) } } },
+  // Big repos keep a split quant in a folder of its own; the listing shows it only when asked to recurse.
+  'acme/folders-GGUF': { files: {
+    'Q4_K_M/stories260K-Q4_K_M-00001-of-00002.gguf': { bytes: PART1, sha: sha256(PART1) },
+    'Q4_K_M/stories260K-Q4_K_M-00002-of-00002.gguf': { bytes: PART2, sha: sha256(PART2) },
+  } },
 };
 
 /** Ollama's registry: NAMESPACE/NAME -> its tags and layers (bytes served, digest listed: the bytes' unless given). */
@@ -121,9 +126,12 @@ before(async () => {
     if (repo.gated && req.headers.authorization !== `Bearer ${TOKEN}`) { res.writeHead(401).end('{"error":"Access to model is restricted"}'); return; }
     if (tree) {
       const listedSize = (f: { bytes: Buffer }) => (repoName === 'acme/huge-GGUF' ? 2 ** 60 : f.bytes.length);
-      const list = Object.entries(repo.files).map(([path, f]) => f.sha
+      const recursive = new URL(url, hubUrl).searchParams.get('recursive') === 'true';
+      const dirs = recursive ? [] : [...new Set(Object.keys(repo.files).filter((p) => p.includes('/')).map((p) => p.split('/')[0]!))]
+        .map((path) => ({ type: 'directory', oid: 'x', size: 0, path }));
+      const list = [...dirs, ...Object.entries(repo.files).filter(([path]) => recursive || !path.includes('/')).map(([path, f]) => f.sha
         ? { type: 'file', oid: 'x', size: listedSize(f), path, lfs: { oid: f.sha, size: listedSize(f), pointerSize: 135 } }
-        : { type: 'file', oid: 'x', size: f.bytes.length, path });
+        : { type: 'file', oid: 'x', size: f.bytes.length, path })];
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
       return;
     }
@@ -461,7 +469,11 @@ test('a split Hub GGUF pulls whole by quant tag or by name: every part verified,
   // By a part's name, under --name: the parts keep their -0000i-of-0000N.
   const n = await pull('hf.co/acme/split-GGUF/stories260K-Q4_K_M-00002-of-00002.gguf', { env, name: 'tiny' });
   assert.deepEqual(n.parts, [join(dir, 'tiny-00001-of-00002.gguf'), join(dir, 'tiny-00002-of-00002.gguf')]);
-  await assert.rejects(pull('hf.co/acme/halfsplit-GGUF', { env }), (e) => isHearthError(e, 'not_found') && /lacks stories260K-Q4_K_M-00002-of-00002\.gguf/.test(e.message));
+  await assert.rejects(pull('hf.co/acme/halfsplit-GGUF', { env }), (e) => isHearthError(e, 'not_found') && /lacks stories260K-Q4_K_M-00001-of-00002\.gguf/.test(e.message));
+  // A split quant in a folder of its own is found too; its parts land in the models folder by their file names.
+  const f = await pull('hf.co/acme/folders-GGUF:Q4_K_M', { env: freshEnv() });
+  assert.ok(Buffer.concat(f.parts!.map((p) => readFileSync(p))).equals(MODEL));
+  assert.deepEqual(f.parts!.map((p) => basename(p)), names);
 });
 
 test('a split part cut mid-way resumes; the parts are renamed only when all are verified', async () => {
