@@ -11,14 +11,20 @@ import type { LibraryModel, ModelSource } from './types.ts';
 
 const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
 
+/** The file names of every part of a split GGUF (`NAME-00001-of-0000N.gguf`) in order; undefined for a whole file. */
+export function splitPartNames(file: string): string[] | undefined {
+  const m = SPLIT.exec(file);
+  if (!m) return undefined;
+  const width = m[2]!.length;
+  return Array.from({ length: Number(m[3]) }, (_, i) => `${m[1]}-${String(i + 1).padStart(width, '0')}-of-${m[3]}.gguf`);
+}
+
 /** The files of a model: the path alone, or every part of a split GGUF (`NAME-00001-of-0000N.gguf`) in order. */
 export function modelParts(path: string): string[] {
-  const m = SPLIT.exec(basename(path));
-  if (!m) return [path];
-  const count = Number(m[3]);
-  const width = m[2]!.length;
-  const parts = Array.from({ length: count }, (_, i) =>
-    join(dirname(path), `${m[1]}-${String(i + 1).padStart(width, '0')}-of-${m[3]}.gguf`));
+  const names = splitPartNames(basename(path));
+  if (!names) return [path];
+  const count = names.length;
+  const parts = names.map((n) => join(dirname(path), n));
   const missing = parts.filter((p) => !existsSync(p));
   if (missing.length) {
     throw new HearthError('not_found', `${basename(path)} is part of a ${count}-part model; missing: ${missing.map((p) => basename(p)).join(', ')}`);

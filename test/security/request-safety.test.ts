@@ -105,11 +105,13 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
 });
 
 /**
- * The modules that may connect out, and why. The puller fetches only from the allowed hosts (the Hub by default;
- * test/library/pull.test.ts shows a request naming another host is refused before anything is fetched).
+ * The modules that may connect out, and why. The puller fetches only from the allowed hosts (the Hub and Ollama's
+ * registry by default; test/library/pull.test.ts shows a request naming another host is refused before anything is
+ * fetched).
  */
 const MAY_CONNECT: Record<string, string> = {
   [join('src', 'library', 'pull.ts')]: 'model pulls (POST /api/pull, hearth pull), from allowed hosts only',
+  [join('src', 'library', 'registry.ts')]: "the puller's manifests and small layers from Ollama's registry (an allowed host)",
 };
 
 test('no module the server loads opens outgoing connections, except the model puller', () => {

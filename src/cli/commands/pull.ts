@@ -1,5 +1,6 @@
-// hearth pull SOURCE [--name NAME] [--quiet]: downloads a GGUF model into HEARTH_MODELS from the Hugging Face Hub
-// (hf.co/OWNER/REPO[:QUANT], hf.co/OWNER/REPO/FILE.gguf, a resolve URL) or a plain URL. Progress goes to stderr
+// hearth pull SOURCE [--name NAME] [--quiet]: downloads a GGUF model into HEARTH_MODELS from Ollama's registry
+// (NAME[:TAG], ollama.com/NAMESPACE/NAME[:TAG]), the Hugging Face Hub (hf.co/OWNER/REPO[:QUANT],
+// hf.co/OWNER/REPO/FILE.gguf, a resolve URL) or a plain URL, and records it in the catalog. Progress goes to stderr
 // (a bar on a terminal, plain lines otherwise); the final path goes to stdout.
 
 import { parse } from '../args.ts';
@@ -10,10 +11,16 @@ import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth pull SOURCE [--name NAME] [--quiet]
 
-SOURCE is hf.co/OWNER/REPO[:QUANT] (default quant Q4_K_M), hf.co/OWNER/REPO/FILE.gguf,
-https://huggingface.co/OWNER/REPO/resolve/REV/FILE.gguf, or an https URL of a .gguf.
-The model lands in HEARTH_MODELS (default ~/.hearth/models); an interrupted pull resumes.
-HF_TOKEN authorizes gated repos; HF_ENDPOINT names another Hub.
+SOURCE is one of
+  NAME[:TAG]                        a model in Ollama's registry (tag default latest), e.g. llama3.2:1b
+  ollama.com/NAMESPACE/NAME[:TAG]   the same, with its namespace (registry.ollama.ai/... too)
+  hf.co/OWNER/REPO[:QUANT]          a GGUF repo on the Hugging Face Hub (default quant Q4_K_M)
+  hf.co/OWNER/REPO/FILE.gguf        one file of a Hub repo
+  https://huggingface.co/OWNER/REPO/resolve/REV/FILE.gguf, or an https URL of a .gguf
+A split GGUF (FILE-00001-of-0000N.gguf) is pulled whole, every part checked.
+The model lands in HEARTH_MODELS (default ~/.hearth/models) and is listed under --name, NAME:TAG for a
+registry model, or its file name; an interrupted pull resumes.
+HF_TOKEN authorizes gated repos; HF_ENDPOINT names another Hub; HEARTH_OLLAMA_REGISTRY another registry.
 `;
 
 function bytes(n: number): string {
@@ -58,7 +65,7 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (p: P
 }
 
 export const command: Command = {
-  summary: 'download a GGUF model from the Hugging Face Hub or a URL',
+  summary: "download a GGUF model from Ollama's registry, the Hugging Face Hub or a URL",
   async run(argv) {
     const { values, positionals } = parse(argv, {
       name: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
@@ -71,8 +78,7 @@ export const command: Command = {
     try {
       const r = await pull(positionals[0]!, { name: values.name, signal: ac.signal, onProgress: values.quiet ? undefined : progressPrinter() });
       const lib = Library.open();
-      const got: typeof r & { name?: string; source?: string; parts?: string[] } = r;
-      try { lib.record({ ...got, source: got.source ?? positionals[0] }); } finally { lib.close(); }
+      try { lib.record({ ...r, source: r.source ?? positionals[0] }); } finally { lib.close(); }
       process.stdout.write(`${r.path}\n`);
       return 0;
     } finally {

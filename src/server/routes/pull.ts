@@ -1,18 +1,29 @@
 // POST /api/pull (Ollama's request: {model | name, insecure?, stream?}): pulls a GGUF model into the models folder,
 // streaming Ollama's NDJSON progress lines, or answering one {status:'success'} when stream is false. Only sources
-// on allowed hosts are pulled (default the Hugging Face Hub). The models:write scope guards it (middleware/auth.ts).
+// on allowed hosts are pulled (default the Hugging Face Hub and Ollama's registry); only the first URL is checked,
+// so the CDNs they redirect downloads to need no listing. The models:write scope guards it (middleware/auth.ts).
 
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { pull, resolveSource } from '../../library/pull.ts';
+import { pull, resolveSource, type PullResult } from '../../library/pull.ts';
+import { registryBase } from '../../library/registry.ts';
 import { HearthError } from '../../util/errors.ts';
 import { ndjsonLine } from '../sse.ts';
 
 export interface PullRouteOptions {
-  /** Environment for HEARTH_MODELS, HF_ENDPOINT and HF_TOKEN (default process.env). */
+  /** Environment for HEARTH_MODELS, HF_ENDPOINT, HF_TOKEN and HEARTH_OLLAMA_REGISTRY (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Hosts sources may come from, besides the Hub (huggingface.co, hf.co and the host of HF_ENDPOINT). */
+  /**
+   * Hosts sources may come from, besides the Hub (huggingface.co, hf.co and the host of HF_ENDPOINT) and Ollama's
+   * registry (registry.ollama.ai, or the host of HEARTH_OLLAMA_REGISTRY).
+   */
   allowedHosts?: readonly string[];
+  /**
+   * Called once a pull has succeeded, with its result and the source asked for (record it in the library with
+   * `lib.record({ ...r, source: r.source ?? source })`); a throw fails the pull. In streaming mode it runs before the
+   * final `success` line, so a client that sees success finds the model listed.
+   */
+  onPulled?: (r: PullResult, source: string) => void | Promise<void>;
 }
 
 function parseBody(body: unknown): { source: string; stream: boolean } {
@@ -26,7 +37,9 @@ function parseBody(body: unknown): { source: string; stream: boolean } {
 export function pullRoutes(app: FastifyInstance, o: PullRouteOptions = {}): void {
   const env = o.env ?? process.env;
   const hub = new URL(env.HF_ENDPOINT || 'https://huggingface.co').host;
-  const allowed = new Set(['huggingface.co', 'hf.co', hub, ...(o.allowedHosts ?? [])].map((h) => h.toLowerCase()));
+  const registry = new URL(registryBase(env)).host;
+  const allowed = new Set(['huggingface.co', 'hf.co', hub, registry, ...(o.allowedHosts ?? [])].map((h) => h.toLowerCase()));
+  const pulled = async (r: PullResult, source: string) => { await o.onPulled?.(r, source); };
 
   const checkHost = async (source: string) => {
     const { url } = await resolveSource(source, env);
@@ -40,12 +53,14 @@ export function pullRoutes(app: FastifyInstance, o: PullRouteOptions = {}): void
     const { source, stream } = parseBody(request.body);
     await checkHost(source);
     if (!stream) {
-      await pull(source, { env });
+      await pulled(await pull(source, { env }), source);
       return { status: 'success' };
     }
     const out = new PassThrough();
     reply.header('content-type', 'application/x-ndjson');
-    pull(source, { env, onProgress: (p) => out.write(ndjsonLine(p)) })
+    // The success line waits for onPulled, so it is written only once the model is recorded.
+    pull(source, { env, onProgress: (p) => { if (p.status !== 'success') out.write(ndjsonLine(p)); } })
+      .then(async (r) => { await pulled(r, source); out.write(ndjsonLine({ status: 'success' })); })
       .catch((e: unknown) => { out.write(ndjsonLine({ error: e instanceof Error ? e.message : String(e) })); })
       .finally(() => out.end());
     return reply.send(out);
