@@ -88,7 +88,7 @@ test('keep_alive reads as Ollama: Go durations, seconds, negative forever', () =
 });
 
 test('requests alternate between models, each loaded once by its first request; /api/ps shows size, context and expiry', async () => {
-  const want = (await ask('alpha')).response;
+  const want = (await ask('alpha')).response ?? '';
   assert.ok(want.length > 0);
   assert.equal((await ask('bravo')).response, want);
   assert.equal((await ask('alpha')).response, want);
@@ -98,7 +98,7 @@ test('requests alternate between models, each loaded once by its first request; 
   assert.deepEqual(ps.map((m) => m.name).sort(), ['alpha:latest', 'bravo:latest']);
   for (const m of ps) {
     assert.equal(m.size, estimate(library.require(m.name)));
-    assert.ok(m.context_length > 0);
+    assert.ok((m as unknown as { context_length: number }).context_length > 0);
     const left = new Date(m.expires_at).getTime() - Date.now();
     assert.ok(left > 4 * 60_000 && left <= 5 * 60_000, `expires in ${left} ms`);
   }
@@ -119,7 +119,7 @@ test('a model bigger than the budget gets insufficient_memory naming the bytes a
   });
   assert.ok(!loads.includes('big'));
   assert.deepEqual(await loaded(), ['alpha:latest', 'charlie:latest']);
-  assert.ok((await ask('alpha')).response.length > 0);
+  assert.ok(((await ask('alpha')).response ?? '').length > 0);
 });
 
 test('keep_alive 0 unloads after the request; a duration sets the expiry; an empty prompt with keep_alive 0 unloads (ollama stop)', async () => {

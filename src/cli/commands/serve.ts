@@ -143,7 +143,11 @@ export const command: Command = {
       security: sec.options,
       pull: {
         allowedHosts: v['pull-allow']?.flatMap((h) => h.split(',').map((s) => s.trim()).filter(Boolean)),
-        onPulled: library ? (r, pulledFrom) => { library.record({ ...r, source: pulledFrom }); } : undefined,
+        // into the catalog, whether or not this server serves it, so that a pulled name is there for the next one
+        onPulled: (r, pulledFrom) => {
+          const into = library ?? Library.open();
+          try { into.record({ ...r, source: r.source ?? pulledFrom }); } finally { if (into !== library) into.close(); }
+        },
       },
     });
     app.addHook('onClose', async () => {
