@@ -25,12 +25,14 @@ test('fit prints the estimate (plain and --json) for a context size', () => {
   const got = JSON.parse(r.stdout);
   assert.deepEqual(got, estimateModelBytes(STORIES, { nCtx: 256 }));
   assert.equal(got.nCtx, 256);
-  assert.equal(got.total, got.weights + got.kv + got.scratch + got.threads);
+  assert.equal(got.backendTotal, got.weights + got.kv + got.scratch + got.threads);
+  assert.equal(got.total, got.backendTotal + got.metadata);
   const small = JSON.parse(hearth(['fit', STORIES, '--ctx', '64', '--json']).stdout);
   assert.ok(small.kv < got.kv, 'a smaller context needs a smaller KV cache');
   const plain = hearth(['fit', STORIES, '--ctx', '256']);
   assert.equal(plain.code, 0);
   assert.match(plain.stdout, /kv cache\s+[\d.]+ MiB/);
+  assert.match(plain.stdout, /metadata\s+[\d.]+ MiB/);
   assert.match(plain.stdout, /total\s+[\d.]+ MiB/);
 });
 

@@ -29,7 +29,9 @@ export const command: Command = {
     }
     process.stdout.write([
       `context   ${est.nCtx}`, `weights   ${mb(est.weights)}`, `kv cache  ${mb(est.kv)}`,
-      `scratch   ${mb(est.scratch)}`, `threads   ${mb(est.threads)}`, `total     ${mb(est.total)}`,
+      `scratch   ${mb(est.scratch)}`, `threads   ${mb(est.threads)}`,
+      // the parsed vocabulary and metadata (on the serving and the engine thread) and the engine thread itself
+      `metadata  ${mb(est.metadata)}`, `total     ${mb(est.total)}`,
     ].join('\n') + '\n');
     return 0;
   },
