@@ -5,7 +5,7 @@
 // resolved, and `remove` deletes it.
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { modelsDir } from '../model/resolve.ts';
 import { HearthError } from '../util/errors.ts';
@@ -43,6 +43,11 @@ export interface LibraryOptions {
   /** The models folder (default modelsDir(env)). */
   dir?: string;
   now?: () => Date;
+  /**
+   * Digest dropped-in files off the event loop (a server: a multi-gigabyte file takes seconds to hash); they are
+   * listed at once, without a digest until it is ready. Default: hashed when first seen, before list() returns.
+   */
+  hashInBackground?: boolean;
 }
 
 /** A library name: Ollama's rule (letters, digits and . _ - : /, at most 128 characters). */
@@ -81,22 +86,48 @@ export class Library implements ModelSource {
   private readonly rows: ModelStore;
   private readonly now: () => Date;
   private readonly owned: Store | undefined;
+  private readonly background: boolean;
+  /** Digests being computed, by catalog name. */
+  private readonly hashing = new Map<string, Promise<void>>();
+  private closed = false;
 
   constructor(rows: ModelStore, options: LibraryOptions = {}, owned?: Store) {
     this.rows = rows;
     this.dir = resolve(options.dir ?? modelsDir(options.env ?? process.env));
     this.now = options.now ?? (() => new Date());
     this.owned = owned;
+    this.background = options.hashInBackground ?? false;
   }
 
   /** The library of the hearth database (HEARTH_DB / HEARTH_HOME) over HEARTH_MODELS; close() closes the database. */
-  static open(env: NodeJS.ProcessEnv = process.env): Library {
+  static open(env: NodeJS.ProcessEnv = process.env, options: Omit<LibraryOptions, 'env'> = {}): Library {
     const store = openStore(databasePath(env));
-    return new Library(store.models, { env }, store);
+    return new Library(store.models, { ...options, env }, store);
   }
 
   close(): void {
+    this.closed = true;
     this.owned?.close();
+  }
+
+  /** Settles when the digests being computed in the background are written. */
+  async hashed(): Promise<void> {
+    while (this.hashing.size) await Promise.all(this.hashing.values());
+  }
+
+  private hashLater(key: string, path: string): void {
+    if (this.hashing.has(key)) return;
+    const job = (async () => {
+      const h = createHash('sha256');
+      for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
+      const digest = h.digest('hex');
+      if (this.closed) return;
+      const row = this.rows.get(key);
+      // written only where the row still names this file and has no digest
+      if (row && row.sha256 === undefined && this.abs(row.path) === path) this.rows.put({ ...row, sha256: digest });
+    })().catch(() => { /* unreadable now: hashed again when next seen without a digest */ })
+      .finally(() => this.hashing.delete(key));
+    this.hashing.set(key, job);
   }
 
   /** Every model whose files exist, dropped-in files included (recorded on first sight), sorted by name. */
@@ -201,6 +232,8 @@ export class Library implements ModelSource {
     if (ggufs.length === 0) return;
     const rows = this.rows.all();
     const known = new Set(rows.flatMap((r) => r.parts.map((p) => this.abs(p))));
+    // a digest the last process did not finish
+    if (this.background) for (const r of rows) if (r.sha256 === undefined && this.present(r)) this.hashLater(r.name, this.abs(r.path));
     for (const f of ggufs) {
       const path = join(this.dir, f);
       if (known.has(path)) continue;
@@ -214,9 +247,10 @@ export class Library implements ModelSource {
         continue; // not a readable GGUF (or a split model with parts missing): not a model yet
       }
       this.rows.put({
-        ...this.factsOf(described), name: key, displayName: nameOfFile(path), sha256: sha256Sync(path),
+        ...this.factsOf(described), name: key, displayName: nameOfFile(path), sha256: this.background ? undefined : sha256Sync(path),
         addedAt: this.now().getTime(),
       });
+      if (this.background) this.hashLater(key, path);
     }
   }
 

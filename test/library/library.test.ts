@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedPath } from '../shared.ts';
@@ -110,4 +111,22 @@ test('a Modelfile: FROM, SYSTEM blocks, PARAMETER; TEMPLATE is refused', () => {
   assert.deepEqual(m, { from: 'base', system: 'You are\na teller.', parameters: { temperature: 0.5, stop: ['a b', 'c'] } });
   assert.throws(() => parseModelfile('FROM x\nTEMPLATE "{{ .Prompt }}"'), (e) => isHearthError(e, 'unsupported_field') && /TEMPLATE/.test(e.message));
   assert.throws(() => parseModelfile('FROM x\nPARAMETER top_k lots'), (e) => isHearthError(e, 'invalid_argument'));
+});
+
+test('a server library lists a dropped-in file at once and digests it off the event loop; the digest survives a reopen', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'hearth-lib-'));
+  const dir = join(home, 'models');
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  mkdirSync(dir);
+  copyFileSync(STORIES, join(dir, 'quick.gguf'));
+  const env = { HEARTH_HOME: home, HEARTH_MODELS: dir };
+  const lib = Library.open(env, { hashInBackground: true });
+  const first = lib.list();
+  assert.deepEqual(first.map((m) => [m.name, m.sha256]), [['quick', undefined]]);
+  await lib.hashed();
+  const want = createHash('sha256').update(readFileSync(STORIES)).digest('hex');
+  assert.equal(lib.get('quick')!.sha256, want);
+  lib.close();
+  const again = Library.open(env);
+  try { assert.equal(again.get('quick')!.sha256, want); } finally { again.close(); }
 });

@@ -118,7 +118,7 @@ export const command: Command = {
     const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
     const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
 
-    const library = args.length ? undefined : Library.open();
+    const library = args.length ? undefined : Library.open(process.env, { hashInBackground: true });
     const source: ModelSource = library ?? fixedSource(args.map((a) => servedModel(a, v.alias)));
     const manager = new ModelManager({
       source,
