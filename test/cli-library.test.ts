@@ -60,10 +60,14 @@ test('list, ls, show, cp, create, rm and run over the library', () => {
   const run = hearth('run', 'tales:v1', '--prompt', 'Once upon a time', '-n', '4', '--temp', '0');
   assert.equal(run.code, 0, run.err);
   assert.ok(run.out.length > 0);
+  // a preset's parameters are run's defaults; a flag overrides them
+  assert.equal(hearth('create', 'brief', '--from', 'tales:v1', '--param', 'num_predict=3', '--param', 'temperature=0').code, 0);
+  assert.match(hearth('run', 'brief', '--prompt', 'Once upon a time').err, /generated 3 tokens/);
+  assert.match(hearth('run', 'brief', '--prompt', 'Once upon a time', '-n', '5').err, /generated 5 tokens/);
 
   assert.equal(hearth('rm', 'teller', 'stories').code, 0);
   assert.ok(existsSync(file), 'tales:v1 still shares the file');
-  assert.equal(hearth('rm', 'tales:v1').code, 0);
+  assert.equal(hearth('rm', 'tales:v1', 'brief').code, 0);
   assert.ok(!existsSync(file));
   assert.equal(JSON.parse(hearth('list', '--json').out).length, 0);
 });

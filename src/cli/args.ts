@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { HearthError } from '../util/errors.ts';
 import { resolveModelPath } from '../model/resolve.ts';
 import { Library } from '../library/library.ts';
+import type { LibraryModel } from '../library/types.ts';
 import { databasePath } from '../store/database.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -62,6 +63,18 @@ export function modelPath(arg: string | undefined): string {
     }
   }
   return resolveModelPath(arg);
+}
+
+/** The library entry a MODEL argument names (with its preset), when it is a name the catalog knows, not a file. */
+export function libraryModel(arg: string | undefined): LibraryModel | undefined {
+  const want = arg ?? process.env.HEARTH_MODEL;
+  if (!want || existsSync(want) || !existsSync(databasePath())) return undefined;
+  const lib = Library.open();
+  try {
+    return lib.get(want);
+  } finally {
+    lib.close();
+  }
 }
 
 export function num(v: unknown, flag: string, check: (n: number) => boolean = Number.isFinite): number | undefined {

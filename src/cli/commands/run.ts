@@ -1,6 +1,8 @@
 // hearth run MODEL --prompt "…": stream generated text to stdout; logs and timings go to stderr.
 
-import { parse, int, num, modelPath } from '../args.ts';
+import { parse, int, num, modelPath, libraryModel } from '../args.ts';
+import { readOllamaOptions } from '../../api/ollama/options.ts';
+import { Fields } from '../../api/validate.ts';
 import { loadModel } from '../../engine/load.ts';
 import { Context } from '../../engine/context.ts';
 import { generate } from '../../engine/generate.ts';
@@ -49,11 +51,15 @@ export const command: Command = {
     let prompt = v.prompt;
     if (v.file !== undefined) prompt = (await import('node:fs')).readFileSync(v.file, 'utf8');
     if (prompt === undefined) throw new HearthError('invalid_argument', 'give a prompt with --prompt "…" or --file F');
-    const maxTokens = num(v['max-tokens'], '-n', (n) => Number.isInteger(n) && n >= -1) ?? 256;
+    // a preset's system prompt and parameters are the defaults the flags override (as the server applies them)
+    const preset = libraryModel(positionals[0])?.preset;
+    const d = readOllamaOptions(preset?.parameters ? new Fields(preset.parameters) : undefined);
+    const system = v.system ?? preset?.system;
+    const maxTokens = num(v['max-tokens'], '-n', (n) => Number.isInteger(n) && n >= -1) ?? d.maxTokens ?? 256;
 
     const path = modelPath(positionals[0]);
     const model = loadModel(path, {
-      nCtx: int(v.ctx, '--ctx', 1),
+      nCtx: int(v.ctx, '--ctx', 1) ?? d.numCtx,
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
@@ -66,7 +72,7 @@ export const command: Command = {
       tokens = rawPromptTokens(model.tokenizer, prompt);
     } else {
       const messages: ChatMessage[] = [];
-      if (v.system !== undefined) messages.push({ role: 'system', content: v.system });
+      if (system !== undefined) messages.push({ role: 'system', content: system });
       messages.push({ role: 'user', content: prompt });
       tokens = chatPromptTokens(model, messages);
     }
@@ -79,17 +85,17 @@ export const command: Command = {
       for await (const ev of generate(ctx, {
         prompt: tokens,
         maxTokens: maxTokens < 0 ? undefined : maxTokens,
-        stop: v.stop,
+        stop: v.stop ?? (d.stop.length ? d.stop : undefined),
         sampling: {
-          temperature: num(v.temp, '--temp'),
-          seed: int(v.seed, '--seed'),
-          topK: int(v['top-k'], '--top-k'),
-          topP: num(v['top-p'], '--top-p'),
-          minP: num(v['min-p'], '--min-p'),
-          repeatPenalty: num(v['repeat-penalty'], '--repeat-penalty'),
-          repeatLastN: int(v['repeat-last-n'], '--repeat-last-n'),
-          frequencyPenalty: num(v['frequency-penalty'], '--frequency-penalty'),
-          presencePenalty: num(v['presence-penalty'], '--presence-penalty'),
+          temperature: num(v.temp, '--temp') ?? d.sampling.temperature,
+          seed: int(v.seed, '--seed') ?? d.sampling.seed,
+          topK: int(v['top-k'], '--top-k') ?? d.sampling.topK,
+          topP: num(v['top-p'], '--top-p') ?? d.sampling.topP,
+          minP: num(v['min-p'], '--min-p') ?? d.sampling.minP,
+          repeatPenalty: num(v['repeat-penalty'], '--repeat-penalty') ?? d.sampling.repeatPenalty,
+          repeatLastN: int(v['repeat-last-n'], '--repeat-last-n') ?? d.sampling.repeatLastN,
+          frequencyPenalty: num(v['frequency-penalty'], '--frequency-penalty') ?? d.sampling.frequencyPenalty,
+          presencePenalty: num(v['presence-penalty'], '--presence-penalty') ?? d.sampling.presencePenalty,
         },
       }, controller.signal)) {
         if (ev.type === 'done') {
