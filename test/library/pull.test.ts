@@ -76,7 +76,7 @@ const digestOf = (l: { bytes: Buffer; digest?: string }) => l.digest ?? `sha256:
 
 let hub: Server, cdn: Server, registry: Server, hubUrl = '', cdnUrl = '', registryUrl = '';
 /** Counters the tests read: body GETs served by the CDN, bytes sent, and a one-shot cut after N bytes. */
-const stats = { bodyGets: 0, bytesSent: 0, cutAfter: 0, ignoreRange: false, delayMs: 0 };
+const stats = { bodyGets: 0, bytesSent: 0, cutAfter: 0, ignoreRange: false, delayMs: 0, trickle: 0 };
 
 function sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Buffer): void {
   stats.bodyGets++;
@@ -93,6 +93,20 @@ function sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Buffer): vo
   if (stats.cutAfter > 0) {
     const n = stats.cutAfter; stats.cutAfter = 0;
     res.write(body.subarray(0, n), () => { stats.bytesSent += n; res.socket?.destroy(); });
+    return;
+  }
+  if (stats.trickle > 0) {
+    // a slow link: `trickle` bytes every 25 ms, counted as they are written, until the client goes away
+    const step = stats.trickle;
+    let at = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) { clearInterval(timer); return; }
+      const chunk = body.subarray(at, at + step);
+      at += chunk.length;
+      stats.bytesSent += chunk.length;
+      if (at >= body.length) { clearInterval(timer); res.end(chunk); } else res.write(chunk);
+    }, 25);
+    res.on('close', () => clearInterval(timer));
     return;
   }
   stats.bytesSent += body.length;
@@ -169,7 +183,7 @@ function freshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { HEARTH_MODELS: dir, HEARTH_HOME: dir, HF_ENDPOINT: hubUrl, HEARTH_OLLAMA_REGISTRY: registryUrl, ...extra };
 }
 
-function reset(): void { Object.assign(stats, { bodyGets: 0, bytesSent: 0, cutAfter: 0, ignoreRange: false, delayMs: 0 }); }
+function reset(): void { Object.assign(stats, { bodyGets: 0, bytesSent: 0, cutAfter: 0, ignoreRange: false, delayMs: 0, trickle: 0 }); }
 
 test('quant tags match whole words, case-insensitive', () => {
   const files = ['m-Q4_K_M.gguf', 'm-q4_k_s.gguf', 'm.Q8_0.gguf', 'm-IQ4_XS.gguf', 'README.md'];
@@ -302,6 +316,36 @@ test('hearth pull prints progress lines on stderr and the path on stdout', async
   assert.ok(readFileSync(out.trim()).equals(MODEL));
   const lib = Library.open(env);
   try { assert.equal(lib.get('story')?.source, 'hf.co/acme/stories-GGUF:Q8_0'); } finally { lib.close(); }
+});
+
+test('hearth pull stopped with Ctrl-C keeps its partial; the next pull fetches about the remainder', async () => {
+  reset();
+  const env = freshEnv();
+  const { spawn } = await import('node:child_process');
+  const bin = join(import.meta.dirname, '../../bin/hearth.js');
+  stats.trickle = 32 * 1024;
+  const child = spawn(process.execPath, [bin, 'pull', 'hf.co/acme/stories-GGUF:Q8_0'], { env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const partial = join(env.HEARTH_MODELS!, 'stories260K-Q8_0.gguf.partial');
+  const t0 = Date.now();
+  while (!(existsSync(partial) && statSync(partial).size >= 256 * 1024)) {
+    assert.ok(Date.now() - t0 < 20_000, `no partial download: ${err}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.notEqual(code, 0);
+  assert.match(err, /cancelled; pull again to resume from \d+ bytes/);
+  const kept = statSync(partial).size;
+  assert.ok(kept >= 256 * 1024 && kept < MODEL.length, `partial holds ${kept} bytes`);
+  stats.trickle = 0;
+  stats.bytesSent = 0;
+  const r = await pull('hf.co/acme/stories-GGUF:Q8_0', { env });
+  assert.equal(r.fetched, MODEL.length - kept);
+  assert.equal(stats.bytesSent, MODEL.length - kept);
+  assert.ok(readFileSync(r.path).equals(MODEL));
+  assert.ok(!existsSync(partial));
 });
 
 test('POST /api/pull through the ollama client streams progress in Ollama\'s shape; the pulled model runs', async () => {
