@@ -1,0 +1,99 @@
+// The ModelManager's bookkeeping with providers that only record their close (the server test,
+// test/server/models.test.ts, runs it over real models): --max-loaded, busy models are never evicted, a failed load
+// holds no memory and can be retried, unload of a busy model waits for its request, keep-alive timers, close.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HearthError } from '../util/errors.ts';
+import type { LibraryModel, ModelSource } from '../library/types.ts';
+import { ModelManager, parseMemorySize } from './model-manager.ts';
+import type { Provider } from './types.ts';
+
+const model = (name: string): LibraryModel => ({ name, path: `/models/${name}.gguf`, parts: [`/models/${name}.gguf`], size: 1, addedAt: new Date(0), modifiedAt: new Date(0) });
+const source = (...names: string[]): ModelSource => {
+  const all = names.map(model);
+  return { list: () => all, get: (n) => all.find((m) => m.name === n.toLowerCase().replace(/:latest$/, '')) };
+};
+
+function fixture(o: { names?: string[]; maxLoaded?: number; maxMemory?: number; sizes?: Record<string, number>; keepAliveMs?: number; fail?: Set<string> } = {}) {
+  const closed: string[] = [];
+  const loads: string[] = [];
+  const manager = new ModelManager({
+    source: source(...(o.names ?? ['a', 'b', 'c'])),
+    load: async (m) => {
+      loads.push(m.name);
+      if (o.fail?.has(m.name)) throw new HearthError('model_invalid', `${m.name} is broken`);
+      return { card: { id: m.name }, close: () => { closed.push(m.name); } } as unknown as Provider;
+    },
+    estimate: (m) => o.sizes?.[m.name] ?? 10,
+    maxLoaded: o.maxLoaded,
+    maxMemory: o.maxMemory ?? 1000,
+    keepAliveMs: o.keepAliveMs,
+  });
+  return { manager, closed, loads };
+}
+
+const names = (m: ModelManager) => m.list().map((x) => x.name);
+
+test('memory sizes read as people write them', () => {
+  assert.equal(parseMemorySize('8GiB'), 8 * 1024 ** 3);
+  assert.equal(parseMemorySize('512MiB'), 512 * 1024 ** 2);
+  assert.equal(parseMemorySize('2GB'), 2e9);
+  assert.equal(parseMemorySize('1048576'), 1048576);
+  assert.throws(() => parseMemorySize('lots'), /--max-memory must be a size/);
+});
+
+test('--max-loaded: the least recently used idle model makes way; when all are busy the request is told to retry', async () => {
+  const { manager, closed } = fixture({ maxLoaded: 2 });
+  const a = await manager.acquire('a');
+  const b = await manager.acquire('b');
+  await assert.rejects(manager.acquire('c'), (e) => e instanceof HearthError && e.code === 'unavailable' && /at most 2, --max-loaded/.test(e.message));
+  a.release();
+  const c = await manager.acquire('c');
+  assert.deepEqual(closed, ['a']);
+  assert.deepEqual(names(manager), ['b', 'c']);
+  b.release(); c.release();
+  await manager.close();
+});
+
+test('a model the busy ones leave no room for is insufficient_memory, and the busy ones stay', async () => {
+  const { manager, closed } = fixture({ maxMemory: 25 });
+  const a = await manager.acquire('a');
+  const b = await manager.acquire('b');
+  await assert.rejects(manager.acquire('c'), (e) => e instanceof HearthError && e.code === 'insufficient_memory' && /every loaded model is busy; loaded: a .*\(busy\), b/.test(e.message));
+  assert.deepEqual(closed, []);
+  a.release(); b.release();
+  await manager.close();
+});
+
+test('a failed load holds no memory and the next request tries again', async () => {
+  const fail = new Set(['a']);
+  const { manager, loads } = fixture({ fail, maxMemory: 15 });
+  await assert.rejects(manager.acquire('a'), /a is broken/);
+  assert.deepEqual(names(manager), []);
+  (await manager.acquire('b')).release(); // b fits: a holds nothing
+  fail.delete('a');
+  (await manager.acquire('a')).release();
+  assert.deepEqual(loads, ['a', 'b', 'a']);
+  await manager.close();
+});
+
+test('unloading a busy model waits for its request; keep-alive timers unload an idle one', async () => {
+  const { manager, closed } = fixture({ keepAliveMs: 30 });
+  const a = await manager.acquire('a');
+  const unloading = manager.unload('a');
+  assert.deepEqual(closed, []);
+  a.release();
+  await unloading;
+  assert.deepEqual(closed, ['a']);
+  (await manager.acquire('b')).release();
+  assert.ok(manager.list()[0]!.expiresAt!.getTime() - Date.now() <= 30);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual(closed, ['a', 'b']);
+  const c = await manager.acquire('c', { keepAliveMs: -1 });
+  c.release();
+  assert.equal(manager.list()[0]!.expiresAt, undefined);
+  await manager.close();
+  await assert.rejects(manager.acquire('a'), /shutting down/);
+  assert.deepEqual(closed, ['a', 'b', 'c']);
+});
