@@ -4,20 +4,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { openGGUF } from '../gguf/reader.ts';
+import { parseSplitName, splitPartNames } from '../gguf/split.ts';
 import { dominantType } from '../engine/model-info.ts';
 import { modelNameFromPath } from '../model/resolve.ts';
 import { HearthError } from '../util/errors.ts';
 import type { LibraryModel, ModelSource } from './types.ts';
 
-const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
-
-/** The file names of every part of a split GGUF (`NAME-00001-of-0000N.gguf`) in order; undefined for a whole file. */
-export function splitPartNames(file: string): string[] | undefined {
-  const m = SPLIT.exec(file);
-  if (!m) return undefined;
-  const width = m[2]!.length;
-  return Array.from({ length: Number(m[3]) }, (_, i) => `${m[1]}-${String(i + 1).padStart(width, '0')}-of-${m[3]}.gguf`);
-}
+// The part names are the loader's (gguf/split.ts), so what the library lists as one model is what loads as one.
+export { splitPartNames };
 
 /** The files of a model: the path alone, or every part of a split GGUF (`NAME-00001-of-0000N.gguf`) in order. */
 export function modelParts(path: string): string[] {
@@ -34,8 +28,7 @@ export function modelParts(path: string): string[] {
 
 /** The library name of a file: its name without .gguf (a split model: without the -00001-of-0000N suffix). */
 export function nameOfFile(path: string): string {
-  const m = SPLIT.exec(basename(path));
-  return m ? m[1]! : modelNameFromPath(path);
+  return parseSplitName(basename(path))?.prefix ?? modelNameFromPath(path);
 }
 
 /** Reads a model file's header and describes it; `name` defaults to the file's name. */
