@@ -1,6 +1,6 @@
 // A model split by gguf-split's rules (test/fixtures/split-gguf.ts) loads as the one model it was cut from: the same
-// logits bit for bit in this thread and the same greedy tokens in the engine thread, the same memory estimate and
-// `hearth info`; a missing part, parts that disagree with the first, and loading by a later part are refused
+// logits bit for bit in this thread and the same greedy tokens in the engine thread, the same memory estimate,
+// `hearth info` and library entry; a missing part, parts that disagree with the first, and loading by a later part are refused
 // with errors naming the file. stories260K cut into three parts; ~1 s in all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { openModelInfo } from '../src/engine/model-info.ts';
 import { EngineHost } from '../src/engine/worker/engine-host.ts';
 import { localProvider } from '../src/provider/local-provider.ts';
 import { modelInfo } from '../src/cli/commands/info.ts';
+import { describeFile } from '../src/library/describe.ts';
 import { openGGUF } from '../src/gguf/index.ts';
 import { isHearthError } from '../src/util/errors.ts';
 import type { NativeRequest } from '../src/api/native.ts';
@@ -59,7 +60,7 @@ test('a first part holding no tensors (gguf-split --no-tensor-first-split) loads
   assert.deepEqual(logits(parts[0]!), whole);
 });
 
-test('the memory estimate and hearth info of the first part count every part', () => {
+test('the memory estimate, hearth info and the library entry of a split model count every part', () => {
   const parts = split();
   const a = estimateModelBytes(STORIES, { nCtx: 64 }), b = estimateModelBytes(parts[0]!, { nCtx: 64 });
   assert.equal(b.weights, a.weights);
@@ -69,6 +70,10 @@ test('the memory estimate and hearth info of the first part count every part', (
   assert.equal(ib.parameters, ia.parameters);
   assert.deepEqual(ib.tensorTypes, ia.tensorTypes);
   assert.equal(ib.architecture, 'llama');
+  // the library's entry (hearth list, /api/tags): one model over every part
+  const la = describeFile(STORIES), lb = describeFile(parts[1]!);
+  assert.deepEqual([lb.name, lb.path, lb.parts], ['stories260K', parts[0], parts]);
+  assert.deepEqual([lb.paramCount, lb.quantization, lb.arch], [la.paramCount, la.quantization, la.arch]);
 });
 
 test('a missing part is not_found, naming it', () => {

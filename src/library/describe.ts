@@ -38,11 +38,12 @@ export function describeFile(path: string, extra: Partial<LibraryModel> = {}): L
   try {
     const md = file.metadata;
     const arch = md.getString('general.architecture', undefined);
-    let paramCount = file.tensors.reduce((s, t) => s + t.nElements, 0);
+    const tensors = [...file.tensors];
     for (const part of parts.slice(1)) {
       const f = openGGUF(part);
-      try { paramCount += f.tensors.reduce((s, t) => s + t.nElements, 0); } finally { f.close(); }
+      try { tensors.push(...f.tensors); } finally { f.close(); }
     }
+    const paramCount = tensors.reduce((s, t) => s + t.nElements, 0);
     const stats = parts.map((p) => statSync(p));
     const modifiedAt = new Date(Math.max(...stats.map((s) => s.mtimeMs)));
     return {
@@ -52,7 +53,8 @@ export function describeFile(path: string, extra: Partial<LibraryModel> = {}): L
       size: stats.reduce((s, st) => s + st.size, 0),
       arch,
       paramCount,
-      quantization: dominantType(file),
+      // over every part: the first may hold only the embedding (or nothing, with --no-tensor-first-split)
+      quantization: dominantType({ tensors }),
       contextLength: arch === undefined ? undefined : md.getNumber(`${arch}.context_length`, undefined),
       addedAt: modifiedAt,
       modifiedAt,
