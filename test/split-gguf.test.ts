@@ -4,7 +4,7 @@
 // with errors naming the file. stories260K cut into three parts; ~1 s in all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedPath } from './shared.ts';
@@ -17,6 +17,7 @@ import { EngineHost } from '../src/engine/worker/engine-host.ts';
 import { localProvider } from '../src/provider/local-provider.ts';
 import { modelInfo } from '../src/cli/commands/info.ts';
 import { describeFile } from '../src/library/describe.ts';
+import { quantizeModel } from '../src/quant/quantize-model.ts';
 import { openGGUF } from '../src/gguf/index.ts';
 import { isHearthError } from '../src/util/errors.ts';
 import type { NativeRequest } from '../src/api/native.ts';
@@ -74,6 +75,18 @@ test('the memory estimate, hearth info and the library entry of a split model co
   const la = describeFile(STORIES), lb = describeFile(parts[1]!);
   assert.deepEqual([lb.name, lb.path, lb.parts], ['stories260K', parts[0], parts]);
   assert.deepEqual([lb.paramCount, lb.quantization, lb.arch], [la.paramCount, la.quantization, la.arch]);
+});
+
+test('quantizing a split model writes one whole file, byte for byte the one quantizing the whole file writes', () => {
+  const parts = split();
+  const a = join(root, 'whole-q8_0.gguf'), b = join(root, 'split-q8_0.gguf');
+  quantizeModel(STORIES, a, 'Q8_0');
+  const report = quantizeModel(parts[0]!, b, 'Q8_0');
+  assert.equal(report.tensors.length, N_TENSORS);
+  assert.ok(readFileSync(b).equals(readFileSync(a)));
+  const out = openGGUF(b);
+  assert.equal(out.metadata.get('split.count'), undefined);
+  out.close();
 });
 
 test('a missing part is not_found, naming it', () => {
