@@ -4,7 +4,7 @@
 // with errors naming the file. stories260K cut into three parts; ~1 s in all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedPath } from './shared.ts';
@@ -122,6 +122,21 @@ test('a first part renamed away from the -00001-of-0000N.gguf pattern says why i
   const moved = join(parts[0]!, '..', 'stories.gguf');
   renameSync(parts[0]!, moved);
   assert.throws(() => loadModel(moved), (e) => isHearthError(e, 'model_invalid') && /does not end in -00001-of-00003\.gguf/.test(e.message));
+});
+
+test('every part is closed after a load, and after a load that fails on a later part', {
+  skip: process.platform !== 'linux' && 'counts open files through /proc',
+}, () => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const good = split(), bad = split({ keys: { 2: { 'split.count': 4 } } });
+  logits(good[0]!); // the first load's modules and wasm are resident from here on
+  const before = fds();
+  for (let i = 0; i < 3; i++) {
+    loadModel(good[0]!, { nCtx: 16 }).dispose();
+    estimateModelBytes(good[0]!);
+    assert.throws(() => loadModel(bad[0]!), (e) => isHearthError(e, 'model_invalid'));
+  }
+  assert.equal(fds(), before);
 });
 
 test('the engine thread loads a split model and generates the whole file\'s greedy tokens', async () => {
