@@ -5,9 +5,9 @@ export { HearthError, ERROR_CODES, isHearthError, type ErrorCode } from './util/
 
 // GGUF files and tensor types
 export {
-  openGGUF, parseGGUF, GGUFFile, writeGGUF, serializeGGUF, GGUFMetadata, ggufArray, GGUFValueType,
+  openGGUF, parseGGUF, GGUFFile, openGGUFModel, splitPartNames, writeGGUF, serializeGGUF, GGUFMetadata, ggufArray, GGUFValueType,
   GGMLType, TYPE_LAYOUTS, typeLayout, typeLayoutByName, typeName, rowBytes,
-  type GGUFTensorInfo, type GGUFTensorInput, type GGUFWriteInput, type GGUFValue, type GGUFArrayValue,
+  type GGUFTensorInfo, type GGUFModelFile, type GGUFTensorInput, type GGUFWriteInput, type GGUFValue, type GGUFArrayValue,
   type GGMLTypeId, type GGMLTypeName, type TypeLayout,
 } from './gguf/index.ts';
 

@@ -1,10 +1,10 @@
-// How much memory a model would take, from its file's header only (no tensor data is read): weights as the
+// How much memory a model would take, from its file's header (every part's, when split) only (no tensor data is read): weights as the
 // backend lays them out, the KV cache at a context size (rings for sliding-window layers, as LoadedModel.kvBytes),
 // activations for a batch of tokens, and per-thread buffers; and the JavaScript heap of a model served in this
 // process: its vocabulary and metadata, parsed once by the serving thread and once by the engine thread, and the
 // engine thread itself.
 
-import { openGGUF } from '../gguf/reader.ts';
+import { openGGUFModel } from '../gguf/split.ts';
 import { kvCacheBytes, DEFAULT_UBATCH, type KVLayout } from '../model/kv-cache.ts';
 import { readModelInfo } from './model-info.ts';
 
@@ -54,7 +54,7 @@ export function estimateModelBytes(path: string, opts: FitOptions = {}): MemoryE
   const backend = opts.backend ?? 'cpu';
   const nBatch = opts.nBatch ?? DEFAULT_UBATCH;
   const threads = opts.threads ?? 1;
-  const file = openGGUF(path);
+  const file = openGGUFModel(path);
   try {
     const info = readModelInfo(file, path, { nCtx: opts.nCtx });
     const { hp, nCtx } = info;
@@ -74,7 +74,7 @@ export function estimateModelBytes(path: string, opts: FitOptions = {}): MemoryE
     const perToken = 4 * (3 * hp.nEmbd + qDim + 2 * kvDim + qDim + 3 * hp.nFF);
     const scratch = n * perToken + 4 * hp.nVocab + 4 * 2 * nCtx * kvDim;
     const perThread = backend === 'cpu' ? threads * 4 * Math.max(hp.nFF, hp.nEmbd, nCtx) : 0;
-    const metadata = 2 * HEAP_PER_HEADER_BYTE * file.dataOffset + ENGINE_THREAD_BYTES;
+    const metadata = 2 * HEAP_PER_HEADER_BYTE * file.headerBytes + ENGINE_THREAD_BYTES;
     const backendTotal = weights + kv + scratch + perThread;
     return { nCtx, weights, kv, scratch, threads: perThread, metadata, backendTotal, total: backendTotal + metadata };
   } finally {

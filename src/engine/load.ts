@@ -1,6 +1,6 @@
 // Loads a GGUF model: metadata -> architecture -> hyper-parameters -> weights -> tokenizer -> forward pass.
 
-import { openGGUF, type GGUFFile } from '../gguf/reader.ts';
+import { openGGUFModel, type GGUFModelFile } from '../gguf/split.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
@@ -47,13 +47,13 @@ export function createBackend(opts: LoadOptions): Backend {
 }
 
 /**
- * Tensors read from the file once each: matrices into memory the backend provides, vectors (norms, biases) into
+ * Tensors read from the file (a split model: from the part holding each) once each: matrices into memory the backend provides, vectors (norms, biases) into
  * host memory, from where they are decoded to f32 and uploaded once.
  */
-function fileTensorSource(f: GGUFFile, backend: Backend): TensorSource {
+function fileTensorSource(f: GGUFModelFile, backend: Backend): TensorSource {
   const loaded = new Map<string, Uint8Array>();
   return {
-    file: f.name,
+    file: f.parts.length > 1 ? `${f.name} (with its other ${f.parts.length - 1} parts)` : f.name,
     get(name) {
       const info = f.findTensor(name);
       if (!info) return undefined;
@@ -69,10 +69,13 @@ function fileTensorSource(f: GGUFFile, backend: Backend): TensorSource {
   };
 }
 
-/** Load a model; `into` is a backend to load it into instead of the one opts.backend names (tests, tools). */
+/**
+ * Load a model from its GGUF file, or from the first part of a split one (`NAME-00001-of-0000N.gguf`, the other
+ * parts beside it); `into` is a backend to load it into instead of the one opts.backend names (tests, tools).
+ */
 export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend): LoadedModel {
   const t0 = performance.now();
-  const file = openGGUF(path);
+  const file = openGGUFModel(path);
   try {
     const { architecture, ...info } = readModelInfo(file, path, opts);
     const { hp, nCtx } = info;

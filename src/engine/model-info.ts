@@ -4,7 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { openGGUF, type GGUFFile } from '../gguf/reader.ts';
+import { basename } from 'node:path';
+import { openGGUFModel, parseSplitName, type GGUFModelFile } from '../gguf/split.ts';
 import { typeName } from '../gguf/ggml-types.ts';
 import type { GGUFMetadata } from '../gguf/metadata.ts';
 import { HearthError } from '../util/errors.ts';
@@ -53,7 +54,7 @@ export interface ModelPurpose {
 /** Architectures that are encoders whether or not the file writes attention.causal. */
 const ENCODER_ARCHS: ReadonlySet<string> = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-bert-v2', 'jina-bert-v3', 'neo-bert', 'modern-bert', 't5encoder']);
 
-export function modelPurpose(file: GGUFFile, arch: string): ModelPurpose {
+export function modelPurpose(file: Pick<GGUFModelFile, 'metadata' | 'findTensor'>, arch: string): ModelPurpose {
   const md = file.metadata;
   const id = md.getNumber(`${arch}.pooling_type`, undefined);
   const pooling = id === undefined ? undefined : POOLING_BY_ID[id];
@@ -69,23 +70,28 @@ export function modelPurpose(file: GGUFFile, arch: string): ModelPurpose {
 }
 
 export interface ModelFileFacts {
-  /** Bytes of the GGUF file, and when it was last modified. */
+  /** Bytes of the GGUF file (of every part of a split one), and when it (its newest part) was last modified. */
   readonly size: number;
   readonly modifiedAt: Date;
   /** The tensor type holding most of the matrices' elements (what "Q4_K_M"-style names summarise). */
   readonly quantization: string;
-  /** sha256 over the first MiB and the size: stable per file without reading gigabytes. */
+  /** sha256 over the first MiB and the size (a split model: the first part's first MiB and the total size): stable per file without reading gigabytes. */
   readonly digest: string;
-  /** Bytes of tensor data in the file. */
+  /** Bytes of tensor data in the file (in every part). */
   readonly tensorBytes: number;
 }
 
 /** The tensor type holding most of the matrices' elements ("Q4_K", "Q8_0", "F16"). */
-export function dominantType(f: GGUFFile): string {
+export function dominantType(f: Pick<GGUFModelFile, 'tensors'>): string {
   const count = new Map<number, number>();
   for (const t of f.tensors) if (t.shape.length >= 2) count.set(t.type, (count.get(t.type) ?? 0) + t.nElements);
   const best = [...count].sort((a, b) => b[1] - a[1])[0];
   return best ? typeName(best[0]) : 'unknown';
+}
+
+/** The file's name without .gguf; a split model's without its -00001-of-0000N part suffix too (the library's name). */
+function modelName(path: string): string {
+  return parseSplitName(basename(path))?.prefix ?? modelNameFromPath(path);
 }
 
 function fileDigest(path: string, size: number): string {
@@ -99,20 +105,21 @@ function fileDigest(path: string, size: number): string {
   }
 }
 
-function fileFacts(file: GGUFFile, path: string): ModelFileFacts {
-  const st = statSync(path);
+function fileFacts(file: GGUFModelFile): ModelFileFacts {
+  const stats = file.parts.map((p) => statSync(p.name));
+  const size = stats.reduce((s, st) => s + st.size, 0);
   return {
-    size: st.size,
-    modifiedAt: st.mtime,
+    size,
+    modifiedAt: new Date(Math.max(...stats.map((st) => st.mtimeMs))),
     quantization: dominantType(file),
-    digest: fileDigest(path, st.size),
+    digest: fileDigest(file.name, size),
     tensorBytes: file.tensors.reduce((s, t) => s + t.byteSize, 0),
   };
 }
 
 
-/** The model's facts from an open GGUF file, checked (architecture supported, hyper-parameters sane). */
-export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = {}): ModelInfo & { architecture: Architecture } {
+/** The model's facts from its open GGUF file (every part, when split), checked (architecture supported, hyper-parameters sane). */
+export function readModelInfo(file: GGUFModelFile, path: string, opts: LoadOptions = {}): ModelInfo & { architecture: Architecture } {
   const md = file.metadata;
   const arch = md.getString('general.architecture');
   const module = architecture(arch);
@@ -128,7 +135,7 @@ export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = 
   if (!Number.isInteger(nCtx) || nCtx < 1) throw new HearthError('invalid_argument', `context size must be a positive integer, got ${opts.nCtx}`);
   return {
     path,
-    name: modelNameFromPath(path),
+    name: modelName(path),
     arch,
     architecture: module,
     hp,
@@ -138,14 +145,14 @@ export function readModelInfo(file: GGUFFile, path: string, opts: LoadOptions = 
     nCtx,
     options: opts,
     paramCount: file.tensors.reduce((s, t) => s + t.nElements, 0),
-    file: fileFacts(file, path),
+    file: fileFacts(file),
     purpose: modelPurpose(file, arch),
   };
 }
 
-/** readModelInfo on a file opened and closed here (the tensor data is never read). */
+/** readModelInfo on a file (every part of a split one) opened and closed here (the tensor data is never read). */
 export function openModelInfo(path: string, opts: LoadOptions = {}): ModelInfo {
-  const file = openGGUF(path);
+  const file = openGGUFModel(path);
   try {
     const { architecture: _, ...info } = readModelInfo(file, path, opts);
     return info;

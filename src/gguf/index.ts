@@ -3,6 +3,7 @@ export {
   openGGUF, parseGGUF, GGUFFile, GGUF_MAGIC, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS,
   type GGUFTensorInfo,
 } from './reader.ts';
+export { openGGUFModel, splitPartName, splitPartNames, parseSplitName, type GGUFModelFile } from './split.ts';
 export { writeGGUF, serializeGGUF, type GGUFTensorInput, type GGUFWriteInput } from './writer.ts';
 export { GGUFMetadata, ggufArray } from './metadata.ts';
 export {

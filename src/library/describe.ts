@@ -4,20 +4,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { openGGUF } from '../gguf/reader.ts';
+import { parseSplitName, splitPartNames } from '../gguf/split.ts';
 import { dominantType } from '../engine/model-info.ts';
 import { modelNameFromPath } from '../model/resolve.ts';
 import { HearthError } from '../util/errors.ts';
 import type { LibraryModel, ModelSource } from './types.ts';
 
-const SPLIT = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
-
-/** The file names of every part of a split GGUF (`NAME-00001-of-0000N.gguf`) in order; undefined for a whole file. */
-export function splitPartNames(file: string): string[] | undefined {
-  const m = SPLIT.exec(file);
-  if (!m) return undefined;
-  const width = m[2]!.length;
-  return Array.from({ length: Number(m[3]) }, (_, i) => `${m[1]}-${String(i + 1).padStart(width, '0')}-of-${m[3]}.gguf`);
-}
+// The part names are the loader's (gguf/split.ts), so what the library lists as one model is what loads as one.
+export { splitPartNames };
 
 /** The files of a model: the path alone, or every part of a split GGUF (`NAME-00001-of-0000N.gguf`) in order. */
 export function modelParts(path: string): string[] {
@@ -34,8 +28,7 @@ export function modelParts(path: string): string[] {
 
 /** The library name of a file: its name without .gguf (a split model: without the -00001-of-0000N suffix). */
 export function nameOfFile(path: string): string {
-  const m = SPLIT.exec(basename(path));
-  return m ? m[1]! : modelNameFromPath(path);
+  return parseSplitName(basename(path))?.prefix ?? modelNameFromPath(path);
 }
 
 /** Reads a model file's header and describes it; `name` defaults to the file's name. */
@@ -45,11 +38,12 @@ export function describeFile(path: string, extra: Partial<LibraryModel> = {}): L
   try {
     const md = file.metadata;
     const arch = md.getString('general.architecture', undefined);
-    let paramCount = file.tensors.reduce((s, t) => s + t.nElements, 0);
+    const tensors = [...file.tensors];
     for (const part of parts.slice(1)) {
       const f = openGGUF(part);
-      try { paramCount += f.tensors.reduce((s, t) => s + t.nElements, 0); } finally { f.close(); }
+      try { tensors.push(...f.tensors); } finally { f.close(); }
     }
+    const paramCount = tensors.reduce((s, t) => s + t.nElements, 0);
     const stats = parts.map((p) => statSync(p));
     const modifiedAt = new Date(Math.max(...stats.map((s) => s.mtimeMs)));
     return {
@@ -59,7 +53,8 @@ export function describeFile(path: string, extra: Partial<LibraryModel> = {}): L
       size: stats.reduce((s, st) => s + st.size, 0),
       arch,
       paramCount,
-      quantization: dominantType(file),
+      // over every part: the first may hold only the embedding (or nothing, with --no-tensor-first-split)
+      quantization: dominantType({ tensors }),
       contextLength: arch === undefined ? undefined : md.getNumber(`${arch}.context_length`, undefined),
       addedAt: modifiedAt,
       modifiedAt,

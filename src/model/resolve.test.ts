@@ -14,6 +14,14 @@ test('a name is found as NAME.gguf in HEARTH_MODELS', () => {
   assert.equal(resolveModelPath('tiny.gguf', { HEARTH_MODELS: dir }), join(dir, 'tiny.gguf'));
 });
 
+test('a split model is found by its name as its first part, NAME-00001-of-0000N.gguf', () => {
+  writeFileSync(join(dir, 'big-00002-of-00002.gguf'), 'x');
+  writeFileSync(join(dir, 'big-00001-of-00002.gguf'), 'x');
+  assert.equal(resolveModelPath('big', { HEARTH_MODELS: dir }), join(dir, 'big-00001-of-00002.gguf'));
+  assert.equal(resolveModelPath('big.gguf', { HEARTH_MODELS: dir }), join(dir, 'big-00001-of-00002.gguf'));
+  assert.throws(() => resolveModelPath('bi', { HEARTH_MODELS: dir }), (e) => isHearthError(e, 'not_found'));
+});
+
 test('HEARTH_MODEL is the default model', () => {
   assert.equal(resolveModelPath(undefined, { HEARTH_MODELS: dir, HEARTH_MODEL: 'tiny' }), join(dir, 'tiny.gguf'));
   assert.throws(() => resolveModelPath(undefined, {}), (e) => isHearthError(e, 'invalid_argument'));

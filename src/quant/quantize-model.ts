@@ -1,8 +1,10 @@
 // Quantize a whole GGUF model, tensor by tensor, as llama-quantize does: 2-D weights take the target type
 // (or a mix such as Q4_K_M), 1-D tensors (norms, biases) stay F32, and rows whose length does not fit the
-// type's block fall back to a compatible type.
+// type's block fall back to a compatible type. A split model (its first part given) is read from every part and
+// written as one whole file.
 
-import { openGGUF, type GGUFTensorInfo } from '../gguf/reader.ts';
+import type { GGUFTensorInfo } from '../gguf/reader.ts';
+import { openGGUFModel, SPLIT_COUNT, SPLIT_NO, SPLIT_TENSORS_COUNT } from '../gguf/split.ts';
 import { writeGGUF } from '../gguf/writer.ts';
 import { GGUFMetadata } from '../gguf/metadata.ts';
 import { GGMLType, typeLayout, typeName, type GGMLTypeId } from '../gguf/ggml-types.ts';
@@ -60,14 +62,16 @@ export function quantizeModel(inPath: string, outPath: string, target: string): 
   if (!FILE_TYPES[key]) {
     throw new HearthError('invalid_argument', `unknown quantization type "${target}"; choose one of ${QUANTIZE_TARGETS.join(', ')}`);
   }
-  const src = openGGUF(inPath);
+  const src = openGGUFModel(inPath);
   try {
     const md = GGUFMetadata.from(src.metadata, outPath);
+    // one file out: split keys kept would send a loader looking for parts beside it
+    for (const k of [SPLIT_NO, SPLIT_COUNT, SPLIT_TENSORS_COUNT]) md.delete(k);
     const arch = md.getString('general.architecture', '');
     const nLayer = md.getNumber(`${arch}.block_count`, 0);
     md.u32('general.file_type', FILE_TYPES[key].ftype);
     md.u32('general.quantization_version', 2);
-    const report: QuantizeReport = { tensors: [], bytesIn: src.size, bytesOut: 0 };
+    const report: QuantizeReport = { tensors: [], bytesIn: src.parts.reduce((s, p) => s + p.size, 0), bytesOut: 0 };
     const tensors = src.tensors.map((info: GGUFTensorInfo) => {
       const want = tensorTargetType(info.name, info.shape, key, nLayer);
       const to = want === undefined || want === info.type ? (info.type as GGMLTypeId) : want;
@@ -77,7 +81,8 @@ export function quantizeModel(inPath: string, outPath: string, target: string): 
         shape: info.shape,
         type: to,
         data: () => {
-          const bytes = src.readTensor(info);
+          const bytes = new Uint8Array(info.byteSize);
+          src.readTensorInto(info, bytes);
           if (to === info.type) return bytes;
           if (!quantTraits(info.type)) {
             throw new HearthError('unsupported_type', `${inPath}: tensor ${info.name} is ${typeName(info.type)}, which cannot be decoded`);
@@ -86,7 +91,7 @@ export function quantizeModel(inPath: string, outPath: string, target: string): 
         },
       };
     });
-    report.bytesOut = writeGGUF(outPath, { metadata: md, tensors, alignment: src.alignment });
+    report.bytesOut = writeGGUF(outPath, { metadata: md, tensors, alignment: src.parts[0]!.alignment });
     return report;
   } finally {
     src.close();

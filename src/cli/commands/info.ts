@@ -1,13 +1,16 @@
-// hearth info MODEL: architecture, parameters, tensor types, context, tokenizer, chat template.
+// hearth info MODEL: architecture, parameters, tensor types, context, tokenizer, chat template; of every part of a split
+// model given its first part.
 
 import { parse, modelPath } from '../args.ts';
-import { openGGUF } from '../../gguf/reader.ts';
+import { openGGUFModel } from '../../gguf/split.ts';
 import { typeName } from '../../gguf/ggml-types.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { Command } from '../main.ts';
 
 export interface ModelInfo {
   path: string;
+  /** Every file of the model: the path alone, or each part of a split one. */
+  parts: string[];
   version: number;
   architecture: string;
   name: string | undefined;
@@ -24,7 +27,7 @@ export interface ModelInfo {
 }
 
 export function modelInfo(path: string): ModelInfo {
-  const f = openGGUF(path);
+  const f = openGGUFModel(path);
   try {
     const md = f.metadata;
     const arch = md.getString('general.architecture', 'unknown');
@@ -33,11 +36,12 @@ export function modelInfo(path: string): ModelInfo {
     const n = (k: string) => md.getNumber(`${arch}.${k}`, undefined);
     return {
       path,
-      version: f.version,
+      parts: f.parts.map((p) => p.name),
+      version: f.parts[0]!.version,
       architecture: arch,
       name: md.getString('general.name', undefined),
       parameters: f.tensors.reduce((s, t) => s + t.nElements, 0),
-      fileBytes: f.size,
+      fileBytes: f.parts.reduce((s, p) => s + p.size, 0),
       tensorTypes,
       contextLength: n('context_length'),
       embeddingLength: n('embedding_length'),
@@ -80,7 +84,7 @@ export const command: Command = {
       return 0;
     }
     const lines = [
-      `file            ${info.path} (GGUF v${info.version}, ${(info.fileBytes / 1e6).toFixed(2)} MB)`,
+      `file            ${info.path} (GGUF v${info.version}, ${(info.fileBytes / 1e6).toFixed(2)} MB${info.parts.length > 1 ? ` in ${info.parts.length} parts` : ''})`,
       `architecture    ${info.architecture}${info.name ? ` (${info.name})` : ''}`,
       `parameters      ${formatParams(info.parameters)} (${info.parameters})`,
       `tensor types    ${Object.entries(info.tensorTypes).map(([k, c]) => `${k} × ${c}`).join(', ')}`,

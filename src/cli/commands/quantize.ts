@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { parse } from '../args.ts';
-import { openGGUF } from '../../gguf/reader.ts';
+import { openGGUFModel } from '../../gguf/split.ts';
 import { typeName } from '../../gguf/ggml-types.ts';
 import { HearthError } from '../../util/errors.ts';
 import { quantizeModel, QUANTIZE_TARGETS } from '../../quant/quantize-model.ts';
@@ -50,7 +50,7 @@ const UNQUANTIZED_TYPES = new Set(['F32', 'F16', 'BF16']);
 function sourceType(path: string): string | undefined {
   let f;
   try {
-    f = openGGUF(path);
+    f = openGGUFModel(path);
   } catch {
     return undefined; // quantizeModel reports a missing or broken file
   }

@@ -5,7 +5,7 @@
 
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { openGGUF } from '../../gguf/reader.ts';
+import { openGGUFModel } from '../../gguf/split.ts';
 import { GGUFValueType } from '../../gguf/index.ts';
 import { parameterSize } from '../../api/ollama/models.ts';
 import { FieldError, Fields, unsupported } from '../../api/validate.ts';
@@ -46,9 +46,9 @@ interface HeaderFacts {
   capabilities: string[];
 }
 
-/** A model file's facts from its header alone. */
+/** A model file's facts from its header alone (a split model's: every part's, as a classifier head may be in any). */
 function headerInfo(path: string): HeaderFacts {
-  const file = openGGUF(path);
+  const file = openGGUFModel(path);
   try {
     const arch = file.metadata.getString('general.architecture', undefined);
     const template = file.metadata.getString('tokenizer.chat_template', undefined);
