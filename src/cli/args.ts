@@ -3,6 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { HearthError } from '../util/errors.ts';
+import { editDistance } from '../util/edit-distance.ts';
 import { resolveModelPath } from '../model/resolve.ts';
 import { Library } from '../library/library.ts';
 import type { LibraryModel } from '../library/types.ts';
@@ -21,16 +22,6 @@ export function parse<T extends Options>(argv: string[], options: T) {
   }
 }
 
-/** Levenshtein distance between two strings. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 /** The command's flag closest to an unknown one, when it is close enough to be a typo. */
 export function nearestFlag(given: string, flags: string[]): string | undefined {

@@ -9,6 +9,7 @@ import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSyn
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { modelsDir } from '../model/resolve.ts';
 import { HearthError } from '../util/errors.ts';
+import { editDistance } from '../util/edit-distance.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { databasePath } from '../store/database.ts';
 import type { CatalogRow, ModelStore } from '../store/models.ts';
@@ -58,15 +59,6 @@ export function checkModelName(name: string): string {
   return name;
 }
 
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 function sha256Sync(path: string): string {
   const h = createHash('sha256');
@@ -302,7 +294,7 @@ export class Library implements ModelSource {
     const want = canonicalName(name);
     const names = this.rows.all().filter((r) => this.present(r)).map((r) => r.displayName);
     const close = names
-      .map((n) => ({ n, d: canonicalName(n).includes(want) || want.includes(canonicalName(n)) ? 0 : distance(want, canonicalName(n)) }))
+      .map((n) => ({ n, d: canonicalName(n).includes(want) || want.includes(canonicalName(n)) ? 0 : editDistance(want, canonicalName(n)) }))
       .filter((x) => x.d <= Math.max(2, Math.floor(want.length / 3)))
       .sort((a, b) => a.d - b.d).slice(0, 3).map((x) => x.n);
     return new HearthError('not_found', `model "${name}" not found in the library (${this.dir})` +
