@@ -2,11 +2,11 @@
 // model loaded by its first request (stories260K under three names, plus a "big" copy whose extra tensor makes its
 // estimate exceed the budget), a memory budget of two models' estimates, keep-alive. Through the ollama client:
 // alternating requests, keep_alive 0 and durations, least-recently-used eviction, insufficient_memory, one load for
-// concurrent requests while /health stays 200 and /api/ps shows the load. Measured: ~3 s.
+// concurrent requests while /health stays 200 and /api/ps shows the load, a split model. Measured: ~3 s.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,7 @@ import { localModelLoader } from '../../src/provider/local-provider.ts';
 import { applyPreset } from '../../src/provider/preset-provider.ts';
 import { parseDuration } from '../../src/api/ollama/options.ts';
 import type { LibraryModel } from '../../src/library/types.ts';
+import { writeSplitGGUF } from '../fixtures/split-gguf.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'hearth-models-'));
 const dir = join(home, 'models');
@@ -153,6 +154,18 @@ test('concurrent requests for an unloaded model wait for one load; /health stays
   const answers = await Promise.all(asked);
   assert.equal(new Set(answers.map((a) => a.response)).size, 1);
   assert.deepEqual(loads.slice(before), ['alpha']);
+});
+
+test('a split model dropped into the folder is listed once and served as one model', async () => {
+  const whole = openGGUF(STORIES);
+  const n = whole.tensors.length;
+  whole.close();
+  const half = Math.floor((n - 1) / 2);
+  const parts = writeSplitGGUF(STORIES, dir, { prefix: 'echo', tensorsPerPart: [1, half, n - 1 - half] });
+  const tags = (await ollama.list()).models.filter((m) => m.name.startsWith('echo'));
+  assert.deepEqual(tags.map((m) => m.name), ['echo:latest']);
+  assert.equal(tags[0]!.size, parts.reduce((s, p) => s + statSync(p).size, 0));
+  assert.equal((await ask('echo')).response, (await ask('alpha')).response);
 });
 
 test('deleting a loaded model unloads it', async () => {
