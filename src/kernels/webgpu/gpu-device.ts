@@ -4,6 +4,7 @@
 // or Dawn can abort or hang: GpuDevice keeps it for the device's whole life.
 
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { HearthError } from '../../util/errors.ts';
 
 /** What the kernels branch on. */
@@ -83,6 +84,29 @@ export function defaultEglPlatform(): void {
  */
 const INSTANCES = new Set<GPU>();
 
+/**
+ * The GL libraries Dawn's OpenGL ES backend loads (libglvnd's EGL and dispatch, Mesa's EGL vendor and gbm). Dawn
+ * unloads them when its device goes, while Mesa's worker threads still hold thread-local data whose destructor lives
+ * in them: a thread that exits afterwards jumps into unmapped code (seen as an exit-time SIGSEGV in a "WorkerThread",
+ * in __nptl_deallocate_tsd, in about one process in eight on llvmpipe). Loading them once more with RTLD_NODELETE
+ * keeps them mapped for the life of the process.
+ */
+const GL_LIBRARIES = ['libGLdispatch.so.0', 'libEGL.so.1', 'libEGL_mesa.so.0', 'libgbm.so.1'];
+
+/** dlfcn.h's RTLD_NODELETE on Linux (glibc and musl); Node's os.constants.dlopen does not list it. */
+const RTLD_NODELETE = 0x1000;
+
+function pinGlLibraries(): void {
+  if (process.platform !== 'linux') return;
+  for (const lib of GL_LIBRARIES) {
+    try {
+      process.dlopen({ exports: {} } as NodeJS.Module, lib, os.constants.dlopen.RTLD_NOW! | RTLD_NODELETE);
+    } catch {
+      // not a Node addon ("did not self-register": loaded and pinned all the same), or not installed: nothing to pin
+    }
+  }
+}
+
 /** destroy() waits this long at most for the device's `lost` promise (it settles once Dawn has let it go). */
 const DESTROY_WAIT_MS = 2000;
 
@@ -110,6 +134,7 @@ export async function openGpuDevice(opts: OpenGpuOptions = {}): Promise<GpuDevic
     usage = { buffer: GPUBufferUsage, map: GPUMapMode };
   } else {
     defaultEglPlatform();
+    pinGlLibraries();
     const dawn = await loadDawn();
     const mk = (flags: string[]) => { const g = dawn.create(flags); INSTANCES.add(g); return g; };
     usage = { buffer: dawn.globals.GPUBufferUsage as typeof GPUBufferUsage, map: dawn.globals.GPUMapMode as typeof GPUMapMode };
