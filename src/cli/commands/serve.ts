@@ -58,6 +58,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           (default 500), so a running stream waits at most one chunk for its next token
 `;
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** A MODEL argument: a library entry (with its preset) when the library has that name, else a file. */
@@ -169,7 +171,7 @@ export const command: Command = {
     app.log.info({
       models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
       keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,
-    }, library ? `serving the library (${source.list().length} models), each loaded on demand` : 'serving');
+    }, library ? `serving the library (${plural(source.list().length, 'model')}), each loaded on demand` : 'serving');
     for (const m of args.length ? source.list() : []) {
       await manager.preload(m.name).catch(async (e: Error) => {
         app.log.fatal({ model: m.name, err: e.message }, 'model failed to load');
