@@ -74,6 +74,17 @@ test('ollama: list, show, copy, create, delete', async () => {
   copyFileSync(sharedPath('models', 'stories260K.gguf'), file);
 });
 
+test('ollama: a pulled model whose preset came with it (registry params and system) shows no parent, and its capabilities', async () => {
+  const ollama = new Ollama({ host: base });
+  library.record({ path: file, name: 'stories:260k', source: 'ollama.com/library/stories:260k', preset: { from: 'stories:260k', system: 'Tell stories.' } });
+  const shown = await ollama.show({ model: 'stories:260k' });
+  assert.equal(shown.details.parent_model, '');
+  assert.equal(shown.system, 'Tell stories.');
+  assert.deepEqual(shown.capabilities, ['completion', 'embedding']);
+  await ollama.delete({ model: 'stories:260k' });
+  assert.ok(existsSync(file), 'stories still names the file');
+});
+
 test('openai: models.list and models.retrieve match the OpenAPI schema; an unknown id is a 404 model_not_found', async () => {
   const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'none' });
   const spec = JSON.parse(readFileSync(join(SHARED_DIR, 'api-specs', 'openai-openapi.subset.json'), 'utf8')) as { components: { schemas: Record<string, unknown> } };

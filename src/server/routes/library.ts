@@ -10,6 +10,7 @@ import { GGUFValueType } from '../../gguf/index.ts';
 import { parameterSize } from '../../api/ollama/models.ts';
 import { FieldError, Fields, unsupported } from '../../api/validate.ts';
 import { Library } from '../../library/library.ts';
+import { canonicalName } from '../../library/describe.ts';
 import { modelPurpose } from '../../engine/model-info.ts';
 import { modelCapabilities } from '../../provider/model-card.ts';
 import type { LoadedModelInfo, ModelManager } from '../../provider/model-manager.ts';
@@ -29,7 +30,8 @@ const tagged = (name: string): string => (name.includes(':') ? name : `${name}:l
 function details(m: LibraryModel) {
   const family = m.arch ?? '';
   return {
-    parent_model: m.preset?.from ?? '', format: 'gguf' as const, family, families: family ? [family] : [],
+    // a pulled model's preset (its registry params and system) names the model itself: it has no parent
+    parent_model: m.preset && canonicalName(m.preset.from) !== canonicalName(m.name) ? m.preset.from : '', format: 'gguf' as const, family, families: family ? [family] : [],
     parameter_size: m.paramCount === undefined ? '' : parameterSize(m.paramCount), quantization_level: m.quantization ?? '',
   };
 }
