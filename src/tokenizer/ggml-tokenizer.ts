@@ -100,6 +100,10 @@ export class GGMLTokenizer implements Tokenizer {
     return this.piece(id, special);
   }
 
+  tokenBytes(id: number): Uint8Array {
+    return this.piece(id, true);
+  }
+
   createStreamDecoder(opts: StreamDecoderOptions = {}): StreamDecoder {
     const special = !(opts.skipSpecial ?? true);
     return new PieceStreamDecoder((id) => this.piece(id, special));

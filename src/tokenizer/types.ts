@@ -49,6 +49,11 @@ export interface Tokenizer {
   decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;
   /** The text of one token as it appears in output (control tokens shown verbatim). */
   tokenToPiece(id: number): string;
+  /**
+   * The bytes one token adds to generated text, as the stream decoder sees them: a byte-fallback or
+   * byte-level token may be part of a UTF-8 character (control tokens: their text).
+   */
+  tokenBytes(id: number): Uint8Array;
   createStreamDecoder(opts?: StreamDecoderOptions): StreamDecoder;
   /** True for EOS, EOT, EOM and other end-of-generation tokens. */
   isEog(id: number): boolean;

@@ -231,6 +231,10 @@ export class HFTokenizer implements Tokenizer {
     return utf8dec.decode(this.piece(id));
   }
 
+  tokenBytes(id: number): Uint8Array {
+    return this.piece(id);
+  }
+
   createStreamDecoder(opts: StreamDecoderOptions = {}): StreamDecoder {
     const skip = opts.skipSpecial ?? true;
     return new PieceStreamDecoder((id) => (skip && this.specialIds.has(id) ? EMPTY : this.piece(id)));
