@@ -277,6 +277,7 @@ class Parser {
     while (this.i < s.length) {
       const at = this.i;
       const name = this.name();
+      if (!name && s[at] === '|') this.fail(at, 'an alternative | continues a rule only on the same line or inside ( ); move it up a line or wrap the alternatives in ( )');
       if (!name) this.fail(at, `expected a rule name (letters, digits and -), found ${JSON.stringify(s[at])}`);
       this.space(false);
       if (s.slice(this.i, this.i + 3) !== '::=') this.fail(this.i, `expected ::= after the rule name "${name}"`);
@@ -385,7 +386,7 @@ export function parseGbnf(text: string, root = 'root'): Grammar {
   const defined = [...p.ids.keys()].filter((k) => p.rules[p.ids.get(k)!].alts !== undefined);
   for (const [name, id] of p.ids) {
     if (p.rules[id].alts !== undefined) continue;
-    const near = defined.map((d) => [d, editDistance(name, d)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
+    const near = defined.map((d) => [d, editDistance(name, d)] as const).filter(([, d]) => d <= 2 && d < name.length / 2).sort((a, b) => a[1] - b[1])[0];
     p.fail(p.firstRef.get(id) ?? p.rules[id].at, `undefined rule "${name}"${near ? ` (did you mean "${near[0]}"?)` : ''}`);
   }
   const rootId = p.ids.get(root);
