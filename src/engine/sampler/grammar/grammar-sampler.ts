@@ -81,6 +81,8 @@ export class GrammarSampler {
   /** Sets every token the grammar cannot accept next to -Infinity, in place; end-of-generation tokens are allowed only when the grammar can be complete here. */
   mask(logits: Float32Array): void {
     const bits = this.allowed();
+    const eogOk = this.complete;
+    const eogLogits = eogOk ? [...this.vocab.eog].map((id) => logits[id]) : [];
     const n = Math.min(logits.length, this.vocab.pieces.length);
     for (let w = 0, i = 0; i < n; w++) {
       const word = bits[w];
@@ -89,8 +91,11 @@ export class GrammarSampler {
       for (let j = 0; i < e; i++, j++) if (!((word >>> j) & 1)) logits[i] = -Infinity;
     }
     for (let i = n; i < logits.length; i++) logits[i] = -Infinity;
-    const eogOk = this.complete;
-    for (const id of this.vocab.eog) if (id < logits.length) logits[id] = eogOk ? logits[id] : -Infinity;
+    // EOG ids are not in the trie, so the loop above cleared them; they stand only where the text is complete.
+    if (eogOk) {
+      let k = 0;
+      for (const id of this.vocab.eog) { const x = eogLogits[k++]; if (id < logits.length) logits[id] = x; }
+    }
   }
 
   /** Whether the grammar accepts this token next (EOG: only when complete). */
