@@ -45,4 +45,18 @@ for (const f of files) {
     const cached = ms(t0) / reps;
     console.log(`| ${JSON.stringify(doc.slice(Math.max(0, p - 12), p))} (${p}) | ${n} | ${first.toFixed(2)} | ${cached.toFixed(3)} |`);
   }
+  // A whole document token by token, as generation would see it (fresh automaton: every state new once).
+  const long = JSON.stringify({ users: Array.from({ length: 6 }, (_, i) => ({ id: i, name: `user ${i}`, email: `u${i}@example.com`, score: i * 1.5, tags: ['a', 'b'], active: i % 2 === 0, address: { city: 'Zürich', zip: String(8000 + i) } })) }, null, 1);
+  const ids = tok.encode(long, { addBos: false });
+  const s = new GrammarSampler(parseGbnf(json), vocab);
+  const times: number[] = [];
+  for (const id of ids) {
+    t0 = process.hrtime.bigint();
+    s.mask(logits);
+    times.push(ms(t0));
+    s.accept(id);
+  }
+  times.sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  console.log(`whole document (${long.length} chars, ${ids.length} tokens): mask mean ${mean.toFixed(2)} ms, median ${times[times.length >> 1].toFixed(2)}, p90 ${times[Math.floor(times.length * 0.9)].toFixed(2)}, max ${times[times.length - 1].toFixed(2)}`);
 }
