@@ -88,6 +88,7 @@ export class GrammarSampler {
       const word = bits[w];
       const e = Math.min(i + 32, n);
       if (word === 0xffffffff) { i = e; continue; }
+      if (word === 0) { for (; i < e; i++) logits[i] = -Infinity; continue; }
       for (let j = 0; i < e; i++, j++) if (!((word >>> j) & 1)) logits[i] = -Infinity;
     }
     for (let i = n; i < logits.length; i++) logits[i] = -Infinity;
