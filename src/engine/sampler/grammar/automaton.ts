@@ -51,6 +51,9 @@ export class Automaton {
     this.initial = this.state(this.internSet(stacks), 0, 0);
   }
 
+  /** Number of states made so far. */
+  get states(): number { return this.stateSet.length; }
+
   /** True when the text so far is a complete match: the empty stack is in the set, no partial character. */
   isComplete(state: number): boolean {
     return this.stateRem[state] === 0 && this.sets[this.stateSet[state]][0] === 0;
@@ -228,9 +231,15 @@ export function classHas(r: Int32Array, cp: number): boolean {
 
 const automata = new WeakMap<Grammar, Automaton>();
 
+/**
+ * Past this many states a grammar kept for many requests starts a fresh automaton for new sequences
+ * (those under way keep theirs), so memory stays bounded without invalidating any state id.
+ */
+const MAX_STATES = 1 << 18;
+
 /** One automaton per grammar object, shared by every sequence that samples under it. */
 export function automatonFor(grammar: Grammar): Automaton {
   let a = automata.get(grammar);
-  if (!a) { a = new Automaton(grammar); automata.set(grammar, a); }
+  if (!a || a.states > MAX_STATES) { a = new Automaton(grammar); automata.set(grammar, a); }
   return a;
 }

@@ -43,11 +43,16 @@ class Parser {
   constructor(src: string) { this.src = src; }
 
   fail(at: number, what: string): never {
+    throw new HearthError('invalid_argument', `grammar: ${this.where(at)}: ${what}`);
+  }
+
+  /** "line L, column C" of an offset, both counted from 1. */
+  where(at: number): string {
     let line = 1, col = 1;
     for (let k = 0; k < at && k < this.src.length; k++) {
       if (this.src.charCodeAt(k) === 10) { line++; col = 1; } else col++;
     }
-    throw new HearthError('invalid_argument', `grammar: line ${line}, column ${col}: ${what}`);
+    return `line ${line}, column ${col}`;
   }
 
   peek(k = 0): string { return this.src[this.i + k] ?? ''; }
@@ -265,10 +270,6 @@ class Parser {
     while (/[0-9]/.test(this.peek())) this.i++;
     if (this.i === start) this.fail(start, 'expected a number in the repetition {m}, {m,} or {m,n}');
     return Number(this.src.slice(start, this.i));
-  }
-
-  where(at: number): string {
-    try { this.fail(at, ''); } catch (e) { return (e as Error).message.slice('grammar: '.length, -2); }
   }
 
   parse(): void {
