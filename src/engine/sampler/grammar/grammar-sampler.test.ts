@@ -152,3 +152,13 @@ test('Llama 3 vocabulary (128k byte-level BPE): json.gbnf generations parse, mas
   }
   assert.ok(finished >= 3, `only ${finished} of 4 generations finished`);
 });
+
+test('GGUF byte-level BPE vocabulary (gpt-2): pieces are raw bytes; arithmetic.gbnf masks equal the reference', () => {
+  const tok = loadTokenizer(resolve(SHARED, 'vocab/ggml-vocab-gpt-2.gguf'));
+  const v = grammarVocab(tok);
+  assert.deepEqual(v.pieces[tok.tokenId('\u0120the')], new TextEncoder().encode(' the'));
+  assert.deepEqual(v.pieces[tok.tokenId('\u00e2\u0122')], Uint8Array.of(0xe2, 0x80), 'half a character');
+  const g = parseGbnf(readFileSync(resolve(GRAMMARS, 'arithmetic.gbnf'), 'utf8'));
+  const rng = new Mt19937(5);
+  generate(g, v, rng, 24, 1 / 8, (s, ref, step) => { if (step % 4 === 0) assertMaskMatchesReference(s, ref, v, `step ${step}`); });
+});
