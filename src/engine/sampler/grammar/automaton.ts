@@ -27,6 +27,8 @@ export class Automaton {
   // Stack sets, sorted ascending.
   private readonly sets: Int32Array[] = [];
   private readonly setIds = new Map<string, number>();
+  /** (set, subset of its stacks that accept a character) → the next set. */
+  private readonly charMemo = new Map<number, number>();
 
   // States: (set, partial UTF-8 value, bytes still to come).
   private readonly stateSet: number[] = [];
@@ -112,8 +114,28 @@ export class Automaton {
     return next < 0 ? DEAD : this.state(next, 0, 0);
   }
 
-  /** The stack set after one code point, or -1 when no stack accepts it. */
+  /**
+   * The stack set after one code point, or -1 when no stack accepts it. The result depends only on
+   * which of the set's stacks accept the code point, so it is memoised on that subset: the thousands of
+   * characters a vocabulary holds mostly share a few subsets.
+   */
   private acceptChar(setId: number, cp: number): number {
+    const set = this.sets[setId];
+    if (set.length > 31) return this.acceptMatching(setId, cp, -1);
+    let m = 0;
+    for (let k = 0; k < set.length; k++) {
+      const s = set[k];
+      if (s !== 0 && classHas(this.classes[this.code[this.stackTop[s]]], cp)) m |= 1 << k;
+    }
+    if (m === 0) return -1;
+    const key = setId * 2 ** 31 + m;
+    let r = this.charMemo.get(key);
+    if (r === undefined) { r = this.acceptMatching(setId, cp, m); this.charMemo.set(key, r); }
+    return r;
+  }
+
+  /** acceptChar without the memo; `matched` (bit k: stack k accepts) or -1 to test each class. */
+  private acceptMatching(setId: number, cp: number, matched: number): number {
     const set = this.sets[setId];
     const code = this.code;
     let out: Set<number> | undefined;
@@ -121,7 +143,7 @@ export class Automaton {
       const s = set[k];
       if (s === 0) continue;
       const pos = this.stackTop[s];
-      if (!classHas(this.classes[code[pos]], cp)) continue;
+      if (matched >= 0 ? !((matched >>> k) & 1) : !classHas(this.classes[code[pos]], cp)) continue;
       const parent = this.stackParent[s];
       const after = code[pos + 1] === END ? parent : this.push(parent, pos + 1);
       out ??= new Set();
