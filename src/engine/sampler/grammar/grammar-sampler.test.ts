@@ -92,7 +92,7 @@ test('stories260K vocabulary: json.gbnf generations parse, every mask equals the
   for (let run = 0; run < 12; run++) {
     const text = generate(json, v, rng, 300, 1 / 60, (s, ref, step) => { if (run < 3) assertMaskMatchesReference(s, ref, v, `run ${run} step ${step}`); });
     if (text === undefined) continue;
-    finished++; if (process.env.GRAMMAR_DEBUG) console.log(JSON.stringify(text));
+    finished++;
     assert.equal(typeof JSON.parse(text), 'object', text);
   }
   assert.ok(finished >= 8, `only ${finished} of 12 generations finished`);
@@ -147,7 +147,7 @@ test('Llama 3 vocabulary (128k byte-level BPE): json.gbnf generations parse, mas
   for (let run = 0; run < 4; run++) {
     const text = generate(json, v, rng, 80, 1 / 8, (s, ref, step) => { if (run === 0 && step % 6 === 0) assertMaskMatchesReference(s, ref, v, `step ${step}`); });
     if (text === undefined) continue;
-    finished++; if (process.env.GRAMMAR_DEBUG) console.log(JSON.stringify(text));
+    finished++;
     assert.equal(typeof JSON.parse(text), 'object', text);
   }
   assert.ok(finished >= 3, `only ${finished} of 4 generations finished`);
