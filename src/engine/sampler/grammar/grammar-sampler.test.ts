@@ -98,6 +98,14 @@ test('stories260K vocabulary: json.gbnf generations parse, every mask equals the
   assert.ok(finished >= 8, `only ${finished} of 12 generations finished`);
 });
 
+test('stories260K vocabulary: c, chess, json_arr, english, list — 100 unbiased random steps, every mask equals the reference', () => {
+  const v = grammarVocab(storiesTok());
+  for (const name of ['c', 'chess', 'json_arr', 'english', 'list']) {
+    const g = parseGbnf(readFileSync(resolve(GRAMMARS, `${name}.gbnf`), 'utf8'));
+    generate(g, v, new Mt19937(3), 100, 0, (s, ref, step) => assertMaskMatchesReference(s, ref, v, `${name} step ${step}`));
+  }
+});
+
 test('stories260K vocabulary: japanese.gbnf needs characters split over byte tokens; masks equal the reference', () => {
   const v = grammarVocab(storiesTok());
   const g = parseGbnf(readFileSync(resolve(GRAMMARS, 'japanese.gbnf'), 'utf8'));
