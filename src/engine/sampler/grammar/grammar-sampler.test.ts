@@ -112,7 +112,7 @@ test('stories260K vocabulary: japanese.gbnf needs characters split over byte tok
   const rng = new Mt19937(7);
   let finished = 0;
   for (let run = 0; run < 4; run++) {
-    const text = generate(g, v, rng, 40, 1 / 10, (s, ref, step) => assertMaskMatchesReference(s, ref, v, `run ${run} step ${step}`));
+    const text = generate(g, v, rng, 60, 1 / 40, (s, ref, step) => assertMaskMatchesReference(s, ref, v, `run ${run} step ${step}`));
     if (text === undefined) continue;
     finished++;
     assert.match(text, /^[\u3040-\u30ff\u3001-\u303e\u4e00-\u9fff]+([ \t\n][\u3040-\u30ff\u3001-\u303e\u4e00-\u9fff]+)*$/u, text);
