@@ -79,9 +79,40 @@ export class RuleSet {
     this.rules.set(name, body);
   }
 
+  /** The grammar: the rules root reaches, sorted by name as llama.cpp's converter writes them. */
   format(): string {
-    return [...this.rules].map(([n, b]) => `${n} ::= ${b}\n`).join('');
+    const reached = new Set<string>(['root']);
+    const queue = ['root'];
+    for (let n = queue.pop(); n !== undefined; n = queue.pop()) {
+      for (const ref of references(this.rules.get(n) ?? '')) {
+        if (!reached.has(ref) && this.rules.has(ref)) {
+          reached.add(ref);
+          queue.push(ref);
+        }
+      }
+    }
+    return [...reached].sort().map((n) => `${n} ::= ${this.rules.get(n)}\n`).join('');
   }
+}
+
+/** The rule names a GBNF body refers to (outside its literals and character classes). */
+function references(body: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === '"' || c === '[') {
+      const close = c === '"' ? '"' : ']';
+      for (i++; i < body.length && body[i] !== close; i++) if (body[i] === '\\') i++;
+    } else if (/[a-zA-Z]/.test(c)) {
+      let j = i;
+      while (j < body.length && /[a-zA-Z0-9-]/.test(body[j]!)) j++;
+      out.push(body.slice(i, j));
+      i = j - 1;
+    } else if (c === '{') {
+      while (i < body.length && body[i] !== '}') i++;
+    }
+  }
+  return out;
 }
 
 /** GBNF rule names are [a-zA-Z0-9-]+. */
@@ -246,6 +277,8 @@ function naturalRange(lo: number, hi: number): string {
 
 /** Integers >= lo >= 0, up to the 16 digits the unbounded integer rule allows. */
 function naturalAtLeast(lo: number): string {
+  if (lo === 0) return '[0] | [1-9] [0-9]{0,15}';
+  if (lo <= 9) return `[${lo}-9] [0-9]{0,15}`;
   const s = String(lo);
   const alts = [sameLengthRange(s, '9'.repeat(s.length))];
   if (s.length < 16) alts.push(`[1-9] [0-9]{${s.length},15}`);

@@ -204,7 +204,7 @@ class PatternParser {
 }
 
 /** GBNF for what the pattern matches, inside the quotes of a JSON string. `anyChar` is the rule of one JSON string character. */
-export function patternToGbnf(pattern: string, where: string, dotall: boolean, anyChar: string): string {
+export function patternToGbnf(pattern: string, where: string, dotall: boolean, anyChar: () => string): string {
   const tree = new PatternParser(pattern, where, dotall).parse();
   const top = tree.kind === 'alt' ? tree.branches : [tree];
   const branches = top.map((b) => {
@@ -215,7 +215,7 @@ export function patternToGbnf(pattern: string, where: string, dotall: boolean, a
     const end = last?.kind === 'anchor' && last.at === '$';
     if (end) items.pop();
     const body = emit({ kind: 'seq', items }, where, pattern);
-    return [start ? '' : `${anyChar}*`, body, end ? '' : `${anyChar}*`].filter((s) => s !== '').join(' ') || '""';
+    return [start ? '' : `${anyChar()}*`, body, end ? '' : `${anyChar()}*`].filter((s) => s !== '').join(' ') || '""';
   });
   return branches.length === 1 ? branches[0]! : `(${branches.join(' | ')})`;
 }

@@ -99,6 +99,8 @@ interface ObjectShape {
   /** false: closed; true: any value; else the schema of other properties. */
   additional: unknown;
   additionalPtr: string;
+  /** Closed only because additionalProperties is absent (and openObjects is off). */
+  closedByDefault?: boolean;
   ptr: string;
 }
 
@@ -290,7 +292,7 @@ class Compiler {
     }
     if ('pattern' in s) {
       if (typeof s.pattern !== 'string') invalid(pointer(ptr, 'pattern'), 'pattern must be a string');
-      const body = patternToGbnf(s.pattern, at(pointer(ptr, 'pattern')), this.dotall, this.rules.primitive('char'));
+      const body = patternToGbnf(s.pattern, at(pointer(ptr, 'pattern')), this.dotall, () => this.rules.primitive('char'));
       return `"\\"" ${this.rules.add(`${name}-pattern`, body)} "\\""`;
     }
     const min = this.count(s, 'minLength', ptr) ?? 0;
@@ -353,7 +355,7 @@ class Compiler {
     let additional: unknown = 'additionalProperties' in s ? s.additionalProperties : !('properties' in s) || (this.options.openObjects ?? false);
     if (typeof additional !== 'boolean' && !isSchema(additional)) invalid(pointer(ptr, 'additionalProperties'), 'additionalProperties must be a boolean or a schema');
     if (isSchema(additional) && Object.keys(additional).length === 0) additional = true;
-    return { props, required, additional, additionalPtr: pointer(ptr, 'additionalProperties'), ptr };
+    return { props, required, additional, additionalPtr: pointer(ptr, 'additionalProperties'), closedByDefault: !('additionalProperties' in s) && additional === false, ptr };
   }
 
   private object(shape: ObjectShape, name: string): string {
@@ -361,7 +363,7 @@ class Compiler {
     const declared = new Set(shape.props.map((p) => p.name));
     for (const r of required) {
       if (declared.has(r)) continue;
-      if (additional === false) invalid(pointer(ptr, 'required'), `required property "${r}" is neither declared nor allowed by additionalProperties false`);
+      if (additional === false && shape.closedByDefault !== true) invalid(pointer(ptr, 'required'), `required property "${r}" is neither declared nor allowed by additionalProperties false`);
       unsupported('required', pointer(ptr, 'required'), `property "${r}" is required but not declared in properties; declare it`);
     }
     let props = shape.props.filter((p) => {
