@@ -278,7 +278,8 @@ function naturalRange(lo: number, hi: number): string {
 /** Integers >= lo >= 0, up to the 16 digits the unbounded integer rule allows. */
 function naturalAtLeast(lo: number): string {
   if (lo === 0) return '[0] | [1-9] [0-9]{0,15}';
-  if (lo <= 9) return `[${lo}-9] [0-9]{0,15}`;
+  if (lo === 1) return '[1-9] [0-9]{0,15}';
+  if (lo <= 9) return `${lo === 2 ? '[1]' : `[1-${lo - 1}]`} [0-9]{1,15} | [${lo}-9] [0-9]{0,15}`;
   const s = String(lo);
   const alts = [sameLengthRange(s, '9'.repeat(s.length))];
   if (s.length < 16) alts.push(`[1-9] [0-9]{${s.length},15}`);
