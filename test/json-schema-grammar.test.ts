@@ -185,12 +185,32 @@ test('random schemas from the fixture generator: grammars parse and their random
   const rng = new SeededRandom(20261204);
   const cases: GbnfCheckRequest['cases'] = [];
   const schemas: unknown[] = [];
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 100; i++) {
     const schema = randomSchema(rng, 3);
     schemas.push(schema);
     const instances = Array.from({ length: 4 }, () => randomInstance(schema, rng));
     cases.push({ grammar: jsonSchemaToGbnf(schema), texts: instances.flatMap((v) => [JSON.stringify(v), JSON.stringify(v, null, 2)]) });
   }
+  // The generator reaches every feature the compiler supports.
+  const seen = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        seen.add(k);
+        if (k === 'type' && Array.isArray(x)) seen.add('type array');
+        if (k === 'format') seen.add(`format ${String(x)}`);
+        if (k === 'additionalProperties') seen.add(`additionalProperties ${typeof x === 'boolean' ? String(x) : 'schema'}`);
+        if (k === '$ref' && x === '#/$defs/node') seen.add('recursive $ref');
+        walk(x);
+      }
+    }
+  };
+  schemas.forEach(walk);
+  const features = ['type', 'type array', 'enum', 'const', 'properties', 'required', 'additionalProperties false', 'additionalProperties true',
+    'additionalProperties schema', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format date',
+    'format time', 'format date-time', 'format uuid', 'minimum', 'maximum', 'anyOf', 'oneOf', 'allOf', '$ref', '$defs', 'recursive $ref', 'description'];
+  assert.deepEqual(features.filter((f) => !seen.has(f)), [], 'features the random schemas never used');
   const res = checkWithLlama({ cases });
   const failures: string[] = [];
   res.results.forEach((r, i) => {
