@@ -75,7 +75,7 @@ const CASES: Case[] = [
     valid: [['a', null], ['a', null, null]],
     invalid: ['["a"]', '["a",1]', '[null,null]'],
   },
-  { name: 'string length', schema: { type: 'string', minLength: 2, maxLength: 3 }, valid: ['ab', 'a\\c', '\n\t'], invalid: ['"a"', '"abcd"'] },
+  { name: 'string length', schema: { type: 'string', minLength: 2, maxLength: 3 }, valid: ['ab', 'a\\c', '\n\t', '😀😀'], invalid: ['"a"', '"abcd"', '"\\ud83d\\ude00"', '"\\u00e9\\u00e9\\u00e9\\u00e9"'] },
   {
     name: 'pattern',
     schema: { type: 'string', pattern: '^(\\+\\d{1,3} )?[A-Z][a-z]*(-[a-z]+)*\\.?$' },

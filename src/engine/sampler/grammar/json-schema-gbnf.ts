@@ -12,6 +12,8 @@ export const PRIMITIVES: Readonly<Record<string, { body: string; deps: readonly 
   space: { body: SPACE_RULE, deps: [] },
   char: { body: CHAR_RULE, deps: [] },
   string: { body: '"\\"" char* "\\""', deps: ['char'] },
+  // One code point for minLength/maxLength: a surrogate pair written as two \u escapes would count as two here.
+  'counted-char': { body: '[^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" ([0-9a-cA-CefEF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2}))', deps: [] },
   boolean: { body: '("true" | "false")', deps: [] },
   null: { body: '"null"', deps: [] },
   'integral-part': { body: '[0] | [1-9] [0-9]{0,15}', deps: [] },

@@ -174,17 +174,16 @@ class PatternParser {
       this.i++;
     }
     const ranges: Array<readonly [number, number]> = [];
-    let first = true;
+    // As in ECMAScript, a ']' right after '[' closes the class: [] matches nothing and [^] anything.
     for (;;) {
       const c = this.peek();
       if (c === undefined) this.invalid('an unterminated [');
-      if (c === ']' && !first) break;
-      first = false;
+      if (c === ']') break;
       const lo = this.classAtom();
       if (this.peek() === '-' && this.cps[this.i + 1] !== undefined && String.fromCodePoint(this.cps[this.i + 1]!) !== ']') {
         this.i++;
         const hi = this.classAtom();
-        if (lo.length !== 1 || hi.length !== 1 || lo[0]![0] !== lo[0]![1] || hi[0]![0] !== hi[0]![1]) this.invalid('a range with a class at one end');
+        if (lo.length !== 1 || hi.length !== 1 || lo[0]![0] !== lo[0]![1] || hi[0]![0] !== hi[0]![1]) this.unsupported('a range with a class (\\d, \\w, \\s) at one end');
         if (hi[0]![0] < lo[0]![0]) this.invalid('a range out of order');
         ranges.push([lo[0]![0], hi[0]![0]]);
       } else ranges.push(...lo);

@@ -20,7 +20,10 @@ test('golden grammars for small schemas', () => {
   ]));
   assert.equal(jsonSchemaToGbnf({ type: 'integer', minimum: 1 }), gbnf(['root ::= ([1-9] [0-9]{0,15})']));
   assert.equal(jsonSchemaToGbnf({ type: 'integer', minimum: 0 }), gbnf(['root ::= ([0] | [1-9] [0-9]{0,15})']));
-  assert.equal(jsonSchemaToGbnf({ type: 'string', minLength: 1, maxLength: 4 }), gbnf([CHAR, 'root ::= "\\"" char{1,4} "\\""']));
+  assert.equal(jsonSchemaToGbnf({ type: 'string', minLength: 1, maxLength: 4 }), gbnf([
+    'counted-char ::= [^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" ([0-9a-cA-CefEF] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2}))',
+    'root ::= "\\"" counted-char{1,4} "\\""',
+  ]));
   assert.equal(jsonSchemaToGbnf({ type: 'string', pattern: '^\\d{3}-[a-z]+$' }), gbnf(['root ::= "\\"" root-pattern "\\""', 'root-pattern ::= [0-9]{3} "-" [a-z]+']));
   assert.equal(jsonSchemaToGbnf({ enum: ['a', 1, null] }), gbnf(['root ::= ("\\"a\\"" | "1" | "null")']));
   assert.equal(jsonSchemaToGbnf({

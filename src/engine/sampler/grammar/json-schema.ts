@@ -3,7 +3,8 @@
 // object layout. Where that converter loosens or drops a keyword, this one refuses it: every keyword either
 // constrains the grammar or is an annotation, and anything else is an unsupported_field error naming it and its place.
 // The grammar may admit fewer spellings than JSON does (one escape per character, 16-digit integers, no 02-29,
-// declared properties in schema order) but never a value the schema rejects.
+// declared properties in schema order) but never a value the schema rejects, with one exception: oneOf is read as
+// anyOf, so a value matching two of its alternatives passes too.
 import { HearthError } from '../../../util/errors.ts';
 import { integerRange, literal, repetition, RuleSet } from './json-schema-gbnf.ts';
 import { patternToGbnf } from './json-schema-pattern.ts';
@@ -299,7 +300,7 @@ class Compiler {
     const max = this.count(s, 'maxLength', ptr) ?? Infinity;
     if (min > max) invalid(ptr, `minLength ${min} is above maxLength ${max}`);
     if (min === 0 && max === Infinity) return this.rules.primitive('string');
-    return `"\\"" ${repetition(this.rules.primitive('char'), min, max)} "\\""`;
+    return `"\\"" ${repetition(this.rules.primitive('counted-char'), min, max)} "\\""`;
   }
 
   private arrayOf(s: Schema, ptr: string, name: string): string {
