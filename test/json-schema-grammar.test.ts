@@ -181,6 +181,36 @@ test('integer minimum/maximum admit exactly the integers between the bounds', { 
   });
 });
 
+test('number minimum/maximum (integer bounds, inclusive or exclusive) admit exactly the decimals between them', { skip: skipReason() }, () => {
+  const texts: string[] = [];
+  for (let q = -60; q <= 60; q++) {
+    const v = q / 4;
+    texts.push(String(v));
+    if (Number.isInteger(v)) texts.push(`${v}.0`, `${v}.00`);
+    else texts.push(`${v}0`);
+  }
+  const bounds: Array<Record<string, number>> = [
+    { minimum: 0, maximum: 1 }, { minimum: -1, maximum: 1 }, { exclusiveMinimum: 0 }, { exclusiveMaximum: 0 }, { minimum: 0 }, { maximum: 0 },
+    { minimum: -3, exclusiveMaximum: -1 }, { exclusiveMinimum: -10, exclusiveMaximum: 10 }, { minimum: 2, maximum: 2 }, { minimum: 3, maximum: 12 },
+    { exclusiveMinimum: 1, exclusiveMaximum: 2 }, { minimum: -12, maximum: -5 }, { maximum: -2 }, { minimum: 5, exclusiveMinimum: 5 },
+  ];
+  const schemas = bounds.map((b) => ({ type: 'number', ...b }));
+  const res = checkWithLlama({ cases: schemas.map((s) => ({ grammar: jsonSchemaToGbnf(s), texts: [...texts, '1e1', '-0'] })) });
+  schemas.forEach((s, i) => {
+    const r = res.results[i]!;
+    assert.ok(r.parsed, `${JSON.stringify(s)}: ${r.error}`);
+    const wrong = texts.filter((t, j) => {
+      const v = Number(t);
+      const b = bounds[i]!;
+      const ok = (b.minimum === undefined || v >= b.minimum) && (b.maximum === undefined || v <= b.maximum)
+        && (b.exclusiveMinimum === undefined || v > b.exclusiveMinimum) && (b.exclusiveMaximum === undefined || v < b.exclusiveMaximum);
+      return r.matches[j] !== ok;
+    });
+    assert.deepEqual(wrong, [], `${JSON.stringify(s)} → ${jsonSchemaToGbnf(s)}`);
+    assert.equal(r.matches[texts.length], false, `${JSON.stringify(s)}: a bounded number is written without exponent`);
+  });
+});
+
 test('random schemas from the fixture generator: grammars parse and their random instances match', { skip: skipReason() }, () => {
   const rng = new SeededRandom(20261204);
   const cases: GbnfCheckRequest['cases'] = [];
@@ -209,7 +239,7 @@ test('random schemas from the fixture generator: grammars parse and their random
   schemas.forEach(walk);
   const features = ['type', 'type array', 'enum', 'const', 'properties', 'required', 'additionalProperties false', 'additionalProperties true',
     'additionalProperties schema', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'format date',
-    'format time', 'format date-time', 'format uuid', 'minimum', 'maximum', 'anyOf', 'oneOf', 'allOf', '$ref', '$defs', 'recursive $ref', 'description'];
+    'format time', 'format date-time', 'format uuid', 'minimum', 'maximum', 'exclusiveMinimum', 'anyOf', 'oneOf', 'allOf', '$ref', '$defs', 'recursive $ref', 'description'];
   assert.deepEqual(features.filter((f) => !seen.has(f)), [], 'features the random schemas never used');
   const res = checkWithLlama({ cases });
   const failures: string[] = [];

@@ -306,3 +306,50 @@ export function integerRange(min: number | undefined, max: number | undefined): 
   }
   return `(${alts.join(' | ')})`;
 }
+
+/** A bound of a number range: an integer, and whether the bound itself is left out. */
+export interface NumberBound { readonly value: number; readonly open: boolean }
+
+const ANY_FRACTION = '("." [0-9]{1,16})?';
+const ZERO_FRACTION = '("." [0]{1,16})?';
+/** A fraction above zero: some digit is not 0. */
+const NONZERO_FRACTION = '"." [0]{0,15} [1-9] [0-9]{0,15}';
+
+/** Magnitudes (no sign) from lo to hi (undefined: no bound), 0 <= lo <= hi, written without exponent. */
+function magnitudeRange(lo: NumberBound, hi: NumberBound | undefined): string[] {
+  const alts: string[] = [];
+  if (hi !== undefined && lo.value === hi.value) return lo.open || hi.open ? [] : [`"${lo.value}" ${ZERO_FRACTION}`];
+  // The integer part lo: any fraction, or only a nonzero one when lo is left out.
+  alts.push(lo.open ? `"${lo.value}" ${NONZERO_FRACTION}` : `"${lo.value}" ${ANY_FRACTION}`);
+  if (hi === undefined) {
+    alts.push(`(${naturalAtLeast(lo.value + 1)}) ${ANY_FRACTION}`);
+  } else {
+    if (lo.value + 1 <= hi.value - 1) alts.push(`(${naturalRange(lo.value + 1, hi.value - 1)}) ${ANY_FRACTION}`);
+    if (!hi.open) alts.push(`"${hi.value}" ${ZERO_FRACTION}`);
+  }
+  return alts;
+}
+
+/**
+ * GBNF for JSON numbers between integer bounds (undefined: none), without exponent and with at most 16 digits
+ * either side of the point. Throws when no number lies between them.
+ */
+export function numberRange(min: NumberBound | undefined, max: NumberBound | undefined): string {
+  const alts: string[] = [];
+  // x >= 0
+  if (max === undefined || max.value > 0 || (max.value === 0 && !max.open)) {
+    const lo = min === undefined || min.value < 0 ? { value: 0, open: false } : min;
+    if (max === undefined || lo.value < max.value || (lo.value === max.value && !lo.open && !max.open)) alts.push(...magnitudeRange(lo, max));
+  }
+  // x < 0, as "-" and its magnitude y: y > 0 and y >= -max, y <= -min
+  if (min === undefined || min.value < 0) {
+    const lo = max === undefined || max.value >= 0 ? { value: 0, open: true } : { value: -max.value, open: max.open };
+    const hi = min === undefined ? undefined : { value: -min.value, open: min.open };
+    if (hi === undefined || lo.value < hi.value) {
+      const neg = magnitudeRange(lo, hi);
+      if (neg.length > 0) alts.push(`"-" (${neg.join(' | ')})`);
+    }
+  }
+  if (alts.length === 0) throw new Error('empty number range');
+  return `(${alts.join(' | ')})`;
+}

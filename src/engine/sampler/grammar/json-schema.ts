@@ -6,7 +6,7 @@
 // declared properties in schema order) but never a value the schema rejects, with one exception: oneOf is read as
 // anyOf, so a value matching two of its alternatives passes too.
 import { HearthError } from '../../../util/errors.ts';
-import { integerRange, literal, repetition, RuleSet } from './json-schema-gbnf.ts';
+import { integerRange, literal, numberRange, repetition, RuleSet, type NumberBound } from './json-schema-gbnf.ts';
 import { patternToGbnf } from './json-schema-pattern.ts';
 
 export interface JsonSchemaGbnfOptions {
@@ -241,11 +241,8 @@ class Compiler {
         return this.rules.primitive('null');
       case 'boolean':
         return this.rules.primitive('boolean');
-      case 'number': {
-        const bound = INTEGER_KEYWORDS.find((k) => k in s);
-        if (bound !== undefined) unsupported(bound, pointer(ptr, bound), 'bounds on a number; only type integer takes minimum/maximum here');
-        return this.rules.primitive('number');
-      }
+      case 'number':
+        return this.number(s, ptr);
       case 'integer':
         return this.integer(s, ptr);
       case 'string':
@@ -272,6 +269,31 @@ class Compiler {
     if (min === undefined && max === undefined) return this.rules.primitive('integer');
     if (min !== undefined && max !== undefined && min > max) invalid(ptr, `no integer lies between the bounds ${min} and ${max}`);
     return integerRange(min, max);
+  }
+
+  /** A number between integer bounds is written without exponent; bounds with a fraction are refused. */
+  private number(s: Schema, ptr: string): string {
+    const bound = (k: string, open: boolean): NumberBound | undefined => {
+      if (!(k in s)) return undefined;
+      const v = s[k];
+      if (typeof v !== 'number' || !Number.isFinite(v)) invalid(pointer(ptr, k), `${k} must be a number`);
+      if (!Number.isInteger(v)) unsupported(k, pointer(ptr, k), `${v} is not an integer; bounds on a number must be integers here`);
+      if (Math.abs(v) > Number.MAX_SAFE_INTEGER) unsupported(k, pointer(ptr, k), `${v} is beyond ±2^53`);
+      return { value: v, open };
+    };
+    // Of an inclusive and an exclusive bound on one side the tighter holds; at a tie, the exclusive one.
+    const tighter = (a: NumberBound | undefined, b: NumberBound | undefined, lower: boolean): NumberBound | undefined => {
+      if (a === undefined || b === undefined) return a ?? b;
+      if (a.value === b.value) return { value: a.value, open: a.open || b.open };
+      return (a.value > b.value) === lower ? a : b;
+    };
+    const min = tighter(bound('minimum', false), bound('exclusiveMinimum', true), true);
+    const max = tighter(bound('maximum', false), bound('exclusiveMaximum', true), false);
+    if (min === undefined && max === undefined) return this.rules.primitive('number');
+    if (min !== undefined && max !== undefined && (min.value > max.value || (min.value === max.value && (min.open || max.open)))) {
+      invalid(ptr, `no number lies between the bounds ${min.value} and ${max.value}`);
+    }
+    return numberRange(min, max);
   }
 
   private count(s: Schema, key: string, ptr: string): number | undefined {
