@@ -97,6 +97,15 @@ const CASES: Case[] = [
     invalid: ['{"x":1,"y":1}', '{"x":"s","y":2}'],
   },
   {
+    name: 'object keywords beside anyOf hold in each alternative',
+    schema: {
+      type: 'object', properties: { kind: { enum: ['a', 'b'] } }, required: ['kind'],
+      anyOf: [{ properties: { a: { type: 'integer' } }, required: ['a'] }, { properties: { b: { type: 'string' } }, required: ['b'] }],
+    },
+    valid: [{ kind: 'a', a: 1 }, { kind: 'b', b: 'x' }],
+    invalid: ['{"kind":"a"}', '{"a":1}', '{"kind":"c","a":1}'],
+  },
+  {
     name: 'allOf merges objects',
     schema: {
       $defs: { base: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] } },

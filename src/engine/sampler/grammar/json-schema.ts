@@ -147,13 +147,20 @@ class Compiler {
     const alternatives = 'anyOf' in schema ? 'anyOf' : 'oneOf' in schema ? 'oneOf' : undefined;
     if (alternatives !== undefined) {
       const others = keys.filter((k) => k !== alternatives);
-      if (others.length > 0) {
+      const objectOnly = others.every((k) => (k === 'type' ? schema.type === 'object' : OBJECT_KEYWORDS.includes(k)));
+      if (others.length > 0 && !objectOnly) {
         unsupported(alternatives, ptr, `combined with ${others.map((k) => `'${k}'`).join(', ')}; move those keywords into each alternative`);
       }
       // oneOf as alternatives: a value matching two of them is admitted too (a grammar cannot count matches).
       const alts = this.array(schema[alternatives], pointer(ptr, alternatives));
       if (alts.length === 0) invalid(pointer(ptr, alternatives), `${alternatives} must not be empty`);
-      return alts.map((a, i) => this.rule(a, pointer(pointer(ptr, alternatives), i), `${name}-${i}`, head)).join(' | ');
+      const siblings = without(schema, [alternatives]);
+      return alts.map((a, i) => {
+        const at = pointer(pointer(ptr, alternatives), i);
+        // Object keywords beside the alternatives hold in each: every alternative is merged with them as allOf.
+        if (others.length > 0) return this.rules.add(`${name}-${i}`, this.allOf([siblings, a], at, `${name}-${i}`, head, [ptr, at]));
+        return this.rule(a, at, `${name}-${i}`, head);
+      }).join(' | ');
     }
     if ('allOf' in schema) {
       const parts = this.array(schema.allOf, pointer(ptr, 'allOf'));
