@@ -8,6 +8,7 @@ import { jsonSchemaToGbnf, JSON_OBJECT_GBNF, type JsonSchemaGbnfOptions } from '
 import { referenceUnavailableReason } from './reference/client.ts';
 import type { GbnfCheckRequest, GbnfCheckResponse } from './reference/gbnf-check.ts';
 import { randomInstance, randomSchema } from './fixtures/json-schemas.ts';
+import { GbnfSampler } from './fixtures/gbnf-sample.ts';
 import { SeededRandom } from './fixtures/seeded-random.ts';
 import { REPO_ROOT } from './shared.ts';
 
@@ -277,4 +278,31 @@ test('random schemas from the fixture generator: grammars parse and their random
     else r.matches.forEach((m, j) => { if (!m) failures.push(`schema ${JSON.stringify(schemas[i])}: ${cases[i]!.texts[j]} should match\n${cases[i]!.grammar}`); });
   });
   assert.deepEqual(failures.slice(0, 3), []);
+});
+
+test('soundness: texts sampled from the grammars are JSON that ajv finds valid, and llama.cpp accepts them', { skip: skipReason() ?? (validate === undefined ? 'ajv is not installed (it comes with fastify)' : undefined) }, () => {
+  const rng = new SeededRandom(7);
+  const schemas: unknown[] = [...CASES.filter((c) => c.schema !== undefined && c.options?.dotall !== true).map((c) => c.schema)];
+  for (let i = 0; i < 150; i++) schemas.push(randomSchema(rng, 1 + rng.int(4)));
+  const cases = schemas.map((schema) => {
+    const grammar = jsonSchemaToGbnf(schema);
+    const sampler = new GbnfSampler(grammar);
+    return { grammar, texts: Array.from({ length: 5 }, () => sampler.sample(rng)) };
+  });
+  const failures: string[] = [];
+  cases.forEach((c, i) => {
+    for (const t of c.texts) {
+      let v: unknown;
+      try {
+        v = JSON.parse(t);
+      } catch {
+        failures.push(`not JSON: ${JSON.stringify(t)} from ${JSON.stringify(schemas[i])}`);
+        continue;
+      }
+      if (!validate!(schemas[i], v)) failures.push(`ajv rejects ${t} for ${JSON.stringify(schemas[i])}`);
+    }
+  });
+  // The sampler reads the grammar as llama.cpp does.
+  checkWithLlama({ cases }).results.forEach((r, i) => r.matches.forEach((m, j) => { if (!m) failures.push(`llama.cpp rejects the sample ${JSON.stringify(cases[i]!.texts[j])}`); }));
+  assert.deepEqual(failures.slice(0, 5), []);
 });

@@ -147,7 +147,8 @@ function hexEscape(cp: number): string {
 /** A code point inside a GBNF [...] class: printable ASCII as itself unless it is special there. */
 function classChar(cp: number): string {
   if (cp >= 0x21 && cp <= 0x7e && !'\\]-^["'.includes(String.fromCodePoint(cp))) return String.fromCodePoint(cp);
-  if (cp >= 0xa0 && cp <= 0xffff && !(cp >= 0xd800 && cp <= 0xdfff)) return String.fromCodePoint(cp);
+  // Line and paragraph separators as escapes too: they read as line ends to many tools.
+  if (cp >= 0xa0 && cp <= 0xffff && !(cp >= 0xd800 && cp <= 0xdfff) && cp !== 0x2028 && cp !== 0x2029) return String.fromCodePoint(cp);
   return hexEscape(cp);
 }
 
