@@ -116,6 +116,15 @@ const CASES: Case[] = [
     invalid: ['{"name":"n"}', '{"id":1,"x":2}'],
   },
   {
+    name: 'allOf merges keywords of other schemas and the schemas of a property in several parts',
+    schema: {
+      type: 'object',
+      allOf: [{ properties: { n: { type: 'integer', minimum: 0 } }, required: ['n'] }, { properties: { n: { maximum: 10 }, s: { allOf: [{ type: 'string' }, { maxLength: 2 }] } } }],
+    },
+    valid: [{ n: 0 }, { n: 10, s: 'ab' }],
+    invalid: ['{"n":11}', '{"n":-1}', '{"n":1,"s":"abc"}', '{"s":"a"}'],
+  },
+  {
     name: 'recursive $ref',
     schema: {
       $ref: '#/definitions/node',

@@ -503,13 +503,18 @@ class Compiler {
     return node;
   }
 
-  /** allOf over object schemas: one object with every part's properties and required, closed if any part is. */
+  /**
+   * allOf: object schemas merge into one object with every part's properties and required (closed if any part is; a
+   * property in several parts takes the allOf of its schemas); other schemas merge keyword by keyword.
+   */
   private allOf(parts: unknown[], ptr: string, name: string, head: ReadonlySet<string>, ptrs: string[]): string {
     const shapes: ObjectShape[] = [];
+    const scalars: Array<{ part: Schema; ptr: string }> = [];
     let explicit = false;
     const flatten = (part: unknown, p: string, seen: ReadonlySet<string>): void => {
       if (part === true) return;
-      if (!isSchema(part)) unsupported('allOf', ptr, `the part at ${at(p)} is not an object schema; allOf merges object schemas only`);
+      if (part === false) unsupported('false', p, 'the schema false admits no value');
+      if (!isSchema(part)) invalid(p, `a schema must be an object or a boolean, not ${jsonType(part)}`);
       const keys = constraining(part);
       if (keys.length === 1 && keys[0] === '$ref') {
         const key = part.$ref as string;
@@ -521,25 +526,36 @@ class Compiler {
         this.array(part.allOf, pointer(p, 'allOf')).forEach((q, i) => flatten(q, pointer(pointer(p, 'allOf'), i), seen));
         return;
       }
+      for (const key of Object.keys(part)) {
+        if (!KNOWN.has(key) && !(key in VACUOUS && part[key] === VACUOUS[key])) unsupported(key, pointer(p, key), 'this compiler cannot express it in a grammar');
+      }
+      if (keys.length === 0) return;
+      if (!(part.type === 'object' || OBJECT_KEYWORDS.some((k) => k in part))) {
+        scalars.push({ part, ptr: p });
+        return;
+      }
       const foreign = keys.find((k) => k !== 'type' && !OBJECT_KEYWORDS.includes(k));
       if (foreign !== undefined || ('type' in part && part.type !== 'object')) {
-        unsupported('allOf', ptr, `the part at ${at(p)} uses ${foreign ?? `type ${JSON.stringify(part.type)}`}; allOf merges object schemas (properties, required, additionalProperties) only`);
+        unsupported('allOf', ptr, `the part at ${at(p)} uses ${foreign ?? `type ${JSON.stringify(part.type)}`} beside object keywords; allOf merges object schemas (properties, required, additionalProperties) with each other`);
       }
-      for (const key of Object.keys(part)) if (!KNOWN.has(key)) unsupported(key, pointer(p, key), 'this compiler cannot express it in a grammar');
       // A part's missing additionalProperties is JSON Schema's "anything else"; the merged object decides below.
       shapes.push(this.shape('additionalProperties' in part ? part : { ...part, additionalProperties: true }, p));
       explicit ||= part.additionalProperties === true;
     };
     parts.forEach((part, i) => flatten(part, ptrs[i]!, head));
+    if (scalars.length > 0 && shapes.length > 0) {
+      unsupported('allOf', ptr, `it mixes object schemas (${at(shapes[0]!.ptr)}) with others (${at(scalars[0]!.ptr)})`);
+    }
+    if (shapes.length === 0) return this.body(mergeKeywords(scalars, ptr), ptr, name, head);
     const merged: ObjectShape = { props: [], required: new Set(), additional: true, additionalPtr: pointer(ptr, 'additionalProperties'), ptr };
     for (const s of shapes) {
       for (const r of s.required) merged.required.add(r);
       if (s.additional === false) merged.additional = false;
       else if (s.additional !== true) unsupported('additionalProperties', s.additionalPtr, 'a schema for additionalProperties inside allOf');
       for (const p of s.props) {
-        const seen = merged.props.find((q) => q.name === p.name);
-        if (seen === undefined) merged.props.push(p);
-        else if (!sameJson(seen.schema, p.schema)) unsupported('allOf', ptr, `property "${p.name}" has different schemas at ${at(seen.ptr)} and ${at(p.ptr)}`);
+        const i = merged.props.findIndex((q) => q.name === p.name);
+        if (i < 0) merged.props.push(p);
+        else if (!sameJson(merged.props[i]!.schema, p.schema)) merged.props[i] = { ...merged.props[i]!, schema: { allOf: [merged.props[i]!.schema, p.schema] } };
       }
     }
     // Read like one object schema: with properties and no word on others, closed unless openObjects.
@@ -553,6 +569,44 @@ class Compiler {
     }
     return this.object(merged, name);
   }
+}
+
+/** Keywords whose conjunction is the tighter bound. */
+const LOWER_BOUNDS = ['minimum', 'exclusiveMinimum', 'minLength', 'minItems'];
+const UPPER_BOUNDS = ['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems'];
+
+/**
+ * One schema for allOf over non-object parts: each keyword constrains on its own, so the parts' keywords side by side
+ * are their conjunction; a keyword in several parts takes the tighter bound, the common types or enum values, or must agree.
+ */
+function mergeKeywords(parts: Array<{ part: Schema; ptr: string }>, ptr: string): Schema {
+  const out: Schema = {};
+  for (const { part, ptr: p } of parts) {
+    for (const [k, v] of Object.entries(part)) {
+      if (ANNOTATIONS.has(k)) continue;
+      if (!(k in out) || sameJson(out[k], v)) {
+        out[k] = v;
+      } else if (LOWER_BOUNDS.includes(k) && typeof v === 'number' && typeof out[k] === 'number') {
+        out[k] = Math.max(out[k] as number, v);
+      } else if (UPPER_BOUNDS.includes(k) && typeof v === 'number' && typeof out[k] === 'number') {
+        out[k] = Math.min(out[k] as number, v);
+      } else if (k === 'type') {
+        const a = ([] as unknown[]).concat(out[k]), b = ([] as unknown[]).concat(v);
+        const both = a.filter((t) => b.includes(t) || (t === 'integer' && b.includes('number')))
+          .concat(b.filter((t) => t === 'integer' && a.includes('number') && !a.includes('integer')));
+        if (both.length === 0) invalid(ptr, `allOf: no value has both type ${JSON.stringify(out[k])} and ${JSON.stringify(v)} (${at(p)})`);
+        out[k] = both.length === 1 ? both[0] : both;
+      } else if (k === 'enum' && Array.isArray(v) && Array.isArray(out[k])) {
+        out[k] = (out[k] as unknown[]).filter((x) => v.some((y) => sameJson(x, y)));
+        if ((out[k] as unknown[]).length === 0) invalid(ptr, `allOf: no value is in every enum (${at(p)})`);
+      } else if (k === 'const') {
+        invalid(ptr, `allOf: the consts ${JSON.stringify(out[k])} and ${JSON.stringify(v)} (${at(p)}) differ`);
+      } else {
+        unsupported(k, pointer(p, k), `allOf has ${k} in more than one part with different values`);
+      }
+    }
+  }
+  return out;
 }
 
 function without(s: Schema, keys: string[]): Schema {
