@@ -12,10 +12,10 @@ export const ANNOTATIONS: ReadonlySet<string> = new Set(['title', 'description',
 export const OBJECT_KEYWORDS = ['properties', 'required', 'additionalProperties'];
 export const ARRAY_KEYWORDS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
 export const STRING_KEYWORDS = ['pattern', 'minLength', 'maxLength', 'format'];
-export const INTEGER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
+export const BOUND_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
 export const GENERAL_KEYWORDS = ['type', 'enum', 'const', 'anyOf', 'oneOf', 'allOf', '$ref'];
 export const KNOWN: ReadonlySet<string> = new Set([...ANNOTATIONS, ...OBJECT_KEYWORDS, ...ARRAY_KEYWORDS, ...STRING_KEYWORDS,
-  ...INTEGER_KEYWORDS, ...GENERAL_KEYWORDS]);
+  ...BOUND_KEYWORDS, ...GENERAL_KEYWORDS]);
 /** Keywords that constrain nothing at these values. */
 export const VACUOUS: Readonly<Record<string, unknown>> = { uniqueItems: false, minProperties: 0, minContains: 1 };
 export const FORMATS: Readonly<Record<string, 'date-string' | 'time-string' | 'date-time-string' | 'uuid'>> = {

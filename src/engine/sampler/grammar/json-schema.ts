@@ -7,7 +7,7 @@
 // anyOf, so a value matching two of its alternatives passes too.
 import { integerRange, literal, numberRange, repetition, RuleSet, type NumberBound } from './json-schema-gbnf.ts';
 import {
-  ARRAY_KEYWORDS, at, constraining, FORMATS, INTEGER_KEYWORDS, invalid, isSchema, jsonType, KNOWN, mergeKeywords, OBJECT_KEYWORDS,
+  ARRAY_KEYWORDS, at, constraining, FORMATS, BOUND_KEYWORDS, invalid, isSchema, jsonType, KNOWN, mergeKeywords, OBJECT_KEYWORDS,
   pointer, sameJson, STRING_KEYWORDS, TYPES, unsupported, VACUOUS, without, type Schema, type TypeName,
 } from './json-schema-keywords.ts';
 import { patternToGbnf } from './json-schema-pattern.ts';
@@ -142,12 +142,12 @@ class Compiler {
       return [...new Set(list as TypeName[])];
     }
     if ('enum' in schema || 'const' in schema) return [];
-    const implied = ([['object', OBJECT_KEYWORDS], ['array', ARRAY_KEYWORDS], ['string', STRING_KEYWORDS], ['integer', INTEGER_KEYWORDS]] as const)
+    const implied = ([['object', OBJECT_KEYWORDS], ['array', ARRAY_KEYWORDS], ['string', STRING_KEYWORDS], ['integer', BOUND_KEYWORDS]] as const)
       .filter(([, kws]) => kws.some((k) => k in schema));
     if (implied.length > 1) {
       unsupported(implied.map(([, kws]) => kws.find((k) => k in schema)).join(' and '), ptr, 'keywords of several types without a type; add "type"');
     }
-    if (implied[0]?.[0] === 'integer') unsupported(INTEGER_KEYWORDS.find((k) => k in schema)!, ptr, 'a bound without a type; add "type": "integer"');
+    if (implied[0]?.[0] === 'integer') unsupported(BOUND_KEYWORDS.find((k) => k in schema)!, ptr, 'a bound without a type; add "type": "integer" or "number"');
     return implied.map(([t]) => t);
   }
 
