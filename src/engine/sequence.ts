@@ -4,7 +4,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import type { Context } from './context.ts';
-import { createSampler, tokenLogprobs } from './sampler/index.ts';
+import { createSampler, GrammarSampler, grammarVocab, parseGbnf, tokenLogprobs } from './sampler/index.ts';
 import type { SamplerChain } from './sampler/index.ts';
 import { StopMatcher } from './stop.ts';
 import type { FinishReason, GenerateEvent, GenerateRequest } from './types.ts';
@@ -38,6 +38,8 @@ export class Sequence {
   finished = false;
   private decoder: StreamDecoder | undefined;
   private stops: StopMatcher;
+  /** The output's grammar, when the request constrains it (structured output). */
+  private readonly grammar: GrammarSampler | undefined;
   private readonly stopAtEog: boolean;
 
   /** Checks the request against the model (throws before anything is queued). */
@@ -63,6 +65,9 @@ export class Sequence {
     this.window = window;
     this.maxTokens = maxTokens;
     this.sampler = createSampler(spec.sampling ?? {});
+    // parsed again here (the serving thread checked it): the engine thread holds no state from the request's parse
+    const grammar = spec.sampling?.grammar;
+    this.grammar = grammar === undefined ? undefined : new GrammarSampler(parseGbnf(grammar), grammarVocab(model.tokenizer));
     this.stops = new StopMatcher(spec.stop ?? []);
     this.stopAtEog = spec.stopAtEog ?? true;
   }
@@ -91,14 +96,19 @@ export class Sequence {
     const tokenizer = ctx.model.tokenizer;
     if (this.prefillDoneAt === 0) this.prefillDoneAt = performance.now();
     if (this.generated >= this.maxTokens) return this.finish('length');
+    // the grammar masks what it cannot accept next; end-of-generation stays open only where its match is complete
+    this.grammar?.mask(logits);
     const id = this.sampler.sample(logits);
     this.sampler.accept(id);
     if (this.stopAtEog && tokenizer.isEog(id)) return this.finish('eog');
+    if (this.grammar && !tokenizer.isEog(id)) this.grammar.accept(id);
     this.generated++;
     const { emit, stopped } = this.stops.push(this.decoder!.push(id));
     const logprob = this.spec.logprobs === undefined ? undefined : tokenLogprobs(logits, id, this.spec.logprobs);
     this.emit({ type: 'token', id, text: emit, logprob });
     if (stopped) return this.finish('stop');
+    // a grammar that can take no more bytes ends the output, as the model's end-of-generation would
+    if (this.grammar?.done) return this.finish('eog');
     // prompt + generated tokens never exceed the window
     if (this.generated >= this.maxTokens || ctx.nPast + 1 >= this.window) return this.finish('length');
     this.last = id;

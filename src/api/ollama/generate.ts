@@ -5,6 +5,7 @@ import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo }
 import { stopOrLength } from '../native.ts';
 import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
+import { readOllamaFormat } from '../structured-output.ts';
 import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
 
 /** A chat prompt with think as the template's enable_thinking. */
@@ -23,6 +24,7 @@ export interface OllamaRequest {
 function common(f: Fields, prompts: PromptInput[]): NativeRequest {
   const keepAliveMs = readKeepAlive(f);
   rejectUnsupported(f);
+  const grammar = readOllamaFormat(f);
   const logprobs = readLogprobs(f);
   const o = readOllamaOptions(f.object('options'));
   return {
@@ -30,7 +32,7 @@ function common(f: Fields, prompts: PromptInput[]): NativeRequest {
     prompts,
     n: 1,
     maxTokens: o.maxTokens,
-    sampling: o.sampling,
+    sampling: grammar === undefined ? o.sampling : { ...o.sampling, grammar },
     stop: o.stop,
     logprobs,
     numCtx: o.numCtx,

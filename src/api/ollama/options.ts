@@ -100,12 +100,8 @@ export function readThink(f: Fields): boolean | undefined {
   throw new FieldError('think', 'think must be true or false');
 }
 
-/** format (JSON / JSON schema output), tools and images are refused by name. */
+/** tools and images are refused by name (format is readOllamaFormat's). */
 export function rejectUnsupported(f: Fields): void {
-  const format = f.raw('format');
-  if (format !== undefined && format !== '') {
-    throw unsupported('format', 'structured (JSON) output needs constrained sampling, which is not implemented');
-  }
   const tools = f.array('tools');
   if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented');
   const images = f.array('images');

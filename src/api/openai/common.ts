@@ -3,6 +3,7 @@
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
 import type { ChoiceResult } from '../native.ts';
 import { FieldError, unsupported, type Fields } from '../validate.ts';
+import { readLlamaGrammar, readResponseFormat } from '../structured-output.ts';
 
 /** Identity and time of one response, chosen by the server (converters stay pure). */
 export interface ResponseMeta {
@@ -55,6 +56,13 @@ export function readSampling(f: Fields): SamplingOptions {
   }
   // OpenAI's seed is any 64-bit integer; the sampler takes it modulo 2^32.
   if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  const fromFormat = readResponseFormat(f);
+  const fromLlama = readLlamaGrammar(f);
+  if (fromFormat !== undefined && fromLlama !== undefined) {
+    throw new FieldError('response_format', 'response_format and grammar / json_schema each constrain the output: send one');
+  }
+  const grammar = fromFormat ?? fromLlama;
+  if (grammar !== undefined) sampling.grammar = grammar;
   return sampling;
 }
 
@@ -77,7 +85,7 @@ export function readN(f: Fields): number {
   return f.number('n', { integer: true, min: 1, max: 16 }) ?? 1;
 }
 
-/** tools, functions and structured output are refused by name. */
+/** tools and functions are refused by name (structured output is readSampling's). */
 export function rejectTools(f: Fields): void {
   const tools = f.array('tools');
   if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented; send the request without tools');
@@ -85,13 +93,6 @@ export function rejectTools(f: Fields): void {
   if (choice !== undefined && choice !== 'none' && choice !== 'auto') throw unsupported('tool_choice', 'tool calling is not implemented');
   if (f.has('functions')) throw unsupported('functions', 'function calling is not implemented');
   if (f.has('function_call')) throw unsupported('function_call', 'function calling is not implemented');
-  const rf = f.object('response_format');
-  if (rf) {
-    const type = rf.oneOf('type', ['text', 'json_object', 'json_schema']);
-    if (type !== undefined && type !== 'text') {
-      throw unsupported('response_format', `type "${type}" needs constrained (grammar) sampling, which is not implemented; use {"type":"text"}`);
-    }
-  }
 }
 
 export function finishReason(r: ChoiceResult): 'stop' | 'length' {

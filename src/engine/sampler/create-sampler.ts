@@ -30,6 +30,11 @@ export interface SamplingOptions {
   seed?: number;
   /** [token id, bias] pairs added to the raw logits; -Infinity bans a token. */
   logitBias?: Iterable<readonly [number, number]>;
+  /**
+   * GBNF text the output must match (llama.cpp's grammar format; JSON schemas arrive compiled to it). The sequence
+   * masks the logits with it before the chain runs (engine/sequence.ts), so createSampler does not read it.
+   */
+  grammar?: string;
 }
 
 export const DEFAULT_SAMPLING = {

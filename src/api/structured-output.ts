@@ -1,0 +1,87 @@
+// Structured output as each dialect asks for it, turned into the one thing the engine takes: a GBNF grammar the
+// sampler constrains generation with (SamplingOptions.grammar). OpenAI's response_format (json_object,
+// json_schema), Ollama's format ("json" or a schema), and llama-server's own `grammar` and `json_schema` fields.
+// Every grammar is parsed here, on the serving thread, so that a bad one is a 400 before anything is queued.
+
+import { HearthError } from '../util/errors.ts';
+import { JSON_OBJECT_GBNF, jsonSchemaToGbnf, parseGbnf } from '../engine/sampler/index.ts';
+import { FieldError, type Fields } from './validate.ts';
+
+/** The grammar text, checked: a grammar that does not parse is a 400 about `field`, with the parser's line and column. */
+export function checkedGrammar(text: string, field: string): string {
+  try {
+    parseGbnf(text);
+  } catch (e) {
+    if (e instanceof HearthError) throw new FieldError(field, `${field}: ${e.message}`, e.code === 'internal' ? 'invalid_argument' : e.code);
+    throw e;
+  }
+  return text;
+}
+
+/** The grammar of a JSON schema; a keyword the compiler cannot honour is a 400 naming it (never ignored). */
+export function schemaGrammar(schema: unknown, field: string): string {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    if (schema !== true) throw new FieldError(field, `${field} must be a JSON schema (an object)`);
+  }
+  let gbnf: string;
+  try {
+    gbnf = jsonSchemaToGbnf(schema);
+  } catch (e) {
+    if (e instanceof HearthError) throw new FieldError(field, `${field}: ${e.message}`, e.code);
+    throw e;
+  }
+  return checkedGrammar(gbnf, field);
+}
+
+/** Any JSON object: OpenAI's json_object, Ollama's format "json". */
+export const jsonObjectGrammar = (): string => JSON_OBJECT_GBNF;
+
+/**
+ * llama-server's own fields, which its clients send to the OpenAI-compatible routes too: `grammar` (GBNF text) and
+ * `json_schema` (a schema). At most one grammar per request.
+ */
+export function readLlamaGrammar(f: Fields): string | undefined {
+  const grammar = f.string('grammar');
+  const schema = f.raw('json_schema');
+  if (grammar !== undefined && schema !== undefined) throw new FieldError('grammar', 'send grammar or json_schema, not both');
+  if (grammar !== undefined && grammar.trim() !== '') return checkedGrammar(grammar, 'grammar');
+  if (schema !== undefined) return schemaGrammar(schema, 'json_schema');
+  return undefined;
+}
+
+/** OpenAI's response_format: text (no grammar), json_object, or json_schema {name, schema, strict}. */
+export function readResponseFormat(f: Fields): string | undefined {
+  const rf = f.object('response_format');
+  if (!rf) return undefined;
+  const type = rf.oneOf('type', ['text', 'json_object', 'json_schema']);
+  if (type === undefined || type === 'text') {
+    rf.rejectUnknown();
+    return undefined;
+  }
+  if (type === 'json_object') {
+    rf.rejectUnknown();
+    return jsonObjectGrammar();
+  }
+  const js = rf.object('json_schema');
+  if (!js) throw new FieldError('response_format.json_schema', 'response_format of type json_schema needs json_schema: {name, schema}');
+  const name = js.string('name');
+  if (!name) throw new FieldError('response_format.json_schema.name', 'response_format.json_schema needs a name (a-z, A-Z, 0-9, _ and -, as OpenAI requires)');
+  js.string('description');
+  // strict: the output must match the schema. Constrained sampling makes every schema strict here, so either value
+  // gives a valid object; false does not loosen the grammar.
+  js.boolean('strict');
+  const schema = js.raw('schema') ?? {};
+  const grammar = schemaGrammar(schema, 'response_format.json_schema.schema');
+  js.rejectUnknown();
+  rf.rejectUnknown();
+  return grammar;
+}
+
+/** Ollama's format: "json" (any JSON object) or a JSON schema; "" is none. */
+export function readOllamaFormat(f: Fields): string | undefined {
+  const format = f.raw('format');
+  if (format === undefined || format === null || format === '') return undefined;
+  if (format === 'json') return jsonObjectGrammar();
+  if (typeof format === 'object' && !Array.isArray(format)) return schemaGrammar(format, 'format');
+  throw new FieldError('format', `format must be "json" or a JSON schema; got ${JSON.stringify(format).slice(0, 60)}`);
+}
