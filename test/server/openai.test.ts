@@ -168,8 +168,8 @@ test('bad requests raise the SDK error types with the field named', async () => 
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature' && /temperature must be <= 2/.test(e.message));
   await assert.rejects(client.chat.completions.create({ ...base, tools: [{ type: 'function', function: { name: 'f' } }] }),
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools' && e.code === 'unsupported_field');
-  await assert.rejects(client.chat.completions.create({ ...base, response_format: { type: 'json_object' } }),
-    (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format');
+  await assert.rejects(client.chat.completions.create({ ...base, response_format: { type: 'json_schema', json_schema: { name: 'n', schema: { type: 'number', multipleOf: 2 } } } }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format.json_schema.schema' && /multipleOf/.test(e.message));
   const long = 'Once upon a time '.repeat(600);
   await assert.rejects(client.completions.create({ model: 'stories260K', prompt: long }),
     (e) => e instanceof OpenAI.BadRequestError && e.code === 'context_length_exceeded');
