@@ -234,6 +234,12 @@ function emit(node: Node, where: string, pattern: string): string {
     case 'alt':
       return `(${node.branches.map((b) => emit(b, where, pattern) || '""').join(' | ')})`;
     case 'rep': {
+      // A repeated part that can match the empty string ((a*b*)+) would loop without reading (the grammar parser,
+      // like llama.cpp's, refuses it): repeating its non-empty strings up to max times matches the same strings.
+      if (nullable(node.item)) {
+        const part = nonEmpty(node.item);
+        return part ? emit({ kind: 'rep', item: part, min: 0, max: node.max }, where, pattern) : '';
+      }
       const inner = emit(node.item, where, pattern) || '""';
       const item = /^("(?:[^"\\]|\\.)*"|\[(?:[^\]\\]|\\.)*\]|[a-zA-Z0-9-]+)$/.test(inner) ? inner : `(${inner})`;
       return repetition(item, node.min, node.max);
@@ -254,6 +260,47 @@ function emit(node: Node, where: string, pattern: string): string {
       }
       if (run !== '') parts.push(literal(run));
       return parts.filter((p) => p !== '').join(' ');
+    }
+  }
+}
+
+/** True when the node matches the empty string. */
+function nullable(node: Node): boolean {
+  switch (node.kind) {
+    case 'set': return false;
+    case 'anchor': return true;
+    case 'seq': return node.items.every(nullable);
+    case 'alt': return node.branches.some(nullable);
+    case 'rep': return node.min === 0 || nullable(node.item);
+  }
+}
+
+/** The node's strings without the empty one; null when it matches only the empty string. */
+function nonEmpty(node: Node): Node | null {
+  if (!nullable(node)) return node;
+  switch (node.kind) {
+    case 'set': return node;
+    case 'anchor': return null;
+    case 'alt': {
+      const branches = node.branches.map(nonEmpty).filter((b): b is Node => b !== null);
+      return branches.length === 0 ? null : branches.length === 1 ? branches[0]! : { kind: 'alt', branches };
+    }
+    case 'rep': {
+      const item = nullable(node.item) ? nonEmpty(node.item) : node.item;
+      if (item === null || node.max === 0) return null;
+      return { kind: 'rep', item, min: 1, max: node.max };
+    }
+    case 'seq': {
+      // every item can be empty: a non-empty first item then the rest as they are, or an empty first item and a
+      // non-empty rest
+      const [first, ...rest] = node.items;
+      if (first === undefined) return null;
+      const head = nonEmpty(first);
+      const tail = nonEmpty({ kind: 'seq', items: rest });
+      const branches: Node[] = [];
+      if (head) branches.push({ kind: 'seq', items: [head, ...rest] });
+      if (tail) branches.push(tail);
+      return branches.length === 0 ? null : branches.length === 1 ? branches[0]! : { kind: 'alt', branches };
     }
   }
 }
