@@ -38,10 +38,24 @@ const cases: { family: ToolFamily; text: string; want: ParsedOutput; opts?: Tool
     want: { content: 'Sure.', toolCalls: [{ ...weather, id: 'abc123XYZ' }, time] },
   },
   {
+    family: 'mistral', text: '[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}[TOOL_CALLS]get_time[ARGS]{}',
+    want: { content: '', toolCalls: [weather, time] },
+  },
+  { family: 'mistral', text: 'See [TOOL_CALLS] above', want: { content: 'See [TOOL_CALLS] above', toolCalls: [] } },
+  {
     family: 'deepseek',
     text: 'Checking.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "Oslo"}\n```<｜tool▁call▁end｜>\n' +
       '<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>',
     want: { content: 'Checking.', toolCalls: [weather, time] },
+  },
+  // DeepSeek V3.1 drops the type and the fence.
+  {
+    family: 'deepseek', text: '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>',
+    want: { content: '', toolCalls: [weather] },
+  },
+  {
+    family: 'deepseek', text: '<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": \n```<｜tool▁call▁end｜>',
+    want: { content: '<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": \n```<｜tool▁call▁end｜>', toolCalls: [] },
   },
   // DeepSeek-R1: the prompt opened the reasoning block.
   {

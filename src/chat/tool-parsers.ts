@@ -51,6 +51,11 @@ interface BlockRule {
   open: string;
   /** The closing marker; without one the body is a single JSON value, ended where it balances. */
   close?: string;
+  /**
+   * Where a body without a closing marker ends (index after it; -1: not known yet; -2: this is no call);
+   * default: one JSON object or array.
+   */
+  end?(s: string): number;
   /** The calls in the body, or null when it is not what the family writes (then it stays content). */
   parse(body: string): ParsedToolCall[] | null;
 }
@@ -131,23 +136,52 @@ const llama3: FamilyRules = {
   leadingJson: llamaCalls,
 };
 
+/** Mistral Small 3.2 / Devstral write `[TOOL_CALLS]name[ARGS]{…}` per call; Nemo, one JSON list. */
+const MISTRAL_ARGS = '[ARGS]';
+
 const mistral: FamilyRules = {
-  blocks: [{ open: '[TOOL_CALLS]', parse: (body) => callsFromArray(parseJson(body), ['arguments', 'parameters']) }],
+  blocks: [{
+    open: '[TOOL_CALLS]',
+    end: (s) => {
+      const lead = /^\s*/.exec(s)![0].length;
+      if (s[lead] === '[' || s[lead] === '{') return jsonValueEnd(s, lead);
+      const m = /^\s*[A-Za-z0-9_.-]+/.exec(s);
+      if (!m) return lead === s.length ? -1 : -2;
+      const after = s.slice(m[0].length);
+      if (after.startsWith(MISTRAL_ARGS)) return jsonValueEnd(s, m[0].length + MISTRAL_ARGS.length);
+      return after === '' || MISTRAL_ARGS.startsWith(after) ? -1 : -2;
+    },
+    parse: (body) => {
+      const at = body.indexOf(MISTRAL_ARGS);
+      if (!body.startsWith('[') && !body.startsWith('{') && at > 0) {
+        const args = argumentsText(parseJson(body.slice(at + MISTRAL_ARGS.length)));
+        return args === null ? null : [{ name: body.slice(0, at).trim(), arguments: args }];
+      }
+      return callsFromArray(parseJson(body), ['arguments', 'parameters']);
+    },
+  }],
   drop: [],
 };
 
 const deepseek: FamilyRules = {
   blocks: [{
     open: DEEPSEEK_MARKERS.callBegin, close: DEEPSEEK_MARKERS.callEnd,
-    // `function<｜tool▁sep｜>name\n```json\n{…}\n```` (V3, R1); the fence is optional, as V3.1 drops it.
+    // `function<｜tool▁sep｜>name\n```json\n{…}\n```` (V3, R1) or `name<｜tool▁sep｜>{…}` (V3.1).
     parse: (body) => {
       const sep = body.indexOf(DEEPSEEK_MARKERS.sep);
       if (sep < 0) return null;
-      const rest = body.slice(sep + DEEPSEEK_MARKERS.sep.length);
-      const m = /^([^\n{]+?)\s*(?:```json\s*([\s\S]*?)\s*```|(\{[\s\S]*\}))\s*$/.exec(rest);
-      if (!m) return null;
-      const args = argumentsText(parseJson(m[2] ?? m[3]!));
-      return args === null ? null : [{ name: m[1]!.trim(), arguments: args }];
+      const head = body.slice(0, sep).trim();
+      let rest = body.slice(sep + DEEPSEEK_MARKERS.sep.length).trim();
+      let name = head;
+      if (head === 'function') {
+        const nl = /^([^\n{`]+?)\s*(?=[{`]|$)/.exec(rest);
+        if (!nl) return null;
+        name = nl[1]!.trim();
+        rest = rest.slice(nl[0].length);
+      }
+      const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(rest);
+      const args = argumentsText(parseJson(fenced ? fenced[1]! : rest));
+      return args === null || name === '' ? null : [{ name, arguments: args }];
     },
   }],
   drop: [DEEPSEEK_MARKERS.callsBegin, DEEPSEEK_MARKERS.callsEnd],
@@ -303,7 +337,7 @@ export class ToolCallStreamParser {
       this.flushBlock(out, body, close);
       return;
     }
-    const end = jsonValueEnd(this.buf, 0);
+    const end = this.mode === 'block' && this.block!.end ? this.block!.end(this.buf) : jsonValueEnd(this.buf, 0);
     if (end === -1) return;
     if (end === -2) {
       // Not JSON after the marker: the marker and text are content.

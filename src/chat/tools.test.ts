@@ -51,7 +51,9 @@ test('tool family of the shipped templates and of each syntax', () => {
   assert.equal(detectToolFamily('{{- "<|python_tag|>" + tool_call.name }}'), 'llama3');
   assert.equal(detectToolFamily('<|start_header_id|>{% if tools %}{"name": function name, "parameters": dictionary}{% endif %}'), 'llama3');
   assert.equal(detectToolFamily('{{ "[TOOL_CALLS][" }}'), 'mistral');
-  assert.equal(detectToolFamily('<|start_header_id|>{% if tools %}<tool_call>{% endif %}'), 'hermes');
+  assert.equal(detectToolFamily('<|start_header_id|>{% if tools %}<tool_call>\n{"name": {% endif %}'), 'hermes');
+  // XML arguments inside <tool_call> (Qwen3-Coder, GLM) are not Hermes JSON.
+  assert.equal(detectToolFamily('<tool_call>\n<function={{ name }}>\n<parameter=x>'), 'generic');
 });
 
 test('template tool shape: arguments as given to Qwen3, as text to DeepSeek V3, as an object where tojson writes them', () => {

@@ -39,7 +39,11 @@ export const DEEPSEEK_MARKERS = {
 export function detectToolFamily(template: string | undefined): ToolFamily {
   if (!template) return 'generic';
   if (template.includes(DEEPSEEK_MARKERS.callsBegin) || template.includes(DEEPSEEK_MARKERS.callBegin)) return 'deepseek';
-  if (template.includes('<tool_call>')) return 'hermes';
+  // `<tool_call>` with JSON inside; Qwen3-Coder, GLM and MiniMax write XML arguments there, which no
+  // parser here reads, so they fall to the generic convention.
+  if (template.includes('<tool_call>') && /\\?"name\\?"/.test(template) && !/<function=|<arg_key>|<parameter=/.test(template)) {
+    return 'hermes';
+  }
   if (template.includes('[TOOL_CALLS]')) return 'mistral';
   if (template.includes('<|python_tag|>')) return 'llama3';
   // Llama 3.2's template teaches `{"name": function name, "parameters": dictionary of argument name and its value}`
@@ -80,7 +84,8 @@ export interface TemplateToolShape {
 
 export function templateToolShape(template: string): TemplateToolShape {
   const tested = /arguments['"]?\]?\s+is\s+(not\s+)?string/.test(template);
-  const tojson = /arguments['"]?\]?\s*\|\s*tojson/.test(template);
+  // Mistral Nemo writes the whole `function` object with tojson, arguments inside it.
+  const tojson = /(arguments|function)['"]?\]?\s*\|\s*tojson/.test(template);
   return {
     arguments: tested ? 'as-given' : tojson ? 'object' : 'string',
     nullContentForCalls: /(\[['"]content['"]\]|\.content)\s+is\s+(not\s+)?none/.test(template),

@@ -87,6 +87,19 @@ test('a named function: exactly one call of it', { skip: needsCompiler }, () => 
   assert.ok(!accepts(g, '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>'));
 });
 
+test('the newer spellings, picked from the template: Mistral [ARGS] and DeepSeek V3.1', { skip: needsCompiler }, () => {
+  const m = toolChoiceGrammar('mistral', tools, 'required', { schemaToGbnf: compile!, template: "{{ '[TOOL_CALLS]' + name + '[ARGS]' }}" })!;
+  const two = '[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}[TOOL_CALLS]get_time[ARGS]{}';
+  assert.ok(accepts(m, two));
+  assert.deepEqual(parseToolOutput('mistral', two).toolCalls.map((c) => c.name), ['get_weather', 'get_time']);
+  const d = toolChoiceGrammar('deepseek', tools, { name: 'get_weather' }, {
+    schemaToGbnf: compile!, template: "{{'<｜tool▁call▁begin｜>'+ tool['function']['name'] + '<｜tool▁sep｜>' }}",
+  })!;
+  const one = '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Oslo"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
+  assert.ok(accepts(d, one));
+  assert.deepEqual(parseToolOutput('deepseek', one).toolCalls, [{ name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
+});
+
 test('allowReasoning: a <think> block may come first', { skip: needsCompiler }, () => {
   const g = toolChoiceGrammar('hermes', tools, 'required', { schemaToGbnf: compile!, allowReasoning: true })!;
   assert.ok(accepts(g, '<think>\nIt is <b>cold</b> there </thin\n</think>\n\n' + outputs.hermes[0]));

@@ -15,6 +15,26 @@ export interface ToolGrammarOptions {
    * would forbid the reasoning the template asked for.
    */
   allowReasoning?: boolean;
+  /**
+   * The chat template, to pick the family's spelling where it has two: Mistral Small 3.2's
+   * `[TOOL_CALLS]name[ARGS]{…}` over Nemo's JSON list, DeepSeek V3.1's `name<｜tool▁sep｜>{…}` over V3's
+   * typed, fenced call. Without it: the older spelling.
+   */
+  template?: string;
+}
+
+interface Spelling {
+  family: ToolFamily;
+  mistralArgs: boolean;
+  deepseekV31: boolean;
+}
+
+function spelling(family: ToolFamily, template: string | undefined): Spelling {
+  return {
+    family,
+    mistralArgs: family === 'mistral' && !!template?.includes('[ARGS]'),
+    deepseekV31: family === 'deepseek' && !!template && /\[['"]name['"]\]\s*\+\s*['"]<｜tool▁sep｜>/.test(template),
+  };
 }
 
 /** A GBNF string literal for `s`. */
@@ -64,13 +84,16 @@ export function prefixRules(gbnf: string, prefix: string): string {
 }
 
 /** One call of `name` with `args` (a rule for its argument object) in the family's syntax, as GBNF. */
-function callRule(family: ToolFamily, name: string, args: string): string {
-  switch (family) {
+function callRule(sp: Spelling, name: string, args: string): string {
+  switch (sp.family) {
     case 'hermes': return `${lit(`<tool_call>\n{"name": "${name}", "arguments": `)} ${args} ${lit('}\n</tool_call>')}`;
     case 'llama3': return `${lit(`{"name": "${name}", "parameters": `)} ${args} ${lit('}')}`;
     // Mistral's calls carry a 9-character id, which its template checks in the history.
-    case 'mistral': return `${lit(`{"name": "${name}", "arguments": `)} ${args} ${lit(', "id": "')} [a-zA-Z0-9]{9} ${lit('"}')}`;
+    case 'mistral':
+      if (sp.mistralArgs) return `${lit(`[TOOL_CALLS]${name}[ARGS]`)} ${args}`;
+      return `${lit(`{"name": "${name}", "arguments": `)} ${args} ${lit(', "id": "')} [a-zA-Z0-9]{9} ${lit('"}')}`;
     case 'deepseek':
+      if (sp.deepseekV31) return `${lit(DEEPSEEK_MARKERS.callBegin + name + DEEPSEEK_MARKERS.sep)} ${args} ${lit(DEEPSEEK_MARKERS.callEnd)}`;
       return `${lit(DEEPSEEK_MARKERS.callBegin + 'function' + DEEPSEEK_MARKERS.sep + name + '\n```json\n')} ${args} ` +
         lit('\n```' + DEEPSEEK_MARKERS.callEnd);
     case 'generic': return `${lit(`{"name": "${name}", "arguments": `)} ${args} ${lit('}')}`;
@@ -78,12 +101,14 @@ function callRule(family: ToolFamily, name: string, args: string): string {
 }
 
 /** The calls (rule `call`, one of the allowed tools; `many`: one or more) wrapped as the family writes them. */
-function callsRule(family: ToolFamily, many: boolean): string {
-  switch (family) {
+function callsRule(sp: Spelling, many: boolean): string {
+  switch (sp.family) {
     case 'hermes': return many ? 'call ("\\n" call)*' : 'call';
     // Llama 3.x calls one function per turn; its templates have no syntax for more.
     case 'llama3': return 'call';
-    case 'mistral': return `${lit('[TOOL_CALLS][')} call ${many ? `(${lit(', ')} call)* ` : ''}${lit(']')}`;
+    case 'mistral':
+      if (sp.mistralArgs) return many ? 'call+' : 'call';
+      return `${lit('[TOOL_CALLS][')} call ${many ? `(${lit(', ')} call)* ` : ''}${lit(']')}`;
     case 'deepseek': return `${lit(DEEPSEEK_MARKERS.callsBegin)} call ${many ? '("\\n" call)* ' : ''}${lit(DEEPSEEK_MARKERS.callsEnd)}`;
     case 'generic': return `${lit('{"tool_calls": [')} call ${many ? `(${lit(', ')} call)* ` : ''}${lit(']}')}`;
   }
@@ -121,13 +146,14 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
     allowed = [t];
   }
   const lines: string[] = [];
-  const head = callsRule(family, choice === 'required');
+  const sp = spelling(family, opts.template);
+  const head = callsRule(sp, choice === 'required');
   lines.push(`root ::= ${opts.allowReasoning ? 'think? ' : ''}${head}`);
   lines.push('call ::= ' + allowed.map((_, i) => `call${i}`).join(' | '));
   allowed.forEach((t, i) => {
     // The name goes into a JSON string inside a GBNF literal: JSON-escape it here, lit() escapes for GBNF.
     const name = JSON.stringify(t.name).slice(1, -1);
-    lines.push(`call${i} ::= ${callRule(family, name, `t${i}-root`)}`);
+    lines.push(`call${i} ::= ${callRule(sp, name, `t${i}-root`)}`);
     lines.push(prefixRules(opts.schemaToGbnf(t.parameters ?? { type: 'object' }), `t${i}-`).trim());
   });
   if (opts.allowReasoning) lines.push(...THINK_RULES);
