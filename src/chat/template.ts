@@ -5,7 +5,7 @@ import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import { HearthError } from '../util/errors.ts';
 import { strftime } from './strftime.ts';
 import {
-  argumentsValue, detectToolFamily, genericToolMessages, hfTools, templateToolShape, toolListNote, withSystemNote,
+  argumentsValue, detectToolFamily, genericToolMessages, hfTools, templateToolShape, toolListNote, toolSpelling, withSystemNote,
   type TemplateToolShape, type ToolSpec,
 } from './tools.ts';
 
@@ -103,7 +103,9 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], op
     if (family === 'generic') messages = genericToolMessages(messages, opts.tools);
     else {
       vars.tools = hfTools(opts.tools);
-      if (!/\btools\b/.test(template)) messages = withSystemNote(messages, toolListNote(family, opts.tools));
+      if (!/\btools\b/.test(template)) {
+        messages = withSystemNote(messages, toolListNote(family, opts.tools, toolSpelling(template)));
+      }
     }
   }
   const shape = templateToolShape(template);

@@ -41,6 +41,10 @@ const cases: { family: ToolFamily; text: string; want: ParsedOutput; opts?: Tool
     family: 'mistral', text: '[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}[TOOL_CALLS]get_time[ARGS]{}',
     want: { content: '', toolCalls: [weather, time] },
   },
+  {
+    family: 'mistral', text: 'Ok.[TOOL_CALLS]get_weather[CALL_ID]a1b2c3d4e[ARGS]{"city": "Oslo"}',
+    want: { content: 'Ok.', toolCalls: [{ ...weather, id: 'a1b2c3d4e' }] },
+  },
   { family: 'mistral', text: 'See [TOOL_CALLS] above', want: { content: 'See [TOOL_CALLS] above', toolCalls: [] } },
   {
     family: 'deepseek',

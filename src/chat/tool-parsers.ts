@@ -138,6 +138,7 @@ const llama3: FamilyRules = {
 
 /** Mistral Small 3.2 / Devstral write `[TOOL_CALLS]name[ARGS]{…}` per call; Nemo, one JSON list. */
 const MISTRAL_ARGS = '[ARGS]';
+const MISTRAL_CALL_ID = '[CALL_ID]';
 
 const mistral: FamilyRules = {
   blocks: [{
@@ -145,17 +146,19 @@ const mistral: FamilyRules = {
     end: (s) => {
       const lead = /^\s*/.exec(s)![0].length;
       if (s[lead] === '[' || s[lead] === '{') return jsonValueEnd(s, lead);
-      const m = /^\s*[A-Za-z0-9_.-]+/.exec(s);
+      // The name, then an optional `[CALL_ID]id` (Mistral Small 3.2 writes one in its history), then `[ARGS]`.
+      const m = /^\s*[A-Za-z0-9_.-]+(\[CALL_ID\][A-Za-z0-9]*)?/.exec(s);
       if (!m) return lead === s.length ? -1 : -2;
       const after = s.slice(m[0].length);
       if (after.startsWith(MISTRAL_ARGS)) return jsonValueEnd(s, m[0].length + MISTRAL_ARGS.length);
-      return after === '' || MISTRAL_ARGS.startsWith(after) ? -1 : -2;
+      return after === '' || MISTRAL_ARGS.startsWith(after) || (!m[1] && MISTRAL_CALL_ID.startsWith(after)) ? -1 : -2;
     },
     parse: (body) => {
       const at = body.indexOf(MISTRAL_ARGS);
       if (!body.startsWith('[') && !body.startsWith('{') && at > 0) {
         const args = argumentsText(parseJson(body.slice(at + MISTRAL_ARGS.length)));
-        return args === null ? null : [{ name: body.slice(0, at).trim(), arguments: args }];
+        const [name, id] = body.slice(0, at).trim().split(MISTRAL_CALL_ID) as [string, string | undefined];
+        return args === null ? null : [{ name, arguments: args, ...(id ? { id } : {}) }];
       }
       return callsFromArray(parseJson(body), ['arguments', 'parameters']);
     },

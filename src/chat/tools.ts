@@ -119,13 +119,35 @@ export function genericToolNote(tools: ToolSpec[]): string {
     'Otherwise reply in plain text.';
 }
 
-/** One call in the family's syntax, `args` standing for the argument object. */
-export function exampleCall(family: ToolFamily, name: string, args: string): string {
+/**
+ * Where a family has two spellings, which one the template writes: Mistral Small 3.2 / Devstral's
+ * `[TOOL_CALLS]name[ARGS]{…}` rather than Nemo's JSON list; DeepSeek V3.1's `name<｜tool▁sep｜>{…}` rather
+ * than V3's `function<｜tool▁sep｜>name` and a fenced block.
+ */
+export interface ToolSpelling {
+  mistralArgs: boolean;
+  deepseekV31: boolean;
+}
+
+export function toolSpelling(template: string | undefined): ToolSpelling {
+  return {
+    mistralArgs: !!template?.includes('[ARGS]'),
+    deepseekV31: !!template && /\[['"]name['"]\]\s*\+\s*['"]<｜tool▁sep｜>/.test(template),
+  };
+}
+
+/** One call in the family's syntax (as `spelling` says), `args` standing for the argument object. */
+export function exampleCall(family: ToolFamily, name: string, args: string, spelling?: ToolSpelling): string {
   switch (family) {
     case 'hermes': return `<tool_call>\n{"name": "${name}", "arguments": ${args}}\n</tool_call>`;
     case 'llama3': return `{"name": "${name}", "parameters": ${args}}`;
-    case 'mistral': return `[TOOL_CALLS][{"name": "${name}", "arguments": ${args}}]`;
+    case 'mistral':
+      return spelling?.mistralArgs ? `[TOOL_CALLS]${name}[ARGS]${args}` : `[TOOL_CALLS][{"name": "${name}", "arguments": ${args}}]`;
     case 'deepseek':
+      if (spelling?.deepseekV31) {
+        return DEEPSEEK_MARKERS.callsBegin + DEEPSEEK_MARKERS.callBegin + name + DEEPSEEK_MARKERS.sep + args +
+          DEEPSEEK_MARKERS.callEnd + DEEPSEEK_MARKERS.callsEnd;
+      }
       return DEEPSEEK_MARKERS.callsBegin + DEEPSEEK_MARKERS.callBegin + 'function' + DEEPSEEK_MARKERS.sep + name +
         '\n```json\n' + args + '\n```' + DEEPSEEK_MARKERS.callEnd + DEEPSEEK_MARKERS.callsEnd;
     case 'generic': return `{"tool_calls": [{"name": "${name}", "arguments": ${args}}]}`;
@@ -137,9 +159,9 @@ export function exampleCall(family: ToolFamily, name: string, args: string): str
  * `tool_calls` and never reads `tools`), as minja's polyfill gives such templates in llama.cpp: without
  * it the model would not know what it may call.
  */
-export function toolListNote(family: ToolFamily, tools: ToolSpec[]): string {
+export function toolListNote(family: ToolFamily, tools: ToolSpec[], spelling?: ToolSpelling): string {
   return 'You can call these tools:\n' + JSON.stringify(hfTools(tools)) + '\n\nA tool call is written like this:\n' +
-    exampleCall(family, tools[0]?.name ?? 'tool_name', '{"argument": "value"}');
+    exampleCall(family, tools[0]?.name ?? 'tool_name', '{"argument": "value"}', spelling);
 }
 
 /** Messages with `note` joined to the system prompt, or as a new system prompt when there is none. */

@@ -4,7 +4,7 @@
 // It lives here rather than in chat/ because it joins the chat side (families, call syntax) with the
 // engine's grammar compiler, and only the provider may import both.
 import type { ToolChoice, ToolFamily, ToolSpec } from '../chat/tools.ts';
-import { DEEPSEEK_MARKERS } from '../chat/tools.ts';
+import { DEEPSEEK_MARKERS, toolSpelling, type ToolSpelling } from '../chat/tools.ts';
 import { HearthError } from '../util/errors.ts';
 
 export interface ToolGrammarOptions {
@@ -23,18 +23,8 @@ export interface ToolGrammarOptions {
   template?: string;
 }
 
-interface Spelling {
+interface Spelling extends ToolSpelling {
   family: ToolFamily;
-  mistralArgs: boolean;
-  deepseekV31: boolean;
-}
-
-function spelling(family: ToolFamily, template: string | undefined): Spelling {
-  return {
-    family,
-    mistralArgs: family === 'mistral' && !!template?.includes('[ARGS]'),
-    deepseekV31: family === 'deepseek' && !!template && /\[['"]name['"]\]\s*\+\s*['"]<｜tool▁sep｜>/.test(template),
-  };
 }
 
 /** A GBNF string literal for `s`. */
@@ -146,7 +136,7 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
     allowed = [t];
   }
   const lines: string[] = [];
-  const sp = spelling(family, opts.template);
+  const sp: Spelling = { family, ...toolSpelling(opts.template) };
   const head = callsRule(sp, choice === 'required');
   lines.push(`root ::= ${opts.allowReasoning ? 'think? ' : ''}${head}`);
   lines.push('call ::= ' + allowed.map((_, i) => `call${i}`).join(' | '));
