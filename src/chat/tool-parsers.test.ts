@@ -69,6 +69,10 @@ const cases: { family: ToolFamily; text: string; want: ParsedOutput; opts?: Tool
   },
   { family: 'generic', text: '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}, {"name": "get_time", "arguments": {}}]}', want: { content: '', toolCalls: [weather, time] } },
   { family: 'generic', text: '\n{"tool_call": {"name": "get_time", "arguments": {}}}', want: { content: '', toolCalls: [time] } },
+  {
+    family: 'generic', text: '<think>\nA tool, then.\n</think>\n{"tool_calls": [{"name": "get_time", "arguments": {}}]}',
+    want: { content: '', toolCalls: [time], reasoning: 'A tool, then.' },
+  },
   { family: 'generic', text: 'It is sunny in Oslo.\n', want: { content: 'It is sunny in Oslo.', toolCalls: [] } },
   { family: 'generic', text: '{"tool_calls": "nope"}', want: { content: '{"tool_calls": "nope"}', toolCalls: [] } },
 ];
@@ -156,4 +160,24 @@ test('promptOpensReasoning: a rendered prompt that ends inside <think>', () => {
   assert.equal(promptOpensReasoning('<｜Assistant｜><think>\n'), true);
   assert.equal(promptOpensReasoning('<|im_start|>assistant\n<think>\n\n</think>\n\n'), false);
   assert.equal(promptOpensReasoning('<|im_start|>assistant\n'), false);
+});
+
+test('any text parses the same however it is split (random texts from marker and JSON pieces)', () => {
+  const pieces = [
+    '<tool_call>', '</tool_call>', '<tool_', '<think>', '</think>', '<', '{', '}', '[', ']', '"', '\\', ' ', '\n', 'x',
+    '{"name": "f", "arguments": {}}', '{"name": "f", "parameters": {"a": "}"}}', '<|python_tag|>', '[TOOL_CALLS]', '[ARGS]',
+    '[{"name": "f", "arguments": {}}]', 'f', '<｜tool▁calls▁begin｜>', '<｜tool▁call▁begin｜>', '<｜tool▁call▁end｜>',
+    '<｜tool▁sep｜>', 'function', '```json\n', '\n```', '{"tool_calls": [{"name": "f", "arguments": {}}]}', 'é', '日本',
+  ];
+  const next = rng(99);
+  for (const family of ['hermes', 'llama3', 'mistral', 'deepseek', 'generic'] as ToolFamily[]) {
+    for (let n = 0; n < 300; n++) {
+      let text = '';
+      const len = Math.floor(next() * 12);
+      for (let i = 0; i < len; i++) text += pieces[Math.floor(next() * pieces.length)];
+      const want = parseToolOutput(family, text);
+      const got = collectToolEvents(streamed(family, randomChunks(text, next)));
+      assert.deepEqual(got, want, `${family}: ${JSON.stringify(text)}`);
+    }
+  }
 });

@@ -250,8 +250,13 @@ export class ToolCallStreamParser {
   private buf = '';
   private mode: 'content' | 'reasoning' | 'block' | 'leading' = 'content';
   private block: BlockRule | undefined;
-  /** Nothing but whitespace has been seen: a leading JSON value may still open the output. */
+  /**
+   * Nothing but whitespace (and reasoning) has been seen: a leading JSON value may still open the reply.
+   * A reasoning block does not end the start: `<think>…</think>{"tool_calls": …}` is a call.
+   */
   private atStart = true;
+  /** Content has been emitted or a call made. */
+  private replied = false;
   /** Whitespace held until it is known not to sit at the edge of a piece (see the file comment). */
   private pendingSpace = '';
   /** The current piece of content or reasoning has emitted text, so whitespace inside it is kept. */
@@ -326,7 +331,10 @@ export class ToolCallStreamParser {
       // A block's edge is settled once it reads as calls or not (a malformed one continues the content).
       if (this.block) this.mode = 'block';
       else this.endPiece();
-      if (marker === THINK_CLOSE) this.mode = 'content';
+      if (marker === THINK_CLOSE) {
+        this.mode = 'content';
+        this.atStart = !this.replied;
+      }
       else if (marker === THINK_OPEN) this.mode = 'reasoning';
       return;
     }
@@ -363,6 +371,7 @@ export class ToolCallStreamParser {
     this.block = undefined;
     if (calls) {
       this.endPiece();
+      this.replied = true;
       for (const c of calls) {
         const index = this.calls++;
         out.push({ type: 'tool_call_start', index, name: c.name, ...(c.id !== undefined ? { id: c.id } : {}) });
@@ -382,6 +391,7 @@ export class ToolCallStreamParser {
     const m = /^([\s\S]*?)(\s*)$/.exec(s)!;
     const body = m[1]!;
     if (body !== '') {
+      if (kind === 'content') this.replied = true;
       const lead = this.pieceStarted ? this.pendingSpace : '';
       out.push({ type: kind, text: lead + (this.pieceStarted ? body : body.replace(/^\s+/, '')) });
       this.pieceStarted = true;
