@@ -334,8 +334,9 @@ export class ToolCallStreamParser {
       if (marker === THINK_CLOSE) {
         this.mode = 'content';
         this.atStart = !this.replied;
+      } else if (marker === THINK_OPEN) {
+        this.mode = 'reasoning';
       }
-      else if (marker === THINK_OPEN) this.mode = 'reasoning';
       return;
     }
     // Inside a block (or a leading JSON value): wait for its end, then read it.
