@@ -39,6 +39,11 @@ export type { LoadOptions, GenerateRequest, GenerateEvent, FinishReason, Usage, 
 export { renderChatTemplate, type ChatMessage } from './chat/template.ts';
 export { chatPromptTokens, rawPromptTokens, renderChat } from './chat/prompt.ts';
 export { CHATML_TEMPLATE, LLAMA2_TEMPLATE } from './chat/builtin.ts';
+export { detectToolFamily, type ToolChoice, type ToolFamily, type ToolSpec } from './chat/tools.ts';
+export {
+  parseToolOutput, ToolCallStreamParser, type ParsedOutput, type ParsedToolCall, type ToolStreamEvent,
+} from './chat/tool-parsers.ts';
+export { toolChoiceGrammar, type ToolGrammarOptions } from './provider/tool-grammar.ts';
 
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';

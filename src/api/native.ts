@@ -2,13 +2,15 @@
 // and engine vocabulary only: wire names stay in the dialect folders.
 
 import type { ChatMessage } from '../chat/template.ts';
+import type { ToolChoice, ToolSpec } from '../chat/tools.ts';
 import type { SamplingOptions } from '../engine/sampler/index.ts';
 import type { FinishReason } from '../engine/types.ts';
 
 /** What to generate from: messages through the chat template, plain text, or token ids. */
 export type PromptInput =
   /** `templateVars`: extra chat-template variables (chat_template_kwargs; Ollama's think as enable_thinking). */
-  | { kind: 'chat'; messages: ChatMessage[]; templateVars?: Record<string, unknown> }
+  /** `tools`/`toolChoice`: functions the model may call and which calls are allowed (default 'auto'). */
+  | { kind: 'chat'; messages: ChatMessage[]; templateVars?: Record<string, unknown>; tools?: ToolSpec[]; toolChoice?: ToolChoice }
   /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
   | { kind: 'text'; text: string; context?: number[] }
   | { kind: 'tokens'; tokens: number[] };

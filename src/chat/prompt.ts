@@ -3,6 +3,7 @@
 
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { renderChatTemplate, type ChatMessage } from './template.ts';
+import { genericToolMessages, type ToolSpec } from './tools.ts';
 
 export interface PromptSource {
   tokenizer: Tokenizer;
@@ -21,10 +22,10 @@ export function rawPromptTokens(tok: Tokenizer, text: string): number[] {
 /**
  * Render messages through the chat template; undefined when the model has none. `vars` are extra template
  * variables (llama-server's chat_template_kwargs, e.g. Qwen3's enable_thinking); they cannot replace
- * messages, add_generation_prompt or the special tokens.
+ * messages, add_generation_prompt or the special tokens. `tools` go to the template as RenderOptions.tools says.
  */
 export function renderChat(model: PromptSource, messages: ChatMessage[], addGenerationPrompt = true,
-  vars?: Record<string, unknown>): string | undefined {
+  vars?: Record<string, unknown>, tools?: ToolSpec[]): string | undefined {
   if (!model.chatTemplate) return undefined;
   const tok = model.tokenizer;
   return renderChatTemplate(model.chatTemplate, messages, {
@@ -32,6 +33,7 @@ export function renderChat(model: PromptSource, messages: ChatMessage[], addGene
     bosToken: tokenText(tok, tok.bosId),
     eosToken: tokenText(tok, tok.eosId),
     extra: vars,
+    tools,
   });
 }
 
@@ -46,8 +48,13 @@ export function chatTextTokens(tok: Tokenizer, rendered: string): number[] {
  * Prompt tokens for a conversation. Without a chat template the messages' contents are joined
  * (system first) and tokenized as a raw prompt, as llama.cpp does for template-less models.
  */
-export function chatPromptTokens(model: PromptSource, messages: ChatMessage[], vars?: Record<string, unknown>): number[] {
-  const rendered = renderChat(model, messages, true, vars);
-  if (rendered === undefined) return rawPromptTokens(model.tokenizer, messages.map((m) => m.content).join('\n'));
+export function chatPromptTokens(model: PromptSource, messages: ChatMessage[], vars?: Record<string, unknown>,
+  tools?: ToolSpec[]): number[] {
+  const rendered = renderChat(model, messages, true, vars, tools);
+  if (rendered === undefined) {
+    // No template, so no tool syntax either: the generic convention's note and JSON go into the joined text.
+    const plain = tools && tools.length > 0 ? genericToolMessages(messages, tools) : messages;
+    return rawPromptTokens(model.tokenizer, plain.map((m) => m.content).join('\n'));
+  }
   return chatTextTokens(model.tokenizer, rendered);
 }

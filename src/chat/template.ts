@@ -4,6 +4,10 @@
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import { HearthError } from '../util/errors.ts';
 import { strftime } from './strftime.ts';
+import {
+  argumentsValue, detectToolFamily, genericToolMessages, hfTools, templateToolShape, toolListNote, toolSpelling, withSystemNote,
+  type TemplateToolShape, type ToolSpec,
+} from './tools.ts';
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -35,6 +39,12 @@ export interface RenderOptions {
   extra?: Record<string, unknown>;
   /** Clock for strftime_now (default: the current time). */
   now?: () => Date;
+  /**
+   * Tools the model may call. A template with tool syntax gets them as `tools` in HF's shape; one without
+   * gets a system note teaching the generic JSON convention (see genericToolMessages). Empty or absent:
+   * the render is what it was without tools.
+   */
+  tools?: ToolSpec[];
 }
 
 /** What raise_exception() throws inside a template, told apart from the template engine's own errors. */
@@ -62,14 +72,17 @@ function parsed(source: string): Template {
 }
 
 /** The message as templates expect it (snake_case field names, absent fields left undefined). */
-function templateMessage(m: ChatMessage): Record<string, unknown> {
-  const out: Record<string, unknown> = { role: m.role, content: m.content };
+function templateMessage(m: ChatMessage, shape: TemplateToolShape): Record<string, unknown> {
+  const calls = m.toolCalls !== undefined && m.toolCalls.length > 0;
+  const out: Record<string, unknown> = {
+    role: m.role, content: calls && m.content === '' && shape.nullContentForCalls ? null : m.content,
+  };
   if (m.name !== undefined) out.name = m.name;
   if (m.toolCalls !== undefined) {
     out.tool_calls = m.toolCalls.map((c) => ({
       ...(c.id !== undefined ? { id: c.id } : {}),
       type: c.type ?? 'function',
-      function: { name: c.function.name, arguments: c.function.arguments },
+      function: { name: c.function.name, arguments: argumentsValue(c.function.arguments, shape.arguments) },
     }));
   }
   if (m.toolCallId !== undefined) out.tool_call_id = m.toolCallId;
@@ -84,13 +97,24 @@ function templateMessage(m: ChatMessage): Record<string, unknown> {
 export function renderChatTemplate(template: string, messages: ChatMessage[], opts: RenderOptions): string {
   const t = parsed(template);
   const now = opts.now ?? (() => new Date());
-  const vars: Record<string, unknown> = {
-    ...opts.extra,
-    messages: messages.map(templateMessage),
+  const vars: Record<string, unknown> = { ...opts.extra };
+  if (opts.tools && opts.tools.length > 0) {
+    const family = detectToolFamily(template);
+    if (family === 'generic') messages = genericToolMessages(messages, opts.tools);
+    else {
+      vars.tools = hfTools(opts.tools);
+      if (!/\btools\b/.test(template)) {
+        messages = withSystemNote(messages, toolListNote(family, opts.tools, toolSpelling(template)));
+      }
+    }
+  }
+  const shape = templateToolShape(template);
+  Object.assign(vars, {
+    messages: messages.map((m) => templateMessage(m, shape)),
     add_generation_prompt: opts.addGenerationPrompt,
     bos_token: opts.bosToken ?? '',
     eos_token: opts.eosToken ?? '',
-  };
+  });
   try {
     return new Interpreter(environment(vars, now)).run(t.parsed).value as string;
   } catch (e) {

@@ -27,10 +27,10 @@ export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
       const msgs = input.messages;
       const last = msgs.at(-1);
       if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
-        const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars)!;
+        const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars, input.tools)!;
         return chatTextTokens(tok, head + last.content);
       }
-      return chatPromptTokens(model, msgs, input.templateVars);
+      return chatPromptTokens(model, msgs, input.templateVars, input.tools);
     }
   }
 }
