@@ -8,10 +8,7 @@ import type { ToolFamily, ToolSpec } from '../chat/tools.ts';
 import { isHearthError } from '../util/errors.ts';
 import { prefixRules, toolChoiceGrammar } from './tool-grammar.ts';
 
-// The JSON-schema compiler (jsonSchemaToGbnf) lands in src/engine/sampler separately; until it does, the
-// tests that compile parameters are skipped.
-const compile = (sampler as Record<string, unknown>).jsonSchemaToGbnf as ((schema: unknown) => string) | undefined;
-const needsCompiler = compile ? false : 'needs jsonSchemaToGbnf exported from src/engine/sampler/index.ts';
+const compile = sampler.jsonSchemaToGbnf;
 
 function accepts(gbnf: string, text: string): boolean {
   const a = automatonFor(parseGbnf(gbnf));
@@ -64,9 +61,9 @@ test('auto and none need no grammar; unknown names and empty tools are refused',
   assert.throws(() => toolChoiceGrammar('hermes', [], 'required', { schemaToGbnf }), (e) => isHearthError(e, 'invalid_argument'));
 });
 
-test('required: each family\'s calls match, parse back into the calls, and other text does not', { skip: needsCompiler }, () => {
+test('required: each family\'s calls match, parse back into the calls, and other text does not', () => {
   for (const family of Object.keys(outputs) as ToolFamily[]) {
-    const g = toolChoiceGrammar(family, tools, 'required', { schemaToGbnf: compile! })!;
+    const g = toolChoiceGrammar(family, tools, 'required', { schemaToGbnf: compile })!;
     const [one, two] = outputs[family];
     assert.ok(accepts(g, one), `${family} one call`);
     assert.equal(parseToolOutput(family, one).toolCalls.length, 1);
@@ -80,14 +77,14 @@ test('required: each family\'s calls match, parse back into the calls, and other
   }
 });
 
-test('a named function: exactly one call of it', { skip: needsCompiler }, () => {
-  const g = toolChoiceGrammar('hermes', tools, { name: 'get_time' }, { schemaToGbnf: compile! })!;
+test('a named function: exactly one call of it', () => {
+  const g = toolChoiceGrammar('hermes', tools, { name: 'get_time' }, { schemaToGbnf: compile })!;
   assert.ok(accepts(g, '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>'));
   assert.ok(!accepts(g, outputs.hermes[0]));
   assert.ok(!accepts(g, '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>'));
 });
 
-test('the newer spellings, picked from the template: Mistral [ARGS] and DeepSeek V3.1', { skip: needsCompiler }, () => {
+test('the newer spellings, picked from the template: Mistral [ARGS] and DeepSeek V3.1', () => {
   const m = toolChoiceGrammar('mistral', tools, 'required', { schemaToGbnf: compile!, template: "{{ '[TOOL_CALLS]' + name + '[ARGS]' }}" })!;
   const two = '[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}[TOOL_CALLS]get_time[ARGS]{}';
   assert.ok(accepts(m, two));
@@ -100,7 +97,7 @@ test('the newer spellings, picked from the template: Mistral [ARGS] and DeepSeek
   assert.deepEqual(parseToolOutput('deepseek', one).toolCalls, [{ name: 'get_weather', arguments: '{"city":"Oslo"}' }]);
 });
 
-test('allowReasoning: a <think> block may come first', { skip: needsCompiler }, () => {
+test('allowReasoning: a <think> block may come first', () => {
   const g = toolChoiceGrammar('hermes', tools, 'required', { schemaToGbnf: compile!, allowReasoning: true })!;
   assert.ok(accepts(g, '<think>\nIt is <b>cold</b> there </thin\n</think>\n\n' + outputs.hermes[0]));
   assert.ok(accepts(g, outputs.hermes[0]));

@@ -6,10 +6,11 @@
 import type { ToolChoice, ToolFamily, ToolSpec } from '../chat/tools.ts';
 import { DEEPSEEK_MARKERS, toolSpelling, type ToolSpelling } from '../chat/tools.ts';
 import { HearthError } from '../util/errors.ts';
+import { jsonSchemaToGbnf } from '../engine/sampler/index.ts';
 
 export interface ToolGrammarOptions {
-  /** JSON schema → GBNF with root rule `root` (the engine's jsonSchemaToGbnf). */
-  schemaToGbnf: (schema: unknown) => string;
+  /** JSON schema → GBNF with root rule `root` (default: the engine's jsonSchemaToGbnf). */
+  schemaToGbnf?: (schema: unknown) => string;
   /**
    * Let a `<think>…</think>` block come before the calls (Qwen3 with thinking on): without it the grammar
    * would forbid the reasoning the template asked for.
@@ -121,7 +122,8 @@ const THINK_RULES = [
  * whatever the schema compiler throws for a parameters schema it cannot honour.
  */
 export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice: ToolChoice,
-  opts: ToolGrammarOptions): string | undefined {
+  opts: ToolGrammarOptions = {}): string | undefined {
+  const schemaToGbnf = opts.schemaToGbnf ?? jsonSchemaToGbnf;
   if (choice === 'auto' || choice === 'none') return undefined;
   let allowed: ToolSpec[];
   if (choice === 'required') {
@@ -144,7 +146,7 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
     // The name goes into a JSON string inside a GBNF literal: JSON-escape it here, lit() escapes for GBNF.
     const name = JSON.stringify(t.name).slice(1, -1);
     lines.push(`call${i} ::= ${callRule(sp, name, `t${i}-root`)}`);
-    lines.push(prefixRules(opts.schemaToGbnf(t.parameters ?? { type: 'object' }), `t${i}-`).trim());
+    lines.push(prefixRules(schemaToGbnf(t.parameters ?? { type: 'object' }), `t${i}-`).trim());
   });
   if (opts.allowReasoning) lines.push(...THINK_RULES);
   return lines.join('\n') + '\n';
