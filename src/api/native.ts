@@ -67,16 +67,32 @@ export interface NativeTimings {
   loadMs: number;
 }
 
+/** A call the model made; `arguments` is JSON text. */
+export interface NativeToolCall {
+  /** `call_<random>`, or the id the model wrote (Mistral). */
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Why a choice ended: the engine's reasons, or 'tool_calls' where the reply made calls (and was not cut short). */
+export type ChoiceFinishReason = FinishReason | 'tool_calls';
+
 /** One finished choice. */
 export interface ChoiceResult {
   index: number;
   /** Which prompt this choice answers. */
   promptIndex: number;
+  /** The generated text; with tools, its content only (calls and reasoning apart, below). */
   text: string;
+  /** Calls read out of the reply, when the prompt had tools. */
+  toolCalls?: NativeToolCall[];
+  /** The reasoning block, read apart from content when the prompt had tools. */
+  reasoning?: string;
   /** Generated token ids (the stop string's tokens included, as in the KV cache). */
   tokens: number[];
   logprobs?: TokenInfo[];
-  reason: FinishReason;
+  reason: ChoiceFinishReason;
   /** The stop string that ended generation, when one did. */
   stopSequence: string | null;
   usage: NativeUsage;
@@ -88,6 +104,10 @@ export interface ChoiceResult {
 export type NativeEvent =
   /** New text for one choice; `tokens` are the ids that produced it (with log-probabilities when asked). */
   | { type: 'delta'; index: number; text: string; tokens: TokenInfo[] }
+  /** Reasoning text, read apart from content (only when the prompt had tools). */
+  | { type: 'reasoning'; index: number; text: string }
+  /** A whole call, sent once the model has written all of it; `call` counts the choice's calls from 0. */
+  | { type: 'tool_call'; index: number; call: number; id: string; name: string; arguments: string }
   | { type: 'done'; index: number; result: ChoiceResult };
 
 /** What a model can be asked to do. */
@@ -148,6 +168,6 @@ export interface ModelCard {
 }
 
 /** Finish reason as OpenAI and Ollama spell it: end of generation and stop strings are both "stop". */
-export function stopOrLength(reason: FinishReason): 'stop' | 'length' {
+export function stopOrLength(reason: ChoiceFinishReason): 'stop' | 'length' {
   return reason === 'length' ? 'length' : 'stop';
 }

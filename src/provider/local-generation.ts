@@ -1,9 +1,14 @@
 // A NativeRequest on a local model: prompt tokens from its inputs, one scheduler job per choice, and the jobs'
 // events merged into NativeEvents (streamed) or ChoiceResults.
 
+import { randomBytes } from 'node:crypto';
 import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
+import { detectToolFamily } from '../chat/tools.ts';
+import { promptOpensReasoning, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
+import { HearthError } from '../util/errors.ts';
+import { toolChoiceGrammar } from './tool-grammar.ts';
 import type { ModelInfo } from '../engine/model-info.ts';
-import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../api/native.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
 import { Channel } from '../util/channel.ts';
 import type { JobEvent, JobSpec } from '../engine/scheduler.ts';
@@ -25,6 +30,8 @@ export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
     }
     case 'chat': {
       const msgs = input.messages;
+      // tool_choice "none": the model is not told of the tools, so it cannot call them.
+      if (input.toolChoice === 'none') input = { ...input, tools: undefined };
       const last = msgs.at(-1);
       if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
         const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars, input.tools)!;
@@ -39,6 +46,68 @@ function promptText(model: ModelInfo, input: PromptInput, tokens: number[]): str
   return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
 }
 
+/** The prompt's tool setup: the grammar that forces a call (required / named), and a parser per choice. */
+interface ToolPlan {
+  grammar: string | undefined;
+  parser: () => ToolCallStreamParser;
+}
+
+function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: NativeRequest): ToolPlan | undefined {
+  if (input.kind !== 'chat' || !input.tools?.length || input.toolChoice === 'none') return undefined;
+  const family = detectToolFamily(model.chatTemplate);
+  const choice = input.toolChoice ?? 'auto';
+  const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate });
+  if (grammar !== undefined && req.sampling.grammar !== undefined) {
+    throw new HearthError('invalid_argument',
+      'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');
+  }
+  const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
+  return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning }) };
+}
+
+/** An id for a call the model made without one. */
+function callId(): string {
+  return 'call_' + randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+}
+
+/** A choice's parse so far: content, reasoning and calls read out of its text. */
+class ToolReader {
+  readonly parser: ToolCallStreamParser;
+  content = '';
+  reasoning: string | undefined;
+  readonly calls: NativeToolCall[] = [];
+  private open: { id: string; name: string; arguments: string } | undefined;
+
+  constructor(parser: ToolCallStreamParser) {
+    this.parser = parser;
+  }
+
+  /** The events for a parse step; `tokens` go with the step's content delta (empty text when there is none). */
+  events(index: number, evs: ToolStreamEvent[], tokens: TokenInfo[]): NativeEvent[] {
+    let text = '';
+    let thought = '';
+    const out: NativeEvent[] = [];
+    for (const e of evs) {
+      if (e.type === 'content') text += e.text;
+      else if (e.type === 'reasoning') thought += e.text;
+      else if (e.type === 'tool_call_start') this.open = { id: e.id ?? callId(), name: e.name, arguments: '' };
+      else if (e.type === 'tool_call_args') this.open!.arguments += e.text;
+      else {
+        const call = this.open!;
+        this.open = undefined;
+        out.push({ type: 'tool_call', index, call: this.calls.length, ...call });
+        this.calls.push(call);
+      }
+    }
+    this.content += text;
+    if (thought) this.reasoning = (this.reasoning ?? '') + thought;
+    const head: NativeEvent[] = [];
+    if (thought) head.push({ type: 'reasoning', index, text: thought });
+    if (text || tokens.length) head.push({ type: 'delta', index, text, tokens });
+    return [...head, ...out];
+  }
+}
+
 /** Queues scheduler jobs (all or none), rejecting when they cannot be; events follow through onEvent. */
 export type SubmitJobs = (specs: JobSpec[], onEvent: (index: number, ev: JobEvent) => void) => Promise<void>;
 
@@ -50,7 +119,9 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
   signal?: AbortSignal): Promise<Generation> {
   const t0 = performance.now();
   const prompts = req.prompts.map((p) => promptTokens(model, p));
+  const plans = req.prompts.map((p, i) => toolPlan(model, p, prompts[i], req));
   const specs: JobSpec[] = [];
+  const readers: (ToolReader | undefined)[] = [];
   const echo: string[] = [];
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -58,10 +129,15 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
   prompts.forEach((prompt, p) => {
     for (let j = 0; j < req.n; j++) {
       const seed = req.sampling.seed;
+      const plan = plans[p];
+      const grammar = plan?.grammar ?? req.sampling.grammar;
+      readers.push(plan ? new ToolReader(plan.parser()) : undefined);
       specs.push({
         prompt,
         maxTokens: req.maxTokens,
-        sampling: { ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0 },
+        sampling: {
+          ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0, ...(grammar !== undefined ? { grammar } : {}),
+        },
         stop: req.stop,
         logprobs: req.logprobs,
         nCtx: req.numCtx,
@@ -89,25 +165,35 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
         tokens[index].push(ev.id);
         if (ev.logprob) infos[index].push(ti);
         texts[index] += ev.text;
-        channel.push({ type: 'delta', index, text: ev.text, tokens: [ti] });
+        const reader = readers[index];
+        if (reader) for (const e of reader.events(index, reader.parser.push(ev.text), ev.logprob ? [ti] : [])) channel.push(e);
+        else channel.push({ type: 'delta', index, text: ev.text, tokens: [ti] });
         break;
       }
-      case 'text':
+      case 'text': {
         texts[index] += ev.text;
-        channel.push({ type: 'delta', index, text: ev.text, tokens: [] });
+        const reader = readers[index];
+        if (reader) for (const e of reader.events(index, reader.parser.push(ev.text), [])) channel.push(e);
+        else channel.push({ type: 'delta', index, text: ev.text, tokens: [] });
         break;
+      }
       case 'done': {
         const p = Math.floor(index / req.n);
+        const reader = readers[index];
+        if (reader) for (const e of reader.events(index, reader.parser.finish(), [])) channel.push(e);
+        const called = reader !== undefined && reader.calls.length > 0 && ev.reason !== 'length';
         channel.push({
           type: 'done',
           index,
           result: {
             index,
             promptIndex: p,
-            text: texts[index],
+            text: reader ? echo[index] + reader.content : texts[index],
+            ...(reader ? { toolCalls: reader.calls } : {}),
+            ...(reader?.reasoning !== undefined ? { reasoning: reader.reasoning } : {}),
             tokens: tokens[index],
             logprobs: req.logprobs === undefined ? undefined : infos[index],
-            reason: ev.reason,
+            reason: called ? 'tool_calls' : ev.reason,
             stopSequence: ev.stopSequence,
             usage: ev.usage,
             timings: { ...ev.timings, totalMs: performance.now() - t0, firstTokenMs, loadMs },

@@ -1,9 +1,11 @@
 // Anthropic POST /v1/messages and /v1/messages/count_tokens: wire request -> NativeRequest, results/events ->
 // the Messages API's JSON and its named SSE events.
 
-import type { ChatMessage } from '../../chat/template.ts';
-import type { ChoiceResult, NativeEvent, NativeRequest } from '../native.ts';
+import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
+import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput } from '../native.ts';
 import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { argumentsObject, readAnthropicToolChoice, readAnthropicTools } from '../tools.ts';
 
 const IGNORED = ['service_tier', 'cache_control', 'inference_geo', 'speed', 'user_profile_id', 'workspace_id', 'diagnostics'];
 
@@ -12,20 +14,75 @@ export interface MessagesMeta {
   model: string;
 }
 
+/** A text block's text. */
+function textBlock(b: Fields): string {
+  const t = b.required('text', (f, k) => f.string(k));
+  b.object('cache_control');
+  b.array('citations');
+  b.rejectUnknown();
+  return t;
+}
+
 function text(blocks: unknown, path: string, what: string): string {
   if (typeof blocks === 'string') return blocks;
   if (!Array.isArray(blocks)) throw new FieldError(path, `${path} must be a string or an array of content blocks`);
   return objects(blocks, path).map((b) => {
     const type = b.required('type', (f, k) => f.string(k));
     if (type !== 'text') {
-      throw unsupported(b.name('type'), `${what} block type ${JSON.stringify(type)}: only "text" blocks are supported (no images, documents, tools or thinking)`);
+      throw unsupported(b.name('type'), `${what} block type ${JSON.stringify(type)}: only "text" blocks are supported here (no images, documents or thinking)`);
     }
-    const t = b.required('text', (f, k) => f.string(k));
-    b.object('cache_control');
-    b.array('citations');
-    b.rejectUnknown();
-    return t;
+    return textBlock(b);
   }).join('');
+}
+
+/** Hearth's call ids (`call_…`) as Anthropic spells tool-use ids (`toolu_…`). */
+export function toolUseId(id: string): string {
+  return id.startsWith('call_') ? 'toolu_' + id.slice(5) : id;
+}
+
+/**
+ * One wire message as chat messages: an assistant's text and tool_use blocks make one message with calls; a
+ * user's tool_result blocks each become a 'tool' message (in order), its text blocks a user message.
+ */
+function turn(m: Fields): ChatMessage[] {
+  const role = m.required('role', (x, k) => x.oneOf(k, ['user', 'assistant']));
+  const raw = m.required('content', (x, k) => x.raw(k));
+  m.rejectUnknown();
+  if (typeof raw === 'string') return [{ role, content: raw }];
+  if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content blocks`);
+  const out: ChatMessage[] = [];
+  let content = '';
+  const calls: ChatToolCall[] = [];
+  const flush = () => {
+    if (content) out.push({ role, content });
+    content = '';
+  };
+  for (const b of objects(raw, m.name('content'))) {
+    const type = b.required('type', (f, k) => f.string(k));
+    if (type === 'text') content += textBlock(b);
+    else if (type === 'tool_use' && role === 'assistant') {
+      const id = b.required('id', (f, k) => f.string(k, { nonEmpty: true }));
+      const name = b.required('name', (f, k) => f.string(k, { nonEmpty: true }));
+      const input = b.required('input', (f, k) => f.object(k)).obj;
+      b.object('cache_control');
+      b.rejectUnknown();
+      calls.push({ id, type: 'function', function: { name, arguments: JSON.stringify(input) } });
+    } else if (type === 'tool_result' && role === 'user') {
+      flush();
+      const id = b.required('tool_use_id', (f, k) => f.string(k, { nonEmpty: true }));
+      const c = b.raw('content');
+      const result = c === undefined ? '' : text(c, b.name('content'), 'tool_result content');
+      const isError = b.boolean('is_error') ?? false;
+      b.object('cache_control');
+      b.rejectUnknown();
+      out.push({ role: 'tool', content: isError ? `Error: ${result}` : result, toolCallId: id });
+    } else {
+      throw unsupported(b.name('type'), `${role} block type ${JSON.stringify(type)}: the supported blocks are text${role === 'assistant' ? ' and tool_use' : ' and tool_result'} (no images, documents or thinking)`);
+    }
+  }
+  if (role === 'assistant') return [{ role, content, ...(calls.length ? { toolCalls: calls } : {}) }];
+  flush();
+  return out.length ? out : [{ role, content: '' }];
 }
 
 /** system + messages as chat messages; shared by /v1/messages and count_tokens. */
@@ -37,28 +94,28 @@ function conversation(f: Fields): ChatMessage[] {
     if (s) out.push({ role: 'system', content: s });
   }
   const list = f.required('messages', (x, k) => x.array(k, { nonEmpty: true }));
-  for (const m of objects(list, 'messages')) {
-    const role = m.required('role', (x, k) => x.oneOf(k, ['user', 'assistant']));
-    const content = text(m.required('content', (x, k) => x.raw(k)), m.name('content'), 'content');
-    m.rejectUnknown();
-    out.push({ role, content });
-  }
+  for (const m of objects(list, 'messages')) out.push(...turn(m));
   return out;
 }
 
-/**
- * Tools and extended thinking are refused; `thinking: {type: "disabled"}` turns a chat template's thinking
- * switch off (Qwen3's enable_thinking), returned as template variables.
- */
-function rejectTools(f: Fields): Record<string, unknown> | undefined {
-  const tools = f.array('tools');
-  if (tools && tools.length > 0) throw unsupported('tools', 'tool use is not implemented');
-  const choice = f.object('tool_choice');
-  if (choice) {
-    const type = choice.string('type');
-    if (type !== 'none' && type !== 'auto') throw unsupported('tool_choice', 'tool use is not implemented');
-    choice.raw('disable_parallel_tool_use');
+/** The chat prompt: messages, tools and tool choice, template variables. */
+function chatPrompt(messages: ChatMessage[], tools: ToolSpec[] | undefined, toolChoice: ToolChoice | undefined,
+  templateVars: Record<string, unknown> | undefined): PromptInput & { kind: 'chat' } {
+  const p: PromptInput & { kind: 'chat' } = { kind: 'chat', messages };
+  if (templateVars) p.templateVars = templateVars;
+  if (tools) p.tools = tools;
+  if (tools && toolChoice !== undefined) p.toolChoice = toolChoice;
+  if (!tools && toolChoice !== undefined && toolChoice !== 'auto' && toolChoice !== 'none') {
+    throw new FieldError('tool_choice', 'tool_choice forces a tool call, but the request has no tools');
   }
+  return p;
+}
+
+/**
+ * Extended thinking is refused; `thinking: {type: "disabled"}` turns a chat template's thinking switch off
+ * (Qwen3's enable_thinking), returned as template variables.
+ */
+function readThinking(f: Fields): Record<string, unknown> | undefined {
   const thinking = f.object('thinking');
   if (thinking) {
     const type = thinking.string('type');
@@ -77,7 +134,8 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   stop.forEach((s, i) => {
     if (typeof s !== 'string' || s === '') throw new FieldError(`stop_sequences[${i}]`, `stop_sequences[${i}] must be a non-empty string`);
   });
-  const templateVars = rejectTools(f);
+  const templateVars = readThinking(f);
+  const prompt = chatPrompt(messages, readAnthropicTools(f), readAnthropicToolChoice(f), templateVars);
   const meta = f.object('metadata');
   if (meta) {
     meta.string('user_id');
@@ -87,7 +145,7 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   for (const k of IGNORED) f.raw(k);
   const req: NativeRequest = {
     model,
-    prompts: [templateVars ? { kind: 'chat', messages, templateVars } : { kind: 'chat', messages }],
+    prompts: [prompt],
     n: 1,
     maxTokens,
     sampling: {
@@ -102,18 +160,20 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   return req;
 }
 
-export function countTokensRequestFromAnthropic(body: unknown): { model: string; messages: ChatMessage[]; templateVars?: Record<string, unknown> } {
+export function countTokensRequestFromAnthropic(body: unknown): { model: string; prompt: PromptInput } {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
   const messages = conversation(f);
-  const templateVars = rejectTools(f);
+  const templateVars = readThinking(f);
+  const prompt = chatPrompt(messages, readAnthropicTools(f), readAnthropicToolChoice(f), templateVars);
   f.rejectUnknown();
-  return templateVars ? { model, messages, templateVars } : { model, messages };
+  return { model, prompt };
 }
 
-export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence';
+export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use';
 
 export function stopReason(r: ChoiceResult): StopReason {
+  if (r.reason === 'tool_calls') return 'tool_use';
   if (r.reason === 'length') return 'max_tokens';
   return r.stopSequence !== null ? 'stop_sequence' : 'end_turn';
 }
@@ -131,13 +191,20 @@ function usage(inputTokens: number, outputTokens: number): AnthropicUsage {
   return { input_tokens: inputTokens, output_tokens: outputTokens };
 }
 
+export type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+
 export function messageResponse(r: ChoiceResult, meta: MessagesMeta) {
+  const calls = r.toolCalls ?? [];
+  const content: ContentBlock[] = r.text !== '' || calls.length === 0 ? [{ type: 'text', text: r.text }] : [];
+  for (const c of calls) content.push({ type: 'tool_use', id: toolUseId(c.id), name: c.name, input: argumentsObject(c.arguments) });
   return {
     id: meta.id,
     type: 'message' as const,
     role: 'assistant' as const,
     model: meta.model,
-    content: [{ type: 'text' as const, text: r.text }],
+    content,
     stop_reason: stopReason(r),
     stop_sequence: r.stopSequence,
     usage: usage(r.usage.promptTokens, r.usage.completionTokens),
@@ -152,34 +219,69 @@ export interface NamedEvent {
 
 const named = (data: Record<string, unknown> & { type: string }): NamedEvent => ({ event: data.type, data });
 
+/**
+ * Streaming: message_start, then content blocks, then message_delta and message_stop. Without tools one text
+ * block is opened at once (index 0); with tools a text block opens at the first text, and each call is a
+ * tool_use block of its own: content_block_start (input {}), one input_json_delta, content_block_stop.
+ */
 export class MessagesStreamEncoder {
   private readonly meta: MessagesMeta;
+  private readonly lazyText: boolean;
+  /** The index of the open block (-1: none), and of the next block. */
+  private open = -1;
+  private next = 0;
 
-  constructor(meta: MessagesMeta) {
+  constructor(meta: MessagesMeta, opts: { tools?: boolean } = {}) {
     this.meta = meta;
+    this.lazyText = opts.tools ?? false;
+  }
+
+  private openText(): NamedEvent[] {
+    this.open = this.next++;
+    return [named({ type: 'content_block_start', index: this.open, content_block: { type: 'text', text: '' } })];
+  }
+
+  private close(): NamedEvent[] {
+    if (this.open < 0) return [];
+    const ev = named({ type: 'content_block_stop', index: this.open });
+    this.open = -1;
+    return [ev];
   }
 
   start(inputTokens: number): NamedEvent[] {
-    return [
-      named({
-        type: 'message_start',
-        message: {
-          id: this.meta.id, type: 'message', role: 'assistant', model: this.meta.model, content: [],
-          stop_reason: null, stop_sequence: null, usage: usage(inputTokens, 0),
-        },
-      }),
-      named({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
-      named({ type: 'ping' }),
-    ];
+    const head = named({
+      type: 'message_start',
+      message: {
+        id: this.meta.id, type: 'message', role: 'assistant', model: this.meta.model, content: [],
+        stop_reason: null, stop_sequence: null, usage: usage(inputTokens, 0),
+      },
+    });
+    if (this.lazyText) return [head, named({ type: 'ping' })];
+    return [head, ...this.openText(), named({ type: 'ping' })];
   }
 
   event(ev: NativeEvent): NamedEvent[] {
+    if (ev.type === 'reasoning') return [];
     if (ev.type === 'delta') {
-      return ev.text ? [named({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ev.text } })] : [];
+      if (!ev.text) return [];
+      const head = this.open < 0 ? this.openText() : [];
+      return [...head, named({ type: 'content_block_delta', index: this.open, delta: { type: 'text_delta', text: ev.text } })];
+    }
+    if (ev.type === 'tool_call') {
+      const head = this.close();
+      const index = this.next++;
+      return [
+        ...head,
+        named({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: toolUseId(ev.id), name: ev.name, input: {} } }),
+        named({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: ev.arguments } }),
+        named({ type: 'content_block_stop', index }),
+      ];
     }
     const r = ev.result;
+    // A reply with nothing in it still has its (empty) text block.
+    const body = this.next === 0 ? [...this.openText(), ...this.close()] : this.close();
     return [
-      named({ type: 'content_block_stop', index: 0 }),
+      ...body,
       named({
         type: 'message_delta',
         delta: { stop_reason: stopReason(r), stop_sequence: r.stopSequence },

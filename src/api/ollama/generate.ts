@@ -1,16 +1,39 @@
 // Ollama POST /api/generate and /api/chat: wire requests -> NativeRequest, results/events -> NDJSON objects.
 
-import type { ChatMessage } from '../../chat/template.ts';
-import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
+import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
+import type { ToolSpec } from '../../chat/tools.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { stopOrLength } from '../native.ts';
 import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
+import { argumentsObject, readFunctionTools } from '../tools.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
 import { readOllamaFormat } from '../structured-output.ts';
 import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
 
-/** A chat prompt with think as the template's enable_thinking. */
-function chatPrompt(messages: ChatMessage[], think: boolean | undefined): PromptInput {
-  return think === undefined ? { kind: 'chat', messages } : { kind: 'chat', messages, templateVars: { enable_thinking: think } };
+/** A chat prompt with think as the template's enable_thinking (tools: Ollama's API has no tool choice, so 'auto'). */
+function chatPrompt(messages: ChatMessage[], think: boolean | undefined, tools?: ToolSpec[]): PromptInput {
+  const p: PromptInput & { kind: 'chat' } = { kind: 'chat', messages };
+  if (think !== undefined) p.templateVars = { enable_thinking: think };
+  if (tools) p.tools = tools;
+  return p;
+}
+
+/** An assistant message's tool_calls: `[{function: {name, arguments: {…}}}]` (arguments may be JSON text too). */
+function messageToolCalls(m: Fields): ChatToolCall[] | undefined {
+  const list = m.array('tool_calls');
+  if (!list?.length) return undefined;
+  return objects(list, m.name('tool_calls')).map((c) => {
+    const id = c.string('id');
+    c.raw('type');
+    const fn = c.required('function', (x, k) => x.object(k));
+    const name = fn.required('name', (x, k) => x.string(k, { nonEmpty: true }));
+    fn.number('index', { integer: true, min: 0 });
+    const raw = fn.raw('arguments');
+    const args = typeof raw === 'string' ? raw : (fn.object('arguments')?.obj ?? {});
+    fn.rejectUnknown();
+    c.rejectUnknown();
+    return { ...(id !== undefined ? { id } : {}), type: 'function', function: { name, arguments: args } };
+  });
 }
 
 export interface OllamaRequest {
@@ -23,7 +46,7 @@ export interface OllamaRequest {
 
 function common(f: Fields, prompts: PromptInput[]): NativeRequest {
   const keepAliveMs = readKeepAlive(f);
-  rejectUnsupported(f);
+  rejectUnsupported(f, { tools: prompts.some((p) => p.kind === 'chat' && p.tools !== undefined) });
   const grammar = readOllamaFormat(f);
   const logprobs = readLogprobs(f);
   const o = readOllamaOptions(f.object('options'));
@@ -74,19 +97,22 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
   const list = f.array('messages') ?? [];
   const messages = objects(list, 'messages').map((m): ChatMessage => {
     const role = m.required('role', (x, k) => x.oneOf(k, ROLES));
-    if (role === 'tool') throw unsupported(m.name('role'), 'role "tool" belongs to tool calling, which is not implemented');
     const content = m.string('content') ?? '';
     const images = m.array('images');
     if (images && images.length > 0) throw unsupported(m.name('images'), 'the model reads no images');
-    const calls = m.array('tool_calls');
-    if (calls && calls.length > 0) throw unsupported(m.name('tool_calls'), 'tool calling is not implemented');
+    const calls = role === 'assistant' ? messageToolCalls(m) : undefined;
     m.string('thinking');
     m.string('tool_name');
+    const callId = role === 'tool' ? m.string('tool_call_id') : undefined;
     m.rejectUnknown();
-    return { role, content };
+    const msg: ChatMessage = { role, content };
+    if (calls) msg.toolCalls = calls;
+    if (callId !== undefined) msg.toolCallId = callId;
+    return msg;
   });
   const think = readThink(f);
-  const native = common(f, [chatPrompt(messages, think)]);
+  const tools = readFunctionTools(f);
+  const native = common(f, [chatPrompt(messages, think, tools)]);
   native.model = model;
   f.rejectUnknown();
   return { native, think, loadOnly: messages.length === 0 };
@@ -135,17 +161,31 @@ export function timings(r: ChoiceResult): OllamaTimings {
 
 type Kind = 'generate' | 'chat';
 
-/** The text fields; `thinking` only when there is some (Ollama omits it when empty). */
-function body(kind: Kind, text: string, thinking = ''): Record<string, unknown> {
-  const think = thinking ? { thinking } : {};
-  return kind === 'generate' ? { response: text, ...think } : { message: { role: 'assistant', content: text, ...think } };
+export interface OllamaToolCall {
+  function: { index: number; name: string; arguments: Record<string, unknown> };
 }
 
-/** The whole answer as one object (stream: false); with `think`, the think block goes to `thinking`. */
+function ollamaToolCall(c: NativeToolCall, index: number): OllamaToolCall {
+  return { function: { index, name: c.name, arguments: argumentsObject(c.arguments) } };
+}
+
+/** The text fields; `thinking` only when there is some (Ollama omits it when empty), tool calls when made. */
+function body(kind: Kind, text: string, thinking = '', calls: OllamaToolCall[] = []): Record<string, unknown> {
+  const think = thinking ? { thinking } : {};
+  if (kind === 'generate') return { response: text, ...think };
+  return { message: { role: 'assistant', content: text, ...think, ...(calls.length ? { tool_calls: calls } : {}) } };
+}
+
+/**
+ * The whole answer as one object (stream: false); with `think`, the think block goes to `thinking` (with
+ * tools the provider has already read it apart, as `reasoning`).
+ */
 export function ollamaResponse(kind: Kind, model: string, r: ChoiceResult, now: Date, think = false): Record<string, unknown> {
   const parts = think ? ThinkingSplitter.split(r.text) : { thinking: '', content: r.text };
+  const thinking = think && r.reasoning ? r.reasoning + parts.thinking : parts.thinking;
+  const calls = (r.toolCalls ?? []).map(ollamaToolCall);
   const out: Record<string, unknown> = {
-    model, created_at: now.toISOString(), ...body(kind, parts.content, parts.thinking), done: true, done_reason: stopOrLength(r.reason),
+    model, created_at: now.toISOString(), ...body(kind, parts.content, thinking, calls), done: true, done_reason: stopOrLength(r.reason),
   };
   if (kind === 'generate') out.context = [...r.promptTokens, ...r.tokens];
   Object.assign(out, timings(r));
@@ -167,8 +207,12 @@ export function ollamaStreamEvent(kind: Kind, model: string, ev: NativeEvent, no
   const line = (parts: ThinkingParts) => ({ model, created_at: now.toISOString(), ...body(kind, parts.content, parts.thinking), done: false });
   if (ev.type === 'done') {
     const rest = splitter?.end();
-    const last = ollamaResponse(kind, model, { ...ev.result, text: '', logprobs: undefined }, now);
+    const last = ollamaResponse(kind, model, { ...ev.result, text: '', reasoning: undefined, toolCalls: undefined, logprobs: undefined }, now);
     return rest && (rest.thinking || rest.content) ? [line(rest), last] : [last];
+  }
+  if (ev.type === 'reasoning') return splitter ? [line({ thinking: ev.text, content: '' })] : [];
+  if (ev.type === 'tool_call') {
+    return [{ model, created_at: now.toISOString(), ...body(kind, '', '', [ollamaToolCall(ev, ev.call)]), done: false }];
   }
   const scored = logprobs(ev.tokens);
   const parts = splitter ? splitter.push(ev.text) : { thinking: '', content: ev.text };

@@ -100,10 +100,10 @@ export function readThink(f: Fields): boolean | undefined {
   throw new FieldError('think', 'think must be true or false');
 }
 
-/** tools and images are refused by name (format is readOllamaFormat's). */
-export function rejectUnsupported(f: Fields): void {
-  const tools = f.array('tools');
-  if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented');
+/** tools (outside /api/chat) and images are refused by name (format is readOllamaFormat's). */
+export function rejectUnsupported(f: Fields, opts: { tools?: boolean } = {}): void {
+  const tools = opts.tools ? undefined : f.array('tools');
+  if (tools && tools.length > 0) throw unsupported('tools', 'tools are for /api/chat; /api/generate calls none');
   const images = f.array('images');
   if (images && images.length > 0) throw unsupported('images', 'the model reads no images');
 }

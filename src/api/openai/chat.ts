@@ -1,10 +1,11 @@
 // OpenAI POST /v1/chat/completions: wire request -> NativeRequest, and results/events -> wire responses.
 
-import type { ChatMessage } from '../../chat/template.ts';
-import type { ChoiceResult, NativeEvent, NativeRequest, TokenInfo } from '../native.ts';
+import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
+import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
 import {
-  finishReason, markIgnored, readN, readSampling, readStop, readStreamOptions, rejectTools, usageOf, utf8Bytes,
+  markIgnored, readN, readSampling, readStop, readStreamOptions, rejectFunctions, usageOf, utf8Bytes,
   type ResponseMeta, type Usage,
 } from './common.ts';
 
@@ -17,7 +18,7 @@ const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] a
 function messageContent(m: Fields, role: string): string {
   const raw = m.raw('content');
   if (raw === undefined) {
-    if (role === 'assistant') return '';
+    if (role === 'assistant' || role === 'tool') return '';
     throw new FieldError(m.name('content'), `${m.name('content')} is required`);
   }
   if (typeof raw === 'string') return raw;
@@ -34,20 +35,39 @@ function messageContent(m: Fields, role: string): string {
   }).join('');
 }
 
+/** An assistant message's tool_calls: `[{id, type: "function", function: {name, arguments}}]`. */
+function messageToolCalls(m: Fields): ChatToolCall[] | undefined {
+  const list = m.array('tool_calls');
+  if (!list) return undefined;
+  return objects(list, m.name('tool_calls')).map((c) => {
+    const id = c.string('id');
+    c.oneOf('type', ['function']);
+    const fn = c.required('function', (x, k) => x.object(k));
+    const name = fn.required('name', (x, k) => x.string(k, { nonEmpty: true }));
+    const args = fn.string('arguments') ?? '{}';
+    fn.rejectUnknown();
+    c.rejectUnknown();
+    return { ...(id !== undefined ? { id } : {}), type: 'function', function: { name, arguments: args } };
+  });
+}
+
 export function chatMessagesFromOpenAI(list: unknown[]): ChatMessage[] {
   return objects(list, 'messages').map((m) => {
     const role = m.required('role', (f, k) => f.oneOf(k, ROLES));
-    if (role === 'tool' || role === 'function') throw unsupported(m.name('role'), `role "${role}" belongs to tool calling, which is not implemented`);
-    if (m.has('tool_calls')) throw unsupported(m.name('tool_calls'), 'tool calling is not implemented');
-    if (m.has('function_call')) throw unsupported(m.name('function_call'), 'function calling is not implemented');
+    if (role === 'function') throw unsupported(m.name('role'), 'role "function" belongs to the deprecated function calling; send role "tool" with tool_call_id');
+    if (m.has('function_call')) throw unsupported(m.name('function_call'), 'the deprecated function_call is not implemented; send tool_calls');
     if (m.has('audio')) throw unsupported(m.name('audio'), 'audio is not implemented');
     const content = messageContent(m, role);
     const name = m.string('name');
     m.raw('refusal');
+    const calls = role === 'assistant' ? messageToolCalls(m) : undefined;
+    const callId = role === 'tool' ? m.required('tool_call_id', (f, k) => f.string(k)) : undefined;
     m.rejectUnknown();
     // "developer" is OpenAI's newer name for the system role.
     const msg: ChatMessage = { role: role === 'developer' ? 'system' : role, content };
     if (name !== undefined) msg.name = name;
+    if (calls?.length) msg.toolCalls = calls;
+    if (callId !== undefined) msg.toolCallId = callId;
     return msg;
   });
 }
@@ -63,7 +83,11 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   const logprobs = f.boolean('logprobs') ?? false;
   const top = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
   if (top !== undefined && !logprobs) throw new FieldError('top_logprobs', 'top_logprobs requires logprobs to be true');
-  rejectTools(f);
+  rejectFunctions(f);
+  const tools = readFunctionTools(f);
+  const toolChoice = readOpenAIToolChoice(f);
+  // Accepted: a forced call of a named tool is one call; "required" and "auto" may still make several.
+  f.boolean('parallel_tool_calls');
   const modalities = f.array('modalities');
   if (modalities && modalities.some((m) => m !== 'text')) throw unsupported('modalities', 'only "text" output is implemented');
   for (const k of ['audio', 'prediction', 'web_search_options', 'reasoning_effort']) {
@@ -71,9 +95,16 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   }
   markIgnored(f);
   const templateVars = f.object('chat_template_kwargs')?.obj;
+  const prompt: PromptInput = { kind: 'chat', messages };
+  if (templateVars) prompt.templateVars = templateVars;
+  if (tools) prompt.tools = tools;
+  if (toolChoice !== undefined) {
+    if (!tools && toolChoice !== 'none' && toolChoice !== 'auto') throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no tools');
+    if (tools) prompt.toolChoice = toolChoice;
+  }
   const req: NativeRequest & ChatRequestExtras = {
     model,
-    prompts: [templateVars ? { kind: 'chat', messages, templateVars } : { kind: 'chat', messages }],
+    prompts: [prompt],
     n: readN(f),
     maxTokens: maxCompletion ?? maxTokens,
     sampling: readSampling(f),
@@ -105,6 +136,39 @@ export function chatLogprobs(tokens: readonly TokenInfo[]): { content: ChatLogpr
   };
 }
 
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls';
+
+export function chatFinishReason(r: ChoiceResult): ChatFinishReason {
+  return r.reason === 'tool_calls' ? 'tool_calls' : r.reason === 'length' ? 'length' : 'stop';
+}
+
+export interface WireToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+function wireToolCall(c: NativeToolCall): WireToolCall {
+  return { id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } };
+}
+
+export interface ChatMessageOut {
+  role: 'assistant';
+  content: string | null;
+  refusal: null;
+  tool_calls?: WireToolCall[];
+  /** The reasoning read apart from content (as llama-server and vLLM name it). */
+  reasoning_content?: string;
+}
+
+function messageOut(r: ChoiceResult): ChatMessageOut {
+  const calls = r.toolCalls ?? [];
+  const msg: ChatMessageOut = { role: 'assistant', content: calls.length && r.text === '' ? null : r.text, refusal: null };
+  if (calls.length) msg.tool_calls = calls.map(wireToolCall);
+  if (r.reasoning !== undefined) msg.reasoning_content = r.reasoning;
+  return msg;
+}
+
 export interface ChatCompletion {
   id: string;
   object: 'chat.completion';
@@ -113,9 +177,9 @@ export interface ChatCompletion {
   system_fingerprint: string;
   choices: {
     index: number;
-    message: { role: 'assistant'; content: string; refusal: null };
+    message: ChatMessageOut;
     logprobs: { content: ChatLogprob[]; refusal: null } | null;
-    finish_reason: 'stop' | 'length';
+    finish_reason: ChatFinishReason;
   }[];
   usage: Usage;
 }
@@ -129,12 +193,27 @@ export function chatCompletion(results: readonly ChoiceResult[], meta: ResponseM
     system_fingerprint: meta.systemFingerprint,
     choices: results.map((r) => ({
       index: r.index,
-      message: { role: 'assistant', content: r.text, refusal: null },
+      message: messageOut(r),
       logprobs: r.logprobs ? chatLogprobs(r.logprobs) : null,
-      finish_reason: finishReason(r),
+      finish_reason: chatFinishReason(r),
     })),
     usage: usageOf(results),
   };
+}
+
+/** A tool call in a stream: the first chunk has its id, type and name with arguments "", later ones add arguments. */
+export interface ChatDeltaToolCall {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+export interface ChatDelta {
+  role?: 'assistant';
+  content?: string;
+  reasoning_content?: string;
+  tool_calls?: ChatDeltaToolCall[];
 }
 
 export interface ChatChunk {
@@ -145,9 +224,9 @@ export interface ChatChunk {
   system_fingerprint: string;
   choices: {
     index: number;
-    delta: { role?: 'assistant'; content?: string };
+    delta: ChatDelta;
     logprobs: { content: ChatLogprob[]; refusal: null } | null;
-    finish_reason: 'stop' | 'length' | null;
+    finish_reason: ChatFinishReason | null;
   }[];
   usage?: Usage | null;
 }
@@ -179,6 +258,14 @@ export class ChatStreamEncoder {
   }
 
   event(ev: NativeEvent): ChatChunk[] {
+    const one = (delta: ChatDelta) => this.chunk([{ index: ev.index, delta, logprobs: null, finish_reason: null }]);
+    if (ev.type === 'reasoning') return [one({ reasoning_content: ev.text })];
+    if (ev.type === 'tool_call') {
+      return [
+        one({ tool_calls: [{ index: ev.call, id: ev.id, type: 'function', function: { name: ev.name, arguments: '' } }] }),
+        one({ tool_calls: [{ index: ev.call, function: { arguments: ev.arguments } }] }),
+      ];
+    }
     if (ev.type === 'delta') {
       const scored = this.logprobs ? ev.tokens.filter((t) => t.logprob !== undefined) : [];
       if (ev.text === '' && scored.length === 0) return [];
@@ -186,7 +273,7 @@ export class ChatStreamEncoder {
         index: ev.index, delta: { content: ev.text }, logprobs: scored.length ? chatLogprobs(scored) : null, finish_reason: null,
       }])];
     }
-    return [this.chunk([{ index: ev.index, delta: {}, logprobs: null, finish_reason: finishReason(ev.result) }])];
+    return [this.chunk([{ index: ev.index, delta: {}, logprobs: null, finish_reason: chatFinishReason(ev.result) }])];
   }
 
   end(results: readonly ChoiceResult[]): ChatChunk[] {

@@ -85,16 +85,13 @@ export function readN(f: Fields): number {
   return f.number('n', { integer: true, min: 1, max: 16 }) ?? 1;
 }
 
-/** tools and functions are refused by name (structured output is readSampling's). */
-export function rejectTools(f: Fields): void {
-  const tools = f.array('tools');
-  if (tools && tools.length > 0) throw unsupported('tools', 'tool calling is not implemented; send the request without tools');
-  const choice = f.raw('tool_choice');
-  if (choice !== undefined && choice !== 'none' && choice !== 'auto') throw unsupported('tool_choice', 'tool calling is not implemented');
-  if (f.has('functions')) throw unsupported('functions', 'function calling is not implemented');
-  if (f.has('function_call')) throw unsupported('function_call', 'function calling is not implemented');
+/** The deprecated functions / function_call fields are refused by name (tools replace them). */
+export function rejectFunctions(f: Fields): void {
+  if (f.has('functions')) throw unsupported('functions', 'the deprecated functions field is not implemented; send tools');
+  if (f.has('function_call')) throw unsupported('function_call', 'the deprecated function_call field is not implemented; send tool_choice');
 }
 
+/** Completions' finish reason ('tool_calls' cannot happen there: it has no tools). */
 export function finishReason(r: ChoiceResult): 'stop' | 'length' {
   return r.reason === 'length' ? 'length' : 'stop';
 }

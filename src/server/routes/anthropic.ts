@@ -17,7 +17,8 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return generateAndReply(ctx, request, reply, req, undefined, {
       json: ([r]) => messageResponse(r, meta),
       stream: () => {
-        const enc = new MessagesStreamEncoder(meta);
+        const p = req.prompts[0];
+        const enc = new MessagesStreamEncoder(meta, { tools: p.kind === 'chat' && p.tools !== undefined && p.toolChoice !== 'none' });
         const frames = (events: { event: string; data: unknown }[]) => events.map((e) => sseEvent(e.event, e.data));
         return {
           format: 'sse',
@@ -33,7 +34,7 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
     requireJsonContentType(request);
     const req = countTokensRequestFromAnthropic(request.body);
     const provider = await useModel(ctx, request, reply, req.model);
-    const tokens = await provider.countTokens({ kind: 'chat', messages: req.messages, templateVars: req.templateVars });
+    const tokens = await provider.countTokens(req.prompt);
     request.hearth.promptTokens = tokens;
     return { input_tokens: tokens };
   });
