@@ -10,7 +10,11 @@ import type { FinishReason } from '../engine/types.ts';
 export type PromptInput =
   /** `templateVars`: extra chat-template variables (chat_template_kwargs; Ollama's think as enable_thinking). */
   /** `tools`/`toolChoice`: functions the model may call and which calls are allowed (default 'auto'). */
-  | { kind: 'chat'; messages: ChatMessage[]; templateVars?: Record<string, unknown>; tools?: ToolSpec[]; toolChoice?: ToolChoice }
+  /** `parallelToolCalls: false`: at most one call where the call grammar can say so (a forced call). */
+  | {
+    kind: 'chat'; messages: ChatMessage[]; templateVars?: Record<string, unknown>; tools?: ToolSpec[]; toolChoice?: ToolChoice;
+    parallelToolCalls?: boolean;
+  }
   /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
   | { kind: 'text'; text: string; context?: number[] }
   | { kind: 'tokens'; tokens: number[] };

@@ -75,16 +75,16 @@ export function readOpenAIToolChoice(f: Fields): ToolChoice | undefined {
   return { name };
 }
 
-/** Anthropic's tool_choice: {type: "auto" | "any" | "tool" (with name) | "none", disable_parallel_tool_use}. */
-export function readAnthropicToolChoice(f: Fields): ToolChoice | undefined {
+/** Anthropic's tool_choice: {type: "auto" | "any" | "tool" (with name) | "none"}, and disable_parallel_tool_use. */
+export function readAnthropicToolChoice(f: Fields): { choice: ToolChoice; single: boolean } | undefined {
   const c = f.object('tool_choice');
   if (!c) return undefined;
   const type = c.required('type', (x, k) => x.oneOf(k, ['auto', 'any', 'tool', 'none']));
-  c.boolean('disable_parallel_tool_use');
+  const single = c.boolean('disable_parallel_tool_use') ?? false;
   const choice: ToolChoice = type === 'tool' ? { name: c.required('name', (x, k) => x.string(k, { nonEmpty: true })) }
     : type === 'any' ? 'required' : type === 'none' ? 'none' : 'auto';
   c.rejectUnknown();
-  return choice;
+  return { choice, single };
 }
 
 /** Arguments JSON text as an object (Anthropic's input, Ollama's arguments); a non-object comes back empty. */

@@ -56,7 +56,9 @@ function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: N
   if (input.kind !== 'chat' || !input.tools?.length || input.toolChoice === 'none') return undefined;
   const family = detectToolFamily(model.chatTemplate);
   const choice = input.toolChoice ?? 'auto';
-  const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate });
+  const grammar = toolChoiceGrammar(family, input.tools, choice, {
+    template: model.chatTemplate, single: input.parallelToolCalls === false,
+  });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
     throw new HearthError('invalid_argument',
       'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');

@@ -22,6 +22,8 @@ export interface ToolGrammarOptions {
    * typed, fenced call. Without it: the older spelling.
    */
   template?: string;
+  /** At most one call for 'required' (OpenAI parallel_tool_calls: false, Anthropic disable_parallel_tool_use). */
+  single?: boolean;
 }
 
 interface Spelling extends ToolSpelling {
@@ -139,7 +141,7 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
   }
   const lines: string[] = [];
   const sp: Spelling = { family, ...toolSpelling(opts.template) };
-  const head = callsRule(sp, choice === 'required');
+  const head = callsRule(sp, choice === 'required' && !opts.single);
   lines.push(`root ::= ${opts.allowReasoning ? 'think? ' : ''}${head}`);
   lines.push('call ::= ' + allowed.map((_, i) => `call${i}`).join(' | '));
   allowed.forEach((t, i) => {

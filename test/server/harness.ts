@@ -26,19 +26,20 @@ export const TEST_TEMPLATE =
   "{{ bos_token }}{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
 
-let templated: string | undefined;
+const templated = new Map<string, string>();
 
-/** stories260K with tokenizer.chat_template set, written once per process into a temp dir. */
-export function chatTemplateModelPath(): string {
-  if (templated) return templated;
+/** stories260K with tokenizer.chat_template set (TEST_TEMPLATE by default), written once per process and template into a temp dir. */
+export function chatTemplateModelPath(template = TEST_TEMPLATE): string {
+  const done = templated.get(template);
+  if (done) return done;
   const dir = mkdtempSync(join(tmpdir(), 'hearth-serve-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const src = openGGUF(STORIES);
   try {
-    const metadata = GGUFMetadata.from(src.metadata).string('tokenizer.chat_template', TEST_TEMPLATE);
+    const metadata = GGUFMetadata.from(src.metadata).string('tokenizer.chat_template', template);
     const path = join(dir, 'stories-chat.gguf');
     writeGGUF(path, { metadata, tensors: src.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, data: () => src.readTensor(t) })) });
-    templated = path;
+    templated.set(template, path);
     return path;
   } finally {
     src.close();

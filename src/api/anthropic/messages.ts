@@ -99,12 +99,14 @@ function conversation(f: Fields): ChatMessage[] {
 }
 
 /** The chat prompt: messages, tools and tool choice, template variables. */
-function chatPrompt(messages: ChatMessage[], tools: ToolSpec[] | undefined, toolChoice: ToolChoice | undefined,
+function chatPrompt(messages: ChatMessage[], tools: ToolSpec[] | undefined, read: { choice: ToolChoice; single: boolean } | undefined,
   templateVars: Record<string, unknown> | undefined): PromptInput & { kind: 'chat' } {
   const p: PromptInput & { kind: 'chat' } = { kind: 'chat', messages };
+  const toolChoice = read?.choice;
   if (templateVars) p.templateVars = templateVars;
   if (tools) p.tools = tools;
   if (tools && toolChoice !== undefined) p.toolChoice = toolChoice;
+  if (tools && read?.single) p.parallelToolCalls = false;
   if (!tools && toolChoice !== undefined && toolChoice !== 'auto' && toolChoice !== 'none') {
     throw new FieldError('tool_choice', 'tool_choice forces a tool call, but the request has no tools');
   }

@@ -86,8 +86,8 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   rejectFunctions(f);
   const tools = readFunctionTools(f);
   const toolChoice = readOpenAIToolChoice(f);
-  // Accepted: a forced call of a named tool is one call; "required" and "auto" may still make several.
-  f.boolean('parallel_tool_calls');
+  // false: a forced call ("required") is one call; with "auto" the model is not held to it.
+  const parallel = f.boolean('parallel_tool_calls');
   const modalities = f.array('modalities');
   if (modalities && modalities.some((m) => m !== 'text')) throw unsupported('modalities', 'only "text" output is implemented');
   for (const k of ['audio', 'prediction', 'web_search_options', 'reasoning_effort']) {
@@ -98,6 +98,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   const prompt: PromptInput = { kind: 'chat', messages };
   if (templateVars) prompt.templateVars = templateVars;
   if (tools) prompt.tools = tools;
+  if (tools && parallel === false) prompt.parallelToolCalls = false;
   if (toolChoice !== undefined) {
     if (!tools && toolChoice !== 'none' && toolChoice !== 'auto') throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no tools');
     if (tools) prompt.toolChoice = toolChoice;
