@@ -83,8 +83,8 @@ test('bad requests raise the SDK error types', async () => {
     (e) => e instanceof Anthropic.BadRequestError && /temperature/.test(e.message));
   await assert.rejects(client.messages.create({
     model: 'claude-hearth', max_tokens: 5, messages: [{ role: 'user', content: 'x' }],
-    tools: [{ name: 'f', input_schema: { type: 'object' } }],
-  }), (e) => e instanceof Anthropic.BadRequestError && /tools is not supported/.test(e.message));
+    tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+  }), (e) => e instanceof Anthropic.BadRequestError && /only custom tools/.test(e.message));
   await assert.rejects(client.messages.create({
     model: 'claude-hearth', max_tokens: 5,
     messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }] }],

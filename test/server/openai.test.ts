@@ -166,8 +166,8 @@ test('bad requests raise the SDK error types with the field named', async () => 
   const base = { model: 'stories260K', messages: [{ role: 'user' as const, content: 'x' }] };
   await assert.rejects(client.chat.completions.create({ ...base, temperature: 5 }),
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature' && /temperature must be <= 2/.test(e.message));
-  await assert.rejects(client.chat.completions.create({ ...base, tools: [{ type: 'function', function: { name: 'f' } }] }),
-    (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools' && e.code === 'unsupported_field');
+  await assert.rejects(client.chat.completions.create({ ...base, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } }),
+    (e) => e instanceof OpenAI.BadRequestError && /tool_choice names function "g", which is not in tools \(f\)/.test(e.message));
   await assert.rejects(client.chat.completions.create({ ...base, response_format: { type: 'json_schema', json_schema: { name: 'n', schema: { type: 'number', multipleOf: 2 } } } }),
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format.json_schema.schema' && /multipleOf/.test(e.message));
   const long = 'Once upon a time '.repeat(600);
