@@ -46,3 +46,49 @@ test('stream events in order', () => {
   assert.deepEqual(names[3].data.delta, { type: 'text_delta', text: 'Hi' });
   assert.deepEqual(names[5].data, { type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: { output_tokens: 1 } });
 });
+
+test('tools: request tools, tool_choice, tool_use and tool_result blocks', () => {
+  const r = messagesRequestFromAnthropic({
+    model: 'm', max_tokens: 9, tool_choice: { type: 'any', disable_parallel_tool_use: true },
+    tools: [{ name: 'f', description: 'F', input_schema: { type: 'object' } }],
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Looking.' }, { type: 'tool_use', id: 'toolu_1', name: 'f', input: { a: 1 } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'ok' }] }, { type: 'text', text: 'and?' }] },
+    ],
+  });
+  assert.deepEqual(r.prompts, [{
+    kind: 'chat',
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: 'Looking.', toolCalls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', content: 'ok', toolCallId: 'toolu_1' },
+      { role: 'user', content: 'and?' },
+    ],
+    tools: [{ name: 'f', description: 'F', parameters: { type: 'object' } }],
+    toolChoice: 'required',
+    parallelToolCalls: false,
+  }]);
+  const named = messagesRequestFromAnthropic({ model: 'm', max_tokens: 9, messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'f', input_schema: {} }], tool_choice: { type: 'tool', name: 'f' } });
+  assert.deepEqual((named.prompts[0] as { toolChoice: unknown }).toolChoice, { name: 'f' });
+});
+
+test('tools: tool_use blocks in the body and the stream, stop_reason tool_use', () => {
+  const call = { id: 'call_abc', name: 'f', arguments: '{"a":1}' };
+  const m = messageResponse(result({ text: '', toolCalls: [call], reason: 'tool_calls' }), { id: 'msg_1', model: 'm' });
+  assert.deepEqual(m.content, [{ type: 'tool_use', id: 'toolu_abc', name: 'f', input: { a: 1 } }]);
+  assert.equal(m.stop_reason, 'tool_use');
+  const enc = new MessagesStreamEncoder({ id: 'msg_1', model: 'm' }, { tools: true });
+  const evs = [
+    ...enc.start(6), ...enc.event({ type: 'delta', index: 0, text: 'Hi', tokens: [] }),
+    ...enc.event({ type: 'tool_call', index: 0, call: 0, ...call }),
+    ...enc.event({ type: 'done', index: 0, result: result({ reason: 'tool_calls', toolCalls: [call] }) }),
+  ];
+  assert.deepEqual(evs.map((e) => [e.event, e.data.index]), [
+    ['message_start', undefined], ['ping', undefined], ['content_block_start', 0], ['content_block_delta', 0], ['content_block_stop', 0],
+    ['content_block_start', 1], ['content_block_delta', 1], ['content_block_stop', 1], ['message_delta', undefined], ['message_stop', undefined],
+  ]);
+  assert.deepEqual(evs[5].data.content_block, { type: 'tool_use', id: 'toolu_abc', name: 'f', input: {} });
+  assert.deepEqual(evs[6].data.delta, { type: 'input_json_delta', partial_json: '{"a":1}' });
+  assert.deepEqual((evs[8].data.delta as { stop_reason: string }).stop_reason, 'tool_use');
+});

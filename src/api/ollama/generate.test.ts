@@ -87,3 +87,35 @@ test('think: true answers put the think block in thinking, streamed or not', () 
   assert.equal(messages.map((m) => m.content).join(''), 'answer');
   assert.equal(lines.at(-1)!.done, true);
 });
+
+test('tools: chat request tools and call history; tool_calls in the answer and the stream', () => {
+  const r = chatRequestFromOllama({
+    model: 'm', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: '', tool_calls: [{ function: { name: 'f', arguments: { a: 1 } } }] },
+      { role: 'tool', content: 'ok', tool_name: 'f' },
+    ],
+  });
+  assert.deepEqual(r.native.prompts, [{
+    kind: 'chat',
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: '', toolCalls: [{ type: 'function', function: { name: 'f', arguments: { a: 1 } } }] },
+      { role: 'tool', content: 'ok' },
+    ],
+    tools: [{ name: 'f', parameters: { type: 'object' } }],
+  }]);
+  assert.throws(() => generateRequestFromOllama({ model: 'm', prompt: 'x', tools: [{ type: 'function', function: { name: 'f' } }] }), /tools are for \/api\/chat/);
+  const res: ChoiceResult = {
+    index: 0, promptIndex: 0, text: '', tokens: [1], reason: 'tool_calls', stopSequence: null, toolCalls: [{ id: 'call_1', name: 'f', arguments: '{"a":1}' }],
+    usage: { promptTokens: 2, completionTokens: 1, cachedTokens: 0 },
+    timings: { queueMs: 0, promptMs: 1, generateMs: 1, totalMs: 2, firstTokenMs: 1, loadMs: 0 }, promptTokens: [1, 2],
+  };
+  const out = ollamaResponse('chat', 'm', res, new Date(0));
+  assert.deepEqual(out.message, { role: 'assistant', content: '', tool_calls: [{ function: { index: 0, name: 'f', arguments: { a: 1 } } }] });
+  assert.equal(out.done_reason, 'stop');
+  const [line] = ollamaStreamEvent('chat', 'm', { type: 'tool_call', index: 0, call: 0, id: 'call_1', name: 'f', arguments: '{"a":1}' }, new Date(0));
+  assert.deepEqual(line.message, { role: 'assistant', content: '', tool_calls: [{ function: { index: 0, name: 'f', arguments: { a: 1 } } }] });
+  assert.equal(line.done, false);
+});

@@ -74,3 +74,48 @@ test('chat_template_kwargs become template variables of the chat prompt', () => 
   assert.deepEqual(chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }] }]);
   assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: 'x' }), /chat_template_kwargs must be an object/);
 });
+
+test('tools: request fields, call history, tool messages', () => {
+  const r = chatRequestFromOpenAI({
+    model: 'm', tool_choice: { type: 'function', function: { name: 'f' } }, parallel_tool_calls: false,
+    tools: [{ type: 'function', function: { name: 'f', description: 'F', parameters: { type: 'object' }, strict: true } }, { type: 'function', function: { name: 'g' } }],
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'ok' },
+    ],
+  });
+  assert.deepEqual(r.prompts, [{
+    kind: 'chat',
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', content: 'ok', toolCallId: 'call_1' },
+    ],
+    tools: [{ name: 'f', description: 'F', parameters: { type: 'object' } }, { name: 'g', parameters: { type: 'object', properties: {} } }],
+    parallelToolCalls: false,
+    toolChoice: { name: 'f' },
+  }]);
+  assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], tool_choice: 'sometimes', tools: [{ type: 'function', function: { name: 'f' } }] }), /tool_choice must be/);
+  assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f' } }, { type: 'function', function: { name: 'f' } }] }), /repeats the tool name "f"/);
+  assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'function', name: 'f', content: 'x' }] }), /deprecated function calling/);
+});
+
+test('tools: message.tool_calls with null content, finish_reason tool_calls, streamed call chunks', () => {
+  const call = { id: 'call_a', name: 'f', arguments: '{"a":1}' };
+  const c = chatCompletion([result({ text: '', toolCalls: [call], reason: 'tool_calls' })], meta);
+  assert.deepEqual(c.choices[0].message, {
+    role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }],
+  });
+  assert.equal(c.choices[0].finish_reason, 'tool_calls');
+  assert.equal(chatCompletion([result({ toolCalls: [] })], meta).choices[0].message.content, 'Hello');
+  const enc = new ChatStreamEncoder(meta, { includeUsage: false, logprobs: false });
+  const chunks = enc.event({ type: 'tool_call', index: 0, call: 0, ...call });
+  assert.deepEqual(chunks.map((x) => x.choices[0].delta), [
+    { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '' } }] },
+    { tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] },
+  ]);
+  assert.deepEqual(enc.event({ type: 'reasoning', index: 0, text: 'hm' })[0].choices[0].delta, { reasoning_content: 'hm' });
+  const [fin] = enc.event({ type: 'done', index: 0, result: result({ reason: 'tool_calls', toolCalls: [call] }) });
+  assert.equal(fin.choices[0].finish_reason, 'tool_calls');
+});
