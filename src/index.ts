@@ -53,7 +53,9 @@ export { EngineHost, RemoteModel, sharedEngine } from './engine/worker/engine-ho
 export { openModelInfo, type ModelInfo } from './engine/model-info.ts';
 export type { Provider, Generation, Embeddings, EmbedOptions } from './provider/types.ts';
 export { Scheduler, type SchedulerOptions, type JobSpec, type JobEvent } from './engine/scheduler.ts';
-export type { NativeRequest, NativeEvent, ChoiceResult, ModelCard, ModelCapabilities, PromptInput } from './api/native.ts';
+export type {
+  NativeRequest, NativeEvent, ChoiceResult, ChoiceFinishReason, NativeToolCall, ModelCard, ModelCapabilities, PromptInput,
+} from './api/native.ts';
 
 // backends
 export { createWebGPUBackend, isWebGPUBackend } from './kernels/webgpu/host.ts';
