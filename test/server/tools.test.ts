@@ -195,3 +195,27 @@ test('ollama: chat with tools answers; a history with tool_calls and a tool mess
   for await (const part of streamed) last = part;
   assert.equal(last?.done, true);
 });
+
+test('openai: streamed deltas add up: one chunk opens each call (id, name, arguments ""), the next carries its arguments', async () => {
+  const stream = await openai.chat.completions.create({
+    model: MODEL, messages, tools: openaiTools, tool_choice: 'required', parallel_tool_calls: false, max_tokens: 300, seed: 4, stream: true,
+  });
+  const calls: { id?: string; name?: string; arguments: string }[] = [];
+  let finish: string | null = null;
+  let opened = 0;
+  for await (const chunk of stream) {
+    const choice = chunk.choices[0];
+    if (!choice) continue;
+    finish = choice.finish_reason ?? finish;
+    for (const d of choice.delta.tool_calls ?? []) {
+      if (d.id !== undefined) {
+        opened++;
+        assert.equal(d.function?.arguments, '');
+        calls[d.index] = { id: d.id, name: d.function?.name, arguments: '' };
+      } else calls[d.index]!.arguments += d.function?.arguments ?? '';
+    }
+  }
+  assert.equal(opened, 1);
+  assert.equal(finish, 'tool_calls');
+  checkCall(calls[0]!.name!, JSON.parse(calls[0]!.arguments));
+});
