@@ -84,7 +84,10 @@ class ToolReader {
     this.parser = parser;
   }
 
-  /** The events for a parse step; `tokens` go with the step's content delta (empty text when there is none). */
+  /**
+   * The events for a parse step: reasoning, then the content delta (which carries the step's `tokens`, with
+   * empty text where the step settled no content, so every token still reaches a delta), then finished calls.
+   */
   events(index: number, evs: ToolStreamEvent[], tokens: TokenInfo[]): NativeEvent[] {
     let text = '';
     let thought = '';
@@ -168,7 +171,7 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
         if (ev.logprob) infos[index].push(ti);
         texts[index] += ev.text;
         const reader = readers[index];
-        if (reader) for (const e of reader.events(index, reader.parser.push(ev.text), ev.logprob ? [ti] : [])) channel.push(e);
+        if (reader) for (const e of reader.events(index, reader.parser.push(ev.text), [ti])) channel.push(e);
         else channel.push({ type: 'delta', index, text: ev.text, tokens: [ti] });
         break;
       }
