@@ -63,7 +63,7 @@ test('required and named choices get the Hermes call grammar; with another gramm
   for (const toolChoice of ['required', { name: 'f' }] as const) {
     const { submit, specs } = scripted([]);
     await (await startGeneration(model, 0, submit, request({ toolChoice }))).collect();
-    assert.match(specs[0]!.sampling?.grammar ?? "", /<tool_call>/);
+    assert.match(specs[0]!.sampling?.grammar ?? '', /<tool_call>/);
   }
   const { submit } = scripted([]);
   await assert.rejects(startGeneration(model, 0, submit, request({ toolChoice: 'required' }, { sampling: { grammar: 'root ::= "x"' } })),
