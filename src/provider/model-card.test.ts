@@ -10,6 +10,9 @@ test('capabilities follow the pooling type, the attention and the classifier hea
   assert.deepEqual(capabilityNames(decoder.capabilities), ['completion', 'embedding', 'thinking']);
   assert.deepEqual(capabilityNames(modelCapabilities('llama', purpose(undefined), undefined).capabilities), ['completion', 'embedding']);
   assert.match(modelCapabilities('llama', purpose(undefined), 'x').missing.thinking!, /no thinking switch/);
+  const hermes = modelCapabilities('qwen3', purpose(undefined), '{% if tools %}<tool_call>{"name": …}</tool_call>{% endif %}{{ enable_thinking }}');
+  assert.deepEqual(capabilityNames(hermes.capabilities), ['completion', 'embedding', 'thinking', 'tools']);
+  assert.match(modelCapabilities('llama', purpose(undefined), 'x').missing.tools!, /no tool-call syntax/);
 
   const bert = modelCapabilities('bert', purpose('mean', true), undefined);
   assert.deepEqual(capabilityNames(bert.capabilities), ['embedding']);

@@ -3,6 +3,7 @@
 
 import type { ModelInfo, ModelPurpose } from '../engine/model-info.ts';
 import type { Capability, ModelCapabilities, ModelCard } from '../api/native.ts';
+import { detectToolFamily } from '../chat/tools.ts';
 
 export interface CapabilityFacts {
   capabilities: ModelCapabilities;
@@ -16,7 +17,9 @@ export interface CapabilityFacts {
  *   - generation (chat, completion): a decoder whose file writes no pooling type;
  *   - embeddings: any pooling but none and rank (a decoder without one is mean-pooled);
  *   - rerank: pooling rank and a classification head;
- *   - thinking: the chat template reads `enable_thinking`.
+ *   - thinking: the chat template reads `enable_thinking`;
+ *   - tools: the chat template teaches a tool-call syntax (a tool family other than the generic JSON
+ *     convention, which any chat model is given when a request sends tools).
  */
 export function modelCapabilities(arch: string, purpose: ModelPurpose, chatTemplate: string | undefined): CapabilityFacts {
   const { pooling, encoder, classifier } = purpose;
@@ -41,8 +44,10 @@ export function modelCapabilities(arch: string, purpose: ModelPurpose, chatTempl
   }
   const thinking = generates && chatTemplate !== undefined && chatTemplate.includes('enable_thinking');
   if (!thinking) missing.thinking = generates ? 'its chat template has no thinking switch (enable_thinking)' : missing.chat!;
+  const tools = generates && detectToolFamily(chatTemplate) !== 'generic';
+  if (!tools) missing.tools = generates ? 'its chat template teaches no tool-call syntax (tools sent to it get a generic JSON convention)' : missing.chat!;
   return {
-    capabilities: { chat: generates, completion: generates, embeddings: embeds, rerank: ranks, thinking, tools: false, vision: false },
+    capabilities: { chat: generates, completion: generates, embeddings: embeds, rerank: ranks, thinking, tools, vision: false },
     missing,
   };
 }

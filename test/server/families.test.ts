@@ -134,7 +134,7 @@ for (const [name, served, prompt, eot] of [
     const chat = await ollama.chat({ model, messages: MESSAGES, stream: false, options: { num_predict: 4, temperature: 0 } });
     assert.equal(chat.prompt_eval_count, want.length);
     const show = await ollama.show({ model });
-    assert.deepEqual(show.capabilities, name === 'qwen3' ? ['completion', 'embedding', 'thinking'] : ['completion', 'embedding']);
+    assert.deepEqual(show.capabilities, name === 'qwen3' ? ['completion', 'embedding', 'thinking', 'tools'] : ['completion', 'embedding']);
     assert.equal(show.template, s.srv.host.ready().card.chatTemplate);
   });
 
