@@ -56,14 +56,14 @@ function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: N
   if (input.kind !== 'chat' || !input.tools?.length || input.toolChoice === 'none') return undefined;
   const family = detectToolFamily(model.chatTemplate);
   const choice = input.toolChoice ?? 'auto';
+  const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
   const grammar = toolChoiceGrammar(family, input.tools, choice, {
-    template: model.chatTemplate, single: input.parallelToolCalls === false,
+    template: model.chatTemplate, single: input.parallelToolCalls === false, openReasoning: startInReasoning,
   });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
     throw new HearthError('invalid_argument',
       'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');
   }
-  const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
   return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning }) };
 }
 

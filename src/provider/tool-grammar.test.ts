@@ -103,3 +103,10 @@ test('allowReasoning: a <think> block may come first', () => {
   assert.ok(accepts(g, outputs.hermes[0]));
   assert.ok(!accepts(g, '<think>\nunclosed ' + outputs.hermes[0]));
 });
+
+test('openReasoning: the prompt opened <think>, so the output closes it before the calls', () => {
+  const g = toolChoiceGrammar('hermes', tools, 'required', { schemaToGbnf: compile!, openReasoning: true })!;
+  assert.ok(accepts(g, 'It is cold.\n</think>\n\n' + outputs.hermes[0]));
+  assert.ok(accepts(g, '</think>' + outputs.hermes[0]));
+  assert.ok(!accepts(g, outputs.hermes[0]));
+});

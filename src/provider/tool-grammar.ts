@@ -24,6 +24,11 @@ export interface ToolGrammarOptions {
   template?: string;
   /** At most one call for 'required' (OpenAI parallel_tool_calls: false, Anthropic disable_parallel_tool_use). */
   single?: boolean;
+  /**
+   * The prompt itself opened the reasoning block (DeepSeek-R1's generation prompt ends with `<think>\n`): the
+   * output is the rest of that block, `</think>`, then the calls.
+   */
+  openReasoning?: boolean;
 }
 
 interface Spelling extends ToolSpelling {
@@ -142,7 +147,8 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
   const lines: string[] = [];
   const sp: Spelling = { family, ...toolSpelling(opts.template) };
   const head = callsRule(sp, choice === 'required' && !opts.single);
-  lines.push(`root ::= ${opts.allowReasoning ? 'think? ' : ''}${head}`);
+  const lead = opts.openReasoning ? 'think-text "</think>" [ \\t\\n]* ' : opts.allowReasoning ? 'think? ' : '';
+  lines.push(`root ::= ${lead}${head}`);
   lines.push('call ::= ' + allowed.map((_, i) => `call${i}`).join(' | '));
   allowed.forEach((t, i) => {
     // The name goes into a JSON string inside a GBNF literal: JSON-escape it here, lit() escapes for GBNF.
@@ -150,6 +156,6 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
     lines.push(`call${i} ::= ${callRule(sp, name, `t${i}-root`)}`);
     lines.push(prefixRules(schemaToGbnf(t.parameters ?? { type: 'object' }), `t${i}-`).trim());
   });
-  if (opts.allowReasoning) lines.push(...THINK_RULES);
+  if (opts.allowReasoning || opts.openReasoning) lines.push(...THINK_RULES);
   return lines.join('\n') + '\n';
 }
