@@ -83,7 +83,6 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
   const requests: [string, unknown][] = [
     ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: img } }] }] }],
     ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: img, format: 'wav' } }] }] }],
-    ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'get', description: img } }] }],
     ['/v1/chat/completions', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { $ref: img } } } }],
     ['/v1/messages', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: img } }] }] }],
     ['/v1/messages', { model: 'stories260K', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: img } }] }] }],
@@ -101,6 +100,9 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
   }
   // A request with a URL where text belongs is just text.
   assert.equal((await call(srv.base, '/v1/completions', { key, body: { model: 'stories260K', prompt: img, max_tokens: 2 } })).status, 200);
+  // and a tool whose description is a URL is a tool the model reads about, nothing the server fetches
+  const tools = [{ type: 'function', function: { name: 'get', description: img, parameters: { type: 'object', properties: { url: { type: 'string', default: img } } } } }];
+  assert.equal((await call(srv.base, '/v1/chat/completions', { key, body: { model: 'stories260K', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }], tools } })).status, 200);
   assert.equal(canaryHits, 0);
 });
 
