@@ -219,3 +219,18 @@ test('openai: streamed deltas add up: one chunk opens each call (id, name, argum
   assert.equal(finish, 'tool_calls');
   checkCall(calls[0]!.name!, JSON.parse(calls[0]!.arguments));
 });
+
+test("reasoning_effort reaches Qwen3's enable_thinking: none closes the think block in the prompt, high leaves it open", async () => {
+  const ask = async (reasoning_effort: 'none' | 'high') => {
+    const r = await fetch(`${srv.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, reasoning_effort }),
+    });
+    assert.equal(r.status, 200);
+    return ((await r.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+  };
+  const promptOf = (vars: Record<string, unknown>) => srv.host.ready().tokenize!({ kind: 'chat', messages: [{ role: 'user', content: 'hi' }], templateVars: vars }).length;
+  assert.equal(await ask('none'), promptOf({ enable_thinking: false }));
+  assert.equal(await ask('high'), promptOf({ enable_thinking: true }));
+  assert.ok(await ask('none') > await ask('high'), 'the empty <think></think> block is in the prompt');
+});

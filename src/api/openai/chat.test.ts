@@ -75,6 +75,17 @@ test('chat_template_kwargs become template variables of the chat prompt', () => 
   assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: 'x' }), /chat_template_kwargs must be an object/);
 });
 
+test('reasoning_effort is the template\'s thinking switch; chat_template_kwargs, when it sets the switch, wins', () => {
+  const vars = (body: Record<string, unknown>) =>
+    (chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], ...body }).prompts[0] as { templateVars?: unknown }).templateVars;
+  assert.deepEqual(vars({ reasoning_effort: 'high' }), { enable_thinking: true });
+  assert.deepEqual(vars({ reasoning_effort: 'low' }), { enable_thinking: true });
+  assert.deepEqual(vars({ reasoning_effort: 'minimal' }), { enable_thinking: false });
+  assert.deepEqual(vars({ reasoning_effort: 'none' }), { enable_thinking: false });
+  assert.deepEqual(vars({ reasoning_effort: 'high', chat_template_kwargs: { enable_thinking: false, x: 1 } }), { enable_thinking: false, x: 1 });
+  assert.throws(() => vars({ reasoning_effort: 'maximum' }), /reasoning_effort must be one of/);
+});
+
 test('tools: request fields, call history, tool messages', () => {
   const r = chatRequestFromOpenAI({
     model: 'm', tool_choice: { type: 'function', function: { name: 'f' } }, parallel_tool_calls: false,

@@ -90,11 +90,17 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   const parallel = f.boolean('parallel_tool_calls');
   const modalities = f.array('modalities');
   if (modalities && modalities.some((m) => m !== 'text')) throw unsupported('modalities', 'only "text" output is implemented');
-  for (const k of ['audio', 'prediction', 'web_search_options', 'reasoning_effort']) {
+  for (const k of ['audio', 'prediction', 'web_search_options']) {
     if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
   }
+  // reasoning_effort reaches the one switch chat templates have (Qwen3's enable_thinking): "none" and "minimal"
+  // turn thinking off, the other levels on; a template without the switch ignores it, as llama-server does.
+  const effort = f.oneOf('reasoning_effort', ['none', 'minimal', 'low', 'medium', 'high']);
   markIgnored(f);
-  const templateVars = f.object('chat_template_kwargs')?.obj;
+  let templateVars = f.object('chat_template_kwargs')?.obj;
+  if (effort !== undefined && templateVars?.enable_thinking === undefined) {
+    templateVars = { ...templateVars, enable_thinking: effort !== 'none' && effort !== 'minimal' };
+  }
   const prompt: PromptInput = { kind: 'chat', messages };
   if (templateVars) prompt.templateVars = templateVars;
   if (tools) prompt.tools = tools;
