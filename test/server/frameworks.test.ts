@@ -13,7 +13,7 @@ import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { ChatOllama } from '@langchain/ollama';
 import { ChatAnthropic } from '@langchain/anthropic';
-import { generateObject, generateText, tool as aiTool } from 'ai';
+import { generateObject, generateText, streamObject, tool as aiTool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { createOllama } from 'ollama-ai-provider-v2';
 import { sharedPath } from '../shared.ts';
@@ -49,9 +49,10 @@ test('langchain ChatOpenAI: bindTools with a required and a named tool choice', 
   }
 });
 
-test('langchain ChatOpenAI: withStructuredOutput (jsonSchema, and the default)', async () => {
+test('langchain ChatOpenAI: withStructuredOutput (jsonSchema, functionCalling, and the default)', async () => {
   const llm = new ChatOpenAI({ model: MODEL, apiKey: 'unused', configuration: { baseURL: `${srv.base}/v1` }, maxTokens: 300, maxRetries: 0, temperature: 0 });
   Person.parse(await llm.withStructuredOutput(Person, { method: 'jsonSchema', name: 'person' }).invoke('Tell me about Lily.'));
+  Person.parse(await llm.withStructuredOutput(Person, { method: 'functionCalling', name: 'person' }).invoke('Tell me about Lily.'));
   Person.parse(await llm.withStructuredOutput(Person, { name: 'person' }).invoke('Tell me about Lily.'));
 });
 
@@ -84,6 +85,11 @@ test('ai sdk openai-compatible: generateObject, and generateText with a required
   const hearth = createOpenAICompatible({ baseURL: `${srv.base}/v1`, name: 'hearth', supportsStructuredOutputs: true });
   const { object } = await generateObject({ model: hearth(MODEL), schema: Person, prompt: 'Tell me about Lily.', maxOutputTokens: 300, temperature: 0, maxRetries: 0 });
   Person.parse(object);
+  const streamed = streamObject({ model: hearth(MODEL), schema: Person, prompt: 'Tell me about Lily.', maxOutputTokens: 300, temperature: 0.7, maxRetries: 0 });
+  let partials = 0;
+  for await (const _ of streamed.partialObjectStream) partials++;
+  assert.ok(partials >= 1);
+  Person.parse(await streamed.object);
   const r = await generateText({
     model: hearth(MODEL), prompt: QUESTION, toolChoice: 'required', maxOutputTokens: 200, maxRetries: 0,
     tools: { get_weather: aiTool({ description: 'Weather in a city', inputSchema: Weather }) },
