@@ -100,13 +100,20 @@ test('ai sdk openai-compatible: generateObject, and generateText with a required
   Weather.parse(call.input);
 });
 
-test('ai sdk ollama provider: generateObject with the sampling settings in options', async () => {
+test('ai sdk ollama provider: generateObject with the sampling settings in options, and tools', async () => {
   const ollama = createOllama({ baseURL: `${srv.base}/api` });
   const { object } = await generateObject({
     model: ollama(MODEL), schema: Person, prompt: 'Tell me about Lily.', maxRetries: 0,
     providerOptions: { ollama: { options: { temperature: 0, num_predict: 300 } } },
   });
   Person.parse(object);
+  // With tools it sends tool_choice "auto" (Ollama's only behaviour); whatever calls the model makes must fit.
+  const r = await generateText({
+    model: ollama(MODEL), prompt: QUESTION, maxRetries: 0, providerOptions: { ollama: { options: { num_predict: 200, seed: 3 } } },
+    tools: { get_weather: aiTool({ description: 'Weather in a city', inputSchema: Weather }) },
+  });
+  assert.ok(r.finishReason === 'stop' || r.finishReason === 'length' || r.finishReason === 'tool-calls', r.finishReason);
+  for (const c of r.toolCalls) { assert.equal(c.toolName, 'get_weather'); Weather.parse(c.input); }
   // This provider sends temperature, top_p and max_output_tokens at the top level, where Ollama's API has no such
   // fields (Ollama drops them unread); here they are a 400 naming them.
   await assert.rejects(
