@@ -2,18 +2,18 @@
 // ChatOpenAI, ChatOllama and ChatAnthropic; the AI SDK's OpenAI-compatible and Ollama providers) against a live
 // server over stories260K with Qwen3's chat template. Every call or object is forced by a grammar (a required or
 // named tool choice, a json_schema response format, an Ollama format schema), so the weak model still gives a
-// valid one; each is checked against its zod schema.
+// valid one, streamed or not; each is checked against its zod schema.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { tool as lcTool } from '@langchain/core/tools';
-import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
+import { AIMessage, AIMessageChunk, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { ChatOllama } from '@langchain/ollama';
 import { ChatAnthropic } from '@langchain/anthropic';
-import { generateObject, generateText, streamObject, tool as aiTool } from 'ai';
+import { generateObject, generateText, streamObject, streamText, tool as aiTool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { createOllama } from 'ollama-ai-provider-v2';
 import { sharedPath } from '../shared.ts';
@@ -49,6 +49,28 @@ test('langchain ChatOpenAI: bindTools with a required and a named tool choice', 
   }
 });
 
+/** A streamed answer's chunks added up, as LangChain's agents do. */
+async function concatenated(stream: AsyncIterable<AIMessageChunk>): Promise<AIMessageChunk> {
+  let acc: AIMessageChunk | undefined;
+  for await (const c of stream) acc = acc ? acc.concat(c) : c;
+  assert.ok(acc);
+  return acc;
+}
+
+test('langchain ChatOpenAI and ChatAnthropic: a forced call, streamed, adds up to a valid tool call', async () => {
+  const openai = new ChatOpenAI({ model: MODEL, apiKey: 'unused', configuration: { baseURL: `${srv.base}/v1` }, maxTokens: 200, maxRetries: 0 });
+  const anthropic = new ChatAnthropic({ model: MODEL, apiKey: 'unused', anthropicApiUrl: srv.base, maxTokens: 200, maxRetries: 0 });
+  for (const msg of [
+    await concatenated(await openai.bindTools([weatherTool], { tool_choice: 'get_weather' }).stream(QUESTION)),
+    await concatenated(await anthropic.bindTools([weatherTool], { tool_choice: { type: 'tool', name: 'get_weather' } }).stream(QUESTION)),
+  ]) {
+    const call = msg.tool_calls?.[0];
+    assert.ok(call, JSON.stringify(msg));
+    assert.equal(call.name, 'get_weather');
+    Weather.parse(call.args);
+  }
+});
+
 test('langchain ChatOpenAI: withStructuredOutput (jsonSchema, functionCalling, and the default)', async () => {
   const llm = new ChatOpenAI({ model: MODEL, apiKey: 'unused', configuration: { baseURL: `${srv.base}/v1` }, maxTokens: 300, maxRetries: 0, temperature: 0 });
   Person.parse(await llm.withStructuredOutput(Person, { method: 'jsonSchema', name: 'person' }).invoke('Tell me about Lily.'));
@@ -81,7 +103,7 @@ test('langchain ChatAnthropic: bindTools with a forced tool, and withStructuredO
   Person.parse(await llm.withStructuredOutput(Person, { name: 'person' }).invoke('Tell me about Lily.'));
 });
 
-test('ai sdk openai-compatible: generateObject, and generateText with a required tool', async () => {
+test('ai sdk openai-compatible: generateObject, streamObject, generateText with a required tool, streamText with a named one', async () => {
   const hearth = createOpenAICompatible({ baseURL: `${srv.base}/v1`, name: 'hearth', supportsStructuredOutputs: true });
   const { object } = await generateObject({ model: hearth(MODEL), schema: Person, prompt: 'Tell me about Lily.', maxOutputTokens: 300, temperature: 0, maxRetries: 0 });
   Person.parse(object);
@@ -98,6 +120,15 @@ test('ai sdk openai-compatible: generateObject, and generateText with a required
   assert.ok(call, JSON.stringify(r.response.body ?? r.text));
   assert.equal(call.toolName, 'get_weather');
   Weather.parse(call.input);
+  const streamedText = streamText({
+    model: hearth(MODEL), prompt: QUESTION, toolChoice: { type: 'tool', toolName: 'get_weather' }, maxOutputTokens: 200, maxRetries: 0,
+    tools: { get_weather: aiTool({ description: 'Weather in a city', inputSchema: Weather }) },
+  });
+  for await (const _ of streamedText.fullStream);
+  const [streamedCall] = await streamedText.toolCalls;
+  assert.ok(streamedCall);
+  assert.equal(streamedCall.toolName, 'get_weather');
+  Weather.parse(streamedCall.input);
 });
 
 test('ai sdk ollama provider: generateObject with the sampling settings in options, and tools', async () => {
