@@ -69,6 +69,16 @@ test('think true/false is the chat template\'s enable_thinking; levels are refus
   assert.throws(() => chatRequestFromOllama({ model: 'm', messages: [], think: 1 }), /think must be true or false/);
 });
 
+test('chat: tool_choice "auto" (what Ollama does anyway) is accepted; another choice is refused naming it', () => {
+  const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+  const r = chatRequestFromOllama({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools, tool_choice: 'auto' });
+  const [p] = r.native.prompts;
+  assert.ok(p?.kind === 'chat' && p.tools?.[0]?.name === 'f' && p.toolChoice === undefined);
+  for (const tool_choice of ['required', 'none', { type: 'function', name: 'f' }]) {
+    assert.throws(() => chatRequestFromOllama({ model: 'm', messages: [], tools, tool_choice }), (e: any) => e.param === 'tool_choice' && /only "auto" is accepted/.test(e.message));
+  }
+});
+
 test('think: true answers put the think block in thinking, streamed or not', () => {
   const now = new Date(0);
   const text = '<think>\nponder\n</think>\n\nanswer';

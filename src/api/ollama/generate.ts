@@ -91,6 +91,17 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
 
 const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 
+/**
+ * Ollama's API has no tool choice (Ollama reads no tool_choice field), but some clients send one with their tools
+ * (the AI SDK's ollama-ai-provider-v2 sends "auto" whenever there are tools): "auto" is what Ollama does, so it is
+ * accepted; any other choice is refused rather than dropped.
+ */
+function readOllamaToolChoice(f: Fields): void {
+  const v = f.raw('tool_choice');
+  if (v === undefined || v === 'auto') return;
+  throw unsupported('tool_choice', `Ollama's API has no tool choice; only "auto" is accepted, got ${JSON.stringify(v)} (use the OpenAI or Anthropic API to force a call)`);
+}
+
 export function chatRequestFromOllama(body: unknown): OllamaRequest {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
@@ -112,6 +123,7 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
   });
   const think = readThink(f);
   const tools = readFunctionTools(f);
+  readOllamaToolChoice(f);
   const native = common(f, [chatPrompt(messages, think, tools)]);
   native.model = model;
   f.rejectUnknown();
