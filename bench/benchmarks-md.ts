@@ -1,7 +1,9 @@
 // BENCHMARKS.md is shared by every benchmark script: each one owns a single "## " section and
 // rewrites only that, so results of different scripts live side by side.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { REPO_ROOT } from '../test/shared.ts';
 
 const PREAMBLE = '# Benchmarks\n\nWritten by the scripts in bench/; each section says how to regenerate it.\n';
 
@@ -36,4 +38,15 @@ export function machineDescription(): string {
     if (m) model = m[1].trim();
   }
   return `${model || 'unknown CPU'}, ${cpus().length} cores`;
+}
+
+/** The commit measured ("a56410c", "+dirty" when src/ has uncommitted changes), or "unknown" outside a git checkout. */
+export function hearthRevision(): string {
+  try {
+    let rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()) rev += '+dirty';
+    return rev;
+  } catch {
+    return 'unknown';
+  }
 }

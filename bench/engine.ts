@@ -6,7 +6,7 @@
 //        npm run bench -- --report   (rewrites the section from the stored rows, measures nothing)
 // Models come from bench/engine-models.ts (cached under bench/.cache/). Rows are kept in
 // bench/.cache/engine-results.json so a subset run updates only its rows of the table.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../test/shared.ts';
 import { referenceBench, referenceUnavailableReason, REFERENCE_INSTALL_COMMAND } from '../test/reference/client.ts';
 import { openGGUF } from '../src/gguf/reader.ts';
 import { benchModelPath, BENCH_CACHE_DIR } from './engine-models.ts';
-import { writeSection, machineDescription } from './benchmarks-md.ts';
+import { writeSection, machineDescription, hearthRevision } from './benchmarks-md.ts';
 import { engineSection, type EngineRow, type EngineRun, type ModelFacts } from './engine-report.ts';
 
 const HEADING = '## CPU engine (1B-class models)';
@@ -96,17 +96,6 @@ function load1(): number {
 
 function readRows(): EngineRow[] {
   return existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as EngineRow[]) : [];
-}
-
-function hearthRevision(): string {
-  try {
-    let rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' });
-    if (dirty.trim()) rev += '+dirty';
-    return rev;
-  } catch {
-    return 'unknown';
-  }
 }
 
 const refReason = values['skip-reference'] ? 'skipped (--skip-reference)' : referenceUnavailableReason();

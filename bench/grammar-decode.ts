@@ -8,14 +8,14 @@
 //        npm run bench:grammar -- --report   (rewrites the section from the stored rows, measures nothing)
 // Models are cached under test/.cache/bench/ (test/fixtures/random-quantized.ts); rows are kept in
 // test/.cache/bench/grammar-decode-results.json.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, sharedPath } from '../test/shared.ts';
 import { LLAMA_3_2_1B, vocabFromTokenizerJson, writeRandomLlama, type VocabOptions } from '../test/fixtures/random-quantized.ts';
-import { writeSection, machineDescription } from './benchmarks-md.ts';
+import { writeSection, machineDescription, hearthRevision } from './benchmarks-md.ts';
 import { SCHEMA, PROMPT, schemaPrefixError } from './grammar-decode-schema.ts';
 import type { DecodeRun } from './grammar-decode-child.ts';
 
@@ -104,16 +104,6 @@ function side(runs: DecodeRun[], grammar: boolean): Side {
   return { tps: rs.map(decodeRate), gapTps: rs.map(gapRate), firstMs: rs.map((r) => r.firstMs), tokens: rs.map((r) => r.tokens), sample, check };
 }
 
-function revision(): string {
-  try {
-    let rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    if (execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()) rev += '+dirty';
-    return rev;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function measure(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const v of VOCABS) {
@@ -178,7 +168,7 @@ const stored: Stored = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, '
 };
 if (!values.report) {
   Object.assign(stored, {
-    date: new Date().toISOString().slice(0, 10), revision: revision(), machine: machineDescription(), node: process.version, nTokens, reps,
+    date: new Date().toISOString().slice(0, 10), revision: hearthRevision(), machine: machineDescription(), node: process.version, nTokens, reps,
   });
   stored.rows = await measure();
   mkdirSync(CACHE, { recursive: true });

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/shared.ts';
 import { LLAMA_3_2_1B, writeRandomLlama, type RandomLlamaOptions } from '../test/fixtures/random-quantized.ts';
 import { estimateModelBytes, type MemoryEstimate } from '../src/engine/fit.ts';
-import { writeSection, machineDescription } from './benchmarks-md.ts';
+import { writeSection, machineDescription, hearthRevision } from './benchmarks-md.ts';
 
 const MEM_HEADING = '## Memory estimate vs resident growth';
 const TTFT_HEADING = '## Load time, request to first token';
@@ -124,16 +124,6 @@ function cpuFlags(): string {
   return named.filter((f) => flags.has(f)).join(' ') || 'unknown';
 }
 
-function revision(): string {
-  try {
-    let rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    if (execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()) rev += '+dirty';
-    return rev;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function measureMemory(): Promise<MemRow[]> {
   const rows: MemRow[] = [];
   for (const mix of MIXES) {
@@ -236,7 +226,7 @@ const stored: Stored = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, '
 };
 if (!values.report) {
   Object.assign(stored, {
-    date: new Date().toISOString().slice(0, 10), revision: revision(), machine: machineDescription(), flags: cpuFlags(), node: process.version,
+    date: new Date().toISOString().slice(0, 10), revision: hearthRevision(), machine: machineDescription(), flags: cpuFlags(), node: process.version,
   });
   if (values.only !== 'ttft') {
     stored.mem = await measureMemory();
