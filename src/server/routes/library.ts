@@ -68,10 +68,28 @@ function headerInfo(path: string): HeaderFacts {
   }
 }
 
+/**
+ * Header facts by file (path, size and modification time), read once: a large vocabulary makes a header take a while
+ * to parse, and /v1/models asks for every model's capabilities on each call.
+ */
+const headers = new Map<string, HeaderFacts>();
+const HEADER_CACHE = 256;
+
+function modelHeader(m: LibraryModel): HeaderFacts {
+  const key = `${m.path}\0${m.size}\0${m.modifiedAt.getTime()}`;
+  let facts = headers.get(key);
+  if (!facts) {
+    facts = headerInfo(m.path);
+    if (headers.size >= HEADER_CACHE) headers.delete(headers.keys().next().value!);
+    headers.set(key, facts);
+  }
+  return facts;
+}
+
 function openaiModel(m: LibraryModel) {
   return {
     id: m.name, object: 'model' as const, created: Math.floor(m.addedAt.getTime() / 1000), owned_by: 'hearth',
-    capabilities: headerInfo(m.path).capabilities,
+    capabilities: modelHeader(m).capabilities,
   };
 }
 
@@ -117,7 +135,7 @@ export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: Lib
     f.boolean('verbose');
     f.rejectUnknown();
     const m = find(name);
-    const { info, template, capabilities } = headerInfo(m.path);
+    const { info, template, capabilities } = modelHeader(m);
     return {
       license: '',
       modelfile: modelfileText(m.preset?.from ?? m.path, m.preset),
