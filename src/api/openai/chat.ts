@@ -3,6 +3,7 @@
 import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
 import {
   markIgnored, readN, readSampling, readStop, readStreamOptions, rejectFunctions, usageOf, utf8Bytes,
@@ -114,7 +115,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     prompts: [prompt],
     n: readN(f),
     maxTokens: maxCompletion ?? maxTokens,
-    sampling: readSampling(f),
+    sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
     logprobs: logprobs ? (top ?? 0) : undefined,
     stream,

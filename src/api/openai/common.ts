@@ -30,7 +30,7 @@ export function markIgnored(f: Fields): void {
   if (user !== undefined && typeof user !== 'string') throw new FieldError('user', 'user must be a string');
 }
 
-/** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n, typical_p). */
+/** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n; its other extras are readLlamaSamplerFields'). */
 export function readSampling(f: Fields): SamplingOptions {
   const sampling: SamplingOptions = {
     temperature: f.number('temperature', { min: 0, max: 2 }),
@@ -40,7 +40,6 @@ export function readSampling(f: Fields): SamplingOptions {
     seed: f.number('seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
     topK: f.number('top_k', { integer: true, min: 0 }),
     minP: f.number('min_p', { min: 0, max: 1 }),
-    typicalP: f.number('typical_p', { min: 0, max: 1, minExclusive: true }),
     repeatPenalty: f.number('repeat_penalty', { min: 0, minExclusive: true }),
     repeatLastN: f.number('repeat_last_n', { integer: true, min: -1 }),
   };

@@ -2,6 +2,7 @@
 
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, checkNumber, unsupported } from '../validate.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import {
   finishReason, markIgnored, readN, readSampling, readStop, readStreamOptions, usageOf, type ResponseMeta, type Usage,
 } from './common.ts';
@@ -51,7 +52,7 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
     prompts,
     n,
     maxTokens: f.number('max_tokens', { integer: true, min: 0 }) ?? DEFAULT_COMPLETION_TOKENS,
-    sampling: readSampling(f),
+    sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
     logprobs,
     echo,
