@@ -175,7 +175,7 @@ test('DRY sequence breakers from a vocabulary: tokens containing a breaker, and 
   assert.equal(dryVocab(tok), v, 'built once per tokenizer');
   const single = dryBreakers(v, ['\n', ':']);
   for (let id = 0; id < tok.vocabSize; id++) {
-    const text = new TextDecoder().decode(v.pieces[id]);
+    const text = new TextDecoder().decode(v.piece(id));
     const want = text.includes('\n') || text.includes(':');
     const tails = single.get(id);
     assert.equal(tails !== undefined && tails.some((t) => t.length === 0), want, `token ${id} ${JSON.stringify(text)}`);
@@ -186,13 +186,13 @@ test('DRY sequence breakers from a vocabulary: tokens containing a breaker, and 
   const heads = [...multi.entries()].filter(([, ts]) => ts.some((t) => t.length > 0));
   assert.ok(heads.length > 0);
   for (const [head, ts] of heads) {
-    const text = new TextDecoder().decode(v.pieces[head]);
+    const text = new TextDecoder().decode(v.piece(head));
     for (const t of ts.filter((x) => x.length > 0)) {
       const ok = [...breaker].some((_, cut) => cut > 0 && text.endsWith(breaker.slice(0, cut))
         && tok.encode(breaker.slice(cut), { addBos: false }).join() === Array.from(t).join());
       assert.ok(ok, `${JSON.stringify(text)} + ${Array.from(t)}`);
     }
   }
-  const onceId = [...multi.keys()].find((id) => new TextDecoder().decode(v.pieces[id]) === 'Once');
+  const onceId = [...multi.keys()].find((id) => new TextDecoder().decode(v.piece(id)) === 'Once');
   assert.ok(onceId !== undefined, '"Once" heads the breaker');
 });

@@ -187,8 +187,14 @@ export class DrySampler implements Sampler {
 
 /** The vocabulary as DRY reads it: each token's text as llama.cpp detokenizes it alone, and the tokenizer. */
 export interface DryVocab {
-  /** Bytes of token id's text (control tokens shown, the SPM space prefix removed as llama.cpp's detokenize does). */
-  readonly pieces: readonly Uint8Array[];
+  readonly size: number;
+  /** The bytes token id adds to generated text (Tokenizer.tokenBytes). */
+  raw(id: number): Uint8Array;
+  /**
+   * Bytes of token id's text as llama.cpp's detokenize of that token alone gives it (control tokens shown, the SPM
+   * space prefix removed, spaces cleaned up where the vocabulary does): a subsequence of raw(id).
+   */
+  piece(id: number): Uint8Array;
   /** Tokens of a text without BOS/EOS or special-token parsing. */
   tokenize(text: string): number[];
 }
@@ -198,18 +204,26 @@ const breakerCache = new WeakMap<DryVocab, Map<string, Map<number, Int32Array[]>
 const utf8 = new TextEncoder();
 const utf8dec = new TextDecoder();
 
-/** The DRY view of a tokenizer, built once per tokenizer. */
+/** The DRY view of a tokenizer, one per tokenizer; a token's detokenized text is computed when first asked for. */
 export function dryVocab(tokenizer: Tokenizer): DryVocab {
   let v = vocabs.get(tokenizer);
   if (v) return v;
-  const pieces: Uint8Array[] = new Array(tokenizer.vocabSize);
-  for (let id = 0; id < tokenizer.vocabSize; id++) {
-    // decode() applies llama.cpp's single-token rules (space prefix, space clean-up); a lone byte of a
-    // multi-byte character does not survive it as text, so such a token keeps its raw bytes.
-    const text = tokenizer.decode([id], { skipSpecial: false });
-    pieces[id] = text.includes('\uFFFD') ? tokenizer.tokenBytes(id) : utf8.encode(text);
-  }
-  v = { pieces, tokenize: (text) => tokenizer.encode(text, { addBos: false, addEos: false, parseSpecial: false }) };
+  const pieces: (Uint8Array | undefined)[] = new Array(tokenizer.vocabSize);
+  v = {
+    size: tokenizer.vocabSize,
+    raw: (id) => tokenizer.tokenBytes(id),
+    piece: (id) => {
+      let p = pieces[id];
+      if (p === undefined) {
+        // decode() applies llama.cpp's single-token rules (space prefix, space clean-up); a lone byte of a
+        // multi-byte character does not survive it as text, so such a token keeps its raw bytes.
+        const text = tokenizer.decode([id], { skipSpecial: false });
+        pieces[id] = p = text.includes('\uFFFD') ? tokenizer.tokenBytes(id) : utf8.encode(text);
+      }
+      return p;
+    },
+    tokenize: (text) => tokenizer.encode(text, { addBos: false, addEos: false, parseSpecial: false }),
+  };
   vocabs.set(tokenizer, v);
   return v;
 }
@@ -248,14 +262,16 @@ function breakerSequences(vocab: DryVocab, str: Uint8Array): Map<number, Int32Ar
     else if (!list.some((x) => sameTokens(x, tail))) list.push(tail);
   };
   const tails = new Map<number, Int32Array>(); // by the number of breaker bytes the head covers
-  const pieces = vocab.pieces;
-  for (let id = 0; id < pieces.length; id++) {
-    const word = pieces[id];
+  const first = str[0];
+  for (let id = 0; id < vocab.size; id++) {
+    // the detokenized text is a subsequence of the raw bytes: without the breaker's first byte there, no match
+    if (indexOf(vocab.raw(id), first, 0) < 0) continue;
+    const word = vocab.piece(id);
     if (contains(word, str)) {
       add(id, new Int32Array(0));
       continue;
     }
-    for (let pos = word.indexOf(str[0]); pos >= 0; pos = word.indexOf(str[0], pos + 1)) {
+    for (let pos = indexOf(word, first, 0); pos >= 0; pos = indexOf(word, first, pos + 1)) {
       let i = 1;
       let match = true;
       for (; i < str.length && pos + i < word.length; i++) {
@@ -276,9 +292,15 @@ function breakerSequences(vocab: DryVocab, str: Uint8Array): Map<number, Int32Ar
   return out;
 }
 
+function indexOf(a: Uint8Array, b: number, from: number): number {
+  for (let i = from; i < a.length; i++) if (a[i] === b) return i;
+  return -1;
+}
+
 function contains(word: Uint8Array, s: Uint8Array): boolean {
-  const n = word.length - s.length;
-  for (let at = word.indexOf(s[0]); at >= 0 && at <= n; at = word.indexOf(s[0], at + 1)) {
+  const last = word.length - s.length;
+  for (let at = 0; at <= last; at++) {
+    if (word[at] !== s[0]) continue;
     let k = 1;
     while (k < s.length && word[at + k] === s[k]) k++;
     if (k === s.length) return true;
