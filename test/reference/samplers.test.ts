@@ -1,13 +1,15 @@
 // Hearth's XTC and DRY (and the dist draw around them) against llama.cpp's own samplers, through node-llama-cpp's
 // sequence.evaluate: llama.cpp samples a continuation of stories260K with a seed; Hearth's chain, replayed on the
-// raw logits of each of those steps with the same options, must pick the same tokens.
+// raw logits of each of those steps with the same options, must pick the same tokens. Mirostat, which node-llama-cpp
+// does not expose, through libllama's C API (llama-sampler-harness.c).
 // Skips when test/reference is not installed (npm run reference:install), fails if HEARTH_REQUIRE_REFERENCE=1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedPath } from '../shared.ts';
 import { loadTokenizer } from '../../src/tokenizer/load.ts';
-import { createSampler, type SamplingOptions } from '../../src/engine/sampler/index.ts';
+import { Candidates, createSampler, MirostatSampler, MirostatV2Sampler, type SamplingOptions } from '../../src/engine/sampler/index.ts';
 import { decodeLogits, requireReference, runReference, type SampleResult } from './client.ts';
+import { llamaMirostat } from './llama-sampler.ts';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 
@@ -78,4 +80,33 @@ test('llama.cpp reference: XTC and DRY pick the tokens llama.cpp picks, seeded a
     }
     t.diagnostic(`${name}: ${JSON.stringify(tok.decode(tokens))}`);
   });
+});
+
+test('llama.cpp reference: mirostat 1 and 2 select what libllama\'s samplers select, step after step', (t) => {
+  if (!requireReference(t)) return;
+  let s = 12345;
+  const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const nVocab = 2000;
+  const steps = 300;
+  // Zipf-like rows with noise and a few banned tokens: what a model's logits look like to mirostat
+  const logits = new Float32Array(nVocab * steps);
+  for (let r = 0; r < steps; r++) {
+    const slope = 0.6 + rand() * 1.2;
+    for (let i = 0; i < nVocab; i++) {
+      const rank = (i * 7919 + r * 31) % nVocab;
+      logits[r * nVocab + i] = rand() < 0.01 ? -Infinity : -slope * Math.log(rank + 1) * 3 + (rand() - 0.5);
+    }
+  }
+  for (const [version, seed, tau, eta] of [[1, 42, 5, 0.1], [2, 42, 5, 0.1], [1, 7, 3, 0.3], [2, 1234, 2.5, 0.2]] as const) {
+    const want = llamaMirostat({ version, seed, tau, eta, nVocab, logits });
+    const sampler = version === 1 ? new MirostatSampler({ tau, eta, seed }) : new MirostatV2Sampler({ tau, eta, seed });
+    const c = new Candidates();
+    const mine = Array.from({ length: steps }, (_, r) => {
+      c.load(logits.subarray(r * nVocab, (r + 1) * nVocab));
+      sampler.apply(c);
+      return c.selectedToken();
+    });
+    assert.deepEqual(mine, want, `mirostat ${version}, seed ${seed}, tau ${tau}, eta ${eta}`);
+    assert.ok(new Set(want).size > 20, 'the draws vary');
+  }
 });
