@@ -64,7 +64,9 @@ function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: N
     throw new HearthError('invalid_argument',
       'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');
   }
-  return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning }) };
+  // Under the call grammar a begun call is a call, so its arguments can stream as they are written.
+  const streamCalls = grammar !== undefined;
+  return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning, streamCalls }) };
 }
 
 /** An id for a call the model made without one. */
@@ -78,7 +80,8 @@ class ToolReader {
   content = '';
   reasoning: string | undefined;
   readonly calls: NativeToolCall[] = [];
-  private open: { id: string; name: string; arguments: string } | undefined;
+  /** Calls begun and not yet ended, by the parser's index (a call cut short stays here, out of the result). */
+  private readonly open = new Map<number, NativeToolCall>();
 
   constructor(parser: ToolCallStreamParser) {
     this.parser = parser;
@@ -86,7 +89,8 @@ class ToolReader {
 
   /**
    * The events for a parse step: reasoning, then the content delta (which carries the step's `tokens`, with
-   * empty text where the step settled no content, so every token still reaches a delta), then finished calls.
+   * empty text where the step settled no content, so every token still reaches a delta), then the calls'
+   * pieces and ends.
    */
   events(index: number, evs: ToolStreamEvent[], tokens: TokenInfo[]): NativeEvent[] {
     let text = '';
@@ -95,12 +99,19 @@ class ToolReader {
     for (const e of evs) {
       if (e.type === 'content') text += e.text;
       else if (e.type === 'reasoning') thought += e.text;
-      else if (e.type === 'tool_call_start') this.open = { id: e.id ?? callId(), name: e.name, arguments: '' };
-      else if (e.type === 'tool_call_args') this.open!.arguments += e.text;
-      else {
-        const call = this.open!;
-        this.open = undefined;
-        out.push({ type: 'tool_call', index, call: this.calls.length, ...call });
+      else if (e.type === 'tool_call_start') {
+        const call = { id: e.id ?? callId(), name: e.name, arguments: '' };
+        this.open.set(e.index, call);
+        out.push({ type: 'tool_call_delta', index, call: e.index, id: call.id, name: call.name, arguments: '' });
+      } else if (e.type === 'tool_call_args') {
+        this.open.get(e.index)!.arguments += e.text;
+        const last = out.at(-1);
+        if (last?.type === 'tool_call_delta' && last.call === e.index && last.name === undefined) last.arguments += e.text;
+        else out.push({ type: 'tool_call_delta', index, call: e.index, arguments: e.text });
+      } else {
+        const call = this.open.get(e.index)!;
+        this.open.delete(e.index);
+        out.push({ type: 'tool_call', index, call: e.index, ...call });
         this.calls.push(call);
       }
     }
