@@ -6,7 +6,7 @@ import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '.
 import { detectToolFamily } from '../chat/tools.ts';
 import { promptOpensReasoning, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
-import { toolChoiceGrammar } from './tool-grammar.ts';
+import { lazyToolGrammar, toolChoiceGrammar } from './tool-grammar.ts';
 import type { ModelInfo } from '../engine/model-info.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
@@ -46,9 +46,13 @@ function promptText(model: ModelInfo, input: PromptInput, tokens: number[]): str
   return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
 }
 
-/** The prompt's tool setup: the grammar that forces a call (required / named), and a parser per choice. */
+/**
+ * The prompt's tool setup: the grammar that forces a call (required / named) or, in auto mode, holds calls to
+ * their syntax once begun (lazy, with its triggers), and a parser per choice.
+ */
 interface ToolPlan {
   grammar: string | undefined;
+  triggers?: string[];
   parser: () => ToolCallStreamParser;
 }
 
@@ -57,16 +61,21 @@ function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: N
   const family = detectToolFamily(model.chatTemplate);
   const choice = input.toolChoice ?? 'auto';
   const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
-  const grammar = toolChoiceGrammar(family, input.tools, choice, {
-    template: model.chatTemplate, single: input.parallelToolCalls === false, openReasoning: startInReasoning,
-  });
+  const single = input.parallelToolCalls === false;
+  const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate, single, openReasoning: startInReasoning });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
     throw new HearthError('invalid_argument',
       'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');
   }
-  // Under the call grammar a begun call is a call, so its arguments can stream as they are written.
-  const streamCalls = grammar !== undefined;
-  return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning, streamCalls }) };
+  // In auto mode a response format's grammar shapes the whole reply, and then calls are read as written.
+  const lazy = grammar === undefined && req.sampling.grammar === undefined
+    ? lazyToolGrammar(family, input.tools, { template: model.chatTemplate, single }) : undefined;
+  // Under a call grammar a begun call is a call, so its arguments can stream as they are written.
+  const streamCalls = grammar !== undefined || lazy !== undefined;
+  return {
+    grammar: grammar ?? lazy?.grammar, ...(lazy ? { triggers: lazy.triggers } : {}),
+    parser: () => new ToolCallStreamParser(family, { startInReasoning, streamCalls }),
+  };
 }
 
 /** An id for a call the model made without one. */
@@ -147,12 +156,14 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
       const seed = req.sampling.seed;
       const plan = plans[p];
       const grammar = plan?.grammar ?? req.sampling.grammar;
+      const triggers = plan?.triggers;
       readers.push(plan ? new ToolReader(plan.parser()) : undefined);
       specs.push({
         prompt,
         maxTokens: req.maxTokens,
         sampling: {
           ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0, ...(grammar !== undefined ? { grammar } : {}),
+          ...(triggers ? { grammarTriggers: triggers } : {}),
         },
         stop: req.stop,
         logprobs: req.logprobs,
