@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
 import { detectToolFamily } from '../chat/tools.ts';
-import { promptOpensReasoning, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
+import { promptOpensReasoning, templateReasons, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
 import { lazyToolGrammar, toolChoiceGrammar } from './tool-grammar.ts';
 import type { ModelInfo } from '../engine/model-info.ts';
@@ -57,10 +57,14 @@ interface ToolPlan {
 }
 
 function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: NativeRequest): ToolPlan | undefined {
-  if (input.kind !== 'chat' || !input.tools?.length || input.toolChoice === 'none') return undefined;
+  if (input.kind !== 'chat') return undefined;
   const family = detectToolFamily(model.chatTemplate);
-  const choice = input.toolChoice ?? 'auto';
   const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
+  if (!input.tools?.length || input.toolChoice === 'none') {
+    if (!input.splitReasoning || !templateReasons(model.chatTemplate)) return undefined;
+    return { grammar: undefined, parser: () => new ToolCallStreamParser(family, { startInReasoning, calls: false }) };
+  }
+  const choice = input.toolChoice ?? 'auto';
   const single = input.parallelToolCalls === false;
   const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate, single, openReasoning: startInReasoning });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
