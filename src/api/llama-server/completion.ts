@@ -21,6 +21,8 @@ export interface LlamaCompletionRequest {
   nKeep: number;
   /** id_slot (or the older slot_id) as sent; -1 = any. */
   idSlot: number;
+  /** response_fields: the final result has only these paths ("timings/prompt_n" lifted to the top under that name). */
+  responseFields?: string[];
 }
 
 const isTokenId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
@@ -82,6 +84,8 @@ function readOptions(f: Fields, prompts: PromptInput[], list: boolean, vocab: To
     nKeep: f.number('n_keep', { integer: true, min: -1 }) ?? 0,
     idSlot,
   };
+  const fields = f.stringList('response_fields');
+  if (fields?.length) req.responseFields = fields;
   endFields(f);
   return req;
 }
@@ -197,7 +201,22 @@ export function completionResult(r: ChoiceResult, req: LlamaCompletionRequest, m
     timings: llamaTimings(r),
   };
   if (!streamed && req.nProbs > 0 && r.logprobs) out.completion_probabilities = completionProbabilities(r.logprobs, req.postSamplingProbs, meta.vocab);
-  return out;
+  return req.responseFields ? pickFields(out, req.responseFields) : out;
+}
+
+/** llama-server's response_fields: each path that exists, under its whole path as the key ("a/b" reads out.a.b). */
+export function pickFields(out: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const path of paths) {
+    let v: unknown = out;
+    let found = true;
+    for (const k of path.split('/')) {
+      if (found && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, k)) v = (v as Record<string, unknown>)[k];
+      else found = false;
+    }
+    if (found) picked[path] = v;
+  }
+  return picked;
 }
 
 /** The answer to a request that did not stream: one result, or a list when the prompt was a list (or n_cmpl > 1). */
