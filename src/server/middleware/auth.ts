@@ -21,7 +21,7 @@ const INFERENCE = [
   'POST /completion', 'POST /completions', 'POST /infill', 'POST /tokenize', 'POST /detokenize', 'POST /apply-template',
   'POST /embedding', 'POST /embeddings',
 ];
-// GET /props and /slots describe the served model; POST /props (changing global properties) is left out: admin.
+// GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];
 const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
 
@@ -34,6 +34,7 @@ const ROUTE_ACCESS = new Map<string, Access>([
   ...INFERENCE.map((r) => [r, 'inference'] as const),
   ...MODELS_READ.map((r) => [r, 'models:read'] as const),
   ...MODELS_WRITE.map((r) => [r, 'models:write'] as const),
+  ['POST /props', 'admin'],
 ]);
 
 /**
