@@ -7,6 +7,11 @@ import { FIM_IDS, STORIES, TEST_TEMPLATE, fimModelPath, reference, startServer, 
 import { startSecureServer, call, type SecureServer } from '../security/harness.ts';
 import { renderChat } from '../../src/chat/prompt.ts';
 import { embed } from '../../src/engine/embed.ts';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/server/app.ts';
+import { ModelManager } from '../../src/provider/model-manager.ts';
+import { localModelLoader } from '../../src/provider/local-provider.ts';
+import { canonicalName, describeFile } from '../../src/library/describe.ts';
 
 let srv: TestServer;
 let plain: TestServer;
@@ -389,5 +394,44 @@ test('keys: the llama-server endpoints need the inference scope (GET /props, /sl
     assert.equal((await call(secure.base, '/completion', { key: other, body: { prompt: 'Once', n_predict: 2 } })).status, 403);
   } finally {
     await secure.close();
+  }
+});
+
+test('/completion grammar and json_schema constrain the output (an empty grammar next to a schema is none)', async () => {
+  const g = await post(srv.base, '/completion', { prompt: 'Once upon a time', n_predict: 8, temperature: 0, grammar: 'root ::= "yes" | "no"' });
+  assert.equal(g.status, 200, JSON.stringify(g.json));
+  assert.ok(['yes', 'no'].includes(g.json.content), g.json.content);
+  assert.equal(g.json.generation_settings.grammar, 'root ::= "yes" | "no"');
+  const s = await post(srv.base, '/completion', { prompt: 'Once upon a time', n_predict: 8, temperature: 0, grammar: '', json_schema: { enum: ['cat', 'dog'] } });
+  assert.equal(s.status, 200, JSON.stringify(s.json));
+  assert.ok(['"cat"', '"dog"'].includes(s.json.content), s.json.content);
+});
+
+test('several models: no model field goes to the only one loaded, else the only one served; otherwise a 400 that lists them', async () => {
+  const entries = [describeFile(STORIES, { name: 'small' }), describeFile(fimModelPath(), { name: 'fim' })];
+  const models = new ModelManager({
+    source: { list: () => entries, get: (n) => entries.find((m) => canonicalName(m.name) === canonicalName(n)) },
+    load: localModelLoader({ scheduler: { parallel: 1, queueLimit: 4 } }),
+    keepAliveMs: -1,
+  });
+  const app = createApp({ models });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  try {
+    const none = await post(base, '/completion', { prompt: 'Once', n_predict: 2 });
+    assert.equal(none.status, 400);
+    assert.match(none.json.error.message, /serves several models \("small", "fim"\); name one in the model field/);
+    assert.equal((await get(base, '/props')).status, 400);
+    const small = await post(base, '/completion', { model: 'small', prompt: 'Once', n_predict: 2 });
+    assert.equal(small.json.model, 'small');
+    assert.equal((await post(base, '/completion', { prompt: 'Once', n_predict: 2 })).json.model, 'small');
+    assert.equal((await get(base, '/props?model=fim')).json.model_alias, 'fim');
+    const two = await post(base, '/tokenize', { content: 'Once' });
+    assert.equal(two.status, 400);
+    assert.match(two.json.error.message, /has several models loaded \("small", "fim"\)/);
+    assert.equal((await post(base, '/infill', { model: 'fim', input_prefix: 'a', input_suffix: 'b', n_predict: 1 })).status, 200);
+  } finally {
+    await app.close();
+    await models.close();
   }
 });
