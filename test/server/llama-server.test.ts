@@ -84,6 +84,10 @@ test('/completion prompt shapes: a string, its token ids, ids mixed with text, a
   const c = await post(srv.base, '/completion', { prompt: [ids[0], 'Once'], n_predict: 8, temperature: 0, return_tokens: true });
   assert.equal(c.json.content, (await reference(srv.model, mixed, { maxTokens: 8 })).text);
   assert.equal(c.json.tokens_evaluated, mixed.length);
+  // n_predict 0: the prompt is evaluated, nothing generated.
+  const zero = await post(srv.base, '/completion', { prompt: text, n_predict: 0 });
+  assert.equal(zero.status, 200, JSON.stringify(zero.json));
+  assert.deepEqual([zero.json.content, zero.json.tokens_predicted, zero.json.stop_type, zero.json.tokens_evaluated], ['', 0, 'limit', ids.length]);
   const d = await post(srv.base, '/completion', { prompt: ['Once upon a time', 'The little dog'], n_predict: 4, temperature: 0 });
   assert.ok(Array.isArray(d.json));
   assert.equal(d.json.length, 2);
