@@ -12,6 +12,7 @@ import { createApp } from '../../src/server/app.ts';
 import { ModelManager } from '../../src/provider/model-manager.ts';
 import { localModelLoader } from '../../src/provider/local-provider.ts';
 import { canonicalName, describeFile } from '../../src/library/describe.ts';
+import { requireReference, runReference } from '../reference/client.ts';
 
 let srv: TestServer;
 let plain: TestServer;
@@ -237,6 +238,20 @@ test('/infill as llama.vscode sends it: the FIM prompt is llama-server\'s token 
   const prefixIds = plainTokens(long);
   const kept = prefixIds.slice(prefixIds.length - 3 * (NBATCH / 4));
   assert.equal(cut.json.tokens_evaluated, (tok.addBos ? 1 : 0) + 1 + kept.length + 1 + 1);
+});
+
+test('llama.cpp reads the same FIM tokens from the file, and its infill order ([BOS] PRE prefix SUF suffix MID) is the prompt used', (t) => {
+  if (!requireReference(t)) return;
+  const prefix = 'Once upon a time, there was a';
+  const suffix = ' who liked to play.';
+  const r = runReference({
+    model: fimModelPath(), vocabOnly: true,
+    ops: [prefix, suffix].map((text) => ({ op: 'tokenize' as const, text, addBos: false, parseSpecial: false })),
+  });
+  assert.deepEqual(r.info.fim, FIM_IDS);
+  const [p, s] = r.results.map((x) => (x.op === 'tokenize' ? x.tokens : []));
+  const want = [...(r.info.addBos && r.info.bos !== null ? [r.info.bos] : []), FIM_IDS.pre, ...p, FIM_IDS.suf, ...s, FIM_IDS.mid];
+  assert.deepEqual(srv.host.ready().tokenize({ kind: 'infill', prefix, suffix }), want);
 });
 
 test('fill in the middle through /v1/completions suffix and /api/generate suffix: the same prompt as /infill', async () => {
