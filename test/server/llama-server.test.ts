@@ -411,6 +411,7 @@ test('keys: the llama-server endpoints need the inference scope (GET /props, /sl
     // A key held to other models may not reach the served one by leaving the model field out.
     const other = secure.store.keys.create({ name: 'other', models: ['someone-else'] }).secret;
     assert.equal((await call(secure.base, '/completion', { key: other, body: { prompt: 'Once', n_predict: 2 } })).status, 403);
+    assert.equal((await call(secure.base, '/props?model=stories260K', { key: other, method: 'GET' })).status, 403);
   } finally {
     await secure.close();
   }

@@ -45,8 +45,9 @@ export function llamaServerRoutes(app: FastifyInstance, ctx: RouteContext): void
   /** The provider a request means (see defaultModelName); a key's model allow-list applies to the model chosen. */
   const model = async (request: FastifyRequest, reply: FastifyReply, named: string | undefined): Promise<Provider> => {
     const name = defaultModelName(ctx, named);
+    // The body's model was checked before the handler; a chosen one, or one named in the query, is checked here.
     const key = request.hearthAuth?.key;
-    if (named === undefined && key?.models) checkModel(key, name, (n) => ctx.models.canonical(n));
+    if (key?.models) checkModel(key, name, (n) => ctx.models.canonical(n));
     return useModel(ctx, request, reply, name);
   };
   const queryModel = (request: FastifyRequest): string | undefined => {
