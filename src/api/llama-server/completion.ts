@@ -243,8 +243,9 @@ export class LlamaStreamEncoder {
   }
 
   event(ev: NativeEvent): Record<string, unknown>[] {
-    if (ev.type === 'reasoning' || ev.type === 'tool_call') return [];
     if (ev.type === 'done') return [completionResult(ev.result, this.req, this.meta, true)];
+    // Reasoning and tool calls come only from chat prompts, which these endpoints do not send.
+    if (ev.type !== 'delta') return [];
     if (ev.text === '' && ev.tokens.length === 0) return [];
     const n = (this.predicted.get(ev.index) ?? 0) + ev.tokens.length;
     this.predicted.set(ev.index, n);
