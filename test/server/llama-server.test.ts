@@ -194,6 +194,18 @@ test('streamed /completion read line by line: data lines only, each with content
   assert.equal(last.timings.predicted_n, 20);
   assert.equal(typeof last.timings.predicted_per_second, 'number');
   assert.equal(last.generation_settings.stream, true);
+
+  // n_probs in a stream: each chunk carries its tokens' probabilities (SillyTavern's token probabilities view).
+  const probs = await fetch(srv.base + '/completion', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, n_predict: 5, temperature: 0, stream: true, n_probs: 2 }),
+  });
+  const scored = (await readDataLines(probs)).objects.filter((o) => !o.stop);
+  assert.equal(scored.flatMap((c) => c.completion_probabilities).length, 5);
+  for (const c of scored) {
+    assert.deepEqual(c.completion_probabilities.map((p: any) => p.id), c.tokens);
+    for (const p of c.completion_probabilities) assert.equal(p.top_logprobs.length, 2);
+  }
 });
 
 test('/infill as llama.vscode sends it: the FIM prompt is llama-server\'s token order, extras ignored; response_fields picks fields', async () => {
