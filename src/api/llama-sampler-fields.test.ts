@@ -22,6 +22,7 @@ test('llama.cpp-named sampler fields become SamplingOptions; absent ones stay ab
     samplers: ['dry', 'top_k', 'temperature'],
   });
   assert.deepEqual(read({ dry_base: 0.5 }), { dryBase: 1.75 }, 'llama-server replaces a base below 1 with its default');
+  assert.deepEqual(read({ typical_p: 1.5 }), { typicalP: 1 }, 'typical_p >= 1 is off');
 });
 
 test('samplers: names with llama.cpp aliases, a ;-separated string, or letters', () => {
@@ -37,6 +38,11 @@ test('samplers: names with llama.cpp aliases, a ;-separated string, or letters',
   assert.throws(() => read({ samplers: ['top_k', 'bogus'] }), fieldError('samplers[1]'));
   assert.throws(() => read({ samplers: 'kq' }), fieldError('samplers'));
   assert.throws(() => read({ samplers: ['infill'] }), fieldError('samplers[0]', 'unsupported_field'));
+  const lenient = (v: unknown) => readLlamaSamplerFields(new Fields({ samplers: v }), { ignoreUnimplementedOrder: true }).samplers;
+  assert.equal(lenient(['top_k', 'top_p', 'infill']), undefined, "llama-server's endpoints keep the default order");
+  assert.equal(lenient('kpi'), undefined);
+  assert.deepEqual(lenient('kp'), ['top_k', 'top_p']);
+  assert.throws(() => readLlamaSamplerFields(new Fields({ samplers: ['bogus'] }), { ignoreUnimplementedOrder: true }), fieldError('samplers[0]'));
   assert.throws(() => read({ samplers: 3 }), fieldError('samplers'));
 });
 

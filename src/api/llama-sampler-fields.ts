@@ -28,6 +28,15 @@ const INERT_CHARS = new Set(['s']);
 const REFUSED = new Set(['infill', 'adaptive_p', 'adaptive-p', 'adaptivep']);
 const REFUSED_CHARS = new Set(['i', 'a']);
 
+export interface LlamaSamplerFieldsOptions {
+  /**
+   * A `samplers` list naming a llama.cpp sampler Hearth does not implement (infill, adaptive_p) is ignored as a
+   * whole (the default order applies) instead of refused: llama-server's own endpoints, whose clients send such
+   * lists (llama.vscode's /infill: top_k, top_p, infill, an order built around the missing stage). Default false.
+   */
+  ignoreUnimplementedOrder?: boolean;
+}
+
 /**
  * `samplers`: an array of names (case-insensitive, llama.cpp's aliases), a ';'-separated string of names (the
  * --samplers form), or a string of letters (llama-server's string form, e.g. "dkypmxt").
@@ -71,13 +80,15 @@ function readSamplers(f: Fields): SamplerStage[] | undefined {
  * mirostat_tau, mirostat_eta, typical_p, min_keep, xtc_probability, xtc_threshold, dry_multiplier, dry_base,
  * dry_allowed_length, dry_penalty_last_n, dry_sequence_breakers, samplers. Bad values are FieldErrors naming the field.
  */
-export function readLlamaSamplerFields(f: Fields): Partial<SamplingOptions> {
+export function readLlamaSamplerFields(f: Fields, opts: LlamaSamplerFieldsOptions = {}): Partial<SamplingOptions> {
   const out: Partial<SamplingOptions> = {};
   const set = <K extends keyof SamplingOptions>(k: K, v: SamplingOptions[K] | undefined) => { if (v !== undefined) out[k] = v; };
   set('mirostat', f.number('mirostat', { integer: true, min: 0, max: 2 }));
   set('mirostatTau', f.number('mirostat_tau'));
   set('mirostatEta', f.number('mirostat_eta'));
-  set('typicalP', f.number('typical_p', { min: 0, max: 1, minExclusive: true }));
+  // llama.cpp treats typical_p >= 1 as off
+  const typical = f.number('typical_p', { min: 0, minExclusive: true });
+  set('typicalP', typical === undefined ? undefined : Math.min(1, typical));
   set('minKeep', f.number('min_keep', { integer: true, min: 0 }));
   set('xtcProbability', f.number('xtc_probability', { min: 0, max: 1 }));
   set('xtcThreshold', f.number('xtc_threshold', { min: 0, max: 1 }));
@@ -94,6 +105,10 @@ export function readLlamaSamplerFields(f: Fields): Partial<SamplingOptions> {
     });
     out.drySequenceBreakers = breakers as string[];
   }
-  set('samplers', readSamplers(f));
+  try {
+    set('samplers', readSamplers(f));
+  } catch (e) {
+    if (!(opts.ignoreUnimplementedOrder && e instanceof FieldError && e.code === 'unsupported_field')) throw e;
+  }
   return out;
 }

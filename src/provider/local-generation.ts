@@ -2,11 +2,12 @@
 // events merged into NativeEvents (streamed) or ChoiceResults.
 
 import { randomBytes } from 'node:crypto';
-import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
-import { detectToolFamily } from '../chat/tools.ts';
-import { promptOpensReasoning, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
+import { chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
+import { detectToolFamily, genericToolMessages, type ToolFamily } from '../chat/tools.ts';
+import { infillTokens, requireFimTokens } from '../engine/infill.ts';
+import { promptOpensReasoning, templateReasons, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
-import { toolChoiceGrammar } from './tool-grammar.ts';
+import { lazyToolGrammar, toolChoiceGrammar } from './tool-grammar.ts';
 import type { ModelInfo } from '../engine/model-info.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
@@ -17,9 +18,9 @@ import type { Generation } from './types.ts';
 /**
  * Prompt token ids. Chat messages go through the model's template; when the last message is the assistant's,
  * the reply continues it (prefill): the template renders the earlier turns plus the assistant header, and the
- * partial reply follows verbatim.
+ * partial reply follows verbatim. An infill prompt is cut to fit `nPredict` generated tokens (engine/infill.ts).
  */
-export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
+export function promptTokens(model: ModelInfo, input: PromptInput, nPredict = 0): number[] {
   const tok = model.tokenizer;
   switch (input.kind) {
     case 'tokens':
@@ -28,48 +29,85 @@ export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
       if (!input.context?.length) return rawPromptTokens(tok, input.text);
       return [...input.context, ...tok.encode(input.text, { addBos: false, parseSpecial: false })];
     }
+    case 'infill': {
+      const fim = requireFimTokens(model.metadata, tok, model.name);
+      const nBatch = Math.min(model.options.nBatch ?? 512, model.nCtx);
+      return infillTokens(tok, fim, input, { nCtx: model.nCtx, nBatch, nPredict });
+    }
     case 'chat': {
-      const msgs = input.messages;
-      // tool_choice "none": the model is not told of the tools, so it cannot call them.
-      if (input.toolChoice === 'none') input = { ...input, tools: undefined };
-      const last = msgs.at(-1);
-      if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
-        const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars, input.tools)!;
-        return chatTextTokens(tok, head + last.content);
-      }
-      return chatPromptTokens(model, msgs, input.templateVars, input.tools);
+      const { text, templated } = chatPromptText(model, input);
+      return templated ? chatTextTokens(tok, text) : rawPromptTokens(tok, text);
     }
   }
+}
+
+/**
+ * The text a chat prompt becomes before tokenizing (llama-server's /apply-template): the template's rendering
+ * (with the prefill rule above), or, for a model without a template, the contents joined as a raw prompt.
+ */
+export function chatPromptText(model: ModelInfo, input: PromptInput & { kind: 'chat' }): { text: string; templated: boolean } {
+  const msgs = input.messages;
+  // tool_choice "none": the model is not told of the tools, so it cannot call them.
+  const tools = input.toolChoice === 'none' ? undefined : input.tools;
+  const last = msgs.at(-1);
+  if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
+    const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars, tools)!;
+    return { text: head + last.content, templated: true };
+  }
+  const rendered = renderChat(model, msgs, true, input.templateVars, tools);
+  if (rendered !== undefined) return { text: rendered, templated: true };
+  // No template, so no tool syntax either: the generic convention's note and JSON go into the joined text.
+  const plain = tools && tools.length > 0 ? genericToolMessages(msgs, tools) : msgs;
+  return { text: plain.map((m) => m.content).join('\n'), templated: false };
 }
 
 function promptText(model: ModelInfo, input: PromptInput, tokens: number[]): string {
   return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
 }
 
-/** The prompt's tool setup: the grammar that forces a call (required / named), and a parser per choice. */
+/**
+ * The prompt's tool setup: the grammar that forces a call (required / named) or, in auto mode, holds calls to
+ * their syntax once begun (lazy, with its triggers), and a parser per choice.
+ */
 interface ToolPlan {
   grammar: string | undefined;
+  triggers?: string[];
   parser: () => ToolCallStreamParser;
 }
 
 function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: NativeRequest): ToolPlan | undefined {
-  if (input.kind !== 'chat' || !input.tools?.length || input.toolChoice === 'none') return undefined;
+  if (input.kind !== 'chat') return undefined;
   const family = detectToolFamily(model.chatTemplate);
-  const choice = input.toolChoice ?? 'auto';
   const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
-  const grammar = toolChoiceGrammar(family, input.tools, choice, {
-    template: model.chatTemplate, single: input.parallelToolCalls === false, openReasoning: startInReasoning,
-  });
+  if (!input.tools?.length || input.toolChoice === 'none') {
+    if (!input.splitReasoning || !templateReasons(model.chatTemplate)) return undefined;
+    return { grammar: undefined, parser: () => new ToolCallStreamParser(family, { startInReasoning, calls: false }) };
+  }
+  const choice = input.toolChoice ?? 'auto';
+  const single = input.parallelToolCalls === false;
+  const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate, single, openReasoning: startInReasoning });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
     throw new HearthError('invalid_argument',
       'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');
   }
-  return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning }) };
+  // In auto mode a response format's grammar shapes the whole reply, and then calls are read as written.
+  const lazy = grammar === undefined && req.sampling.grammar === undefined
+    ? lazyToolGrammar(family, input.tools, { template: model.chatTemplate, single }) : undefined;
+  // Under a call grammar a begun call is a call, so its arguments can stream as they are written.
+  const streamCalls = grammar !== undefined || lazy !== undefined;
+  return {
+    grammar: grammar ?? lazy?.grammar, ...(lazy ? { triggers: lazy.triggers } : {}),
+    parser: () => new ToolCallStreamParser(family, { startInReasoning, streamCalls }),
+  };
 }
 
-/** An id for a call the model made without one. */
-function callId(): string {
-  return 'call_' + randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+/**
+ * An id for a call the model made without one. Mistral's templates check that the ids in a history are 9
+ * letters and digits (as its models write them), so Mistral calls get such an id.
+ */
+export function callId(family?: ToolFamily): string {
+  const alnum = randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+  return family === 'mistral' ? alnum.slice(0, 9) : 'call_' + alnum;
 }
 
 /** A choice's parse so far: content, reasoning and calls read out of its text. */
@@ -78,7 +116,8 @@ class ToolReader {
   content = '';
   reasoning: string | undefined;
   readonly calls: NativeToolCall[] = [];
-  private open: { id: string; name: string; arguments: string } | undefined;
+  /** Calls begun and not yet ended, by the parser's index (a call cut short stays here, out of the result). */
+  private readonly open = new Map<number, NativeToolCall>();
 
   constructor(parser: ToolCallStreamParser) {
     this.parser = parser;
@@ -86,7 +125,8 @@ class ToolReader {
 
   /**
    * The events for a parse step: reasoning, then the content delta (which carries the step's `tokens`, with
-   * empty text where the step settled no content, so every token still reaches a delta), then finished calls.
+   * empty text where the step settled no content, so every token still reaches a delta), then the calls'
+   * pieces and ends.
    */
   events(index: number, evs: ToolStreamEvent[], tokens: TokenInfo[]): NativeEvent[] {
     let text = '';
@@ -95,12 +135,19 @@ class ToolReader {
     for (const e of evs) {
       if (e.type === 'content') text += e.text;
       else if (e.type === 'reasoning') thought += e.text;
-      else if (e.type === 'tool_call_start') this.open = { id: e.id ?? callId(), name: e.name, arguments: '' };
-      else if (e.type === 'tool_call_args') this.open!.arguments += e.text;
-      else {
-        const call = this.open!;
-        this.open = undefined;
-        out.push({ type: 'tool_call', index, call: this.calls.length, ...call });
+      else if (e.type === 'tool_call_start') {
+        const call = { id: e.id ?? callId(this.parser.family), name: e.name, arguments: '' };
+        this.open.set(e.index, call);
+        out.push({ type: 'tool_call_delta', index, call: e.index, id: call.id, name: call.name, arguments: '' });
+      } else if (e.type === 'tool_call_args') {
+        this.open.get(e.index)!.arguments += e.text;
+        const last = out.at(-1);
+        if (last?.type === 'tool_call_delta' && last.call === e.index && last.name === undefined) last.arguments += e.text;
+        else out.push({ type: 'tool_call_delta', index, call: e.index, arguments: e.text });
+      } else {
+        const call = this.open.get(e.index)!;
+        this.open.delete(e.index);
+        out.push({ type: 'tool_call', index, call: e.index, ...call });
         this.calls.push(call);
       }
     }
@@ -123,7 +170,7 @@ export type SubmitJobs = (specs: JobSpec[], onEvent: (index: number, ev: JobEven
 export async function startGeneration(model: ModelInfo, loadMs: number, submit: SubmitJobs, req: NativeRequest,
   signal?: AbortSignal): Promise<Generation> {
   const t0 = performance.now();
-  const prompts = req.prompts.map((p) => promptTokens(model, p));
+  const prompts = req.prompts.map((p) => promptTokens(model, p, req.maxTokens));
   const plans = req.prompts.map((p, i) => toolPlan(model, p, prompts[i], req));
   const specs: JobSpec[] = [];
   const readers: (ToolReader | undefined)[] = [];
@@ -136,12 +183,14 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
       const seed = req.sampling.seed;
       const plan = plans[p];
       const grammar = plan?.grammar ?? req.sampling.grammar;
+      const triggers = plan?.triggers;
       readers.push(plan ? new ToolReader(plan.parser()) : undefined);
       specs.push({
         prompt,
         maxTokens: req.maxTokens,
         sampling: {
           ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0, ...(grammar !== undefined ? { grammar } : {}),
+          ...(triggers ? { grammarTriggers: triggers } : {}),
         },
         stop: req.stop,
         logprobs: req.logprobs,

@@ -72,11 +72,16 @@ export function errorInfo(e: unknown): ErrorInfo {
   return { status: STATUS[h.code] ?? 500, code: h.code, message: h.message, param: h instanceof FieldError ? h.param : undefined };
 }
 
+/** llama-server's native endpoints (routes/llama-server.ts): their errors are llama-server's. */
+const LLAMA_PATHS: ReadonlySet<string> = new Set(['/completion', '/completions', '/infill', '/tokenize', '/detokenize', '/apply-template',
+  '/embedding', '/embeddings', '/props', '/slots']);
+
 /** Which API a path belongs to, for the shape of its error bodies. */
 export function dialectOf(url: string): Dialect {
   const path = url.split('?')[0];
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if (path.startsWith('/api/') || path === '/') return 'ollama';
+  if (LLAMA_PATHS.has(path)) return 'llama';
   return 'openai';
 }
 

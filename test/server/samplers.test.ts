@@ -90,3 +90,19 @@ test('bad sampler fields are 400s naming the field', async () => {
   await assert.rejects(chat({ samplers: ['top_k', 'nope'] }), status('samplers[1]'));
   await assert.rejects(chat({ dry_sequence_breakers: [] }), status('dry_sequence_breakers'));
 });
+
+test('llama-server /completion: the same fields, reported back in generation_settings', async () => {
+  const res = await fetch(`${srv.base}/completion`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: content, n_predict: 32, seed: 6, mirostat: 2, mirostat_tau: 4, dry_multiplier: 1, dry_allowed_length: 1, samplers: 'dkt' }),
+  });
+  assert.equal(res.status, 200);
+  const json = await res.json() as { content: string; generation_settings: Record<string, unknown> };
+  const want = await reference(srv.model, promptOf(content), {
+    maxTokens: 32, sampling: { seed: 6, mirostat: 2, mirostatTau: 4, dryMultiplier: 1, dryAllowedLength: 1, samplers: ['dry', 'top_k', 'temperature'] },
+  });
+  assert.equal(json.content, want.text);
+  const g = json.generation_settings;
+  assert.deepEqual([g.mirostat, g.mirostat_tau, g.dry_multiplier, g.dry_allowed_length, g.samplers], [2, 4, 1, 1, ['dry', 'top_k', 'temperature']]);
+});

@@ -1,0 +1,20 @@
+// How the llama-server endpoints treat the fields of a request body. llama-server reads the fields it knows and
+// ignores the rest (clients such as SillyTavern and llama.vscode send fields for other backends in the same body),
+// so these endpoints never reject an unread field: every reader of a llama-server body ends with endFields.
+
+import { Fields } from '../validate.ts';
+
+/** The request body as Fields (a body that is not a JSON object is a 400). */
+export function llamaFields(body: unknown): Fields {
+  return new Fields(body);
+}
+
+/** The end of reading a llama-server body: fields nobody read are ignored, as llama-server ignores them. */
+export function endFields(_f: Fields): void {
+  // Deliberately no rejectUnknown(): see the top of this file.
+}
+
+/** The optional `model` field: which of the served models answers (the only one when absent). */
+export function readModel(f: Fields): string | undefined {
+  return f.string('model', { nonEmpty: true });
+}
