@@ -32,11 +32,12 @@ test('samplers: names with llama.cpp aliases, a ;-separated string, or letters',
   assert.deepEqual(order('dry;top_k;typ_p;top_p;min_p;xtc;temperature'), ['dry', 'top_k', 'typ_p', 'top_p', 'min_p', 'xtc', 'temperature']);
   assert.deepEqual(order('edkypmxt'), ['penalties', 'dry', 'top_k', 'typ_p', 'top_p', 'min_p', 'xtc', 'temperature']);
   assert.deepEqual(order('temperature'), ['temperature'], 'one name alone');
+  assert.deepEqual(order('temp'), ['temperature', 'penalties', 'min_p', 'top_p'], 'letters where a string can be letters, as llama-server reads it');
   assert.deepEqual(order(['top_n_sigma', 'top_k']), ['top_k'], 'top_n_sigma is off without its parameter');
   assert.deepEqual(order('kst'), ['top_k', 'temperature']);
   assert.deepEqual(order([]), []);
   assert.throws(() => read({ samplers: ['top_k', 'bogus'] }), fieldError('samplers[1]'));
-  assert.throws(() => read({ samplers: 'kq' }), fieldError('samplers'));
+  assert.throws(() => read({ samplers: 'kq' }), fieldError('samplers'), 'neither letters nor a name');
   assert.throws(() => read({ samplers: ['infill'] }), fieldError('samplers[0]', 'unsupported_field'));
   const lenient = (v: unknown) => readLlamaSamplerFields(new Fields({ samplers: v }), { ignoreUnimplementedOrder: true }).samplers;
   assert.equal(lenient(['top_k', 'top_p', 'infill']), undefined, "llama-server's endpoints keep the default order");

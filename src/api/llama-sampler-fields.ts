@@ -38,8 +38,8 @@ export interface LlamaSamplerFieldsOptions {
 }
 
 /**
- * `samplers`: an array of names (case-insensitive, llama.cpp's aliases), a ';'-separated string of names (the
- * --samplers form), or a string of letters (llama-server's string form, e.g. "dkypmxt").
+ * `samplers`: an array of names (case-insensitive, llama.cpp's aliases), a string of letters (llama-server's string
+ * form, e.g. "dkypmxt"), or, where a string cannot be letters, names separated by ';' (the --samplers form).
  */
 function readSamplers(f: Fields): SamplerStage[] | undefined {
   const v = f.raw('samplers');
@@ -58,15 +58,15 @@ function readSamplers(f: Fields): SamplerStage[] | undefined {
   if (Array.isArray(v)) {
     v.forEach((name, i) => { const s = byName(name, `${param}[${i}]`); if (s) out.push(s); });
   } else if (typeof v === 'string') {
-    if (v.includes(';') || STAGE_NAMES[v.trim().toLowerCase()] || INERT.has(v.trim().toLowerCase())) {
+    // llama-server reads a string as letters; a string that cannot be letters is names (one, or ';'-separated)
+    const letters = [...v].every((ch) => STAGE_CHARS[ch] || INERT_CHARS.has(ch) || REFUSED_CHARS.has(ch));
+    if (!letters) {
       for (const name of v.split(';')) if (name.trim() !== '') { const s = byName(name, param); if (s) out.push(s); }
     } else {
       for (const ch of v) {
         if (INERT_CHARS.has(ch)) continue;
         if (REFUSED_CHARS.has(ch)) throw unsupported(param, `the sampler ${JSON.stringify(ch)} (${ch === 'i' ? 'infill' : 'adaptive_p'}) is not implemented`);
-        const stage = STAGE_CHARS[ch];
-        if (!stage) throw new FieldError(param, `${param}: unknown sampler letter ${JSON.stringify(ch)}; known: ${Object.keys(STAGE_CHARS).join('')}`);
-        out.push(stage);
+        out.push(STAGE_CHARS[ch]!);
       }
     }
   } else {
