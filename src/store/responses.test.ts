@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Database } from './database.ts';
+import { ResponseStore, type StoredResponse } from './responses.ts';
+
+const row = (id: string, o: Partial<StoredResponse> = {}): StoredResponse => ({
+  id, createdAt: 1000, model: 'm', input: [{ id: `msg_${id}`, type: 'message' }], response: { id, output: [] }, ...o,
+});
+
+test('put, get and delete; a key sees only its own responses and those written without a key', () => {
+  const store = new ResponseStore(Database.open(':memory:'));
+  store.put(row('resp_a', { keyId: 'k1' }));
+  store.put(row('resp_open'));
+  assert.deepEqual(store.get('resp_a', 'k1'), row('resp_a', { keyId: 'k1' }));
+  assert.equal(store.get('resp_a', 'k2'), undefined);
+  assert.equal(store.get('resp_a'), undefined);
+  assert.equal(store.get('resp_open', 'k2')?.id, 'resp_open');
+  assert.equal(store.delete('resp_a', 'k2'), false);
+  assert.equal(store.delete('resp_a', 'k1'), true);
+  assert.equal(store.get('resp_a', 'k1'), undefined);
+  assert.equal(store.delete('resp_a', 'k1'), false);
+});
+
+test('chain: the responses a conversation went through, oldest first; a deleted one ends the walk', () => {
+  const store = new ResponseStore(Database.open(':memory:'));
+  store.put(row('resp_1'));
+  store.put(row('resp_2', { previousId: 'resp_1' }));
+  store.put(row('resp_3', { previousId: 'resp_2' }));
+  assert.deepEqual(store.chain('resp_3')?.map((r) => r.id), ['resp_1', 'resp_2', 'resp_3']);
+  assert.deepEqual(store.chain('resp_1')?.map((r) => r.id), ['resp_1']);
+  assert.equal(store.chain('resp_nope'), undefined);
+  store.delete('resp_2');
+  assert.deepEqual(store.chain('resp_3')?.map((r) => r.id), ['resp_3']);
+});
