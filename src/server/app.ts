@@ -18,6 +18,9 @@ import { anthropicRoutes } from './routes/anthropic.ts';
 import { systemRoutes } from './routes/system.ts';
 import { rerankRoutes } from './routes/rerank.ts';
 import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
+import { responsesRoutes } from './routes/responses.ts';
+import { Database } from '../store/database.ts';
+import { ResponseStore } from '../store/responses.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -43,6 +46,8 @@ export interface AppDeps {
   pull?: PullRouteOptions;
   /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
+  /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
+  responses?: ResponseStore;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -99,6 +104,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
   openaiRoutes(app, ctx);
+  const memory = deps.responses ? undefined : Database.open(':memory:');
+  responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!));
+  if (memory) app.addHook('onClose', async () => memory.close());
   ollamaRoutes(app, ctx);
   libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);

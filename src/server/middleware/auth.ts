@@ -17,6 +17,8 @@ const INFERENCE = [
   'POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings', 'POST /v1/messages', 'POST /v1/messages/count_tokens',
   'POST /api/generate', 'POST /api/chat', 'POST /api/embed', 'POST /api/embeddings',
   'POST /v1/rerank', 'POST /rerank', 'POST /v1/reranking', 'POST /reranking',
+  // The Responses API; a stored response is read and deleted with the key that created it (store/responses.ts).
+  'POST /v1/responses', 'GET /v1/responses/:id', 'DELETE /v1/responses/:id', 'GET /v1/responses/:id/input_items',
 ];
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show'];
 const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
