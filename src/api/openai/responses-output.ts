@@ -33,7 +33,8 @@ export interface ResponseObject extends Omit<ResponseEcho, 'user'> {
   service_tier: 'default';
   top_logprobs: number;
   truncation: 'disabled';
-  usage: ResponseUsage | null;
+  /** Absent until the response has finished. */
+  usage?: ResponseUsage;
   user?: string;
 }
 
@@ -97,7 +98,7 @@ export class ResponseBuilder {
       completed_at: this.completedAt, error: this.error,
       incomplete_details: this.incomplete ? { reason: 'max_output_tokens' } : null,
       ...echo, max_tool_calls: null, model: this.o.model, output: structuredClone(this.output),
-      service_tier: 'default', top_logprobs: 0, truncation: 'disabled', usage: this.usage,
+      service_tier: 'default', top_logprobs: 0, truncation: 'disabled', ...(this.usage ? { usage: this.usage } : {}),
       ...(user !== undefined ? { user } : {}),
     };
   }
