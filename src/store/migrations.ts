@@ -69,5 +69,12 @@ export const MIGRATIONS: readonly string[] = [
     response    TEXT NOT NULL            -- JSON: the response object as it was returned
   ) STRICT;
   CREATE INDEX responses_created ON responses (created_at);
+
+  CREATE TABLE response_items (
+    id          TEXT PRIMARY KEY,        -- an output item's id ("msg_…", "fc_…", "rs_…"), for item_reference
+    response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+    item        TEXT NOT NULL            -- JSON: the item as the response returned it
+  ) STRICT;
+  CREATE INDEX response_items_response ON response_items (response_id);
   `,
 ];

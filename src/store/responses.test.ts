@@ -7,16 +7,19 @@ const row = (id: string, o: Partial<StoredResponse> = {}): StoredResponse => ({
   id, createdAt: 1000, model: 'm', input: [{ id: `msg_${id}`, type: 'message' }], response: { id, output: [] }, ...o,
 });
 
-test('put, get and delete; a key sees only its own responses and those written without a key', () => {
+test('put, get, item and delete; a key sees only its own responses and those written without a key', () => {
   const store = new ResponseStore(Database.open(':memory:'));
-  store.put(row('resp_a', { keyId: 'k1' }));
+  store.put(row('resp_a', { keyId: 'k1', response: { id: 'resp_a', output: [{ id: 'msg_out', type: 'message' }] } }));
   store.put(row('resp_open'));
-  assert.deepEqual(store.get('resp_a', 'k1'), row('resp_a', { keyId: 'k1' }));
+  assert.deepEqual(store.get('resp_a', 'k1')?.response, { id: 'resp_a', output: [{ id: 'msg_out', type: 'message' }] });
   assert.equal(store.get('resp_a', 'k2'), undefined);
   assert.equal(store.get('resp_a'), undefined);
   assert.equal(store.get('resp_open', 'k2')?.id, 'resp_open');
   assert.equal(store.delete('resp_a', 'k2'), false);
+  assert.deepEqual(store.item('msg_out', 'k1'), { id: 'msg_out', type: 'message' });
+  assert.equal(store.item('msg_out', 'k2'), undefined);
   assert.equal(store.delete('resp_a', 'k1'), true);
+  assert.equal(store.item('msg_out', 'k1'), undefined);
   assert.equal(store.get('resp_a', 'k1'), undefined);
   assert.equal(store.delete('resp_a', 'k1'), false);
 });

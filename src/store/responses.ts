@@ -1,6 +1,7 @@
 // Stored OpenAI Responses: one row per response created with `store: true`, holding its input items and the
 // response object as JSON, so that GET /v1/responses/{id} can return it and `previous_response_id` can continue
-// the conversation it ends. The rows are opaque JSON here; src/api/openai/ reads and writes their shape.
+// the conversation it ends; and one row per output item, so that a later input can name it (item_reference).
+// The rows are opaque JSON here; src/api/openai/ reads and writes their shape.
 //
 // A response belongs to the API key that created it: with keys on, another key neither sees nor deletes it
 // (a row written with authentication off has no key and is visible to every caller).
@@ -50,6 +51,8 @@ export class ResponseStore {
   private readonly insert: StatementSync;
   private readonly select: StatementSync;
   private readonly remove: StatementSync;
+  private readonly insertItem: StatementSync;
+  private readonly selectItem: StatementSync;
 
   constructor(database: Database) {
     this.database = database;
@@ -58,12 +61,28 @@ export class ResponseStore {
     // Visible to the key that wrote it, or to anyone when it was written without a key.
     this.select = database.db.prepare('SELECT * FROM responses WHERE id = ? AND (key_id IS NULL OR key_id IS ?)');
     this.remove = database.db.prepare('DELETE FROM responses WHERE id = ? AND (key_id IS NULL OR key_id IS ?)');
+    this.insertItem = database.db.prepare('INSERT OR IGNORE INTO response_items (id, response_id, item) VALUES (?, ?, ?)');
+    this.selectItem = database.db.prepare(`SELECT i.item FROM response_items i JOIN responses r ON r.id = i.response_id
+      WHERE i.id = ? AND (r.key_id IS NULL OR r.key_id IS ?)`);
   }
 
-  /** Keeps a response (its own transaction: committed when this returns). */
+  /** Keeps a response and its output items (`response.output`, each with an `id`), in one transaction. */
   put(r: StoredResponse): void {
     if (!this.database.db.isOpen) return;
-    this.insert.run(r.id, r.createdAt, r.keyId ?? null, r.previousId ?? null, r.model, JSON.stringify(r.input), JSON.stringify(r.response));
+    const output = Array.isArray(r.response.output) ? r.response.output as unknown[] : [];
+    this.database.transaction(() => {
+      this.insert.run(r.id, r.createdAt, r.keyId ?? null, r.previousId ?? null, r.model, JSON.stringify(r.input), JSON.stringify(r.response));
+      for (const item of output) {
+        const id = (item as { id?: unknown } | null)?.id;
+        if (typeof id === 'string') this.insertItem.run(id, r.id, JSON.stringify(item));
+      }
+    });
+  }
+
+  /** An output item of a stored response that `keyId` may see, by the item's id. */
+  item(id: string, keyId?: string): unknown {
+    const row = this.selectItem.get(id, keyId ?? null) as { item: string } | undefined;
+    return row ? JSON.parse(row.item) as unknown : undefined;
   }
 
   /** The response, when it exists and `keyId` may see it. */

@@ -11,6 +11,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Ajv } from 'ajv';
+import { z } from 'zod';
+import { generateText, streamText, tool as aiTool } from 'ai';
+import { createOpenAI } from '@ai-sdk/openai';
+import { ChatOpenAI } from '@langchain/openai';
+import { AIMessageChunk, HumanMessage } from '@langchain/core/messages';
+import { tool as lcTool } from '@langchain/core/tools';
 import { sharedPath } from '../shared.ts';
 import { startServer, chatTemplateModelPath, type TestServer } from './harness.ts';
 import { tempDir } from '../security/harness.ts';
@@ -165,6 +171,7 @@ const WEATHER = {
   required: ['city', 'unit'],
   additionalProperties: false,
 };
+const Weather = z.object({ city: z.string().max(8), unit: z.enum(['c', 'f']) });
 const tools: OpenAI.Responses.FunctionTool[] = [
   { type: 'function', name: 'get_weather', description: 'Weather in a city', parameters: WEATHER, strict: true },
 ];
@@ -329,4 +336,60 @@ test('with API keys: a stored response is seen and deleted only with the key tha
     await keyed.close();
     store.close();
   }
+});
+
+test('the AI SDK\'s OpenAI provider (its default model speaks the Responses API): generateText and streamText', async () => {
+  const provider = createOpenAI({ baseURL: `${srv.base}/v1`, apiKey: 'unused' });
+  const model = provider(MODEL);
+  const r = await generateText({ model, prompt: 'Once upon a time', maxOutputTokens: 12, temperature: 0, maxRetries: 0 });
+  const want = await openai.responses.create({ model: MODEL, input: 'Once upon a time', max_output_tokens: 12, temperature: 0 });
+  assert.equal(r.text, want.output_text);
+  assert.equal(r.usage.inputTokens, want.usage!.input_tokens);
+  assert.equal(r.usage.outputTokens, 12);
+  assert.equal(r.finishReason, 'length');
+  const s = streamText({ model, prompt: 'Once upon a time', maxOutputTokens: 12, temperature: 0, maxRetries: 0 });
+  let streamed = '';
+  for await (const piece of s.textStream) streamed += piece;
+  assert.equal(streamed, want.output_text);
+  assert.equal(await s.finishReason, 'length');
+  // the next turn: the SDK names its stored assistant message by id (item_reference) rather than sending it again
+  assert.match(JSON.stringify(r.response.messages), /"itemId":"msg_\w+"/);
+  const next = await generateText({
+    model, maxOutputTokens: 4, temperature: 0, maxRetries: 0,
+    messages: [{ role: 'user', content: 'Once upon a time' }, ...r.response.messages, { role: 'user', content: 'And then?' }],
+  });
+  assert.equal(next.usage.inputTokens, promptTokens([
+    { role: 'user', content: 'Once upon a time' }, { role: 'assistant', content: r.text }, { role: 'user', content: 'And then?' },
+  ]).length);
+  // a forced tool call, through the SDK's tool loop types
+  const called = await generateText({
+    model, prompt: 'What is the weather in Paris?', maxOutputTokens: 200, maxRetries: 0, toolChoice: 'required',
+    tools: { get_weather: aiTool({ description: 'Weather in a city', inputSchema: Weather }) },
+  });
+  const call = called.toolCalls[0];
+  assert.ok(call, JSON.stringify(called.content));
+  assert.equal(call.toolName, 'get_weather');
+  Weather.parse(call.input);
+});
+
+test('LangChain ChatOpenAI with useResponsesApi: invoke and stream', async () => {
+  const llm = new ChatOpenAI({
+    model: MODEL, apiKey: 'unused', configuration: { baseURL: `${srv.base}/v1` }, maxTokens: 12, temperature: 0, maxRetries: 0, useResponsesApi: true,
+  });
+  const want = await openai.responses.create({ model: MODEL, input: [{ role: 'user', content: 'Once upon a time' }], max_output_tokens: 12, temperature: 0 });
+  const msg = await llm.invoke([new HumanMessage('Once upon a time')]);
+  assert.equal(msg.text, want.output_text);
+  assert.equal(msg.usage_metadata?.input_tokens, want.usage!.input_tokens);
+  let acc: AIMessageChunk | undefined;
+  for await (const c of await llm.stream([new HumanMessage('Once upon a time')])) acc = acc ? acc.concat(c) : c;
+  assert.equal(acc?.text, want.output_text);
+  const longer = new ChatOpenAI({
+    model: MODEL, apiKey: 'unused', configuration: { baseURL: `${srv.base}/v1` }, maxTokens: 200, maxRetries: 0, useResponsesApi: true,
+  });
+  const tooled = await longer.bindTools([lcTool(async () => '18', { name: 'get_weather', description: 'Weather in a city', schema: Weather })], { tool_choice: 'get_weather' })
+    .invoke('What is the weather in Paris?');
+  const call = tooled.tool_calls?.[0];
+  assert.ok(call, JSON.stringify(tooled));
+  assert.equal(call.name, 'get_weather');
+  Weather.parse(call.args);
 });

@@ -103,6 +103,9 @@ export interface ResponsesRequest {
 /** New item ids by type: `msg_`, `fc_`, `fco_`, `rs_` and a random tail (the route's id source). */
 export type NewId = (prefix: string) => string;
 
+/** A stored output item by its id, for `item_reference` inputs (undefined: none the caller may see). */
+export type ItemLookup = (id: string) => unknown;
+
 const MESSAGE_ROLES = ['user', 'system', 'developer', 'assistant'] as const;
 
 /** Content as a string or input_text / output_text / refusal parts (images, files and audio are refused). */
@@ -149,8 +152,16 @@ function readOutput(f: Fields): string {
 
 const STATUSES = ['in_progress', 'completed', 'incomplete'] as const;
 
-function readItem(f: Fields, newId: NewId): ResponseItem {
+function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
   const type = f.string('type') ?? 'message';
+  if (type === 'item_reference') {
+    const ref = f.required('id', (x, k) => x.string(k, { nonEmpty: true }));
+    f.rejectUnknown();
+    const item = lookup(ref);
+    if (item === undefined) throw new FieldError(f.name('id'), `item_reference ${JSON.stringify(ref)}: no stored output item has this id`, 'not_found');
+    // A stored item was read by this function when it was made, so it reads again (with its own id).
+    return readItem(new Fields(item, f.path), newId, () => undefined);
+  }
   const id = f.string('id');
   const status = f.oneOf('status', STATUSES) ?? 'completed';
   if (type === 'message') {
@@ -191,19 +202,16 @@ function readItem(f: Fields, newId: NewId): ResponseItem {
     f.rejectUnknown();
     return { id: id ?? newId('rs_'), type, summary };
   }
-  if (type === 'item_reference') {
-    throw unsupported(f.name('type'), 'item_reference: send the item itself, or continue a stored response with previous_response_id');
-  }
-  throw unsupported(f.name('type'), `input item type ${JSON.stringify(type)}: only message, function_call, function_call_output and reasoning items are implemented`);
+  throw unsupported(f.name('type'), `input item type ${JSON.stringify(type)}: only message, function_call, function_call_output, reasoning and item_reference items are implemented`);
 }
 
 /** `input`: a string (one user message) or a list of items. */
-export function readInput(f: Fields, newId: NewId): ResponseItem[] {
+export function readInput(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem[] {
   const raw = f.raw('input');
   if (raw === undefined) throw new FieldError('input', 'input is required');
   if (typeof raw === 'string') return [{ id: newId('msg_'), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: raw }] }];
   if (!Array.isArray(raw)) throw new FieldError('input', 'input must be a string or an array of input items');
-  return objects(raw, 'input').map((item) => readItem(item, newId));
+  return objects(raw, 'input').map((item) => readItem(item, newId, lookup));
 }
 
 /** Function tools in the Responses shape `{type: "function", name, description, parameters, strict}`. */
@@ -288,10 +296,10 @@ function readMetadata(f: Fields): Record<string, string> {
 }
 
 /** Reads a POST /v1/responses body; every field it cannot honour is a 400 naming it. */
-export function responsesRequestFromOpenAI(body: unknown, newId: NewId): ResponsesRequest {
+export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: ItemLookup = () => undefined): ResponsesRequest {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
-  const input = readInput(f, newId);
+  const input = readInput(f, newId, lookup);
   const instructions = f.raw('instructions');
   if (instructions !== undefined && typeof instructions !== 'string') {
     throw unsupported('instructions', 'instructions as a list of items is not implemented; send a string (or put the items in input)');

@@ -40,8 +40,8 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
 
   app.post('/v1/responses', async (request, reply) => {
     requireJsonContentType(request);
-    const req = responsesRequestFromOpenAI(request.body, ctx.newId);
     const keyId = ownerOf(request);
+    const req = responsesRequestFromOpenAI(request.body, ctx.newId, (id) => store.item(id, keyId));
     const native = responsesNative(req, history(store, req, keyId));
     const provider = await useModel(ctx, request, reply, req.model);
     requireCapability(provider, 'chat');
