@@ -91,7 +91,7 @@ test('responses.create: a string input gives one assistant message, the same tex
   assert.equal((r as { store?: boolean }).store, true);
 });
 
-test('instructions, developer and assistant items, and input_text parts reach the template in order', async () => {
+test('instructions (joined with a leading developer message), assistant items and input_text parts reach the template in order', async () => {
   const r = await openai.responses.create({
     model: MODEL, max_output_tokens: 4, temperature: 0, instructions: 'Be brief.',
     input: [
@@ -104,7 +104,7 @@ test('instructions, developer and assistant items, and input_text parts reach th
   conforms('Response', r);
   assert.equal(r.instructions, 'Be brief.');
   assert.equal(r.usage!.input_tokens, promptTokens([
-    { role: 'system', content: 'Be brief.' }, { role: 'system', content: 'Speak of cats.' }, { role: 'user', content: 'Hi there' },
+    { role: 'system', content: 'Be brief.\n\nSpeak of cats.' }, { role: 'user', content: 'Hi there' },
     { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'Go on.' },
   ]).length);
 });

@@ -419,13 +419,19 @@ export function messagesOfItems(items: readonly ResponseItem[]): ChatMessage[] {
 }
 
 /**
- * The native request: the instructions as the system message, then the stored conversation (`history`: the
+ * The native request: the instructions as the system prompt, then the stored conversation (`history`: the
  * input and output items of every response the chain went through), then this request's input. A template's
  * rendering of the earlier turns is the prompt those turns had, so the scheduler's prefix cache reuses their KV.
  */
 export function responsesNative(req: ResponsesRequest, history: readonly ResponseItem[]): NativeRequest {
   const messages = messagesOfItems([...history, ...req.input]);
-  if (req.instructions !== undefined) messages.unshift({ role: 'system', content: req.instructions });
+  // The instructions open the system prompt; a system (or developer) message that begins the input joins them,
+  // since many templates take one system message, first.
+  if (req.instructions !== undefined) {
+    const first = messages[0];
+    if (first?.role === 'system') messages[0] = { ...first, content: `${req.instructions}\n\n${first.content}` };
+    else messages.unshift({ role: 'system', content: req.instructions });
+  }
   if (messages.length === 0) throw new FieldError('input', 'input must not be empty');
   const prompt: PromptInput = { kind: 'chat', messages };
   if (req.enableThinking !== undefined) prompt.templateVars = { enable_thinking: req.enableThinking };

@@ -110,8 +110,7 @@ test('items to messages: calls join the assistant turn, outputs are tool message
   const p = native.prompts[0];
   assert.ok(p.kind === 'chat');
   assert.deepEqual(p.messages, [
-    { role: 'system', content: 'Be kind.' },
-    { role: 'system', content: 'Rules.' },
+    { role: 'system', content: 'Be kind.\n\nRules.' },
     { role: 'user', content: 'ab' },
     {
       role: 'assistant', content: 'Sure.', reasoningContent: 'think',
