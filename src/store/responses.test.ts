@@ -4,7 +4,7 @@ import { Database } from './database.ts';
 import { ResponseStore, type StoredResponse } from './responses.ts';
 
 const row = (id: string, o: Partial<StoredResponse> = {}): StoredResponse => ({
-  id, createdAt: 1000, model: 'm', input: [{ id: `msg_${id}`, type: 'message' }], response: { id, output: [] }, ...o,
+  id, createdAt: Date.now(), model: 'm', input: [{ id: `msg_${id}`, type: 'message' }], response: { id, output: [] }, ...o,
 });
 
 test('put, get, item and delete; a key sees only its own responses and those written without a key', () => {
@@ -34,4 +34,18 @@ test('chain: the responses a conversation went through, oldest first; a deleted 
   assert.equal(store.chain('resp_nope'), undefined);
   store.delete('resp_2');
   assert.deepEqual(store.chain('resp_3')?.map((r) => r.id), ['resp_3']);
+});
+
+test('responses older than the retention are dropped, with their items, at the next put', () => {
+  const clock = { t: 1000 };
+  const store = new ResponseStore(Database.open(':memory:'), { retentionMs: 500, now: () => clock.t });
+  store.put(row('resp_old', { createdAt: 1000, response: { id: 'resp_old', output: [{ id: 'msg_old' }] } }));
+  clock.t = 1400;
+  store.put(row('resp_new', { createdAt: 1400 }));
+  assert.equal(store.get('resp_old')?.id, 'resp_old');
+  clock.t = 1600;
+  store.put(row('resp_newer', { createdAt: 1600 }));
+  assert.equal(store.get('resp_old'), undefined);
+  assert.equal(store.item('msg_old'), undefined);
+  assert.equal(store.get('resp_new')?.id, 'resp_new');
 });

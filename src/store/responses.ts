@@ -4,7 +4,8 @@
 // The rows are opaque JSON here; src/api/openai/ reads and writes their shape.
 //
 // A response belongs to the API key that created it: with keys on, another key neither sees nor deletes it
-// (a row written with authentication off has no key and is visible to every caller).
+// (a row written with authentication off has no key and is visible to every caller). Responses are kept for 30
+// days by default, as OpenAI keeps them: each put() deletes the ones older than that.
 
 import type { StatementSync } from 'node:sqlite';
 import type { Database } from './database.ts';
@@ -36,6 +37,15 @@ interface Row {
 /** How far back a chain of previous_response_id is followed (a guard; real conversations are far shorter). */
 const MAX_CHAIN = 10_000;
 
+export const DEFAULT_RESPONSE_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+export interface ResponseStoreOptions {
+  /** How long a response is kept, in ms (default 30 days). */
+  retentionMs?: number;
+  /** The clock, in Unix ms. */
+  now?: () => number;
+}
+
 function fromRow(r: Row): StoredResponse {
   const out: StoredResponse = {
     id: r.id, createdAt: Number(r.created_at), model: r.model,
@@ -53,9 +63,16 @@ export class ResponseStore {
   private readonly remove: StatementSync;
   private readonly insertItem: StatementSync;
   private readonly selectItem: StatementSync;
+  private readonly prune: StatementSync;
+  private readonly retentionMs: number;
+  private readonly now: () => number;
 
-  constructor(database: Database) {
+  constructor(database: Database, o: ResponseStoreOptions = {}) {
     this.database = database;
+    this.retentionMs = o.retentionMs ?? DEFAULT_RESPONSE_RETENTION_MS;
+    this.now = o.now ?? Date.now;
+    // Output items go with their response (ON DELETE CASCADE).
+    this.prune = database.db.prepare('DELETE FROM responses WHERE created_at < ?');
     this.insert = database.db.prepare(`INSERT INTO responses (id, created_at, key_id, previous_id, model, input, response)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
     // Visible to the key that wrote it, or to anyone when it was written without a key.
@@ -66,11 +83,15 @@ export class ResponseStore {
       WHERE i.id = ? AND (r.key_id IS NULL OR r.key_id IS ?)`);
   }
 
-  /** Keeps a response and its output items (`response.output`, each with an `id`), in one transaction. */
+  /**
+   * Keeps a response and its output items (`response.output`, each with an `id`), in one transaction that also
+   * drops the responses past their retention.
+   */
   put(r: StoredResponse): void {
     if (!this.database.db.isOpen) return;
     const output = Array.isArray(r.response.output) ? r.response.output as unknown[] : [];
     this.database.transaction(() => {
+      this.prune.run(this.now() - this.retentionMs);
       this.insert.run(r.id, r.createdAt, r.keyId ?? null, r.previousId ?? null, r.model, JSON.stringify(r.input), JSON.stringify(r.response));
       for (const item of output) {
         const id = (item as { id?: unknown } | null)?.id;

@@ -19,5 +19,5 @@ export interface Store {
 export function openStore(path: string = databasePath(), now: () => number = Date.now): Store {
   const database = Database.open(path);
   return { database, keys: new KeyStore(database, now), usage: new UsageLog(database), models: new ModelStore(database),
-    responses: new ResponseStore(database), close: () => database.close() };
+    responses: new ResponseStore(database, { now }), close: () => database.close() };
 }
