@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { Ajv } from 'ajv';
 import { z } from 'zod';
 import { generateText, streamText, tool as aiTool } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -20,6 +19,7 @@ import { tool as lcTool } from '@langchain/core/tools';
 import { sharedPath } from '../shared.ts';
 import { startServer, chatTemplateModelPath, type TestServer } from './harness.ts';
 import { tempDir } from '../security/harness.ts';
+import { responsesSchemas } from '../fixtures/openai-responses-schema.ts';
 import { openStore } from '../../src/store/store.ts';
 
 const QWEN3_TEMPLATE = (JSON.parse(readFileSync(sharedPath('tokenizers', 'qwen3', 'tokenizer_config.json'), 'utf8')) as { chat_template: string }).chat_template;
@@ -27,30 +27,7 @@ const MODEL = 'responder';
 
 let srv: TestServer;
 let openai: OpenAI;
-const ajv = new Ajv({ strict: false, formats: { unixtime: true, uri: true, float: true } });
-const spec = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'openai-responses.schema.json'), 'utf8')) as { components: { schemas: Record<string, object> } };
-for (const [k, s] of Object.entries(spec.components.schemas)) ajv.addSchema(s, `#/components/schemas/${k}`);
-
-function conforms(schema: string, value: unknown): void {
-  assert.ok(ajv.validate(`#/components/schemas/${schema}`, value), `${schema}: ${ajv.errorsText()}\n${JSON.stringify(value).slice(0, 2000)}`);
-}
-
-/** Each stream event's own schema, by its type. */
-const EVENT_SCHEMAS: Record<string, string> = {
-  'response.created': 'ResponseCreatedEvent', 'response.in_progress': 'ResponseInProgressEvent',
-  'response.output_item.added': 'ResponseOutputItemAddedEvent', 'response.output_item.done': 'ResponseOutputItemDoneEvent',
-  'response.content_part.added': 'ResponseContentPartAddedEvent', 'response.content_part.done': 'ResponseContentPartDoneEvent',
-  'response.output_text.delta': 'ResponseTextDeltaEvent', 'response.output_text.done': 'ResponseTextDoneEvent',
-  'response.function_call_arguments.delta': 'ResponseFunctionCallArgumentsDeltaEvent',
-  'response.function_call_arguments.done': 'ResponseFunctionCallArgumentsDoneEvent',
-  'response.completed': 'ResponseCompletedEvent', 'response.incomplete': 'ResponseIncompleteEvent',
-};
-
-function conformingEvent(e: { type: string }): void {
-  const schema = EVENT_SCHEMAS[e.type];
-  assert.ok(schema, `unexpected event ${e.type}`);
-  conforms(schema, e);
-}
+const { ajv, conforms, conformingEvent } = responsesSchemas();
 
 before(async () => {
   srv = await startServer({ path: chatTemplateModelPath(QWEN3_TEMPLATE), alias: MODEL, parallel: 2, nCtx: 2048 });

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import type { ChoiceResult, NativeEvent, TokenInfo } from '../native.ts';
 import { messagesOfItems, responsesNative, responsesRequestFromOpenAI, type ResponseItem } from './responses-request.ts';
 import { itemList, ResponseBuilder, type StreamEvent } from './responses-output.ts';
+import { responsesSchemas } from '../../../test/fixtures/openai-responses-schema.ts';
+
+const schemas = responsesSchemas();
 
 let n = 0;
 const newId = (prefix: string) => `${prefix}${++n}`;
@@ -43,7 +46,9 @@ test('a think block read apart: a reasoning item with its summary events, then t
     'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed',
   ]);
   assert.deepEqual(evs.map((e) => e.sequence_number), evs.map((_, i) => i));
+  for (const e of evs) schemas.conformingEvent(e);
   const r = b.response();
+  schemas.conforms('Response', r);
   assert.equal(r.status, 'completed');
   assert.equal(r.completed_at, 2);
   assert.deepEqual(r.output.map((o) => o.type), ['reasoning', 'message']);
@@ -72,7 +77,9 @@ test('reasoning and calls as the provider reads them apart: reasoning item, then
     'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done',
     'response.completed',
   ]);
+  for (const e of evs) schemas.conformingEvent(e);
   const r = b.response();
+  schemas.conforms('Response', r);
   assert.deepEqual(r.output.slice(1).map((o) => o.type === 'function_call' && [o.call_id, o.name, o.arguments, o.status]),
     [['call_a', 'f', '{"x":1}', 'completed'], ['call_b', 'g', '{}', 'completed']]);
   assert.equal(r.usage?.output_tokens_details.reasoning_tokens, 3);
@@ -155,4 +162,13 @@ test('input_items pages: newest first by default, after an id, has_more', () => 
   assert.deepEqual([ids(first), first.first_id, first.last_id, first.has_more], [['a', 'b'], 'a', 'b', true]);
   const rest = itemList(items, { order: 'asc', limit: 2, after: 'b' });
   assert.deepEqual([ids(rest), rest.has_more], [['c'], false]);
+});
+
+test('an error after the stream began: an error event, then response.failed', () => {
+  const b = builder(false);
+  run(b, [{ type: 'delta', index: 0, text: 'Once', tokens: tokens(1) }]);
+  const evs = b.fail({ status: 504, code: 'timeout', message: 'the request ran past its time limit' });
+  assert.deepEqual(evs.map((e) => e.type), ['error', 'response.failed']);
+  for (const e of evs) schemas.conformingEvent(e);
+  assert.deepEqual(b.response().error, { code: 'server_error', message: 'the request ran past its time limit' });
 });
