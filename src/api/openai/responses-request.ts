@@ -74,8 +74,8 @@ export interface ResponseEcho {
   previous_response_id: string | null;
   reasoning: { effort: string | null; summary: string | null };
   store: boolean;
-  temperature: number;
-  top_p: number;
+  temperature: number | null;
+  top_p: number | null;
   text: { format: WireTextFormat; verbosity?: string };
   tool_choice: WireToolChoice;
   tools: WireFunctionTool[];
@@ -366,8 +366,9 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
       previous_response_id: previousResponseId ?? null,
       reasoning: { effort: effort ?? null, summary: summary ?? null },
       store,
-      temperature: temperature ?? 1,
-      top_p: topP ?? 1,
+      // null when not given: the model's defaults (Hearth's, or its preset's) apply.
+      temperature: temperature ?? null,
+      top_p: topP ?? null,
       text: text.echo,
       tool_choice: choice ?? 'auto',
       tools: tools?.wire ?? [],
