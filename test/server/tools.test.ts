@@ -147,7 +147,12 @@ test('anthropic: tool_choice {type: "tool"}, streamed, gives a tool_use block th
       { name: 'get_time', description: 'Time in a zone', input_schema: TIME },
     ],
   });
+  let pieces = 0;
+  stream.on('streamEvent', (ev) => {
+    if (ev.type === 'content_block_delta' && ev.delta.type === 'input_json_delta') pieces++;
+  });
   const msg = await stream.finalMessage();
+  assert.ok(pieces > 1, `the input came in ${pieces} input_json_delta(s), not as it was written`);
   const uses = msg.content.filter((b) => b.type === 'tool_use');
   assert.equal(uses.length, 1, JSON.stringify(msg.content));
   const use = uses[0]!;
@@ -196,13 +201,14 @@ test('ollama: chat with tools answers; a history with tool_calls and a tool mess
   assert.equal(last?.done, true);
 });
 
-test('openai: streamed deltas add up: one chunk opens each call (id, name, arguments ""), the next carries its arguments', async () => {
+test('openai: streamed deltas add up: one chunk opens each call (id, name, arguments ""), later ones carry its arguments in pieces', async () => {
   const stream = await openai.chat.completions.create({
     model: MODEL, messages, tools: openaiTools, tool_choice: 'required', parallel_tool_calls: false, max_tokens: 300, seed: 4, stream: true,
   });
   const calls: { id?: string; name?: string; arguments: string }[] = [];
   let finish: string | null = null;
   let opened = 0;
+  let pieces = 0;
   for await (const chunk of stream) {
     const choice = chunk.choices[0];
     if (!choice) continue;
@@ -212,10 +218,14 @@ test('openai: streamed deltas add up: one chunk opens each call (id, name, argum
         opened++;
         assert.equal(d.function?.arguments, '');
         calls[d.index] = { id: d.id, name: d.function?.name, arguments: '' };
-      } else calls[d.index]!.arguments += d.function?.arguments ?? '';
+      } else {
+        calls[d.index]!.arguments += d.function?.arguments ?? '';
+        pieces++;
+      }
     }
   }
   assert.equal(opened, 1);
+  assert.ok(pieces > 1, `the arguments came in ${pieces} piece(s), not as they were written`);
   assert.equal(finish, 'tool_calls');
   checkCall(calls[0]!.name!, JSON.parse(calls[0]!.arguments));
 });
@@ -233,4 +243,34 @@ test("reasoning_effort reaches Qwen3's enable_thinking: none closes the think bl
   assert.equal(await ask('none'), promptOf({ enable_thinking: false }));
   assert.equal(await ask('high'), promptOf({ enable_thinking: true }));
   assert.ok(await ask('none') > await ask('high'), 'the empty <think></think> block is in the prompt');
+});
+
+test('reasoning without tools: a thinking section goes to reasoning_content (OpenAI) and thinking blocks (Anthropic, streamed too)', async () => {
+  // The reply continues an assistant turn that opened <think>, so what the model writes is reasoning.
+  const prefill = [...messages, { role: 'assistant' as const, content: '<think>\nThe user' }];
+  const chat = await openai.chat.completions.create({ model: MODEL, messages: prefill, max_tokens: 12, seed: 3 });
+  const msg = chat.choices[0]!.message as typeof chat.choices[0]['message'] & { reasoning_content?: string };
+  assert.ok(msg.reasoning_content && msg.reasoning_content.length > 0, JSON.stringify(msg));
+  assert.doesNotMatch(msg.content ?? '', /<think>|<\/think>/);
+
+  const body = { model: MODEL, max_tokens: 12, messages: prefill };
+  const m = await anthropic.messages.create(body);
+  const thinking = m.content.find((b) => b.type === 'thinking');
+  assert.ok(thinking && thinking.type === 'thinking' && thinking.thinking.length > 0, JSON.stringify(m.content));
+  assert.equal(m.content[0]!.type, 'thinking', 'thinking comes first');
+  const stream = anthropic.messages.stream(body);
+  let deltas = 0;
+  stream.on('thinking', () => deltas++);
+  const streamed = await stream.finalMessage();
+  assert.ok(deltas > 0);
+  const streamedThinking = streamed.content.filter((b) => b.type === 'thinking');
+  assert.equal(streamedThinking.length, 1, JSON.stringify(streamed.content));
+  assert.ok(streamedThinking[0]!.type === 'thinking' && streamedThinking[0]!.thinking.length > 0);
+
+  // Sent back in the history, thinking blocks are accepted (and reach a template that keeps reasoning).
+  const next = await anthropic.messages.create({
+    model: MODEL, max_tokens: 1025, stop_sequences: [' '], thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: [...messages, { role: 'assistant', content: m.content.filter((b) => b.type !== 'tool_use') as Anthropic.ContentBlockParam[] }, { role: 'user', content: 'And?' }],
+  }).catch((e: unknown) => e);
+  assert.ok(!(next instanceof Error), String(next));
 });

@@ -62,12 +62,15 @@ export function chatMessagesFromOpenAI(list: unknown[]): ChatMessage[] {
     m.raw('refusal');
     const calls = role === 'assistant' ? messageToolCalls(m) : undefined;
     const callId = role === 'tool' ? m.required('tool_call_id', (f, k) => f.string(k)) : undefined;
+    // An earlier reply's reasoning as this server (and llama-server) returned it; templates that keep it get it.
+    const reasoning = role === 'assistant' ? m.string('reasoning_content') : undefined;
     m.rejectUnknown();
     // "developer" is OpenAI's newer name for the system role.
     const msg: ChatMessage = { role: role === 'developer' ? 'system' : role, content };
     if (name !== undefined) msg.name = name;
     if (calls?.length) msg.toolCalls = calls;
     if (callId !== undefined) msg.toolCallId = callId;
+    if (reasoning !== undefined) msg.reasoningContent = reasoning;
     return msg;
   });
 }
@@ -101,7 +104,8 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   if (effort !== undefined && templateVars?.enable_thinking === undefined) {
     templateVars = { ...templateVars, enable_thinking: effort !== 'none' && effort !== 'minimal' };
   }
-  const prompt: PromptInput = { kind: 'chat', messages };
+  // A thinking section goes to reasoning_content, as llama-server's default reasoning format does.
+  const prompt: PromptInput = { kind: 'chat', messages, splitReasoning: true };
   if (templateVars) prompt.templateVars = templateVars;
   if (tools) prompt.tools = tools;
   if (tools && parallel === false) prompt.parallelToolCalls = false;
@@ -267,11 +271,13 @@ export class ChatStreamEncoder {
   event(ev: NativeEvent): ChatChunk[] {
     const one = (delta: ChatDelta) => this.chunk([{ index: ev.index, delta, logprobs: null, finish_reason: null }]);
     if (ev.type === 'reasoning') return [one({ reasoning_content: ev.text })];
-    if (ev.type === 'tool_call') {
-      return [
-        one({ tool_calls: [{ index: ev.call, id: ev.id, type: 'function', function: { name: ev.name, arguments: '' } }] }),
-        one({ tool_calls: [{ index: ev.call, function: { arguments: ev.arguments } }] }),
-      ];
+    // A call streams as OpenAI's do: id, type and name first, then its arguments in pieces.
+    if (ev.type === 'tool_call') return [];
+    if (ev.type === 'tool_call_delta') {
+      if (ev.name !== undefined) {
+        return [one({ tool_calls: [{ index: ev.call, id: ev.id, type: 'function', function: { name: ev.name, arguments: ev.arguments } }] })];
+      }
+      return ev.arguments ? [one({ tool_calls: [{ index: ev.call, function: { arguments: ev.arguments } }] })] : [];
     }
     if (ev.type === 'delta') {
       const scored = this.logprobs ? ev.tokens.filter((t) => t.logprob !== undefined) : [];
