@@ -142,6 +142,30 @@ test('previous_response_id: the prompt is the first exchange and the new input, 
   ]).length);
 });
 
+test('a thinking section is a reasoning item with its summary_text, streamed as reasoning summary events', async () => {
+  // The input ends inside an open <think> block (a prefilled assistant turn), so what the model writes is reasoning.
+  const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Think first.' }, { role: 'assistant', content: '<think>\nLet me think' }];
+  const r = await openai.responses.create({ model: MODEL, input, max_output_tokens: 8, temperature: 0, reasoning: { effort: 'high' } });
+  conforms('Response', r);
+  const [reasoning, message] = r.output;
+  assert.ok(reasoning.type === 'reasoning', JSON.stringify(r.output));
+  assert.match(reasoning.id, /^rs_\w+$/);
+  const thought = reasoning.summary.map((p) => p.text).join('');
+  assert.ok(thought.length > 0);
+  assert.ok(message?.type === 'message');
+  assert.equal(r.output_text, '');
+  assert.equal(r.usage!.output_tokens_details.reasoning_tokens, 8);
+  assert.deepEqual(r.reasoning, { effort: 'high', summary: null });
+  const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+  for await (const e of await openai.responses.create({ model: MODEL, input, max_output_tokens: 8, temperature: 0, stream: true })) events.push(e);
+  for (const e of events) conformingEvent(e);
+  const deltas = events.filter((e) => e.type === 'response.reasoning_summary_text.delta').map((e) => e.delta).join('');
+  assert.equal(deltas, thought);
+  const done = events.find((e) => e.type === 'response.reasoning_summary_text.done');
+  assert.ok(done?.type === 'response.reasoning_summary_text.done');
+  assert.equal(done.text, thought);
+});
+
 const WEATHER = {
   type: 'object' as const,
   properties: { city: { type: 'string', maxLength: 8 }, unit: { enum: ['c', 'f'] } },
@@ -200,7 +224,7 @@ test('a function tool with tool_choice required: a function_call item whose argu
   }).length);
 });
 
-test('a named tool_choice, streamed: function_call_arguments.delta pieces add up to the call', async () => {
+test('a named tool_choice, streamed: the arguments come as function_call_arguments.delta pieces as they are written, adding up to the call', async () => {
   const stream = await openai.responses.create({
     model: MODEL, input: 'Weather?', tools, tool_choice: { type: 'function', name: 'get_weather' }, max_output_tokens: 200, ...seed(2), stream: true,
   });
@@ -209,7 +233,10 @@ test('a named tool_choice, streamed: function_call_arguments.delta pieces add up
   for (const e of events) conformingEvent(e);
   const added = events.find((e) => e.type === 'response.output_item.added' && e.item.type === 'function_call');
   assert.ok(added, events.map((e) => e.type).join(' '));
-  const pieces = events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta).join('');
+  const argDeltas = events.filter((e) => e.type === 'response.function_call_arguments.delta');
+  // the arguments stream as the model writes them, not in one piece at the end
+  assert.ok(argDeltas.length >= 2, `${argDeltas.length} argument deltas`);
+  const pieces = argDeltas.map((e) => e.delta).join('');
   const done = events.find((e) => e.type === 'response.function_call_arguments.done');
   assert.ok(done?.type === 'response.function_call_arguments.done');
   assert.equal(done.arguments, pieces);

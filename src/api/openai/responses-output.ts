@@ -2,10 +2,9 @@
 // (reasoning, message, function_call), and the semantic stream events that tell a client each step, in order,
 // each with its sequence_number. The same builder makes the non-streamed answer, so both agree item for item.
 
-import type { ChoiceResult, NativeEvent, TokenInfo } from '../native.ts';
+import type { ChoiceResult, NativeEvent } from '../native.ts';
 import type { ErrorInfo } from '../errors.ts';
 import { openaiError } from '../errors.ts';
-import { ThinkingSplitter } from '../ollama/thinking.ts';
 import type { FunctionCallItem, MessageItem, NewId, OutputTextPart, ReasoningItem, ResponseEcho, ResponseItem } from './responses-request.ts';
 
 export interface ResponseUsage {
@@ -54,11 +53,6 @@ export interface ResponseBuilderOptions {
   newId: NewId;
   /** Unix seconds, for completed_at. */
   now: () => number;
-  /**
-   * Read a leading `<think>` block of the text as reasoning (the template has a thinking switch and the
-   * request has no tools: with tools the provider reads reasoning apart already).
-   */
-  splitThinking: boolean;
 }
 
 const outputText = (text: string): OutputTextPart => ({ type: 'output_text', text, annotations: [], logprobs: [] });
@@ -73,17 +67,17 @@ export class ResponseBuilder {
   private completedAt: number | null = null;
   private incomplete = false;
   private error: ResponseObject['error'] = null;
-  private readonly splitter: ThinkingSplitter | undefined;
-  /** The items still being written (at most one of each; a new kind closes the others). */
+  /** The items still being written: a reasoning item or a message (text of the other kind closes it), and calls. */
   private reasoning: ReasoningItem | undefined;
   private message: MessageItem | undefined;
-  private call: FunctionCallItem | undefined;
-  /** Tokens of deltas that produced reasoning and no content. */
+  /** Open calls by the choice's call number. */
+  private readonly calls = new Map<number, FunctionCallItem>();
+  /** Tokens of parse steps that produced reasoning and no content. */
   private reasoningTokens = 0;
+  private lastWasReasoning = false;
 
   constructor(o: ResponseBuilderOptions) {
     this.o = o;
-    this.splitter = o.splitThinking ? new ThinkingSplitter() : undefined;
   }
 
   private ev(type: string, fields: Record<string, unknown>): StreamEvent {
@@ -187,43 +181,47 @@ export class ResponseBuilder {
   }
 
   /** A function_call item with empty arguments; callArguments() fills them in. */
-  private openCall(callId: string, name: string): StreamEvent[] {
-    const out = this.closeAll();
+  private openCall(call: number, callId: string, name: string): StreamEvent[] {
+    const out = [...this.closeReasoning(), ...this.closeMessage()];
     const item: FunctionCallItem = { id: this.o.newId('fc_'), type: 'function_call', call_id: callId, name, arguments: '', status: 'in_progress' };
-    this.call = item;
+    this.calls.set(call, item);
     out.push(this.add(item));
     return out;
   }
 
-  /** A piece of the open call's arguments: a whole call's text today, fragments where the stream gives them. */
-  private callArguments(piece: string): StreamEvent[] {
-    const item = this.call;
+  /** A piece of an open call's arguments, as the model writes them: the one place their delta events come from. */
+  private callArguments(call: number, piece: string): StreamEvent[] {
+    const item = this.calls.get(call);
     if (!item || piece === '') return [];
     item.arguments += piece;
     return [this.ev('response.function_call_arguments.delta', { item_id: item.id, output_index: this.index(item), delta: piece })];
   }
 
-  private closeCall(): StreamEvent[] {
-    const item = this.call;
+  /**
+   * The call is whole: what its pieces had not yet said of `whole` (when given), then its done events; a call
+   * still open when the output was cut short is `incomplete`.
+   */
+  private closeCall(call: number, whole?: string, status: FunctionCallItem['status'] = 'completed'): StreamEvent[] {
+    const item = this.calls.get(call);
     if (!item) return [];
-    this.call = undefined;
-    item.status = 'completed';
+    const out: StreamEvent[] = [];
+    if (whole !== undefined && whole !== item.arguments) {
+      if (whole.startsWith(item.arguments)) out.push(...this.callArguments(call, whole.slice(item.arguments.length)));
+      else item.arguments = whole;
+    }
+    this.calls.delete(call);
+    item.status = status;
     const at = { item_id: item.id, output_index: this.index(item) };
-    return [
+    out.push(
       this.ev('response.function_call_arguments.done', { ...at, name: item.name, arguments: item.arguments }),
       this.ev('response.output_item.done', { output_index: at.output_index, item: structuredClone(item) }),
-    ];
+    );
+    return out;
   }
 
   private closeAll(status?: MessageItem['status']): StreamEvent[] {
-    return [...this.closeReasoning(), ...this.closeMessage(status), ...this.closeCall()];
+    return [...this.closeReasoning(), ...this.closeMessage(status), ...[...this.calls.keys()].flatMap((c) => this.closeCall(c, undefined, status))];
   }
-
-  private countReasoning(thought: boolean, content: string, tokens: readonly TokenInfo[]): void {
-    if (thought && content === '') this.reasoningTokens += tokens.length;
-  }
-
-  private lastWasReasoning = false;
 
   /** The stream events for one native event of the choice. */
   event(ev: NativeEvent): StreamEvent[] {
@@ -231,28 +229,28 @@ export class ResponseBuilder {
       this.lastWasReasoning = true;
       return this.reasoningText(ev.text);
     }
-    if (ev.type === 'tool_call') {
-      this.lastWasReasoning = false;
-      return [...this.openCall(ev.id, ev.name), ...this.callArguments(ev.arguments), ...this.closeCall()];
-    }
     if (ev.type === 'delta') {
-      if (!this.splitter) {
-        this.countReasoning(this.lastWasReasoning, ev.text, ev.tokens);
-        this.lastWasReasoning = false;
-        return this.contentText(ev.text);
-      }
-      const parts = this.splitter.push(ev.text);
-      this.countReasoning(parts.thinking !== '' || this.reasoning !== undefined, parts.content, ev.tokens);
-      return [...this.reasoningText(parts.thinking), ...this.contentText(parts.content)];
+      // A parse step's reasoning comes just before its delta, which carries the step's tokens.
+      if (this.lastWasReasoning && ev.text === '') this.reasoningTokens += ev.tokens.length;
+      this.lastWasReasoning = false;
+      return this.contentText(ev.text);
+    }
+    this.lastWasReasoning = false;
+    if (ev.type === 'tool_call_delta') {
+      // The first piece of a call names it; the others carry more of its arguments.
+      const open = ev.name !== undefined && !this.calls.has(ev.call) ? this.openCall(ev.call, ev.id ?? this.o.newId('call_'), ev.name) : [];
+      return [...open, ...this.callArguments(ev.call, ev.arguments)];
+    }
+    if (ev.type === 'tool_call') {
+      const open = this.calls.has(ev.call) ? [] : this.openCall(ev.call, ev.id, ev.name);
+      return [...open, ...this.closeCall(ev.call, ev.arguments)];
     }
     return this.finish(ev.result);
   }
 
-  /** The choice ended: what the splitter held back, every open item closed, then completed or incomplete. */
+  /** The choice ended: every open item closed, then completed or incomplete. */
   finish(r: ChoiceResult): StreamEvent[] {
     const out: StreamEvent[] = [];
-    const rest = this.splitter?.end();
-    if (rest) out.push(...this.reasoningText(rest.thinking), ...this.contentText(rest.content));
     this.incomplete = r.reason === 'length';
     // A reply with neither text nor calls is still one (empty) message.
     if (this.output.length === 0 || this.output.every((i) => i.type === 'reasoning')) out.push(...this.openMessage());

@@ -434,7 +434,8 @@ export function responsesNative(req: ResponsesRequest, history: readonly Respons
     else messages.unshift({ role: 'system', content: req.instructions });
   }
   if (messages.length === 0) throw new FieldError('input', 'input must not be empty');
-  const prompt: PromptInput = { kind: 'chat', messages };
+  // A thinking section the model writes is read apart (the output's reasoning item).
+  const prompt: PromptInput = { kind: 'chat', messages, splitReasoning: true };
   if (req.enableThinking !== undefined) prompt.templateVars = { enable_thinking: req.enableThinking };
   if (req.tools) {
     prompt.tools = req.tools;

@@ -20,20 +20,22 @@ function result(o: Partial<ChoiceResult> = {}): ChoiceResult {
   };
 }
 
-function builder(splitThinking: boolean): ResponseBuilder {
+function builder(): ResponseBuilder {
   const req = responsesRequestFromOpenAI({ model: 'm', input: 'hi' }, newId);
-  return new ResponseBuilder({ id: 'resp_1', createdAt: 1, model: 'm', echo: req.echo, newId, now: () => 2, splitThinking });
+  return new ResponseBuilder({ id: 'resp_1', createdAt: 1, model: 'm', echo: req.echo, newId, now: () => 2 });
 }
 
 function run(b: ResponseBuilder, events: NativeEvent[]): StreamEvent[] {
   return [...b.start(), ...events.flatMap((e) => b.event(e))];
 }
 
-test('a think block read apart: a reasoning item with its summary events, then the message; reasoning tokens counted', () => {
-  const b = builder(true);
+test('reasoning read apart: a reasoning item with its summary events, then the message; reasoning tokens counted', () => {
+  const b = builder();
   const evs = run(b, [
-    { type: 'delta', index: 0, text: '<think>\nLet me', tokens: tokens(2) },
-    { type: 'delta', index: 0, text: ' see.</think>\n\nHel', tokens: tokens(2) },
+    { type: 'reasoning', index: 0, text: 'Let me' },
+    { type: 'delta', index: 0, text: '', tokens: tokens(2) },
+    { type: 'reasoning', index: 0, text: ' see.' },
+    { type: 'delta', index: 0, text: 'Hel', tokens: tokens(2) },
     { type: 'delta', index: 0, text: 'lo', tokens: tokens(2) },
     { type: 'done', index: 0, result: result() },
   ]);
@@ -54,15 +56,43 @@ test('a think block read apart: a reasoning item with its summary events, then t
   assert.deepEqual(r.output.map((o) => o.type), ['reasoning', 'message']);
   assert.deepEqual((r.output[0] as { summary: unknown }).summary, [{ type: 'summary_text', text: 'Let me see.' }]);
   assert.equal((r.output[1] as { content: { text: string }[] }).content[0].text, 'Hello');
-  // the first delta was all thinking (2 tokens); the second also wrote content, so its tokens are not counted as reasoning
+  // the first step was all reasoning (2 tokens); the second also wrote content, so its tokens are output
   assert.deepEqual(r.usage, {
     input_tokens: 10, input_tokens_details: { cached_tokens: 4, cache_write_tokens: 6 },
     output_tokens: 6, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 16,
   });
 });
 
+test('a call streamed as it is written: its pieces are the argument deltas, the whole call closes it', () => {
+  const b = builder();
+  const evs = run(b, [
+    { type: 'tool_call_delta', index: 0, call: 0, id: 'call_a', name: 'f', arguments: '' },
+    { type: 'tool_call_delta', index: 0, call: 0, arguments: '{"x":' },
+    { type: 'delta', index: 0, text: '', tokens: tokens(2) },
+    { type: 'tool_call_delta', index: 0, call: 0, arguments: '1' },
+    { type: 'tool_call', index: 0, call: 0, id: 'call_a', name: 'f', arguments: '{"x":1}' },
+    { type: 'done', index: 0, result: result({ reason: 'tool_calls' }) },
+  ]).slice(2);
+  for (const e of evs) schemas.conformingEvent(e);
+  assert.deepEqual(evs.map((e) => e.type), [
+    'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
+    'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done', 'response.completed',
+  ]);
+  assert.deepEqual(evs.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta), ['{"x":', '1', '}']);
+  const r = b.response();
+  assert.deepEqual(r.output.map((o) => o.type === 'function_call' && [o.call_id, o.name, o.arguments, o.status]), [['call_a', 'f', '{"x":1}', 'completed']]);
+  assert.equal(r.usage?.output_tokens_details.reasoning_tokens, 0);
+  // a call cut short by the token limit stays incomplete
+  const cut = builder();
+  run(cut, [
+    { type: 'tool_call_delta', index: 0, call: 0, id: 'call_b', name: 'f', arguments: '{"x' },
+    { type: 'done', index: 0, result: result({ reason: 'length' }) },
+  ]);
+  assert.deepEqual(cut.response().output.map((o) => o.type === 'function_call' && [o.arguments, o.status]), [['{"x', 'incomplete']]);
+});
+
 test('reasoning and calls as the provider reads them apart: reasoning item, then function_call items with their argument events', () => {
-  const b = builder(false);
+  const b = builder();
   const evs = run(b, [
     { type: 'reasoning', index: 0, text: 'hmm' },
     { type: 'delta', index: 0, text: '', tokens: tokens(3) },
@@ -88,10 +118,10 @@ test('reasoning and calls as the provider reads them apart: reasoning item, then
 });
 
 test('an empty reply is one empty message; a cut-off one is incomplete with max_output_tokens', () => {
-  const b = builder(false);
+  const b = builder();
   run(b, [{ type: 'done', index: 0, result: result() }]);
   assert.deepEqual(b.response().output.map((o) => o.type === 'message' && o.content), [[{ type: 'output_text', text: '', annotations: [], logprobs: [] }]]);
-  const cut = builder(false);
+  const cut = builder();
   const evs = run(cut, [{ type: 'delta', index: 0, text: 'Once', tokens: tokens(1) }, { type: 'done', index: 0, result: result({ reason: 'length' }) }]);
   assert.equal(evs.at(-1)!.type, 'response.incomplete');
   const r = cut.response();
@@ -165,7 +195,7 @@ test('input_items pages: newest first by default, after an id, has_more', () => 
 });
 
 test('an error after the stream began: an error event, then response.failed', () => {
-  const b = builder(false);
+  const b = builder();
   run(b, [{ type: 'delta', index: 0, text: 'Once', tokens: tokens(1) }]);
   const evs = b.fail({ status: 504, code: 'timeout', message: 'the request ran past its time limit' });
   assert.deepEqual(evs.map((e) => e.type), ['error', 'response.failed']);

@@ -47,8 +47,6 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
     requireCapability(provider, 'chat');
     const builder = new ResponseBuilder({
       id: ctx.newId('resp_'), createdAt: seconds(), model: req.model, echo: req.echo, newId: ctx.newId, now: seconds,
-      // With tools (and a choice other than "none") the provider reads reasoning apart itself.
-      splitThinking: (!req.tools || req.toolChoice === 'none') && provider.card.capabilities.thinking && req.enableThinking !== false,
     });
     const keep = () => {
       if (!req.store) return;
