@@ -299,7 +299,7 @@ test('stored responses: retrieve, input_items, delete; store false keeps nothing
     (e) => e instanceof OpenAI.NotFoundError && (e.error as { param?: string }).param === 'previous_response_id');
 });
 
-test('what Hearth cannot do is a 400 naming the field', async () => {
+test('what Hearth cannot do is a 400 naming the field; an unknown model is a 404, a body that is not JSON a 415', async () => {
   const refused = async (body: Record<string, unknown>, param: string) => {
     const res = await fetch(`${srv.base}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: 'Hi', ...body }) });
     assert.equal(res.status, 400, param);
@@ -316,6 +316,12 @@ test('what Hearth cannot do is a 400 naming the field', async () => {
   await refused({ reasoning: { effort: 'extreme' } }, 'reasoning.effort');
   await refused({ conversation: 'conv_1' }, 'conversation');
   await refused({ frequency: 1 }, 'frequency');
+  const unknown = await fetch(`${srv.base}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', input: 'Hi' }) });
+  assert.equal(unknown.status, 404);
+  assert.deepEqual(((await unknown.json()) as { error: { param: string; code: string } }).error.code, 'model_not_found');
+  const plain = await fetch(`${srv.base}/v1/responses`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ model: MODEL, input: 'Hi' }) });
+  assert.equal(plain.status, 415);
+  await assert.rejects(openai.responses.create({ model: MODEL, input: [] }), (e) => e instanceof OpenAI.BadRequestError && /input must not be empty/.test(e.message));
 });
 
 test('with API keys: a stored response is seen and deleted only with the key that created it', async () => {
