@@ -144,6 +144,7 @@ export const command: Command = {
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       security: sec.options,
+      responses: sec.responses,
       pull: {
         allowedHosts: v['pull-allow']?.flatMap((h) => h.split(',').map((s) => s.trim()).filter(Boolean)),
         // into the catalog, whether or not this server serves it, so that a pulled name is there for the next one
