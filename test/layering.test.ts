@@ -15,6 +15,7 @@ import { REPO_ROOT } from './shared.ts';
  *   api (wire types, pure converters) and store (SQLite) sit beside each other and use only the engine's types;
  *   library (pulling models into the models folder) sits beside them;
  *   provider (ModelManager, LocalProvider) speaks api's native types to the engine;
+ *   knowledge (files, vector stores, ingest, search) sits beside it, on the store, reaching models through its own Embedder;
  *   server routes requests to providers and reads keys and usage from the store;
  *   cli is the composition root, and src/index.ts, the library entry, re-exports from anywhere.
  */
@@ -26,7 +27,7 @@ const RANK: Record<string, number> = {
   model: 4,
   engine: 5, tokenizer: 5, chat: 5,
   api: 6, store: 6, library: 6,
-  provider: 7,
+  provider: 7, knowledge: 7,
   server: 8,
   cli: 9,
   'index.ts': 10,

@@ -22,6 +22,8 @@ import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
 import { responsesRoutes } from './routes/responses.ts';
 import { Database } from '../store/database.ts';
 import { ResponseStore } from '../store/responses.ts';
+import { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { knowledgeRoutes, modelEmbedders, type KnowledgeRouteOptions } from './routes/knowledge.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -49,6 +51,9 @@ export interface AppDeps {
   libraryRoutes?: LibraryRouteOptions;
   /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
   responses?: ResponseStore;
+  /** Files and vector stores (/v1/files, /v1/vector_stores); default: an in-memory database over `models`, gone when the app closes. */
+  knowledge?: KnowledgeBase;
+  knowledgeRoutes?: KnowledgeRouteOptions;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -108,6 +113,10 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const memory = deps.responses ? undefined : Database.open(':memory:');
   responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!));
   if (memory) app.addHook('onClose', async () => memory.close());
+  const kbMemory = deps.knowledge ? undefined : Database.open(':memory:');
+  const kb = deps.knowledge ?? new KnowledgeBase(kbMemory!, { embedders: modelEmbedders(models) });
+  knowledgeRoutes(app, kb, deps.knowledgeRoutes);
+  if (kbMemory) app.addHook('onClose', async () => (await kb.close(), kbMemory.close()));
   ollamaRoutes(app, ctx);
   libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);

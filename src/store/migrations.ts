@@ -77,4 +77,63 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX response_items_response ON response_items (response_id);
   `,
+  // 4: reserved (another step of the schema lands here).
+  '',
+  // 5: the knowledge base (src/knowledge/): uploaded files, vector stores, their files' ingest state, chunks with
+  // embeddings (little-endian float32 blobs) and an FTS5 index of the chunks' text.
+  `
+  CREATE TABLE kb_files (
+    id          TEXT PRIMARY KEY,        -- "file-…"
+    filename    TEXT NOT NULL,
+    purpose     TEXT NOT NULL,
+    bytes       INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    content     BLOB NOT NULL
+  ) STRICT;
+
+  CREATE TABLE kb_stores (
+    id          TEXT PRIMARY KEY,        -- "vs_…"
+    name        TEXT NOT NULL,
+    model       TEXT NOT NULL,           -- the embedding model
+    metadata    TEXT NOT NULL,           -- JSON object
+    created_at  INTEGER NOT NULL,
+    last_active INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX kb_stores_name ON kb_stores (name);
+
+  CREATE TABLE kb_store_files (
+    store_id      TEXT NOT NULL REFERENCES kb_stores (id) ON DELETE CASCADE,
+    file_id       TEXT NOT NULL,
+    status        TEXT NOT NULL,         -- in_progress | completed | failed
+    last_error    TEXT,                  -- JSON {code, message} when failed
+    attributes    TEXT NOT NULL,         -- JSON object
+    max_tokens    INTEGER NOT NULL,
+    overlap       INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    chunks        INTEGER NOT NULL DEFAULT 0,
+    usage_bytes   INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (store_id, file_id)
+  ) STRICT;
+  CREATE INDEX kb_store_files_status ON kb_store_files (status);
+
+  CREATE TABLE kb_chunks (
+    id        INTEGER PRIMARY KEY,
+    store_id  TEXT NOT NULL,
+    file_id   TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    text      TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    UNIQUE (store_id, file_id, seq)
+  ) STRICT;
+
+  CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(text, content='kb_chunks', content_rowid='id');
+  CREATE TRIGGER kb_chunks_ai AFTER INSERT ON kb_chunks BEGIN
+    INSERT INTO kb_chunks_fts (rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER kb_chunks_ad AFTER DELETE ON kb_chunks BEGIN
+    INSERT INTO kb_chunks_fts (kb_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+  `,
 ];

@@ -22,6 +22,11 @@ const INFERENCE = [
   'POST /embedding', 'POST /embeddings',
   // The Responses API; a stored response is read and deleted with the key that created it (store/responses.ts).
   'POST /v1/responses', 'GET /v1/responses/:id', 'DELETE /v1/responses/:id', 'GET /v1/responses/:id/input_items',
+  // The knowledge base (routes/knowledge.ts): files and vector stores are the server's, shared by every key with this scope.
+  'POST /v1/files', 'GET /v1/files', 'GET /v1/files/:id', 'DELETE /v1/files/:id', 'GET /v1/files/:id/content',
+  'POST /v1/vector_stores', 'GET /v1/vector_stores', 'GET /v1/vector_stores/:id', 'POST /v1/vector_stores/:id', 'DELETE /v1/vector_stores/:id',
+  'POST /v1/vector_stores/:id/files', 'GET /v1/vector_stores/:id/files', 'GET /v1/vector_stores/:id/files/:file_id',
+  'DELETE /v1/vector_stores/:id/files/:file_id', 'POST /v1/vector_stores/:id/search',
 ];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];

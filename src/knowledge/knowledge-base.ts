@@ -1,0 +1,473 @@
+// The knowledge base in OpenAI's Files and Vector Stores shapes, kept in the hearth database: uploaded files
+// (their bytes in SQLite, in one transaction with their metadata), vector stores (each bound to one embedding
+// model), the ingest job of each attached file, and hybrid search over the chunks.
+//
+// Ingest: extract text → chunk by the model's tokens → embed in batches; each batch of chunks is committed in
+// its own transaction with its sequence numbers, so an ingest killed midway resumes (resume(), at start) from
+// the first chunk it had not committed: chunking is deterministic, nothing is embedded twice or lost. A file
+// whose content hash is already completed in the store is not embedded again: its chunks are copied.
+//
+// Search: BM25 over FTS5 and exact cosine similarity (VectorIndex), each list 50 deep after the attribute
+// filter, fused by reciprocal rank (k = 60).
+
+import { createHash, randomBytes } from 'node:crypto';
+import type { StatementSync } from 'node:sqlite';
+import type { Database } from '../store/database.ts';
+import { HearthError } from '../util/errors.ts';
+import { chunkText, checkChunking, DEFAULT_CHUNK_OVERLAP, DEFAULT_MAX_CHUNK_TOKENS, type ChunkingOptions } from './chunk.ts';
+import { ExtractError, extractText } from './extract.ts';
+import { matches, type Attributes, type Filter } from './filters.ts';
+import { ExactVectorIndex, normalize, vectorBlob } from './vector-index.ts';
+import type { EmbedderSource, VectorIndex } from './types.ts';
+
+export interface StoredFile {
+  id: string;
+  filename: string;
+  purpose: string;
+  bytes: number;
+  sha256: string;
+  createdAt: number;
+}
+
+export interface VectorStore {
+  id: string;
+  name: string;
+  model: string;
+  metadata: Record<string, string>;
+  createdAt: number;
+  lastActiveAt: number;
+}
+
+export type IngestStatus = 'in_progress' | 'completed' | 'failed';
+
+export interface StoreFile {
+  storeId: string;
+  fileId: string;
+  status: IngestStatus;
+  lastError?: { code: string; message: string };
+  attributes: Attributes;
+  chunking: ChunkingOptions;
+  chunks: number;
+  usageBytes: number;
+  createdAt: number;
+}
+
+export interface FileCounts {
+  in_progress: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  total: number;
+}
+
+export type SearchMode = 'hybrid' | 'keyword' | 'vector';
+
+export interface SearchOptions {
+  query: string;
+  maxResults?: number;
+  filter?: Filter;
+  scoreThreshold?: number;
+  mode?: SearchMode;
+}
+
+export interface SearchHit {
+  chunkId: number;
+  fileId: string;
+  filename: string;
+  score: number;
+  attributes: Attributes;
+  text: string;
+}
+
+/** How deep each ranked list goes before fusion (OpenAI's max_num_results is at most 50). */
+export const CANDIDATES = 50;
+/** Reciprocal rank fusion's constant: score = Σ 1 / (RRF_K + rank). */
+export const RRF_K = 60;
+const EMBED_BATCH = 16;
+
+export interface KnowledgeBaseOptions {
+  embedders: EmbedderSource;
+  index?: VectorIndex;
+  now?: () => number;
+  /** Called when an ingest job settles (tests and the CLI wait on it). */
+  onSettled?: (f: StoreFile) => void;
+}
+
+const newId = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
+
+interface FileRow { id: string; filename: string; purpose: string; bytes: number; sha256: string; created_at: number }
+interface StoreRow { id: string; name: string; model: string; metadata: string; created_at: number; last_active: number }
+interface StoreFileRow {
+  store_id: string; file_id: string; status: string; last_error: string | null; attributes: string; max_tokens: number;
+  overlap: number; sha256: string; chunks: number; usage_bytes: number; created_at: number;
+}
+
+const fileOf = (r: FileRow): StoredFile => ({ id: r.id, filename: r.filename, purpose: r.purpose, bytes: Number(r.bytes), sha256: r.sha256, createdAt: Number(r.created_at) });
+const storeOf = (r: StoreRow): VectorStore => ({
+  id: r.id, name: r.name, model: r.model, metadata: JSON.parse(r.metadata) as Record<string, string>, createdAt: Number(r.created_at), lastActiveAt: Number(r.last_active),
+});
+function storeFileOf(r: StoreFileRow): StoreFile {
+  const f: StoreFile = {
+    storeId: r.store_id, fileId: r.file_id, status: r.status as IngestStatus, attributes: JSON.parse(r.attributes) as Attributes,
+    chunking: { maxTokens: Number(r.max_tokens), overlap: Number(r.overlap) }, chunks: Number(r.chunks), usageBytes: Number(r.usage_bytes), createdAt: Number(r.created_at),
+  };
+  if (r.last_error !== null) f.lastError = JSON.parse(r.last_error) as { code: string; message: string };
+  return f;
+}
+
+/** FTS5 query text: the query's words, each quoted, any of them (BM25 ranks documents with more and rarer ones first). */
+export function ftsQuery(query: string): string | undefined {
+  const terms = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
+  return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : undefined;
+}
+
+/** Reciprocal rank fusion of ranked id lists: ids by Σ 1/(k + rank), rank from 1; ties keep first-seen order. */
+export function reciprocalRankFusion(lists: readonly (readonly number[])[], k = RRF_K): { id: number; score: number }[] {
+  const score = new Map<number, number>();
+  for (const list of lists) list.forEach((id, i) => score.set(id, (score.get(id) ?? 0) + 1 / (k + i + 1)));
+  return [...score].map(([id, s]) => ({ id, score: s })).sort((a, b) => b.score - a.score);
+}
+
+export class KnowledgeBase {
+  private readonly database: Database;
+  private readonly embedders: EmbedderSource;
+  readonly index: VectorIndex;
+  private readonly now: () => number;
+  private readonly onSettled?: (f: StoreFile) => void;
+  private readonly queue: { storeId: string; fileId: string }[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private readonly s: Record<string, StatementSync>;
+
+  constructor(database: Database, o: KnowledgeBaseOptions) {
+    this.database = database;
+    this.embedders = o.embedders;
+    this.index = o.index ?? new ExactVectorIndex(database.db);
+    this.now = o.now ?? Date.now;
+    this.onSettled = o.onSettled;
+    const db = database.db;
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insertFile: p('INSERT INTO kb_files (id, filename, purpose, bytes, sha256, created_at, content) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      file: p('SELECT id, filename, purpose, bytes, sha256, created_at FROM kb_files WHERE id = ?'),
+      files: p('SELECT id, filename, purpose, bytes, sha256, created_at FROM kb_files ORDER BY created_at DESC, id'),
+      content: p('SELECT content FROM kb_files WHERE id = ?'),
+      deleteFile: p('DELETE FROM kb_files WHERE id = ?'),
+      insertStore: p('INSERT INTO kb_stores (id, name, model, metadata, created_at, last_active) VALUES (?, ?, ?, ?, ?, ?)'),
+      store: p('SELECT * FROM kb_stores WHERE id = ?'),
+      storeByName: p('SELECT * FROM kb_stores WHERE name = ? ORDER BY created_at'),
+      stores: p('SELECT * FROM kb_stores ORDER BY created_at DESC, id'),
+      updateStore: p('UPDATE kb_stores SET name = ?, metadata = ? WHERE id = ?'),
+      touchStore: p('UPDATE kb_stores SET last_active = ? WHERE id = ?'),
+      deleteStore: p('DELETE FROM kb_stores WHERE id = ?'),
+      deleteStoreChunks: p('DELETE FROM kb_chunks WHERE store_id = ?'),
+      insertStoreFile: p(`INSERT INTO kb_store_files (store_id, file_id, status, last_error, attributes, max_tokens, overlap, sha256, created_at)
+        VALUES (?, ?, 'in_progress', NULL, ?, ?, ?, ?, ?)`),
+      restartStoreFile: p(`UPDATE kb_store_files SET status = 'in_progress', last_error = NULL, attributes = ?, max_tokens = ?, overlap = ?, sha256 = ?, chunks = 0, usage_bytes = 0
+        WHERE store_id = ? AND file_id = ?`),
+      storeFile: p('SELECT * FROM kb_store_files WHERE store_id = ? AND file_id = ?'),
+      storeFiles: p('SELECT * FROM kb_store_files WHERE store_id = ? ORDER BY created_at DESC, file_id'),
+      pending: p("SELECT store_id, file_id FROM kb_store_files WHERE status = 'in_progress' ORDER BY created_at"),
+      sameContent: p(`SELECT * FROM kb_store_files WHERE store_id = ? AND sha256 = ? AND status = 'completed' AND file_id <> ?
+        AND max_tokens = ? AND overlap = ? LIMIT 1`),
+      copyChunks: p(`INSERT INTO kb_chunks (store_id, file_id, seq, text, embedding)
+        SELECT store_id, ?, seq, text, embedding FROM kb_chunks WHERE store_id = ? AND file_id = ? ORDER BY seq`),
+      finish: p("UPDATE kb_store_files SET status = 'completed', chunks = ?, usage_bytes = ? WHERE store_id = ? AND file_id = ?"),
+      fail: p("UPDATE kb_store_files SET status = 'failed', last_error = ? WHERE store_id = ? AND file_id = ?"),
+      deleteStoreFile: p('DELETE FROM kb_store_files WHERE store_id = ? AND file_id = ?'),
+      deleteFileChunks: p('DELETE FROM kb_chunks WHERE store_id = ? AND file_id = ?'),
+      chunkCount: p('SELECT count(*) AS n, coalesce(sum(length(text)), 0) AS b FROM kb_chunks WHERE store_id = ? AND file_id = ?'),
+      insertChunk: p('INSERT INTO kb_chunks (store_id, file_id, seq, text, embedding) VALUES (?, ?, ?, ?, ?)'),
+      chunk: p('SELECT id, file_id, text FROM kb_chunks WHERE id = ?'),
+      keyword: p(`SELECT c.id, c.file_id FROM kb_chunks_fts f JOIN kb_chunks c ON c.id = f.rowid
+        WHERE kb_chunks_fts MATCH ? AND c.store_id = ? ORDER BY bm25(kb_chunks_fts), c.id`),
+    };
+  }
+
+  // Files
+
+  createFile(filename: string, purpose: string, bytes: Uint8Array): StoredFile {
+    const f: StoredFile = { id: newId('file-'), filename, purpose, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), createdAt: this.now() };
+    this.database.transaction(() => this.s.insertFile.run(f.id, f.filename, f.purpose, f.bytes, f.sha256, f.createdAt, bytes));
+    return f;
+  }
+
+  file(id: string): StoredFile | undefined {
+    const r = this.s.file.get(id) as FileRow | undefined;
+    return r && fileOf(r);
+  }
+
+  requireFile(id: string): StoredFile {
+    const f = this.file(id);
+    if (!f) throw new HearthError('not_found', `no file ${JSON.stringify(id)}`);
+    return f;
+  }
+
+  files(purpose?: string): StoredFile[] {
+    return (this.s.files.all() as unknown as FileRow[]).map(fileOf).filter((f) => purpose === undefined || f.purpose === purpose);
+  }
+
+  content(id: string): Uint8Array {
+    const r = this.s.content.get(id) as { content: Uint8Array } | undefined;
+    if (!r) throw new HearthError('not_found', `no file ${JSON.stringify(id)}`);
+    return r.content;
+  }
+
+  /** Deletes the file's bytes; the chunks already made from it stay searchable in their stores, as OpenAI keeps them. */
+  deleteFile(id: string): boolean {
+    return Number(this.database.transaction(() => this.s.deleteFile.run(id)).changes) > 0;
+  }
+
+  // Vector stores
+
+  /** Creates a store bound to `model`, checking first that the model embeds. */
+  async createStore(o: { name: string; model: string; metadata?: Record<string, string> }): Promise<VectorStore> {
+    const lease = await this.embedders(o.model);
+    lease.release();
+    const t = this.now();
+    const v: VectorStore = { id: newId('vs_'), name: o.name, model: lease.embedder.model, metadata: o.metadata ?? {}, createdAt: t, lastActiveAt: t };
+    this.database.transaction(() => this.s.insertStore.run(v.id, v.name, v.model, JSON.stringify(v.metadata), v.createdAt, v.lastActiveAt));
+    return v;
+  }
+
+  store(id: string): VectorStore | undefined {
+    const r = this.s.store.get(id) as StoreRow | undefined;
+    return r && storeOf(r);
+  }
+
+  requireStore(id: string): VectorStore {
+    const v = this.store(id);
+    if (!v) throw new HearthError('not_found', `no vector store ${JSON.stringify(id)}`);
+    return v;
+  }
+
+  /** A store by id, else by name (the newest of that name): what the CLI takes. */
+  findStore(idOrName: string): VectorStore | undefined {
+    const byName = this.s.storeByName.all(idOrName) as unknown as StoreRow[];
+    return this.store(idOrName) ?? (byName.length ? storeOf(byName[byName.length - 1]) : undefined);
+  }
+
+  stores(): VectorStore[] {
+    return (this.s.stores.all() as unknown as StoreRow[]).map(storeOf);
+  }
+
+  updateStore(id: string, o: { name?: string; metadata?: Record<string, string> }): VectorStore {
+    const v = this.requireStore(id);
+    const next = { ...v, name: o.name ?? v.name, metadata: o.metadata ?? v.metadata };
+    this.database.transaction(() => this.s.updateStore.run(next.name, JSON.stringify(next.metadata), id));
+    return next;
+  }
+
+  deleteStore(id: string): boolean {
+    const gone = this.database.transaction(() => {
+      this.s.deleteStoreChunks.run(id);
+      return Number(this.s.deleteStore.run(id).changes) > 0;
+    });
+    this.index.invalidate(id);
+    return gone;
+  }
+
+  fileCounts(storeId: string): FileCounts {
+    const c: FileCounts = { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
+    for (const f of this.storeFiles(storeId)) {
+      c[f.status]++;
+      c.total++;
+    }
+    return c;
+  }
+
+  usageBytes(storeId: string): number {
+    return this.storeFiles(storeId).reduce((s, f) => s + f.usageBytes, 0);
+  }
+
+  storeFiles(storeId: string): StoreFile[] {
+    return (this.s.storeFiles.all(storeId) as unknown as StoreFileRow[]).map(storeFileOf);
+  }
+
+  storeFile(storeId: string, fileId: string): StoreFile | undefined {
+    const r = this.s.storeFile.get(storeId, fileId) as StoreFileRow | undefined;
+    return r && storeFileOf(r);
+  }
+
+  /**
+   * Attaches a file to a store and queues its ingest. Attaching a file that is already there with the same
+   * content and chunking changes nothing (a failed one is tried again).
+   */
+  attach(storeId: string, fileId: string, o: { attributes?: Attributes; chunking?: Partial<ChunkingOptions> } = {}): StoreFile {
+    this.requireStore(storeId);
+    const file = this.requireFile(fileId);
+    const chunking = { maxTokens: o.chunking?.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS, overlap: o.chunking?.overlap ?? DEFAULT_CHUNK_OVERLAP };
+    if (o.chunking?.maxTokens !== undefined && o.chunking.overlap === undefined) chunking.overlap = Math.min(DEFAULT_CHUNK_OVERLAP, Math.floor(chunking.maxTokens / 2));
+    checkChunking(chunking);
+    const attributes = o.attributes ?? {};
+    const have = this.storeFile(storeId, fileId);
+    if (have && have.status !== 'failed' && (have.status === 'in_progress' || (this.fileSha(storeId, fileId) === file.sha256
+      && have.chunking.maxTokens === chunking.maxTokens && have.chunking.overlap === chunking.overlap))) {
+      return have;
+    }
+    this.database.transaction(() => {
+      if (have) {
+        this.s.deleteFileChunks.run(storeId, fileId);
+        this.s.restartStoreFile.run(JSON.stringify(attributes), chunking.maxTokens, chunking.overlap, file.sha256, storeId, fileId);
+      } else {
+        this.s.insertStoreFile.run(storeId, fileId, JSON.stringify(attributes), chunking.maxTokens, chunking.overlap, file.sha256, this.now());
+      }
+      this.s.touchStore.run(this.now(), storeId);
+    });
+    this.index.invalidate(storeId);
+    this.enqueue(storeId, fileId);
+    return this.storeFile(storeId, fileId)!;
+  }
+
+  private fileSha(storeId: string, fileId: string): string | undefined {
+    return (this.s.storeFile.get(storeId, fileId) as StoreFileRow | undefined)?.sha256;
+  }
+
+  /** Detaches a file from a store and drops its chunks there. */
+  detach(storeId: string, fileId: string): boolean {
+    const gone = this.database.transaction(() => {
+      this.s.deleteFileChunks.run(storeId, fileId);
+      return Number(this.s.deleteStoreFile.run(storeId, fileId).changes) > 0;
+    });
+    this.index.invalidate(storeId);
+    return gone;
+  }
+
+  /** Queues every ingest left in progress (by a process that stopped midway). */
+  resume(): number {
+    const rows = this.s.pending.all() as { store_id: string; file_id: string }[];
+    for (const r of rows) this.enqueue(r.store_id, r.file_id);
+    return rows.length;
+  }
+
+  /** Settles when the queue is empty. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops taking jobs; the one running stops at its next batch (its committed chunks stay, and resume() goes on from them). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    await this.running?.catch(() => {});
+  }
+
+  private enqueue(storeId: string, fileId: string): void {
+    if (this.closed) return;
+    if (!this.queue.some((q) => q.storeId === storeId && q.fileId === fileId)) this.queue.push({ storeId, fileId });
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    for (let job = this.queue.shift(); job && !this.closed; job = this.queue.shift()) {
+      await this.ingest(job.storeId, job.fileId);
+    }
+  }
+
+  private async ingest(storeId: string, fileId: string): Promise<void> {
+    const sf = this.storeFile(storeId, fileId);
+    const store = this.store(storeId);
+    if (!sf || !store || sf.status !== 'in_progress') return;
+    try {
+      const file = this.file(fileId);
+      if (!file) throw new ExtractError('invalid_file', `file ${fileId} was deleted before it was ingested`);
+      const same = this.s.sameContent.get(storeId, file.sha256, fileId, sf.chunking.maxTokens, sf.chunking.overlap) as StoreFileRow | undefined;
+      if (same) {
+        this.database.transaction(() => {
+          this.s.deleteFileChunks.run(storeId, fileId);
+          this.s.copyChunks.run(fileId, storeId, same.file_id);
+          this.s.finish.run(Number(same.chunks), Number(same.usage_bytes), storeId, fileId);
+        });
+      } else {
+        await this.embedFile(store, sf, file);
+      }
+    } catch (e) {
+      if (this.closed) return;
+      const code = e instanceof ExtractError ? e.code : 'server_error';
+      this.database.transaction(() => this.s.fail.run(JSON.stringify({ code, message: (e as Error).message }), storeId, fileId));
+    } finally {
+      this.index.invalidate(storeId);
+    }
+    if (!this.closed) this.onSettled?.(this.storeFile(storeId, fileId)!);
+  }
+
+  private async embedFile(store: VectorStore, sf: StoreFile, file: StoredFile): Promise<void> {
+    const text = await extractText(file.filename, this.content(file.id));
+    const lease = await this.embedders(store.model);
+    try {
+      const { embedder } = lease;
+      const chunking = { maxTokens: Math.min(sf.chunking.maxTokens, embedder.maxTokens), overlap: Math.min(sf.chunking.overlap, Math.floor(embedder.maxTokens / 2)) };
+      const chunks = chunkText(text, (s) => embedder.countTokens(s), chunking);
+      if (!chunks.length) throw new ExtractError('invalid_file', 'the file has no text');
+      let done = Number((this.s.chunkCount.get(store.id, file.id) as { n: number }).n);
+      while (done < chunks.length) {
+        if (this.closed) throw new HearthError('aborted', 'the knowledge base closed');
+        const batch = chunks.slice(done, done + EMBED_BATCH);
+        const vectors = await embedder.embed(batch.map((c) => c.text), this.abort.signal);
+        if (this.closed) throw new HearthError('aborted', 'the knowledge base closed');
+        const from = done;
+        this.database.transaction(() => {
+          batch.forEach((c, i) => this.s.insertChunk.run(store.id, file.id, from + i, c.text, vectorBlob(normalize(vectors[i]))));
+        });
+        done += batch.length;
+      }
+      const { n, b } = this.s.chunkCount.get(store.id, file.id) as { n: number; b: number };
+      this.database.transaction(() => this.s.finish.run(Number(n), Number(b), store.id, file.id));
+    } finally {
+      lease.release();
+    }
+  }
+
+  // Search
+
+  /** The top chunks of a store for a query: hybrid (default), keyword only (BM25) or vector only. */
+  async search(storeId: string, o: SearchOptions): Promise<SearchHit[]> {
+    const store = this.requireStore(storeId);
+    const max = o.maxResults ?? 10;
+    if (!Number.isInteger(max) || max < 1 || max > 50) throw new HearthError('invalid_argument', `max_num_results must be an integer from 1 to 50; got ${max}`);
+    const mode = o.mode ?? 'hybrid';
+    const files = new Map(this.storeFiles(storeId).map((f) => [f.fileId, f]));
+    const allow = (fileId: string) => {
+      const f = files.get(fileId);
+      return f !== undefined && f.status === 'completed' && (o.filter === undefined || matches(o.filter, f.attributes));
+    };
+    const keyword = mode === 'vector' ? [] : this.keywordIds(storeId, o.query, allow);
+    let vector: { id: number; score: number }[] = [];
+    if (mode !== 'keyword') {
+      const lease = await this.embedders(store.model);
+      try {
+        const [q] = await lease.embedder.embed([o.query]);
+        vector = this.index.search(storeId, q, CANDIDATES, allow);
+      } finally {
+        lease.release();
+      }
+    }
+    this.database.transaction(() => this.s.touchStore.run(this.now(), storeId));
+    const ranked = mode === 'keyword' ? keyword.map((k) => ({ id: k.id, score: k.score }))
+      : mode === 'vector' ? vector
+        : reciprocalRankFusion([keyword.map((k) => k.id), vector.map((v) => v.id)]);
+    const out: SearchHit[] = [];
+    for (const r of ranked) {
+      if (out.length >= max) break;
+      if (o.scoreThreshold !== undefined && r.score < o.scoreThreshold) continue;
+      const c = this.s.chunk.get(r.id) as { id: number; file_id: string; text: string };
+      const f = files.get(c.file_id)!;
+      out.push({ chunkId: Number(c.id), fileId: c.file_id, filename: this.file(c.file_id)?.filename ?? '', score: r.score, attributes: f.attributes, text: c.text });
+    }
+    return out;
+  }
+
+  /** BM25 order (best first), CANDIDATES deep, of the allowed chunks; score 1 / (1 + rank) so that higher is better. */
+  private keywordIds(storeId: string, query: string, allow: (fileId: string) => boolean): { id: number; score: number }[] {
+    const q = ftsQuery(query);
+    if (!q) return [];
+    const out: { id: number; score: number }[] = [];
+    for (const r of this.s.keyword.iterate(q, storeId) as Iterable<{ id: number; file_id: string }>) {
+      if (!allow(r.file_id)) continue;
+      out.push({ id: Number(r.id), score: 1 / (1 + out.length) });
+      if (out.length >= CANDIDATES) break;
+    }
+    return out;
+  }
+}
