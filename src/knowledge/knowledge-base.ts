@@ -83,7 +83,7 @@ export interface SearchHit {
 export const CANDIDATES = 50;
 /** Reciprocal rank fusion's constant: score = Σ 1 / (RRF_K + rank). */
 export const RRF_K = 60;
-const EMBED_BATCH = 16;
+const EMBED_BATCH = 8;
 
 export interface KnowledgeBaseOptions {
   embedders: EmbedderSource;
@@ -115,10 +115,15 @@ function storeFileOf(r: StoreFileRow): StoreFile {
   return f;
 }
 
-/** FTS5 query text: the query's words, each quoted, any of them (BM25 ranks documents with more and rarer ones first). */
-export function ftsQuery(query: string): string | undefined {
-  const terms = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
-  return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : undefined;
+/**
+ * FTS5 query texts for a query: its words, each quoted, first all of them (AND), then any of them (OR). The
+ * keyword list is the AND matches in BM25 order followed by the other OR matches in BM25 order, so a chunk
+ * holding every word of the query ranks above one that repeats a few common ones.
+ */
+export function ftsQueries(query: string): string[] {
+  const terms = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].map((t) => `"${t}"`);
+  if (!terms.length) return [];
+  return terms.length === 1 ? terms : [terms.join(' AND '), terms.join(' OR ')];
 }
 
 /** Reciprocal rank fusion of ranked id lists: ids by Σ 1/(k + rank), rank from 1; ties keep first-seen order. */
@@ -458,15 +463,18 @@ export class KnowledgeBase {
     return out;
   }
 
-  /** BM25 order (best first), CANDIDATES deep, of the allowed chunks; score 1 / (1 + rank) so that higher is better. */
+  /** Keyword order (ftsQueries; best first), CANDIDATES deep, of the allowed chunks; score 1 / (1 + rank) so that higher is better. */
   private keywordIds(storeId: string, query: string, allow: (fileId: string) => boolean): { id: number; score: number }[] {
-    const q = ftsQuery(query);
-    if (!q) return [];
     const out: { id: number; score: number }[] = [];
-    for (const r of this.s.keyword.iterate(q, storeId) as Iterable<{ id: number; file_id: string }>) {
-      if (!allow(r.file_id)) continue;
-      out.push({ id: Number(r.id), score: 1 / (1 + out.length) });
-      if (out.length >= CANDIDATES) break;
+    const seen = new Set<number>();
+    for (const q of ftsQueries(query)) {
+      for (const r of this.s.keyword.iterate(q, storeId) as Iterable<{ id: number; file_id: string }>) {
+        if (out.length >= CANDIDATES) return out;
+        const id = Number(r.id);
+        if (seen.has(id) || !allow(r.file_id)) continue;
+        seen.add(id);
+        out.push({ id, score: 1 / (1 + out.length) });
+      }
     }
     return out;
   }
