@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
   keys: async () => (await import('./commands/keys.ts')).command,
+  kb: async () => (await import('./commands/kb.ts')).command,
   usage: async () => (await import('./commands/usage.ts')).command,
   rerank: async () => (await import('./commands/rerank.ts')).command,
   pull: async () => (await import('./commands/pull.ts')).command,
@@ -55,6 +56,7 @@ Commands:
   stop NAME                                                      unload a model from a running server
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
+  kb create NAME --model M | kb add NAME PATH… | kb search NAME "QUERY" [--json] | kb ls | kb rm NAME  the knowledge base
   usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit
 
 MODEL is a .gguf path or a library name (hearth list); HEARTH_MODEL sets the default.

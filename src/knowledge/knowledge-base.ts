@@ -226,12 +226,12 @@ export class KnowledgeBase {
 
   // Vector stores
 
-  /** Creates a store bound to `model`, checking first that the model embeds. */
+  /** Creates a store bound to `model` (the name its embedder source is asked for), checking first that the model embeds. */
   async createStore(o: { name: string; model: string; metadata?: Record<string, string> }): Promise<VectorStore> {
     const lease = await this.embedders(o.model);
     lease.release();
     const t = this.now();
-    const v: VectorStore = { id: newId('vs_'), name: o.name, model: lease.embedder.model, metadata: o.metadata ?? {}, createdAt: t, lastActiveAt: t };
+    const v: VectorStore = { id: newId('vs_'), name: o.name, model: o.model, metadata: o.metadata ?? {}, createdAt: t, lastActiveAt: t };
     this.database.transaction(() => this.s.insertStore.run(v.id, v.name, v.model, JSON.stringify(v.metadata), v.createdAt, v.lastActiveAt));
     return v;
   }

@@ -10,6 +10,8 @@ import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts
 import { DEFAULT_KEEP_ALIVE_MS, defaultMemoryBudget, formatBytes, localModelBytes, ModelManager, parseMemorySize } from '../../provider/model-manager.ts';
 import { checkAlias, localModelLoader } from '../../provider/local-provider.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
+import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { modelEmbedders } from '../../server/routes/knowledge.ts';
 import { Library } from '../../library/library.ts';
 import { describeFile, fixedSource } from '../../library/describe.ts';
 import type { LibraryModel, ModelSource } from '../../library/types.ts';
@@ -55,6 +57,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
+      --embedding-model M the embedding model of a vector store created without "embedding_model"
+                          (/v1/vector_stores; hearth kb create --model)
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
                           (default 500), so a running stream waits at most one chunk for its next token
 `;
@@ -95,7 +99,7 @@ export const command: Command = {
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
       'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
-      'pull-allow': { type: 'string', multiple: true },
+      'pull-allow': { type: 'string', multiple: true }, 'embedding-model': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -139,12 +143,16 @@ export const command: Command = {
       host, auth: v.auth, insecureNoAuth: v['insecure-no-auth'], metricsOpen: v['metrics-open'],
       corsOrigins: v['cors-origin']?.flatMap((o) => o.split(',').map((s) => s.trim()).filter(Boolean)),
     });
+    // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
+    const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
     const app = createApp({
       models: manager,
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       security: sec.options,
       responses: sec.responses,
+      knowledge,
+      knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       pull: {
         allowedHosts: v['pull-allow']?.flatMap((h) => h.split(',').map((s) => s.trim()).filter(Boolean)),
         // into the catalog, whether or not this server serves it, so that a pulled name is there for the next one
@@ -155,6 +163,7 @@ export const command: Command = {
       },
     });
     app.addHook('onClose', async () => {
+      await knowledge?.close();
       sec.close();
       library?.close();
     });
@@ -169,6 +178,8 @@ export const command: Command = {
       throw new HearthError('io_error', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
     }
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
+    const resumed = knowledge?.resume() ?? 0;
+    if (resumed) app.log.info({ files: resumed }, 'resuming ingests left in progress');
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
     app.log.info({
       models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),

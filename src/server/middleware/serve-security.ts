@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { HearthError } from '../../util/errors.ts';
 import { openStore, type Store } from '../../store/store.ts';
-import { databasePath } from '../../store/database.ts';
+import { databasePath, type Database } from '../../store/database.ts';
 import type { ResponseStore } from '../../store/responses.ts';
 import type { SecurityOptions } from './security.ts';
 
@@ -25,6 +25,8 @@ export interface ServeSecurity {
   options: SecurityOptions;
   /** The database's stored responses (POST /v1/responses), when the database opened. */
   responses?: ResponseStore;
+  /** The database itself, when it opened (the knowledge base keeps its files and vector stores there). */
+  database?: Database;
   /** Authentication is on. */
   auth: boolean;
   /** Lines for the log, at warn level, once listening. */
@@ -67,7 +69,7 @@ export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
   if (!auth && f.metricsOpen) warnings.push('--metrics-open has no effect without authentication: every endpoint is open');
   return {
     options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, metricsOpen: f.metricsOpen },
-    ...(store ? { responses: store.responses } : {}),
+    ...(store ? { responses: store.responses, database: store.database } : {}),
     auth,
     warnings,
     close: () => store?.close(),

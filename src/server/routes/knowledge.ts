@@ -9,7 +9,8 @@ import { HearthError } from '../../util/errors.ts';
 import { FieldError } from '../../api/validate.ts';
 import type { ModelManager } from '../../provider/model-manager.ts';
 import type { KnowledgeBase, SearchHit, SearchMode, StoreFile, StoredFile, VectorStore } from '../../knowledge/knowledge-base.ts';
-import type { EmbedderLease, EmbedderSource } from '../../knowledge/types.ts';
+import type { Embedder, EmbedderLease, EmbedderSource } from '../../knowledge/types.ts';
+import type { Provider } from '../../provider/types.ts';
 import { parseAttributes, parseFilter } from '../../knowledge/filters.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 
@@ -22,7 +23,22 @@ export interface KnowledgeRouteOptions {
 
 export const DEFAULT_FILE_LIMIT = 512 * 1024 * 1024;
 
-/** Embedders over the models a ModelManager serves: a lease per piece of work, the model's own tokenizer. */
+/** An Embedder over a provider that embeds (a 400 about `embedding_model` when it does not). */
+export function providerEmbedder(p: Provider): Embedder {
+  if (!p.card.capabilities.embeddings) {
+    throw new FieldError('embedding_model', `model "${p.card.id}" cannot embed: ${p.card.missing?.embeddings ?? 'it has no embeddings capability'}`);
+  }
+  const tok = p.tokenizer;
+  return {
+    model: p.card.id,
+    // Two special tokens ([CLS] … [SEP]) around each input.
+    maxTokens: Math.max(16, (p.card.nCtx ?? 512) - 2),
+    countTokens: tok ? (s) => tok.encode(s, { addBos: false, addEos: false }).length : (s) => Math.ceil(s.length / 4),
+    embed: async (texts, signal) => (await p.embed(texts.map((text) => ({ kind: 'text', text })), { truncate: true }, signal)).vectors,
+  };
+}
+
+/** Embedders over the models a ModelManager serves: a lease per piece of work. */
 export function modelEmbedders(models: ModelManager): EmbedderSource {
   return async (name: string): Promise<EmbedderLease> => {
     let lease;
@@ -32,23 +48,12 @@ export function modelEmbedders(models: ModelManager): EmbedderSource {
       if (e instanceof HearthError && e.code === 'not_found') throw new FieldError('embedding_model', e.message, 'not_found');
       throw e;
     }
-    const p = lease.provider;
-    if (!p.card.capabilities.embeddings) {
+    try {
+      return { embedder: providerEmbedder(lease.provider), release: () => lease.release() };
+    } catch (e) {
       lease.release();
-      throw new FieldError('embedding_model', `model "${p.card.id}" cannot embed: ${p.card.missing?.embeddings ?? 'it has no embeddings capability'}`);
+      throw e;
     }
-    const tok = p.tokenizer;
-    // Two special tokens ([CLS] … [SEP]) around each input.
-    const maxTokens = Math.max(16, (p.card.nCtx ?? 512) - 2);
-    return {
-      embedder: {
-        model: p.card.id,
-        maxTokens,
-        countTokens: tok ? (s) => tok.encode(s, { addBos: false, addEos: false }).length : (s) => Math.ceil(s.length / 4),
-        embed: async (texts, signal) => (await p.embed(texts.map((text) => ({ kind: 'text', text })), { truncate: true }, signal)).vectors,
-      },
-      release: () => lease.release(),
-    };
   };
 }
 
