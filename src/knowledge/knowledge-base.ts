@@ -84,6 +84,9 @@ export const CANDIDATES = 50;
 /** Reciprocal rank fusion's constant: score = Σ 1 / (RRF_K + rank). */
 export const RRF_K = 60;
 const EMBED_BATCH = 8;
+/** Errors an ingest waits out (the model still loading at start, a full queue) rather than failing the file. */
+const TRANSIENT = new Set(['unavailable', 'queue_full']);
+const MAX_WAIT_MS = 10 * 60_000;
 
 export interface KnowledgeBaseOptions {
   embedders: EmbedderSource;
@@ -399,7 +402,7 @@ export class KnowledgeBase {
 
   private async embedFile(store: VectorStore, sf: StoreFile, file: StoredFile): Promise<void> {
     const text = await extractText(file.filename, this.content(file.id));
-    const lease = await this.embedders(store.model);
+    const lease = await this.patiently(() => this.embedders(store.model));
     try {
       const { embedder } = lease;
       const chunking = { maxTokens: Math.min(sf.chunking.maxTokens, embedder.maxTokens), overlap: Math.min(sf.chunking.overlap, Math.floor(embedder.maxTokens / 2)) };
@@ -409,7 +412,7 @@ export class KnowledgeBase {
       while (done < chunks.length) {
         if (this.closed) throw new HearthError('aborted', 'the knowledge base closed');
         const batch = chunks.slice(done, done + EMBED_BATCH);
-        const vectors = await embedder.embed(batch.map((c) => c.text), this.abort.signal);
+        const vectors = await this.patiently(() => embedder.embed(batch.map((c) => c.text), this.abort.signal));
         if (this.closed) throw new HearthError('aborted', 'the knowledge base closed');
         const from = done;
         this.database.transaction(() => {
@@ -421,6 +424,19 @@ export class KnowledgeBase {
       this.database.transaction(() => this.s.finish.run(Number(n), Number(b), store.id, file.id));
     } finally {
       lease.release();
+    }
+  }
+
+  /** fn(), tried again with backoff while it fails with a transient error (up to MAX_WAIT_MS, or until close). */
+  private async patiently<T>(fn: () => Promise<T>): Promise<T> {
+    const t0 = this.now();
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.closed || !(e instanceof HearthError) || !TRANSIENT.has(e.code) || this.now() - t0 > MAX_WAIT_MS) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** i)));
+      }
     }
   }
 
