@@ -149,6 +149,30 @@ test('war and peace: keyword rank 1, exact vector top k, hybrid = RRF, filters, 
   assert.equal(perFile(copy), perFile(ids[0]));
 });
 
+/** A one-page PDF whose text layer is `text` (Helvetica), written out by hand with its cross-reference table. */
+function pdf(text: string): Buffer {
+  const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+  const objs = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`, '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'];
+  let out = '%PDF-1.4\n';
+  const at: number[] = [];
+  objs.forEach((o, i) => { at.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${at.map((a) => `${String(a).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+test('a PDF is read through its text layer', async () => {
+  const store = await newStore('pdf');
+  const vf = await client.vectorStores.files.createAndPoll(store, { file_id: await upload('fire.pdf', pdf('The hearth keeps the fire')) }, { pollIntervalMs: 20 });
+  assert.equal(vf.status, 'completed', JSON.stringify(vf.last_error));
+  const [hit] = await search(store, 'fire', { search_mode: 'keyword' });
+  assert.equal(hit.content[0].text, 'The hearth keeps the fire');
+  assert.equal(hit.filename, 'fire.pdf');
+});
+
 test('an empty file, a binary file and a corrupt PDF fail with a reason; HTML is stripped; the store goes on', async () => {
   const store = await newStore('failures');
   const cases: [string, Buffer, string][] = [

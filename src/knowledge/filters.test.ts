@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { matches, parseFilter } from './filters.ts';
+import { reciprocalRankFusion } from './knowledge-base.ts';
+import { htmlText } from './extract.ts';
+
+test('comparison and compound filters over attributes', () => {
+  const a = { genre: 'novel', year: 1869, ru: true };
+  assert.ok(matches(parseFilter({ type: 'eq', key: 'genre', value: 'novel' }), a));
+  assert.ok(!matches(parseFilter({ type: 'gt', key: 'year', value: 1900 }), a));
+  assert.ok(matches(parseFilter({ type: 'lte', key: 'year', value: 1869 }), a));
+  assert.ok(matches(parseFilter({ type: 'in', key: 'genre', value: ['poem', 'novel'] }), a));
+  assert.ok(matches(parseFilter({ type: 'nin', key: 'missing', value: ['x'] }), a));
+  assert.ok(!matches(parseFilter({ type: 'gt', key: 'genre', value: 3 }), a), 'a string is not compared with a number');
+  assert.ok(matches(parseFilter({ type: 'and', filters: [{ type: 'eq', key: 'ru', value: true }, { type: 'or', filters: [{ type: 'lt', key: 'year', value: 1800 }, { type: 'ne', key: 'genre', value: 'poem' }] }] }), a));
+  assert.throws(() => parseFilter({ type: 'like', key: 'genre', value: 'n%' }), /filters.type must be one of/);
+  assert.throws(() => parseFilter({ type: 'and', filters: [{ type: 'eq', value: 1 }] }), /filters.filters\[0\].key/);
+});
+
+test('reciprocal rank fusion: Σ 1/(60 + rank), an id in both lists first', () => {
+  const fused = reciprocalRankFusion([[1, 2, 3], [3, 4]]);
+  assert.deepEqual(fused.map((x) => x.id), [3, 1, 2, 4]); // 2 and 4 tie at 1/62: first seen first
+  assert.ok(Math.abs(fused[0].score - (1 / 63 + 1 / 61)) < 1e-12);
+});
+
+test('HTML: markup, scripts and styles go, entities are decoded, blocks become lines', () => {
+  assert.equal(htmlText('<h1>A&amp;B</h1><script>x()</script><p>one&#39;s <b>two</b>&nbsp;three</p>'), "A&B\none's two three");
+});
