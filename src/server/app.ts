@@ -110,13 +110,13 @@ export function createApp(deps: AppDeps): FastifyInstance {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
   openaiRoutes(app, ctx);
-  const memory = deps.responses ? undefined : Database.open(':memory:');
-  responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!));
-  if (memory) app.addHook('onClose', async () => memory.close());
   const kbMemory = deps.knowledge ? undefined : Database.open(':memory:');
   const kb = deps.knowledge ?? new KnowledgeBase(kbMemory!, { embedders: modelEmbedders(models) });
   knowledgeRoutes(app, kb, deps.knowledgeRoutes);
   if (kbMemory) app.addHook('onClose', async () => (await kb.close(), kbMemory.close()));
+  const memory = deps.responses ? undefined : Database.open(':memory:');
+  responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!), kb);
+  if (memory) app.addHook('onClose', async () => memory.close());
   ollamaRoutes(app, ctx);
   libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);

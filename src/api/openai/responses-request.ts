@@ -58,6 +58,16 @@ export interface WireFunctionTool {
   strict: boolean | null;
 }
 
+/** The file_search tool as a Response object echoes it: `{type: "file_search", vector_store_ids, max_num_results, filters, ranking_options}`. */
+export interface WireFileSearchTool {
+  type: 'file_search';
+  vector_store_ids: string[];
+  max_num_results?: number;
+  /** OpenAI's attribute filters, read by the knowledge base (src/knowledge/filters.ts). */
+  filters: unknown;
+  ranking_options?: { ranker?: string; score_threshold?: number };
+}
+
 export type WireTextFormat =
   | { type: 'text' }
   | { type: 'json_object' }
@@ -78,7 +88,7 @@ export interface ResponseEcho {
   top_p: number | null;
   text: { format: WireTextFormat; verbosity?: string };
   tool_choice: WireToolChoice;
-  tools: WireFunctionTool[];
+  tools: (WireFunctionTool | WireFileSearchTool)[];
   user?: string;
 }
 
@@ -95,6 +105,10 @@ export interface ResponsesRequest {
   tools?: ToolSpec[];
   toolChoice?: ToolChoice;
   parallelToolCalls: boolean;
+  /** The file_search tool: passages retrieved from these vector stores go into the prompt. */
+  fileSearch?: WireFileSearchTool;
+  /** include: ["file_search_call.results"]: the passages in the file_search_call item. */
+  includeFileSearchResults?: boolean;
   /** The template's thinking switch as `reasoning.effort` sets it; undefined: the template's default. */
   enableThinking?: boolean;
   echo: ResponseEcho;
@@ -215,12 +229,29 @@ export function readInput(f: Fields, newId: NewId, lookup: ItemLookup): Response
 }
 
 /** Function tools in the Responses shape `{type: "function", name, description, parameters, strict}`. */
-function readTools(f: Fields): { specs: ToolSpec[]; wire: WireFunctionTool[] } | undefined {
+function readTools(f: Fields): { specs: ToolSpec[]; wire: (WireFunctionTool | WireFileSearchTool)[]; fileSearch?: WireFileSearchTool } | undefined {
   const list = f.array('tools');
   if (!list?.length) return undefined;
   const seen = new Set<string>();
-  const wire = objects(list, 'tools').map((t): WireFunctionTool => {
+  let fileSearch: WireFileSearchTool | undefined;
+  const all = objects(list, 'tools').map((t): WireFunctionTool | WireFileSearchTool => {
     const type = t.required('type', (x, k) => x.string(k));
+    if (type === 'file_search') {
+      if (fileSearch) throw new FieldError(t.path, `${t.path}: one file_search tool per request (list every store in its vector_store_ids)`);
+      const ids = t.required('vector_store_ids', (x, k) => x.array(k));
+      if (!ids.length || !ids.every((id) => typeof id === 'string')) throw new FieldError(t.name('vector_store_ids'), 'vector_store_ids must be a non-empty array of vector store ids');
+      const max = t.number('max_num_results', { integer: true, min: 1, max: 50 });
+      const ranking = t.object('ranking_options');
+      const threshold = ranking?.number('score_threshold', { min: 0, max: 1 });
+      ranking?.string('ranker');
+      ranking?.rejectUnknown();
+      fileSearch = {
+        type: 'file_search', vector_store_ids: ids as string[], filters: t.raw('filters') ?? null,
+        ...(max !== undefined ? { max_num_results: max } : {}), ...(threshold !== undefined ? { ranking_options: { score_threshold: threshold } } : {}),
+      };
+      t.rejectUnknown();
+      return fileSearch;
+    }
     if (type !== 'function') {
       throw unsupported(t.name('type'), `tool type ${JSON.stringify(type)}: built-in tools (web search, file search, code interpreter, computer use, MCP…) are not implemented; only function tools`);
     }
@@ -233,10 +264,11 @@ function readTools(f: Fields): { specs: ToolSpec[]; wire: WireFunctionTool[] } |
     t.rejectUnknown();
     return { type: 'function', name, description, parameters, strict };
   });
-  const specs = wire.map((w): ToolSpec => ({
+  const functions = all.filter((w): w is WireFunctionTool => w.type === 'function');
+  const specs = functions.map((w): ToolSpec => ({
     name: w.name, parameters: w.parameters ?? { type: 'object', properties: {} }, ...(w.description !== null ? { description: w.description } : {}),
   }));
-  return { specs, wire };
+  return { specs, wire: all, ...(fileSearch ? { fileSearch } : {}) };
 }
 
 /** "none" | "auto" | "required" | {type: "function", name}; hosted-tool and allowed-tools choices are refused. */
@@ -322,7 +354,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
   const tools = readTools(f);
   const choice = readToolChoice(f);
   if (choice !== undefined && choice !== 'none' && choice !== 'auto') {
-    if (!tools) throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no tools');
+    if (!tools?.specs.length) throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no function tools');
     if (typeof choice === 'object' && !tools.specs.some((t) => t.name === choice.name)) {
       throw new FieldError('tool_choice.name', `tool_choice names ${JSON.stringify(choice.name)}, which is not among the tools`);
     }
@@ -340,7 +372,9 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
   const truncation = f.oneOf('truncation', ['auto', 'disabled']);
   if (truncation === 'auto') throw unsupported('truncation', 'truncation "auto" is not implemented: an input longer than the context is a 400');
   const include = f.array('include');
-  if (include?.length) throw unsupported('include', `include ${JSON.stringify(include[0])}: no extra output data is implemented`);
+  const other = include?.find((x) => x !== 'file_search_call.results');
+  if (other !== undefined) throw unsupported('include', `include ${JSON.stringify(other)}: only file_search_call.results is implemented`);
+  const includeFileSearchResults = include?.includes('file_search_call.results') ?? false;
   const topLogprobs = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
   if (topLogprobs) throw unsupported('top_logprobs', 'log-probabilities are not implemented for the Responses API; use /v1/chat/completions');
   for (const k of ['conversation', 'prompt', 'modalities', 'audio', 'moderation', 'context_management', 'prompt_cache_options']) {
@@ -354,8 +388,9 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
     ...(typeof instructions === 'string' ? { instructions } : {}),
     ...(previousResponseId !== undefined ? { previousResponseId } : {}),
     ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
-    ...(tools ? { tools: tools.specs } : {}),
-    ...(tools && choice !== undefined ? { toolChoice: typeof choice === 'object' ? { name: choice.name } : choice } : {}),
+    ...(tools?.specs.length ? { tools: tools.specs } : {}),
+    ...(tools?.fileSearch ? { fileSearch: tools.fileSearch, includeFileSearchResults } : {}),
+    ...(tools?.specs.length && choice !== undefined ? { toolChoice: typeof choice === 'object' ? { name: choice.name } : choice } : {}),
     // "none" and "minimal" turn the template's thinking off, the other levels on (as reasoning_effort in chat).
     ...(effort !== undefined ? { enableThinking: effort !== 'none' && effort !== 'minimal' } : {}),
     echo: {

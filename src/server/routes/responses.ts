@@ -10,6 +10,9 @@ import type { ResponseStore, StoredResponse } from '../../store/responses.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { clientSignal, generateAndReply, recordGeneration, requireCapability, useModel, type RouteContext } from '../respond.ts';
 import { sseEvent } from '../sse.ts';
+import { passagesPrompt, withFileSearch, type RetrievedPassage } from '../../api/openai/file-search.ts';
+import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { parseFilter } from '../../knowledge/filters.ts';
 
 const frame = (e: StreamEvent): string => sseEvent(e.type, e);
 
@@ -35,22 +38,53 @@ function stored(store: ResponseStore, request: FastifyRequest): StoredResponse {
   return r;
 }
 
-export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: ResponseStore): void {
+/** The text of the last user message of the input: what file_search searches for. */
+function lastUserText(items: ResponseItem[]): string {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i] as { type?: string; role?: string; content?: unknown };
+    if (it.type !== 'message' || it.role !== 'user') continue;
+    if (typeof it.content === 'string') return it.content;
+    if (Array.isArray(it.content)) return it.content.map((p: { text?: string }) => p.text ?? '').join(' ');
+  }
+  return '';
+}
+
+/** The passages file_search retrieves: the best of every named store by score, max_num_results (default 10) in all. */
+async function retrieve(kb: KnowledgeBase | undefined, req: ResponsesRequest): Promise<{ query: string; passages: RetrievedPassage[] }> {
+  const tool = req.fileSearch!;
+  if (!kb) throw unsupported('tools', 'file_search needs the knowledge base, which this server has not got');
+  if (req.stream) throw unsupported('stream', 'file_search answers are not streamed yet; send stream: false');
+  const query = lastUserText(req.input);
+  if (!query.trim()) throw new FieldError('input', 'file_search searches for the last user message, and the input has none with text');
+  for (const id of tool.vector_store_ids) {
+    if (!kb.store(id)) throw new FieldError('tools.vector_store_ids', `no vector store ${JSON.stringify(id)}`, 'not_found');
+  }
+  const filter = tool.filters === null || tool.filters === undefined ? undefined : parseFilter(tool.filters, 'tools.filters');
+  const max = tool.max_num_results ?? 10;
+  const hits = (await Promise.all(tool.vector_store_ids.map((id) => kb.search(id, {
+    query, maxResults: max, filter, scoreThreshold: tool.ranking_options?.score_threshold,
+  })))).flat().sort((a, b) => b.score - a.score).slice(0, max);
+  return { query, passages: hits.map((h) => ({ fileId: h.fileId, filename: h.filename, score: h.score, text: h.text, attributes: h.attributes })) };
+}
+
+export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: ResponseStore, kb?: KnowledgeBase): void {
   const seconds = () => Math.floor(ctx.now().getTime() / 1000);
 
   app.post('/v1/responses', async (request, reply) => {
     requireJsonContentType(request);
     const keyId = ownerOf(request);
     const req = responsesRequestFromOpenAI(request.body, ctx.newId, (id) => store.item(id, keyId));
-    const native = responsesNative(req, history(store, req, keyId));
+    const search = req.fileSearch ? await retrieve(kb, req) : undefined;
+    const native = responsesNative(search ? { ...req, instructions: passagesPrompt(req.instructions, search.passages) } : req, history(store, req, keyId));
     const provider = await useModel(ctx, request, reply, req.model);
     requireCapability(provider, 'chat');
     const builder = new ResponseBuilder({
       id: ctx.newId('resp_'), createdAt: seconds(), model: req.model, echo: req.echo, newId: ctx.newId, now: seconds,
     });
+    const answer = () => search ? withFileSearch(builder.response(), ctx.newId('fs_'), [search.query], search.passages, req.includeFileSearchResults) : builder.response();
     const keep = () => {
       if (!req.store) return;
-      const response = builder.response();
+      const response = answer();
       store.put({
         id: response.id, createdAt: ctx.now().getTime(), model: req.model, input: req.input, response: { ...response },
         ...(keyId !== undefined ? { keyId } : {}), ...(req.previousResponseId !== undefined ? { previousId: req.previousResponseId } : {}),
@@ -65,7 +99,7 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
       }
       recordGeneration(ctx, request, results);
       keep();
-      return reply.send(builder.response());
+      return reply.send(answer());
     }
     let finished = false;
     return generateAndReply(ctx, request, reply, native, provider, {
