@@ -80,3 +80,52 @@ export class ExactVectorIndex implements VectorIndex {
     this.cache.delete(storeId);
   }
 }
+
+/**
+ * sqlite-vec's exact KNN over the same float32 rows, in C: `vec_distance_cosine` on kb_chunks.embedding, the
+ * attribute filter as the allowed file ids (a JSON array). Available where the optional `sqlite-vec` package and
+ * its platform build are installed; `loadSqliteVec` says why not otherwise.
+ */
+export class SqliteVecIndex implements VectorIndex {
+  private readonly all: StatementSync;
+  private readonly some: StatementSync;
+  private readonly files: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.all = db.prepare(`SELECT id, 1 - vec_distance_cosine(embedding, ?) AS score FROM kb_chunks WHERE store_id = ?
+      ORDER BY vec_distance_cosine(embedding, ?), id LIMIT ?`);
+    this.some = db.prepare(`SELECT id, 1 - vec_distance_cosine(embedding, ?) AS score FROM kb_chunks WHERE store_id = ?
+      AND file_id IN (SELECT value FROM json_each(?)) ORDER BY vec_distance_cosine(embedding, ?), id LIMIT ?`);
+    this.files = db.prepare('SELECT DISTINCT file_id FROM kb_chunks WHERE store_id = ?');
+  }
+
+  search(storeId: string, query: Float32Array, k: number, allow?: (fileId: string) => boolean): VectorHit[] {
+    if (k <= 0) return [];
+    const q = vectorBlob(normalize(query));
+    let rows: { id: number; score: number }[];
+    if (!allow) rows = this.all.all(q, storeId, q, k) as { id: number; score: number }[];
+    else {
+      const ids = (this.files.all(storeId) as { file_id: string }[]).map((r) => r.file_id).filter(allow);
+      rows = this.some.all(q, storeId, JSON.stringify(ids), q, k) as { id: number; score: number }[];
+    }
+    return rows.map((r) => ({ id: Number(r.id), score: Number(r.score) }));
+  }
+
+  invalidate(): void {}
+}
+
+/** Loads sqlite-vec into the connection; the loaded version, or an Error saying why it cannot be had here. */
+export async function loadSqliteVec(db: DatabaseSync): Promise<string | Error> {
+  try {
+    const { getLoadablePath } = await import('sqlite-vec');
+    db.enableLoadExtension(true);
+    try {
+      db.loadExtension(getLoadablePath());
+    } finally {
+      db.enableLoadExtension(false);
+    }
+    return String((db.prepare('SELECT vec_version() AS v').get() as { v: string }).v);
+  } catch (e) {
+    return e as Error;
+  }
+}

@@ -40,7 +40,10 @@ export class Database {
     const created = !memory && !existsSync(path);
     let db: DatabaseSync;
     try {
-      db = new DatabaseSync(path, { timeout: 5000 });
+      // Extensions may be loaded by this process only (loadExtension, briefly switched on: the knowledge base's
+      // sqlite-vec); SQL's load_extension() stays off.
+      db = new DatabaseSync(path, { timeout: 5000, allowExtension: true });
+      db.enableLoadExtension(false);
     } catch (e) {
       throw new HearthError('io_error', `cannot open database ${path}: ${(e as Error).message}`, { cause: e });
     }

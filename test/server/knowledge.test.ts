@@ -17,6 +17,7 @@ import { sharedPath } from '../shared.ts';
 import { Database } from '../../src/store/database.ts';
 import { KnowledgeBase, reciprocalRankFusion } from '../../src/knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../src/server/routes/knowledge.ts';
+import { ExactVectorIndex, loadSqliteVec, SqliteVecIndex } from '../../src/knowledge/vector-index.ts';
 import { ModelManager } from '../../src/provider/model-manager.ts';
 
 const BERT = { family: 'bert' as const, nEmbd: 128, nHead: 4, nFF: 256, nLayer: 2, nCtxTrain: 512 };
@@ -119,6 +120,20 @@ test('war and peace: keyword rank 1, exact vector top k, hybrid = RRF, filters, 
   const vector = await search(store, query, { search_mode: 'vector' });
   assert.deepEqual(vector.slice(0, 10).map(key), scored.slice(0, 10).map((x) => x.k));
   for (const [i, h] of vector.slice(0, 10).entries()) assert.ok(Math.abs(h.score - scored[i].s) < 1e-4);
+
+  // sqlite-vec (where its optional package loads) ranks the same rows the same way as the TypeScript scan.
+  const version = await loadSqliteVec(db.db);
+  if (!(version instanceof Error)) {
+    const qv = Float32Array.from(emb[0]);
+    const viaVec = new SqliteVecIndex(db.db).search(store, qv, 20);
+    const exact = new ExactVectorIndex(db.db).search(store, qv, 20);
+    assert.deepEqual(viaVec.map((h) => h.id), exact.map((h) => h.id));
+    for (const [i, h] of viaVec.entries()) assert.ok(Math.abs(h.score - exact[i].score) < 1e-5);
+    const odd = (f: string) => ids.indexOf(f) % 2 === 1;
+    assert.deepEqual(new SqliteVecIndex(db.db).search(store, qv, 10, odd).map((h) => h.id), new ExactVectorIndex(db.db).search(store, qv, 10, odd).map((h) => h.id));
+  } else {
+    process.stderr.write(`sqlite-vec not loaded, its agreement not checked: ${version.message}\n`);
+  }
 
   // Hybrid: reciprocal rank fusion of the keyword and vector lists.
   const keyword = await search(store, query, { search_mode: 'keyword' });
