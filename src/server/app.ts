@@ -22,6 +22,9 @@ import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
 import { responsesRoutes } from './routes/responses.ts';
 import { Database } from '../store/database.ts';
 import { ResponseStore } from '../store/responses.ts';
+import { ConversationStore } from '../store/conversations.ts';
+import { Conversations, type ConversationOptions } from './conversations.ts';
+import { conversationsRoutes } from './routes/conversations.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -49,6 +52,10 @@ export interface AppDeps {
   libraryRoutes?: LibraryRouteOptions;
   /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
   responses?: ResponseStore;
+  /** Where conversations are kept (default: the responses' in-memory database when that is the default, else a new one). */
+  conversations?: ConversationStore;
+  /** Compression: the summariser model, the budget's share of the context, the turns kept verbatim. */
+  conversation?: ConversationOptions;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -104,10 +111,13 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
-  openaiRoutes(app, ctx);
-  const memory = deps.responses ? undefined : Database.open(':memory:');
-  responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!));
+  const memory = deps.responses && deps.conversations ? undefined : Database.open(':memory:');
   if (memory) app.addHook('onClose', async () => memory.close());
+  const responses = deps.responses ?? new ResponseStore(memory!);
+  ctx.conversations = new Conversations(deps.conversations ?? new ConversationStore(memory!), models, deps.conversation);
+  openaiRoutes(app, ctx);
+  responsesRoutes(app, ctx, responses);
+  conversationsRoutes(app, ctx, ctx.conversations, responses);
   ollamaRoutes(app, ctx);
   libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);

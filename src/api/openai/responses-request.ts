@@ -88,6 +88,8 @@ export interface ResponsesRequest {
   input: ResponseItem[];
   instructions?: string;
   previousResponseId?: string;
+  /** The conversation this turn continues and is appended to (`conversation`: an id or {id}). */
+  conversation?: string;
   store: boolean;
   stream: boolean;
   maxOutputTokens?: number;
@@ -152,7 +154,8 @@ function readOutput(f: Fields): string {
 
 const STATUSES = ['in_progress', 'completed', 'incomplete'] as const;
 
-function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
+/** One input item (an item_reference reads as the stored item it names). */
+export function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
   const type = f.string('type') ?? 'message';
   if (type === 'item_reference') {
     const ref = f.required('id', (x, k) => x.string(k, { nonEmpty: true }));
@@ -279,7 +282,7 @@ function readText(f: Fields): { echo: ResponseEcho['text']; grammar?: string } {
 }
 
 /** `metadata`: at most 16 string pairs (keys up to 64 characters, values up to 512), as OpenAI allows. */
-function readMetadata(f: Fields): Record<string, string> {
+export function readMetadata(f: Fields): Record<string, string> {
   const m = f.object('metadata');
   if (!m) return {};
   const keys = Object.keys(m.obj);
@@ -295,6 +298,20 @@ function readMetadata(f: Fields): Record<string, string> {
   return out;
 }
 
+/** `conversation`: a conversation id, or {id}. */
+function readConversationParam(f: Fields): string | undefined {
+  const raw = f.raw('conversation');
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') {
+    if (!raw) throw new FieldError('conversation', 'conversation must not be empty');
+    return raw;
+  }
+  const c = new Fields(raw, 'conversation');
+  const id = c.required('id', (x, k) => x.string(k, { nonEmpty: true }));
+  c.rejectUnknown();
+  return id;
+}
+
 /** Reads a POST /v1/responses body; every field it cannot honour is a 400 naming it. */
 export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: ItemLookup = () => undefined): ResponsesRequest {
   const f = new Fields(body);
@@ -305,6 +322,10 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
     throw unsupported('instructions', 'instructions as a list of items is not implemented; send a string (or put the items in input)');
   }
   const previousResponseId = f.string('previous_response_id', { nonEmpty: true });
+  const conversation = readConversationParam(f);
+  if (conversation !== undefined && previousResponseId !== undefined) {
+    throw new FieldError('conversation', 'conversation and previous_response_id cannot both be given: a response continues one or the other');
+  }
   const store = f.boolean('store') ?? true;
   const stream = f.boolean('stream') ?? false;
   const so = f.object('stream_options');
@@ -343,7 +364,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
   if (include?.length) throw unsupported('include', `include ${JSON.stringify(include[0])}: no extra output data is implemented`);
   const topLogprobs = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
   if (topLogprobs) throw unsupported('top_logprobs', 'log-probabilities are not implemented for the Responses API; use /v1/chat/completions');
-  for (const k of ['conversation', 'prompt', 'modalities', 'audio', 'moderation', 'context_management', 'prompt_cache_options']) {
+  for (const k of ['prompt', 'modalities', 'audio', 'moderation', 'context_management', 'prompt_cache_options']) {
     if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
   }
   f.rejectUnknown();
@@ -353,6 +374,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
     model, input, store, stream, sampling, parallelToolCalls: parallel,
     ...(typeof instructions === 'string' ? { instructions } : {}),
     ...(previousResponseId !== undefined ? { previousResponseId } : {}),
+    ...(conversation !== undefined ? { conversation } : {}),
     ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     ...(tools ? { tools: tools.specs } : {}),
     ...(tools && choice !== undefined ? { toolChoice: typeof choice === 'object' ? { name: choice.name } : choice } : {}),

@@ -22,6 +22,10 @@ const INFERENCE = [
   'POST /embedding', 'POST /embeddings',
   // The Responses API; a stored response is read and deleted with the key that created it (store/responses.ts).
   'POST /v1/responses', 'GET /v1/responses/:id', 'DELETE /v1/responses/:id', 'GET /v1/responses/:id/input_items',
+  // Conversations, owned by the key that created them as stored responses are (store/conversations.ts).
+  'POST /v1/conversations', 'GET /v1/conversations/:id', 'POST /v1/conversations/:id', 'DELETE /v1/conversations/:id',
+  'GET /v1/conversations/:id/items', 'POST /v1/conversations/:id/items', 'GET /v1/conversations/:id/items/:item_id',
+  'DELETE /v1/conversations/:id/items/:item_id', 'GET /v1/conversations/:id/search',
 ];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];

@@ -7,6 +7,7 @@ import { HearthError } from '../../util/errors.ts';
 import { openStore, type Store } from '../../store/store.ts';
 import { databasePath } from '../../store/database.ts';
 import type { ResponseStore } from '../../store/responses.ts';
+import type { ConversationStore } from '../../store/conversations.ts';
 import type { SecurityOptions } from './security.ts';
 
 export interface ServeSecurityFlags {
@@ -25,6 +26,8 @@ export interface ServeSecurity {
   options: SecurityOptions;
   /** The database's stored responses (POST /v1/responses), when the database opened. */
   responses?: ResponseStore;
+  /** The database's conversations (/v1/conversations, hearth-conversation), when the database opened. */
+  conversations?: ConversationStore;
   /** Authentication is on. */
   auth: boolean;
   /** Lines for the log, at warn level, once listening. */
@@ -67,7 +70,7 @@ export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
   if (!auth && f.metricsOpen) warnings.push('--metrics-open has no effect without authentication: every endpoint is open');
   return {
     options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, metricsOpen: f.metricsOpen },
-    ...(store ? { responses: store.responses } : {}),
+    ...(store ? { responses: store.responses, conversations: store.conversations } : {}),
     auth,
     warnings,
     close: () => store?.close(),
