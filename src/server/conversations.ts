@@ -12,7 +12,7 @@ import type { ConversationStore, StoredConversation } from '../store/conversatio
 import type { ModelManager } from '../provider/model-manager.ts';
 import type { Provider } from '../provider/types.ts';
 import { contextHeader, fitConversation, storedPinned, summaryPromptMessages, type FittedContext, type Summariser } from './conversation-context.ts';
-import type { Answer } from './respond.ts';
+import { clientSignal, useModel, type Answer, type RouteContext } from './respond.ts';
 
 export interface ConversationOptions {
   /** The model that writes summaries (default: the conversation's own, the request's model). */
@@ -164,4 +164,17 @@ export class Conversations {
 /** Longest summary: a sixteenth of the summariser's context, 32 to 512 tokens. */
 function summaryTokens(nCtx: number): number {
   return Math.max(32, Math.min(512, Math.floor(nCtx / 16)));
+}
+
+/**
+ * For a chat route: with a hearth-conversation header, the provider (acquired here when the route has none yet)
+ * and the answer wrapped to append the turn; without one, the route's provider and its answer unchanged.
+ */
+export async function conversationTurn(ctx: RouteContext, request: FastifyRequest, reply: FastifyReply, native: NativeRequest,
+  provider?: Provider): Promise<{ provider?: Provider; wrap: (answer: Answer) => Answer }> {
+  if (request.headers[CONVERSATION_HEADER] === undefined) return { ...(provider ? { provider } : {}), wrap: (a) => a };
+  if (!ctx.conversations) throw new FieldError(CONVERSATION_HEADER, 'this server keeps no conversations');
+  const p = provider ?? await useModel(ctx, request, reply, native.model, native.keepAliveMs);
+  const wrap = await ctx.conversations.turn(request, reply, native, p, ctx.newId, clientSignal(reply));
+  return { provider: p, wrap: wrap ?? ((a) => a) };
 }

@@ -80,6 +80,8 @@ export interface ResponseEcho {
   tool_choice: WireToolChoice;
   tools: WireFunctionTool[];
   user?: string;
+  /** The conversation the response belongs to. */
+  conversation?: { id: string };
 }
 
 export interface ResponsesRequest {
@@ -395,6 +397,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
       tool_choice: choice ?? 'auto',
       tools: tools?.wire ?? [],
       ...(user !== undefined ? { user } : {}),
+      ...(conversation !== undefined ? { conversation: { id: conversation } } : {}),
     },
   };
 }

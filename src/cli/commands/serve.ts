@@ -55,6 +55,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
+      --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
+                          (default: the conversation's own model)
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
                           (default 500), so a running stream waits at most one chunk for its next token
 `;
@@ -95,7 +97,7 @@ export const command: Command = {
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
       'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
-      'pull-allow': { type: 'string', multiple: true },
+      'pull-allow': { type: 'string', multiple: true }, 'summary-model': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -145,6 +147,8 @@ export const command: Command = {
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       security: sec.options,
       responses: sec.responses,
+      ...(sec.conversations ? { conversations: sec.conversations } : {}),
+      ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
       pull: {
         allowedHosts: v['pull-allow']?.flatMap((h) => h.split(',').map((s) => s.trim()).filter(Boolean)),
         // into the catalog, whether or not this server serves it, so that a pulled name is there for the next one
