@@ -314,7 +314,7 @@ test('what Hearth cannot do is a 400 naming the field; an unknown model is a 404
   await refused({ tools, tool_choice: { type: 'function', name: 'nope' } }, 'tool_choice.name');
   await refused({ text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object', properties: { a: { type: 'string', format: 'email' } } } } } }, 'text.format.schema');
   await refused({ reasoning: { effort: 'extreme' } }, 'reasoning.effort');
-  await refused({ conversation: 'conv_1' }, 'conversation');
+  await refused({ conversation: 'conv_1', previous_response_id: 'resp_1' }, 'conversation');
   await refused({ frequency: 1 }, 'frequency');
   const unknown = await fetch(`${srv.base}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', input: 'Hi' }) });
   assert.equal(unknown.status, 404);
