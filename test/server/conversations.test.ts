@@ -14,6 +14,8 @@ import { Ajv } from 'ajv';
 import { startServer, chatTemplateModelPath, type TestServer } from './harness.ts';
 import { Database } from '../../src/store/database.ts';
 import { ConversationStore } from '../../src/store/conversations.ts';
+import { openStore } from '../../src/store/store.ts';
+import { tempDir } from '../security/harness.ts';
 
 const MODEL = 'chat';
 const N_CTX = 512;
@@ -201,4 +203,32 @@ test('a turn that cannot fit even with the history summarised is a context error
   await assert.rejects(openai.chat.completions.create({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: long }] },
     { headers: { 'hearth-conversation': c.id } }), (e) => e instanceof OpenAI.BadRequestError);
   assert.equal((await allItems(c.id)).length, 0);
+});
+
+test('with API keys: a conversation is seen, continued and deleted only with the key that created it', async () => {
+  const keys = openStore(join(tempDir(), 'hearth.db'));
+  const keyed = await startServer({ path: chatTemplateModelPath(), alias: MODEL, nCtx: N_CTX, parallel: 1,
+    app: { security: { keys: keys.keys }, responses: keys.responses, conversations: keys.conversations } });
+  try {
+    const secretA = keys.keys.create({ name: 'a' }).secret;
+    const a = new OpenAI({ baseURL: `${keyed.base}/v1`, apiKey: secretA, maxRetries: 0 });
+    const b = new OpenAI({ baseURL: `${keyed.base}/v1`, apiKey: keys.keys.create({ name: 'b' }).secret, maxRetries: 0 });
+    const c = await a.conversations.create({ items: [{ role: 'user', content: 'Hi.' }] });
+    const notFound = (e: unknown) => e instanceof OpenAI.NotFoundError;
+    await assert.rejects(b.conversations.retrieve(c.id), notFound);
+    await assert.rejects(b.conversations.items.list(c.id), notFound);
+    await assert.rejects(b.conversations.items.create(c.id, { items: [{ role: 'user', content: 'x' }] }), notFound);
+    await assert.rejects(b.responses.create({ model: MODEL, input: 'x', conversation: c.id, max_output_tokens: 2 }), notFound);
+    await assert.rejects(b.chat.completions.create({ model: MODEL, max_tokens: 2, messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'hearth-conversation': c.id } }), notFound);
+    await assert.rejects(b.conversations.delete(c.id), notFound);
+    await a.responses.create({ model: MODEL, input: 'Go on.', conversation: c.id, max_output_tokens: 2 });
+    const search = await fetch(`${keyed.base}/v1/conversations/${c.id}/search?q=go`, { headers: { authorization: `Bearer ${secretA}` } });
+    assert.equal(((await search.json()) as { data: unknown[] }).data.length, 1);
+    assert.equal((await a.conversations.items.list(c.id)).data.length, 3);
+    assert.equal((await a.conversations.delete(c.id)).deleted, true);
+  } finally {
+    await keyed.close();
+    keys.close();
+  }
 });
