@@ -9,6 +9,7 @@ import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { ignoredFieldsPlugin } from './middleware/ignored-fields.ts';
 import { security, type SecurityOptions } from './middleware/security.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
@@ -41,6 +42,11 @@ export interface AppDeps {
   security?: SecurityOptions;
   /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
   pull?: PullRouteOptions;
+  /**
+   * Unknown request fields are a 400 ("unrecognized field X"), as they were before tolerant parsing; default
+   * false: they are ignored and listed in the hearth-ignored-fields header and the log line.
+   */
+  strict?: boolean;
   /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
 }
@@ -79,6 +85,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   bodyParser(app);
   requestLog(metrics)(app);
+  ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
   security(deps.security ?? {}, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

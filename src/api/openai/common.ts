@@ -30,6 +30,26 @@ export function markIgnored(f: Fields): void {
   if (user !== undefined && typeof user !== 'string') throw new FieldError('user', 'user must be a string');
 }
 
+/**
+ * llama-server's own request fields that its clients send to the OpenAI endpoints: `n_predict` (a length limit,
+ * used when the request has no OpenAI one; -1: none), `cache_prompt` and `id_slot`, which only steer llama-server's
+ * prompt cache and slot choice (this server reuses cached prefixes by itself, and picks slots itself).
+ * `samplers` (the order of llama-server's chain) is not read: this chain's order is fixed, so it is listed as
+ * ignored.
+ */
+export function readLlamaServerFields(f: Fields): { nPredict?: number } {
+  f.boolean('cache_prompt');
+  f.number('id_slot', { integer: true, min: -1 });
+  const n = f.number('n_predict', { integer: true, min: -1 });
+  return { nPredict: n === undefined || n < 0 ? undefined : n };
+}
+
+/** The length limit a request sent and the field it came from, the first of `keys` present (maxTokensParam). */
+export function sentLimit(limits: [key: string, value: number | undefined][]): { maxTokens?: number; maxTokensParam?: string } {
+  const hit = limits.find(([, v]) => v !== undefined);
+  return hit ? { maxTokens: hit[1], maxTokensParam: hit[0] } : {};
+}
+
 /** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n, typical_p). */
 export function readSampling(f: Fields): SamplingOptions {
   const sampling: SamplingOptions = {

@@ -3,7 +3,7 @@
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, checkNumber, unsupported } from '../validate.ts';
 import {
-  finishReason, markIgnored, readN, readSampling, readStop, readStreamOptions, usageOf, type ResponseMeta, type Usage,
+  finishReason, markIgnored, readLlamaServerFields, readN, sentLimit, readSampling, readStop, readStreamOptions, usageOf, type ResponseMeta, type Usage,
 } from './common.ts';
 
 /** OpenAI's default when max_tokens is absent. */
@@ -46,11 +46,15 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
   const suffix = f.string('suffix');
   if (suffix) throw unsupported('suffix', 'fill-in-the-middle is not implemented');
   markIgnored(f);
-  const req = {
+  const maxTokens = f.number('max_tokens', { integer: true, min: 0 });
+  const { nPredict } = readLlamaServerFields(f);
+  const limit = sentLimit([['max_tokens', maxTokens], ['n_predict', nPredict]]);
+  const req: NativeRequest & { includeUsage: boolean } = {
     model,
     prompts,
     n,
-    maxTokens: f.number('max_tokens', { integer: true, min: 0 }) ?? DEFAULT_COMPLETION_TOKENS,
+    maxTokens: limit.maxTokens ?? DEFAULT_COMPLETION_TOKENS,
+    ...(limit.maxTokensParam ? { maxTokensParam: limit.maxTokensParam } : {}),
     sampling: readSampling(f),
     stop: readStop(f),
     logprobs,

@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../../util/errors.ts';
 
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
-const EXPOSE = 'x-request-id, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, ' +
+const EXPOSE = 'x-request-id, hearth-ignored-fields, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, ' +
   'x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens';
 const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta, x-stainless-retry-count';
 
