@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { HearthError } from '../util/errors.ts';
 import type { ModelManager } from '../provider/model-manager.ts';
 import { totalStats } from './stats.ts';
-import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
+import { dialectErrorBody, errorInfo, isAnthropic, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
@@ -95,11 +95,11 @@ export function createApp(deps: AppDeps): FastifyInstance {
     const info = errorInfo(err);
     if (info.status >= 500 && !RETRYABLE.has(info.code)) request.log.error({ err }, 'request failed');
     if (RETRYABLE.has(info.code)) reply.header('retry-after', String(retryAfter));
-    reply.code(info.status).send(dialectErrorBody(request.url, info));
+    reply.code(info.status).send(dialectErrorBody(request.url, info, isAnthropic(request)));
   });
   app.setNotFoundHandler((request, reply) => {
     const info = errorInfo(new HearthError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
-    reply.code(404).send(dialectErrorBody(request.url, info));
+    reply.code(404).send(dialectErrorBody(request.url, info, isAnthropic(request)));
   });
 
   const ctx: RouteContext = {
