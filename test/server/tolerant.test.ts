@@ -192,7 +192,7 @@ test('Anthropic client: models.list() and models.retrieve() in Anthropic\'s shap
   assert.equal(one.type, 'model');
   await assert.rejects(anthropic.models.retrieve('claude-x'), (e: any) => e.status === 404 && e.error?.type === 'error');
   // Without anthropic-version it is OpenAI's list.
-  const openai = await (await fetch(`${srv.base}/v1/models`)).json();
+  const openai = await (await fetch(`${srv.base}/v1/models`)).json() as { object: string; data: { object: string }[] };
   assert.equal(openai.object, 'list');
   assert.equal(openai.data[0].object, 'model');
 });
