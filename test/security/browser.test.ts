@@ -6,9 +6,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { startSecureServer, call, CHAT, type SecureServer } from './harness.ts';
-import { startServer } from '../server/harness.ts';
+import { REPO_ROOT } from '../shared.ts';
+import { startSecureServer, call, tempDir, CHAT, type SecureServer } from './harness.ts';
+import { startServer, STORIES } from '../server/harness.ts';
 
 let open: SecureServer;
 let keyed: SecureServer;
@@ -135,5 +138,42 @@ test('beyond loopback Host is not checked', async () => {
     assert.equal((await getWithHost(`http://127.0.0.1:${port}`, '/v1/models', 'hearth.example')).status, 200);
   } finally {
     await srv.close();
+  }
+});
+
+test('hearth serve: --allowed-hosts, --cors-origin and --strict through the command line', async () => {
+  const env = { ...process.env, HEARTH_DB: join(tempDir(), 'hearth.db') };
+  const cli = [join(REPO_ROOT, 'bin/hearth.js'), 'serve', STORIES, '--port', '0'];
+  // Bad values are refused before it listens.
+  for (const [flag, value, message] of [['--allowed-hosts', 'http://hearth.lan', /--allowed-hosts "http:\/\/hearth.lan" is not a host name/],
+    ['--cors-origin', 'none,https://app.example', /--cors-origin none refuses every browser origin/]] as const) {
+    const r = spawnSync(process.execPath, [...cli, flag, value], { env, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, message);
+  }
+  const child = spawn(process.execPath, [...cli, '--strict', '--allowed-hosts', 'hearth.lan,.corp.example', '--cors-origin', 'none'], { env });
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        out += c;
+        const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`hearth serve exited with ${code}: ${out}`)));
+    });
+    for (let i = 0; (await fetch(base + '/health')).status !== 200; i++) {
+      if (i > 300) throw new Error('the model did not load');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await getWithHost(base, '/v1/models', 'hearth.lan')).status, 200);
+    assert.equal((await getWithHost(base, '/v1/models', 'db.corp.example:8434')).status, 200);
+    assert.equal((await getWithHost(base, '/v1/models', 'evil.example')).status, 403);
+    assert.equal((await call(base, '/v1/models', { headers: { origin: 'http://localhost:5173' } })).status, 403);
+    const strict = await call(base, '/v1/chat/completions', { body: { ...CHAT, verbosity: 'low' } });
+    assert.equal(strict.status, 400);
+    assert.match(strict.json.error.message, /unrecognized field verbosity/);
+  } finally {
+    child.kill('SIGTERM');
   }
 });
