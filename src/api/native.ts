@@ -116,7 +116,12 @@ export type NativeEvent =
   | { type: 'delta'; index: number; text: string; tokens: TokenInfo[] }
   /** Reasoning text, read apart from content (only when the prompt had tools). */
   | { type: 'reasoning'; index: number; text: string }
-  /** A whole call, sent once the model has written all of it; `call` counts the choice's calls from 0. */
+  /**
+   * A piece of call `call` (counted from 0 in the choice) as it is written: the first piece of a call carries
+   * its id and name, the rest more argument text. A call's pieces add up to its 'tool_call' event.
+   */
+  | { type: 'tool_call_delta'; index: number; call: number; id?: string; name?: string; arguments: string }
+  /** A whole call, sent once the model has written all of it (after its pieces). */
   | { type: 'tool_call'; index: number; call: number; id: string; name: string; arguments: string }
   | { type: 'done'; index: number; result: ChoiceResult };
 

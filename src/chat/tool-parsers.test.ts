@@ -181,3 +181,43 @@ test('any text parses the same however it is split (random texts from marker and
     }
   }
 });
+
+test('streamCalls: a call is reported as it is written, and its pieces add up to the one-shot parse', () => {
+  const next = rng(99);
+  // Output under a call grammar: not the cases where a malformed block stays content (a begun call is reported).
+  const wellFormed = cases.filter((c) => !/<tool_call>|<｜tool▁call▁begin｜>|\[TOOL_CALLS\]/.test(c.want.content));
+  assert.ok(wellFormed.length > cases.length / 2);
+  for (const c of wellFormed) {
+    const opts = { ...c.opts, streamCalls: true };
+    for (const chunks of [[...c.text], randomChunks(c.text, next)]) {
+      assert.deepEqual(collectToolEvents(streamed(c.family, chunks, opts)), c.want, `${c.family} split ${JSON.stringify(chunks)}`);
+    }
+  }
+  // Per family, a call's name comes before its block ends and its arguments in pieces, compact.
+  const long = { city: 'Oslo', days: [1, 2, 3], note: 'a "quoted" \\ text, with }{ inside' };
+  const compact = JSON.stringify(long);
+  const written = JSON.stringify(long, null, 1);
+  const outputs: [ToolFamily, string][] = [
+    ['hermes', `<tool_call>\n{"name": "get_weather", "arguments": ${written}}\n</tool_call>`],
+    ['llama3', `{"name": "get_weather", "parameters": ${written}}`],
+    ['mistral', `[TOOL_CALLS]get_weather[ARGS]${written}`],
+    ['deepseek', `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n\`\`\`json\n${written}\n\`\`\`<｜tool▁call▁end｜><｜tool▁calls▁end｜>`],
+    ['generic', `{"tool_calls": [{"name": "get_weather", "arguments": ${written}}]}`],
+  ];
+  for (const [family, text] of outputs) {
+    const p = new ToolCallStreamParser(family, { streamCalls: true });
+    const events: ToolStreamEvent[] = [];
+    let startedAt = -1;
+    [...text].forEach((ch, i) => {
+      for (const e of p.push(ch)) {
+        if (e.type === 'tool_call_start' && startedAt < 0) startedAt = i;
+        events.push(e);
+      }
+    });
+    events.push(...p.finish());
+    const args = events.filter((e) => e.type === 'tool_call_args');
+    assert.ok(startedAt >= 0 && startedAt < text.indexOf('Oslo'), `${family}: the call starts before its arguments are written`);
+    assert.ok(args.length > 10, `${family}: ${args.length} argument pieces`);
+    assert.deepEqual(collectToolEvents(events).toolCalls, [{ name: 'get_weather', arguments: compact }], family);
+  }
+});

@@ -8,6 +8,7 @@
 // its JSON parses, so a client never sees a call that later turns out not to be one. Whitespace at the
 // edges of each piece of content or reasoning (around markers, at the start and end) is dropped.
 import { DEEPSEEK_MARKERS, type ToolFamily } from './tools.ts';
+import { compactJson, member, readJson, type JsonNode } from './partial-json.ts';
 
 /** A call read from the output; `arguments` is JSON text. `id` only where the model wrote one (Mistral). */
 export interface ParsedToolCall {
@@ -35,6 +36,12 @@ export interface ToolParserOptions {
    * the output starts inside it. promptOpensReasoning() tells from the rendered prompt.
    */
   startInReasoning?: boolean;
+  /**
+   * Report each call's name and argument text as they are written, not once the block is complete. Only for
+   * output a grammar holds to the call syntax (a forced call, or a lazy grammar once its trigger fired): there
+   * a started call is a call, unless the output is cut short.
+   */
+  streamCalls?: boolean;
 }
 
 /** Whether a rendered prompt ends inside an open `<think>` block. */
@@ -58,6 +65,8 @@ interface BlockRule {
   end?(s: string): number;
   /** The calls in the body, or null when it is not what the family writes (then it stays content). */
   parse(body: string): ParsedToolCall[] | null;
+  /** The calls in a body still being written (for streamCalls). */
+  partial?(body: string): PartialToolCall[];
 }
 
 interface FamilyRules {
@@ -69,6 +78,7 @@ interface FamilyRules {
    * convention is a JSON reply); a value that does not parse as calls stays content.
    */
   leadingJson?: (body: string) => ParsedToolCall[] | null;
+  leadingPartial?: (body: string) => PartialToolCall[];
 }
 
 function parseJson(text: string): unknown {
@@ -83,57 +93,91 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A whole JSON text (as strict as JSON.parse) with the places of its values; undefined when it is not JSON. */
+function readWhole(text: string): JsonNode | undefined {
+  return parseJson(text) === undefined ? undefined : readJson(text);
+}
+
 /**
- * Arguments as JSON text: an object is written compactly; a string that holds a JSON object (some models
- * quote their arguments) is taken as that object; anything else does not make a call.
+ * Arguments as JSON text: an object as the model wrote it, compact (so a streamed call's pieces add up to
+ * it); a string that holds a JSON object (some models quote their arguments) is taken as that object;
+ * anything else does not make a call.
  */
-function argumentsText(v: unknown): string | null {
-  if (isObject(v)) return JSON.stringify(v);
-  if (typeof v === 'string') {
-    const inner = parseJson(v);
-    return isObject(inner) ? JSON.stringify(inner) : null;
-  }
+function argumentsText(n: JsonNode, text: string): string | null {
+  if (n.kind === 'object') return compactJson(text.slice(n.start, n.end));
+  if (n.kind === 'string') return isObject(parseJson(n.value)) ? compactJson(n.value) : null;
   return null;
 }
 
 /** `{"name": …, "<argsKey>": {…}}` (and `id` where present) as a call. */
-function callFromObject(v: unknown, argsKeys: string[]): ParsedToolCall | null {
-  if (!isObject(v) || typeof v.name !== 'string' || v.name === '') return null;
-  const key = argsKeys.find((k) => k in v);
-  const args = key === undefined ? '{}' : argumentsText(v[key]);
+function callFromObject(n: JsonNode | undefined, text: string, argsKeys: string[]): ParsedToolCall | null {
+  const name = member(n, 'name');
+  if (name?.kind !== 'string' || name.value === '') return null;
+  const key = argsKeys.find((k) => member(n, k) !== undefined);
+  const args = key === undefined ? '{}' : argumentsText(member(n, key)!, text);
   if (args === null) return null;
-  return { name: v.name, arguments: args, ...(typeof v.id === 'string' ? { id: v.id } : {}) };
+  const id = member(n, 'id');
+  return { name: name.value, arguments: args, ...(id?.kind === 'string' ? { id: id.value } : {}) };
 }
 
-function callsFromArray(v: unknown, argsKeys: string[]): ParsedToolCall[] | null {
-  if (!Array.isArray(v) || v.length === 0) return null;
-  const calls = v.map((c) => callFromObject(c, argsKeys));
+function callsFromArray(n: JsonNode | undefined, text: string, argsKeys: string[]): ParsedToolCall[] | null {
+  if (n?.kind !== 'array' || n.items.length === 0) return null;
+  const calls = n.items.map((c) => callFromObject(c, text, argsKeys));
   return calls.every((c) => c !== null) ? calls as ParsedToolCall[] : null;
 }
+
+/** A call as far as it is written: its name once complete, and its argument object's text so far. */
+export interface PartialToolCall {
+  name?: string;
+  id?: string;
+  arguments?: string;
+}
+
+/** The calls in a JSON value still being written: an object, or a list of them. */
+function partialCalls(n: JsonNode | undefined, text: string, argsKeys: string[]): PartialToolCall[] {
+  if (n?.kind === 'array') return n.items.flatMap((c) => partialCalls(c, text, argsKeys));
+  if (n?.kind !== 'object') return [];
+  const name = member(n, 'name');
+  const key = argsKeys.find((k) => member(n, k) !== undefined);
+  const args = key === undefined ? undefined : member(n, key);
+  const id = member(n, 'id');
+  return [{
+    ...(name?.kind === 'string' && name.end >= 0 ? { name: name.value } : {}),
+    ...(id?.kind === 'string' && id.end >= 0 ? { id: id.value } : {}),
+    ...(args?.kind === 'object' ? { arguments: text.slice(args.start, args.end < 0 ? text.length : args.end) } : {}),
+  }];
+}
+
+const ARGS_KEYS = ['arguments', 'parameters'];
+const LLAMA_ARGS_KEYS = ['parameters', 'arguments'];
 
 const hermes: FamilyRules = {
   blocks: [{
     open: '<tool_call>', close: '</tool_call>',
     parse: (body) => {
-      const c = callFromObject(parseJson(body), ['arguments', 'parameters']);
+      const c = callFromObject(readWhole(body), body, ARGS_KEYS);
       return c && [c];
     },
+    partial: (body) => partialCalls(readJson(body), body, ARGS_KEYS).slice(0, 1),
   }],
   drop: [],
 };
 
 /** Llama 3.x's call object; a list of them is read too (Llama 3.2 sometimes writes one). */
 function llamaCalls(body: string): ParsedToolCall[] | null {
-  const v = parseJson(body);
-  if (Array.isArray(v)) return callsFromArray(v, ['parameters', 'arguments']);
-  const c = callFromObject(v, ['parameters', 'arguments']);
+  const n = readWhole(body);
+  if (n?.kind === 'array') return callsFromArray(n, body, LLAMA_ARGS_KEYS);
+  const c = callFromObject(n, body, LLAMA_ARGS_KEYS);
   return c && [c];
 }
 
+const llamaPartial = (body: string) => partialCalls(readJson(body), body, LLAMA_ARGS_KEYS);
+
 const llama3: FamilyRules = {
-  blocks: [{ open: '<|python_tag|>', parse: llamaCalls }],
+  blocks: [{ open: '<|python_tag|>', parse: llamaCalls, partial: llamaPartial }],
   drop: [],
   leadingJson: llamaCalls,
+  leadingPartial: llamaPartial,
 };
 
 /** Mistral Small 3.2 / Devstral write `[TOOL_CALLS]name[ARGS]{…}` per call; Nemo, one JSON list. */
@@ -156,11 +200,20 @@ const mistral: FamilyRules = {
     parse: (body) => {
       const at = body.indexOf(MISTRAL_ARGS);
       if (!body.startsWith('[') && !body.startsWith('{') && at > 0) {
-        const args = argumentsText(parseJson(body.slice(at + MISTRAL_ARGS.length)));
+        const text = body.slice(at + MISTRAL_ARGS.length);
+        const n = readWhole(text);
+        const args = n === undefined ? null : argumentsText(n, text);
         const [name, id] = body.slice(0, at).trim().split(MISTRAL_CALL_ID) as [string, string | undefined];
         return args === null ? null : [{ name, arguments: args, ...(id ? { id } : {}) }];
       }
-      return callsFromArray(parseJson(body), ['arguments', 'parameters']);
+      return callsFromArray(readWhole(body), body, ARGS_KEYS);
+    },
+    partial: (body) => {
+      const m = /^\s*([A-Za-z0-9_.-]+)(?:\[CALL_ID\]([A-Za-z0-9]*))?\[ARGS\]/.exec(body);
+      // Nemo's list: its id comes after the arguments, and a call is reported with the id it will keep.
+      if (!m) return partialCalls(readJson(body), body, ARGS_KEYS).filter((c) => c.id !== undefined);
+      const n = readJson(body, m[0].length);
+      return [{ name: m[1]!, ...(m[2] ? { id: m[2] } : {}), ...(n?.kind === 'object' ? { arguments: body.slice(n.start, n.end < 0 ? body.length : n.end) } : {}) }];
     },
   }],
   drop: [],
@@ -183,8 +236,22 @@ const deepseek: FamilyRules = {
         rest = rest.slice(nl[0].length);
       }
       const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(rest);
-      const args = argumentsText(parseJson(fenced ? fenced[1]! : rest));
+      const text = fenced ? fenced[1]! : rest;
+      const n = readWhole(text);
+      const args = n === undefined ? null : argumentsText(n, text);
       return args === null || name === '' ? null : [{ name, arguments: args }];
+    },
+    partial: (body) => {
+      // `function<｜tool▁sep｜>name\n```json\n{` (V3, R1) or `name<｜tool▁sep｜>{` (V3.1), as far as written.
+      const sep = body.indexOf(DEEPSEEK_MARKERS.sep);
+      if (sep < 0) return [];
+      const head = body.slice(0, sep).trim();
+      const after = sep + DEEPSEEK_MARKERS.sep.length;
+      const m = head === 'function' ? /^([^\n{`]+?)\s*\n```(?:json)?\s*/.exec(body.slice(after)) : /^\s*/.exec(body.slice(after));
+      if (!m) return [];
+      const name = head === 'function' ? m[1]!.trim() : head;
+      const n = readJson(body, after + m[0].length);
+      return [{ name, ...(n?.kind === 'object' ? { arguments: body.slice(n.start, n.end < 0 ? body.length : n.end) } : {}) }];
     },
   }],
   drop: [DEEPSEEK_MARKERS.callsBegin, DEEPSEEK_MARKERS.callsEnd],
@@ -195,14 +262,20 @@ const generic: FamilyRules = {
   blocks: [],
   drop: [],
   leadingJson: (body) => {
-    const v = parseJson(body);
-    if (!isObject(v)) return null;
-    if ('tool_calls' in v) return callsFromArray(v.tool_calls, ['arguments', 'parameters']);
-    if ('tool_call' in v) {
-      const c = callFromObject(v.tool_call, ['arguments', 'parameters']);
+    const n = readWhole(body);
+    if (n?.kind !== 'object') return null;
+    const list = member(n, 'tool_calls');
+    if (list) return callsFromArray(list, body, ARGS_KEYS);
+    const one = member(n, 'tool_call');
+    if (one) {
+      const c = callFromObject(one, body, ARGS_KEYS);
       return c && [c];
     }
     return null;
+  },
+  leadingPartial: (body) => {
+    const n = readJson(body);
+    return partialCalls(member(n, 'tool_calls') ?? member(n, 'tool_call'), body, ARGS_KEYS);
   },
 };
 
@@ -262,12 +335,16 @@ export class ToolCallStreamParser {
   /** The current piece of content or reasoning has emitted text, so whitespace inside it is kept. */
   private pieceStarted = false;
   private calls = 0;
+  private readonly streamCalls: boolean;
+  /** The calls of the open block reported so far (streamCalls): the argument text each has been given. */
+  private streamed: { sent: string }[] = [];
 
   readonly family: ToolFamily;
 
   constructor(family: ToolFamily, opts: ToolParserOptions = {}) {
     this.family = family;
     this.rules = RULES[family];
+    this.streamCalls = opts.streamCalls ?? false;
     if (opts.startInReasoning) { this.mode = 'reasoning'; this.atStart = false; }
   }
 
@@ -343,14 +420,20 @@ export class ToolCallStreamParser {
     const close = this.mode === 'block' ? this.block!.close : undefined;
     if (close !== undefined) {
       const end = this.buf.indexOf(close);
-      if (end < 0) return;
+      if (end < 0) {
+        this.streamOpenCalls(out);
+        return;
+      }
       const body = this.buf.slice(0, end);
       this.buf = this.buf.slice(end + close.length);
       this.flushBlock(out, body, close);
       return;
     }
     const end = this.mode === 'block' && this.block!.end ? this.block!.end(this.buf) : jsonValueEnd(this.buf, 0);
-    if (end === -1) return;
+    if (end === -1) {
+      this.streamOpenCalls(out);
+      return;
+    }
     if (end === -2) {
       // Not JSON after the marker: the marker and text are content.
       this.text(out, (this.mode === 'block' ? this.block!.open : ''), 'content');
@@ -368,22 +451,57 @@ export class ToolCallStreamParser {
     const parse = leading ? this.rules.leadingJson! : this.block!.parse;
     const open = leading ? '' : this.block!.open;
     const calls = body.trim() === '' ? null : parse(body.trim());
+    const streamed = this.streamed;
     this.mode = 'content';
     this.block = undefined;
+    this.streamed = [];
     if (calls) {
       this.endPiece();
       this.replied = true;
-      for (const c of calls) {
+      calls.forEach((c, k) => {
         const index = this.calls++;
-        out.push({ type: 'tool_call_start', index, name: c.name, ...(c.id !== undefined ? { id: c.id } : {}) });
-        out.push({ type: 'tool_call_args', index, text: c.arguments });
+        const sent = streamed[k]?.sent;
+        if (sent === undefined) {
+          out.push({ type: 'tool_call_start', index, name: c.name, ...(c.id !== undefined ? { id: c.id } : {}) });
+          out.push({ type: 'tool_call_args', index, text: c.arguments });
+        } else if (c.arguments.length > sent.length && c.arguments.startsWith(sent)) {
+          out.push({ type: 'tool_call_args', index, text: c.arguments.slice(sent.length) });
+        }
         out.push({ type: 'tool_call_end', index });
-      }
+      });
       return;
     }
     // Malformed call JSON (or a leading value that is not a call) stays content: the model's text is shown
     // as written rather than failing a request over a call it did not manage to write.
     this.text(out, open + body + close, 'content');
+  }
+
+  /**
+   * streamCalls: reports the calls of the open block as far as they are written: a call once its name is
+   * complete, then its arguments, compact, as they grow. flushBlock() finishes them.
+   */
+  private streamOpenCalls(out: ToolStreamEvent[]): void {
+    const partial = !this.streamCalls ? undefined : this.mode === 'leading' ? this.rules.leadingPartial : this.block?.partial;
+    if (!partial) return;
+    const calls = partial(this.buf);
+    for (let k = 0; k < calls.length; k++) {
+      const c = calls[k]!;
+      const index = this.calls + k;
+      let s = this.streamed[k];
+      if (!s) {
+        if (c.name === undefined) break;
+        s = this.streamed[k] = { sent: '' };
+        this.endPiece();
+        this.replied = true;
+        out.push({ type: 'tool_call_start', index, name: c.name, ...(c.id !== undefined ? { id: c.id } : {}) });
+      }
+      if (c.arguments === undefined) continue;
+      const compact = compactJson(c.arguments);
+      if (compact.length > s.sent.length && compact.startsWith(s.sent)) {
+        out.push({ type: 'tool_call_args', index, text: compact.slice(s.sent.length) });
+        s.sent = compact;
+      }
+    }
   }
 
   /** Emits text of one kind, holding whitespace at the piece's edges. */
@@ -415,6 +533,8 @@ function merge(events: ToolStreamEvent[]): ToolStreamEvent[] {
     const last = out[out.length - 1];
     if (last && (e.type === 'content' || e.type === 'reasoning') && last.type === e.type) {
       out[out.length - 1] = { type: e.type, text: last.text + e.text };
+    } else if (last?.type === 'tool_call_args' && e.type === 'tool_call_args' && last.index === e.index) {
+      out[out.length - 1] = { ...last, text: last.text + e.text };
     } else out.push(e);
   }
   return out;

@@ -4,7 +4,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import type { Context } from './context.ts';
-import { createSampler, GrammarSampler, grammarVocab, parseGbnf, tokenLogprobs } from './sampler/index.ts';
+import { createSampler, GrammarSampler, grammarVocab, LazyGrammar, parseGbnf, tokenLogprobs } from './sampler/index.ts';
 import type { SamplerChain } from './sampler/index.ts';
 import { StopMatcher } from './stop.ts';
 import type { FinishReason, GenerateEvent, GenerateRequest } from './types.ts';
@@ -38,8 +38,8 @@ export class Sequence {
   finished = false;
   private decoder: StreamDecoder | undefined;
   private stops: StopMatcher;
-  /** The output's grammar, when the request constrains it (structured output). */
-  private readonly grammar: GrammarSampler | undefined;
+  /** The output's grammar, when the request constrains it (structured output; lazy: tool calls in auto mode). */
+  private readonly grammar: GrammarSampler | LazyGrammar | undefined;
   private readonly stopAtEog: boolean;
 
   /** Checks the request against the model (throws before anything is queued). */
@@ -67,7 +67,12 @@ export class Sequence {
     this.sampler = createSampler(spec.sampling ?? {});
     // parsed again here (the serving thread checked it): the engine thread holds no state from the request's parse
     const grammar = spec.sampling?.grammar;
-    this.grammar = grammar === undefined ? undefined : new GrammarSampler(parseGbnf(grammar), grammarVocab(model.tokenizer));
+    if (grammar !== undefined) {
+      const vocab = grammarVocab(model.tokenizer);
+      const g = new GrammarSampler(parseGbnf(grammar), vocab);
+      const triggers = spec.sampling?.grammarTriggers;
+      this.grammar = triggers?.length ? new LazyGrammar(g, vocab, triggers) : g;
+    }
     this.stops = new StopMatcher(spec.stop ?? []);
     this.stopAtEog = spec.stopAtEog ?? true;
   }

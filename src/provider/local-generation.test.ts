@@ -43,7 +43,11 @@ test('auto: the reply is read into reasoning, content and a call; finish reason 
   const run = await startGeneration(model, 0, submit, request({}));
   const events: NativeEvent[] = [];
   for await (const ev of run.events) events.push(ev);
-  assert.equal(specs[0]!.sampling?.grammar, undefined);
+  // Auto mode: free text, and a lazy grammar that holds a call to the Hermes syntax from <tool_call> on.
+  assert.deepEqual(specs[0]!.sampling?.grammarTriggers, ['<tool_call>']);
+  assert.match(specs[0]!.sampling?.grammar ?? '', /^root ::= call \("\\n" call\)\* "\\n"\?$/m);
+  const pieces = events.filter((e) => e.type === 'tool_call_delta');
+  assert.equal(pieces.map((e) => (e.type === 'tool_call_delta' ? e.arguments : '')).join(''), '{"a":1}');
   const calls = events.filter((e) => e.type === 'tool_call');
   assert.equal(calls.length, 1);
   const call = calls[0]!;

@@ -7,7 +7,7 @@ import { detectToolFamily } from '../chat/tools.ts';
 import { promptOpensReasoning, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
 import { FieldError } from '../api/validate.ts';
-import { toolChoiceGrammar } from './tool-grammar.ts';
+import { lazyToolGrammar, toolChoiceGrammar } from './tool-grammar.ts';
 import type { ModelInfo } from '../engine/model-info.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../api/native.ts';
 import type { TokenLogprob } from '../engine/sampler/index.ts';
@@ -47,9 +47,13 @@ function promptText(model: ModelInfo, input: PromptInput, tokens: number[]): str
   return input.kind === 'text' && !input.context?.length ? input.text : model.tokenizer.decode(tokens);
 }
 
-/** The prompt's tool setup: the grammar that forces a call (required / named), and a parser per choice. */
+/**
+ * The prompt's tool setup: the grammar that forces a call (required / named) or, in auto mode, holds calls to
+ * their syntax once begun (lazy, with its triggers), and a parser per choice.
+ */
 interface ToolPlan {
   grammar: string | undefined;
+  triggers?: string[];
   parser: () => ToolCallStreamParser;
 }
 
@@ -58,14 +62,21 @@ function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: N
   const family = detectToolFamily(model.chatTemplate);
   const choice = input.toolChoice ?? 'auto';
   const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
-  const grammar = toolChoiceGrammar(family, input.tools, choice, {
-    template: model.chatTemplate, single: input.parallelToolCalls === false, openReasoning: startInReasoning,
-  });
+  const single = input.parallelToolCalls === false;
+  const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate, single, openReasoning: startInReasoning });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
     throw new HearthError('invalid_argument',
       'a tool_choice that forces a call constrains the output, and so does the request\'s grammar / response format: send one');
   }
-  return { grammar, parser: () => new ToolCallStreamParser(family, { startInReasoning }) };
+  // In auto mode a response format's grammar shapes the whole reply, and then calls are read as written.
+  const lazy = grammar === undefined && req.sampling.grammar === undefined
+    ? lazyToolGrammar(family, input.tools, { template: model.chatTemplate, single }) : undefined;
+  // Under a call grammar a begun call is a call, so its arguments can stream as they are written.
+  const streamCalls = grammar !== undefined || lazy !== undefined;
+  return {
+    grammar: grammar ?? lazy?.grammar, ...(lazy ? { triggers: lazy.triggers } : {}),
+    parser: () => new ToolCallStreamParser(family, { startInReasoning, streamCalls }),
+  };
 }
 
 /** An id for a call the model made without one. */
@@ -79,7 +90,8 @@ class ToolReader {
   content = '';
   reasoning: string | undefined;
   readonly calls: NativeToolCall[] = [];
-  private open: { id: string; name: string; arguments: string } | undefined;
+  /** Calls begun and not yet ended, by the parser's index (a call cut short stays here, out of the result). */
+  private readonly open = new Map<number, NativeToolCall>();
 
   constructor(parser: ToolCallStreamParser) {
     this.parser = parser;
@@ -87,7 +99,8 @@ class ToolReader {
 
   /**
    * The events for a parse step: reasoning, then the content delta (which carries the step's `tokens`, with
-   * empty text where the step settled no content, so every token still reaches a delta), then finished calls.
+   * empty text where the step settled no content, so every token still reaches a delta), then the calls'
+   * pieces and ends.
    */
   events(index: number, evs: ToolStreamEvent[], tokens: TokenInfo[]): NativeEvent[] {
     let text = '';
@@ -96,12 +109,19 @@ class ToolReader {
     for (const e of evs) {
       if (e.type === 'content') text += e.text;
       else if (e.type === 'reasoning') thought += e.text;
-      else if (e.type === 'tool_call_start') this.open = { id: e.id ?? callId(), name: e.name, arguments: '' };
-      else if (e.type === 'tool_call_args') this.open!.arguments += e.text;
-      else {
-        const call = this.open!;
-        this.open = undefined;
-        out.push({ type: 'tool_call', index, call: this.calls.length, ...call });
+      else if (e.type === 'tool_call_start') {
+        const call = { id: e.id ?? callId(), name: e.name, arguments: '' };
+        this.open.set(e.index, call);
+        out.push({ type: 'tool_call_delta', index, call: e.index, id: call.id, name: call.name, arguments: '' });
+      } else if (e.type === 'tool_call_args') {
+        this.open.get(e.index)!.arguments += e.text;
+        const last = out.at(-1);
+        if (last?.type === 'tool_call_delta' && last.call === e.index && last.name === undefined) last.arguments += e.text;
+        else out.push({ type: 'tool_call_delta', index, call: e.index, arguments: e.text });
+      } else {
+        const call = this.open.get(e.index)!;
+        this.open.delete(e.index);
+        out.push({ type: 'tool_call', index, call: e.index, ...call });
         this.calls.push(call);
       }
     }
@@ -149,12 +169,14 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
       const seed = req.sampling.seed;
       const plan = plans[p];
       const grammar = plan?.grammar ?? req.sampling.grammar;
+      const triggers = plan?.triggers;
       readers.push(plan ? new ToolReader(plan.parser()) : undefined);
       specs.push({
         prompt,
         maxTokens: req.maxTokens,
         sampling: {
           ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0, ...(grammar !== undefined ? { grammar } : {}),
+          ...(triggers ? { grammarTriggers: triggers } : {}),
         },
         stop: req.stop,
         logprobs: req.logprobs,

@@ -6,7 +6,7 @@ import { automatonFor, DEAD } from '../engine/sampler/grammar/automaton.ts';
 import { parseToolOutput } from '../chat/tool-parsers.ts';
 import type { ToolFamily, ToolSpec } from '../chat/tools.ts';
 import { isHearthError } from '../util/errors.ts';
-import { prefixRules, toolChoiceGrammar } from './tool-grammar.ts';
+import { lazyToolGrammar, prefixRules, toolChoiceGrammar } from './tool-grammar.ts';
 
 const compile = sampler.jsonSchemaToGbnf;
 
@@ -109,4 +109,19 @@ test('openReasoning: the prompt opened <think>, so the output closes it before t
   assert.ok(accepts(g, 'It is cold.\n</think>\n\n' + outputs.hermes[0]));
   assert.ok(accepts(g, '</think>' + outputs.hermes[0]));
   assert.ok(!accepts(g, outputs.hermes[0]));
+});
+
+test('auto: a lazy grammar from the word that opens the calls, where the family has one', () => {
+  for (const family of ['hermes', 'mistral', 'deepseek'] as const) {
+    const lazy = lazyToolGrammar(family, tools)!;
+    const [one, two] = outputs[family];
+    assert.ok(one.startsWith(lazy.triggers[0]!), `${family}: the calls begin with the trigger`);
+    assert.ok(accepts(lazy.grammar, one) && accepts(lazy.grammar, one + '\n'), `${family}: one call`);
+    assert.ok(accepts(lazy.grammar, two!), `${family}: two calls`);
+    assert.ok(!accepts(lazy.grammar, one.replace('Oslo"', 'Oslo')), `${family}: malformed arguments are refused`);
+    assert.ok(!accepts(lazyToolGrammar(family, tools, { single: true })!.grammar, two!), `${family}: single`);
+  }
+  assert.equal(lazyToolGrammar('llama3', tools), undefined);
+  assert.equal(lazyToolGrammar('generic', tools), undefined);
+  assert.equal(lazyToolGrammar('hermes', []), undefined);
 });

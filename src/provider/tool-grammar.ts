@@ -144,18 +144,42 @@ export function toolChoiceGrammar(family: ToolFamily, tools: ToolSpec[], choice:
     }
     allowed = [t];
   }
-  const lines: string[] = [];
   const sp: Spelling = { family, ...toolSpelling(opts.template) };
   const head = callsRule(sp, choice === 'required' && !opts.single);
   const lead = opts.openReasoning ? 'think-text "</think>" [ \\t\\n]* ' : opts.allowReasoning ? 'think? ' : '';
-  lines.push(`root ::= ${lead}${head}`);
-  lines.push('call ::= ' + allowed.map((_, i) => `call${i}`).join(' | '));
-  allowed.forEach((t, i) => {
+  const lines = [`root ::= ${lead}${head}`, ...callRules(sp, allowed, schemaToGbnf)];
+  if (opts.allowReasoning || opts.openReasoning) lines.push(...THINK_RULES);
+  return lines.join('\n') + '\n';
+}
+
+/** Rule `call`: one call of any of `tools`, each tool's arguments held to its parameters schema. */
+function callRules(sp: Spelling, tools: ToolSpec[], schemaToGbnf: (schema: unknown) => string): string[] {
+  const lines = ['call ::= ' + tools.map((_, i) => `call${i}`).join(' | ')];
+  tools.forEach((t, i) => {
     // The name goes into a JSON string inside a GBNF literal: JSON-escape it here, lit() escapes for GBNF.
     const name = JSON.stringify(t.name).slice(1, -1);
     lines.push(`call${i} ::= ${callRule(sp, name, `t${i}-root`)}`);
     lines.push(prefixRules(schemaToGbnf(t.parameters ?? { type: 'object' }), `t${i}-`).trim());
   });
-  if (opts.allowReasoning || opts.openReasoning) lines.push(...THINK_RULES);
-  return lines.join('\n') + '\n';
+  return lines;
+}
+
+/** The word that opens a family's calls, where it has one that prose does not (Llama 3.x and the generic JSON have none). */
+const TRIGGERS: Partial<Record<ToolFamily, string>> = {
+  hermes: '<tool_call>', mistral: '[TOOL_CALLS]', deepseek: DEEPSEEK_MARKERS.callsBegin,
+};
+
+/**
+ * The lazy grammar for tool_choice "auto": the model may answer in prose, and once it writes the word that
+ * opens its family's calls, what follows must be well-formed calls of the tools (llama.cpp does the same).
+ * Undefined for families without such a word, where auto-mode calls are read as written.
+ */
+export function lazyToolGrammar(family: ToolFamily, tools: ToolSpec[], opts: Pick<ToolGrammarOptions, 'schemaToGbnf' | 'template' | 'single'> = {}):
+  { grammar: string; triggers: string[] } | undefined {
+  const trigger = TRIGGERS[family];
+  if (trigger === undefined || tools.length === 0) return undefined;
+  const sp: Spelling = { family, ...toolSpelling(opts.template) };
+  // The calls may be followed by one newline before the end of the turn.
+  const root = `root ::= ${callsRule(sp, !opts.single)} "\\n"?`;
+  return { grammar: [root, ...callRules(sp, tools, opts.schemaToGbnf ?? jsonSchemaToGbnf)].join('\n') + '\n', triggers: [trigger] };
 }

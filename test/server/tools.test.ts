@@ -147,7 +147,12 @@ test('anthropic: tool_choice {type: "tool"}, streamed, gives a tool_use block th
       { name: 'get_time', description: 'Time in a zone', input_schema: TIME },
     ],
   });
+  let pieces = 0;
+  stream.on('streamEvent', (ev) => {
+    if (ev.type === 'content_block_delta' && ev.delta.type === 'input_json_delta') pieces++;
+  });
   const msg = await stream.finalMessage();
+  assert.ok(pieces > 1, `the input came in ${pieces} input_json_delta(s), not as it was written`);
   const uses = msg.content.filter((b) => b.type === 'tool_use');
   assert.equal(uses.length, 1, JSON.stringify(msg.content));
   const use = uses[0]!;
@@ -196,13 +201,14 @@ test('ollama: chat with tools answers; a history with tool_calls and a tool mess
   assert.equal(last?.done, true);
 });
 
-test('openai: streamed deltas add up: one chunk opens each call (id, name, arguments ""), the next carries its arguments', async () => {
+test('openai: streamed deltas add up: one chunk opens each call (id, name, arguments ""), later ones carry its arguments in pieces', async () => {
   const stream = await openai.chat.completions.create({
     model: MODEL, messages, tools: openaiTools, tool_choice: 'required', parallel_tool_calls: false, max_tokens: 300, seed: 4, stream: true,
   });
   const calls: { id?: string; name?: string; arguments: string }[] = [];
   let finish: string | null = null;
   let opened = 0;
+  let pieces = 0;
   for await (const chunk of stream) {
     const choice = chunk.choices[0];
     if (!choice) continue;
@@ -212,10 +218,14 @@ test('openai: streamed deltas add up: one chunk opens each call (id, name, argum
         opened++;
         assert.equal(d.function?.arguments, '');
         calls[d.index] = { id: d.id, name: d.function?.name, arguments: '' };
-      } else calls[d.index]!.arguments += d.function?.arguments ?? '';
+      } else {
+        calls[d.index]!.arguments += d.function?.arguments ?? '';
+        pieces++;
+      }
     }
   }
   assert.equal(opened, 1);
+  assert.ok(pieces > 1, `the arguments came in ${pieces} piece(s), not as they were written`);
   assert.equal(finish, 'tool_calls');
   checkCall(calls[0]!.name!, JSON.parse(calls[0]!.arguments));
 });

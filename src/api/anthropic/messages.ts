@@ -225,7 +225,7 @@ const named = (data: Record<string, unknown> & { type: string }): NamedEvent => 
 /**
  * Streaming: message_start, then content blocks, then message_delta and message_stop. Without tools one text
  * block is opened at once (index 0); with tools a text block opens at the first text, and each call is a
- * tool_use block of its own: content_block_start (input {}), one input_json_delta, content_block_stop.
+ * tool_use block of its own: content_block_start (input {}), input_json_deltas as the arguments are written, content_block_stop.
  */
 export class MessagesStreamEncoder {
   private readonly meta: MessagesMeta;
@@ -270,15 +270,16 @@ export class MessagesStreamEncoder {
       const head = this.open < 0 ? this.openText() : [];
       return [...head, named({ type: 'content_block_delta', index: this.open, delta: { type: 'text_delta', text: ev.text } })];
     }
-    if (ev.type === 'tool_call') {
-      const head = this.close();
-      const index = this.next++;
-      return [
-        ...head,
-        named({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: toolUseId(ev.id), name: ev.name, input: {} } }),
-        named({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: ev.arguments } }),
-        named({ type: 'content_block_stop', index }),
-      ];
+    if (ev.type === 'tool_call') return this.close();
+    if (ev.type === 'tool_call_delta') {
+      const head: NamedEvent[] = [];
+      if (ev.name !== undefined) {
+        head.push(...this.close());
+        this.open = this.next++;
+        head.push(named({ type: 'content_block_start', index: this.open, content_block: { type: 'tool_use', id: toolUseId(ev.id!), name: ev.name, input: {} } }));
+      }
+      if (!ev.arguments) return head;
+      return [...head, named({ type: 'content_block_delta', index: this.open, delta: { type: 'input_json_delta', partial_json: ev.arguments } })];
     }
     const r = ev.result;
     // A reply with nothing in it still has its (empty) text block.

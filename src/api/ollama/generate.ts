@@ -223,6 +223,8 @@ export function ollamaStreamEvent(kind: Kind, model: string, ev: NativeEvent, no
     return rest && (rest.thinking || rest.content) ? [line(rest), last] : [last];
   }
   if (ev.type === 'reasoning') return splitter ? [line({ thinking: ev.text, content: '' })] : [];
+  // Ollama streams each call whole, in the chunk where it is complete.
+  if (ev.type === 'tool_call_delta') return [];
   if (ev.type === 'tool_call') {
     return [{ model, created_at: now.toISOString(), ...body(kind, '', '', [ollamaToolCall(ev, ev.call)]), done: false }];
   }

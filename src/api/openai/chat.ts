@@ -268,11 +268,13 @@ export class ChatStreamEncoder {
   event(ev: NativeEvent): ChatChunk[] {
     const one = (delta: ChatDelta) => this.chunk([{ index: ev.index, delta, logprobs: null, finish_reason: null }]);
     if (ev.type === 'reasoning') return [one({ reasoning_content: ev.text })];
-    if (ev.type === 'tool_call') {
-      return [
-        one({ tool_calls: [{ index: ev.call, id: ev.id, type: 'function', function: { name: ev.name, arguments: '' } }] }),
-        one({ tool_calls: [{ index: ev.call, function: { arguments: ev.arguments } }] }),
-      ];
+    // A call streams as OpenAI's do: id, type and name first, then its arguments in pieces.
+    if (ev.type === 'tool_call') return [];
+    if (ev.type === 'tool_call_delta') {
+      if (ev.name !== undefined) {
+        return [one({ tool_calls: [{ index: ev.call, id: ev.id, type: 'function', function: { name: ev.name, arguments: ev.arguments } }] })];
+      }
+      return ev.arguments ? [one({ tool_calls: [{ index: ev.call, function: { arguments: ev.arguments } }] })] : [];
     }
     if (ev.type === 'delta') {
       const scored = this.logprobs ? ev.tokens.filter((t) => t.logprob !== undefined) : [];

@@ -135,7 +135,7 @@ export class CompletionStreamEncoder {
   }
 
   event(ev: NativeEvent): Completion[] {
-    if (ev.type === 'reasoning' || ev.type === 'tool_call') return [];
+    if (ev.type === 'reasoning' || ev.type === 'tool_call' || ev.type === 'tool_call_delta') return [];
     if (ev.type === 'done') {
       return [this.chunk([{ text: '', index: ev.index, logprobs: null, finish_reason: finishReason(ev.result) }])];
     }

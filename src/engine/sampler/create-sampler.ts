@@ -35,6 +35,11 @@ export interface SamplingOptions {
    * masks the logits with it before the chain runs (engine/sequence.ts), so createSampler does not read it.
    */
   grammar?: string;
+  /**
+   * Makes `grammar` lazy: output is free until one of these words appears in it, and from the first one on
+   * (the word included) it must match the grammar (llama.cpp's lazy grammars; tool calls in auto mode).
+   */
+  grammarTriggers?: string[];
 }
 
 export const DEFAULT_SAMPLING = {

@@ -8,5 +8,5 @@ export { TemperatureSampler } from './temperature.ts';
 export { GreedySampler, DistSampler, randomSeed } from './select.ts';
 export { Mt19937 } from './mt19937.ts';
 export { tokenLogprobs, type TokenLogprob } from './token-info.ts';
-export { parseGbnf, grammarVocab, GrammarSampler, type Grammar, type GrammarVocab } from './grammar/index.ts';
+export { parseGbnf, grammarVocab, GrammarSampler, LazyGrammar, type Grammar, type GrammarVocab } from './grammar/index.ts';
 export { jsonSchemaToGbnf, JSON_OBJECT_GBNF, type JsonSchemaGbnfOptions } from './grammar/json-schema.ts';

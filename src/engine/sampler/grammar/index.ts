@@ -5,3 +5,4 @@
 export { parseGbnf, type Grammar } from './parse.ts';
 export { grammarVocab, type GrammarVocab } from './vocab.ts';
 export { GrammarSampler } from './grammar-sampler.ts';
+export { LazyGrammar } from './lazy.ts';
