@@ -140,7 +140,8 @@ function checkMaxTokens(model: ModelInfo, req: NativeRequest, prompts: readonly 
   if (param === undefined || req.maxTokens === undefined) return;
   const window = Math.min(req.numCtx ?? model.nCtx, model.nCtx);
   const longest = Math.max(...prompts.map((p) => p.length));
-  if (longest + req.maxTokens <= window) return;
+  // A prompt that alone fills the window gets the scheduler's own error, about the prompt.
+  if (longest >= window || longest + req.maxTokens <= window) return;
   throw new FieldError(param, `${param} is ${req.maxTokens}: the prompt (${longest} tokens) + ${param} exceeds the context of ` +
     `${window} tokens; at most ${Math.max(window - longest, 0)} tokens can be generated`, 'context_length_exceeded');
 }

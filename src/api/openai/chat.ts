@@ -5,7 +5,7 @@ import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptIn
 import { Fields, FieldError, unsupported } from '../validate.ts';
 import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
 import {
-  markIgnored, readLlamaServerFields, readN, readSampling, sentLimit, readStop, readStreamOptions, rejectFunctions, usageOf, utf8Bytes,
+  markIgnored, readLlamaServerFields, readN, readSampling, readStop, readStreamOptions, rejectFunctions, sentLimit, usageOf, utf8Bytes,
   type ResponseMeta, type Usage,
 } from './common.ts';
 
