@@ -11,9 +11,13 @@ export type PromptInput =
   /** `templateVars`: extra chat-template variables (chat_template_kwargs; Ollama's think as enable_thinking). */
   /** `tools`/`toolChoice`: functions the model may call and which calls are allowed (default 'auto'). */
   /** `parallelToolCalls: false`: at most one call where the call grammar can say so (a forced call). */
+  /**
+   * `splitReasoning`: read a `<think>` block apart from content (as `reasoning`) where the template has one,
+   * with or without tools (with tools it always is).
+   */
   | {
     kind: 'chat'; messages: ChatMessage[]; templateVars?: Record<string, unknown>; tools?: ToolSpec[]; toolChoice?: ToolChoice;
-    parallelToolCalls?: boolean;
+    parallelToolCalls?: boolean; splitReasoning?: boolean;
   }
   /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
   | { kind: 'text'; text: string; context?: number[] }
@@ -97,7 +101,7 @@ export interface ChoiceResult {
   text: string;
   /** Calls read out of the reply, when the prompt had tools. */
   toolCalls?: NativeToolCall[];
-  /** The reasoning block, read apart from content when the prompt had tools. */
+  /** The reasoning block, read apart from content when the prompt had tools or asked for it (splitReasoning). */
   reasoning?: string;
   /** Generated token ids (the stop string's tokens included, as in the KV cache). */
   tokens: number[];
@@ -114,7 +118,7 @@ export interface ChoiceResult {
 export type NativeEvent =
   /** New text for one choice; `tokens` are the ids that produced it (with log-probabilities when asked). */
   | { type: 'delta'; index: number; text: string; tokens: TokenInfo[] }
-  /** Reasoning text, read apart from content (only when the prompt had tools). */
+  /** Reasoning text, read apart from content (when the prompt had tools or asked for it). */
   | { type: 'reasoning'; index: number; text: string }
   /**
    * A piece of call `call` (counted from 0 in the choice) as it is written: the first piece of a call carries

@@ -42,6 +42,13 @@ export interface ToolParserOptions {
    * a started call is a call, unless the output is cut short.
    */
   streamCalls?: boolean;
+  /** false: read only reasoning apart; the output has no calls (a prompt without tools). Default true. */
+  calls?: boolean;
+}
+
+/** Whether a chat template writes `<think>` reasoning blocks, so replies can have one to read apart. */
+export function templateReasons(template: string | undefined): boolean {
+  return template?.includes(THINK_OPEN) ?? false;
 }
 
 /** Whether a rendered prompt ends inside an open `<think>` block. */
@@ -280,6 +287,7 @@ const generic: FamilyRules = {
 };
 
 const RULES: Record<ToolFamily, FamilyRules> = { hermes, llama3, mistral, deepseek, generic };
+const NO_CALLS: FamilyRules = { blocks: [], drop: [] };
 
 /**
  * Where the JSON value starting at `from` (after whitespace) ends: the index after it, -1 when the text
@@ -343,7 +351,7 @@ export class ToolCallStreamParser {
 
   constructor(family: ToolFamily, opts: ToolParserOptions = {}) {
     this.family = family;
-    this.rules = RULES[family];
+    this.rules = opts.calls === false ? NO_CALLS : RULES[family];
     this.streamCalls = opts.streamCalls ?? false;
     if (opts.startInReasoning) { this.mode = 'reasoning'; this.atStart = false; }
   }

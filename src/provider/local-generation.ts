@@ -3,8 +3,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
-import { detectToolFamily } from '../chat/tools.ts';
-import { promptOpensReasoning, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
+import { detectToolFamily, type ToolFamily } from '../chat/tools.ts';
+import { promptOpensReasoning, templateReasons, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
 import { FieldError } from '../api/validate.ts';
 import { lazyToolGrammar, toolChoiceGrammar } from './tool-grammar.ts';
@@ -58,10 +58,14 @@ interface ToolPlan {
 }
 
 function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: NativeRequest): ToolPlan | undefined {
-  if (input.kind !== 'chat' || !input.tools?.length || input.toolChoice === 'none') return undefined;
+  if (input.kind !== 'chat') return undefined;
   const family = detectToolFamily(model.chatTemplate);
-  const choice = input.toolChoice ?? 'auto';
   const startInReasoning = promptOpensReasoning(model.tokenizer.decode(prompt));
+  if (!input.tools?.length || input.toolChoice === 'none') {
+    if (!input.splitReasoning || !templateReasons(model.chatTemplate)) return undefined;
+    return { grammar: undefined, parser: () => new ToolCallStreamParser(family, { startInReasoning, calls: false }) };
+  }
+  const choice = input.toolChoice ?? 'auto';
   const single = input.parallelToolCalls === false;
   const grammar = toolChoiceGrammar(family, input.tools, choice, { template: model.chatTemplate, single, openReasoning: startInReasoning });
   if (grammar !== undefined && req.sampling.grammar !== undefined) {
@@ -79,9 +83,13 @@ function toolPlan(model: ModelInfo, input: PromptInput, prompt: number[], req: N
   };
 }
 
-/** An id for a call the model made without one. */
-function callId(): string {
-  return 'call_' + randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+/**
+ * An id for a call the model made without one. Mistral's templates check that the ids in a history are 9
+ * letters and digits (as its models write them), so Mistral calls get such an id.
+ */
+export function callId(family?: ToolFamily): string {
+  const alnum = randomBytes(12).toString('base64url').replace(/[-_]/g, 'x');
+  return family === 'mistral' ? alnum.slice(0, 9) : 'call_' + alnum;
 }
 
 /** A choice's parse so far: content, reasoning and calls read out of its text. */
@@ -110,7 +118,7 @@ class ToolReader {
       if (e.type === 'content') text += e.text;
       else if (e.type === 'reasoning') thought += e.text;
       else if (e.type === 'tool_call_start') {
-        const call = { id: e.id ?? callId(), name: e.name, arguments: '' };
+        const call = { id: e.id ?? callId(this.parser.family), name: e.name, arguments: '' };
         this.open.set(e.index, call);
         out.push({ type: 'tool_call_delta', index, call: e.index, id: call.id, name: call.name, arguments: '' });
       } else if (e.type === 'tool_call_args') {

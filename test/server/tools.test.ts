@@ -244,3 +244,33 @@ test("reasoning_effort reaches Qwen3's enable_thinking: none closes the think bl
   assert.equal(await ask('high'), promptOf({ enable_thinking: true }));
   assert.ok(await ask('none') > await ask('high'), 'the empty <think></think> block is in the prompt');
 });
+
+test('reasoning without tools: a thinking section goes to reasoning_content (OpenAI) and thinking blocks (Anthropic, streamed too)', async () => {
+  // The reply continues an assistant turn that opened <think>, so what the model writes is reasoning.
+  const prefill = [...messages, { role: 'assistant' as const, content: '<think>\nThe user' }];
+  const chat = await openai.chat.completions.create({ model: MODEL, messages: prefill, max_tokens: 12, seed: 3 });
+  const msg = chat.choices[0]!.message as typeof chat.choices[0]['message'] & { reasoning_content?: string };
+  assert.ok(msg.reasoning_content && msg.reasoning_content.length > 0, JSON.stringify(msg));
+  assert.doesNotMatch(msg.content ?? '', /<think>|<\/think>/);
+
+  const body = { model: MODEL, max_tokens: 12, messages: prefill };
+  const m = await anthropic.messages.create(body);
+  const thinking = m.content.find((b) => b.type === 'thinking');
+  assert.ok(thinking && thinking.type === 'thinking' && thinking.thinking.length > 0, JSON.stringify(m.content));
+  assert.equal(m.content[0]!.type, 'thinking', 'thinking comes first');
+  const stream = anthropic.messages.stream(body);
+  let deltas = 0;
+  stream.on('thinking', () => deltas++);
+  const streamed = await stream.finalMessage();
+  assert.ok(deltas > 0);
+  const streamedThinking = streamed.content.filter((b) => b.type === 'thinking');
+  assert.equal(streamedThinking.length, 1, JSON.stringify(streamed.content));
+  assert.ok(streamedThinking[0]!.type === 'thinking' && streamedThinking[0]!.thinking.length > 0);
+
+  // Sent back in the history, thinking blocks are accepted (and reach a template that keeps reasoning).
+  const next = await anthropic.messages.create({
+    model: MODEL, max_tokens: 1025, stop_sequences: [' '], thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: [...messages, { role: 'assistant', content: m.content.filter((b) => b.type !== 'tool_use') as Anthropic.ContentBlockParam[] }, { role: 'user', content: 'And?' }],
+  }).catch((e: unknown) => e);
+  assert.ok(!(next instanceof Error), String(next));
+});

@@ -19,7 +19,7 @@ test('request: system blocks, content blocks, sampling, stop sequences', () => {
   // thinking disabled turns a template's thinking switch off
   assert.deepEqual(r.prompts, [{
     kind: 'chat', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'ab' }, { role: 'assistant', content: 'c' }],
-    templateVars: { enable_thinking: false },
+    templateVars: { enable_thinking: false }, splitReasoning: true,
   }]);
   assert.deepEqual([r.maxTokens, r.stop, r.stream], [9, ['\n\n'], false]);
   assert.deepEqual(r.sampling, { temperature: 0.3, topP: 0.5, topK: 7 });
@@ -59,6 +59,7 @@ test('tools: request tools, tool_choice, tool_use and tool_result blocks', () =>
   });
   assert.deepEqual(r.prompts, [{
     kind: 'chat',
+    splitReasoning: true,
     messages: [
       { role: 'user', content: 'x' },
       { role: 'assistant', content: 'Looking.', toolCalls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
@@ -81,6 +82,8 @@ test('tools: tool_use blocks in the body and the stream, stop_reason tool_use', 
   const enc = new MessagesStreamEncoder({ id: 'msg_1', model: 'm' }, { tools: true });
   const evs = [
     ...enc.start(6), ...enc.event({ type: 'delta', index: 0, text: 'Hi', tokens: [] }),
+    ...enc.event({ type: 'tool_call_delta', index: 0, call: 0, id: call.id, name: call.name, arguments: '' }),
+    ...enc.event({ type: 'tool_call_delta', index: 0, call: 0, arguments: call.arguments }),
     ...enc.event({ type: 'tool_call', index: 0, call: 0, ...call }),
     ...enc.event({ type: 'done', index: 0, result: result({ reason: 'tool_calls', toolCalls: [call] }) }),
   ];
@@ -91,4 +94,40 @@ test('tools: tool_use blocks in the body and the stream, stop_reason tool_use', 
   assert.deepEqual(evs[5].data.content_block, { type: 'tool_use', id: 'toolu_abc', name: 'f', input: {} });
   assert.deepEqual(evs[6].data.delta, { type: 'input_json_delta', partial_json: '{"a":1}' });
   assert.deepEqual((evs[8].data.delta as { stop_reason: string }).stop_reason, 'tool_use');
+});
+
+test('thinking: requests switch the template, earlier thinking comes back as reasoning, replies get thinking blocks', () => {
+  const base = { model: 'm', max_tokens: 2048, messages: [{ role: 'user', content: 'hi' }] };
+  const on = messagesRequestFromAnthropic({ ...base, thinking: { type: 'enabled', budget_tokens: 1024 } });
+  assert.deepEqual(on.prompts[0]!.kind === 'chat' && on.prompts[0]!.templateVars, { enable_thinking: true });
+  const off = messagesRequestFromAnthropic({ ...base, thinking: { type: 'disabled' } });
+  assert.deepEqual(off.prompts[0]!.kind === 'chat' && off.prompts[0]!.templateVars, { enable_thinking: false });
+  assert.throws(() => messagesRequestFromAnthropic({ ...base, thinking: { type: 'enabled', budget_tokens: 512 } }), /thinking.budget_tokens must be >= 1024/);
+  assert.throws(() => messagesRequestFromAnthropic({ ...base, thinking: { type: 'enabled', budget_tokens: 4096 } }), /less than max_tokens/);
+  const history = messagesRequestFromAnthropic({
+    ...base,
+    messages: [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'they greet', signature: 'sig' }, { type: 'redacted_thinking', data: 'x' }, { type: 'text', text: 'hello' }] },
+      { role: 'user', content: 'again' },
+    ],
+  });
+  const p = history.prompts[0]!;
+  assert.deepEqual(p.kind === 'chat' && p.messages[1], { role: 'assistant', content: 'hello', reasoningContent: 'they greet' });
+
+  const m = messageResponse(result({ text: 'Hello.', reasoning: 'A greeting.' }), { id: 'msg_1', model: 'm' });
+  assert.deepEqual(m.content, [{ type: 'thinking', thinking: 'A greeting.', signature: '' }, { type: 'text', text: 'Hello.' }]);
+  const enc = new MessagesStreamEncoder({ id: 'msg_1', model: 'm' }, { reasoning: true });
+  const evs = [
+    ...enc.start(6), ...enc.event({ type: 'reasoning', index: 0, text: 'A greet' }), ...enc.event({ type: 'reasoning', index: 0, text: 'ing.' }),
+    ...enc.event({ type: 'delta', index: 0, text: 'Hello.', tokens: [] }),
+    ...enc.event({ type: 'done', index: 0, result: result({ text: 'Hello.', reasoning: 'A greeting.' }) }),
+  ];
+  assert.deepEqual(evs.map((e) => [e.event, e.data.index, (e.data.delta as { type?: string } | undefined)?.type]), [
+    ['message_start', undefined, undefined], ['ping', undefined, undefined],
+    ['content_block_start', 0, undefined], ['content_block_delta', 0, 'thinking_delta'], ['content_block_delta', 0, 'thinking_delta'], ['content_block_stop', 0, undefined],
+    ['content_block_start', 1, undefined], ['content_block_delta', 1, 'text_delta'], ['content_block_stop', 1, undefined],
+    ['message_delta', undefined, undefined], ['message_stop', undefined, undefined],
+  ]);
+  assert.deepEqual(evs[2]!.data.content_block, { type: 'thinking', thinking: '', signature: '' });
 });

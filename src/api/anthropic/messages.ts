@@ -52,6 +52,7 @@ function turn(m: Fields): ChatMessage[] {
   if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content blocks`);
   const out: ChatMessage[] = [];
   let content = '';
+  let reasoning: string | undefined;
   const calls: ChatToolCall[] = [];
   const flush = () => {
     if (content) out.push({ role, content });
@@ -60,7 +61,16 @@ function turn(m: Fields): ChatMessage[] {
   for (const b of m.children(raw, m.name('content'))) {
     const type = b.required('type', (f, k) => f.string(k));
     if (type === 'text') content += textBlock(b);
-    else if (type === 'tool_use' && role === 'assistant') {
+    else if (type === 'thinking' && role === 'assistant') {
+      // An earlier reply's thinking, sent back as Anthropic asks: templates that keep reasoning get it.
+      reasoning = (reasoning ?? '') + b.required('thinking', (f, k) => f.string(k));
+      b.string('signature');
+      b.rejectUnknown();
+    } else if (type === 'redacted_thinking' && role === 'assistant') {
+      // Another server's encrypted thinking: nothing here can read it.
+      b.string('data');
+      b.rejectUnknown();
+    } else if (type === 'tool_use' && role === 'assistant') {
       const id = b.required('id', (f, k) => f.string(k, { nonEmpty: true }));
       const name = b.required('name', (f, k) => f.string(k, { nonEmpty: true }));
       const input = b.required('input', (f, k) => f.object(k)).obj;
@@ -77,10 +87,12 @@ function turn(m: Fields): ChatMessage[] {
       b.rejectUnknown();
       out.push({ role: 'tool', content: isError ? `Error: ${result}` : result, toolCallId: id });
     } else {
-      throw unsupported(b.name('type'), `${role} block type ${JSON.stringify(type)}: the supported blocks are text${role === 'assistant' ? ' and tool_use' : ' and tool_result'} (no images, documents or thinking)`);
+      throw unsupported(b.name('type'), `${role} block type ${JSON.stringify(type)}: the supported blocks are text${role === 'assistant' ? ', thinking and tool_use' : ' and tool_result'} (no images or documents)`);
     }
   }
-  if (role === 'assistant') return [{ role, content, ...(calls.length ? { toolCalls: calls } : {}) }];
+  if (role === 'assistant') {
+    return [{ role, content, ...(calls.length ? { toolCalls: calls } : {}), ...(reasoning !== undefined ? { reasoningContent: reasoning } : {}) }];
+  }
   flush();
   return out.length ? out : [{ role, content: '' }];
 }
@@ -101,7 +113,8 @@ function conversation(f: Fields): ChatMessage[] {
 /** The chat prompt: messages, tools and tool choice, template variables. */
 function chatPrompt(messages: ChatMessage[], tools: ToolSpec[] | undefined, read: { choice: ToolChoice; single: boolean } | undefined,
   templateVars: Record<string, unknown> | undefined): PromptInput & { kind: 'chat' } {
-  const p: PromptInput & { kind: 'chat' } = { kind: 'chat', messages };
+  // A thinking section is read apart, into thinking blocks.
+  const p: PromptInput & { kind: 'chat' } = { kind: 'chat', messages, splitReasoning: true };
   const toolChoice = read?.choice;
   if (templateVars) p.templateVars = templateVars;
   if (tools) p.tools = tools;
@@ -114,17 +127,24 @@ function chatPrompt(messages: ChatMessage[], tools: ToolSpec[] | undefined, read
 }
 
 /**
- * Extended thinking is refused; `thinking: {type: "disabled"}` turns a chat template's thinking switch off
- * (Qwen3's enable_thinking), returned as template variables.
+ * Extended thinking reaches the chat template's thinking switch (Qwen3's enable_thinking) as a template
+ * variable: {type: "enabled", budget_tokens} turns it on, {type: "disabled"} off. A template without the switch
+ * ignores it. budget_tokens is checked as Anthropic checks it (>= 1024, below max_tokens) but does not cut the
+ * thinking short: max_tokens bounds thinking and answer together.
  */
-function readThinking(f: Fields): Record<string, unknown> | undefined {
+function readThinking(f: Fields, maxTokens?: number): Record<string, unknown> | undefined {
   const thinking = f.object('thinking');
-  if (thinking) {
-    const type = thinking.string('type');
-    if (type !== 'disabled') throw unsupported('thinking', 'extended thinking is not implemented; use {"type":"disabled"}');
-  }
   for (const k of ['mcp_servers', 'container', 'output_config']) if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
-  return thinking ? { enable_thinking: false } : undefined;
+  if (!thinking) return undefined;
+  const type = thinking.required('type', (x, k) => x.oneOf(k, ['enabled', 'disabled']));
+  if (type === 'enabled') {
+    const budget = thinking.required('budget_tokens', (x, k) => x.number(k, { integer: true, min: 1024 }));
+    if (maxTokens !== undefined && budget >= maxTokens) {
+      throw new FieldError('thinking.budget_tokens', `thinking.budget_tokens (${budget}) must be less than max_tokens (${maxTokens})`);
+    }
+  }
+  thinking.rejectUnknown();
+  return { enable_thinking: type === 'enabled' };
 }
 
 export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
@@ -136,7 +156,7 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
   stop.forEach((s, i) => {
     if (typeof s !== 'string' || s === '') throw new FieldError(`stop_sequences[${i}]`, `stop_sequences[${i}] must be a non-empty string`);
   });
-  const templateVars = readThinking(f);
+  const templateVars = readThinking(f, maxTokens);
   const prompt = chatPrompt(messages, readAnthropicTools(f), readAnthropicToolChoice(f), templateVars);
   const meta = f.object('metadata');
   if (meta) {
@@ -195,12 +215,16 @@ function usage(inputTokens: number, outputTokens: number): AnthropicUsage {
 }
 
 export type ContentBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
 export function messageResponse(r: ChoiceResult, meta: MessagesMeta) {
   const calls = r.toolCalls ?? [];
-  const content: ContentBlock[] = r.text !== '' || calls.length === 0 ? [{ type: 'text', text: r.text }] : [];
+  // Thinking blocks carry a signature on Anthropic's API (its own check that they come back unchanged); this
+  // server does not check them, so it is empty.
+  const content: ContentBlock[] = r.reasoning !== undefined ? [{ type: 'thinking', thinking: r.reasoning, signature: '' }] : [];
+  if (r.text !== '' || calls.length === 0) content.push({ type: 'text', text: r.text });
   for (const c of calls) content.push({ type: 'tool_use', id: toolUseId(c.id), name: c.name, input: argumentsObject(c.arguments) });
   return {
     id: meta.id,
@@ -223,31 +247,41 @@ export interface NamedEvent {
 const named = (data: Record<string, unknown> & { type: string }): NamedEvent => ({ event: data.type, data });
 
 /**
- * Streaming: message_start, then content blocks, then message_delta and message_stop. Without tools one text
- * block is opened at once (index 0); with tools a text block opens at the first text, and each call is a
- * tool_use block of its own: content_block_start (input {}), input_json_deltas as the arguments are written, content_block_stop.
+ * Streaming: message_start, then content blocks, then message_delta and message_stop. Without tools or
+ * reasoning one text block is opened at once (index 0); otherwise each block opens at its first piece: a
+ * thinking block (thinking_delta) for reasoning, a text block for text, and a tool_use block for each call
+ * (content_block_start with input {}, input_json_deltas as the arguments are written, content_block_stop).
  */
 export class MessagesStreamEncoder {
   private readonly meta: MessagesMeta;
   private readonly lazyText: boolean;
-  /** The index of the open block (-1: none), and of the next block. */
+  /** The index and type of the open block (-1: none), and the index of the next block. */
   private open = -1;
+  private openType: 'text' | 'thinking' | 'tool_use' | undefined;
   private next = 0;
 
-  constructor(meta: MessagesMeta, opts: { tools?: boolean } = {}) {
+  /** `reasoning`: the reply may have a thinking section (the model's template writes one). */
+  constructor(meta: MessagesMeta, opts: { tools?: boolean; reasoning?: boolean } = {}) {
     this.meta = meta;
-    this.lazyText = opts.tools ?? false;
+    this.lazyText = (opts.tools ?? false) || (opts.reasoning ?? false);
+  }
+
+  private openBlock(block: Record<string, unknown> & { type: 'text' | 'thinking' | 'tool_use' }): NamedEvent[] {
+    const head = this.close();
+    this.open = this.next++;
+    this.openType = block.type;
+    return [...head, named({ type: 'content_block_start', index: this.open, content_block: block })];
   }
 
   private openText(): NamedEvent[] {
-    this.open = this.next++;
-    return [named({ type: 'content_block_start', index: this.open, content_block: { type: 'text', text: '' } })];
+    return this.openBlock({ type: 'text', text: '' });
   }
 
   private close(): NamedEvent[] {
     if (this.open < 0) return [];
     const ev = named({ type: 'content_block_stop', index: this.open });
     this.open = -1;
+    this.openType = undefined;
     return [ev];
   }
 
@@ -264,20 +298,19 @@ export class MessagesStreamEncoder {
   }
 
   event(ev: NativeEvent): NamedEvent[] {
-    if (ev.type === 'reasoning') return [];
+    if (ev.type === 'reasoning') {
+      if (!ev.text) return [];
+      const head = this.openType === 'thinking' ? [] : this.openBlock({ type: 'thinking', thinking: '', signature: '' });
+      return [...head, named({ type: 'content_block_delta', index: this.open, delta: { type: 'thinking_delta', thinking: ev.text } })];
+    }
     if (ev.type === 'delta') {
       if (!ev.text) return [];
-      const head = this.open < 0 ? this.openText() : [];
+      const head = this.openType === 'text' ? [] : this.openText();
       return [...head, named({ type: 'content_block_delta', index: this.open, delta: { type: 'text_delta', text: ev.text } })];
     }
     if (ev.type === 'tool_call') return this.close();
     if (ev.type === 'tool_call_delta') {
-      const head: NamedEvent[] = [];
-      if (ev.name !== undefined) {
-        head.push(...this.close());
-        this.open = this.next++;
-        head.push(named({ type: 'content_block_start', index: this.open, content_block: { type: 'tool_use', id: toolUseId(ev.id!), name: ev.name, input: {} } }));
-      }
+      const head = ev.name === undefined ? [] : this.openBlock({ type: 'tool_use', id: toolUseId(ev.id!), name: ev.name, input: {} });
       if (!ev.arguments) return head;
       return [...head, named({ type: 'content_block_delta', index: this.open, delta: { type: 'input_json_delta', partial_json: ev.arguments } })];
     }

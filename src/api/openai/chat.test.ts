@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chatRequestFromOpenAI, chatCompletion, ChatStreamEncoder } from './chat.ts';
 import { usageOf } from './common.ts';
-import type { ChoiceResult } from '../native.ts';
+import type { ChoiceResult, NativeEvent } from '../native.ts';
 
 const result = (over: Partial<ChoiceResult> = {}): ChoiceResult => ({
   index: 0, promptIndex: 0, text: 'Hello', tokens: [5, 6], reason: 'eog', stopSequence: null,
@@ -23,7 +23,7 @@ test('chat request: messages, content parts, developer role, sampling names, tok
     temperature: 0.5, top_p: 0.9, presence_penalty: 1, frequency_penalty: -1, seed: -1, stop: 'END',
     max_tokens: 50, max_completion_tokens: 20, n: 2, logprobs: true, top_logprobs: 4, top_k: 5, user: 'u', logit_bias: { 7: -100 },
   });
-  assert.deepEqual(r.prompts, [{ kind: 'chat', messages: [
+  assert.deepEqual(r.prompts, [{ kind: 'chat', splitReasoning: true, messages: [
     { role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Hi there', name: 'ann' }, { role: 'assistant', content: '' },
   ] }]);
   assert.equal(r.maxTokens, 20);
@@ -70,8 +70,8 @@ test('stream encoder: role chunk, content, finish, usage chunk; empty deltas are
 
 test('chat_template_kwargs become template variables of the chat prompt', () => {
   const r = chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: { enable_thinking: false } });
-  assert.deepEqual(r.prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: false } }]);
-  assert.deepEqual(chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).prompts, [{ kind: 'chat', messages: [{ role: 'user', content: 'x' }] }]);
+  assert.deepEqual(r.prompts, [{ kind: 'chat', splitReasoning: true, messages: [{ role: 'user', content: 'x' }], templateVars: { enable_thinking: false } }]);
+  assert.deepEqual(chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).prompts, [{ kind: 'chat', splitReasoning: true, messages: [{ role: 'user', content: 'x' }] }]);
   assert.throws(() => chatRequestFromOpenAI({ model: 'm', messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: 'x' }), /chat_template_kwargs must be an object/);
 });
 
@@ -98,6 +98,7 @@ test('tools: request fields, call history, tool messages', () => {
   });
   assert.deepEqual(r.prompts, [{
     kind: 'chat',
+    splitReasoning: true,
     messages: [
       { role: 'user', content: 'x' },
       { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
@@ -121,10 +122,15 @@ test('tools: message.tool_calls with null content, finish_reason tool_calls, str
   assert.equal(c.choices[0].finish_reason, 'tool_calls');
   assert.equal(chatCompletion([result({ toolCalls: [] })], meta).choices[0].message.content, 'Hello');
   const enc = new ChatStreamEncoder(meta, { includeUsage: false, logprobs: false });
-  const chunks = enc.event({ type: 'tool_call', index: 0, call: 0, ...call });
+  const chunks = [
+    { type: 'tool_call_delta', index: 0, call: 0, id: call.id, name: call.name, arguments: '' },
+    { type: 'tool_call_delta', index: 0, call: 0, arguments: '{"a":' }, { type: 'tool_call_delta', index: 0, call: 0, arguments: '1}' },
+    { type: 'tool_call', index: 0, call: 0, ...call },
+  ].flatMap((ev) => enc.event(ev as NativeEvent));
   assert.deepEqual(chunks.map((x) => x.choices[0].delta), [
     { tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '' } }] },
-    { tool_calls: [{ index: 0, function: { arguments: '{"a":1}' } }] },
+    { tool_calls: [{ index: 0, function: { arguments: '{"a":' } }] },
+    { tool_calls: [{ index: 0, function: { arguments: '1}' } }] },
   ]);
   assert.deepEqual(enc.event({ type: 'reasoning', index: 0, text: 'hm' })[0].choices[0].delta, { reasoning_content: 'hm' });
   const [fin] = enc.event({ type: 'done', index: 0, result: result({ reason: 'tool_calls', toolCalls: [call] }) });

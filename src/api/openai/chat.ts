@@ -62,12 +62,15 @@ export function chatMessagesFromOpenAI(f: Fields, list: unknown[]): ChatMessage[
     m.raw('refusal');
     const calls = role === 'assistant' ? messageToolCalls(m) : undefined;
     const callId = role === 'tool' ? m.required('tool_call_id', (f, k) => f.string(k)) : undefined;
+    // An earlier reply's reasoning as this server (and llama-server) returned it; templates that keep it get it.
+    const reasoning = role === 'assistant' ? m.string('reasoning_content') : undefined;
     m.rejectUnknown();
     // "developer" is OpenAI's newer name for the system role.
     const msg: ChatMessage = { role: role === 'developer' ? 'system' : role, content };
     if (name !== undefined) msg.name = name;
     if (calls?.length) msg.toolCalls = calls;
     if (callId !== undefined) msg.toolCallId = callId;
+    if (reasoning !== undefined) msg.reasoningContent = reasoning;
     return msg;
   });
 }
@@ -102,7 +105,8 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   if (effort !== undefined && templateVars?.enable_thinking === undefined) {
     templateVars = { ...templateVars, enable_thinking: effort !== 'none' && effort !== 'minimal' };
   }
-  const prompt: PromptInput = { kind: 'chat', messages };
+  // A thinking section goes to reasoning_content, as llama-server's default reasoning format does.
+  const prompt: PromptInput = { kind: 'chat', messages, splitReasoning: true };
   if (templateVars) prompt.templateVars = templateVars;
   if (tools) prompt.tools = tools;
   if (tools && parallel === false) prompt.parallelToolCalls = false;

@@ -8,17 +8,22 @@ import { anthropicError } from '../../api/errors.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { generateAndReply, useModel, type RouteContext } from '../respond.ts';
 import { sseEvent } from '../sse.ts';
+import { templateReasons } from '../../chat/tool-parsers.ts';
 
 export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/messages', async (request, reply) => {
     requireJsonContentType(request);
     const req = messagesRequestFromAnthropic(request.body);
     const meta = { id: ctx.newId('msg_'), model: req.model };
-    return generateAndReply(ctx, request, reply, req, undefined, {
+    const provider = await useModel(ctx, request, reply, req.model);
+    return generateAndReply(ctx, request, reply, req, provider, {
       json: ([r]) => messageResponse(r, meta),
       stream: () => {
         const p = req.prompts[0];
-        const enc = new MessagesStreamEncoder(meta, { tools: p.kind === 'chat' && p.tools !== undefined && p.toolChoice !== 'none' });
+        const enc = new MessagesStreamEncoder(meta, {
+          tools: p.kind === 'chat' && p.tools !== undefined && p.toolChoice !== 'none',
+          reasoning: templateReasons(provider.card.chatTemplate),
+        });
         const frames = (events: { event: string; data: unknown }[]) => events.map((e) => sseEvent(e.event, e.data));
         return {
           format: 'sse',
