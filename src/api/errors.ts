@@ -3,7 +3,7 @@
 
 import type { ErrorCode } from '../util/errors.ts';
 
-export type Dialect = 'openai' | 'ollama' | 'anthropic';
+export type Dialect = 'openai' | 'ollama' | 'anthropic' | 'llama';
 
 export interface ErrorInfo {
   status: number;
@@ -57,6 +57,32 @@ export function anthropicError(e: ErrorInfo): AnthropicErrorBody {
   return { type: 'error', error: { type: anthropicType(e.status, e.code), message: e.message } };
 }
 
+export interface LlamaErrorBody {
+  error: { code: number; message: string; type: string };
+}
+
+/** llama-server's error types by status (its `format_error_response`). */
+function llamaType(status: number): string {
+  switch (status) {
+    case 401: return 'authentication_error';
+    case 403: return 'permission_error';
+    case 404: return 'not_found_error';
+    case 501: return 'not_supported_error';
+    case 503: return 'unavailable_error';
+  }
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+/** llama-server's native endpoints (/completion, /tokenize …): `{error: {code: <HTTP status>, message, type}}`. */
+export function llamaError(e: ErrorInfo): LlamaErrorBody {
+  return { error: { code: e.status, message: e.message, type: llamaType(e.status) } };
+}
+
 export function errorBody(dialect: Dialect, e: ErrorInfo): object {
-  return dialect === 'openai' ? openaiError(e) : dialect === 'ollama' ? ollamaError(e) : anthropicError(e);
+  switch (dialect) {
+    case 'openai': return openaiError(e);
+    case 'ollama': return ollamaError(e);
+    case 'anthropic': return anthropicError(e);
+    case 'llama': return llamaError(e);
+  }
 }

@@ -21,7 +21,12 @@ export type PromptInput =
   }
   /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
   | { kind: 'text'; text: string; context?: number[] }
-  | { kind: 'tokens'; tokens: number[] };
+  | { kind: 'tokens'; tokens: number[] }
+  /**
+   * Fill in the middle: the model's FIM tokens around the code before and after the cursor (engine/infill.ts);
+   * `extra` files go first as context, `prompt` follows the prefix. A model without FIM tokens refuses it.
+   */
+  | { kind: 'infill'; prefix: string; suffix: string; extra?: { filename?: string; text: string }[]; prompt?: string };
 
 export interface NativeRequest {
   /** The model the client named. */

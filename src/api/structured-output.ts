@@ -41,10 +41,12 @@ export const jsonObjectGrammar = (): string => JSON_OBJECT_GBNF;
  * `json_schema` (a schema). At most one grammar per request.
  */
 export function readLlamaGrammar(f: Fields): string | undefined {
-  const grammar = f.string('grammar');
+  // An empty grammar is none (SillyTavern sends grammar: "" next to a json_schema).
+  const text = f.string('grammar');
+  const grammar = text?.trim() === '' ? undefined : text;
   const schema = f.raw('json_schema');
   if (grammar !== undefined && schema !== undefined) throw new FieldError('grammar', 'send grammar or json_schema, not both');
-  if (grammar !== undefined && grammar.trim() !== '') return checkedGrammar(grammar, 'grammar');
+  if (grammar !== undefined) return checkedGrammar(grammar, 'grammar');
   if (schema !== undefined) return schemaGrammar(schema, 'json_schema');
   return undefined;
 }

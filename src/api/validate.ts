@@ -48,8 +48,6 @@ export class FieldPolicy {
   }
 }
 
-/** Strict, for bodies no server registered (presets, direct calls of the converters): unknown fields throw. */
-const STRICT = new FieldPolicy(true);
 const policies = new WeakMap<object, FieldPolicy>();
 
 /** Every Fields later made of `body` (the parsed JSON object, as it is) and its children follows `policy`. */
@@ -84,7 +82,10 @@ export class Fields {
   readonly policy: FieldPolicy;
   private readonly seen = new Set<string>();
 
-  /** `policy`: the parent's for a child; for a root, the one its body was registered with (readUnder), else strict. */
+  /**
+   * `policy`: the parent's for a child; for a root, the one its body was registered with (readUnder), else a strict
+   * one of its own (presets, direct calls of the converters: unknown fields throw).
+   */
   constructor(value: unknown, path = '', policy?: FieldPolicy) {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new FieldError(path || 'body', path ? `${path} must be an object; got ${describe(value)}`
@@ -92,7 +93,7 @@ export class Fields {
     }
     this.obj = value as Json;
     this.path = path;
-    this.policy = policy ?? policies.get(value) ?? STRICT;
+    this.policy = policy ?? policies.get(value) ?? new FieldPolicy(true);
   }
 
   /** `value` as Fields under `path`, reading under this one's policy. */
@@ -187,6 +188,11 @@ export class Fields {
   /** Fields present (not null) that no reader asked for. */
   unread(): string[] {
     return Object.keys(this.obj).filter((k) => !this.seen.has(k) && this.obj[k] !== null && this.obj[k] !== undefined);
+  }
+
+  /** Fields that no reader asked for, recorded as ignored whatever the policy (for dialects that ignore them). */
+  ignoreUnknown(): void {
+    for (const k of this.unread()) this.policy.note(this.name(k));
   }
 
   /** Fields that no reader asked for: recorded as ignored, or (strict) a 400 naming the first. */

@@ -31,6 +31,16 @@ const cases: { family: ToolFamily; text: string; want: ParsedOutput; opts?: Tool
   { family: 'hermes', text: 'A <tool_call>\n{"name": "get_ti', want: { content: 'A <tool_call>\n{"name": "get_ti', toolCalls: [] } },
   { family: 'llama3', text: '{"name": "get_weather", "parameters": {"city": "Oslo"}}', want: { content: '', toolCalls: [weather] } },
   { family: 'llama3', text: '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Oslo"}}', want: { content: '', toolCalls: [weather] } },
+  // Llama 3.1's built-in tools: name.call(key=value) with Python literals.
+  {
+    family: 'llama3', text: '<|python_tag|>brave_search.call(query="weather in \\"Oslo\\"")',
+    want: { content: '', toolCalls: [{ name: 'brave_search', arguments: '{"query":"weather in \\"Oslo\\""}' }] },
+  },
+  {
+    family: 'llama3', text: "<|python_tag|>wolfram_alpha.call(query='2+2', n=3, exact=True, unit=None)",
+    want: { content: '', toolCalls: [{ name: 'wolfram_alpha', arguments: '{"query":"2+2","n":3,"exact":true,"unit":null}' }] },
+  },
+  { family: 'llama3', text: '<|python_tag|>print(1)', want: { content: '<|python_tag|>print(1)', toolCalls: [] } },
   { family: 'llama3', text: ' {"answer": 42} is JSON', want: { content: '{"answer": 42} is JSON', toolCalls: [] } },
   { family: 'llama3', text: 'Use {"name": "x"} like so', want: { content: 'Use {"name": "x"} like so', toolCalls: [] } },
   {

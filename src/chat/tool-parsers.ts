@@ -180,8 +180,58 @@ function llamaCalls(body: string): ParsedToolCall[] | null {
 
 const llamaPartial = (body: string) => partialCalls(readJson(body), body, LLAMA_ARGS_KEYS);
 
+/** A Python string, number, boolean or None literal at the start of `s`: its JSON value and length. */
+function pythonLiteral(s: string): [value: unknown, length: number] | undefined {
+  const str = /^(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')/.exec(s);
+  if (str) {
+    const raw = str[1] ?? str[2]!;
+    const value = raw.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r' } as Record<string, string>)[c] ?? c);
+    return [value, str[0].length];
+  }
+  const num = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/.exec(s);
+  if (num) return [Number(num[0]), num[0].length];
+  for (const [word, value] of [['True', true], ['False', false], ['None', null]] as const) {
+    if (s.startsWith(word)) return [value, word.length];
+  }
+  return undefined;
+}
+
+/**
+ * Llama 3.1's built-in tool call: `name.call(key=value, …)` after `<|python_tag|>` (brave_search,
+ * wolfram_alpha, …), with Python literals as values. The index after it, -1 when the text stops inside it,
+ * -2 when it is not one; and the call.
+ */
+function builtinCall(s: string): { end: number; call?: ParsedToolCall } {
+  const head = /^\s*([A-Za-z_][A-Za-z0-9_]*)\.call\(\s*/.exec(s);
+  if (!head) return { end: /^\s*[A-Za-z0-9_.]*$/.test(s) ? -1 : -2 };
+  const args: Record<string, unknown> = {};
+  let i = head[0].length;
+  for (;;) {
+    const rest = s.slice(i);
+    if (rest.startsWith(')')) return { end: i + 1, call: { name: head[1]!, arguments: JSON.stringify(args) } };
+    const key = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*/.exec(rest);
+    if (!key) return { end: /^[A-Za-z0-9_\s]*$/.test(rest) ? -1 : -2 };
+    const lit = pythonLiteral(rest.slice(key[0].length));
+    if (!lit) return { end: -1 };
+    args[key[1]!] = lit[0];
+    i += key[0].length + lit[1];
+    const sep = /^\s*(,\s*)?/.exec(s.slice(i))![0];
+    i += sep.length;
+    if (i >= s.length) return { end: -1 };
+  }
+}
+
 const llama3: FamilyRules = {
-  blocks: [{ open: '<|python_tag|>', parse: llamaCalls, partial: llamaPartial }],
+  blocks: [{
+    open: '<|python_tag|>',
+    end: (s) => /^\s*[{[]/.test(s) || /^\s*$/.test(s) ? jsonValueEnd(s, 0) : builtinCall(s).end,
+    parse: (body) => {
+      if (/^[{[]/.test(body)) return llamaCalls(body);
+      const b = builtinCall(body);
+      return b.call && b.end === body.length ? [b.call] : null;
+    },
+    partial: llamaPartial,
+  }],
   drop: [],
   leadingJson: llamaCalls,
   leadingPartial: llamaPartial,

@@ -2,8 +2,9 @@
 // events merged into NativeEvents (streamed) or ChoiceResults.
 
 import { randomBytes } from 'node:crypto';
-import { chatPromptTokens, chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
-import { detectToolFamily, type ToolFamily } from '../chat/tools.ts';
+import { chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
+import { detectToolFamily, genericToolMessages, type ToolFamily } from '../chat/tools.ts';
+import { infillTokens, requireFimTokens } from '../engine/infill.ts';
 import { promptOpensReasoning, templateReasons, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
 import { FieldError } from '../api/validate.ts';
@@ -18,9 +19,9 @@ import type { Generation } from './types.ts';
 /**
  * Prompt token ids. Chat messages go through the model's template; when the last message is the assistant's,
  * the reply continues it (prefill): the template renders the earlier turns plus the assistant header, and the
- * partial reply follows verbatim.
+ * partial reply follows verbatim. An infill prompt is cut to fit `nPredict` generated tokens (engine/infill.ts).
  */
-export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
+export function promptTokens(model: ModelInfo, input: PromptInput, nPredict = 0): number[] {
   const tok = model.tokenizer;
   switch (input.kind) {
     case 'tokens':
@@ -29,18 +30,36 @@ export function promptTokens(model: ModelInfo, input: PromptInput): number[] {
       if (!input.context?.length) return rawPromptTokens(tok, input.text);
       return [...input.context, ...tok.encode(input.text, { addBos: false, parseSpecial: false })];
     }
+    case 'infill': {
+      const fim = requireFimTokens(model.metadata, tok, model.name);
+      const nBatch = Math.min(model.options.nBatch ?? 512, model.nCtx);
+      return infillTokens(tok, fim, input, { nCtx: model.nCtx, nBatch, nPredict });
+    }
     case 'chat': {
-      const msgs = input.messages;
-      // tool_choice "none": the model is not told of the tools, so it cannot call them.
-      if (input.toolChoice === 'none') input = { ...input, tools: undefined };
-      const last = msgs.at(-1);
-      if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
-        const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars, input.tools)!;
-        return chatTextTokens(tok, head + last.content);
-      }
-      return chatPromptTokens(model, msgs, input.templateVars, input.tools);
+      const { text, templated } = chatPromptText(model, input);
+      return templated ? chatTextTokens(tok, text) : rawPromptTokens(tok, text);
     }
   }
+}
+
+/**
+ * The text a chat prompt becomes before tokenizing (llama-server's /apply-template): the template's rendering
+ * (with the prefill rule above), or, for a model without a template, the contents joined as a raw prompt.
+ */
+export function chatPromptText(model: ModelInfo, input: PromptInput & { kind: 'chat' }): { text: string; templated: boolean } {
+  const msgs = input.messages;
+  // tool_choice "none": the model is not told of the tools, so it cannot call them.
+  const tools = input.toolChoice === 'none' ? undefined : input.tools;
+  const last = msgs.at(-1);
+  if (last?.role === 'assistant' && model.chatTemplate && msgs.length > 1) {
+    const head = renderChat(model, msgs.slice(0, -1), true, input.templateVars, tools)!;
+    return { text: head + last.content, templated: true };
+  }
+  const rendered = renderChat(model, msgs, true, input.templateVars, tools);
+  if (rendered !== undefined) return { text: rendered, templated: true };
+  // No template, so no tool syntax either: the generic convention's note and JSON go into the joined text.
+  const plain = tools && tools.length > 0 ? genericToolMessages(msgs, tools) : msgs;
+  return { text: plain.map((m) => m.content).join('\n'), templated: false };
 }
 
 function promptText(model: ModelInfo, input: PromptInput, tokens: number[]): string {
@@ -164,7 +183,7 @@ export type SubmitJobs = (specs: JobSpec[], onEvent: (index: number, ev: JobEven
 export async function startGeneration(model: ModelInfo, loadMs: number, submit: SubmitJobs, req: NativeRequest,
   signal?: AbortSignal): Promise<Generation> {
   const t0 = performance.now();
-  const prompts = req.prompts.map((p) => promptTokens(model, p));
+  const prompts = req.prompts.map((p) => promptTokens(model, p, req.maxTokens));
   const plans = req.prompts.map((p, i) => toolPlan(model, p, prompts[i], req));
   checkMaxTokens(model, req, prompts);
   const specs: JobSpec[] = [];

@@ -12,8 +12,9 @@ import type { LoadOptions } from '../engine/types.ts';
 import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
 import { sharedEngine, type EngineHost, type RemoteModel } from '../engine/worker/engine-host.ts';
 import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
 import { isEncoderInfo, modelCard } from './model-card.ts';
-import { promptTokens, startGeneration } from './local-generation.ts';
+import { chatPromptText, promptTokens, startGeneration } from './local-generation.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 import type { LibraryModel } from '../library/types.ts';
 import { withPreset } from './preset-provider.ts';
@@ -112,6 +113,14 @@ export class LocalProvider implements Provider {
 
   async countTokens(input: PromptInput): Promise<number> {
     return this.tokenize(input).length;
+  }
+
+  get tokenizer(): Tokenizer {
+    return this.info.tokenizer;
+  }
+
+  chatPromptText(input: PromptInput & { kind: 'chat' }): string {
+    return chatPromptText(this.info, input).text;
   }
 
   metadata(): Record<string, unknown> {

@@ -35,5 +35,8 @@ export function withPreset(provider: Provider, preset: ModelPreset): Provider {
     generate: (request: NativeRequest, signal?: AbortSignal) => provider.generate(applyPreset(request, preset), signal),
     countTokens: (input: PromptInput) => provider.countTokens(system(input)),
     ...(provider.tokenize ? { tokenize: (input: PromptInput) => provider.tokenize!(system(input)) } : {}),
+    ...(provider.chatPromptText
+      ? { chatPromptText: (input: PromptInput & { kind: 'chat' }) => provider.chatPromptText!(system(input) as PromptInput & { kind: 'chat' }) }
+      : {}),
   });
 }

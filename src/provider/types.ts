@@ -4,6 +4,7 @@
 
 import type { ChoiceResult, ModelCard, NativeEvent, NativeRequest, PromptInput } from '../api/native.ts';
 import type { SchedulerStats, StepInfo } from '../engine/scheduler.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
 
 /** A request being generated. */
 export interface Generation {
@@ -50,6 +51,10 @@ export interface Provider {
   /** The prompt token ids the model would see, where the provider knows them. */
   tokenize?(input: PromptInput): number[];
   countTokens(input: PromptInput): Promise<number>;
+  /** The model's vocabulary, where the provider holds it here (llama-server's /tokenize and /detokenize). */
+  readonly tokenizer?: Tokenizer;
+  /** The text a chat prompt is rendered to before it is tokenized, where the provider renders it (/apply-template). */
+  chatPromptText?(input: PromptInput & { kind: 'chat' }): string;
   /** The model's metadata as plain values (scalars and short arrays), where it has any. */
   metadata?(): Record<string, unknown>;
   /** Slots and queue, where the provider schedules locally. */

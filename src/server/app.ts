@@ -18,6 +18,7 @@ import { pullRoutes, type PullRouteOptions } from './routes/pull.ts';
 import { anthropicRoutes } from './routes/anthropic.ts';
 import { systemRoutes } from './routes/system.ts';
 import { rerankRoutes } from './routes/rerank.ts';
+import { llamaServerRoutes } from './routes/llama-server.ts';
 import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
 
 export const DEFAULT_PORT = 8434;
@@ -111,6 +112,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   pullRoutes(app, deps.pull);
   anthropicRoutes(app, ctx);
   rerankRoutes(app, ctx);
+  llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
   app.addHook('onClose', async () => models.close());
   return app;

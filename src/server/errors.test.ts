@@ -31,4 +31,10 @@ test('the dialect of a path picks the error body shape', () => {
   assert.deepEqual(dialectErrorBody('/api/generate', info), { error: 'busy' });
   assert.deepEqual(dialectErrorBody('/v1/messages', info), { type: 'error', error: { type: 'overloaded_error', message: 'busy' } });
   assert.deepEqual(dialectErrorBody('/v1/completions', info), { error: { message: 'busy', type: 'server_error', param: null, code: 'queue_full' } });
+  // llama-server's native endpoints: {error: {code: <status>, message, type}}
+  assert.equal(dialectOf('/completion'), 'llama');
+  assert.equal(dialectOf('/slots?fail_on_no_slot=1'), 'llama');
+  assert.deepEqual(dialectErrorBody('/completion', info), { error: { code: 503, message: 'busy', type: 'unavailable_error' } });
+  assert.deepEqual(dialectErrorBody('/tokenize', errorInfo(new FieldError('content', 'content is required'))),
+    { error: { code: 400, message: 'content is required', type: 'invalid_request_error' } });
 });

@@ -77,6 +77,10 @@ export function isAnthropic(request: { headers: Record<string, string | string[]
   return request.headers['anthropic-version'] !== undefined;
 }
 
+/** llama-server's native endpoints (routes/llama-server.ts): their errors are llama-server's. */
+const LLAMA_PATHS: ReadonlySet<string> = new Set(['/completion', '/completions', '/infill', '/tokenize', '/detokenize', '/apply-template',
+  '/embedding', '/embeddings', '/props', '/slots']);
+
 /**
  * Which API a path belongs to, for the shape of its error bodies; /v1/models is shared, and Anthropic's when
  * the request says so (`anthropic`: isAnthropic).
@@ -86,6 +90,7 @@ export function dialectOf(url: string, anthropic = false): Dialect {
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if (anthropic && (path === '/v1/models' || path.startsWith('/v1/models/'))) return 'anthropic';
   if (path.startsWith('/api/') || path === '/') return 'ollama';
+  if (LLAMA_PATHS.has(path)) return 'llama';
   return 'openai';
 }
 

@@ -65,7 +65,10 @@ interface RankingContext {
   _getEvaluationInput(query: Token[], document: Token[]): Token[];
 }
 interface Model {
-  tokens: { bos: Token | null; eos: Token | null; sep: Token | null; shouldPrependBosToken: boolean };
+  tokens: {
+    bos: Token | null; eos: Token | null; sep: Token | null; shouldPrependBosToken: boolean;
+    infill: { prefix: Token | null; suffix: Token | null; middle: Token | null };
+  };
   tokenize(text: string, specialTokens?: boolean, options?: 'trimLeadingSpace'): Token[];
   detokenize(tokens: readonly Token[], specialTokens?: boolean): string;
   isEogToken(token: Token): boolean;
@@ -485,6 +488,7 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
       eos: model.tokens.eos,
       addBos: model.tokens.shouldPrependBosToken,
       sep: model.tokens.sep,
+      fim: { pre: model.tokens.infill.prefix, suf: model.tokens.infill.suffix, mid: model.tokens.infill.middle },
       context: kind,
     };
     if (!vocabOnly && kind !== 'generate') info.poolingType = poolingTypeOf(model, kind);

@@ -249,6 +249,8 @@ export interface ReferenceInfo {
   eos: number | null;
   /** Whether llama.cpp adds BOS by itself for this model (tokenizer.ggml.add_bos_token). */
   addBos: boolean;
+  /** The fill-in-the-middle tokens llama.cpp's vocabulary found (FIM_PRE, FIM_SUF, FIM_MID), null where none. */
+  fim: { pre: number | null; suf: number | null; mid: number | null };
   context: ReferenceContextKind;
   /**
    * The pooling llama.cpp used, for 'embedding' and 'ranking' contexts (absent for 'generate').

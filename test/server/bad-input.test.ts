@@ -68,7 +68,7 @@ const OPENAI: Case[] = [
   { name: 'prompt longer than the context', path: '/v1/completions', body: { model: M, prompt: 'Once upon a time '.repeat(600) }, status: 400, message: /the prompt is \d+ tokens; the context window holds 2048/ },
   { name: 'prompt token id outside the vocabulary', path: '/v1/completions', body: { model: M, prompt: [1, 5, 9999] }, status: 400, message: /token id 9999 is outside the vocabulary/ },
   { name: 'prompt of the wrong kind', path: '/v1/completions', body: { model: M, prompt: { text: 'x' } }, status: 400, message: /prompt must be a string, an array of strings, or token ids/, param: 'prompt' },
-  { name: 'suffix', path: '/v1/completions', body: { model: M, prompt: 'x', suffix: 'y' }, status: 400, message: /suffix is not supported/, param: 'suffix' },
+  { name: 'suffix on a model without FIM tokens', path: '/v1/completions', body: { model: M, prompt: 'x', suffix: 'y' }, status: 400, message: /cannot fill in the middle: its vocabulary has no FIM_PRE, FIM_SUF, FIM_MID token/ },
   { name: 'best_of above n', path: '/v1/completions', body: { model: M, prompt: 'x', best_of: 3 }, status: 400, message: /best_of must equal n/, param: 'best_of' },
   { name: 'embeddings: empty string', path: '/v1/embeddings', body: { model: M, input: '' }, status: 400, message: /empty string has no embedding/, param: 'input' },
   { name: 'embeddings: bad encoding', path: '/v1/embeddings', body: { model: M, input: 'x', encoding_format: 'hex' }, status: 400, message: /encoding_format must be one of "float", "base64"/, param: 'encoding_format' },

@@ -46,6 +46,30 @@ export function chatTemplateModelPath(template = TEST_TEMPLATE): string {
   }
 }
 
+/** FIM token ids written into fimModelPath's copy: ordinary stories260K tokens standing in for FIM_PRE, FIM_SUF, FIM_MID. */
+export const FIM_IDS = { pre: 400, suf: 401, mid: 402 } as const;
+
+let fimPath: string | undefined;
+
+/** stories260K with tokenizer.ggml.fim_{pre,suf,mid}_token_id (FIM_IDS) and TEST_TEMPLATE, written once per process. */
+export function fimModelPath(): string {
+  if (fimPath) return fimPath;
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-fim-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const src = openGGUF(STORIES);
+  try {
+    const metadata = GGUFMetadata.from(src.metadata).string('tokenizer.chat_template', TEST_TEMPLATE)
+      .u32('tokenizer.ggml.fim_pre_token_id', FIM_IDS.pre).u32('tokenizer.ggml.fim_suf_token_id', FIM_IDS.suf)
+      .u32('tokenizer.ggml.fim_mid_token_id', FIM_IDS.mid);
+    const path = join(dir, 'stories-fim.gguf');
+    writeGGUF(path, { metadata, tensors: src.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, data: () => src.readTensor(t) })) });
+    fimPath = path;
+    return path;
+  } finally {
+    src.close();
+  }
+}
+
 /** The served model's provider, once loaded. */
 export interface ServedModel {
   ready(): LocalProvider;

@@ -20,7 +20,7 @@ test('/health is 503 while the model loads, 200 once ready; requests meanwhile g
   try {
     const h = await fetch(srv.base + '/health');
     assert.equal(h.status, 503);
-    assert.deepEqual(await h.json(), { status: 'loading' });
+    assert.deepEqual(await h.json(), { status: 'loading', error: { code: 503, message: 'Loading model', type: 'unavailable_error' } });
     const busy = await postJson(srv.base, '/v1/chat/completions', chat(2));
     assert.equal(busy.status, 503);
     assert.equal(busy.headers.get('retry-after'), '1');

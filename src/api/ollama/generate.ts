@@ -72,11 +72,15 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
   const raw = f.boolean('raw') ?? false;
   const think = readThink(f);
   const context = f.has('context') ? tokenIds(f.raw('context'), 'context') : undefined;
-  if (f.string('suffix')) throw unsupported('suffix', 'fill-in-the-middle is not implemented');
+  const suffix = f.string('suffix');
   if (f.string('template')) throw unsupported('template', 'Go templates are not implemented; the model\'s own chat template is used (or raw: true)');
   for (const k of ['width', 'height', 'steps']) if (f.has(k)) throw unsupported(k, 'image generation is not implemented');
   let input: PromptInput;
-  if (raw || context?.length) input = { kind: 'text', text: prompt, context };
+  // A suffix: fill in the middle between prompt and suffix with the model's FIM tokens (no chat template).
+  if (suffix) {
+    if (context?.length) throw unsupported('suffix', 'suffix cannot continue a context; send the code before the cursor as prompt');
+    input = { kind: 'infill', prefix: prompt, suffix };
+  } else if (raw || context?.length) input = { kind: 'text', text: prompt, context };
   else {
     const messages: ChatMessage[] = [];
     if (system) messages.push({ role: 'system', content: system });
@@ -86,7 +90,7 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
   const native = common(f, [input]);
   native.model = model;
   f.rejectUnknown();
-  return { native, think, loadOnly: prompt === '' && !context?.length };
+  return { native, think, loadOnly: prompt === '' && !suffix && !context?.length };
 }
 
 const ROLES = ['system', 'user', 'assistant', 'tool'] as const;

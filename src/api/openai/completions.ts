@@ -31,6 +31,12 @@ export function promptsFromOpenAI(v: unknown, name = 'prompt'): PromptInput[] {
   });
 }
 
+/** With `suffix`, a text prompt is the code before the cursor and the model fills in the middle (its FIM tokens). */
+function infillPrompt(p: PromptInput, suffix: string, i: number): PromptInput {
+  if (p.kind !== 'text') throw unsupported('suffix', `suffix needs text prompts (prompt${i ? `[${i}]` : ''} is token ids)`);
+  return { kind: 'infill', prefix: p.text, suffix };
+}
+
 export function completionRequestFromOpenAI(body: unknown): NativeRequest & { includeUsage: boolean } {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
@@ -44,14 +50,13 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
   const echo = f.boolean('echo') ?? false;
   if (echo && logprobs !== undefined) throw unsupported('echo', 'echo together with logprobs needs prompt log-probabilities, which are not computed');
   const suffix = f.string('suffix');
-  if (suffix) throw unsupported('suffix', 'fill-in-the-middle is not implemented');
   markIgnored(f);
   const maxTokens = f.number('max_tokens', { integer: true, min: 0 });
   const { nPredict } = readLlamaServerFields(f);
   const limit = sentLimit([['max_tokens', maxTokens], ['n_predict', nPredict]]);
   const req: NativeRequest & { includeUsage: boolean } = {
     model,
-    prompts,
+    prompts: suffix ? prompts.map((p, i) => infillPrompt(p, suffix, i)) : prompts,
     n,
     maxTokens: limit.maxTokens ?? DEFAULT_COMPLETION_TOKENS,
     ...(limit.maxTokensParam ? { maxTokensParam: limit.maxTokensParam } : {}),

@@ -50,6 +50,14 @@ test('routes: /health open, inference and model routes scoped, unknown routes ne
   assert.equal(routeAccess('GET', '/metrics'), 'metrics');
   assert.equal(routeAccess('POST', '/admin/keys'), 'admin');
   assert.equal(routeAccess('POST', '/v1/something-new'), 'admin');
+  // llama-server's native endpoints
+  assert.equal(routeAccess('GET', '/v1/health'), 'open');
+  for (const r of ['/completion', '/completions', '/infill', '/tokenize', '/detokenize', '/apply-template', '/embedding', '/embeddings']) {
+    assert.equal(routeAccess('POST', r), 'inference', r);
+  }
+  assert.equal(routeAccess('GET', '/props'), 'models:read');
+  assert.equal(routeAccess('GET', '/slots'), 'models:read');
+  assert.equal(routeAccess('POST', '/props'), 'admin');
   assert.equal(routeAccess('GET', undefined), 'any');
   authorize(key, 'inference');
   authorize(key, 'any');

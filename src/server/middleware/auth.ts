@@ -17,18 +17,24 @@ const INFERENCE = [
   'POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings', 'POST /v1/messages', 'POST /v1/messages/count_tokens',
   'POST /api/generate', 'POST /api/chat', 'POST /api/embed', 'POST /api/embeddings',
   'POST /v1/rerank', 'POST /rerank', 'POST /v1/reranking', 'POST /reranking',
+  // llama-server's native endpoints (routes/llama-server.ts)
+  'POST /completion', 'POST /completions', 'POST /infill', 'POST /tokenize', 'POST /detokenize', 'POST /apply-template',
+  'POST /embedding', 'POST /embeddings',
 ];
-const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show'];
+// GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
+const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];
 const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
 
 const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /health', 'open'],
+  ['GET /v1/health', 'open'],
   ['GET /', 'any'],
   ['GET /api/version', 'any'],
   ['GET /metrics', 'metrics'],
   ...INFERENCE.map((r) => [r, 'inference'] as const),
   ...MODELS_READ.map((r) => [r, 'models:read'] as const),
   ...MODELS_WRITE.map((r) => [r, 'models:write'] as const),
+  ['POST /props', 'admin'],
 ]);
 
 /**

@@ -1,19 +1,23 @@
-// Operational routes: GET /health (503 while a model given at start loads or after it failed, 200 otherwise: models
-// loaded on demand do not make the server unhealthy) and GET /metrics (Prometheus).
+// Operational routes: GET /health and /v1/health (503 while a model given at start loads or after it failed, 200
+// otherwise: models loaded on demand do not make the server unhealthy) and GET /metrics (Prometheus). The bodies
+// are llama-server's as well: `status: "ok"` when ready, and while loading its `error` object ("Loading model").
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loadingBody } from '../../api/llama-server/props.ts';
 import type { RouteContext } from '../respond.ts';
 import { totalStats } from '../stats.ts';
 
 export function systemRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get('/health', async (_request, reply) => {
+  const health = async (_request: FastifyRequest, reply: FastifyReply) => {
     const h = ctx.models.health();
     if (h.status === 'ok') {
       return { status: 'ok', model: h.loaded.join(','), loading: h.loading, ...totalStats(h.providers) };
     }
     reply.code(503).header('retry-after', '1');
-    return h;
-  });
+    return h.status === 'loading' ? { status: 'loading', ...loadingBody() } : h;
+  };
+  app.get('/health', health);
+  app.get('/v1/health', health);
 
   app.get('/metrics', async (_request, reply) => {
     const registry = ctx.metrics?.registry;
