@@ -96,6 +96,12 @@ test('Ollama: unknown keys in options and at the top level are listed, streamed 
   assert.equal(s.text.trim().split('\n').map((l) => JSON.parse(l)).at(-1).done, true);
 });
 
+test('llama-server endpoints: unknown fields are listed', async () => {
+  const r = await post('/completion', { prompt: 'Once', n_predict: 2, sillytavern_only: true, typical_p: 1 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('hearth-ignored-fields'), 'sillytavern_only');
+});
+
 test('Ollama: sampling fields at the top level are honoured as options', async () => {
   const r = await post('/api/chat', { model: M, messages: msgs, stream: false, temperature: 0, top_p: 0.9, max_output_tokens: 3 });
   assert.equal(r.status, 200, r.text);
@@ -138,6 +144,10 @@ test('strict (hearth serve --strict): unknown fields are a 400 naming them', asy
     // What it reads on purpose still passes.
     const ok = await post('/v1/chat/completions', { model: M, messages: msgs, n_predict: 2, cache_prompt: true }, strict.base);
     assert.equal(ok.status, 200, ok.text);
+    // llama-server's endpoints ignore unknown fields whatever the mode, as llama-server does, and list them.
+    const llama = await post('/completion', { prompt: 'Once', n_predict: 2, backend_specific: 1 }, strict.base);
+    assert.equal(llama.status, 200, llama.text);
+    assert.equal(llama.headers.get('hearth-ignored-fields'), 'backend_specific');
   } finally {
     await strict.close();
   }
