@@ -64,4 +64,5 @@ export { createWebGPUBackend, isWebGPUBackend } from './kernels/webgpu/host.ts';
 export { openStore, type Store } from './store/store.ts';
 export { databasePath } from './store/database.ts';
 export { SCOPES, type Scope } from './store/keys.ts';
+export { ResponseStore, type ResponseStoreOptions, type StoredResponse } from './store/responses.ts';
 export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';

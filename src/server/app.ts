@@ -20,6 +20,9 @@ import { systemRoutes } from './routes/system.ts';
 import { rerankRoutes } from './routes/rerank.ts';
 import { llamaServerRoutes } from './routes/llama-server.ts';
 import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
+import { responsesRoutes } from './routes/responses.ts';
+import { Database } from '../store/database.ts';
+import { ResponseStore } from '../store/responses.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -50,6 +53,8 @@ export interface AppDeps {
   strict?: boolean;
   /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
+  /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
+  responses?: ResponseStore;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -107,6 +112,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
   openaiRoutes(app, ctx);
+  const memory = deps.responses ? undefined : Database.open(':memory:');
+  responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!));
+  if (memory) app.addHook('onClose', async () => memory.close());
   ollamaRoutes(app, ctx);
   libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);

@@ -85,7 +85,8 @@ export interface Answer {
   stream(): StreamWriter;
 }
 
-function record(ctx: RouteContext, request: FastifyRequest, results: ChoiceResult[]): void {
+/** The request's token counts for the usage audit and the rate limiter, and its generation metrics. */
+export function recordGeneration(ctx: RouteContext, request: FastifyRequest, results: ChoiceResult[]): void {
   const prompts = new Set<number>();
   let promptTokens = 0;
   let completionTokens = 0;
@@ -107,7 +108,7 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
   const run = await provider.generate(native, clientSignal(reply));
   if (!native.stream) {
     const results = await run.collect();
-    record(ctx, request, results);
+    recordGeneration(ctx, request, results);
     return reply.send(answer.json(results, run));
   }
   const writer = answer.stream();
@@ -127,7 +128,7 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
         yield writer.error(info);
       }
     } finally {
-      record(ctx, request, results.filter(Boolean));
+      recordGeneration(ctx, request, results.filter(Boolean));
     }
   }
   reply.headers(STREAM_HEADERS[writer.format]);

@@ -28,7 +28,7 @@ test('a new file is created owner-only, in WAL mode, at the latest schema versio
     // NORMAL = 1: ordinary commits are not fsynced (see database.ts)
     assert.equal((db.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 1);
     const tables = (db.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    assert.deepEqual(tables, ['api_keys', 'models', 'usage']);
+    assert.deepEqual(tables, ['api_keys', 'models', 'response_items', 'responses', 'usage']);
     assert.equal(statSync(path).mode & 0o777, 0o600);
   } finally {
     db.close();

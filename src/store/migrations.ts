@@ -57,4 +57,24 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX models_path ON models (path);
   `,
+  // 3: stored OpenAI Responses (src/store/responses.ts).
+  `
+  CREATE TABLE responses (
+    id          TEXT PRIMARY KEY,        -- "resp_…"
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    key_id      TEXT,                    -- the API key that created it; NULL: none (authentication off)
+    previous_id TEXT,                    -- the response it continues (previous_response_id); NULL: none
+    model       TEXT NOT NULL,
+    input       TEXT NOT NULL,           -- JSON array: this request's input items, with their ids
+    response    TEXT NOT NULL            -- JSON: the response object as it was returned
+  ) STRICT;
+  CREATE INDEX responses_created ON responses (created_at);
+
+  CREATE TABLE response_items (
+    id          TEXT PRIMARY KEY,        -- an output item's id ("msg_…", "fc_…", "rs_…"), for item_reference
+    response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+    item        TEXT NOT NULL            -- JSON: the item as the response returned it
+  ) STRICT;
+  CREATE INDEX response_items_response ON response_items (response_id);
+  `,
 ];

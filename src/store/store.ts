@@ -1,8 +1,9 @@
-// The store as the server and the CLI use it: one database file, its keys, its usage log and its model catalog.
+// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog and its stored responses.
 
 import { Database, databasePath } from './database.ts';
 import { KeyStore } from './keys.ts';
 import { ModelStore } from './models.ts';
+import { ResponseStore } from './responses.ts';
 import { UsageLog } from './usage.ts';
 
 export interface Store {
@@ -10,11 +11,13 @@ export interface Store {
   readonly keys: KeyStore;
   readonly usage: UsageLog;
   readonly models: ModelStore;
+  readonly responses: ResponseStore;
   close(): void;
 }
 
 /** Opens (creating and migrating) the database at `path` (default: HEARTH_DB, else HEARTH_HOME/hearth.db). */
 export function openStore(path: string = databasePath(), now: () => number = Date.now): Store {
   const database = Database.open(path);
-  return { database, keys: new KeyStore(database, now), usage: new UsageLog(database), models: new ModelStore(database), close: () => database.close() };
+  return { database, keys: new KeyStore(database, now), usage: new UsageLog(database), models: new ModelStore(database),
+    responses: new ResponseStore(database, { now }), close: () => database.close() };
 }

@@ -158,6 +158,7 @@ export const command: Command = {
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       strict: v.strict ?? false,
       security: sec.options,
+      responses: sec.responses,
       pull: {
         allowedHosts: list(v['pull-allow']),
         // into the catalog, whether or not this server serves it, so that a pulled name is there for the next one

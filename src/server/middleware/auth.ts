@@ -20,6 +20,8 @@ const INFERENCE = [
   // llama-server's native endpoints (routes/llama-server.ts)
   'POST /completion', 'POST /completions', 'POST /infill', 'POST /tokenize', 'POST /detokenize', 'POST /apply-template',
   'POST /embedding', 'POST /embeddings',
+  // The Responses API; a stored response is read and deleted with the key that created it (store/responses.ts).
+  'POST /v1/responses', 'GET /v1/responses/:id', 'DELETE /v1/responses/:id', 'GET /v1/responses/:id/input_items',
 ];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];

@@ -29,10 +29,11 @@ export function ignoredFields(request: FastifyRequest): string[] {
 export function ignoredFieldsPlugin(opts: { strict: boolean }): (app: FastifyInstance) => void {
   return (app) => {
     app.decorateRequest('fieldPolicy', null);
-    // After the body parser, before the handler: every Fields made of this body reads under the request's policy.
+    // After the body parser, before the handler: every Fields made of this body (or query) reads under the request's policy.
     app.addHook('preValidation', async (request) => {
       request.fieldPolicy = new FieldPolicy(opts.strict);
       readUnder(request.body, request.fieldPolicy);
+      readUnder(request.query, request.fieldPolicy);
     });
     app.addHook('onSend', async (request, reply) => {
       const ignored = ignoredFields(request);

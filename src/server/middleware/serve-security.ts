@@ -5,6 +5,7 @@
 import { HearthError } from '../../util/errors.ts';
 import { openStore, type Store } from '../../store/store.ts';
 import { databasePath } from '../../store/database.ts';
+import type { ResponseStore } from '../../store/responses.ts';
 import type { SecurityOptions } from './security.ts';
 import { isLoopback } from './host-check.ts';
 
@@ -24,6 +25,8 @@ export interface ServeSecurityFlags {
 
 export interface ServeSecurity {
   options: SecurityOptions;
+  /** The database's stored responses (POST /v1/responses), when the database opened. */
+  responses?: ResponseStore;
   /** Authentication is on. */
   auth: boolean;
   /** Lines for the log, at warn level, once listening. */
@@ -60,6 +63,7 @@ export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
   if (!auth && f.metricsOpen) warnings.push('--metrics-open has no effect without authentication: every endpoint is open');
   return {
     options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, allowedHosts: f.allowedHosts, metricsOpen: f.metricsOpen },
+    ...(store ? { responses: store.responses } : {}),
     auth,
     warnings,
     close: () => store?.close(),

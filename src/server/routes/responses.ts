@@ -1,0 +1,117 @@
+// OpenAI Responses routes: POST /v1/responses (one answer, or its semantic events streamed), and the stored
+// responses: GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ChoiceResult } from '../../api/native.ts';
+import { Fields, FieldError, unsupported } from '../../api/validate.ts';
+import { responsesNative, responsesRequestFromOpenAI, type ResponseItem, type ResponsesRequest } from '../../api/openai/responses-request.ts';
+import { itemList, ResponseBuilder, type StreamEvent } from '../../api/openai/responses-output.ts';
+import type { ResponseStore, StoredResponse } from '../../store/responses.ts';
+import { requireJsonContentType } from '../middleware/json-body.ts';
+import { clientSignal, generateAndReply, recordGeneration, requireCapability, useModel, type RouteContext } from '../respond.ts';
+import { sseEvent } from '../sse.ts';
+
+const frame = (e: StreamEvent): string => sseEvent(e.type, e);
+
+/** The key a request authenticated with: a stored response belongs to it. */
+const ownerOf = (request: FastifyRequest): string | undefined => request.hearthAuth?.key?.id;
+
+function notFound(id: string, param: string): FieldError {
+  return new FieldError(param, `no stored response with id ${JSON.stringify(id)} (it was never stored, was created with store: false, or was deleted)`, 'not_found');
+}
+
+/** The conversation a previous_response_id continues: every item of every response in its chain, oldest first. */
+function history(store: ResponseStore, req: ResponsesRequest, keyId: string | undefined): ResponseItem[] {
+  if (req.previousResponseId === undefined) return [];
+  const chain = store.chain(req.previousResponseId, keyId);
+  if (!chain) throw notFound(req.previousResponseId, 'previous_response_id');
+  return chain.flatMap((r) => [...(r.input as ResponseItem[]), ...(r.response.output as ResponseItem[])]);
+}
+
+function stored(store: ResponseStore, request: FastifyRequest): StoredResponse {
+  const { id } = request.params as { id: string };
+  const r = store.get(id, ownerOf(request));
+  if (!r) throw notFound(id, 'response_id');
+  return r;
+}
+
+export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: ResponseStore): void {
+  const seconds = () => Math.floor(ctx.now().getTime() / 1000);
+
+  app.post('/v1/responses', async (request, reply) => {
+    requireJsonContentType(request);
+    const keyId = ownerOf(request);
+    const req = responsesRequestFromOpenAI(request.body, ctx.newId, (id) => store.item(id, keyId));
+    const native = responsesNative(req, history(store, req, keyId));
+    const provider = await useModel(ctx, request, reply, req.model);
+    requireCapability(provider, 'chat');
+    const builder = new ResponseBuilder({
+      id: ctx.newId('resp_'), createdAt: seconds(), model: req.model, echo: req.echo, newId: ctx.newId, now: seconds,
+    });
+    const keep = () => {
+      if (!req.store) return;
+      const response = builder.response();
+      store.put({
+        id: response.id, createdAt: ctx.now().getTime(), model: req.model, input: req.input, response: { ...response },
+        ...(keyId !== undefined ? { keyId } : {}), ...(req.previousResponseId !== undefined ? { previousId: req.previousResponseId } : {}),
+      });
+    };
+    if (!req.stream) {
+      const run = await provider.generate(native, clientSignal(reply));
+      const results: ChoiceResult[] = [];
+      for await (const ev of run.events) {
+        if (ev.type === 'done') results.push(ev.result);
+        builder.event(ev);
+      }
+      recordGeneration(ctx, request, results);
+      keep();
+      return reply.send(builder.response());
+    }
+    let finished = false;
+    return generateAndReply(ctx, request, reply, native, provider, {
+      json: () => builder.response(),
+      stream: () => ({
+        format: 'sse',
+        start: () => builder.start().map(frame),
+        event: (ev) => {
+          const events = builder.event(ev).map(frame);
+          if (ev.type === 'done') finished = true;
+          return events;
+        },
+        end: () => {
+          if (finished) keep();
+          return [];
+        },
+        error: (info) => builder.fail(info).map(frame).join(''),
+      }),
+    });
+  });
+
+  app.get('/v1/responses/:id', async (request) => {
+    const q = new Fields(request.query ?? {}, 'query');
+    if (q.raw('stream') === 'true') throw unsupported('stream', 'replaying a stored response as a stream is not implemented; GET it whole');
+    q.raw('include');
+    q.raw('starting_after');
+    q.raw('include_obfuscation');
+    return stored(store, request).response;
+  });
+
+  app.delete('/v1/responses/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    if (!store.delete(id, ownerOf(request))) throw notFound(id, 'response_id');
+    return { id, object: 'response', deleted: true };
+  });
+
+  app.get('/v1/responses/:id/input_items', async (request) => {
+    const r = stored(store, request);
+    const q = new Fields(request.query ?? {}, 'query');
+    const limitText = q.string('limit');
+    const limit = limitText === undefined ? 20 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new FieldError('limit', `limit must be an integer from 1 to 100; got ${JSON.stringify(limitText)}`);
+    const order = q.oneOf('order', ['asc', 'desc']) ?? 'desc';
+    const after = q.string('after');
+    q.raw('include');
+    if (q.has('before')) throw unsupported('before', 'paging backwards is not implemented for input_items; page with after and order');
+    return itemList(r.input as ResponseItem[], { order, limit, ...(after !== undefined ? { after } : {}) });
+  });
+}
