@@ -315,7 +315,10 @@ test('what Hearth cannot do is a 400 naming the field; an unknown model is a 404
   await refused({ text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object', properties: { a: { type: 'string', format: 'email' } } } } } }, 'text.format.schema');
   await refused({ reasoning: { effort: 'extreme' } }, 'reasoning.effort');
   await refused({ conversation: 'conv_1' }, 'conversation');
-  await refused({ frequency: 1 }, 'frequency');
+  // An unknown field is ignored and listed (tolerant.test.ts; a --strict server refuses it).
+  const extra = await fetch(`${srv.base}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: 'Hi', max_output_tokens: 2, frequency: 1 }) });
+  assert.equal(extra.status, 200);
+  assert.equal(extra.headers.get('hearth-ignored-fields'), 'frequency');
   const unknown = await fetch(`${srv.base}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', input: 'Hi' }) });
   assert.equal(unknown.status, 404);
   assert.deepEqual(((await unknown.json()) as { error: { param: string; code: string } }).error.code, 'model_not_found');
