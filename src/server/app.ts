@@ -42,7 +42,10 @@ export interface AppDeps {
   now?: () => Date;
   newId?: (prefix: string) => string;
   version?: string;
-  /** API keys, scopes, rate limits, usage audit, browser origins (default: no keys, no audit, browsers refused). */
+  /**
+   * API keys, scopes, rate limits, usage audit, browser origins and Host names (default: no keys, no audit, the
+   * origins and names of this machine only).
+   */
   security?: SecurityOptions;
   /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
   pull?: PullRouteOptions;

@@ -1,10 +1,10 @@
 // The security layer of the HTTP server, as one fastify plugin: browser origins (cors.ts), API keys and scopes
 // (auth.ts), per-key rate limits (rate-limit.ts), model allow-lists, the usage audit, and the admin key routes.
 //
-// Order per request: onRequest checks the Origin, the key, the route's scope and the rate limits before the
-// body is even read; preHandler checks the model once the body is parsed; when the response closes (finished,
-// failed or abandoned by the client) the request's rate slot is released with its tokens and its usage row is
-// written.
+// Order per request: onRequest checks the Host (host-check.ts), the Origin, the key, the route's scope and the rate
+// limits before the body is even read; preHandler checks the model once the body is parsed; when the response
+// closes (finished, failed or abandoned by the client) the request's rate slot is released with its tokens and its
+// usage row is written.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../../util/errors.ts';
