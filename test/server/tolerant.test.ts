@@ -45,12 +45,12 @@ async function logLine(headers: Headers): Promise<Record<string, unknown>> {
 test('OpenAI chat: unknown fields are ignored, listed in the header and the log line', async () => {
   const r = await post('/v1/chat/completions', {
     model: M, max_tokens: 3, messages: [{ role: 'user', content: 'Once', colour: 'red' }],
-    verbosity: 'low', samplers: ['top_k', 'temperature'], temprature: 1, stream_options: undefined,
+    verbosity: 'low', dynatemp_range: 0.5, temprature: 1, stream_options: undefined,
   });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.choices[0].finish_reason, 'length');
-  assert.deepEqual(ignoredOf(r.headers), ['messages[0].colour', 'verbosity', 'samplers', 'temprature']);
-  assert.deepEqual((await logLine(r.headers)).ignored_fields, ['messages[0].colour', 'verbosity', 'samplers', 'temprature']);
+  assert.deepEqual(ignoredOf(r.headers), ['messages[0].colour', 'verbosity', 'dynatemp_range', 'temprature']);
+  assert.deepEqual((await logLine(r.headers)).ignored_fields, ['messages[0].colour', 'verbosity', 'dynatemp_range', 'temprature']);
   // Nothing ignored: no header, no log field.
   const clean = await post('/v1/chat/completions', { model: M, max_tokens: 2, messages: msgs });
   assert.equal(clean.status, 200);
@@ -122,7 +122,7 @@ test('fields for features the server lacks are still refused, naming the field',
     ['/v1/chat/completions', { model: M, messages: msgs, web_search_options: {} }, 'web_search_options'],
     ['/v1/messages', { model: M, max_tokens: 5, messages: msgs, mcp_servers: [{ type: 'url', url: 'https://x.example', name: 'x' }] }, 'mcp_servers'],
     ['/v1/messages', { model: M, max_tokens: 5, messages: msgs, container: 'c' }, 'container'],
-    ['/api/generate', { model: M, prompt: 'x', options: { mirostat: 2 } }, 'options.mirostat'],
+    ['/api/generate', { model: M, prompt: 'x', options: { tfs_z: 0.5 } }, 'options.tfs_z'],
   ];
   for (const [path, body, field] of cases) {
     const r = await post(path, body);

@@ -2,6 +2,7 @@
 
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 
 export interface OllamaOptions {
   sampling: SamplingOptions;
@@ -24,20 +25,17 @@ export function readOllamaOptions(v: Fields | undefined): OllamaOptions {
     topK: num('top_k', { integer: true, min: 0 }),
     topP: num('top_p', { min: 0, max: 1 }),
     minP: num('min_p', { min: 0, max: 1 }),
-    typicalP: num('typical_p', { min: 0, max: 1, minExclusive: true }),
     repeatPenalty: num('repeat_penalty', { min: 0, minExclusive: true }),
     repeatLastN: num('repeat_last_n', { integer: true, min: -1 }),
     presencePenalty: num('presence_penalty'),
     frequencyPenalty: num('frequency_penalty'),
     seed: num('seed', { integer: true }),
+    // mirostat, mirostat_tau, mirostat_eta, typical_p (Ollama's names too) and llama.cpp's XTC, DRY and samplers
+    ...readLlamaSamplerFields(v),
   };
   // Ollama treats a negative seed as "random".
   if (sampling.seed !== undefined && sampling.seed < 0) sampling.seed = undefined;
   else if (sampling.seed !== undefined) sampling.seed = sampling.seed % 2 ** 32;
-  const mirostat = num('mirostat', { integer: true, min: 0, max: 2 });
-  if (mirostat) throw unsupported(v.name('mirostat'), 'mirostat sampling is not implemented; use 0');
-  num('mirostat_tau');
-  num('mirostat_eta');
   const tfs = num('tfs_z', { min: 0 });
   if (tfs !== undefined && tfs !== 1) throw unsupported(v.name('tfs_z'), 'tail-free sampling is not implemented; use 1');
   for (const k of ['rope_frequency_base', 'rope_frequency_scale']) {

@@ -3,6 +3,7 @@
 import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
 import {
   markIgnored, readLlamaServerFields, readN, readSampling, readStop, readStreamOptions, rejectFunctions, sentLimit, usageOf, utf8Bytes,
@@ -119,7 +120,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     prompts: [prompt],
     n: readN(f),
     ...sentLimit([['max_completion_tokens', maxCompletion], ['max_tokens', maxTokens], ['n_predict', nPredict]]),
-    sampling: readSampling(f),
+    sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
     logprobs: logprobs ? (top ?? 0) : undefined,
     stream,

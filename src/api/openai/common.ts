@@ -33,9 +33,8 @@ export function markIgnored(f: Fields): void {
 /**
  * llama-server's own request fields that its clients send to the OpenAI endpoints: `n_predict` (a length limit,
  * used when the request has no OpenAI one; -1: none), `cache_prompt` and `id_slot`, which only steer llama-server's
- * prompt cache and slot choice (this server reuses cached prefixes by itself, and picks slots itself).
- * `samplers` (the order of llama-server's chain) is not read: this chain's order is fixed, so it is listed as
- * ignored.
+ * prompt cache and slot choice (this server reuses cached prefixes by itself, and picks slots itself). Its
+ * sampler fields are readLlamaSamplerFields'.
  */
 export function readLlamaServerFields(f: Fields): { nPredict?: number } {
   f.boolean('cache_prompt');
@@ -50,7 +49,7 @@ export function sentLimit(limits: [key: string, value: number | undefined][]): {
   return hit ? { maxTokens: hit[1], maxTokensParam: hit[0] } : {};
 }
 
-/** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n, typical_p). */
+/** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n; its other extras are readLlamaSamplerFields'). */
 export function readSampling(f: Fields): SamplingOptions {
   const sampling: SamplingOptions = {
     temperature: f.number('temperature', { min: 0, max: 2 }),
@@ -60,7 +59,6 @@ export function readSampling(f: Fields): SamplingOptions {
     seed: f.number('seed', { integer: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
     topK: f.number('top_k', { integer: true, min: 0 }),
     minP: f.number('min_p', { min: 0, max: 1 }),
-    typicalP: f.number('typical_p', { min: 0, max: 1, minExclusive: true }),
     repeatPenalty: f.number('repeat_penalty', { min: 0, minExclusive: true }),
     repeatLastN: f.number('repeat_last_n', { integer: true, min: -1 }),
   };

@@ -2,6 +2,7 @@
 
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, checkNumber, unsupported } from '../validate.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import {
   finishReason, markIgnored, readLlamaServerFields, readN, sentLimit, readSampling, readStop, readStreamOptions, usageOf, type ResponseMeta, type Usage,
 } from './common.ts';
@@ -60,7 +61,7 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
     n,
     maxTokens: limit.maxTokens ?? DEFAULT_COMPLETION_TOKENS,
     ...(limit.maxTokensParam ? { maxTokensParam: limit.maxTokensParam } : {}),
-    sampling: readSampling(f),
+    sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
     logprobs,
     echo,
