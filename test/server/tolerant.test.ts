@@ -206,3 +206,15 @@ test('Anthropic client: models.list() and models.retrieve() in Anthropic\'s shap
   assert.equal(openai.object, 'list');
   assert.equal(openai.data[0].object, 'model');
 });
+
+test("llama-server's n_probs on the OpenAI endpoints: log-probabilities with that many alternatives", async () => {
+  const chat = await post('/v1/chat/completions', { model: M, messages: msgs, max_tokens: 3, n_probs: 2 });
+  assert.equal(chat.status, 200, chat.text);
+  const content = chat.json.choices[0].logprobs.content as { logprob: number; top_logprobs: unknown[] }[];
+  assert.equal(content.length, 3);
+  assert.ok(content.every((t) => t.logprob <= 0 && t.top_logprobs.length === 2));
+  const done = await post('/v1/completions', { model: M, prompt: 'Once', max_tokens: 3, n_probs: 3 });
+  assert.equal(done.status, 200, done.text);
+  assert.ok((done.json.choices[0].logprobs.top_logprobs as object[]).every((alts) => Object.keys(alts).length === 3));
+  assert.equal(ignoredOf(chat.headers), undefined, 'n_probs is read, not ignored');
+});

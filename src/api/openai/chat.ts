@@ -84,7 +84,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   const { includeUsage } = readStreamOptions(f, stream);
   const maxCompletion = f.number('max_completion_tokens', { integer: true, min: 1 });
   const maxTokens = f.number('max_tokens', { integer: true, min: 1 });
-  const { nPredict } = readLlamaServerFields(f);
+  const { nPredict, nProbs } = readLlamaServerFields(f);
   const logprobs = f.boolean('logprobs') ?? false;
   const top = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
   if (top !== undefined && !logprobs) throw new FieldError('top_logprobs', 'top_logprobs requires logprobs to be true');
@@ -122,7 +122,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     ...sentLimit([['max_completion_tokens', maxCompletion], ['max_tokens', maxTokens], ['n_predict', nPredict]]),
     sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
-    logprobs: logprobs ? (top ?? 0) : undefined,
+    logprobs: logprobs ? (top ?? 0) : nProbs,
     stream,
     includeUsage,
   };

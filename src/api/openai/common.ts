@@ -36,11 +36,13 @@ export function markIgnored(f: Fields): void {
  * prompt cache and slot choice (this server reuses cached prefixes by itself, and picks slots itself). Its
  * sampler fields are readLlamaSamplerFields'.
  */
-export function readLlamaServerFields(f: Fields): { nPredict?: number } {
+export function readLlamaServerFields(f: Fields): { nPredict?: number; nProbs?: number } {
   f.boolean('cache_prompt');
   f.number('id_slot', { integer: true, min: -1 });
   const n = f.number('n_predict', { integer: true, min: -1 });
-  return { nPredict: n === undefined || n < 0 ? undefined : n };
+  // llama-server's n_probs: each token's log-probability with this many alternatives, in OpenAI's logprobs shape.
+  const probs = f.number('n_probs', { integer: true, min: 0, max: 20 });
+  return { nPredict: n === undefined || n < 0 ? undefined : n, ...(probs ? { nProbs: probs } : {}) };
 }
 
 /** The length limit a request sent and the field it came from, the first of `keys` present (maxTokensParam). */

@@ -53,7 +53,7 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
   const suffix = f.string('suffix');
   markIgnored(f);
   const maxTokens = f.number('max_tokens', { integer: true, min: 0 });
-  const { nPredict } = readLlamaServerFields(f);
+  const { nPredict, nProbs } = readLlamaServerFields(f);
   const limit = sentLimit([['max_tokens', maxTokens], ['n_predict', nPredict]]);
   const req: NativeRequest & { includeUsage: boolean } = {
     model,
@@ -63,7 +63,7 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
     ...(limit.maxTokensParam ? { maxTokensParam: limit.maxTokensParam } : {}),
     sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
-    logprobs,
+    logprobs: logprobs ?? nProbs,
     echo,
     stream,
     includeUsage,
