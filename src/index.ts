@@ -32,7 +32,9 @@ export { Context, evalBatch } from './engine/context.ts';
 export { generate } from './engine/generate.ts';
 export { embed, EmbeddingJob } from './engine/embed.ts';
 export { StopMatcher } from './engine/stop.ts';
-export { createSampler, DEFAULT_SAMPLING, tokenLogprobs, type SamplingOptions, type Sampler } from './engine/sampler/index.ts';
+export {
+  createSampler, DEFAULT_SAMPLING, SAMPLER_STAGES, tokenLogprobs, type SamplingOptions, type Sampler, type SamplerStage,
+} from './engine/sampler/index.ts';
 export type { LoadOptions, GenerateRequest, GenerateEvent, FinishReason, Usage, Timings, BackendName } from './engine/types.ts';
 
 // chat

@@ -64,7 +64,7 @@ export class Sequence {
     this.emit = emit;
     this.window = window;
     this.maxTokens = maxTokens;
-    this.sampler = createSampler(spec.sampling ?? {});
+    this.sampler = createSampler(spec.sampling ?? {}, { tokenizer: model.tokenizer });
     // parsed again here (the serving thread checked it): the engine thread holds no state from the request's parse
     const grammar = spec.sampling?.grammar;
     if (grammar !== undefined) {

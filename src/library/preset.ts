@@ -27,8 +27,7 @@ export const PRESET_PARAMETERS: Readonly<Record<string, Rule>> = {
   num_ctx: { kind: 'integer', min: 1 },
   num_predict: { kind: 'integer', min: -2 },
   stop: { kind: 'strings' },
-  // The server refuses mirostat sampling other than 0 (off); tau and eta are accepted and have no effect then.
-  mirostat: { kind: 'integer', min: 0, max: 0 },
+  mirostat: { kind: 'integer', min: 0, max: 2 },
   mirostat_tau: { kind: 'number' },
   mirostat_eta: { kind: 'number' },
   num_keep: { kind: 'integer' },
@@ -56,9 +55,9 @@ function checkValue(key: string, v: unknown): unknown {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(key, `must be a number; got ${JSON.stringify(v)}`);
   if (rule.kind === 'integer' && !Number.isInteger(v)) throw bad(key, `must be an integer; got ${v}`);
   if (rule.min !== undefined && (rule.minExclusive ? v <= rule.min : v < rule.min)) {
-    throw bad(key, key === 'mirostat' ? 'mirostat sampling is not implemented; use 0' : `must be ${rule.minExclusive ? '>' : '>='} ${rule.min}; got ${v}`);
+    throw bad(key, `must be ${rule.minExclusive ? '>' : '>='} ${rule.min}; got ${v}`);
   }
-  if (rule.max !== undefined && v > rule.max) throw bad(key, key === 'mirostat' ? 'mirostat sampling is not implemented; use 0' : `must be <= ${rule.max}; got ${v}`);
+  if (rule.max !== undefined && v > rule.max) throw bad(key, `must be <= ${rule.max}; got ${v}`);
   return v;
 }
 

@@ -143,7 +143,7 @@ export async function fetchSmallLayer(ref: RegistryRef, layer: Layer, signal?: A
 
 /**
  * The preset a registry model carries: its system prompt and default options. Options hearth's server would refuse
- * (mirostat 2, an option it does not know) are dropped, so a model pulls even when its defaults reach further.
+ * (tfs_z, an option it does not know) are dropped, so a model pulls even when its defaults reach further.
  */
 export function presetFromLayers(from: string, layers: ReadonlyMap<string, Buffer>): { preset?: ModelPreset; dropped: string[] } {
   const preset: ModelPreset = { from };

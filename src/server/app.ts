@@ -5,10 +5,11 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { HearthError } from '../util/errors.ts';
 import type { ModelManager } from '../provider/model-manager.ts';
 import { totalStats } from './stats.ts';
-import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
+import { dialectErrorBody, errorInfo, isAnthropic, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { ignoredFieldsPlugin } from './middleware/ignored-fields.ts';
 import { security, type SecurityOptions } from './middleware/security.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
@@ -44,10 +45,18 @@ export interface AppDeps {
   now?: () => Date;
   newId?: (prefix: string) => string;
   version?: string;
-  /** API keys, scopes, rate limits, usage audit, browser origins (default: no keys, no audit, browsers refused). */
+  /**
+   * API keys, scopes, rate limits, usage audit, browser origins and Host names (default: no keys, no audit, the
+   * origins and names of this machine only).
+   */
   security?: SecurityOptions;
   /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
   pull?: PullRouteOptions;
+  /**
+   * Unknown request fields are a 400 ("unrecognized field X"), as they were before tolerant parsing; default
+   * false: they are ignored and listed in the hearth-ignored-fields header and the log line.
+   */
+  strict?: boolean;
   /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
   /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
@@ -92,6 +101,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   bodyParser(app);
   requestLog(metrics)(app);
+  ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
   security(deps.security ?? {}, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -101,11 +111,11 @@ export function createApp(deps: AppDeps): FastifyInstance {
     const info = errorInfo(err);
     if (info.status >= 500 && !RETRYABLE.has(info.code)) request.log.error({ err }, 'request failed');
     if (RETRYABLE.has(info.code)) reply.header('retry-after', String(retryAfter));
-    reply.code(info.status).send(dialectErrorBody(request.url, info));
+    reply.code(info.status).send(dialectErrorBody(request.url, info, isAnthropic(request)));
   });
   app.setNotFoundHandler((request, reply) => {
     const info = errorInfo(new HearthError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
-    reply.code(404).send(dialectErrorBody(request.url, info));
+    reply.code(404).send(dialectErrorBody(request.url, info, isAnthropic(request)));
   });
 
   const ctx: RouteContext = {

@@ -94,7 +94,7 @@ test('a row whose file vanished is not listed; bad names, unknown models and bad
   assert.throws(() => lib.require('aa'), (e) => isHearthError(e, 'not_found') && /did you mean "a"/.test(e.message));
   assert.throws(() => lib.create('p', { from: 'a', parameters: { temprature: 1 } }), (e) => isHearthError(e, 'invalid_argument') && /unknown parameter "temprature"/.test(e.message));
   assert.throws(() => lib.create('p', { from: 'a', parameters: { top_p: 2 } }), (e) => isHearthError(e, 'invalid_argument'));
-  assert.throws(() => lib.create('p', { from: 'a', parameters: { mirostat: 1 } }), (e) => isHearthError(e, 'invalid_argument'));
+  assert.throws(() => lib.create('p', { from: 'a', parameters: { mirostat: 3 } }), (e) => isHearthError(e, 'invalid_argument'));
   assert.throws(() => lib.create('p', { from: 'nope' }), (e) => isHearthError(e, 'not_found'));
 });
 

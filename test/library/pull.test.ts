@@ -58,7 +58,7 @@ const REPOS: Record<string, { gated?: boolean; files: Record<string, { bytes: Bu
 
 /** Ollama's registry: NAMESPACE/NAME -> its tags and layers (bytes served, digest listed: the bytes' unless given). */
 const SYSTEM = 'You tell short stories.';
-const PARAMS = { temperature: 0.7, stop: ['<|end|>'], mirostat: 2, no_such_option: 1 };
+const PARAMS = { temperature: 0.7, stop: ['<|end|>'], tfs_z: 0.9, no_such_option: 1 };
 const storyLayers = [
   { mediaType: MODEL_LAYER, bytes: MODEL },
   { mediaType: 'application/vnd.ollama.image.template', bytes: Buffer.from('{{ .Prompt }}') },
@@ -432,7 +432,7 @@ test('a registry model pulls by ollama.com/library/NAME:TAG, bare NAME:TAG and b
   const a = await pull('ollama.com/library/stories:260k', { env });
   checkRegistryPull(a, dir, 'stories-260k.gguf', 'stories:260k');
   assert.equal(a.source, 'ollama.com/library/stories:260k');
-  // mirostat 2 and an option hearth does not know are dropped from the preset, not fatal.
+  // tfs_z and an option hearth does not know are dropped from the preset, not fatal.
   assert.deepEqual(a.preset, preset);
   assert.equal(stats.bodyGets, 1);
   const b = await pull('stories:260k', { env });

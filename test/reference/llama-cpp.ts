@@ -13,7 +13,7 @@ import { loadedCpuVariants, referenceModulesFor, requestedCpuVariant } from './c
 import type {
   BenchOp, BenchResult, DetokenizeOp, EmbedBenchOp, EmbedBenchResult, EmbedOp, EmbedResult, EvalOp, EvalResult, RankOp, RankResult,
   ReferenceContextKind, ReferenceInfo, ReferenceOp, ReferencePoolingType, ReferenceRequest, ReferenceResponse,
-  ReferenceResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
+  ReferenceResult, SampleOp, SampleResult, TokenizeBenchOp, TokenizeBenchResult, TokenizeOp,
 } from './protocol.ts';
 
 // node-llama-cpp reads these when its config module loads; set before the import below.
@@ -31,6 +31,7 @@ type InputItem = Token | [Token, { generateNext?: GenerateNext }];
 interface IndexOutput { next: { token?: Token | null; logits?: Map<Token, number> } }
 interface Sequence {
   clearHistory(): Promise<void>;
+  evaluate(tokens: Token[], options: Record<string, unknown>): AsyncGenerator<Token>;
   controlledEvaluate(input: InputItem[]): Promise<Array<IndexOutput | undefined>>;
 }
 interface Context { getSequence(): Sequence; dispose(): Promise<void>; contextSize: number }
@@ -313,6 +314,29 @@ class Reference {
     return { op: 'eval', nVocab, logits, greedy };
   }
 
+  async sample(op: SampleOp): Promise<SampleResult> {
+    this.requireContext('sample');
+    const tokens = checkTokens(op.tokens, 'sample.tokens');
+    if (tokens.length === 0) fail('sample.tokens is empty');
+    const nPredict = positiveInt(op.nPredict, 'sample.nPredict', 1);
+    if (tokens.length + nPredict > this.nCtx) fail(`prompt of ${tokens.length} tokens + ${nPredict} does not fit nCtx=${this.nCtx}`);
+    if (op.options === null || typeof op.options !== 'object') fail('sample.options must be an object');
+    await this.sequence.clearHistory();
+    const out: Token[] = [];
+    for await (const token of this.sequence.evaluate(tokens, { ...op.options, yieldEogToken: true })) {
+      out.push(token);
+      if (out.length >= nPredict || this.model.isEogToken(token)) break;
+    }
+    // the raw logits of each step, teacher-forced in one pass
+    await this.sequence.clearHistory();
+    const all = [...tokens, ...out];
+    const input: InputItem[] = all.slice(0, tokens.length - 1);
+    for (let i = tokens.length - 1; i < all.length - 1; i++) input.push([all[i], { generateNext: { token: true, logits: true, options: GREEDY } }]);
+    const res = await this.sequence.controlledEvaluate(input);
+    const logits = out.map((_, k) => base64(denseLogits(res[tokens.length - 1 + k]?.next.logits)));
+    return { op: 'sample', tokens: out, logits };
+  }
+
   tokenize(op: TokenizeOp): ReferenceResult {
     if (typeof op.text !== 'string') fail('tokenize.text must be a string');
     const ids = this.model.tokenize(op.text, op.parseSpecial ?? false);
@@ -464,6 +488,7 @@ async function run(req: ReferenceRequest): Promise<ReferenceResponse> {
     for (const op of req.ops as ReferenceOp[]) {
       switch (op.op) {
         case 'eval': results.push(await ref.eval(op)); break;
+        case 'sample': results.push(await ref.sample(op)); break;
         case 'tokenize': results.push(ref.tokenize(op)); break;
         case 'detokenize': results.push(ref.detokenize(op)); break;
         case 'bench': results.push(await ref.bench(op, threads)); break;

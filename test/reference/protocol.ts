@@ -144,7 +144,22 @@ export interface EmbedBenchOp {
   reps?: number;
 }
 
-export type ReferenceOp = EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp | EmbedBenchOp;
+/**
+ * Generate with llama.cpp's own sampler chain, as node-llama-cpp's LlamaContextSequence.evaluate builds it (logit
+ * bias → penalties → DRY → top-k → top-p → min-p → XTC → temperature → dist, or greedy at temperature 0; one sampler
+ * for the whole generation, which accepts the generated tokens only), from a fresh sequence. `options` are that
+ * method's: temperature, topK, topP, minP, seed, xtc {probability, threshold}, dryRepeatPenalty {strength, base,
+ * allowedLength, lastTokens, sequenceBreakers}. The result also has the raw logits of every step, evaluated again
+ * teacher-forced over prompt + generated tokens (so a sampler can be replayed on them).
+ */
+export interface SampleOp {
+  op: 'sample';
+  tokens: number[];
+  nPredict: number;
+  options: Record<string, unknown>;
+}
+
+export type ReferenceOp = SampleOp | EvalOp | TokenizeOp | DetokenizeOp | BenchOp | TokenizeBenchOp | EmbedOp | RankOp | EmbedBenchOp;
 
 export interface ReferenceRequest extends ReferenceLoad {
   ops: ReferenceOp[];
@@ -156,6 +171,14 @@ export interface EvalResult {
   /** Per step, base64 of a little-endian Float32Array[nVocab] of raw logits (before any sampler). */
   logits: string[];
   greedy: number[];
+}
+
+export interface SampleResult {
+  op: 'sample';
+  /** The sampled tokens (an end-of-generation token ends them and is included). */
+  tokens: number[];
+  /** Per sampled token, base64 of a little-endian Float32Array[nVocab] of the raw logits it was drawn from. */
+  logits: string[];
 }
 
 export interface TokenizeResult { op: 'tokenize'; tokens: number[] }
@@ -229,7 +252,7 @@ export interface EmbedBenchResult {
 
 export type ReferenceResult =
   | EvalResult | TokenizeResult | DetokenizeResult | BenchResult | TokenizeBenchResult | EmbedResult | RankResult
-  | EmbedBenchResult;
+  | EmbedBenchResult | SampleResult;
 
 export interface ReferenceInfo {
   nodeLlamaCpp: string;

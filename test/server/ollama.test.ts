@@ -115,7 +115,7 @@ test('errors reach the client as ResponseError with the status and message', asy
   await assert.rejects(ollama.generate({ model: 'llama3', prompt: 'x', stream: false }), check(404, /model "llama3" is not served/));
   await assert.rejects(ollama.chat({ model: 'stories260K', messages: [{ role: 'user', content: 'x' }], format: { type: 'string', format: 'email' }, stream: false }), check(400, /format at \/format is not supported: "email"/));
   await assert.rejects(ollama.generate({ model: 'stories260K', prompt: 'x', stream: false, options: { temperature: -1 } }), check(400, /options\.temperature must be >= 0/));
-  await assert.rejects(ollama.generate({ model: 'stories260K', prompt: 'x', stream: false, options: { mirostat: 2 } }), check(400, /mirostat/));
+  await assert.rejects(ollama.generate({ model: 'stories260K', prompt: 'x', stream: false, options: { mirostat: 3 } }), check(400, /options\.mirostat must be <= 2/));
   await assert.rejects(ollama.chat({ model: 'stories260K', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'retrieval', function: { name: 'f' } }], stream: false }), check(400, /tools\[0\]\.type must be "function"/));
 });
 

@@ -1,10 +1,11 @@
 // llama-server's sampling fields, read in one place: the request fields of /completion and /infill that become
 // SamplingOptions, and the `generation_settings` / `params` object its responses, /props and /slots report.
-// Fields the engine has no sampler for (mirostat, xtc_*, dry_*, dynatemp_*, samplers, min_keep) are not read here:
-// they are reported at their disabled defaults in generationSettings.
+// The llama.cpp-named extras (mirostat, typical_p, min_keep, xtc_*, dry_*, samplers) are readLlamaSamplerFields',
+// shared with the OpenAI dialect; dynatemp_* has no sampler here and is reported at its disabled default.
 
 import { DEFAULT_SAMPLING, type SamplingOptions } from '../../engine/sampler/index.ts';
 import type { Tokenizer } from '../../tokenizer/types.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import { readLlamaGrammar } from '../structured-output.ts';
 import { FieldError, checkNumber, type Fields } from '../validate.ts';
 
@@ -18,19 +19,18 @@ export const RANDOM_SEED = 0xffffffff;
  */
 export function readLlamaSampling(f: Fields, vocab?: Tokenizer): SamplingOptions {
   const topK = f.number('top_k', { integer: true });
-  const typicalP = f.number('typical_p', { min: 0, minExclusive: true });
   const seed = f.number('seed', { integer: true, min: -1, max: RANDOM_SEED });
   const sampling: SamplingOptions = {
     temperature: f.number('temperature'),
     topK: topK === undefined ? undefined : Math.max(0, topK),
     topP: f.number('top_p', { min: 0, max: 1 }),
     minP: f.number('min_p', { min: 0, max: 1 }),
-    typicalP: typicalP === undefined ? undefined : Math.min(1, typicalP),
     repeatPenalty: f.number('repeat_penalty', { min: 0, minExclusive: true }),
     repeatLastN: f.number('repeat_last_n', { integer: true, min: -1 }),
     presencePenalty: f.number('presence_penalty'),
     frequencyPenalty: f.number('frequency_penalty'),
     seed: seed === undefined || seed === -1 || seed === RANDOM_SEED ? undefined : seed,
+    ...readLlamaSamplerFields(f, { ignoreUnimplementedOrder: true }),
   };
   const bias = readLogitBias(f, vocab);
   if (bias.length) sampling.logitBias = bias;
@@ -87,8 +87,8 @@ export interface SettingsExtra {
 
 /**
  * llama-server's generation settings object (`generation_settings` of /completion, `params` of /slots and
- * /props' default_generation_settings): the engine's defaults where the request set nothing. Samplers the engine
- * does not have are listed at the values that switch them off.
+ * /props' default_generation_settings): the engine's defaults where the request set nothing. dynatemp, which the
+ * engine does not have, is listed at the values that switch it off.
  */
 export function generationSettings(s: SamplingOptions, x: SettingsExtra): Record<string, unknown> {
   const d = DEFAULT_SAMPLING;
@@ -101,21 +101,21 @@ export function generationSettings(s: SamplingOptions, x: SettingsExtra): Record
     top_k: s.topK ?? d.topK,
     top_p: s.topP ?? d.topP,
     min_p: s.minP ?? d.minP,
-    xtc_probability: 0,
-    xtc_threshold: 0.1,
+    xtc_probability: s.xtcProbability ?? d.xtcProbability,
+    xtc_threshold: s.xtcThreshold ?? d.xtcThreshold,
     typical_p: s.typicalP ?? d.typicalP,
     repeat_last_n: s.repeatLastN ?? d.repeatLastN,
     repeat_penalty: s.repeatPenalty ?? d.repeatPenalty,
     presence_penalty: s.presencePenalty ?? d.presencePenalty,
     frequency_penalty: s.frequencyPenalty ?? d.frequencyPenalty,
-    dry_multiplier: 0,
-    dry_base: 1.75,
-    dry_allowed_length: 2,
-    dry_penalty_last_n: -1,
-    dry_sequence_breakers: ['\n', ':', '"', '*'],
-    mirostat: 0,
-    mirostat_tau: 5,
-    mirostat_eta: 0.1,
+    dry_multiplier: s.dryMultiplier ?? d.dryMultiplier,
+    dry_base: s.dryBase ?? d.dryBase,
+    dry_allowed_length: s.dryAllowedLength ?? d.dryAllowedLength,
+    dry_penalty_last_n: s.dryPenaltyLastN ?? d.dryPenaltyLastN,
+    dry_sequence_breakers: [...(s.drySequenceBreakers ?? d.drySequenceBreakers)],
+    mirostat: s.mirostat ?? d.mirostat,
+    mirostat_tau: s.mirostatTau ?? d.mirostatTau,
+    mirostat_eta: s.mirostatEta ?? d.mirostatEta,
     stop: [...x.stop],
     max_tokens: x.nPredict ?? -1,
     n_keep: x.nKeep,
@@ -124,9 +124,9 @@ export function generationSettings(s: SamplingOptions, x: SettingsExtra): Record
     stream: x.stream,
     logit_bias: s.logitBias ? [...s.logitBias].map(([id, b]) => [id, Number.isFinite(b) ? b : false]) : [],
     n_probs: x.nProbs,
-    min_keep: 0,
+    min_keep: s.minKeep ?? d.minKeep,
     grammar: s.grammar ?? '',
-    samplers: ['penalties', 'top_k', 'typ_p', 'top_p', 'min_p', 'temperature'],
+    samplers: [...(s.samplers ?? d.samplers)],
     timings_per_token: false,
     post_sampling_probs: x.postSamplingProbs,
   };

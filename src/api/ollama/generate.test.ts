@@ -27,7 +27,10 @@ test('options: num_predict -1/-2 mean no limit, negative seed means random, load
   assert.equal(o({ num_predict: 0 }).maxTokens, 0);
   assert.equal(o({ seed: -1 }).sampling.seed, undefined);
   assert.equal(o({ num_ctx: 512, num_thread: 4, use_mmap: true, mirostat: 0, tfs_z: 1 }).numCtx, 512);
-  assert.throws(() => o({ mirostat: 1 }), /options\.mirostat is not supported/);
+  assert.deepEqual(o({ mirostat: 2, mirostat_tau: 3, mirostat_eta: 0.2 }).sampling,
+    { temperature: undefined, topK: undefined, topP: undefined, minP: undefined, repeatPenalty: undefined, repeatLastN: undefined,
+      presencePenalty: undefined, frequencyPenalty: undefined, seed: undefined, mirostat: 2, mirostatTau: 3, mirostatEta: 0.2 });
+  assert.throws(() => o({ mirostat: 3 }), /options\.mirostat must be <= 2/);
   assert.throws(() => o({ tfs_z: 0.9 }), /options\.tfs_z is not supported/);
 });
 

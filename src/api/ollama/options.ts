@@ -2,6 +2,7 @@
 
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
+import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 
 export interface OllamaOptions {
   sampling: SamplingOptions;
@@ -24,20 +25,17 @@ export function readOllamaOptions(v: Fields | undefined): OllamaOptions {
     topK: num('top_k', { integer: true, min: 0 }),
     topP: num('top_p', { min: 0, max: 1 }),
     minP: num('min_p', { min: 0, max: 1 }),
-    typicalP: num('typical_p', { min: 0, max: 1, minExclusive: true }),
     repeatPenalty: num('repeat_penalty', { min: 0, minExclusive: true }),
     repeatLastN: num('repeat_last_n', { integer: true, min: -1 }),
     presencePenalty: num('presence_penalty'),
     frequencyPenalty: num('frequency_penalty'),
     seed: num('seed', { integer: true }),
+    // mirostat, mirostat_tau, mirostat_eta, typical_p (Ollama's names too) and llama.cpp's XTC, DRY and samplers
+    ...readLlamaSamplerFields(v),
   };
   // Ollama treats a negative seed as "random".
   if (sampling.seed !== undefined && sampling.seed < 0) sampling.seed = undefined;
   else if (sampling.seed !== undefined) sampling.seed = sampling.seed % 2 ** 32;
-  const mirostat = num('mirostat', { integer: true, min: 0, max: 2 });
-  if (mirostat) throw unsupported(v.name('mirostat'), 'mirostat sampling is not implemented; use 0');
-  num('mirostat_tau');
-  num('mirostat_eta');
   const tfs = num('tfs_z', { min: 0 });
   if (tfs !== undefined && tfs !== 1) throw unsupported(v.name('tfs_z'), 'tail-free sampling is not implemented; use 1');
   for (const k of ['rope_frequency_base', 'rope_frequency_scale']) {
@@ -54,6 +52,35 @@ export function readOllamaOptions(v: Fields | undefined): OllamaOptions {
   };
   v.rejectUnknown();
   return opts;
+}
+
+/**
+ * Sampling settings some clients send at the top level of /api/chat and /api/generate instead of in `options`:
+ * the AI SDK's Ollama provider (ollama-ai-provider-v2) sends `temperature`, `top_p` and `max_output_tokens` to
+ * /api/chat, and `temperature`, `top_p`, `max_tokens`, `frequency_penalty`, `presence_penalty` and `stop` to
+ * /api/generate. Ollama itself reads none of them (they are dropped, and the model's defaults apply); here they are
+ * honoured as the options they name, because that is what the client's user asked for. A value in `options`
+ * wins over its top-level twin.
+ */
+export function withTopLevelOptions(f: Fields, o: OllamaOptions): OllamaOptions {
+  const limit = f.number('max_output_tokens', { integer: true, min: 0 }) ?? f.number('max_tokens', { integer: true, min: 0 });
+  const top: SamplingOptions = {
+    temperature: f.number('temperature', { min: 0 }),
+    topP: f.number('top_p', { min: 0, max: 1 }),
+    frequencyPenalty: f.number('frequency_penalty'),
+    presencePenalty: f.number('presence_penalty'),
+  };
+  const sampling = { ...o.sampling };
+  for (const [k, v] of Object.entries(top) as [keyof SamplingOptions, unknown][]) {
+    if (v !== undefined && sampling[k] === undefined) (sampling as Record<string, unknown>)[k] = v;
+  }
+  const stop = (f.stringList('stop') ?? []).filter((s) => s.length > 0);
+  return {
+    ...o,
+    sampling,
+    maxTokens: o.maxTokens ?? limit,
+    stop: o.stop.length ? o.stop : stop,
+  };
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import type { ChatMessage } from '../../chat/template.ts';
 import type { ChoiceResult } from '../native.ts';
-import { Fields, FieldError, objects } from '../validate.ts';
+import { Fields, FieldError } from '../validate.ts';
 import { readItem, readMetadata, type ItemLookup, type NewId, type ResponseItem } from './responses-request.ts';
 
 export interface ConversationObject {
@@ -29,7 +29,7 @@ function readItems(f: Fields, key: string, newId: NewId, lookup: ItemLookup, req
     return [];
   }
   if (list.length > MAX_ITEMS) throw new FieldError(key, `${key} has ${list.length} items; at most ${MAX_ITEMS} may be added at a time`);
-  return objects(list, key).map((item) => readItem(item, newId, lookup));
+  return f.children(list, key).map((item) => readItem(item, newId, lookup));
 }
 
 /** POST /v1/conversations: `items` (optional) and `metadata`. A missing body is an empty conversation. */

@@ -6,7 +6,7 @@ import type { ChatMessage } from '../../chat/template.ts';
 import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
 import type { NativeRequest, PromptInput } from '../native.ts';
-import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { Fields, FieldError, unsupported } from '../validate.ts';
 import { jsonObjectGrammar, schemaGrammar } from '../structured-output.ts';
 
 export interface InputTextPart { type: 'input_text'; text: string }
@@ -121,7 +121,7 @@ function readContent(m: Fields, role: MessageItem['role']): MessageItem['content
   if (raw === undefined) throw new FieldError(m.name('content'), `${m.name('content')} is required`);
   if (typeof raw === 'string') return [text(raw)];
   if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content parts`);
-  return objects(raw, m.name('content')).map((p) => {
+  return m.children(raw, m.name('content')).map((p) => {
     const type = p.required('type', (x, k) => x.string(k));
     if (type === 'input_text' || type === 'output_text' || type === 'text') {
       const t = p.required('text', (x, k) => x.string(k));
@@ -145,7 +145,7 @@ function readOutput(f: Fields): string {
   const raw = f.raw('output');
   if (typeof raw === 'string') return raw;
   if (!Array.isArray(raw)) throw new FieldError(f.name('output'), `${f.name('output')} must be a string or an array of input_text parts`);
-  return objects(raw, f.name('output')).map((p) => {
+  return f.children(raw, f.name('output')).map((p) => {
     const type = p.string('type');
     if (type !== 'input_text') throw unsupported(p.name('type'), `output part type ${JSON.stringify(type)}: only input_text parts are supported`);
     const t = p.required('text', (x, k) => x.string(k));
@@ -165,7 +165,7 @@ export function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseI
     const item = lookup(ref);
     if (item === undefined) throw new FieldError(f.name('id'), `item_reference ${JSON.stringify(ref)}: no stored output item has this id`, 'not_found');
     // A stored item was read by this function when it was made, so it reads again (with its own id).
-    return readItem(new Fields(item, f.path), newId, () => undefined);
+    return readItem(f.child(item, f.path), newId, () => undefined);
   }
   const id = f.string('id');
   const status = f.oneOf('status', STATUSES) ?? 'completed';
@@ -191,14 +191,14 @@ export function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseI
     return { id: id ?? newId('fco_'), type, call_id: callId, output, status };
   }
   if (type === 'reasoning') {
-    const summary = objects(f.array('summary') ?? [], f.name('summary')).map((p) => {
+    const summary = f.children(f.array('summary') ?? [], f.name('summary')).map((p) => {
       p.oneOf('type', ['summary_text']);
       const text = p.required('text', (x, k) => x.string(k));
       p.rejectUnknown();
       return { type: 'summary_text' as const, text };
     });
     // Reasoning text parts (reasoning_text) are read as summary: both are the thinking the template shows again.
-    for (const p of objects(f.array('content') ?? [], f.name('content'))) {
+    for (const p of f.children(f.array('content') ?? [], f.name('content'))) {
       p.oneOf('type', ['reasoning_text']);
       summary.push({ type: 'summary_text', text: p.required('text', (x, k) => x.string(k)) });
       p.rejectUnknown();
@@ -216,7 +216,7 @@ export function readInput(f: Fields, newId: NewId, lookup: ItemLookup): Response
   if (raw === undefined) throw new FieldError('input', 'input is required');
   if (typeof raw === 'string') return [{ id: newId('msg_'), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: raw }] }];
   if (!Array.isArray(raw)) throw new FieldError('input', 'input must be a string or an array of input items');
-  return objects(raw, 'input').map((item) => readItem(item, newId, lookup));
+  return f.children(raw, 'input').map((item) => readItem(item, newId, lookup));
 }
 
 /** Function tools in the Responses shape `{type: "function", name, description, parameters, strict}`. */
@@ -224,7 +224,7 @@ function readTools(f: Fields): { specs: ToolSpec[]; wire: WireFunctionTool[] } |
   const list = f.array('tools');
   if (!list?.length) return undefined;
   const seen = new Set<string>();
-  const wire = objects(list, 'tools').map((t): WireFunctionTool => {
+  const wire = f.children(list, 'tools').map((t): WireFunctionTool => {
     const type = t.required('type', (x, k) => x.string(k));
     if (type !== 'function') {
       throw unsupported(t.name('type'), `tool type ${JSON.stringify(type)}: built-in tools (web search, file search, code interpreter, computer use, MCP…) are not implemented; only function tools`);
@@ -250,7 +250,7 @@ function readToolChoice(f: Fields): WireToolChoice | undefined {
   if (v === undefined) return undefined;
   if (v === 'none' || v === 'auto' || v === 'required') return v;
   if (typeof v === 'string') throw new FieldError('tool_choice', `tool_choice must be "none", "auto", "required" or {"type": "function", "name": …}; got ${JSON.stringify(v)}`);
-  const c = new Fields(v, 'tool_choice');
+  const c = f.child(v, 'tool_choice');
   const type = c.required('type', (x, k) => x.string(k));
   if (type !== 'function') throw unsupported('tool_choice.type', `tool_choice of type ${JSON.stringify(type)}: only "function" (a named function tool) is implemented`);
   const name = c.required('name', (x, k) => x.string(k, { nonEmpty: true }));
@@ -308,7 +308,7 @@ function readConversationParam(f: Fields): string | undefined {
     if (!raw) throw new FieldError('conversation', 'conversation must not be empty');
     return raw;
   }
-  const c = new Fields(raw, 'conversation');
+  const c = f.child(raw, 'conversation');
   const id = c.required('id', (x, k) => x.string(k, { nonEmpty: true }));
   c.rejectUnknown();
   return id;

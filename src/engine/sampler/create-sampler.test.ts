@@ -86,3 +86,47 @@ test('sampleWithInfo reports raw log-softmax, not the truncated distribution', (
   assert.ok(Math.abs(info.top[1].logprob - Math.log(0.25)) < 1e-6);
   assert.equal(info.top[2].logprob, -Infinity);
 });
+
+test('samplers chooses the stages and their order; mirostat replaces them with temperature → mirostat', () => {
+  const o = { seed: 1, xtcProbability: 0.5, typicalP: 0.9, repeatPenalty: 1.1 };
+  assert.deepEqual(names(createSampler(o)), ['penalties', 'top-k', 'typical', 'top-p', 'min-p', 'xtc', 'temperature', 'dist']);
+  assert.deepEqual(names(createSampler({ ...o, samplers: ['temperature', 'xtc', 'top_k', 'top_k'] })),
+    ['temperature', 'xtc', 'top-k', 'top-k', 'dist'], 'penalties only where listed');
+  assert.deepEqual(names(createSampler({ ...o, xtcThreshold: 0.6 })), ['penalties', 'top-k', 'typical', 'top-p', 'min-p', 'temperature', 'dist'],
+    'a threshold above 0.5 disables XTC');
+  assert.deepEqual(names(createSampler({ ...o, logitBias: [[1, 1]], mirostat: 1 })), ['logit-bias', 'temperature', 'mirostat']);
+  assert.deepEqual(names(createSampler({ ...o, mirostat: 2 })), ['temperature', 'mirostat-v2']);
+  assert.equal(createSampler({ mirostat: 2, seed: 7 }).seed, 7);
+  assert.deepEqual(names(createSampler({ mirostat: 2, temperature: 0 })), ['greedy']);
+});
+
+test('temperature <= 0: stages before temperature that can move the argmax stay, truncation only ahead of them', () => {
+  assert.deepEqual(names(createSampler({ temperature: 0, typicalP: 0.5 })), ['top-k', 'typical', 'greedy']);
+  assert.deepEqual(names(createSampler({ temperature: 0, xtcProbability: 1, seed: 1 })), ['top-k', 'top-p', 'min-p', 'xtc', 'greedy']);
+  assert.deepEqual(names(createSampler({ temperature: 0, xtcProbability: 1, samplers: ['temperature', 'xtc'] })), ['greedy'],
+    'after temperature 0 one token is left: XTC cannot cut');
+  assert.deepEqual(names(createSampler({ temperature: 0, samplers: ['top_k', 'top_p'] })), ['top-k', 'top-p', 'dist'],
+    'without a temperature stage the temperature value is not used (as in llama.cpp)');
+  // XTC before temperature 0 removes the top choice: the runner-up wins
+  const s = createSampler({ temperature: 0, xtcProbability: 1, xtcThreshold: 0.1, topK: 0, topP: 1, minP: 0, seed: 1 });
+  assert.equal(s.sample(new Float32Array([Math.log(0.5), Math.log(0.3), Math.log(0.2)])), 2);
+});
+
+test('DRY in the chain reads its breakers through the tokenizer', () => {
+  assert.throws(() => createSampler({ dryMultiplier: 0.8 }), (e) => isHearthError(e, 'internal'));
+  const s = createSampler({ dryMultiplier: 0.8, drySequenceBreakers: [], temperature: 0 });
+  assert.deepEqual(names(s), ['dry', 'greedy']);
+  s.acceptAll([0, 1, 2, 0, 1]);
+  assert.equal(s.sample(new Float32Array([0, 0, 0.5, 0.4])), 3, 'the repeat "0 1 2" is penalised by 0.8');
+  assert.deepEqual(names(createSampler({ dryMultiplier: 0.8, dryPenaltyLastN: 0, seed: 1 })), ['top-k', 'top-p', 'min-p', 'temperature', 'dist']);
+});
+
+test('invalid new options are invalid_argument errors naming the option', () => {
+  const bad: [object, string][] = [[{ mirostat: 3 }, 'mirostat'], [{ mirostatTau: NaN }, 'mirostatTau'], [{ mirostatEta: Infinity }, 'mirostatEta'],
+    [{ xtcProbability: 1.5 }, 'xtcProbability'], [{ xtcThreshold: -0.1 }, 'xtcThreshold'], [{ dryMultiplier: -1 }, 'dryMultiplier'],
+    [{ dryBase: 0.5 }, 'dryBase'], [{ dryAllowedLength: 1.5 }, 'dryAllowedLength'], [{ dryPenaltyLastN: -2 }, 'dryPenaltyLastN'],
+    [{ drySequenceBreakers: [1] }, 'drySequenceBreakers'], [{ samplers: ['top_k', 'nope'] }, 'samplers'], [{ minKeep: -1 }, 'minKeep']];
+  for (const [o, name] of bad) {
+    assert.throws(() => createSampler(o as never), (e) => isHearthError(e, 'invalid_argument') && e.message.includes(name), JSON.stringify(o));
+  }
+});

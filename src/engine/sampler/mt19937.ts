@@ -43,6 +43,15 @@ export class Mt19937 {
     return r < 1 ? r : 1 - 2 ** -53;
   }
 
+  /**
+   * A float in [0, 1) as libstdc++'s std::uniform_real_distribution<float>(0, 1) makes it from a 32-bit engine
+   * (generate_canonical<float, 24>): one draw, rounded to float and scaled by 2^-32; 1 becomes the float below 1.
+   */
+  nextFloat(): number {
+    const r = Math.fround(this.nextUint32()) / 4294967296;
+    return r < 1 ? r : Math.fround(1 - 2 ** -24);
+  }
+
   clone(): Mt19937 {
     const c = new Mt19937(0);
     c.mt.set(this.mt);

@@ -32,8 +32,8 @@ export function randomSeed(): number {
 
 /**
  * Draws a position with probability softmax(logits), leaving normalised probabilities in c.probs.
- * Same as llama.cpp's llama_sampler_dist: mt19937 seeded with `seed`, one uniform double per draw, and
- * the first position whose running sum of exp(logit - max) reaches sum * u.
+ * Same as llama.cpp's llama_sampler_dist: mt19937 seeded with `seed`, one uniform double per step (a single
+ * candidate included), and the first position whose running sum of exp(logit - max) reaches sum * u.
  */
 export class DistSampler implements Sampler {
   readonly name = 'dist';
@@ -57,6 +57,7 @@ export class DistSampler implements Sampler {
     }
     c.selected = 0;
     if (n === 1) {
+      this.rng.nextDouble(); // llama.cpp draws here too (keeping its stream aligned with backend sampling)
       c.probs[0] = 1;
       return;
     }
