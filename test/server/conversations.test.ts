@@ -180,11 +180,22 @@ test('hearth-conversation on chat completions, /api/chat and /v1/messages: the h
   const input = Number(/"input_tokens":(\d+)/.exec(sse)![1]);
   assert.equal(input, tokens(history));
 
+  // and a streamed response in the same conversation sees all of it
+  const stream = await openai.responses.create({ model: MODEL, conversation: c.id, input: 'Again.', max_output_tokens: 4, temperature: 0, stream: true });
+  let done: OpenAI.Responses.Response | undefined;
+  for await (const e of stream) if (e.type === 'response.completed' || e.type === 'response.incomplete') done = e.response;
+  assert.ok(done);
+
   const items = await allItems(c.id);
   // the system prompt is kept once; each turn adds its user message and the answer
-  assert.deepEqual(items.map((i) => i.type === 'message' && i.role), ['system', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
-  const last = items.at(-1)!;
-  assert.ok(last.type === 'message' && last.content[0].type === 'output_text' && last.content[0].text.length > 0);
+  assert.deepEqual(items.map((i) => i.type === 'message' && i.role),
+    ['system', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+  assert.equal(items.at(-1)!.id, done.output.at(-1)!.id);
+  const answer = items[6];
+  assert.ok(answer.type === 'message' && answer.content[0].type === 'output_text' && answer.content[0].text.length > 0);
+  // the streamed answer's prompt was the whole conversation before it
+  const stored = items.slice(0, 7).map((i) => ({ role: i.type === 'message' ? i.role : '', content: i.type === 'message' ? i.content.map((p) => ('text' in p ? p.text : '')).join('') : '' }));
+  assert.equal(done.usage!.input_tokens, tokens([...stored, { role: 'user', content: 'Again.' }]));
 
   // an unknown conversation is a 404 in each dialect's shape
   const missing = await fetch(`${srv.base}/api/chat`, {

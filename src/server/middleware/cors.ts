@@ -13,9 +13,9 @@ import { HearthError } from '../../util/errors.ts';
 import { isLoopback } from './host-check.ts';
 
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
-const EXPOSE = 'x-request-id, hearth-ignored-fields, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, ' +
+const EXPOSE = 'x-request-id, hearth-ignored-fields, hearth-context, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, ' +
   'x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens';
-const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta, x-stainless-retry-count';
+const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta, x-stainless-retry-count, hearth-conversation';
 
 /** Schemes of app, editor and extension pages, allowed by default with any host. */
 export const LOCAL_SCHEMES = ['app:', 'file:', 'tauri:', 'vscode-webview:', 'vscode-file:', 'chrome-extension:', 'moz-extension:'] as const;
