@@ -20,6 +20,8 @@ export interface ContextReport {
   /** Summaries written for this request (0: the stored one was reused). */
   summariesWritten: number;
   summaryId: number;
+  /** Compressed-away items placed before the recent turns because they match the new input (recall). */
+  recalled: number;
 }
 
 export interface FittedContext {
@@ -49,6 +51,8 @@ export interface FitOptions {
   /** Turns kept verbatim at the end of the history. */
   keepTurns: number;
   summariser: Summariser;
+  /** Most compressed-away items recalled before the recent turns (0, the default: none). */
+  recall?: number;
 }
 
 interface Turn {
@@ -90,7 +94,7 @@ export async function fitConversation(o: FitOptions): Promise<FittedContext> {
   const turns = turnsOf(own.rest);
   let summary: StoredSummary | undefined = o.store.latestSummary(o.conversationId);
   const visible = (s: StoredSummary | undefined) => turns.filter((t) => s === undefined || t.lastSeq > s.throughSeq);
-  const assemble = (s: StoredSummary | undefined): ChatMessage[] => {
+  const assemble = (s: StoredSummary | undefined, recalled: string[] = []): ChatMessage[] => {
     const head = pinned.map((m) => ({ ...m }));
     if (s) {
       const text = `${SUMMARY_HEADING}\n${s.text}`;
@@ -98,6 +102,7 @@ export async function fitConversation(o: FitOptions): Promise<FittedContext> {
       if (last?.role === 'system') last.content = `${last.content}\n\n${text}`;
       else head.push({ role: 'system', content: text });
     }
+    if (recalled.length) head.push({ role: 'system', content: `${RECALL_HEADING}\n${recalled.join('\n')}` });
     return [...head, ...messagesOfItems(visible(s).flatMap((t) => t.items)), ...o.input];
   };
   let messages = assemble(summary);
@@ -129,15 +134,46 @@ export async function fitConversation(o: FitOptions): Promise<FittedContext> {
   }
   if (!summary || visible(summary).length === turns.length) return { messages, tokens };
   const whole = await o.count(assemble(undefined));
+  // Recall: the summarised items that best match the new input, best first, as many as the budget still takes.
+  let recalled = recallSnippets(o, summary);
+  while (recalled.length) {
+    const withRecall = assemble(summary, recalled);
+    const n = await o.count(withRecall);
+    if (n <= o.budget) {
+      messages = withRecall;
+      tokens = n;
+      break;
+    }
+    recalled = recalled.slice(0, -1);
+  }
   return {
     messages, tokens,
-    report: { summarisedTurns: summary.turns, tokensSaved: Math.max(0, whole - tokens), summariesWritten: written, summaryId: summary.id },
+    report: {
+      summarisedTurns: summary.turns, tokensSaved: Math.max(0, whole - tokens), summariesWritten: written, summaryId: summary.id,
+      recalled: recalled.length,
+    },
   };
+}
+
+export const RECALL_HEADING = 'Earlier messages that may be relevant:';
+
+function recallSnippets(o: FitOptions, summary: StoredSummary): string[] {
+  if (!o.recall) return [];
+  const query = o.input.map((m) => m.content).join(' ');
+  const out: string[] = [];
+  for (const hit of o.store.search(o.conversationId, query, 4 * o.recall)) {
+    if (!hit.item || hit.item.seq > summary.throughSeq) continue;
+    const [m] = messagesOfItems([hit.item.item as unknown as ResponseItem]);
+    if (m?.content) out.push(`${m.role}: ${m.content}`);
+    if (out.length === o.recall) break;
+  }
+  return out;
 }
 
 /** The hearth-context header's value. */
 export function contextHeader(r: ContextReport): string {
-  return `summarised_turns=${r.summarisedTurns}; tokens_saved=${r.tokensSaved}; summaries_written=${r.summariesWritten}; summary_id=${r.summaryId}`;
+  return `summarised_turns=${r.summarisedTurns}; tokens_saved=${r.tokensSaved}; summaries_written=${r.summariesWritten}; summary_id=${r.summaryId}` +
+    (r.recalled ? `; recalled=${r.recalled}` : '');
 }
 
 /** The summariser's instructions. */

@@ -24,6 +24,8 @@ export interface ConversationOptions {
 }
 
 export const CONVERSATION_HEADER = 'hearth-conversation';
+/** Metadata that turns recall on for a conversation: how many compressed-away items may come back (1 to 8). */
+export const RECALL_METADATA = 'hearth_recall';
 export const CONTEXT_HEADER = 'hearth-context';
 
 /** Output tokens held back when the request does not say: an eighth of the context, at most 512. */
@@ -91,13 +93,14 @@ export class Conversations {
    * Rewrites the request's one chat prompt: pinned system messages, the stored history (summarised where it must
    * be), then the new turn; sets hearth-context when a summary was used. Returns the new turn's items.
    */
-  async prepare(conversationId: string, native: NativeRequest, provider: Provider, reply: FastifyReply, signal?: AbortSignal): Promise<FittedContext> {
+  async prepare(conversation: StoredConversation, native: NativeRequest, provider: Provider, reply: FastifyReply, signal?: AbortSignal): Promise<FittedContext> {
+    const conversationId = conversation.id;
     const prompt = native.prompts[0] as PromptInput & { kind: 'chat' };
     const { pinned, rest } = splitPinned(prompt.messages);
     const nCtx = Math.min(native.numCtx ?? provider.card.nCtx, provider.card.nCtx);
     const budget = Math.floor(nCtx * this.o.budgetShare) - (native.maxTokens ?? defaultReserve(nCtx));
     const fitted = await fitConversation({
-      store: this.store, conversationId, pinned, input: rest, budget, keepTurns: this.o.keepTurns,
+      store: this.store, conversationId, pinned, input: rest, budget, keepTurns: this.o.keepTurns, recall: recallOf(conversation.metadata[RECALL_METADATA]),
       count: (messages) => provider.countTokens({ ...prompt, messages }),
       summariser: this.summariser(provider, signal),
     });
@@ -128,7 +131,7 @@ export class Conversations {
     const header = request.headers[CONVERSATION_HEADER];
     if (header === undefined) return undefined;
     const id = Array.isArray(header) ? header[0] : header;
-    this.get(id, request, CONVERSATION_HEADER);
+    const conversation = this.get(id, request, CONVERSATION_HEADER);
     const prompt = native.prompts[0];
     if (native.prompts.length !== 1 || prompt.kind !== 'chat' || native.n !== 1) {
       throw new FieldError(CONVERSATION_HEADER, `${CONVERSATION_HEADER} needs one chat prompt with one choice (n = 1)`);
@@ -137,7 +140,7 @@ export class Conversations {
     // The request's system prompt is stored once, when the conversation has none yet.
     const keepPinned = storedPinned(this.store.items(id)).pinned.length === 0;
     const input = itemsOfMessages([...(keepPinned ? pinned : []), ...rest], newId);
-    await this.prepare(id, native, provider, reply, signal);
+    await this.prepare(conversation, native, provider, reply, signal);
     const done = (results: { text: string }[]) => {
       const r = results[0] as Parameters<typeof itemsOfResult>[0] | undefined;
       if (r) this.append(id, [...input, ...itemsOfResult(r, newId)], newId);
@@ -159,6 +162,13 @@ export class Conversations {
       },
     });
   }
+}
+
+/** The hearth_recall metadata value as a count: "on" is 3, a number 1 to 8 is itself, anything else none. */
+function recallOf(text: string | undefined): number {
+  if (text === 'on') return 3;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 && n <= 8 ? n : 0;
 }
 
 /** Longest summary: a sixteenth of the summariser's context, 32 to 512 tokens. */

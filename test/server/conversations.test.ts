@@ -243,3 +243,28 @@ test('with API keys: a conversation is seen, continued and deleted only with the
     keys.close();
   }
 });
+
+test('recall, when the conversation\'s metadata asks for it: a compressed-away message matching the input comes back before the recent turns', async () => {
+  const c = await openai.conversations.create({ metadata: { hearth_recall: '1' } });
+  await openai.responses.create({ model: MODEL, conversation: c.id, input: 'The zeppelin is red.', max_output_tokens: 12, temperature: 0 });
+  for (let turn = 1; turn < 10; turn++) {
+    await openai.responses.create({ model: MODEL, conversation: c.id, input: `Tell me about the cat named Tom number ${turn}.`, max_output_tokens: 12, temperature: 0 });
+  }
+  const summary = store.latestSummary(c.id);
+  assert.ok(summary, 'ten turns were not compressed');
+  const { data: r, response } = await openai.responses.create({
+    model: MODEL, conversation: c.id, input: 'What colour is the zeppelin?', max_output_tokens: 4, temperature: 0,
+  }).withResponse();
+  assert.match(response.headers.get('hearth-context') ?? '', /; recalled=1$/);
+  // the item recall takes is search's first for the input's words: the zeppelin message, summarised away
+  const through = store.latestSummary(c.id)!.throughSeq;
+  const hit = store.search(c.id, 'What colour is the zeppelin?', 10).find((h) => h.item && h.item.seq <= through);
+  assert.equal((hit?.item?.item as { content: { text: string }[] }).content[0].text, 'The zeppelin is red.');
+  assert.ok(r.usage!.input_tokens <= Math.floor(N_CTX * 0.75) - 4);
+  // without the metadata, no recall
+  await openai.conversations.update(c.id, { metadata: {} });
+  const { response: plain } = await openai.responses.create({
+    model: MODEL, conversation: c.id, input: 'What colour is the zeppelin?', max_output_tokens: 4, temperature: 0,
+  }).withResponse();
+  assert.doesNotMatch(plain.headers.get('hearth-context') ?? '', /recalled/);
+});

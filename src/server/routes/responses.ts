@@ -43,15 +43,16 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
     const keyId = ownerOf(request);
     const req = responsesRequestFromOpenAI(request.body, ctx.newId, (id) => store.item(id, keyId));
     const conversations = ctx.conversations;
+    let conversation;
     if (req.conversation !== undefined) {
       if (!conversations) throw unsupported('conversation', 'this server keeps no conversations');
-      conversations.get(req.conversation, request, 'conversation');
+      conversation = conversations.get(req.conversation, request, 'conversation');
     }
     const native = responsesNative(req, history(store, req, keyId));
     const provider = await useModel(ctx, request, reply, req.model);
     requireCapability(provider, 'chat');
     // The conversation's stored history (summarised where it must be) goes before the input.
-    if (req.conversation !== undefined) await conversations!.prepare(req.conversation, native, provider, reply, clientSignal(reply));
+    if (conversation) await conversations!.prepare(conversation, native, provider, reply, clientSignal(reply));
     const builder = new ResponseBuilder({
       id: ctx.newId('resp_'), createdAt: seconds(), model: req.model, echo: req.echo, newId: ctx.newId, now: seconds,
     });
