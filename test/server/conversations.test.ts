@@ -3,7 +3,7 @@
 // schemas; 30 turns of responses.create({conversation}) that outgrow the context and are compressed (the
 // hearth-context header, every item kept, no prompt over the context, summaries written only when needed);
 // the hearth-conversation header on chat completions, /api/chat and /v1/messages; keyword search; a context
-// error when nothing is left to fold.
+// error when nothing is left to fold; keys owning conversations; recall; a separate summariser model.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,11 @@ import { Database } from '../../src/store/database.ts';
 import { ConversationStore } from '../../src/store/conversations.ts';
 import { openStore } from '../../src/store/store.ts';
 import { tempDir } from '../security/harness.ts';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/server/app.ts';
+import { ModelManager } from '../../src/provider/model-manager.ts';
+import { localProvider } from '../../src/provider/local-provider.ts';
+import { canonicalName, describeFile } from '../../src/library/describe.ts';
 
 const MODEL = 'chat';
 const N_CTX = 512;
@@ -267,4 +272,29 @@ test('recall, when the conversation\'s metadata asks for it: a compressed-away m
     model: MODEL, conversation: c.id, input: 'What colour is the zeppelin?', max_output_tokens: 4, temperature: 0,
   }).withResponse();
   assert.doesNotMatch(plain.headers.get('hearth-context') ?? '', /recalled/);
+});
+
+test('--summary-model: summaries are written by the model named for them, leased like any request', async () => {
+  const path = chatTemplateModelPath();
+  const entries = ['talker', 'summariser'].map((name) => describeFile(path, { name }));
+  const models = new ModelManager({
+    source: { list: () => entries, get: (n) => entries.find((e) => e.name === canonicalName(n)) },
+    load: (m) => localProvider({ path, load: { nCtx: N_CTX } }, { alias: m.name, scheduler: { parallel: 1, queueLimit: 4 } })(),
+    keepAliveMs: -1,
+  });
+  const app = createApp({ models, conversations: store, conversation: { summaryModel: 'summariser' } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const { port } = app.server.address() as AddressInfo;
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const c = await client.conversations.create();
+    for (let turn = 0; turn < 9; turn++) {
+      await client.responses.create({ model: 'talker', conversation: c.id, input: `Tell me about the cat named Tom number ${turn}.`, max_output_tokens: 12, temperature: 0 });
+    }
+    const summaries = store.summaries(c.id);
+    assert.ok(summaries.length > 0);
+    assert.ok(summaries.every((s) => s.model === 'summariser'), JSON.stringify(summaries.map((s) => s.model)));
+  } finally {
+    await app.close();
+  }
 });
