@@ -147,7 +147,7 @@ const body = [
   '| ---: | --- | --- | ---: | ---: |',
   ...latencyRows,
   '',
-  'The 100k vector scan (100k × 384 multiply-adds in TypeScript, ≈ 50 ms) misses the 50 ms p99 goal; an approximate or ' +
+  'The 100k exact scan (100k × 384 multiply-adds per query) misses the 50 ms p99 goal; an approximate or ' +
     'binary-quantized index (sqlite-vec\'s bit vectors, LanceDB) is the way there. Keyword p99 is set by queries of common ' +
     'words, whose OR pass ranks most of the corpus.',
 ].join('\n');

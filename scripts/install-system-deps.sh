@@ -9,10 +9,12 @@
 # The llama.cpp reference checks: a C compiler for test/reference/ggml-cpu-harness.c, which calls ggml's own
 # activation packers in each of its CPU libraries.
 #   gcc, libc6-dev  cc and the C library headers
+# The client-matrix test talks to the server with curl, as scripts do.
+#   curl
 # Debian/Ubuntu only; elsewhere it says so and does nothing. Idempotent: installed packages are left alone.
 set -euo pipefail
 
-PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev)
+PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: no apt-get here; install EGL, Mesa's software drivers and a C compiler with the system's package manager" >&2

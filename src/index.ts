@@ -67,4 +67,5 @@ export { openStore, type Store } from './store/store.ts';
 export { databasePath } from './store/database.ts';
 export { SCOPES, type Scope } from './store/keys.ts';
 export { ResponseStore, type ResponseStoreOptions, type StoredResponse } from './store/responses.ts';
+export { ConversationStore, type StoredConversation, type StoredItem, type StoredSummary, type SearchHit } from './store/conversations.ts';
 export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';

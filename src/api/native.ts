@@ -37,6 +37,12 @@ export interface NativeRequest {
   n: number;
   /** Most tokens to generate per choice; undefined = until end of generation or the context is full. */
   maxTokens?: number;
+  /**
+   * The wire field maxTokens came from, when the client sent it and its dialect refuses a limit the context cannot
+   * hold (OpenAI's max_tokens, Anthropic's): prompt + maxTokens beyond the context is then a 400 naming it, before
+   * anything is queued. Undefined: generation stops where the context ends (Ollama's num_predict).
+   */
+  maxTokensParam?: string;
   sampling: SamplingOptions;
   stop: string[];
   /** Report each token's log-probability and this many alternatives; undefined = none. */

@@ -2,7 +2,7 @@
 // Ollama share the `{type: "function", function: {name, description, parameters}}` shape.
 
 import type { ToolChoice, ToolSpec } from '../chat/tools.ts';
-import { Fields, FieldError, objects } from './validate.ts';
+import { FieldError, type Fields } from './validate.ts';
 
 const EMPTY_PARAMETERS = { type: 'object', properties: {} };
 
@@ -15,7 +15,7 @@ function readParameters(f: Fields, key: string): Record<string, unknown> {
 export function readFunctionTools(f: Fields, key = 'tools'): ToolSpec[] | undefined {
   const list = f.array(key);
   if (!list?.length) return undefined;
-  const tools = objects(list, key).map((t): ToolSpec => {
+  const tools = f.children(list, key).map((t): ToolSpec => {
     const type = t.string('type') ?? 'function';
     if (type !== 'function') throw new FieldError(t.name('type'), `${t.name('type')} must be "function"; got ${JSON.stringify(type)}`);
     const fn = t.required('function', (x, k) => x.object(k));
@@ -35,7 +35,7 @@ export function readFunctionTools(f: Fields, key = 'tools'): ToolSpec[] | undefi
 export function readAnthropicTools(f: Fields): ToolSpec[] | undefined {
   const list = f.array('tools');
   if (!list?.length) return undefined;
-  const tools = objects(list, 'tools').map((t): ToolSpec => {
+  const tools = f.children(list, 'tools').map((t): ToolSpec => {
     const type = t.string('type');
     if (type !== undefined && type !== 'custom') {
       throw new FieldError(t.name('type'), `${t.name('type')} ${JSON.stringify(type)}: only custom tools (name, description, input_schema) are implemented`);
@@ -66,7 +66,7 @@ export function readOpenAIToolChoice(f: Fields): ToolChoice | undefined {
   if (v === undefined) return undefined;
   if (v === 'none' || v === 'auto' || v === 'required') return v;
   if (typeof v === 'string') throw new FieldError('tool_choice', `tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": …}}; got ${JSON.stringify(v)}`);
-  const c = new Fields(v, 'tool_choice');
+  const c = f.child(v, 'tool_choice');
   c.required('type', (x, k) => x.oneOf(k, ['function']));
   const fn = c.required('function', (x, k) => x.object(k));
   const name = fn.required('name', (x, k) => x.string(k, { nonEmpty: true }));

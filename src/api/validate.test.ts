@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fields, FieldError, checkNumber, tokenIds } from './validate.ts';
+import { Fields, FieldError, FieldPolicy, checkNumber, readUnder, tokenIds } from './validate.ts';
 import { isHearthError } from '../util/errors.ts';
 
 const fieldError = (param: string, message: RegExp) => (e: unknown) =>
@@ -37,4 +37,31 @@ test('rejectUnknown names every field nobody read; stringList bounds; token ids'
   assert.throws(() => new Fields({ stop: [1] }).stringList('stop'), /stop must be a string or an array of strings/);
   assert.throws(() => tokenIds([1, -1], 'ctx'), fieldError('ctx[1]', /ctx\[1\] must be >= 0/));
   assert.throws(() => new Fields([1]), fieldError('body', /the request body must be a JSON object; got an array/));
+});
+
+test('a registered body reads under its policy: unknown fields are recorded (children too), strict throws', () => {
+  const body = { a: 1, extra: true, child: { b: 2, deep: 3 }, list: [{ c: 1, x: 0 }] };
+  const policy = new FieldPolicy(false);
+  readUnder(body, policy);
+  const f = new Fields(body);
+  f.number('a');
+  const child = f.object('child')!;
+  child.number('b');
+  child.rejectUnknown();
+  for (const item of f.children(f.array('list')!, 'list')) {
+    item.number('c');
+    item.rejectUnknown();
+    item.rejectUnknown();
+  }
+  f.rejectUnknown();
+  assert.deepEqual(policy.ignored, ['child.deep', 'list[0].x', 'extra']);
+  // A body nobody registered is strict, as the converters' own tests call them.
+  assert.throws(() => new Fields({ extra: 1 }).rejectUnknown(), fieldError('extra', /unrecognized field extra/));
+  const strict = { extra: 1 };
+  readUnder(strict, new FieldPolicy(true));
+  assert.throws(() => new Fields(strict).child({ y: 1 }, 'x').rejectUnknown(), fieldError('x.y', /unrecognized field x\.y/));
+  const many = new FieldPolicy(false);
+  for (let i = 0; i < FieldPolicy.MAX_LISTED + 3; i++) many.note(`k${i}`);
+  assert.equal(many.ignored.length, FieldPolicy.MAX_LISTED + 1);
+  assert.equal(many.ignored.at(-1), '(3 more)');
 });

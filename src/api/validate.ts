@@ -18,6 +18,43 @@ export function unsupported(param: string, detail: string): FieldError {
 
 type Json = Record<string, unknown>;
 
+/**
+ * What one request's parsing does with fields nobody read: strict, each is a 400 ("unrecognized field X"); else
+ * they are ignored, as Ollama and llama-server do, and listed in `ignored` (dotted paths) for the response's
+ * hearth-ignored-fields header and the request's log line. Fields whose meaning would be lost (a feature this
+ * server lacks) are refused by the readers with unsupported() in both modes.
+ */
+export class FieldPolicy {
+  /** Most paths kept: the rest are counted. */
+  static readonly MAX_LISTED = 32;
+  readonly strict: boolean;
+  private readonly paths = new Set<string>();
+  private extra = 0;
+
+  constructor(strict: boolean) {
+    this.strict = strict;
+  }
+
+  note(path: string): void {
+    if (this.paths.has(path)) return;
+    if (this.paths.size < FieldPolicy.MAX_LISTED) this.paths.add(path);
+    else this.extra++;
+  }
+
+  /** The paths ignored so far, in reading order; when more than MAX_LISTED, a last entry "(N more)". */
+  get ignored(): string[] {
+    const list = [...this.paths];
+    return this.extra ? [...list, `(${this.extra} more)`] : list;
+  }
+}
+
+const policies = new WeakMap<object, FieldPolicy>();
+
+/** Every Fields later made of `body` (the parsed JSON object, as it is) and its children follows `policy`. */
+export function readUnder(body: unknown, policy: FieldPolicy): void {
+  if (body !== null && typeof body === 'object') policies.set(body, policy);
+}
+
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
@@ -42,15 +79,31 @@ export interface NumberRule {
 export class Fields {
   readonly obj: Json;
   readonly path: string;
+  readonly policy: FieldPolicy;
   private readonly seen = new Set<string>();
 
-  constructor(value: unknown, path = '') {
+  /**
+   * `policy`: the parent's for a child; for a root, the one its body was registered with (readUnder), else a strict
+   * one of its own (presets, direct calls of the converters: unknown fields throw).
+   */
+  constructor(value: unknown, path = '', policy?: FieldPolicy) {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new FieldError(path || 'body', path ? `${path} must be an object; got ${describe(value)}`
         : `the request body must be a JSON object; got ${describe(value)}`);
     }
     this.obj = value as Json;
     this.path = path;
+    this.policy = policy ?? policies.get(value) ?? new FieldPolicy(true);
+  }
+
+  /** `value` as Fields under `path`, reading under this one's policy. */
+  child(value: unknown, path: string): Fields {
+    return new Fields(value, path, this.policy);
+  }
+
+  /** Each item of an array as Fields under `path[i]`, under this one's policy. */
+  children(items: readonly unknown[], path: string): Fields[] {
+    return items.map((v, i) => new Fields(v, `${path}[${i}]`, this.policy));
   }
 
   name(key: string): string {
@@ -117,7 +170,7 @@ export class Fields {
 
   object(key: string): Fields | undefined {
     const v = this.raw(key);
-    return v === undefined ? undefined : new Fields(v, this.name(key));
+    return v === undefined ? undefined : new Fields(v, this.name(key), this.policy);
   }
 
   /** A string or an array of strings (stop sequences), as an array; at most `max` entries. */
@@ -137,13 +190,21 @@ export class Fields {
     return Object.keys(this.obj).filter((k) => !this.seen.has(k) && this.obj[k] !== null && this.obj[k] !== undefined);
   }
 
-  /** Throws for the first field that no reader asked for. */
+  /** Fields that no reader asked for, recorded as ignored whatever the policy (for dialects that ignore them). */
+  ignoreUnknown(): void {
+    for (const k of this.unread()) this.policy.note(this.name(k));
+  }
+
+  /** Fields that no reader asked for: recorded as ignored, or (strict) a 400 naming the first. */
   rejectUnknown(): void {
     const extra = this.unread();
-    if (extra.length > 0) {
-      throw new FieldError(this.name(extra[0]), `unrecognized field ${this.name(extra[0])}` +
-        (extra.length > 1 ? ` (and ${extra.slice(1).map((k) => this.name(k)).join(', ')})` : ''));
+    if (extra.length === 0) return;
+    if (!this.policy.strict) {
+      for (const k of extra) this.policy.note(this.name(k));
+      return;
     }
+    throw new FieldError(this.name(extra[0]), `unrecognized field ${this.name(extra[0])}` +
+      (extra.length > 1 ? ` (and ${extra.slice(1).map((k) => this.name(k)).join(', ')})` : ''));
   }
 }
 
@@ -156,11 +217,6 @@ export function checkNumber(v: unknown, name: string, rule: NumberRule = {}): nu
   }
   if (max !== undefined && v > max) throw new FieldError(name, `${name} must be <= ${max}${min !== undefined ? ` and ${rule.minExclusive ? '>' : '>='} ${min}` : ''}; got ${v}`);
   return v;
-}
-
-/** Each item of an array as Fields under `path[i]`. */
-export function objects(items: readonly unknown[], path: string): Fields[] {
-  return items.map((v, i) => new Fields(v, `${path}[${i}]`));
 }
 
 /** Token ids: non-negative integers below vocabSize. */

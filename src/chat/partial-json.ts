@@ -106,16 +106,20 @@ class Reader {
       if (!v) return undefined;
       node.members.push([(key as { value: string }).value, v]);
       if (v.end < 0) break;
-      this.space();
-      if (this.eof) break;
-      const c = this.s[this.i++];
-      if (c === '}') {
-        node.end = this.i;
-        return node;
-      }
-      if (c !== ',') return undefined;
+      const after = this.separator('}');
+      if (after === 'bad') return undefined;
+      if (after === 'close') node.end = this.i;
+      if (after !== 'next') break;
     }
     return node;
+  }
+
+  /** After a member or item: a comma (next), the closing bracket (close, i after it), the end of the text, or neither (bad). */
+  private separator(close: string): 'next' | 'close' | 'eof' | 'bad' {
+    this.space();
+    if (this.eof) return 'eof';
+    const c = this.s[this.i++];
+    return c === close ? 'close' : c === ',' ? 'next' : 'bad';
   }
 
   private array(start: number): JsonNode | undefined {
@@ -131,14 +135,10 @@ class Reader {
       if (!v) return this.eof ? node : undefined;
       node.items.push(v);
       if (v.end < 0) break;
-      this.space();
-      if (this.eof) break;
-      const c = this.s[this.i++];
-      if (c === ']') {
-        node.end = this.i;
-        return node;
-      }
-      if (c !== ',') return undefined;
+      const after = this.separator(']');
+      if (after === 'bad') return undefined;
+      if (after === 'close') node.end = this.i;
+      if (after !== 'next') break;
     }
     return node;
   }

@@ -7,6 +7,7 @@ import { detectToolFamily, genericToolMessages, type ToolFamily } from '../chat/
 import { infillTokens, requireFimTokens } from '../engine/infill.ts';
 import { promptOpensReasoning, templateReasons, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
 import { HearthError } from '../util/errors.ts';
+import { FieldError } from '../api/validate.ts';
 import { lazyToolGrammar, toolChoiceGrammar } from './tool-grammar.ts';
 import type { ModelInfo } from '../engine/model-info.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../api/native.ts';
@@ -160,6 +161,18 @@ class ToolReader {
   }
 }
 
+/** A maxTokens the client asked for that the context cannot hold after the longest prompt (maxTokensParam). */
+function checkMaxTokens(model: ModelInfo, req: NativeRequest, prompts: readonly number[][]): void {
+  const param = req.maxTokensParam;
+  if (param === undefined || req.maxTokens === undefined) return;
+  const window = Math.min(req.numCtx ?? model.nCtx, model.nCtx);
+  const longest = Math.max(...prompts.map((p) => p.length));
+  // A prompt that alone fills the window gets the scheduler's own error, about the prompt.
+  if (longest >= window || longest + req.maxTokens <= window) return;
+  throw new FieldError(param, `${param} is ${req.maxTokens}: the prompt (${longest} tokens) + ${param} exceeds the context of ` +
+    `${window} tokens; at most ${Math.max(window - longest, 0)} tokens can be generated`, 'context_length_exceeded');
+}
+
 /** Queues scheduler jobs (all or none), rejecting when they cannot be; events follow through onEvent. */
 export type SubmitJobs = (specs: JobSpec[], onEvent: (index: number, ev: JobEvent) => void) => Promise<void>;
 
@@ -172,6 +185,7 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
   const t0 = performance.now();
   const prompts = req.prompts.map((p) => promptTokens(model, p, req.maxTokens));
   const plans = req.prompts.map((p, i) => toolPlan(model, p, prompts[i], req));
+  checkMaxTokens(model, req, prompts);
   const specs: JobSpec[] = [];
   const readers: (ToolReader | undefined)[] = [];
   const echo: string[] = [];

@@ -5,10 +5,11 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { HearthError } from '../util/errors.ts';
 import type { ModelManager } from '../provider/model-manager.ts';
 import { totalStats } from './stats.ts';
-import { dialectErrorBody, errorInfo, RETRYABLE } from './errors.ts';
+import { dialectErrorBody, errorInfo, isAnthropic, RETRYABLE } from './errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { ignoredFieldsPlugin } from './middleware/ignored-fields.ts';
 import { security, type SecurityOptions } from './middleware/security.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
@@ -24,6 +25,9 @@ import { Database } from '../store/database.ts';
 import { ResponseStore } from '../store/responses.ts';
 import { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { knowledgeRoutes, modelEmbedders, type KnowledgeRouteOptions } from './routes/knowledge.ts';
+import { ConversationStore } from '../store/conversations.ts';
+import { Conversations, type ConversationOptions } from './conversations.ts';
+import { conversationsRoutes } from './routes/conversations.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -43,10 +47,18 @@ export interface AppDeps {
   now?: () => Date;
   newId?: (prefix: string) => string;
   version?: string;
-  /** API keys, scopes, rate limits, usage audit, browser origins (default: no keys, no audit, browsers refused). */
+  /**
+   * API keys, scopes, rate limits, usage audit, browser origins and Host names (default: no keys, no audit, the
+   * origins and names of this machine only).
+   */
   security?: SecurityOptions;
   /** POST /api/pull: where models go and which hosts they may come from (default the Hub, into HEARTH_MODELS). */
   pull?: PullRouteOptions;
+  /**
+   * Unknown request fields are a 400 ("unrecognized field X"), as they were before tolerant parsing; default
+   * false: they are ignored and listed in the hearth-ignored-fields header and the log line.
+   */
+  strict?: boolean;
   /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
   /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
@@ -54,6 +66,10 @@ export interface AppDeps {
   /** Files and vector stores (/v1/files, /v1/vector_stores); default: an in-memory database over `models`, gone when the app closes. */
   knowledge?: KnowledgeBase;
   knowledgeRoutes?: KnowledgeRouteOptions;
+  /** Where conversations are kept (default: the responses' in-memory database when that is the default, else a new one). */
+  conversations?: ConversationStore;
+  /** Compression: the summariser model, the budget's share of the context, the turns kept verbatim. */
+  conversation?: ConversationOptions;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -90,6 +106,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   bodyParser(app);
   requestLog(metrics)(app);
+  ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
   security(deps.security ?? {}, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -99,24 +116,27 @@ export function createApp(deps: AppDeps): FastifyInstance {
     const info = errorInfo(err);
     if (info.status >= 500 && !RETRYABLE.has(info.code)) request.log.error({ err }, 'request failed');
     if (RETRYABLE.has(info.code)) reply.header('retry-after', String(retryAfter));
-    reply.code(info.status).send(dialectErrorBody(request.url, info));
+    reply.code(info.status).send(dialectErrorBody(request.url, info, isAnthropic(request)));
   });
   app.setNotFoundHandler((request, reply) => {
     const info = errorInfo(new HearthError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
-    reply.code(404).send(dialectErrorBody(request.url, info));
+    reply.code(404).send(dialectErrorBody(request.url, info, isAnthropic(request)));
   });
 
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
   };
+  const memory = deps.responses && deps.conversations ? undefined : Database.open(':memory:');
+  if (memory) app.addHook('onClose', async () => memory.close());
+  const responses = deps.responses ?? new ResponseStore(memory!);
+  ctx.conversations = new Conversations(deps.conversations ?? new ConversationStore(memory!), models, deps.conversation);
   openaiRoutes(app, ctx);
   const kbMemory = deps.knowledge ? undefined : Database.open(':memory:');
   const kb = deps.knowledge ?? new KnowledgeBase(kbMemory!, { embedders: modelEmbedders(models) });
   knowledgeRoutes(app, kb, deps.knowledgeRoutes);
   if (kbMemory) app.addHook('onClose', async () => (await kb.close(), kbMemory.close()));
-  const memory = deps.responses ? undefined : Database.open(':memory:');
-  responsesRoutes(app, ctx, deps.responses ?? new ResponseStore(memory!), kb);
-  if (memory) app.addHook('onClose', async () => memory.close());
+  responsesRoutes(app, ctx, responses, kb);
+  conversationsRoutes(app, ctx, ctx.conversations, responses);
   ollamaRoutes(app, ctx);
   libraryRoutes(app, models, deps.libraryRoutes);
   pullRoutes(app, deps.pull);

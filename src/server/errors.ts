@@ -72,19 +72,28 @@ export function errorInfo(e: unknown): ErrorInfo {
   return { status: STATUS[h.code] ?? 500, code: h.code, message: h.message, param: h instanceof FieldError ? h.param : undefined };
 }
 
+/** A request from an Anthropic client (its SDKs send anthropic-version with every request). */
+export function isAnthropic(request: { headers: Record<string, string | string[] | undefined> }): boolean {
+  return request.headers['anthropic-version'] !== undefined;
+}
+
 /** llama-server's native endpoints (routes/llama-server.ts): their errors are llama-server's. */
 const LLAMA_PATHS: ReadonlySet<string> = new Set(['/completion', '/completions', '/infill', '/tokenize', '/detokenize', '/apply-template',
   '/embedding', '/embeddings', '/props', '/slots']);
 
-/** Which API a path belongs to, for the shape of its error bodies. */
-export function dialectOf(url: string): Dialect {
+/**
+ * Which API a path belongs to, for the shape of its error bodies; /v1/models is shared, and Anthropic's when
+ * the request says so (`anthropic`: isAnthropic).
+ */
+export function dialectOf(url: string, anthropic = false): Dialect {
   const path = url.split('?')[0];
   if (path.startsWith('/v1/messages')) return 'anthropic';
+  if (anthropic && (path === '/v1/models' || path.startsWith('/v1/models/'))) return 'anthropic';
   if (path.startsWith('/api/') || path === '/') return 'ollama';
   if (LLAMA_PATHS.has(path)) return 'llama';
   return 'openai';
 }
 
-export function dialectErrorBody(url: string, info: ErrorInfo): object {
-  return errorBody(dialectOf(url), info);
+export function dialectErrorBody(url: string, info: ErrorInfo, anthropic = false): object {
+  return errorBody(dialectOf(url, anthropic), info);
 }

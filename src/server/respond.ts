@@ -11,6 +11,7 @@ import type { ErrorInfo } from '../api/errors.ts';
 import type { ModelManager } from '../provider/model-manager.ts';
 import type { Generation, Provider } from '../provider/types.ts';
 import type { Metrics } from './middleware/metrics.ts';
+import type { Conversations } from './conversations.ts';
 import { errorInfo } from './errors.ts';
 import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
 
@@ -21,6 +22,8 @@ export interface RouteContext {
   /** A fresh response id with the dialect's prefix. */
   newId: (prefix: string) => string;
   version: string;
+  /** Stored conversations (the Responses API's `conversation`, the hearth-conversation header). */
+  conversations?: Conversations;
 }
 
 export const defaultId = (prefix: string): string => `${prefix}${randomUUID().replaceAll('-', '').slice(0, 24)}`;

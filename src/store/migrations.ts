@@ -77,8 +77,52 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX response_items_response ON response_items (response_id);
   `,
-  // 4: reserved (another step of the schema lands here).
-  '',
+  // 4: conversations (src/store/conversations.ts): their items in order, the rolling summaries of compression,
+  // and a full-text index over both.
+  `
+  CREATE TABLE conversations (
+    id          TEXT PRIMARY KEY,        -- "conv_…"
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    key_id      TEXT,                    -- the API key that created it; NULL: none (authentication off)
+    metadata    TEXT NOT NULL            -- JSON object of string pairs
+  ) STRICT;
+
+  CREATE TABLE conversation_items (
+    seq             INTEGER PRIMARY KEY, -- the conversation's order
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    id              TEXT NOT NULL,       -- the item's id ("msg_…", "fc_…", "fco_…", "rs_…")
+    item            TEXT NOT NULL,       -- JSON: the item as it is listed
+    text            TEXT NOT NULL,       -- what search reads: message text, call name and arguments, output
+    UNIQUE (conversation_id, id)
+  ) STRICT;
+
+  CREATE TABLE conversation_summaries (
+    id              INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    from_seq        INTEGER NOT NULL,    -- the span this step folded in: items from_seq … through_seq
+    through_seq     INTEGER NOT NULL,    -- the summary covers every item up to here
+    turns           INTEGER NOT NULL,    -- turns it covers, in all
+    text            TEXT NOT NULL,
+    model           TEXT NOT NULL,       -- the model that wrote it
+    created_at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX conversation_summaries_through ON conversation_summaries (conversation_id, through_seq);
+
+  -- rowid: an item's seq, or a summary's id negated
+  CREATE VIRTUAL TABLE conversation_search USING fts5 (text, conversation_id UNINDEXED);
+  CREATE TRIGGER conversation_items_indexed AFTER INSERT ON conversation_items BEGIN
+    INSERT INTO conversation_search (rowid, text, conversation_id) VALUES (new.seq, new.text, new.conversation_id);
+  END;
+  CREATE TRIGGER conversation_items_unindexed AFTER DELETE ON conversation_items BEGIN
+    DELETE FROM conversation_search WHERE rowid = old.seq;
+  END;
+  CREATE TRIGGER conversation_summaries_indexed AFTER INSERT ON conversation_summaries BEGIN
+    INSERT INTO conversation_search (rowid, text, conversation_id) VALUES (-new.id, new.text, new.conversation_id);
+  END;
+  CREATE TRIGGER conversation_summaries_unindexed AFTER DELETE ON conversation_summaries BEGIN
+    DELETE FROM conversation_search WHERE rowid = -old.id;
+  END;
+  `,
   // 5: the knowledge base (src/knowledge/): uploaded files, vector stores, their files' ingest state, chunks with
   // embeddings (little-endian float32 blobs) and an FTS5 index of the chunks' text.
   `

@@ -1,9 +1,10 @@
-// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog and its stored responses.
+// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog, its stored responses and its conversations.
 
 import { Database, databasePath } from './database.ts';
 import { KeyStore } from './keys.ts';
 import { ModelStore } from './models.ts';
 import { ResponseStore } from './responses.ts';
+import { ConversationStore } from './conversations.ts';
 import { UsageLog } from './usage.ts';
 
 export interface Store {
@@ -12,6 +13,7 @@ export interface Store {
   readonly usage: UsageLog;
   readonly models: ModelStore;
   readonly responses: ResponseStore;
+  readonly conversations: ConversationStore;
   close(): void;
 }
 
@@ -19,5 +21,5 @@ export interface Store {
 export function openStore(path: string = databasePath(), now: () => number = Date.now): Store {
   const database = Database.open(path);
   return { database, keys: new KeyStore(database, now), usage: new UsageLog(database), models: new ModelStore(database),
-    responses: new ResponseStore(database, { now }), close: () => database.close() };
+    responses: new ResponseStore(database, { now }), conversations: new ConversationStore(database, now), close: () => database.close() };
 }

@@ -141,23 +141,25 @@ test('admin endpoints: create (secret once), list (never a secret), revoke; admi
   assert.equal((await call(srv.base, '/admin/keys/key_missing', { key: admin, method: 'DELETE' })).status, 404);
 });
 
-test('browsers: an Origin not allowed is refused; an allowed one gets CORS headers and preflights', async () => {
+test('browsers: an Origin not allowed is refused; an added one gets CORS headers and preflights', async () => {
   const refused = await call(srv.base, '/v1/models', { key: user, headers: { origin: 'https://evil.example' } });
   assert.equal(refused.status, 403);
   assert.match(refused.json.error.message, /origin "https:\/\/evil.example" are not allowed/);
-  const cors = await startSecureServer({ security: { corsOrigins: ['http://localhost:3000'] } });
+  const cors = await startSecureServer({ security: { corsOrigins: ['https://app.example:3000'] } });
   try {
     const key = cors.store.keys.create({ name: 'web' }).secret;
     const pre = await call(cors.base, '/v1/chat/completions', {
-      method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      method: 'OPTIONS', headers: { origin: 'https://app.example:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
     });
     assert.equal(pre.status, 204);
-    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example:3000');
     assert.equal(pre.headers.get('access-control-allow-headers'), 'authorization, content-type');
-    const ok = await call(cors.base, '/v1/models', { key, headers: { origin: 'http://localhost:3000' } });
+    const ok = await call(cors.base, '/v1/models', { key, headers: { origin: 'https://app.example:3000' } });
     assert.equal(ok.status, 200);
-    assert.equal(ok.headers.get('access-control-allow-origin'), 'http://localhost:3000');
-    assert.equal((await call(cors.base, '/v1/models', { key, headers: { origin: 'http://localhost:3001' } })).status, 403);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.example:3000');
+    assert.equal((await call(cors.base, '/v1/models', { key, headers: { origin: 'https://app.example:3001' } })).status, 403);
+    // the local origins stay allowed beside the added one
+    assert.equal((await call(cors.base, '/v1/models', { key, headers: { origin: 'http://localhost:3001' } })).status, 200);
   } finally {
     await cors.close();
   }

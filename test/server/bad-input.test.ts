@@ -1,4 +1,6 @@
 // Bad requests, table-driven: each gets its dialect's error shape, a 4xx status and a message naming the fault.
+// The server runs strict (hearth serve --strict), so an unknown field is one of them (tolerant.test.ts: by default
+// they are ignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -6,7 +8,7 @@ import { startServer, type TestServer } from './harness.ts';
 
 let srv: TestServer;
 before(async () => {
-  srv = await startServer({ parallel: 1, app: { bodyLimit: 64 * 1024 } });
+  srv = await startServer({ parallel: 1, app: { bodyLimit: 64 * 1024, strict: true } });
 });
 after(() => srv.close());
 
@@ -44,6 +46,9 @@ const OPENAI: Case[] = [
   { name: 'temperature a string', path: '/v1/chat/completions', body: { model: M, messages: msgs, temperature: 'hot' }, status: 400, message: /temperature must be a number; got the string "hot"/, param: 'temperature' },
   { name: 'top_p out of range', path: '/v1/chat/completions', body: { model: M, messages: msgs, top_p: 1.5 }, status: 400, message: /top_p must be <= 1/, param: 'top_p' },
   { name: 'max_tokens zero', path: '/v1/chat/completions', body: { model: M, messages: msgs, max_tokens: 0 }, status: 400, message: /max_tokens must be >= 1/, param: 'max_tokens' },
+  { name: 'max_tokens beyond the context', path: '/v1/chat/completions', body: { model: M, messages: msgs, max_tokens: 1e20 }, status: 400, message: /the prompt \(\d+ tokens\) \+ max_tokens exceeds the context of \d+ tokens/, param: 'max_tokens' },
+  { name: 'max_completion_tokens beyond the context', path: '/v1/chat/completions', body: { model: M, messages: msgs, max_completion_tokens: 1e6 }, status: 400, message: /max_completion_tokens exceeds the context/, param: 'max_completion_tokens' },
+  { name: 'completions max_tokens beyond the context', path: '/v1/completions', body: { model: M, prompt: 'Once', max_tokens: 1e20 }, status: 400, message: /max_tokens exceeds the context/, param: 'max_tokens' },
   { name: 'max_tokens fractional', path: '/v1/chat/completions', body: { model: M, messages: msgs, max_tokens: 2.5 }, status: 400, message: /max_tokens must be an integer/, param: 'max_tokens' },
   { name: 'n too large', path: '/v1/chat/completions', body: { model: M, messages: msgs, n: 100 }, status: 400, message: /n must be <= 16/, param: 'n' },
   { name: 'five stop strings', path: '/v1/chat/completions', body: { model: M, messages: msgs, stop: ['a', 'b', 'c', 'd', 'e'] }, status: 400, message: /stop has 5 entries; at most 4/, param: 'stop' },
@@ -111,6 +116,7 @@ const ANTHROPIC: Case[] = [
   { name: 'thinking type', path: '/v1/messages', body: { model: M, max_tokens: 5, messages: msgs, thinking: { type: 'sometimes' } }, status: 400, message: /thinking.type must be one of "enabled", "disabled"/ },
   { name: 'tool_use block from the user', path: '/v1/messages', body: { model: M, max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'a', name: 'f', input: {} }] }] }, status: 400, message: /user block type "tool_use"/ },
   { name: 'unknown field', path: '/v1/messages', body: { model: M, max_tokens: 5, messages: msgs, temprature: 1 }, status: 400, message: /unrecognized field temprature/ },
+  { name: 'max_tokens beyond the context', path: '/v1/messages', body: { model: M, max_tokens: 1e20, messages: msgs }, status: 400, message: /max_tokens exceeds the context/ },
   { name: 'count_tokens: unknown model', path: '/v1/messages/count_tokens', body: { model: 'claude-x', messages: msgs }, status: 404, message: /model "claude-x" is not served/ },
 ];
 

@@ -91,6 +91,8 @@ export interface ServerOptions extends Partial<SchedulerOptions> {
   alias?: string;
   nCtx?: number;
   app?: Partial<AppDeps>;
+  /** The address to listen on (default 127.0.0.1); `base` is on 127.0.0.1 whatever it is. */
+  listenHost?: string;
   /** Wait for the model before resolving (default true). */
   ready?: boolean;
   /** Where the server's model comes from (default: `path`, at once); a promise holds the server in loading. */
@@ -116,7 +118,7 @@ export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
     keepAliveMs: -1,
   });
   const app = createApp({ models, ...o.app });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: o.listenHost ?? '127.0.0.1', port: 0 });
   const started = models.preload(name);
   if (o.ready ?? true) await started;
   else started.catch(() => {});

@@ -4,7 +4,7 @@
 import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput } from '../native.ts';
-import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { Fields, FieldError, unsupported } from '../validate.ts';
 import { argumentsObject, readAnthropicToolChoice, readAnthropicTools } from '../tools.ts';
 
 const IGNORED = ['service_tier', 'cache_control', 'inference_geo', 'speed', 'user_profile_id', 'workspace_id', 'diagnostics'];
@@ -23,10 +23,10 @@ function textBlock(b: Fields): string {
   return t;
 }
 
-function text(blocks: unknown, path: string, what: string): string {
+function text(parent: Fields, blocks: unknown, path: string, what: string): string {
   if (typeof blocks === 'string') return blocks;
   if (!Array.isArray(blocks)) throw new FieldError(path, `${path} must be a string or an array of content blocks`);
-  return objects(blocks, path).map((b) => {
+  return parent.children(blocks, path).map((b) => {
     const type = b.required('type', (f, k) => f.string(k));
     if (type !== 'text') {
       throw unsupported(b.name('type'), `${what} block type ${JSON.stringify(type)}: only "text" blocks are supported here (no images, documents or thinking)`);
@@ -58,7 +58,7 @@ function turn(m: Fields): ChatMessage[] {
     if (content) out.push({ role, content });
     content = '';
   };
-  for (const b of objects(raw, m.name('content'))) {
+  for (const b of m.children(raw, m.name('content'))) {
     const type = b.required('type', (f, k) => f.string(k));
     if (type === 'text') content += textBlock(b);
     else if (type === 'thinking' && role === 'assistant') {
@@ -81,7 +81,7 @@ function turn(m: Fields): ChatMessage[] {
       flush();
       const id = b.required('tool_use_id', (f, k) => f.string(k, { nonEmpty: true }));
       const c = b.raw('content');
-      const result = c === undefined ? '' : text(c, b.name('content'), 'tool_result content');
+      const result = c === undefined ? '' : text(b, c, b.name('content'), 'tool_result content');
       const isError = b.boolean('is_error') ?? false;
       b.object('cache_control');
       b.rejectUnknown();
@@ -102,11 +102,11 @@ function conversation(f: Fields): ChatMessage[] {
   const out: ChatMessage[] = [];
   const system = f.raw('system');
   if (system !== undefined) {
-    const s = text(system, 'system', 'system');
+    const s = text(f, system, 'system', 'system');
     if (s) out.push({ role: 'system', content: s });
   }
   const list = f.required('messages', (x, k) => x.array(k, { nonEmpty: true }));
-  for (const m of objects(list, 'messages')) out.push(...turn(m));
+  for (const m of f.children(list, 'messages')) out.push(...turn(m));
   return out;
 }
 
@@ -170,6 +170,7 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
     prompts: [prompt],
     n: 1,
     maxTokens,
+    maxTokensParam: 'max_tokens',
     sampling: {
       temperature: f.number('temperature', { min: 0, max: 1 }),
       topP: f.number('top_p', { min: 0, max: 1 }),

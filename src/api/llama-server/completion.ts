@@ -5,7 +5,7 @@
 
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo } from '../native.ts';
 import type { Tokenizer } from '../../tokenizer/types.ts';
-import { FieldError, objects, unsupported, type Fields } from '../validate.ts';
+import { FieldError, unsupported, type Fields } from '../validate.ts';
 import { endFields } from './fields.ts';
 import { generationSettings, readLlamaSampling } from './sampling.ts';
 
@@ -100,7 +100,7 @@ export function completionRequestFromLlama(f: Fields, vocab: Tokenizer | undefin
 export function infillRequestFromLlama(f: Fields, vocab: Tokenizer | undefined): LlamaCompletionRequest {
   const prefix = f.required('input_prefix', (x, k) => x.string(k));
   const suffix = f.required('input_suffix', (x, k) => x.string(k));
-  const extra = objects(f.array('input_extra') ?? [], 'input_extra').map((c) => {
+  const extra = f.children(f.array('input_extra') ?? [], 'input_extra').map((c) => {
     const text = c.required('text', (x, k) => x.string(k));
     const filename = c.string('filename');
     return filename === undefined ? { text } : { filename, text };

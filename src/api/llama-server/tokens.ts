@@ -77,7 +77,7 @@ export function detokenize(vocab: Tokenizer, ids: readonly number[]): string {
 
 /** POST /apply-template: messages (as /v1/chat/completions takes them), tools and chat_template_kwargs. */
 export function applyTemplateRequestFromLlama(f: Fields): PromptInput & { kind: 'chat' } {
-  const messages: ChatMessage[] = chatMessagesFromOpenAI(f.required('messages', (x, k) => x.array(k, { nonEmpty: true })));
+  const messages: ChatMessage[] = chatMessagesFromOpenAI(f, f.required('messages', (x, k) => x.array(k, { nonEmpty: true })));
   const tools: ToolSpec[] | undefined = readFunctionTools(f);
   const vars = f.object('chat_template_kwargs')?.obj;
   endFields(f);

@@ -4,11 +4,11 @@ import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ToolSpec } from '../../chat/tools.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { stopOrLength } from '../native.ts';
-import { Fields, objects, tokenIds, unsupported } from '../validate.ts';
+import { Fields, tokenIds, unsupported } from '../validate.ts';
 import { argumentsObject, readFunctionTools } from '../tools.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
 import { readOllamaFormat } from '../structured-output.ts';
-import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported } from './options.ts';
+import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported, withTopLevelOptions } from './options.ts';
 
 /** A chat prompt with think as the template's enable_thinking (tools: Ollama's API has no tool choice, so 'auto'). */
 function chatPrompt(messages: ChatMessage[], think: boolean | undefined, tools?: ToolSpec[]): PromptInput {
@@ -22,7 +22,7 @@ function chatPrompt(messages: ChatMessage[], think: boolean | undefined, tools?:
 function messageToolCalls(m: Fields): ChatToolCall[] | undefined {
   const list = m.array('tool_calls');
   if (!list?.length) return undefined;
-  return objects(list, m.name('tool_calls')).map((c) => {
+  return m.children(list, m.name('tool_calls')).map((c) => {
     const id = c.string('id');
     c.raw('type');
     const fn = c.required('function', (x, k) => x.object(k));
@@ -49,7 +49,7 @@ function common(f: Fields, prompts: PromptInput[]): NativeRequest {
   rejectUnsupported(f, { tools: prompts.some((p) => p.kind === 'chat' && p.tools !== undefined) });
   const grammar = readOllamaFormat(f);
   const logprobs = readLogprobs(f);
-  const o = readOllamaOptions(f.object('options'));
+  const o = withTopLevelOptions(f, readOllamaOptions(f.object('options')));
   return {
     model: '',
     prompts,
@@ -110,7 +110,7 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
   const list = f.array('messages') ?? [];
-  const messages = objects(list, 'messages').map((m): ChatMessage => {
+  const messages = f.children(list, 'messages').map((m): ChatMessage => {
     const role = m.required('role', (x, k) => x.oneOf(k, ROLES));
     const content = m.string('content') ?? '';
     const images = m.array('images');

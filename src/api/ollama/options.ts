@@ -55,6 +55,35 @@ export function readOllamaOptions(v: Fields | undefined): OllamaOptions {
 }
 
 /**
+ * Sampling settings some clients send at the top level of /api/chat and /api/generate instead of in `options`:
+ * the AI SDK's Ollama provider (ollama-ai-provider-v2) sends `temperature`, `top_p` and `max_output_tokens` to
+ * /api/chat, and `temperature`, `top_p`, `max_tokens`, `frequency_penalty`, `presence_penalty` and `stop` to
+ * /api/generate. Ollama itself reads none of them (they are dropped, and the model's defaults apply); here they are
+ * honoured as the options they name, because that is what the client's user asked for. A value in `options`
+ * wins over its top-level twin.
+ */
+export function withTopLevelOptions(f: Fields, o: OllamaOptions): OllamaOptions {
+  const limit = f.number('max_output_tokens', { integer: true, min: 0 }) ?? f.number('max_tokens', { integer: true, min: 0 });
+  const top: SamplingOptions = {
+    temperature: f.number('temperature', { min: 0 }),
+    topP: f.number('top_p', { min: 0, max: 1 }),
+    frequencyPenalty: f.number('frequency_penalty'),
+    presencePenalty: f.number('presence_penalty'),
+  };
+  const sampling = { ...o.sampling };
+  for (const [k, v] of Object.entries(top) as [keyof SamplingOptions, unknown][]) {
+    if (v !== undefined && sampling[k] === undefined) (sampling as Record<string, unknown>)[k] = v;
+  }
+  const stop = (f.stringList('stop') ?? []).filter((s) => s.length > 0);
+  return {
+    ...o,
+    sampling,
+    maxTokens: o.maxTokens ?? limit,
+    stop: o.stop.length ? o.stop : stop,
+  };
+}
+
+/**
  * keep_alive in milliseconds, as Ollama reads it: a number is seconds, a string a Go duration ("5m", "1h30m",
  * "300ms", "-1m") or a bare number of seconds ("0", "-1"); any negative value keeps the model loaded forever (-1),
  * 0 unloads it as soon as the request ends. Undefined when absent (the server's --keep-alive applies).

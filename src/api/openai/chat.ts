@@ -2,11 +2,11 @@
 
 import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
-import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { Fields, FieldError, unsupported } from '../validate.ts';
 import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
 import {
-  markIgnored, readN, readSampling, readStop, readStreamOptions, rejectFunctions, usageOf, utf8Bytes,
+  markIgnored, readLlamaServerFields, readN, readSampling, readStop, readStreamOptions, rejectFunctions, sentLimit, usageOf, utf8Bytes,
   type ResponseMeta, type Usage,
 } from './common.ts';
 
@@ -24,7 +24,7 @@ function messageContent(m: Fields, role: string): string {
   }
   if (typeof raw === 'string') return raw;
   if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content parts`);
-  return objects(raw, m.name('content')).map((part) => {
+  return m.children(raw, m.name('content')).map((part) => {
     const type = part.string('type');
     if (type === 'text') {
       const text = part.required('text', (f, k) => f.string(k));
@@ -40,7 +40,7 @@ function messageContent(m: Fields, role: string): string {
 function messageToolCalls(m: Fields): ChatToolCall[] | undefined {
   const list = m.array('tool_calls');
   if (!list) return undefined;
-  return objects(list, m.name('tool_calls')).map((c) => {
+  return m.children(list, m.name('tool_calls')).map((c) => {
     const id = c.string('id');
     c.oneOf('type', ['function']);
     const fn = c.required('function', (x, k) => x.object(k));
@@ -52,8 +52,8 @@ function messageToolCalls(m: Fields): ChatToolCall[] | undefined {
   });
 }
 
-export function chatMessagesFromOpenAI(list: unknown[]): ChatMessage[] {
-  return objects(list, 'messages').map((m) => {
+export function chatMessagesFromOpenAI(f: Fields, list: unknown[]): ChatMessage[] {
+  return f.children(list, 'messages').map((m) => {
     const role = m.required('role', (f, k) => f.oneOf(k, ROLES));
     if (role === 'function') throw unsupported(m.name('role'), 'role "function" belongs to the deprecated function calling; send role "tool" with tool_call_id');
     if (m.has('function_call')) throw unsupported(m.name('function_call'), 'the deprecated function_call is not implemented; send tool_calls');
@@ -79,11 +79,12 @@ export function chatMessagesFromOpenAI(list: unknown[]): ChatMessage[] {
 export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatRequestExtras {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
-  const messages = chatMessagesFromOpenAI(f.required('messages', (x, k) => x.array(k, { nonEmpty: true })));
+  const messages = chatMessagesFromOpenAI(f, f.required('messages', (x, k) => x.array(k, { nonEmpty: true })));
   const stream = f.boolean('stream') ?? false;
   const { includeUsage } = readStreamOptions(f, stream);
   const maxCompletion = f.number('max_completion_tokens', { integer: true, min: 1 });
   const maxTokens = f.number('max_tokens', { integer: true, min: 1 });
+  const { nPredict, nProbs } = readLlamaServerFields(f);
   const logprobs = f.boolean('logprobs') ?? false;
   const top = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
   if (top !== undefined && !logprobs) throw new FieldError('top_logprobs', 'top_logprobs requires logprobs to be true');
@@ -118,10 +119,10 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     model,
     prompts: [prompt],
     n: readN(f),
-    maxTokens: maxCompletion ?? maxTokens,
+    ...sentLimit([['max_completion_tokens', maxCompletion], ['max_tokens', maxTokens], ['n_predict', nPredict]]),
     sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
-    logprobs: logprobs ? (top ?? 0) : undefined,
+    logprobs: logprobs ? (top ?? 0) : nProbs,
     stream,
     includeUsage,
   };

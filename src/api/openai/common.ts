@@ -30,6 +30,27 @@ export function markIgnored(f: Fields): void {
   if (user !== undefined && typeof user !== 'string') throw new FieldError('user', 'user must be a string');
 }
 
+/**
+ * llama-server's own request fields that its clients send to the OpenAI endpoints: `n_predict` (a length limit,
+ * used when the request has no OpenAI one; -1: none), `cache_prompt` and `id_slot`, which only steer llama-server's
+ * prompt cache and slot choice (this server reuses cached prefixes by itself, and picks slots itself). Its
+ * sampler fields are readLlamaSamplerFields'.
+ */
+export function readLlamaServerFields(f: Fields): { nPredict?: number; nProbs?: number } {
+  f.boolean('cache_prompt');
+  f.number('id_slot', { integer: true, min: -1 });
+  const n = f.number('n_predict', { integer: true, min: -1 });
+  // llama-server's n_probs: each token's log-probability with this many alternatives, in OpenAI's logprobs shape.
+  const probs = f.number('n_probs', { integer: true, min: 0, max: 20 });
+  return { nPredict: n === undefined || n < 0 ? undefined : n, ...(probs ? { nProbs: probs } : {}) };
+}
+
+/** The length limit a request sent and the field it came from, the first of `keys` present (maxTokensParam). */
+export function sentLimit(limits: [key: string, value: number | undefined][]): { maxTokens?: number; maxTokensParam?: string } {
+  const hit = limits.find(([, v]) => v !== undefined);
+  return hit ? { maxTokens: hit[1], maxTokensParam: hit[0] } : {};
+}
+
 /** Sampling fields (OpenAI's plus llama-server's top_k, min_p, repeat_penalty, repeat_last_n; its other extras are readLlamaSamplerFields'). */
 export function readSampling(f: Fields): SamplingOptions {
   const sampling: SamplingOptions = {

@@ -4,7 +4,7 @@ import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput, TokenInfo }
 import { Fields, FieldError, checkNumber, unsupported } from '../validate.ts';
 import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import {
-  finishReason, markIgnored, readN, readSampling, readStop, readStreamOptions, usageOf, type ResponseMeta, type Usage,
+  finishReason, markIgnored, readLlamaServerFields, readN, sentLimit, readSampling, readStop, readStreamOptions, usageOf, type ResponseMeta, type Usage,
 } from './common.ts';
 
 /** OpenAI's default when max_tokens is absent. */
@@ -52,14 +52,18 @@ export function completionRequestFromOpenAI(body: unknown): NativeRequest & { in
   if (echo && logprobs !== undefined) throw unsupported('echo', 'echo together with logprobs needs prompt log-probabilities, which are not computed');
   const suffix = f.string('suffix');
   markIgnored(f);
-  const req = {
+  const maxTokens = f.number('max_tokens', { integer: true, min: 0 });
+  const { nPredict, nProbs } = readLlamaServerFields(f);
+  const limit = sentLimit([['max_tokens', maxTokens], ['n_predict', nPredict]]);
+  const req: NativeRequest & { includeUsage: boolean } = {
     model,
     prompts: suffix ? prompts.map((p, i) => infillPrompt(p, suffix, i)) : prompts,
     n,
-    maxTokens: f.number('max_tokens', { integer: true, min: 0 }) ?? DEFAULT_COMPLETION_TOKENS,
+    maxTokens: limit.maxTokens ?? DEFAULT_COMPLETION_TOKENS,
+    ...(limit.maxTokensParam ? { maxTokensParam: limit.maxTokensParam } : {}),
     sampling: { ...readSampling(f), ...readLlamaSamplerFields(f) },
     stop: readStop(f),
-    logprobs,
+    logprobs: logprobs ?? nProbs,
     echo,
     stream,
     includeUsage,

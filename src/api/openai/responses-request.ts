@@ -6,7 +6,7 @@ import type { ChatMessage } from '../../chat/template.ts';
 import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
 import type { NativeRequest, PromptInput } from '../native.ts';
-import { Fields, FieldError, objects, unsupported } from '../validate.ts';
+import { Fields, FieldError, unsupported } from '../validate.ts';
 import { jsonObjectGrammar, schemaGrammar } from '../structured-output.ts';
 
 export interface InputTextPart { type: 'input_text'; text: string }
@@ -90,6 +90,8 @@ export interface ResponseEcho {
   tool_choice: WireToolChoice;
   tools: (WireFunctionTool | WireFileSearchTool)[];
   user?: string;
+  /** The conversation the response belongs to. */
+  conversation?: { id: string };
 }
 
 export interface ResponsesRequest {
@@ -98,6 +100,8 @@ export interface ResponsesRequest {
   input: ResponseItem[];
   instructions?: string;
   previousResponseId?: string;
+  /** The conversation this turn continues and is appended to (`conversation`: an id or {id}). */
+  conversation?: string;
   store: boolean;
   stream: boolean;
   maxOutputTokens?: number;
@@ -131,7 +135,7 @@ function readContent(m: Fields, role: MessageItem['role']): MessageItem['content
   if (raw === undefined) throw new FieldError(m.name('content'), `${m.name('content')} is required`);
   if (typeof raw === 'string') return [text(raw)];
   if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content parts`);
-  return objects(raw, m.name('content')).map((p) => {
+  return m.children(raw, m.name('content')).map((p) => {
     const type = p.required('type', (x, k) => x.string(k));
     if (type === 'input_text' || type === 'output_text' || type === 'text') {
       const t = p.required('text', (x, k) => x.string(k));
@@ -155,7 +159,7 @@ function readOutput(f: Fields): string {
   const raw = f.raw('output');
   if (typeof raw === 'string') return raw;
   if (!Array.isArray(raw)) throw new FieldError(f.name('output'), `${f.name('output')} must be a string or an array of input_text parts`);
-  return objects(raw, f.name('output')).map((p) => {
+  return f.children(raw, f.name('output')).map((p) => {
     const type = p.string('type');
     if (type !== 'input_text') throw unsupported(p.name('type'), `output part type ${JSON.stringify(type)}: only input_text parts are supported`);
     const t = p.required('text', (x, k) => x.string(k));
@@ -166,7 +170,8 @@ function readOutput(f: Fields): string {
 
 const STATUSES = ['in_progress', 'completed', 'incomplete'] as const;
 
-function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
+/** One input item (an item_reference reads as the stored item it names). */
+export function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
   const type = f.string('type') ?? 'message';
   if (type === 'item_reference') {
     const ref = f.required('id', (x, k) => x.string(k, { nonEmpty: true }));
@@ -174,7 +179,7 @@ function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
     const item = lookup(ref);
     if (item === undefined) throw new FieldError(f.name('id'), `item_reference ${JSON.stringify(ref)}: no stored output item has this id`, 'not_found');
     // A stored item was read by this function when it was made, so it reads again (with its own id).
-    return readItem(new Fields(item, f.path), newId, () => undefined);
+    return readItem(f.child(item, f.path), newId, () => undefined);
   }
   const id = f.string('id');
   const status = f.oneOf('status', STATUSES) ?? 'completed';
@@ -200,14 +205,14 @@ function readItem(f: Fields, newId: NewId, lookup: ItemLookup): ResponseItem {
     return { id: id ?? newId('fco_'), type, call_id: callId, output, status };
   }
   if (type === 'reasoning') {
-    const summary = objects(f.array('summary') ?? [], f.name('summary')).map((p) => {
+    const summary = f.children(f.array('summary') ?? [], f.name('summary')).map((p) => {
       p.oneOf('type', ['summary_text']);
       const text = p.required('text', (x, k) => x.string(k));
       p.rejectUnknown();
       return { type: 'summary_text' as const, text };
     });
     // Reasoning text parts (reasoning_text) are read as summary: both are the thinking the template shows again.
-    for (const p of objects(f.array('content') ?? [], f.name('content'))) {
+    for (const p of f.children(f.array('content') ?? [], f.name('content'))) {
       p.oneOf('type', ['reasoning_text']);
       summary.push({ type: 'summary_text', text: p.required('text', (x, k) => x.string(k)) });
       p.rejectUnknown();
@@ -225,7 +230,7 @@ export function readInput(f: Fields, newId: NewId, lookup: ItemLookup): Response
   if (raw === undefined) throw new FieldError('input', 'input is required');
   if (typeof raw === 'string') return [{ id: newId('msg_'), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: raw }] }];
   if (!Array.isArray(raw)) throw new FieldError('input', 'input must be a string or an array of input items');
-  return objects(raw, 'input').map((item) => readItem(item, newId, lookup));
+  return f.children(raw, 'input').map((item) => readItem(item, newId, lookup));
 }
 
 /** Function tools in the Responses shape `{type: "function", name, description, parameters, strict}`. */
@@ -234,7 +239,7 @@ function readTools(f: Fields): { specs: ToolSpec[]; wire: (WireFunctionTool | Wi
   if (!list?.length) return undefined;
   const seen = new Set<string>();
   let fileSearch: WireFileSearchTool | undefined;
-  const all = objects(list, 'tools').map((t): WireFunctionTool | WireFileSearchTool => {
+  const all = f.children(list, 'tools').map((t): WireFunctionTool | WireFileSearchTool => {
     const type = t.required('type', (x, k) => x.string(k));
     if (type === 'file_search') {
       if (fileSearch) throw new FieldError(t.path, `${t.path}: one file_search tool per request (list every store in its vector_store_ids)`);
@@ -277,7 +282,7 @@ function readToolChoice(f: Fields): WireToolChoice | undefined {
   if (v === undefined) return undefined;
   if (v === 'none' || v === 'auto' || v === 'required') return v;
   if (typeof v === 'string') throw new FieldError('tool_choice', `tool_choice must be "none", "auto", "required" or {"type": "function", "name": …}; got ${JSON.stringify(v)}`);
-  const c = new Fields(v, 'tool_choice');
+  const c = f.child(v, 'tool_choice');
   const type = c.required('type', (x, k) => x.string(k));
   if (type !== 'function') throw unsupported('tool_choice.type', `tool_choice of type ${JSON.stringify(type)}: only "function" (a named function tool) is implemented`);
   const name = c.required('name', (x, k) => x.string(k, { nonEmpty: true }));
@@ -311,7 +316,7 @@ function readText(f: Fields): { echo: ResponseEcho['text']; grammar?: string } {
 }
 
 /** `metadata`: at most 16 string pairs (keys up to 64 characters, values up to 512), as OpenAI allows. */
-function readMetadata(f: Fields): Record<string, string> {
+export function readMetadata(f: Fields): Record<string, string> {
   const m = f.object('metadata');
   if (!m) return {};
   const keys = Object.keys(m.obj);
@@ -327,6 +332,20 @@ function readMetadata(f: Fields): Record<string, string> {
   return out;
 }
 
+/** `conversation`: a conversation id, or {id}. */
+function readConversationParam(f: Fields): string | undefined {
+  const raw = f.raw('conversation');
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') {
+    if (!raw) throw new FieldError('conversation', 'conversation must not be empty');
+    return raw;
+  }
+  const c = f.child(raw, 'conversation');
+  const id = c.required('id', (x, k) => x.string(k, { nonEmpty: true }));
+  c.rejectUnknown();
+  return id;
+}
+
 /** Reads a POST /v1/responses body; every field it cannot honour is a 400 naming it. */
 export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: ItemLookup = () => undefined): ResponsesRequest {
   const f = new Fields(body);
@@ -337,6 +356,10 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
     throw unsupported('instructions', 'instructions as a list of items is not implemented; send a string (or put the items in input)');
   }
   const previousResponseId = f.string('previous_response_id', { nonEmpty: true });
+  const conversation = readConversationParam(f);
+  if (conversation !== undefined && previousResponseId !== undefined) {
+    throw new FieldError('conversation', 'conversation and previous_response_id cannot both be given: a response continues one or the other');
+  }
   const store = f.boolean('store') ?? true;
   const stream = f.boolean('stream') ?? false;
   const so = f.object('stream_options');
@@ -377,7 +400,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
   const includeFileSearchResults = include?.includes('file_search_call.results') ?? false;
   const topLogprobs = f.number('top_logprobs', { integer: true, min: 0, max: 20 });
   if (topLogprobs) throw unsupported('top_logprobs', 'log-probabilities are not implemented for the Responses API; use /v1/chat/completions');
-  for (const k of ['conversation', 'prompt', 'modalities', 'audio', 'moderation', 'context_management', 'prompt_cache_options']) {
+  for (const k of ['prompt', 'modalities', 'audio', 'moderation', 'context_management', 'prompt_cache_options']) {
     if (f.has(k)) throw unsupported(k, 'this model runtime has no such feature');
   }
   f.rejectUnknown();
@@ -387,6 +410,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
     model, input, store, stream, sampling, parallelToolCalls: parallel,
     ...(typeof instructions === 'string' ? { instructions } : {}),
     ...(previousResponseId !== undefined ? { previousResponseId } : {}),
+    ...(conversation !== undefined ? { conversation } : {}),
     ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     ...(tools?.specs.length ? { tools: tools.specs } : {}),
     ...(tools?.fileSearch ? { fileSearch: tools.fileSearch, includeFileSearchResults } : {}),
@@ -408,6 +432,7 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
       tool_choice: choice ?? 'auto',
       tools: tools?.wire ?? [],
       ...(user !== undefined ? { user } : {}),
+      ...(conversation !== undefined ? { conversation: { id: conversation } } : {}),
     },
   };
 }

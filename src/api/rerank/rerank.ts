@@ -21,14 +21,14 @@ export interface RerankRequest {
   format: 'jina' | 'tei';
 }
 
-function documentTexts(list: unknown[], key: string): string[] {
+function documentTexts(f: Fields, list: unknown[], key: string): string[] {
   return list.map((d, i) => {
     if (typeof d === 'string') return d;
     const name = `${key}[${i}]`;
     if (d === null || typeof d !== 'object' || Array.isArray(d)) {
       throw new FieldError(name, `${name} must be a string or an object with a text field`);
     }
-    const g = new Fields(d, name);
+    const g = f.child(d, name);
     const text = g.required('text', (x, k) => x.string(k));
     g.rejectUnknown();
     return text;
@@ -43,7 +43,7 @@ export function rerankRequestFromWire(body: unknown): RerankRequest {
   const key = tei ? 'texts' : 'documents';
   const list = f.required(key, (x, k) => x.array(k));
   if (list.length === 0) throw new FieldError(key, `${key} must be a non-empty list: there is nothing to rank`);
-  const documents = documentTexts(list, key);
+  const documents = documentTexts(f, list, key);
   const topN = f.number('top_n', { integer: true, min: 1 }) ?? documents.length;
   const returnDocuments = (tei ? f.boolean('return_text') : f.boolean('return_documents')) ?? false;
   f.string('user');

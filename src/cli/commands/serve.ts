@@ -35,8 +35,16 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           required, and the server refuses to start without one (hearth keys create)
       --auth              require API keys on loopback too
       --insecure-no-auth  serve beyond loopback WITHOUT authentication: anyone who can reach the port can use it
-      --cors-origin O     allow browser requests from origin O (repeatable or comma-separated; "*" for any);
-                          without it, requests carrying an Origin header are refused
+      --cors-origin O     also allow browser requests from origin O (repeatable or comma-separated; "*" for any,
+                          "null" for Origin: null). Allowed by default: this machine's pages (http(s)://localhost,
+                          *.localhost, 127.0.0.1, [::1], any port) and app://, file://, tauri://, vscode-webview://,
+                          vscode-file://, chrome-extension://, moz-extension:// origins; other origins get 403.
+                          "none": refuse every request that carries an Origin header
+      --allowed-hosts H   a Host name accepted besides localhost, the loopback addresses and this machine's hostname
+                          (repeatable or comma-separated; ".example.com" includes subdomains; "*": no check). Only a
+                          server on a loopback address checks Host (against DNS rebinding); on others it is not
+      --strict            unknown request fields are a 400 ("unrecognized field X"); by default they are ignored and
+                          listed in the hearth-ignored-fields response header and the request's log line
       --metrics-open      /metrics without a key (it needs the "metrics" scope otherwise)
       --port P            port (default ${DEFAULT_PORT}; 0 = any free port)
       --keep-alive D      how long a model stays loaded after its last request: a duration (5m, 1h30m, 90s) or
@@ -59,9 +67,14 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
                           (/v1/vector_stores; hearth kb create --model)
+      --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
+                          (default: the conversation's own model)
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
                           (default 500), so a running stream waits at most one chunk for its next token
 `;
+
+/** A repeatable, comma-separated flag's values. */
+const list = (values: string[] | undefined): string[] | undefined => values?.flatMap((x) => x.split(',').map((s) => s.trim()).filter(Boolean));
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
@@ -99,7 +112,9 @@ export const command: Command = {
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
       'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
-      'pull-allow': { type: 'string', multiple: true }, 'embedding-model': { type: 'string' },
+      'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
+      strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
+      'embedding-model': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -141,7 +156,8 @@ export const command: Command = {
 
     const sec = serveSecurity({
       host, auth: v.auth, insecureNoAuth: v['insecure-no-auth'], metricsOpen: v['metrics-open'],
-      corsOrigins: v['cors-origin']?.flatMap((o) => o.split(',').map((s) => s.trim()).filter(Boolean)),
+      corsOrigins: list(v['cors-origin']),
+      allowedHosts: list(v['allowed-hosts']),
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
@@ -149,12 +165,15 @@ export const command: Command = {
       models: manager,
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
+      strict: v.strict ?? false,
       security: sec.options,
       responses: sec.responses,
       knowledge,
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
+      ...(sec.conversations ? { conversations: sec.conversations } : {}),
+      ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
       pull: {
-        allowedHosts: v['pull-allow']?.flatMap((h) => h.split(',').map((s) => s.trim()).filter(Boolean)),
+        allowedHosts: list(v['pull-allow']),
         // into the catalog, whether or not this server serves it, so that a pulled name is there for the next one
         onPulled: (r, pulledFrom) => {
           const into = library ?? Library.open();

@@ -4,7 +4,8 @@ import { isHearthError } from '../../util/errors.ts';
 import type { ApiKey, Verification } from '../../store/keys.ts';
 import { authenticate, authorize, checkModel, presentedSecret, requestedModel, routeAccess } from './auth.ts';
 import { isLoopback } from './serve-security.ts';
-import { checkOrigins } from './cors.ts';
+import { checkOrigins, originAllowed } from './cors.ts';
+import { checkAllowedHosts, hostAllowed, hostName } from './host-check.ts';
 
 const SECRET = `hth_${'a'.repeat(43)}`;
 const key: ApiKey = { id: 'key_1', name: 'k', prefix: SECRET.slice(0, 12), scopes: ['inference'], createdAt: 0 };
@@ -79,8 +80,43 @@ test('model allow-list: names compare after canonicalisation; no list allows any
 test('loopback hosts and CORS origins', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) assert.ok(isLoopback(h), h);
   for (const h of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'example.com', '128.0.0.1']) assert.ok(!isLoopback(h), h);
-  assert.deepEqual([...checkOrigins(['*', 'http://localhost:3000', 'https://app.example'])], ['*', 'http://localhost:3000', 'https://app.example']);
-  for (const bad of ['localhost:3000', 'https://app.example/', 'https://app.example/path', 'ftp://x.example']) {
+  const some = checkOrigins(['http://localhost:3000', 'https://app.example', 'chrome-extension://abc']);
+  assert.deepEqual([...some.extra], ['http://localhost:3000', 'https://app.example', 'chrome-extension://abc']);
+  assert.equal(checkOrigins(['*']).any, true);
+  for (const bad of ['localhost:3000', 'https://app.example/', 'https://app.example/path', 'ftp://', 'none x', 'https://a.example:99999']) {
     assert.throws(() => checkOrigins([bad]), (e) => isHearthError(e, 'invalid_argument'), bad);
+  }
+  assert.throws(() => checkOrigins(['none', 'https://app.example']), (e) => isHearthError(e, 'invalid_argument'));
+  const local = checkOrigins([]);
+  for (const o of ['http://localhost', 'http://localhost:5173', 'https://127.0.0.1:8443', 'http://[::1]:3000', 'http://app.localhost:8080',
+    'app://-', 'file://', 'tauri://localhost', 'vscode-webview://1abc', 'vscode-file://vscode-app', 'chrome-extension://abcdef', 'moz-extension://x']) {
+    assert.ok(originAllowed(local, o), o);
+    assert.ok(!originAllowed(checkOrigins(['none']), o), o);
+  }
+  for (const o of ['https://evil.example', 'http://localhost.evil.example', 'http://127.0.0.1.evil.example', 'null', 'http://localhost:5173/', 'ftp://localhost']) {
+    assert.ok(!originAllowed(local, o), o);
+  }
+  assert.ok(originAllowed(some, 'https://app.example') && !originAllowed(some, 'https://app.example:444'));
+  assert.ok(originAllowed(checkOrigins(['null']), 'null'));
+  assert.ok(originAllowed(checkOrigins(['*']), 'https://evil.example'));
+});
+
+test('Host names a loopback server answers', () => {
+  assert.equal(hostName('LocalHost:8434'), 'localhost');
+  assert.equal(hostName('[::1]:8434'), '::1');
+  assert.equal(hostName('example.com.'), 'example.com');
+  const base = checkAllowedHosts([]);
+  for (const h of ['localhost', 'localhost:8434', 'app.localhost:1', '127.0.0.1:8434', '127.9.9.9', '[::1]:8434', '[::1]', undefined, '']) {
+    assert.ok(hostAllowed(base, h), String(h));
+  }
+  for (const h of ['evil.example', 'evil.example:8434', 'localhost.evil.example', '127.0.0.1.nip.io', '192.168.1.2:8434', '[::2]']) {
+    assert.ok(!hostAllowed(base, h), h);
+  }
+  const more = checkAllowedHosts(['myhost.lan', '.example.com']);
+  for (const h of ['myhost.lan:8434', 'MYHOST.LAN', 'example.com', 'api.example.com:1']) assert.ok(hostAllowed(more, h), h);
+  assert.ok(!hostAllowed(more, 'otherhost.lan'));
+  assert.ok(hostAllowed(checkAllowedHosts(['*']), 'evil.example'));
+  for (const bad of ['http://x.example', 'x.example:80', 'a b', '']) {
+    assert.throws(() => checkAllowedHosts([bad]), (e) => isHearthError(e, 'invalid_argument'), bad);
   }
 });

@@ -27,6 +27,10 @@ const INFERENCE = [
   'POST /v1/vector_stores', 'GET /v1/vector_stores', 'GET /v1/vector_stores/:id', 'POST /v1/vector_stores/:id', 'DELETE /v1/vector_stores/:id',
   'POST /v1/vector_stores/:id/files', 'GET /v1/vector_stores/:id/files', 'GET /v1/vector_stores/:id/files/:file_id',
   'DELETE /v1/vector_stores/:id/files/:file_id', 'POST /v1/vector_stores/:id/search',
+  // Conversations, owned by the key that created them as stored responses are (store/conversations.ts).
+  'POST /v1/conversations', 'GET /v1/conversations/:id', 'POST /v1/conversations/:id', 'DELETE /v1/conversations/:id',
+  'GET /v1/conversations/:id/items', 'POST /v1/conversations/:id/items', 'GET /v1/conversations/:id/items/:item_id',
+  'DELETE /v1/conversations/:id/items/:item_id', 'GET /v1/conversations/:id/search',
 ];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];

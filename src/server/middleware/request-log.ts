@@ -1,7 +1,9 @@
-// One JSON log line per request (pino through fastify): id, route, model, tokens, duration, status.
+// One JSON log line per request (pino through fastify): id, route, model, tokens, duration, status, and the
+// request fields that were ignored (ignored-fields.ts).
 
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
+import { ignoredFields } from './ignored-fields.ts';
 
 /** What a handler learns about its request, for the log line and metrics. */
 export interface RequestStats {
@@ -29,9 +31,11 @@ export function requestLog(metrics: Metrics | undefined): (app: FastifyInstance)
       const status = reply.raw.writableFinished ? reply.statusCode : 499;
       metrics?.observeRequest(route, request.method, status, ms / 1000);
       const s = request.hearth ?? {};
+      const ignored = ignoredFields(request);
       request.log.info({
         method: request.method, route, url: request.url, status, model: s.model,
         prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, duration_ms: Math.round(ms * 10) / 10,
+        ...(ignored.length ? { ignored_fields: ignored } : {}),
       }, 'request');
     });
   };

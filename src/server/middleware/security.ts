@@ -1,10 +1,10 @@
 // The security layer of the HTTP server, as one fastify plugin: browser origins (cors.ts), API keys and scopes
 // (auth.ts), per-key rate limits (rate-limit.ts), model allow-lists, the usage audit, and the admin key routes.
 //
-// Order per request: onRequest checks the Origin, the key, the route's scope and the rate limits before the
-// body is even read; preHandler checks the model once the body is parsed; when the response closes (finished,
-// failed or abandoned by the client) the request's rate slot is released with its tokens and its usage row is
-// written.
+// Order per request: onRequest checks the Host (host-check.ts), the Origin, the key, the route's scope and the rate
+// limits before the body is even read; preHandler checks the model once the body is parsed; when the response
+// closes (finished, failed or abandoned by the client) the request's rate slot is released with its tokens and its
+// usage row is written.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../../util/errors.ts';
@@ -13,6 +13,7 @@ import type { UsageLog } from '../../store/usage.ts';
 import type { ModelManager } from '../../provider/model-manager.ts';
 import { authenticate, authorize, checkModel, isListed, requestedModel, routeAccess } from './auth.ts';
 import { checkOrigins, handleOrigin } from './cors.ts';
+import { checkAllowedHosts, hostCheck } from './host-check.ts';
 import { InProcessRateLimiter, formatReset, rateHeaders, type Admission, type RateLimiter } from './rate-limit.ts';
 import { adminKeyRoutes } from './admin-keys.ts';
 
@@ -23,8 +24,13 @@ export interface SecurityOptions {
   limiter?: RateLimiter;
   /** Where each request's usage row goes; none: no audit. */
   usage?: UsageLog;
-  /** Browser origins allowed (CORS); none: browsers are refused. */
+  /**
+   * Browser origins allowed (CORS) besides this machine's pages and apps (cors.ts); ["none"]: every browser
+   * origin is refused.
+   */
   corsOrigins?: readonly string[];
+  /** Host names accepted besides this machine's while listening on loopback (host-check.ts); ["*"]: no check. */
+  allowedHosts?: readonly string[];
   /** /metrics without a key (for a scraper on a trusted network). */
   metricsOpen?: boolean;
   /** The clock for usage rows and key expiry in the admin API (ms). */
@@ -56,6 +62,7 @@ export function unlistedRoutes(app: FastifyInstance): string[] {
 /** The plugin; its options are checked here, when the app is built. */
 export function security(o: SecurityOptions, models?: ModelManager): (app: FastifyInstance) => void {
   const origins = checkOrigins(o.corsOrigins ?? []);
+  const checkHost = hostCheck(checkAllowedHosts(o.allowedHosts ?? []));
   const keys = o.keys;
   const limiter = o.limiter ?? new InProcessRateLimiter();
   const usage = o.usage;
@@ -104,6 +111,7 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
       const auth: RequestAuth = { admitted: false };
       request.hearthAuth = auth;
       reply.raw.once('close', () => finish(request, reply));
+      checkHost(request);
       const access = routeAccess(request.method, request.routeOptions.url);
       if (access === 'open') return;
       if (handleOrigin(origins, request, reply)) return reply;

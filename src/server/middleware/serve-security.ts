@@ -2,12 +2,13 @@
 // loopback, and then it refuses to start without a key; opt-in on loopback (--auth). --insecure-no-auth is the
 // one way to expose an open server, and it says so loudly.
 
-import { isIP } from 'node:net';
 import { HearthError } from '../../util/errors.ts';
 import { openStore, type Store } from '../../store/store.ts';
 import { databasePath, type Database } from '../../store/database.ts';
 import type { ResponseStore } from '../../store/responses.ts';
+import type { ConversationStore } from '../../store/conversations.ts';
 import type { SecurityOptions } from './security.ts';
+import { isLoopback } from './host-check.ts';
 
 export interface ServeSecurityFlags {
   host: string;
@@ -16,6 +17,8 @@ export interface ServeSecurityFlags {
   /** --insecure-no-auth: no keys even beyond loopback. */
   insecureNoAuth?: boolean;
   corsOrigins?: string[];
+  /** --allowed-hosts: Host names accepted besides this machine's when listening on loopback. */
+  allowedHosts?: string[];
   metricsOpen?: boolean;
   /** The database (default HEARTH_DB, else HEARTH_HOME/hearth.db). */
   dbPath?: string;
@@ -27,6 +30,8 @@ export interface ServeSecurity {
   responses?: ResponseStore;
   /** The database itself, when it opened (the knowledge base keeps its files and vector stores there). */
   database?: Database;
+  /** The database's conversations (/v1/conversations, hearth-conversation), when the database opened. */
+  conversations?: ConversationStore;
   /** Authentication is on. */
   auth: boolean;
   /** Lines for the log, at warn level, once listening. */
@@ -34,13 +39,7 @@ export interface ServeSecurity {
   close(): void;
 }
 
-/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return /^::ffff:127\./i.test(h);
-}
+export { isLoopback };
 
 export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
   if (f.auth && f.insecureNoAuth) throw new HearthError('invalid_argument', '--auth and --insecure-no-auth contradict each other');
@@ -68,8 +67,8 @@ export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
   }
   if (!auth && f.metricsOpen) warnings.push('--metrics-open has no effect without authentication: every endpoint is open');
   return {
-    options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, metricsOpen: f.metricsOpen },
-    ...(store ? { responses: store.responses, database: store.database } : {}),
+    options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, allowedHosts: f.allowedHosts, metricsOpen: f.metricsOpen },
+    ...(store ? { responses: store.responses, conversations: store.conversations, database: store.database } : {}),
     auth,
     warnings,
     close: () => store?.close(),

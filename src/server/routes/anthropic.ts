@@ -8,6 +8,7 @@ import { anthropicError } from '../../api/errors.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { generateAndReply, useModel, type RouteContext } from '../respond.ts';
 import { sseEvent } from '../sse.ts';
+import { conversationTurn } from '../conversations.ts';
 import { templateReasons } from '../../chat/tool-parsers.ts';
 
 export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -16,7 +17,8 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const req = messagesRequestFromAnthropic(request.body);
     const meta = { id: ctx.newId('msg_'), model: req.model };
     const provider = await useModel(ctx, request, reply, req.model);
-    return generateAndReply(ctx, request, reply, req, provider, {
+    const turn = await conversationTurn(ctx, request, reply, req, provider);
+    return generateAndReply(ctx, request, reply, req, provider, turn.wrap({
       json: ([r]) => messageResponse(r, meta),
       stream: () => {
         const p = req.prompts[0];
@@ -32,7 +34,7 @@ export function anthropicRoutes(app: FastifyInstance, ctx: RouteContext): void {
           error: (info) => sseEvent('error', anthropicError(info)),
         };
       },
-    });
+    }));
   });
 
   app.post('/v1/messages/count_tokens', async (request, reply) => {

@@ -19,6 +19,8 @@ import { modelfileText, parametersText } from '../../library/preset.ts';
 import type { LibraryModel, ModelSource } from '../../library/types.ts';
 import { HearthError } from '../../util/errors.ts';
 import { ndjsonLine } from '../sse.ts';
+import { anthropicModel, anthropicModelPage } from '../../api/anthropic/models.ts';
+import { isAnthropic } from '../errors.ts';
 
 export interface LibraryRouteOptions {
   /** Called after a name is deleted and its model, if loaded, unloaded. */
@@ -149,8 +151,15 @@ export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: Lib
     };
   });
 
-  app.get('/v1/models', async () => ({ object: 'list', data: source.list().map(openaiModel) }));
-  app.get('/v1/models/*', async (request) => openaiModel(find((request.params as { '*': string })['*'])));
+  // The Anthropic SDKs send anthropic-version with every request: theirs is Anthropic's shape, the rest OpenAI's.
+  app.get('/v1/models', async (request) => {
+    if (!isAnthropic(request)) return { object: 'list', data: source.list().map(openaiModel) };
+    return anthropicModelPage(source.list().map(anthropicModel), request.query as Record<string, string | undefined>);
+  });
+  app.get('/v1/models/*', async (request) => {
+    const m = find((request.params as { '*': string })['*']);
+    return isAnthropic(request) ? anthropicModel(m) : openaiModel(m);
+  });
 
   if (!library) return;
 

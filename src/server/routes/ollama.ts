@@ -11,7 +11,8 @@ import { ollamaError } from '../../api/errors.ts';
 import { ThinkingSplitter } from '../../api/ollama/thinking.ts';
 import { checkDimensions, shortenEmbeddings } from '../../api/embedding-dimensions.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { generateAndReply, requireCapability, useModel, type RouteContext } from '../respond.ts';
+import { generateAndReply, requireCapability, useModel, type Answer, type RouteContext } from '../respond.ts';
+import { conversationTurn } from '../conversations.ts';
 import { ndjsonLine } from '../sse.ts';
 import { FieldError } from '../../api/validate.ts';
 
@@ -35,7 +36,8 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
       // As Ollama: asking a model without a thinking mode to think is an error; think false is always fine.
       if (think) requireCapability(provider, 'thinking');
       if (loadOnly) return answer('load');
-      return generateAndReply(ctx, request, reply, native, provider, {
+      const turn = kind === 'chat' ? await conversationTurn(ctx, request, reply, native, provider) : { provider, wrap: (a: Answer) => a };
+      return generateAndReply(ctx, request, reply, native, turn.provider, turn.wrap({
         json: ([r]) => ollamaResponse(kind, model, r, ctx.now(), think === true),
         stream: () => {
           const splitter = think ? new ThinkingSplitter() : undefined;
@@ -45,7 +47,7 @@ export function ollamaRoutes(app: FastifyInstance, ctx: RouteContext): void {
             error: (info) => ndjsonLine(ollamaError(info)),
           };
         },
-      });
+      }));
     };
 
   app.post('/api/generate', generating('generate', generateRequestFromOllama));

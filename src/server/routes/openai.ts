@@ -10,6 +10,7 @@ import { checkDimensions, shortenEmbeddings } from '../../api/embedding-dimensio
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { generateAndReply, requireCapability, useModel, type RouteContext } from '../respond.ts';
 import { SSE_DONE, sseData } from '../sse.ts';
+import { conversationTurn } from '../conversations.ts';
 
 /** /v1/models is the library's (routes/library.ts). */
 export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -21,7 +22,8 @@ export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
     requireJsonContentType(request);
     const req = chatRequestFromOpenAI(request.body);
     const m = meta('chatcmpl-', req.model);
-    return generateAndReply(ctx, request, reply, req, undefined, {
+    const turn = await conversationTurn(ctx, request, reply, req);
+    return generateAndReply(ctx, request, reply, req, turn.provider, turn.wrap({
       json: (results) => chatCompletion(results, m),
       stream: () => {
         const enc = new ChatStreamEncoder(m, { includeUsage: req.includeUsage, logprobs: req.logprobs !== undefined });
@@ -33,7 +35,7 @@ export function openaiRoutes(app: FastifyInstance, ctx: RouteContext): void {
           error: (info) => sseData(openaiError(info)),
         };
       },
-    });
+    }));
   });
 
   app.post('/v1/completions', async (request, reply) => {

@@ -74,17 +74,26 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
     requireJsonContentType(request);
     const keyId = ownerOf(request);
     const req = responsesRequestFromOpenAI(request.body, ctx.newId, (id) => store.item(id, keyId));
+    const conversations = ctx.conversations;
+    let conversation;
+    if (req.conversation !== undefined) {
+      if (!conversations) throw unsupported('conversation', 'this server keeps no conversations');
+      conversation = conversations.get(req.conversation, request, 'conversation');
+    }
     const search = req.fileSearch ? await retrieve(kb, req) : undefined;
     const native = responsesNative(search ? { ...req, instructions: passagesPrompt(req.instructions, search.passages) } : req, history(store, req, keyId));
     const provider = await useModel(ctx, request, reply, req.model);
     requireCapability(provider, 'chat');
+    // The conversation's stored history (summarised where it must be) goes before the input.
+    if (conversation) await conversations!.prepare(conversation, native, provider, reply, clientSignal(reply));
     const builder = new ResponseBuilder({
       id: ctx.newId('resp_'), createdAt: seconds(), model: req.model, echo: req.echo, newId: ctx.newId, now: seconds,
     });
     const answer = () => search ? withFileSearch(builder.response(), ctx.newId('fs_'), [search.query], search.passages, req.includeFileSearchResults) : builder.response();
     const keep = () => {
-      if (!req.store) return;
       const response = answer();
+      if (req.conversation !== undefined) conversations!.append(req.conversation, [...req.input, ...response.output], ctx.newId);
+      if (!req.store) return;
       store.put({
         id: response.id, createdAt: ctx.now().getTime(), model: req.model, input: req.input, response: { ...response },
         ...(keyId !== undefined ? { keyId } : {}), ...(req.previousResponseId !== undefined ? { previousId: req.previousResponseId } : {}),
