@@ -68,4 +68,11 @@ export { databasePath } from './store/database.ts';
 export { SCOPES, type Scope } from './store/keys.ts';
 export { ResponseStore, type ResponseStoreOptions, type StoredResponse } from './store/responses.ts';
 export { ConversationStore, type StoredConversation, type StoredItem, type StoredSummary, type SearchHit } from './store/conversations.ts';
+export {
+  KnowledgeBase, type KnowledgeBaseOptions, type StoredFile, type VectorStore, type StoreFile, type SearchOptions, type SearchMode,
+  type SearchHit as KnowledgeSearchHit,
+} from './knowledge/knowledge-base.ts';
+export { ExactVectorIndex, SqliteVecIndex, loadSqliteVec } from './knowledge/vector-index.ts';
+export type { Embedder, EmbedderSource, VectorIndex, VectorHit } from './knowledge/types.ts';
+export { chunkText, type ChunkingOptions } from './knowledge/chunk.ts';
 export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';
