@@ -5,7 +5,7 @@
 
 import { HearthError } from '../util/errors.ts';
 import { JSON_OBJECT_GBNF, jsonSchemaToGbnf, parseGbnf } from '../engine/sampler/index.ts';
-import { FieldError, type Fields } from './validate.ts';
+import { describe, FieldError, type Fields } from './validate.ts';
 
 /** The grammar text, checked: a grammar that does not parse is a 400 about `field`, with the parser's line and column. */
 export function checkedGrammar(text: string, field: string): string {
@@ -13,15 +13,37 @@ export function checkedGrammar(text: string, field: string): string {
     parseGbnf(text);
   } catch (e) {
     if (e instanceof HearthError) throw new FieldError(field, `${field}: ${e.message}`, e.code === 'internal' ? 'invalid_argument' : e.code);
+    // the parser recurses once per nested group: a grammar nested thousands deep runs out of stack
+    if (e instanceof RangeError) throw new FieldError(field, `${field}: the grammar nests too deep to parse`);
     throw e;
   }
   return text;
+}
+
+/** Deepest JSON schema compiled (real ones nest a few levels; the compiler recurses once per level). */
+export const MAX_SCHEMA_DEPTH = 64;
+
+/** How deep objects and arrays nest in `v`, counted without recursion, up to `limit` + 1. */
+function nesting(v: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    deepest = Math.max(deepest, d + 1);
+    if (deepest > limit) return deepest;
+    for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push([y, d + 1]);
+  }
+  return deepest;
 }
 
 /** The grammar of a JSON schema; a keyword the compiler cannot honour is a 400 naming it (never ignored). */
 export function schemaGrammar(schema: unknown, field: string): string {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     if (schema !== true) throw new FieldError(field, `${field} must be a JSON schema (an object)`);
+  }
+  if (nesting(schema, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH) {
+    throw new FieldError(field, `${field}: the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`);
   }
   let gbnf: string;
   try {
@@ -85,5 +107,5 @@ export function readOllamaFormat(f: Fields): string | undefined {
   if (format === undefined || format === null || format === '') return undefined;
   if (format === 'json') return jsonObjectGrammar();
   if (typeof format === 'object' && !Array.isArray(format)) return schemaGrammar(format, 'format');
-  throw new FieldError('format', `format must be "json" or a JSON schema; got ${JSON.stringify(format).slice(0, 60)}`);
+  throw new FieldError('format', `format must be "json" or a JSON schema; got ${describe(format)}`);
 }

@@ -55,7 +55,8 @@ export function readUnder(body: unknown, policy: FieldPolicy): void {
   if (body !== null && typeof body === 'object') policies.set(body, policy);
 }
 
-function describe(v: unknown): string {
+/** A value as an error message names it: the start of a string, a number, or only the kind of an array or object. */
+export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

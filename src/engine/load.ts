@@ -128,3 +128,22 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
     file.close();
   }
 }
+
+/**
+ * Runs one token through a freshly loaded model, so that a file whose hyper-parameters pass every check but cannot
+ * run fails at load with model_invalid rather than at its first request. Causal models on a synchronous backend only
+ * (an encoder runs whole inputs; webgpu reads back asynchronously); a few milliseconds for small models.
+ */
+export function checkOneToken(model: LoadedModel): void {
+  if (model.forward.model.bidirectional || model.options.backend === 'webgpu') return;
+  const cache = model.createCache(Math.min(model.nCtx, 8));
+  try {
+    const logits = model.forward.forward([0], 0, cache);
+    if (!Number.isFinite(logits[0])) throw new Error(`the logits are not finite (${logits[0]})`);
+  } catch (e) {
+    if (e instanceof HearthError) throw e;
+    throw new HearthError('model_invalid', `${model.path}: the model loads but cannot run one token: ${(e as Error).message}`, { cause: e });
+  } finally {
+    cache.dispose();
+  }
+}

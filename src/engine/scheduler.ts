@@ -148,9 +148,7 @@ export class Scheduler {
   submitEmbedding(tokens: readonly number[], done: (result: Float32Array | HearthError) => void, signal?: AbortSignal,
     pooling?: Pooling): void {
     if (this.closed) throw new HearthError('unavailable', 'the server is shutting down');
-    if (this.embeds.length >= this.slots.length + this.options.queueLimit) {
-      throw new HearthError('queue_full', `${this.embeds.length} embedding inputs are waiting (the queue holds ${this.options.queueLimit})`);
-    }
+    this.admitEmbeddings(1);
     const job = new EmbeddingJob(this.model, tokens, pooling);
     const deadline = this.options.timeoutMs > 0 ? performance.now() + this.options.timeoutMs : Infinity;
     const entry: EmbedEntry = { job, deadline, done, finished: false };
@@ -161,6 +159,22 @@ export class Scheduler {
     }
     this.embeds.push(entry);
     this.kick();
+  }
+
+  /**
+   * Throws unless `n` more embedding inputs can be queued now: invalid_argument when they never could (more than the
+   * slots and the queue hold together), queue_full when they could later.
+   */
+  admitEmbeddings(n: number): void {
+    const room = this.slots.length + this.options.queueLimit;
+    if (n > room) {
+      throw new HearthError('invalid_argument',
+        `${n} inputs can never be queued at once: this model takes ${room} (${this.slots.length} slots and a queue of ${this.options.queueLimit}); send fewer per request`);
+    }
+    if (this.embeds.length + n > room) {
+      throw new HearthError('queue_full',
+        `the embedding queue is full: ${this.embeds.length} inputs are queued or running, ${n} more do not fit (it holds ${room})`);
+    }
   }
 
   private endEmbedding(entry: EmbedEntry, result: Float32Array | HearthError): void {
@@ -186,9 +200,15 @@ export class Scheduler {
     if (this.closed) throw new HearthError('unavailable', 'the server is shutting down');
     const seqs = specs.map((spec, i) => new Sequence(this.model, spec, (ev) => onEvent(i, ev)));
     const free = this.slots.length - this.active.size;
+    if (seqs.length > this.slots.length + this.options.queueLimit) {
+      throw new HearthError('invalid_argument',
+        `${seqs.length} prompts can never be queued at once: this model takes ${this.slots.length + this.options.queueLimit} ` +
+        `(${this.slots.length} slots and a queue of ${this.options.queueLimit}); send fewer per request`);
+    }
     if (this.queue.length + seqs.length > free + this.options.queueLimit) {
       throw new HearthError('queue_full',
-        `all ${this.slots.length} slots are busy and ${this.queue.length} requests are waiting (the queue holds ${this.options.queueLimit})`);
+        `${this.active.size} of ${this.slots.length} slots are busy and ${this.queue.length} requests are waiting (the queue holds ` +
+        `${this.options.queueLimit}); ${seqs.length === 1 ? 'this request does' : `this request's ${seqs.length} prompts do`} not fit now`);
     }
     const deadline = this.options.timeoutMs > 0 ? performance.now() + this.options.timeoutMs : Infinity;
     for (const seq of seqs) {

@@ -11,6 +11,15 @@ import {
 } from './value-types.ts';
 
 const CHUNK = 1 << 20;
+
+/**
+ * What a header's metadata may hold in all, counted before each array is allocated: array items (numbers, strings,
+ * booleans, sub-arrays; the largest real vocabularies have 262k tokens and 500k merges, so several arrays of them
+ * fit many times over), and sub-arrays (each a JavaScript object of its own, about 260 bytes even when empty; real
+ * files have none).
+ */
+export const MAX_HEADER_ELEMENTS = 64 << 20;
+export const MAX_NESTED_ARRAYS = 1 << 20;
 // ignoreBOM keeps a leading U+FEFF: the Llama-2 vocabulary has it as a token of its own.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -25,6 +34,9 @@ export class HeaderCursor {
   /** File position of buf[0]. */
   private base = 0;
   private owned: Uint8Array | undefined;
+  /** Array items and sub-arrays read so far (see MAX_HEADER_ELEMENTS, MAX_NESTED_ARRAYS). */
+  private elements = 0;
+  private nestedArrays = 0;
 
   constructor(src: ByteSource) {
     this.src = src;
@@ -142,6 +154,16 @@ export class HeaderCursor {
     if (depth >= MAX_ARRAY_DEPTH) throw this.unsupported(`arrays nested deeper than ${MAX_ARRAY_DEPTH}`);
     const itemType = this.valueType();
     const n = this.count(`array of ${valueTypeName(itemType)}: length`, minEncodedSize(itemType));
+    this.elements += n;
+    if (this.elements > MAX_HEADER_ELEMENTS) {
+      throw this.invalid(`metadata arrays hold more than ${MAX_HEADER_ELEMENTS} items in all (the limit of a header)`);
+    }
+    if (itemType === T.ARRAY) {
+      this.nestedArrays += n;
+      if (this.nestedArrays > MAX_NESTED_ARRAYS) {
+        throw this.invalid(`metadata holds more than ${MAX_NESTED_ARRAYS} nested arrays in all (the limit of a header)`);
+      }
+    }
     const cls = arrayClassOf(itemType);
     if (cls) {
       const bytes = n * valueTypeSize(itemType);

@@ -161,3 +161,33 @@ test('stories260K truncated at every 97th byte fails with gguf_invalid and nothi
   }
   assert.ok(count > 12000);
 });
+
+/** A header-only file whose KVs are `kvs` arrays of `n` empty UINT8 arrays each (12 bytes in the file apiece). */
+function nestedEmptyArrays(kvs: number, n: number): Uint8Array {
+  const head = new Raw().u8(0x47, 0x47, 0x55, 0x46).u32(3).u64(0).u64(kvs);
+  const parts: Uint8Array[] = [new Uint8Array(head.out)];
+  const empty = new Uint8Array(new Raw().u32(2).u64(0).out);
+  for (let k = 0; k < kvs; k++) {
+    parts.push(new Uint8Array(new Raw().str(`k${k}`).u32(9).u32(9).u64(n).out));
+    const body = new Uint8Array(12 * n);
+    for (let i = 0; i < n; i++) body.set(empty, 12 * i);
+    parts.push(body);
+  }
+  return Buffer.concat(parts);
+}
+
+test('nested empty arrays past the header budget fail fast with gguf_invalid naming the limit, in bounded memory', () => {
+  for (const [kvs, n] of [[1, 2_000_000], [3, 400_000]]) {
+    const bytes = nestedEmptyArrays(kvs, n);
+    const heap0 = process.memoryUsage().heapUsed;
+    const t0 = performance.now();
+    const e = failure(bytes, 'nested.gguf');
+    const ms = performance.now() - t0;
+    assert.ok(e instanceof HearthError && e.code === 'gguf_invalid', String(e));
+    assert.match(e.message, /more than 1048576 nested arrays in all/);
+    assert.ok(ms < 10_000, `took ${ms} ms`);
+    assert.ok(process.memoryUsage().heapUsed - heap0 < 400 * 2 ** 20, 'heap grew past 400 MiB');
+  }
+  // within the budget it reads
+  assert.equal((parseGGUF(nestedEmptyArrays(1, 1000)).metadata.get('k0')!.value as unknown[]).length, 1000);
+});

@@ -28,23 +28,97 @@ export function fileKind(filename: string, bytes: Uint8Array): FileKind {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-/** The visible text of an HTML document: block elements become line breaks, the rest of the markup goes. */
+const BLOCK_TAGS = new Set(['p', 'div', 'br', 'li', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'tr', 'table', 'section', 'article', 'header', 'footer', 'pre', 'blockquote']);
+const RAW_TAGS = new Set(['script', 'style', 'noscript', 'template']);
+
+function isNameChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isSpace(c: string | undefined): boolean {
+  return c !== undefined && c.trim() === '';
+}
+
+/**
+ * The visible text of an HTML document: comments, script/style/noscript/template bodies and tags go, block
+ * elements become line breaks, entities are decoded. One pass with indexOf, linear in the document (an uploaded
+ * file may be large and hostile, so no backtracking regex over it); a `<` without a `>` stays as text.
+ */
 export function htmlText(html: string): string {
-  return html
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(script|style|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<\/?(p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|header|footer|pre|blockquote)\b[^>]*>/gi, '\n')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-      if (e[0] === '#') {
-        const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+  const out: string[] = [];
+  const closeAt = new Map<string, number>(); // per raw tag: the last closing tag found, or -1 when there is none further on
+  const n = html.length;
+  let i = 0;
+  while (i < n) {
+    const lt = html.indexOf('<', i);
+    if (lt < 0) {
+      out.push(html.slice(i));
+      break;
+    }
+    out.push(html.slice(i, lt));
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      out.push(' ');
+      i = end < 0 ? n : end + 3;
+      continue;
+    }
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) {
+      out.push(html.slice(lt));
+      break;
+    }
+    const closing = html[lt + 1] === '/';
+    let e = lt + (closing ? 2 : 1);
+    while (e < gt && isNameChar(html.charCodeAt(e))) e++;
+    const name = html.slice(lt + (closing ? 2 : 1), e).toLowerCase();
+    i = gt + 1;
+    if (!closing && RAW_TAGS.has(name)) {
+      const end = rawClose(html, name, i, closeAt);
+      if (end >= 0) {
+        out.push(' ');
+        i = end;
+        continue;
+      }
+    }
+    out.push(BLOCK_TAGS.has(name) ? '\n' : ' ');
+  }
+  const text = out
+    .join('')
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, ent: string) => {
+      if (ent[0] === '#') {
+        const cp = ent[1] === 'x' || ent[1] === 'X' ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10);
         return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
       }
-      return ENTITIES[e.toLowerCase()] ?? m;
+      return ENTITIES[ent.toLowerCase()] ?? m;
     })
-    .replace(/[ \t\f\v]+/g, ' ')
-    .replace(/\s*\n\s*/g, '\n')
-    .trim();
+    .replace(/[ \t\f\v]+/g, ' ');
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+/** Where the text after `</name\s*>` begins, searching from `from`; -1 when no such closing tag follows. */
+function rawClose(html: string, name: string, from: number, closeAt: Map<string, number>): number {
+  const known = closeAt.get(name);
+  if (known !== undefined && (known < 0 || known >= from)) return known;
+  let j = from;
+  for (;;) {
+    const k = html.indexOf('</', j);
+    if (k < 0) {
+      closeAt.set(name, -1);
+      return -1;
+    }
+    j = k + 2;
+    if (html.slice(j, j + name.length).toLowerCase() !== name) continue;
+    let m = j + name.length;
+    while (isSpace(html[m])) m++;
+    if (html[m] === '>') {
+      closeAt.set(name, m + 1);
+      return m + 1;
+    }
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -26,3 +26,17 @@ test('reciprocal rank fusion: Σ 1/(60 + rank), an id in both lists first', () =
 test('HTML: markup, scripts and styles go, entities are decoded, blocks become lines', () => {
   assert.equal(htmlText('<h1>A&amp;B</h1><script>x()</script><p>one&#39;s <b>two</b>&nbsp;three</p>'), "A&B\none's two three");
 });
+
+test('HTML: comments, raw bodies in any case, unclosed markup, and line breaks with blank lines between', () => {
+  assert.equal(htmlText('a<!-- x <p> -->b<STYLE>p{}</style >c<script>never closed'), 'a b c never closed');
+  assert.equal(htmlText('one \r\n \n\n  two<br>three<span>four</span> 5 < 6'), 'one\ntwo\nthree four 5 < 6');
+  assert.equal(htmlText('x<!-- never closed'), 'x');
+});
+
+test('HTML: hostile documents (100k unclosed comments, scripts, tags, or whitespace runs) are linear', () => {
+  for (const doc of ['<!--'.repeat(100_000) + 'x', '<script>'.repeat(100_000), '<'.repeat(200_000), '\r'.repeat(200_000) + 'x', '</scrip'.repeat(100_000)]) {
+    const t0 = performance.now();
+    htmlText('<script>' + doc);
+    assert.ok(performance.now() - t0 < 2000, `${doc.slice(0, 10)}…: ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+});

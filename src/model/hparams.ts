@@ -87,6 +87,34 @@ export function readDecoderHParams(m: GGUFMetadata, arch: string, ropeOrder: Rop
     if (!Number.isInteger(v) || v <= 0) throw bad(`hyper-parameter ${name} = ${v} must be a positive integer`);
   }
   if (nHead % nHeadKv !== 0) throw bad(`head_count ${nHead} is not a multiple of head_count_kv ${nHeadKv}`);
-  if (hp.rope.nRot > headDim || hp.rope.nRot % 2 !== 0) throw bad(`rope.dimension_count ${hp.rope.nRot} must be even and <= head dim ${headDim}`);
+  checkCommonHParams(m, arch, hp);
   return hp;
+}
+
+/**
+ * The checks every architecture's hyper-parameters pass, each naming its key and value: counts are positive
+ * integers, rope dims even, positive and within the head, and the real-valued ones finite and in range. (Shapes
+ * against the tensors are checked as the weights load.)
+ */
+export function checkCommonHParams(m: GGUFMetadata, arch: string, hp: Pick<DecoderHParams, 'nVocab' | 'nCtxTrain' | 'headDim' | 'normEps' | 'rope'>): void {
+  const bad = (key: string, v: number, rule: string) =>
+    new HearthError('model_invalid', `${m.source}: ${key} = ${v} ${rule}`);
+  const positiveInt = (key: string, v: number) => {
+    if (!Number.isSafeInteger(v) || v <= 0) throw bad(key, v, 'must be a positive integer');
+  };
+  positiveInt('vocabulary size (tokenizer.ggml.tokens)', hp.nVocab);
+  positiveInt(`${arch}.context_length`, hp.nCtxTrain);
+  const r = hp.rope;
+  if (!Number.isInteger(r.nRot) || r.nRot <= 0 || r.nRot % 2 !== 0 || r.nRot > hp.headDim) {
+    throw bad(`${arch}.rope.dimension_count`, r.nRot, `must be a positive even integer <= the head dimension ${hp.headDim}`);
+  }
+  positiveInt(`${arch}.rope.scaling.original_context_length`, r.nCtxOrig);
+  const positive = (key: string, v: number) => {
+    if (!Number.isFinite(v) || v <= 0) throw bad(key, v, 'must be a positive finite number');
+  };
+  if (!(hp.normEps > 0 && hp.normEps < 1)) throw bad(`${arch}.attention.layer_norm(_rms)_epsilon`, hp.normEps, 'must be in (0, 1)');
+  positive(`${arch}.rope.freq_base`, r.freqBase);
+  positive(`${arch}.rope.scaling.factor (as its inverse)`, r.freqScale);
+  positive(`${arch}.rope.scaling.attn_factor`, r.attnFactor);
+  if (!Number.isFinite(r.betaFast) || !Number.isFinite(r.betaSlow)) throw bad(`${arch}.rope.scaling.yarn_beta_fast/slow`, r.betaFast, 'must be finite');
 }

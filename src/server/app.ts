@@ -9,6 +9,8 @@ import { dialectErrorBody, errorInfo, isAnthropic, RETRYABLE } from './errors.ts
 import { jsonBody } from './middleware/json-body.ts';
 import { Metrics, type MetricsOptions } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { redactingLogger } from './middleware/redact.ts';
+import { applyConnectionLimits, resolveConnectionLimits, type ConnectionLimits } from './connection-limits.ts';
 import { ignoredFieldsPlugin } from './middleware/ignored-fields.ts';
 import { security, type SecurityOptions } from './middleware/security.ts';
 import { defaultId, type RouteContext } from './respond.ts';
@@ -61,6 +63,8 @@ export interface AppDeps {
   strict?: boolean;
   /** /api/delete's hook (the manager's source is the library when the server serves it). */
   libraryRoutes?: LibraryRouteOptions;
+  /** Header, body and idle timeouts and the per-address connection cap (defaults: DEFAULT_CONNECTION_LIMITS). */
+  connections?: ConnectionLimits;
   /** Where POST /v1/responses keeps responses (store: true); default: an in-memory database, gone when the app closes. */
   responses?: ResponseStore;
   /** Files and vector stores (/v1/files, /v1/vector_stores); default: an in-memory database over `models`, gone when the app closes. */
@@ -91,19 +95,24 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   if (metrics) models.onLoad((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
   const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  const limits = resolveConnectionLimits(deps.connections);
 
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // every line scrubbed of keys and tokens (query strings, headers, messages echoed in errors)
+    logger: redactingLogger(deps.logger),
     // requestLog writes the one line per request
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    // Generation can take minutes; the scheduler's own timeout decides.
-    requestTimeout: 0,
+    // Receiving the request is bounded (Node stops counting once it is in); generating the answer can take minutes,
+    // and the scheduler's own timeout decides that.
+    requestTimeout: limits.bodyMs,
+    http: limits.http,
     // On close, drop every connection, including ones a client opened ahead of time and never used
     // (Node's idle-connection close leaves those to the 60 s headers timeout).
     forceCloseConnections: true,
   });
+  applyConnectionLimits(app.server, limits);
   bodyParser(app);
   requestLog(metrics)(app);
   ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);

@@ -27,7 +27,51 @@ export function rewriteWhitespace(src: string): string {
   return out;
 }
 
+/** Longest pre-tokenizer or normalizer pattern read from a file (real ones are under 300 characters). */
+export const MAX_PATTERN_CHARS = 4096;
+
+/**
+ * Why a pattern from a file (tokenizer.json) could take exponential time on some input, or undefined: it is too long,
+ * or a quantified group holds a quantifier of its own (`(a+)+`, `(?:\\s*x?)*`), the shape of catastrophic
+ * backtracking. A linear scan; the patterns real tokenizers use have no such group.
+ */
+export function hostilePattern(src: string): string | undefined {
+  if (src.length > MAX_PATTERN_CHARS) return `it is ${src.length} characters long (at most ${MAX_PATTERN_CHARS})`;
+  // one entry per open group: whether a quantifier occurs inside it
+  const groups: boolean[] = [];
+  let inClass = false;
+  let lastClosed = false; // the previous atom was a group holding a quantifier
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') { i++; lastClosed = false; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') { inClass = true; lastClosed = false; continue; }
+    if (c === '(') { groups.push(false); lastClosed = false; continue; }
+    if (c === ')') {
+      const quantified = groups.pop() ?? false;
+      if (quantified && groups.length) groups[groups.length - 1] = true;
+      lastClosed = quantified;
+      continue;
+    }
+    let quantifier = c === '*' || c === '+' || (c === '?' && src[i - 1] !== '(');
+    if (c === '{') {
+      // {n} repeats exactly: it adds no ambiguity ((\d{3})+ is fine); {n,} and {n,m} do
+      const end = src.indexOf('}', i);
+      if (end > i && /^\{\d+,\d*\}$/.test(src.slice(i, end + 1))) quantifier = true;
+      if (end > i) i = end;
+    }
+    if (quantifier) {
+      if (lastClosed && c !== '?') return `a quantified group holds a quantifier at character ${i}`;
+      if (groups.length) groups[groups.length - 1] = true;
+    }
+    lastClosed = false;
+  }
+  return undefined;
+}
+
 export function compileSplitRegex(src: string): RegExp {
+  const hostile = hostilePattern(src);
+  if (hostile) throw new HearthError('tokenizer_invalid', `pre-tokenizer regex refused: ${hostile}: ${src.slice(0, 200)}`);
   try {
     return new RegExp(rewriteWhitespace(src), 'gu');
   } catch (e) {

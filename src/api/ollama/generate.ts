@@ -4,7 +4,7 @@ import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ToolSpec } from '../../chat/tools.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { stopOrLength } from '../native.ts';
-import { Fields, tokenIds, unsupported } from '../validate.ts';
+import { describe, Fields, tokenIds, unsupported } from '../validate.ts';
 import { argumentsObject, readFunctionTools } from '../tools.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
 import { readOllamaFormat } from '../structured-output.ts';
@@ -103,7 +103,7 @@ const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 function readOllamaToolChoice(f: Fields): void {
   const v = f.raw('tool_choice');
   if (v === undefined || v === 'auto') return;
-  throw unsupported('tool_choice', `Ollama's API has no tool choice; only "auto" is accepted, got ${JSON.stringify(v)} (use the OpenAI or Anthropic API to force a call)`);
+  throw unsupported('tool_choice', `Ollama's API has no tool choice; only "auto" is accepted, got ${describe(v)} (use the OpenAI or Anthropic API to force a call)`);
 }
 
 export function chatRequestFromOllama(body: unknown): OllamaRequest {

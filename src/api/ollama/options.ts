@@ -1,8 +1,9 @@
 // Ollama's `options` object and the request fields every generating endpoint shares (keep_alive, format, think).
 
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
-import { Fields, FieldError, unsupported } from '../validate.ts';
+import { describe, Fields, FieldError, unsupported } from '../validate.ts';
 import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
+import { MAX_DURATION_MS, parseGoDuration } from './go-duration.ts';
 
 export interface OllamaOptions {
   sampling: SamplingOptions;
@@ -91,11 +92,12 @@ export function withTopLevelOptions(f: Fields, o: OllamaOptions): OllamaOptions 
 export function readKeepAlive(f: Fields): number | undefined {
   const v = f.raw('keep_alive');
   if (v === undefined || v === null) return undefined;
-  const bad = () => new FieldError('keep_alive', `keep_alive must be a duration such as "5m" or "1h", or a number of seconds; got ${JSON.stringify(v)}`);
+  // describe(), not JSON.stringify: the value may be nested thousands deep
+  const bad = () => new FieldError('keep_alive', `keep_alive must be a duration such as "5m" or "1h" (at most 292 years), or a number of seconds; got ${describe(v)}`);
   let ms: number;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw bad();
     ms = v * 1000;
+    if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DURATION_MS) throw bad();
   } else if (typeof v === 'string') {
     ms = parseDuration(v);
     if (Number.isNaN(ms)) throw bad();
@@ -103,18 +105,8 @@ export function readKeepAlive(f: Fields): number | undefined {
   return ms < 0 ? -1 : Math.round(ms);
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration ("1h30m", "-5m", "250ms") or a bare number of seconds, in milliseconds; NaN when it is neither. */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const m = /^(-?)((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/.exec(t);
-  if (!m) return NaN;
-  let ms = 0;
-  for (const [, n, unit] of m[2]!.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit!]!;
-  return m[1] ? -ms : ms;
-}
+export const parseDuration = parseGoDuration;
 
 /**
  * Ollama's `think`: true or false becomes the chat template's enable_thinking (Qwen3's switch); the levels

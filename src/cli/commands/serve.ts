@@ -7,6 +7,7 @@ import { parse, int, num, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../../server/connection-limits.ts';
 import { DEFAULT_KEEP_ALIVE_MS, defaultMemoryBudget, formatBytes, localModelBytes, ModelManager, parseMemorySize } from '../../provider/model-manager.ts';
 import { checkAlias, localModelLoader } from '../../provider/local-provider.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
@@ -61,6 +62,12 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --alias NAME        the name clients use for the one MODEL (default: the file name without .gguf)
       --timeout S         fail a request still running after S seconds (default 600; 0 = no limit)
       --body-limit BYTES  largest request body (default ${DEFAULT_BODY_LIMIT})
+      --header-timeout S  seconds a request's headers may take to arrive (default ${DEFAULT_CONNECTION_LIMITS.headersMs / 1000})
+      --body-timeout S    seconds the whole request may take to arrive, headers and body (default ${DEFAULT_CONNECTION_LIMITS.bodyMs / 1000});
+                          neither limits how long an answer takes to generate
+      --idle-timeout S    seconds an idle keep-alive connection stays open (default ${DEFAULT_CONNECTION_LIMITS.idleMs / 1000})
+      --max-connections-per-address N
+                          connections one client address may hold at once (default ${DEFAULT_CONNECTION_LIMITS.perAddress}; 0 = no limit)
       --log-level L       fatal, error, warn, info (default), debug, silent
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
@@ -73,6 +80,11 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           (default 500), so a running stream waits at most one chunk for its next token
 `;
 
+/** A positive number of seconds, in whole milliseconds. */
+const seconds = (text: string | undefined, flag: string) => {
+  const s = num(text, flag, (n) => n > 0);
+  return s === undefined ? undefined : Math.max(1, Math.round(s * 1000));
+};
 /** A repeatable, comma-separated flag's values. */
 const list = (values: string[] | undefined): string[] | undefined => values?.flatMap((x) => x.split(',').map((s) => s.trim()).filter(Boolean));
 
@@ -115,6 +127,8 @@ export const command: Command = {
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
       strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
       'embedding-model': { type: 'string' },
+      'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -165,6 +179,10 @@ export const command: Command = {
       models: manager,
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
+      connections: {
+        headersMs: seconds(v['header-timeout'], '--header-timeout'), bodyMs: seconds(v['body-timeout'], '--body-timeout'),
+        idleMs: seconds(v['idle-timeout'], '--idle-timeout'), perAddress: int(v['max-connections-per-address'], '--max-connections-per-address', 0),
+      },
       strict: v.strict ?? false,
       security: sec.options,
       responses: sec.responses,

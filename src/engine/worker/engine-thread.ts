@@ -4,7 +4,7 @@
 
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
-import { loadModel, type LoadedModel } from '../load.ts';
+import { checkOneToken, loadModel, type LoadedModel } from '../load.ts';
 import { sharedThreadPool } from '../../kernels/wasm/thread-pool.ts';
 import { Scheduler, type JobEvent, type StepInfo } from '../scheduler.ts';
 import { toWireError, type EngineMessage, type EngineRequest, type WireJobEvent } from './protocol.ts';
@@ -71,6 +71,7 @@ function handle(req: EngineRequest): unknown {
       const model = loadModel(req.path, req.options);
       let scheduler: Scheduler;
       try {
+        checkOneToken(model);
         scheduler = new Scheduler(model, req.scheduler);
       } catch (e) {
         model.dispose();
@@ -98,6 +99,7 @@ function handle(req: EngineRequest): unknown {
       const h = hostedModel(req.model);
       const aborts = req.jobs.map(() => new AbortController());
       const submitted: number[] = [];
+      h.scheduler.admitEmbeddings(req.inputs.length);
       try {
         req.inputs.forEach((tokens, i) => {
           const job = req.jobs[i];

@@ -18,7 +18,7 @@ import { HearthError } from '../../util/errors.ts';
 import {
   norm, selfAttention, feedForward, type AttentionBlockOptions, type AttentionWeights, type FeedForwardWeights, type NormWeights,
 } from '../blocks.ts';
-import { readPooling, type DecoderHParams } from '../hparams.ts';
+import { checkCommonHParams, readPooling, type DecoderHParams } from '../hparams.ts';
 import type { RopeOrder } from '../../kernels/types.ts';
 import { type ClassifierHead, type DecoderModel, type ModelWeights, type Pooling, type TensorDecl, type TensorTable, type WeightSet } from './types.ts';
 
@@ -82,7 +82,7 @@ export function readEncoderHParams(m: GGUFMetadata, arch: string, nVocab: number
   if (nHeadKv !== nHead) throw bad(`an encoder is multi-head: head_count_kv ${nHeadKv} must equal head_count ${nHead}`);
   if (m.getBool(k('attention.causal'), false)) throw bad(`${k('attention.causal')} is true: a causal ${arch} is not supported`);
   if (hp.nTokenTypes < 1) throw bad(`${arch} needs tokenizer.ggml.token_type_count (its token_types rows)`);
-  if (hp.rope.nRot > headDim || hp.rope.nRot % 2 !== 0) throw bad(`rope.dimension_count ${hp.rope.nRot} must be even and <= head dim ${headDim}`);
+  checkCommonHParams(m, arch, hp);
   return hp;
 }
 

@@ -1,7 +1,7 @@
 // Compiles the regexes of tokenizer.json (Rust fancy-regex / Oniguruma syntax) to JS regexes:
 // possessive quantifiers become greedy ones (as llama.cpp does), `\s` becomes Unicode White_Space.
 import { HearthError } from '../../util/errors.ts';
-import { rewriteWhitespace } from '../regex-split.ts';
+import { hostilePattern, rewriteWhitespace } from '../regex-split.ts';
 
 /** Drops the possessive `+` after a quantifier (`?+`, `++`, `*+`, `{n,m}+`) outside character classes. */
 function dropPossessive(src: string): string {
@@ -29,6 +29,8 @@ function dropPossessive(src: string): string {
 }
 
 export function compileHFRegex(src: string): RegExp {
+  const hostile = hostilePattern(src);
+  if (hostile) throw new HearthError('tokenizer_invalid', `tokenizer.json regex refused: ${hostile}: ${src.slice(0, 200)}`);
   try {
     return new RegExp(rewriteWhitespace(dropPossessive(src)), 'gu');
   } catch (e) {
