@@ -5,16 +5,53 @@
 // write the library.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type TestServer } from './harness.ts';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startServer, STORIES } from './harness.ts';
 import { SeededRandom } from '../fixtures/seeded-random.ts';
+import { tempDir } from '../security/harness.ts';
+import { REPO_ROOT } from '../shared.ts';
 
-/** HEARTH_HTTP_FUZZ_SECONDS runs it longer (default 12 s, at most 1,500 requests; longer runs have no cap). */
+/**
+ * HEARTH_HTTP_FUZZ_SECONDS runs it longer (default 12 s, at most 1,500 requests; longer runs have no cap), against
+ * `hearth serve` in a process of its own, so that its resident memory is the server's alone (in this process the
+ * fuzzing client's own buffers and connections would count too).
+ */
 const SECONDS = Number(process.env.HEARTH_HTTP_FUZZ_SECONDS ?? 12);
-const MAX_REQUESTS = process.env.HEARTH_HTTP_FUZZ_SECONDS ? Infinity : 1500;
+const LONG = process.env.HEARTH_HTTP_FUZZ_SECONDS !== undefined;
+const MAX_REQUESTS = LONG ? Infinity : 1500;
 
-let srv: TestServer;
+let srv: { base: string; close: () => Promise<void>; rss: () => number };
 before(async () => {
-  srv = await startServer({ parallel: 2, queueLimit: 8, app: { bodyLimit: 1024 * 1024 } });
+  if (!LONG) {
+    const s = await startServer({ parallel: 2, queueLimit: 8, app: { bodyLimit: 1024 * 1024 } });
+    srv = { base: s.base, close: () => s.close(), rss: () => process.memoryUsage().rss };
+    return;
+  }
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), 'serve', STORIES, '--port', String(port),
+    '--parallel', '2', '--queue', '8', '--body-limit', String(1024 * 1024), '--log-level', 'warn'],
+  { env: { ...process.env, HEARTH_DB: join(tempDir('http-fuzz'), 'hearth.db') }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) break;
+    } catch { /* not up yet */ }
+    if (i > 600) throw new Error('hearth serve did not come up');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  srv = {
+    base,
+    close: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); },
+    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+  };
 });
 after(() => srv.close());
 
@@ -104,7 +141,7 @@ test('hostile bodies into every POST endpoint: no 5xx but overload, within budge
     return ((await r.json()) as { choices: { text: string }[] }).choices[0].text;
   };
   const before = await greedy();
-  const rss0 = process.memoryUsage().rss;
+  const rss0 = srv.rss();
   const r = new SeededRandom(Number(process.env.HEARTH_HTTP_FUZZ_SEED ?? 20261204));
   const t0 = Date.now();
   // a generation with no limit runs to the end of the context: a few seconds, more on a loaded machine
@@ -152,13 +189,10 @@ test('hostile bodies into every POST endpoint: no 5xx but overload, within budge
   process.stdout.write(`# ${sent} requests: ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(' ')}\n`);
   if (process.env.HEARTH_HTTP_FUZZ_SECONDS) {
     // a long run: resident memory after an idle minute, against the start
-    const peak = process.memoryUsage().rss;
+    const peak = srv.rss();
     await new Promise((res) => setTimeout(res, 60_000));
-    const rss1 = process.memoryUsage().rss;
-    (globalThis as { gc?: () => void }).gc?.();
-    const heap = process.memoryUsage();
-    process.stdout.write(`# rss: start ${(rss0 / 2 ** 20).toFixed(0)} MiB, end ${(peak / 2 ** 20).toFixed(0)} MiB, after an idle minute ${(rss1 / 2 ** 20).toFixed(0)} MiB; ` +
-      `heap used after gc ${(heap.heapUsed / 2 ** 20).toFixed(0)} MiB of ${(heap.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(heap.external / 2 ** 20).toFixed(0)} MiB\n`);
+    const rss1 = srv.rss();
+    process.stdout.write(`# hearth serve's resident memory: start ${(rss0 / 2 ** 20).toFixed(0)} MiB, end ${(peak / 2 ** 20).toFixed(0)} MiB, after an idle minute ${(rss1 / 2 ** 20).toFixed(0)} MiB\n`);
     assert.ok(rss1 < rss0 * 1.2, 'resident memory is not back within 20% of its start');
   }
 });

@@ -7,6 +7,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { HearthError } from '../../util/errors.ts';
+import { collectGarbage } from '../../util/idle-gc.ts';
 import { defaultEglPlatform } from '../../kernels/webgpu/gpu-device.ts';
 import type { LoadOptions } from '../types.ts';
 import type { Pooling } from '../../model/types.ts';
@@ -19,6 +20,8 @@ type JobHandler = (ev: WireJobEvent) => void;
 
 /** How long close() waits for the engine thread to unload its models before terminating it. */
 const SHUTDOWN_MS = 5000;
+/** How long the engine is idle before the one garbage collection of that idle spell (src/util/idle-gc.ts). */
+const IDLE_GC_MS = 5000;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -33,6 +36,9 @@ export class EngineHost {
   private nextId = 1;
   private dead: HearthError | undefined;
   private refd = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Whether the collection for the present idle spell has run (so its own round trip does not start another). */
+  private collected = true;
   private closing: Promise<void> | undefined;
 
   constructor() {
@@ -104,6 +110,7 @@ export class EngineHost {
   /** @internal */
   addJob(job: number, handler: JobHandler): void {
     this.jobs.set(job, handler);
+    this.collected = false;
     this.updateRef();
   }
 
@@ -146,8 +153,24 @@ export class EngineHost {
     const busy = this.pending.size > 0 || this.jobs.size > 0;
     if (busy === this.refd || this.dead) return;
     this.refd = busy;
-    if (busy) this.worker.ref();
-    else this.worker.unref();
+    if (busy) {
+      this.worker.ref();
+      clearTimeout(this.idleTimer);
+    } else {
+      this.worker.unref();
+      if (!this.collected) {
+        this.idleTimer = setTimeout(() => this.collectIdle(), IDLE_GC_MS);
+        this.idleTimer.unref();
+      }
+    }
+  }
+
+  /** The idle spell's collection, here and in the engine thread. */
+  private collectIdle(): void {
+    if (this.dead || this.closing) return;
+    this.collected = true;
+    this.notify({ op: 'gc' });
+    collectGarbage();
   }
 
   private fail(error: HearthError): void {

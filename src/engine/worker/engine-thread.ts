@@ -8,6 +8,7 @@ import { checkOneToken, loadModel, type LoadedModel } from '../load.ts';
 import { sharedThreadPool } from '../../kernels/wasm/thread-pool.ts';
 import { Scheduler, type JobEvent, type StepInfo } from '../scheduler.ts';
 import { toWireError, type EngineMessage, type EngineRequest, type WireJobEvent } from './protocol.ts';
+import { collectGarbage } from '../../util/idle-gc.ts';
 
 interface Hosted {
   model: LoadedModel;
@@ -132,6 +133,9 @@ function handle(req: EngineRequest): unknown {
       // every model, before the thread goes: a webgpu device is released in its own thread while that can
       // finish (a Dawn device torn down by a terminated thread can abort the process)
       for (const id of [...hosted.keys()]) unload(id);
+      return undefined;
+    case 'gc':
+      collectGarbage();
       return undefined;
     case 'threads': {
       const pool = sharedThreadPool();

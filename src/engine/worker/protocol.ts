@@ -29,7 +29,9 @@ export type EngineRequest =
   | { op: 'cancel'; jobs: number[] }
   | { op: 'unload'; model: number }
   | { op: 'shutdown' }
-  | { op: 'threads' };
+  | { op: 'threads' }
+  /** A full garbage collection, asked for when the engine has been idle a while (src/util/idle-gc.ts). */
+  | { op: 'gc' };
 
 /** The reply to 'load'. */
 export interface LoadReply {

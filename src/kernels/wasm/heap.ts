@@ -1,8 +1,11 @@
-// The one shared WebAssembly.Memory of a cpu backend, and a simple allocator over it.
+// The one shared WebAssembly.Memory of a cpu backend, and the allocator over it.
 // The cpu backend allocates every tensor here and gives it back with release() when the tensor is freed
-// (KVCache.dispose, a forward's scratch growing): a free list per exact size, so contexts created and disposed one
-// after another reuse the same memory at once. allocF32 (arrays returned to the free list when collected) is
-// kept for tests and tools that want plain arrays in the memory.
+// (KVCache.dispose, a forward's activations, a scratch region growing). Free regions are kept in address order and
+// merged with their neighbours, an allocation takes the best-fitting one (split when larger), and a region freed at
+// the top lowers the top: what the heap holds is what is live plus the gaps between live regions, never the sum of
+// every size ever asked for. (A WebAssembly memory cannot shrink, so the high-water mark stays resident; requests of
+// many different lengths, each with its own activation sizes, must not each raise it.) allocF32 (arrays returned to
+// the heap when collected) is kept for tests and tools that want plain arrays in the memory.
 // A shared memory never detaches on grow: views made before a grow stay valid, they just keep the older
 // SharedArrayBuffer object, which is why ownership is checked against every buffer object seen.
 
@@ -25,7 +28,10 @@ export class WasmHeap {
   readonly memory: WasmMemory;
   private top = HEAP_START;
   private readonly buffers = new WeakSet<ArrayBufferLike>();
-  private readonly free = new Map<number, number[]>();
+  /** Bytes below this were handed out before: memory the top grows back into must be zeroed again. */
+  private dirty = HEAP_START;
+  /** Free regions in address order; no two touch (released neighbours are merged) and none ends at the top. */
+  private readonly free: { ptr: number; size: number }[] = [];
   private readonly reclaim = new FinalizationRegistry<[number, number]>(([ptr, size]) => this.release(ptr, size));
 
   constructor(initialBytes = 16 * 1024 * 1024) {
@@ -40,9 +46,21 @@ export class WasmHeap {
     return b;
   }
 
-  /** Bytes allocated so far (the high-water mark). */
+  /** The end of the highest live region: the bytes the heap spans now (live regions and the gaps between them). */
   get used(): number {
     return this.top;
+  }
+
+  /** The highest the top has been: the memory that has been resident at some point. */
+  get highWater(): number {
+    return this.dirty;
+  }
+
+  /** Bytes in free regions below the top. */
+  get freeBytes(): number {
+    let n = 0;
+    for (const b of this.free) n += b.size;
+    return n;
   }
 
   /** Whether a view lies in this memory (its byteOffset is then its wasm pointer). */
@@ -53,8 +71,21 @@ export class WasmHeap {
   /** A 64-byte aligned region of `bytes`; `what` names it in the error when 4 GiB would be exceeded. */
   alloc(bytes: number, what: string): number {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    const reuse = this.free.get(size)?.pop();
-    if (reuse !== undefined) {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i];
+      if (b.size < size || (best >= 0 && b.size >= this.free[best].size)) continue;
+      best = i;
+      if (b.size === size) break;
+    }
+    if (best >= 0) {
+      const b = this.free[best];
+      const reuse = b.ptr;
+      if (b.size === size) this.free.splice(best, 1);
+      else {
+        b.ptr += size;
+        b.size -= size;
+      }
       new Uint8Array(this.buffer, reuse, size).fill(0);
       return reuse;
     }
@@ -75,16 +106,47 @@ export class WasmHeap {
         throw new HearthError('out_of_memory', `${what}: growing the wasm memory to ${gib(have + ahead * PAGE)} failed`, { cause: e });
       }
     }
+    if (ptr < this.dirty) new Uint8Array(this.buffer, ptr, Math.min(end, this.dirty) - ptr).fill(0);
     this.top = end;
+    this.dirty = Math.max(this.dirty, end);
     return ptr;
   }
 
-  /** Give a region back for reuse by an allocation of the same size. */
+  /** Give a region back: merged with free neighbours, and the top lowered when it was the highest. */
   release(ptr: number, bytes: number): void {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(ptr);
+    const free = this.free;
+    let lo = 0;
+    let hi = free.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (free[mid].ptr < ptr) lo = mid + 1;
+      else hi = mid;
+    }
+    const prev = free[lo - 1];
+    const next = free[lo];
+    if (ptr < HEAP_START || ptr + size > this.top || (prev && prev.ptr + prev.size > ptr) || (next && ptr + size > next.ptr)) {
+      throw new HearthError('invalid_argument', `wasm heap: region ${ptr} (+${size}) is not live (released twice?)`);
+    }
+    let at = lo;
+    let block: { ptr: number; size: number };
+    if (prev && prev.ptr + prev.size === ptr) {
+      prev.size += size;
+      block = prev;
+      at = lo - 1;
+    } else {
+      block = { ptr, size };
+      free.splice(lo, 0, block);
+    }
+    const after = free[at + 1];
+    if (after && block.ptr + block.size === after.ptr) {
+      block.size += after.size;
+      free.splice(at + 1, 1);
+    }
+    if (block.ptr + block.size === this.top) {
+      this.top = block.ptr;
+      free.splice(at, 1);
+    }
   }
 
   bytes(ptr: number, n: number): Uint8Array {
