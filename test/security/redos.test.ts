@@ -50,8 +50,9 @@ function literals(): { file: string; text: string }[] {
   return found;
 }
 
+/** recheck's verdict; its time limit is generous, since a busy machine can make a check run out of time ('unknown'). */
 function check(source: string, flags: string) {
-  return recheck.checkSync(source, flags.replace(/[gy]/g, ''), { timeout: 5000 });
+  return recheck.checkSync(source, flags.replace(/[gy]/g, ''), { timeout: 30_000 });
 }
 
 test('no regex literal in src/ is exponential; the polynomial ones are known and bounded', () => {
@@ -127,7 +128,8 @@ test('a 30,000-digit keep_alive, or digits then junk, is a 400 in milliseconds o
       assert.equal(r.status, 400, `${path} ${String(keepAlive).slice(0, 20)}: ${text.slice(0, 200)}`);
       assert.match(text, /keep_alive must be a duration/);
       assert.ok(text.length < 1000, 'the error does not echo the whole value');
-      assert.ok(ms < 500, `${path} took ${ms} ms`);
+      // before the fix 27 digits took 29.5 s; the bound leaves room for a machine busy with other work
+      assert.ok(ms < 2000, `${path} took ${ms} ms`);
     }
   }
   const ok = await fetch(srv.base + '/api/generate', { method: 'POST', body: JSON.stringify({ ...bodies[0][1], keep_alive: '1h30m' }) });
