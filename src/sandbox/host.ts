@@ -1,0 +1,65 @@
+// Host-side chores of a run when Hearth is root: hand the workspace to the run's uid, measure it, and sweep the uid's
+// processes afterwards.
+
+import { lchownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Gives every entry of the workspace to `uid` (lchown: a symlink itself, never what it points to; folders reached
+ * through symlinks are not entered). A regular file with more than one link is left alone: the other link could
+ * be a file outside the workspace.
+ */
+export function ownWorkspace(dir: string, uid: number): void {
+  lchownSync(dir, uid, uid);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) ownWorkspace(p, uid);
+    else if (e.isSymbolicLink()) lchownSync(p, uid, uid);
+    else if (lstatSync(p).nlink === 1) lchownSync(p, uid, uid);
+  }
+}
+
+/** Bytes the workspace takes: per entry the larger of its length and its allocated blocks (sparse files count too). */
+export function workspaceBytes(dir: string): number {
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0; // removed while we looked
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    try {
+      const st = lstatSync(p);
+      total += Math.max(st.size, st.blocks * 512);
+      if (st.isDirectory()) total += workspaceBytes(p);
+    } catch { /* removed while we looked */ }
+  }
+  return total;
+}
+
+/** Live processes whose real uid is `uid` (zombies are dead already: their parent or init reaps them). */
+export function processesOf(uid: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const status = readFileSync(`/proc/${name}/status`, 'utf8');
+      const m = /^Uid:\s+(\d+)/m.exec(status);
+      if (m && Number(m[1]) === uid && !/^State:\s+Z/m.test(status)) pids.push(Number(name));
+    } catch { /* exited */ }
+  }
+  return pids;
+}
+
+/** SIGKILLs every process of `uid` (a uid used by this run alone); returns how many there were. */
+export function killUid(uid: number): number {
+  const pids = processesOf(uid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch { /* exited */ }
+  }
+  return pids.length;
+}
