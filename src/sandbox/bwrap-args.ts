@@ -25,14 +25,18 @@ export interface CommandPlan {
 
 export interface PlanOptions {
   readonly language: SandboxLanguage;
-  /** Absolute host path of the workspace (already resolved, a real directory, not a symlink). */
+  /**
+   * Absolute host path of the workspace (resolved, a real directory). bwrap resolves it as the run's uid, so every
+   * folder above it must be searchable by others (bwrap's --bind-fd would avoid that, but it refuses the fd once it
+   * runs as an unprivileged uid here: "Can't find source path /proc/self/fd/N: Permission denied").
+   */
   readonly workspace: string;
+  /** The Node binary (process.execPath's real path), mounted read-only at INSIDE.node. */
+  readonly nodeBinary: string;
   readonly limits: SandboxLimits;
   readonly args: readonly string[];
   /** Host uid/gid to run as when Hearth is root; undefined to stay the current (unprivileged) user. */
   readonly runAs?: { uid: number; gid: number };
-  /** The Node binary (process.execPath's real path), mounted read-only at INSIDE.node. */
-  readonly nodeBinary: string;
   /** The host paths tools come from: `bwrap`, `prlimit`, `setpriv`. */
   readonly tools: { bwrap: string; prlimit: string; setpriv: string };
 }

@@ -9,7 +9,7 @@ import { HearthError } from '../util/errors.ts';
 import { FD, planCommand } from './bwrap-args.ts';
 import { seccompProgram } from './seccomp.ts';
 import { inferLimits } from './limits.ts';
-import { killUid, ownWorkspace, workspaceBytes } from './host.ts';
+import { closedAncestor, killUid, ownWorkspace, workspaceBytes } from './host.ts';
 import { DEFAULT_LIMITS, type LimitHit, type Sandbox, type SandboxLimits, type SandboxRequest, type SandboxResult } from './types.ts';
 
 export interface BwrapOptions {
@@ -64,6 +64,15 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
       if (!lstatSync(workspace).isDirectory()) throw new Error('not a directory');
     } catch (e) {
       throw new HearthError('invalid_argument', `workspace ${req.workspace}: ${(e as Error).message}`);
+    }
+    if (root) {
+      for (const p of [workspace, nodeBinary]) {
+        const closed = closedAncestor(p);
+        if (closed) {
+          throw new HearthError('sandbox_unavailable', `${closed} is not searchable by other users (mode o+x), so the sandbox's ` +
+            `unprivileged uid cannot reach ${p} below it: chmod o+x ${closed}, or use a folder elsewhere`);
+        }
+      }
     }
     const uid = root ? uidRange.first + Math.floor(Math.random() * uidRange.count) : process.getuid!();
     if (root) ownWorkspace(workspace, uid);
@@ -124,7 +133,7 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
     clearInterval(disk);
     req.signal?.removeEventListener('abort', onAbort);
     const durationMs = performance.now() - t0;
-    const leftoverProcesses = root ? killUid(uid) : 0;
+    const leftoverProcesses = root ? await killUid(uid) : 0;
     if (spawnError) throw new HearthError('sandbox_unavailable', `could not start the sandbox: ${spawnError.message}`, { cause: spawnError });
 
     const stdout = Buffer.concat(out.stdout).toString('utf8');

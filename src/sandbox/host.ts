@@ -2,7 +2,7 @@
 // processes afterwards.
 
 import { lchownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * Gives every entry of the workspace to `uid` (lchown: a symlink itself, never what it points to; folders reached
@@ -53,13 +53,31 @@ export function processesOf(uid: number): number[] {
   return pids;
 }
 
-/** SIGKILLs every process of `uid` (a uid used by this run alone); returns how many there were. */
-export function killUid(uid: number): number {
-  const pids = processesOf(uid);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch { /* exited */ }
+/**
+ * SIGKILLs every process of `uid` (a uid used by this run alone) and waits, up to `waitMs`, until none is alive;
+ * returns how many there were at first.
+ */
+export async function killUid(uid: number, waitMs = 2000): Promise<number> {
+  const first = processesOf(uid);
+  const deadline = performance.now() + waitMs;
+  for (let pids = first; pids.length; pids = processesOf(uid)) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* exited */ }
+    }
+    if (performance.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 5));
   }
-  return pids.length;
+  return first.length;
+}
+
+/** The first folder above `path` (from the root down) that other users cannot search (no o+x), if any. */
+export function closedAncestor(path: string): string | undefined {
+  const chain: string[] = [];
+  for (let d = dirname(path); ; d = dirname(d)) {
+    chain.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  return chain.find((d) => (lstatSync(d).mode & 0o001) === 0);
 }

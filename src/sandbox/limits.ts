@@ -10,7 +10,7 @@ const PATTERNS: ReadonlyArray<{ limit: LimitName; re: RegExp }> = [
   // bash "fork: retry: Resource temporarily unavailable", Python BlockingIOError [Errno 11], Node spawn EAGAIN
   { limit: 'processes', re: /fork: (?:retry: )?Resource temporarily unavailable|\[Errno 11\] Resource temporarily unavailable|\bEAGAIN\b|can't start new thread|pthread_create: Resource temporarily unavailable/ },
   // Python MemoryError, bash xmalloc, Node/V8 heap and mmap failures, ENOMEM anywhere
-  { limit: 'memoryBytes', re: /\bMemoryError\b|cannot allocate memory|Cannot allocate memory|out of memory|Out of memory|\bENOMEM\b|allocation failed|Array buffer allocation failed|bad_alloc/ },
+  { limit: 'memoryBytes', re: /\bMemoryError\b|cannot allocate memory|Cannot allocate memory|out of memory|Out of memory|\bENOMEM\b|allocation failed|Array buffer allocation failed|Failed to allocate memory|ERR_MEMORY_ALLOCATION_FAILED|bad_alloc/ },
   { limit: 'openFiles', re: /Too many open files|\bEMFILE\b/ },
   { limit: 'fileBytes', re: /File too large|\bEFBIG\b/ },
   // the private /tmp or /dev/shm is full (the workspace's own cap is enforced by polling)
