@@ -14,7 +14,7 @@ function wordValue(n: SyntaxNode): Arg {
   switch (n.type) {
     case 'word': case 'number': return { text: n.text.replace(/\\(.)/g, '$1'), literal: true };
     case 'raw_string': return { text: n.text.slice(1, -1), literal: true };
-    case 'ansi_c_string': return { text: n.text.slice(2, -1), literal: false };
+    case 'ansi_c_string': return { text: ansiC(n.text.slice(2, -1)), literal: true };
     case 'simple_expansion': case 'expansion':
       return { text: n.text, literal: /^\$\{?HOME\}?$/.test(n.text) };
     case 'string': case 'concatenation': {
@@ -42,6 +42,13 @@ function wordValue(n: SyntaxNode): Arg {
     }
     default: return { text: n.text, literal: false };
   }
+}
+
+/** The value of a $'…' string: \xHH, \NNN (octal), \uHHHH and the C escapes. */
+function ansiC(body: string): string {
+  const C: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"' };
+  return body.replace(/\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|[0-7]{1,3}|.)/g, (_, e: string) =>
+    e[0] === 'x' || e[0] === 'u' ? String.fromCharCode(parseInt(e.slice(1), 16)) : /^[0-7]/.test(e) ? String.fromCharCode(parseInt(e, 8)) : C[e] ?? e);
 }
 
 const base = (cmd: string) => cmd.replace(/^.*\//, '');
@@ -126,6 +133,9 @@ export class BashRules {
     const plain = args.filter((a) => !a.text.startsWith('-'));
     const flags = args.filter((a) => a.text.startsWith('-')).map((a) => a.text);
     if (!argv[0]!.literal) f.add('sh.computed-command', 'eval', 'HIGH', 'runs a command whose name is computed at run time', n);
+    if ('startPosition' in n && /^\$'|\\x[0-9a-f]/i.test(n.childForFieldName('name')?.text ?? '')) {
+      f.add('sh.escaped-command', 'obfuscation', 'HIGH', `the command name is written in escapes (${cmd})`, n);
+    }
     if (PRIVILEGE.has(cmd)) {
       f.add('sh.privilege', 'privilege', 'HIGH', `${cmd} runs a command as another user`, n);
       return this.argvRules(args.filter((a, i) => !(i === 0 && a.text.startsWith('-'))), n);
@@ -139,7 +149,8 @@ export class BashRules {
       return;
     }
     for (const a of args) {
-      const cls = classifyPath(a.literal ? a.text : undefined);
+      // a file named inside an option: curl -d @FILE, --data=@FILE, dd if=FILE
+      const cls = classifyPath(a.literal ? a.text.replace(/^(-[-\w]*=|\w+=)?@?/, '') : undefined);
       if (cls === 'secret') f.add('sh.read-secret', 'file_read', 'HIGH', `touches ${a.text}, which holds secrets`, n);
       else if (cls === 'device' && !['dd'].includes(cmd)) f.add('sh.device', 'destructive', READ_LEVEL.device, `touches the raw device ${a.text}`, n);
     }

@@ -67,7 +67,11 @@ export class JavaScriptRules {
       else if (n.type === 'new_expression') this.construct(n);
       else if (n.type === 'member_expression' || n.type === 'subscript_expression') this.member(n);
       else if (n.type === 'while_statement' || n.type === 'for_statement' || n.type === 'do_statement') this.loop(n);
-      else if (n.type === 'string') this.longString(n);
+      else if (n.type === 'string') {
+        this.longString(n);
+        const v = jsString(n);
+        if (v && classifyPath(v) === 'secret') this.f.add('js.secret-path', 'file_read', 'HIGH', `names ${v}, a file that holds secrets`, n);
+      }
     }
   }
 
@@ -78,6 +82,13 @@ export class JavaScriptRules {
       const o = this.resolve(n.childForFieldName('object'));
       const p = n.childForFieldName('property')?.text;
       return o && p ? `${o}.${p}` : undefined;
+    }
+    if (n.type === 'subscript_expression') {
+      // globalThis['ev' + 'al'], cp['exec' + 'Sync']: the name the index spells
+      const o = this.resolve(n.childForFieldName('object'));
+      const k = jsString(n.childForFieldName('index'));
+      if (!o || k === undefined) return undefined;
+      return /^(globalThis|global|window|self)$/.test(o) ? k : `${o}.${k}`;
     }
     if (n.type === 'parenthesized_expression') return this.resolve(n.namedChildren[0] ?? null);
     if (n.type === 'await_expression') return this.resolve(n.namedChildren[0] ?? null);
@@ -158,6 +169,10 @@ export class JavaScriptRules {
       return;
     }
     const name = this.resolve(fn);
+    if (fn?.type === 'subscript_expression' && fn.childForFieldName('index')?.type !== 'string') {
+      const k = jsString(fn.childForFieldName('index'));
+      this.f.add('js.computed-member', 'obfuscation', 'HIGH', k === undefined ? 'calls a function picked by a name computed at run time' : `calls ${k} through a name built from pieces`, n);
+    }
     if (!name) return;
     if (CHILD.test(name)) return this.childProcess(name, args, n);
     if (name === 'eval' || name === 'Function' || /^vm\.(runInNewContext|runInThisContext|runInContext|compileFunction|Script)$/.test(name) ||

@@ -12,7 +12,7 @@ const SECRET = [
   /(^|\/)\.config\/gcloud(\/|$)/, /(^|\/)\.bash_history$/, /(^|\/)credentials\.json$/, /(^|\/)\.password-store(\/|$)/,
 ];
 const ROOTS = new Set(['/', '/*', '/.', '~', '~/', '~/*', '$HOME', '${HOME}', '$HOME/', '$HOME/*', '/home', '/home/*', '/root', '/root/*', '..', '../', '../*']);
-const SYSTEM = /^\/(etc|usr|bin|sbin|lib|lib64|boot|sys|proc|var|opt|srv|run|snap)(\/|$)/;
+const SYSTEM = /^\/(etc|usr|bin|sbin|lib|lib32|lib64|boot|sys|proc|var|opt|run|snap)(\/|$)/;
 
 /** Classifies a path literal; `undefined` (a path computed at run time) is `computed`. */
 export function classifyPath(path: string | undefined): PathClass {

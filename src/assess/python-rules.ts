@@ -23,6 +23,14 @@ export function pyString(n: SyntaxNode | null | undefined): string | undefined {
     const l = pyString(n.childForFieldName('left')), r = pyString(n.childForFieldName('right'));
     return l !== undefined && r !== undefined ? l + r : undefined;
   }
+  if (n.type === 'call') {
+    // os.path.expanduser("~/x"), os.path.join("a", "b"), str("x"): the path they make
+    const fn = n.childForFieldName('function')?.text ?? '';
+    const args = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((c) => c && c.type !== 'keyword_argument').map((c) => pyString(c));
+    if (!args.length || args.some((a) => a === undefined)) return undefined;
+    if (/(^|\.)(expanduser|expandvars|abspath|normpath|realpath|str|Path|PurePath)$/.test(fn) && args.length === 1) return args[0];
+    if (/(^|\.)join$/.test(fn) && /path/.test(fn)) return (args as string[]).reduce((a, b) => (b.startsWith('/') ? b : `${a.replace(/\/$/, '')}/${b}`));
+  }
   return undefined;
 }
 
@@ -67,7 +75,10 @@ export class PythonRules {
       if (n.type === 'call') this.call(n);
       else if (n.type === 'while_statement') this.loop(n);
       else if (n.type === 'attribute' || n.type === 'identifier') this.name(n);
-      else if (n.type === 'string') this.longString(n);
+      else if (n.type === 'string') {
+        this.longString(n);
+        this.secretPath(n);
+      }
       else if (n.type === 'binary_operator') this.allocation(n);
     }
   }
@@ -183,7 +194,7 @@ export class PythonRules {
     }
     if (name === 'getattr' && positional[1] && positional[1].type !== 'string') {
       const attr = pyString(positional[1]);
-      if (attr === undefined || /^(system|popen|eval|exec|spawn|fork)/.test(attr)) f.add('py.getattr', 'obfuscation', 'HIGH', 'getattr of a name built at run time', n);
+      f.add('py.getattr', 'obfuscation', 'HIGH', attr === undefined ? 'getattr of a name computed at run time' : `getattr of a name built from pieces ('${attr}')`, n);
     }
     if (name === 'open' || name === 'io.open' || name === 'os.open' || name === 'codecs.open') {
       const path = pyString(first);
@@ -284,6 +295,12 @@ export class PythonRules {
     if (!/\b(break|return|sys\.exit|exit|raise)\b/.test(body.text) && !/\bfork\b/.test(body.text)) {
       this.f.add('py.endless-loop', 'resource_bomb', 'MEDIUM', 'an endless loop with no break', n);
     }
+  }
+
+  /** A string naming a file that holds secrets, wherever it appears (an argument the other rules did not follow). */
+  private secretPath(n: SyntaxNode): void {
+    const v = pyString(n);
+    if (v && classifyPath(v) === 'secret') this.f.add('py.secret-path', 'file_read', 'HIGH', `names ${v}, a file that holds secrets`, n);
   }
 
   private longString(n: SyntaxNode): void {
