@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/shared.ts';
 import { bwrapSandbox } from '../src/sandbox/bwrap-sandbox.ts';
@@ -67,6 +67,7 @@ async function measure(one: () => Promise<void>, inFlight: number): Promise<{ pe
   return { perSecond: RUNS / wall, medianMs: lat[Math.floor(lat.length / 2)]!, p95Ms: lat[Math.floor(lat.length * 0.95)]! };
 }
 
+const loadBefore = loadavg()[0]!;
 const rows: string[] = [];
 for (const language of ['bash', 'python', 'node'] as const) {
   const b1 = await measure(() => bare(PROGRAMS[language].bare), 1);
@@ -78,9 +79,10 @@ for (const language of ['bash', 'python', 'node'] as const) {
   process.stdout.write(rows.at(-1)! + '\n');
 }
 rmSync(workspace, { recursive: true, force: true });
+const load = `load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`;
 
 const body = `Regenerate: \`npm run bench:sandbox\` (${RUNS} runs per row). ${machineDescription()}, Linux, root in a container;
-bubblewrap ${'0.8'} (Debian), hearth ${hearthRevision()}. A start is one whole \`Sandbox.run\` of a program that does
+bubblewrap 0.8 (Debian), hearth ${hearthRevision()}, ${load} (other work shared the machine: compare rows of one run only). A start is one whole \`Sandbox.run\` of a program that does
 nothing: prlimit → setpriv (a fresh unprivileged uid) → bwrap (user, pid, net, ipc, uts, cgroup and mount namespaces,
 a nested user namespace for --disable-userns, the seccomp filter) → the interpreter → the sweep of the run's uid. "Bare"
 is the interpreter started directly, without the sandbox: the floor.
