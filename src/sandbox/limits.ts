@@ -17,7 +17,12 @@ const PATTERNS: ReadonlyArray<{ limit: LimitName; re: RegExp }> = [
   { limit: 'tmpBytes', re: /No space left on device|\bENOSPC\b/ },
 ];
 
-const tail = (s: string, i: number) => s.slice(Math.max(0, i - 20), i + 80).split('\n')[0]!.trim();
+/** The line of `s` that holds index `i`, cut to 100 characters. */
+function lineAt(s: string, i: number): string {
+  const start = s.lastIndexOf('\n', i - 1) + 1;
+  const end = s.indexOf('\n', i);
+  return s.slice(start, end < 0 ? undefined : end).trim().slice(0, 100);
+}
 
 function largestFile(dir: string, depth = 0): number {
   let max = 0;
@@ -39,7 +44,7 @@ export function inferLimits(limits: SandboxLimits, signal: string | null, stderr
   for (const { limit, re } of PATTERNS) {
     if (hits.some((h) => h.limit === limit)) continue;
     const m = re.exec(stderr);
-    if (m) hits.push({ limit, value: limits[limit], how: 'inferred', detail: `stderr: ${tail(stderr, m.index)}` });
+    if (m) hits.push({ limit, value: limits[limit], how: 'inferred', detail: `stderr: ${lineAt(stderr, m.index)}` });
   }
   if (!hits.some((h) => h.limit === 'fileBytes') && largestFile(workspace) >= limits.fileBytes) {
     hits.push({ limit: 'fileBytes', value: limits.fileBytes, how: 'inferred', detail: 'a workspace file reached the file-size limit' });
