@@ -2,7 +2,7 @@
 // limit that stopped it reported where a limit did. Every test has a time bound. Runs where the sandbox works
 // (bubblewrap from scripts/install-system-deps.sh); elsewhere the first test shows that nothing runs.
 
-import { test, before, after } from 'node:test';
+import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, mkdirSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -15,7 +15,7 @@ import { processesOf } from '../../src/sandbox/host.ts';
 import { isHearthError } from '../../src/util/errors.ts';
 import type { Sandbox, SandboxRequest, SandboxResult, LimitName } from '../../src/sandbox/types.ts';
 
-const T = { timeout: 30_000 };
+const T = { timeout: 40_000 };
 let sb: Sandbox;
 let root: string;
 let workspace: string;
@@ -40,8 +40,10 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function run(language: SandboxRequest['language'], code: string, limits?: SandboxRequest['limits']): Promise<SandboxResult> {
+async function run(t: TestContext, language: SandboxRequest['language'], code: string, limits?: SandboxRequest['limits']): Promise<SandboxResult> {
   const r = await sb.run({ language, code, workspace, limits: { wallMs: 10_000, ...limits } });
+  const end = r.exitCode !== null ? `exit ${r.exitCode}` : r.signal;
+  t.diagnostic(`${language}: ${end} after ${Math.round(r.durationMs)} ms; limits: ${r.limits.map((h) => `${h.limit} (${h.how}: ${h.detail})`).join('; ') || 'none'}`);
   // Whatever happened, nothing of the run's uid is alive afterwards.
   assert.deepEqual(processesOf(r.uid), [], 'a process of the run outlived it');
   return r;
@@ -53,8 +55,8 @@ test('no sandbox, no run: missing bubblewrap is a typed error', () => {
   assert.throws(() => bwrapSandbox({ searchPath: ['/nonexistent'] }), (e) => isHearthError(e, 'sandbox_unavailable'));
 });
 
-test('reading /etc/shadow, a host file outside the workspace, and through /proc/1/root', T, async () => {
-  const r = await run('python', `
+test('reading /etc/shadow, a host file outside the workspace, and through /proc/1/root', T, async (t) => {
+  const r = await run(t, 'python', `
 import os
 for p in ['/etc/shadow', ${JSON.stringify(hostSecretFile)}, '/proc/1/root/etc/shadow', '/proc/self/root/etc/passwd']:
     try:
@@ -69,9 +71,9 @@ print('root', sorted(os.listdir('/')))
   assert.match(r.stdout, /root \['bin', 'dev', 'lib', 'lib64', 'opt', 'proc', 'program', 'sbin', 'tmp', 'usr', 'workspace'\]/);
 });
 
-test('writing outside the workspace: /usr, /, the host path of a sibling folder; /tmp is private', T, async () => {
+test('writing outside the workspace: /usr, /, the host path of a sibling folder; /tmp is private', T, async (t) => {
   const target = join(root, 'written-from-inside');
-  const r = await run('bash', `
+  const r = await run(t, 'bash', `
 for p in /usr/evil /evil ${target} /tmp/private; do
   if echo x > "$p" 2>/dev/null; then echo "$p WROTE"; else echo "$p DENIED"; fi
 done
@@ -81,12 +83,12 @@ echo in-workspace > /workspace/ok.txt && echo workspace WROTE
   assert.match(r.stdout, /\/usr\/evil DENIED/);
   assert.match(r.stdout, /^\/evil DENIED/m);
   assert.ok(!existsSync(target), 'a file appeared outside the workspace');
-  assert.ok(!existsSync('/tmp/private') || !readdirSync('/tmp').includes('private'));
+  assert.ok(!existsSync('/tmp/private'), "the sandbox's /tmp is the host's");
   assert.match(r.stdout, /workspace WROTE/);
   assert.ok(existsSync(join(workspace, 'ok.txt')));
 });
 
-test('network: TCP and UDP to listeners on 127.0.0.1, a Unix socket on the host (path and abstract)', T, async () => {
+test('network: TCP and UDP to listeners on 127.0.0.1, a Unix socket on the host (path and abstract)', T, async (t) => {
   let tcpConnections = 0, udpPackets = 0, unixConnections = 0;
   const tcp: Server = createServer(() => { tcpConnections++; });
   await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
@@ -102,7 +104,7 @@ test('network: TCP and UDP to listeners on 127.0.0.1, a Unix socket on the host 
   const abstract = createServer(() => { unixConnections++; });
   await new Promise<void>((r) => abstract.listen(`\0${abstractName}`, r));
   try {
-    const r = await run('python', `
+    const r = await run(t, 'python', `
 import socket
 def attempt(name, fn):
     try:
@@ -127,7 +129,7 @@ attempt('abstract', lambda: unix('\\0${abstractName}'))
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual([tcpConnections, udpPackets, unixConnections], [0, 0, 0]);
     // Node's net module meets the same filter.
-    const n = await run('node', `
+    const n = await run(t, 'node', `
 import net from 'node:net';
 const s = net.connect(${tcpPort}, '127.0.0.1');
 s.on('connect', () => { console.log('CONNECTED'); process.exit(0); });
@@ -140,8 +142,8 @@ s.on('error', (e) => { console.log('DENIED', e.code); });
   }
 });
 
-test('an environment secret of the Hearth process is not visible (environ, /proc)', T, async () => {
-  const r = await run('bash', `
+test('an environment secret of the Hearth process is not visible (environ, /proc)', T, async (t) => {
+  const r = await run(t, 'bash', `
 env
 cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'
 cat /proc/1/cmdline /proc/*/cmdline 2>/dev/null | tr '\\0' ' '
@@ -155,27 +157,27 @@ ls /proc | grep -E '^[0-9]+$' | wc -l
   assert.ok(pids > 0 && pids < 10, `pids visible: ${pids}`);
 });
 
-test('a fork bomb stops at the process limit', T, async () => {
-  const r = await run('bash', ':(){ :|:& };:; sleep 2; echo survived', { processes: 32, wallMs: 8000 });
+test('a fork bomb stops at the process limit', T, async (t) => {
+  const r = await run(t, 'bash', ':(){ :|:& };:; sleep 2; echo survived', { processes: 32, wallMs: 8000 });
   assert.ok(hit(r, 'processes'), `limits: ${JSON.stringify(r.limits)}\n${r.stderr.slice(0, 500)}`);
   // the host still forks
   assert.ok(processesOf(r.uid).length === 0);
 });
 
-test('allocating 8 GB stops at the address-space limit (Python, Node)', T, async () => {
-  const py = await run('python', 'b = bytearray(8 * 2**30)\nprint("ALLOCATED", len(b))');
+test('allocating 8 GB stops at the address-space limit (Python, Node)', T, async (t) => {
+  const py = await run(t, 'python', 'b = bytearray(8 * 2**30)\nprint("ALLOCATED", len(b))');
   assert.doesNotMatch(py.stdout, /ALLOCATED/);
   assert.ok(hit(py, 'memoryBytes'), JSON.stringify(py.limits) + py.stderr);
-  const js = await run('node', 'const b = Buffer.alloc(8 * 2 ** 30, 1); console.log("ALLOCATED", b.length);');
+  const js = await run(t, 'node', 'const b = Buffer.alloc(8 * 2 ** 30, 1); console.log("ALLOCATED", b.length);');
   assert.doesNotMatch(js.stdout, /ALLOCATED/);
   assert.ok(hit(js, 'memoryBytes'), JSON.stringify(js.limits) + js.stderr);
 });
 
-test('filling the disk: one file stops at the file-size limit, many files at the workspace cap, /tmp at its size', T, async () => {
-  const one = await run('bash', 'dd if=/dev/zero of=/workspace/big bs=1M count=1000 2>&1; echo done', { fileBytes: 16 * 2 ** 20 });
+test('filling the disk: one file stops at the file-size limit, many files at the workspace cap, /tmp at its size', T, async (t) => {
+  const one = await run(t, 'bash', 'dd if=/dev/zero of=/workspace/big bs=1M count=1000 2>&1; echo done', { fileBytes: 16 * 2 ** 20 });
   assert.ok(hit(one, 'fileBytes'), JSON.stringify(one.limits) + one.stdout + one.stderr);
   rmSync(join(workspace, 'big'), { force: true });
-  const many = await run('python', `
+  const many = await run(t, 'python', `
 import os
 i = 0
 while True:
@@ -185,24 +187,25 @@ while True:
 `, { fileBytes: 16 * 2 ** 20, diskBytes: 64 * 2 ** 20, wallMs: 20_000 });
   assert.ok(hit(many, 'diskBytes'), JSON.stringify(many.limits) + many.stderr.slice(0, 300));
   for (const f of readdirSync(workspace)) if (f.startsWith('fill-')) rmSync(join(workspace, f));
-  const tmp = await run('bash', 'cat /dev/zero > /tmp/fill; echo status $?', { tmpBytes: 8 * 2 ** 20 });
+  const tmp = await run(t, 'bash', 'cat /dev/zero > /tmp/fill; echo status $?', { tmpBytes: 8 * 2 ** 20 });
   assert.ok(hit(tmp, 'tmpBytes'), JSON.stringify(tmp.limits) + tmp.stderr);
 });
 
-test('spinning forever stops at the CPU limit, or the wall clock when it sleeps', T, async () => {
-  const spin = await run('python', 'while True: pass', { cpuSeconds: 1, wallMs: 10_000 });
+test('spinning forever stops at the CPU limit, or the wall clock when it sleeps', T, async (t) => {
+  // a generous wall clock: on a loaded machine one CPU second can take several seconds of wall time
+  const spin = await run(t, 'python', 'while True: pass', { cpuSeconds: 1, wallMs: 20_000 });
   assert.ok(hit(spin, 'cpuSeconds'), JSON.stringify(spin.limits));
-  assert.ok(spin.durationMs < 5000);
-  const sleep = await run('bash', 'sleep 1000', { wallMs: 500 });
+  assert.equal(spin.signal, 'SIGXCPU');
+  const sleep = await run(t, 'bash', 'sleep 1000', { wallMs: 500 });
   assert.ok(hit(sleep, 'wallMs'), JSON.stringify(sleep.limits));
   assert.equal(sleep.signal, 'SIGKILL');
-  assert.ok(sleep.durationMs < 3000);
+  assert.ok(sleep.durationMs < 5000);
 });
 
-test('creating a user namespace (unshare -U, unshare(2) from Python, clone flags) is refused', T, async () => {
-  const sh = await run('bash', 'unshare -U true && echo CREATED || echo DENIED; unshare -rn true && echo CREATED2 || echo DENIED2');
+test('creating a user namespace (unshare -U, unshare(2) from Python, clone flags) is refused', T, async (t) => {
+  const sh = await run(t, 'bash', 'unshare -U true && echo CREATED || echo DENIED; unshare -rn true && echo CREATED2 || echo DENIED2');
   assert.doesNotMatch(sh.stdout, /CREATED/);
-  const py = await run('python', `
+  const py = await run(t, 'python', `
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWNS = 0x10000000, 0x40000000, 0x00020000
@@ -216,8 +219,8 @@ print('userns max', open('/proc/sys/user/max_user_namespaces').read().strip())
   assert.match(py.stdout, /^user DENIED 1$/m); // EPERM, from the filter
 });
 
-test('ptrace of another process is refused', T, async () => {
-  const r = await run('python', `
+test('ptrace of another process is refused', T, async (t) => {
+  const r = await run(t, 'python', `
 import ctypes, os, time
 libc = ctypes.CDLL(None, use_errno=True)
 pid = os.fork()
@@ -238,8 +241,8 @@ os.kill(pid, 9)
   assert.match(r.stdout, /^attach DENIED 1$/m);
 });
 
-test('a process left running after the run is gone when the run ends', T, async () => {
-  const r = await run('bash', 'sleep 300 & disown; (setsid sleep 301 &); nohup sleep 302 >/dev/null 2>&1 & echo started');
+test('a process left running after the run is gone when the run ends', T, async (t) => {
+  const r = await run(t, 'bash', 'sleep 300 & disown; (setsid sleep 301 &); nohup sleep 302 >/dev/null 2>&1 & echo started');
   assert.match(r.stdout, /started/);
   assert.ok(r.durationMs < 5000);
   // run() asserts that no process of the uid is alive: the end of the pid namespace kills them, and the sweep of
@@ -247,8 +250,8 @@ test('a process left running after the run is gone when the run ends', T, async 
   assert.ok(r.leftoverProcesses <= 3);
 });
 
-test('sandboxed code runs as an unprivileged uid with no capabilities', T, async () => {
-  const r = await run('bash', 'id -u; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status; grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status');
+test('sandboxed code runs as an unprivileged uid with no capabilities', T, async (t) => {
+  const r = await run(t, 'bash', 'id -u; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status; grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status');
   assert.match(r.stdout, /^1000$/m);
   assert.match(r.stdout, /CapEff:\s+0000000000000000/);
   assert.match(r.stdout, /CapBnd:\s+0000000000000000/);
@@ -257,8 +260,8 @@ test('sandboxed code runs as an unprivileged uid with no capabilities', T, async
   assert.ok(r.uid !== 0 && r.uid !== process.getuid?.());
 });
 
-test('output past the cap kills the run and is truncated', T, async () => {
-  const r = await run('python', 'import sys\nwhile True: sys.stdout.write("x" * 65536)', { outputBytes: 100_000 });
+test('output past the cap kills the run and is truncated', T, async (t) => {
+  const r = await run(t, 'python', 'import sys\nwhile True: sys.stdout.write("x" * 65536)', { outputBytes: 100_000 });
   assert.ok(hit(r, 'outputBytes'));
   assert.equal(r.stdout.length, 100_000);
   assert.equal(r.stdoutTruncated, true);
