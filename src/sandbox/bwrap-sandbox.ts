@@ -9,7 +9,7 @@ import { HearthError } from '../util/errors.ts';
 import { FD, planCommand } from './bwrap-args.ts';
 import { seccompProgram } from './seccomp.ts';
 import { inferLimits } from './limits.ts';
-import { closedAncestor, killUid, ownWorkspace, workspaceBytes } from './host.ts';
+import { closedAncestor, killUid, MAX_WORKSPACE_ENTRIES, ownWorkspace, workspaceBytes } from './host.ts';
 import { DEFAULT_LIMITS, type LimitHit, type Sandbox, type SandboxLimits, type SandboxRequest, type SandboxResult } from './types.ts';
 
 export interface BwrapOptions {
@@ -82,6 +82,7 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
       tools: tools as { bwrap: string; prlimit: string; setpriv: string },
     });
     const startBytes = workspaceBytes(workspace);
+    if (startBytes === Infinity) throw new HearthError('invalid_argument', `workspace ${workspace} holds more than ${MAX_WORKSPACE_ENTRIES} entries`);
     const t0 = performance.now();
     const child = spawn(plan.file, plan.args, {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
@@ -119,7 +120,10 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
     const wall = setTimeout(() => kill({ limit: 'wallMs', value: limits.wallMs, how: 'enforced', detail: `still running after ${limits.wallMs} ms` }), limits.wallMs);
     const disk = setInterval(() => {
       const grown = workspaceBytes(workspace) - startBytes;
-      if (grown > limits.diskBytes) kill({ limit: 'diskBytes', value: limits.diskBytes, how: 'enforced', detail: `the workspace grew by ${grown} bytes` });
+      if (grown > limits.diskBytes) {
+        kill({ limit: 'diskBytes', value: limits.diskBytes, how: 'enforced',
+          detail: grown === Infinity ? `the workspace holds more than ${MAX_WORKSPACE_ENTRIES} entries` : `the workspace grew by ${grown} bytes` });
+      }
     }, pollMs);
     const onAbort = () => kill();
     req.signal?.addEventListener('abort', onAbort, { once: true });

@@ -19,8 +19,20 @@ export function ownWorkspace(dir: string, uid: number): void {
   }
 }
 
-/** Bytes the workspace takes: per entry the larger of its length and its allocated blocks (sparse files count too). */
-export function workspaceBytes(dir: string): number {
+/** Workspace entries the size poll walks at most; more is treated as over the disk cap (a walk must stay short). */
+export const MAX_WORKSPACE_ENTRIES = 20_000;
+
+/**
+ * Bytes the workspace takes: per entry the larger of its length and its allocated blocks (sparse files count too).
+ * Infinity when it holds more than `maxEntries` entries.
+ */
+export function workspaceBytes(dir: string, maxEntries = MAX_WORKSPACE_ENTRIES): number {
+  const budget = { left: maxEntries };
+  const total = walkBytes(dir, budget);
+  return budget.left < 0 ? Infinity : total;
+}
+
+function walkBytes(dir: string, budget: { left: number }): number {
   let total = 0;
   let entries;
   try {
@@ -28,12 +40,15 @@ export function workspaceBytes(dir: string): number {
   } catch {
     return 0; // removed while we looked
   }
+  budget.left -= entries.length;
+  if (budget.left < 0) return total;
   for (const e of entries) {
     const p = join(dir, e.name);
     try {
       const st = lstatSync(p);
       total += Math.max(st.size, st.blocks * 512);
-      if (st.isDirectory()) total += workspaceBytes(p);
+      if (st.isDirectory()) total += walkBytes(p, budget);
+      if (budget.left < 0) return total;
     } catch { /* removed while we looked */ }
   }
   return total;

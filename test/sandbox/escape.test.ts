@@ -189,6 +189,10 @@ while True:
   for (const f of readdirSync(workspace)) if (f.startsWith('fill-')) rmSync(join(workspace, f));
   const tmp = await run(t, 'bash', 'cat /dev/zero > /tmp/fill; echo status $?', { tmpBytes: 8 * 2 ** 20 });
   assert.ok(hit(tmp, 'tmpBytes'), JSON.stringify(tmp.limits) + tmp.stderr);
+  // empty files cost no bytes, but a walk over millions of them would stall the poll: the entry count is capped too
+  const files = await run(t, 'python', 'import os\nos.makedirs("/workspace/many", exist_ok=True)\nfor i in range(10**7):\n    open(f"/workspace/many/{i}", "w").close()', { wallMs: 30_000 });
+  assert.ok(hit(files, 'diskBytes'), JSON.stringify(files.limits) + files.stderr.slice(0, 300));
+  rmSync(join(workspace, 'many'), { recursive: true, force: true });
 });
 
 test('spinning forever stops at the CPU limit, or the wall clock when it sleeps', T, async (t) => {
