@@ -19,6 +19,8 @@ export interface BwrapOptions {
   readonly limits?: Partial<SandboxLimits>;
   /** How often the workspace's size is checked, in milliseconds. */
   readonly diskPollMs?: number;
+  /** Workspace entries the disk poll walks at most; more is over the disk cap (default MAX_WORKSPACE_ENTRIES). */
+  readonly maxWorkspaceEntries?: number;
   /** Folders to find bwrap, prlimit and setpriv in (default: PATH, then /usr/bin, /usr/sbin, /bin). */
   readonly searchPath?: readonly string[];
 }
@@ -55,6 +57,7 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
   const root = process.geteuid?.() === 0;
   const uidRange = options.uidRange ?? DEFAULT_UID_RANGE;
   const pollMs = options.diskPollMs ?? 100;
+  const maxEntries = options.maxWorkspaceEntries ?? MAX_WORKSPACE_ENTRIES;
 
   async function run(req: SandboxRequest): Promise<SandboxResult> {
     const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits, ...req.limits };
@@ -75,14 +78,23 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
       }
     }
     const uid = root ? uidRange.first + Math.floor(Math.random() * uidRange.count) : process.getuid!();
-    if (root) ownWorkspace(workspace, uid);
+    const owner = lstatSync(workspace);
+    if (root) ownWorkspace(workspace, uid, uid);
+    try {
+      return await runAs(req, limits, workspace, uid);
+    } finally {
+      if (root) ownWorkspace(workspace, owner.uid, owner.gid);
+    }
+  }
+
+  async function runAs(req: SandboxRequest, limits: SandboxLimits, workspace: string, uid: number): Promise<SandboxResult> {
     const plan = planCommand({
       language: req.language, workspace, limits, args: req.args ?? [], nodeBinary,
       runAs: root ? { uid, gid: uid } : undefined,
       tools: tools as { bwrap: string; prlimit: string; setpriv: string },
     });
-    const startBytes = workspaceBytes(workspace);
-    if (startBytes === Infinity) throw new HearthError('invalid_argument', `workspace ${workspace} holds more than ${MAX_WORKSPACE_ENTRIES} entries`);
+    const startBytes = workspaceBytes(workspace, maxEntries);
+    if (startBytes === Infinity) throw new HearthError('invalid_argument', `workspace ${workspace} holds more than ${maxEntries} entries`);
     const t0 = performance.now();
     const child = spawn(plan.file, plan.args, {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
@@ -119,10 +131,10 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
 
     const wall = setTimeout(() => kill({ limit: 'wallMs', value: limits.wallMs, how: 'enforced', detail: `still running after ${limits.wallMs} ms` }), limits.wallMs);
     const disk = setInterval(() => {
-      const grown = workspaceBytes(workspace) - startBytes;
+      const grown = workspaceBytes(workspace, maxEntries) - startBytes;
       if (grown > limits.diskBytes) {
         kill({ limit: 'diskBytes', value: limits.diskBytes, how: 'enforced',
-          detail: grown === Infinity ? `the workspace holds more than ${MAX_WORKSPACE_ENTRIES} entries` : `the workspace grew by ${grown} bytes` });
+          detail: grown === Infinity ? `the workspace holds more than ${maxEntries} entries` : `the workspace grew by ${grown} bytes` });
       }
     }, pollMs);
     const onAbort = () => kill();

@@ -5,17 +5,24 @@ import { lchownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
- * Gives every entry of the workspace to `uid` (lchown: a symlink itself, never what it points to; folders reached
- * through symlinks are not entered). A regular file with more than one link is left alone: the other link could
- * be a file outside the workspace.
+ * Gives every entry of the workspace to `uid`:`gid` (lchown: a symlink itself, never what it points to; folders
+ * reached through symlinks are not entered). A regular file with more than one link is left alone: the other link
+ * could be a file outside the workspace. Before a run the workspace goes to the run's uid; after it, back to the
+ * owner of the workspace folder.
  */
-export function ownWorkspace(dir: string, uid: number): void {
-  lchownSync(dir, uid, uid);
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) ownWorkspace(p, uid);
-    else if (e.isSymbolicLink()) lchownSync(p, uid, uid);
-    else if (lstatSync(p).nlink === 1) lchownSync(p, uid, uid);
+export function ownWorkspace(dir: string, uid: number, gid: number): void {
+  // iterative: a run can nest folders deeper than a recursive walk's stack
+  lchownSync(dir, uid, gid);
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop()!;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        lchownSync(p, uid, gid);
+        stack.push(p);
+      } else if (e.isSymbolicLink() || lstatSync(p).nlink === 1) lchownSync(p, uid, gid);
+    }
   }
 }
 
@@ -27,29 +34,27 @@ export const MAX_WORKSPACE_ENTRIES = 20_000;
  * Infinity when it holds more than `maxEntries` entries.
  */
 export function workspaceBytes(dir: string, maxEntries = MAX_WORKSPACE_ENTRIES): number {
-  const budget = { left: maxEntries };
-  const total = walkBytes(dir, budget);
-  return budget.left < 0 ? Infinity : total;
-}
-
-function walkBytes(dir: string, budget: { left: number }): number {
   let total = 0;
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0; // removed while we looked
-  }
-  budget.left -= entries.length;
-  if (budget.left < 0) return total;
-  for (const e of entries) {
-    const p = join(dir, e.name);
+  let left = maxEntries;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop()!;
+    let entries;
     try {
-      const st = lstatSync(p);
-      total += Math.max(st.size, st.blocks * 512);
-      if (st.isDirectory()) total += walkBytes(p, budget);
-      if (budget.left < 0) return total;
-    } catch { /* removed while we looked */ }
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      continue; // removed while we looked
+    }
+    left -= entries.length;
+    if (left < 0) return Infinity;
+    for (const e of entries) {
+      const p = join(d, e.name);
+      try {
+        const st = lstatSync(p);
+        total += Math.max(st.size, st.blocks * 512);
+        if (st.isDirectory()) stack.push(p);
+      } catch { /* removed while we looked */ }
+    }
   }
   return total;
 }

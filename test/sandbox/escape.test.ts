@@ -4,7 +4,7 @@
 
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, mkdirSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -40,8 +40,8 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function run(t: TestContext, language: SandboxRequest['language'], code: string, limits?: SandboxRequest['limits']): Promise<SandboxResult> {
-  const r = await sb.run({ language, code, workspace, limits: { wallMs: 10_000, ...limits } });
+async function run(t: TestContext, language: SandboxRequest['language'], code: string, limits?: SandboxRequest['limits'], sandbox = sb): Promise<SandboxResult> {
+  const r = await sandbox.run({ language, code, workspace, limits: { wallMs: 10_000, ...limits } });
   const end = r.exitCode !== null ? `exit ${r.exitCode}` : r.signal;
   t.diagnostic(`${language}: ${end} after ${Math.round(r.durationMs)} ms; limits: ${r.limits.map((h) => `${h.limit} (${h.how}: ${h.detail})`).join('; ') || 'none'}`);
   // Whatever happened, nothing of the run's uid is alive afterwards.
@@ -190,7 +190,8 @@ while True:
   const tmp = await run(t, 'bash', 'cat /dev/zero > /tmp/fill; echo status $?', { tmpBytes: 8 * 2 ** 20 });
   assert.ok(hit(tmp, 'tmpBytes'), JSON.stringify(tmp.limits) + tmp.stderr);
   // empty files cost no bytes, but a walk over millions of them would stall the poll: the entry count is capped too
-  const files = await run(t, 'python', 'import os\nos.makedirs("/workspace/many", exist_ok=True)\nfor i in range(10**7):\n    open(f"/workspace/many/{i}", "w").close()', { wallMs: 30_000 });
+  const small = bwrapSandbox({ maxWorkspaceEntries: 2000 });
+  const files = await run(t, 'python', 'import os\nos.makedirs("/workspace/many", exist_ok=True)\nfor i in range(10**7):\n    open(f"/workspace/many/{i}", "w").close()', { wallMs: 30_000 }, small);
   assert.ok(hit(files, 'diskBytes'), JSON.stringify(files.limits) + files.stderr.slice(0, 300));
   rmSync(join(workspace, 'many'), { recursive: true, force: true });
 });
@@ -252,6 +253,16 @@ test('a process left running after the run is gone when the run ends', T, async 
   // run() asserts that no process of the uid is alive: the end of the pid namespace kills them, and the sweep of
   // the run's uid catches any the kernel had not finished killing when bwrap exited.
   assert.ok(r.leftoverProcesses <= 3);
+});
+
+test('the workspace is the run uid\'s during the run and its owner\'s again after it', T, async (t) => {
+  writeFileSync(join(workspace, 'mine.txt'), 'x');
+  const r = await run(t, 'bash', 'echo new > made.txt; mkdir -p d/e; stat -c %u mine.txt');
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '1000'); // inside, the run's uid is 1000
+  const me = process.getuid!();
+  for (const f of ['mine.txt', 'made.txt', 'd', 'd/e']) assert.equal(statSync(join(workspace, f)).uid, me, f);
+  rmSync(join(workspace, 'd'), { recursive: true });
 });
 
 test('sandboxed code runs as an unprivileged uid with no capabilities', T, async (t) => {
