@@ -2,7 +2,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bwrapSandbox } from '../../src/sandbox/bwrap-sandbox.ts';
@@ -48,7 +48,7 @@ test('a workspace that is missing, or below a folder the run cannot search, is r
     // the closed folder itself is a fine workspace (it is handed to the run's uid); one below it is not reachable
     assert.equal((await sb.run({ language: 'bash', code: 'true', workspace: closed })).exitCode, 0);
     const inner = join(closed, 'ws');
-    (await import('node:fs')).mkdirSync(inner);
+    mkdirSync(inner);
     await assert.rejects(sb.run({ language: 'bash', code: 'true', workspace: inner }), (e) => isHearthError(e, 'sandbox_unavailable') && /not searchable/.test(e.message));
   } finally {
     rmSync(closed, { recursive: true, force: true });
