@@ -11,10 +11,14 @@
 #   gcc, libc6-dev  cc and the C library headers
 # The client-matrix test talks to the server with curl, as scripts do.
 #   curl
+# The code sandbox (src/sandbox/, `hearth exec`, test/sandbox/): bubblewrap is the Linux sandbox (namespaces, a
+# seccomp filter on an fd); prlimit (util-linux) and setpriv (util-linux) set resource limits and drop root to an
+# unprivileged uid; python3 is one of the sandbox's languages (the one at /usr/bin, visible inside the sandbox).
+#   bubblewrap, util-linux, python3
 # Debian/Ubuntu only; elsewhere it says so and does nothing. Idempotent: installed packages are left alone.
 set -euo pipefail
 
-PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl)
+PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl bubblewrap util-linux python3)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: no apt-get here; install EGL, Mesa's software drivers and a C compiler with the system's package manager" >&2

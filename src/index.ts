@@ -76,3 +76,14 @@ export { ExactVectorIndex, SqliteVecIndex, loadSqliteVec } from './knowledge/vec
 export type { Embedder, EmbedderSource, VectorIndex, VectorHit } from './knowledge/types.ts';
 export { chunkText, type ChunkingOptions } from './knowledge/chunk.ts';
 export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';
+
+// the assistant's sandbox and risk assessment
+export { bwrapSandbox, type BwrapOptions } from './sandbox/bwrap-sandbox.ts';
+export { openSandbox } from './sandbox/open.ts';
+export {
+  DEFAULT_LIMITS, SANDBOX_LANGUAGES, type Sandbox, type SandboxLanguage, type SandboxLimits, type SandboxRequest, type SandboxResult,
+  type SandboxTier, type LimitHit, type LimitName,
+} from './sandbox/types.ts';
+export { assess } from './assess/assess.ts';
+export { RISK_LEVELS, type RiskLevel, type Finding, type FindingKind, type Assessment, type AssessLanguage } from './assess/types.ts';
+export { decide, parsePolicy, DEFAULT_POLICY, type Policy, type Requirement, type Decision, type DecisionInput, type ReviewVerdict } from './assess/policy.ts';

@@ -13,7 +13,8 @@ import { REPO_ROOT } from './shared.ts';
  * Rank of each top-level folder of src/. Lower ranks never import higher ones; folders of one rank import each other
  * only along SIDEWAYS. The ranks above the engine follow what the code does today:
  *   api (wire types, pure converters) and store (SQLite) sit beside each other and use only the engine's types;
- *   library (pulling models into the models folder) sits beside them;
+ *   library (pulling models into the models folder) sits beside them, and so do sandbox (running code in bubblewrap)
+ *   and assess (rating code's risk from its syntax tree), which need only util;
  *   provider (ModelManager, LocalProvider) speaks api's native types to the engine;
  *   knowledge (files, vector stores, ingest, search) sits beside it, on the store, reaching models through its own Embedder;
  *   server routes requests to providers and reads keys and usage from the store;
@@ -26,7 +27,7 @@ const RANK: Record<string, number> = {
   kernels: 3,
   model: 4,
   engine: 5, tokenizer: 5, chat: 5,
-  api: 6, store: 6, library: 6,
+  api: 6, store: 6, library: 6, sandbox: 6, assess: 6,
   provider: 7, knowledge: 7,
   server: 8,
   cli: 9,

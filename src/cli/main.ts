@@ -30,6 +30,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   create: async () => (await import('./commands/create.ts')).command,
   ps: async () => (await import('./commands/ps.ts')).ps,
   stop: async () => (await import('./commands/ps.ts')).stop,
+  exec: async () => (await import('./commands/exec.ts')).command,
+  assess: async () => (await import('./commands/assess.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -58,6 +60,8 @@ Commands:
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
   kb create NAME --model M | kb add NAME PATH… | kb search NAME "QUERY" [--json] | kb ls | kb rm NAME  the knowledge base
   usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit
+  exec --lang python|node|bash FILE|- [--workspace DIR] [--json]  run a program in the sandbox; print its output and limits hit
+  assess --lang python|node|bash FILE|- [--json]                 rate a program's risk (LOW, MEDIUM, HIGH, BLOCKED) and why
 
 MODEL is a .gguf path or a library name (hearth list); HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.

@@ -33,6 +33,7 @@ export const STATUS: Record<ErrorCode, number> = {
   // As Ollama ("model requires more system memory ... than is available"), so its clients see what they expect.
   insufficient_memory: 500,
   backend_unavailable: 500,
+  sandbox_unavailable: 503,
   database_too_new: 500,
   not_implemented: 501,
   internal: 500,

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   template_error: 'The chat template failed to render.',
   out_of_memory: 'A model, context or batch does not fit in the memory a backend can address.',
   insufficient_memory: 'A model needs more memory than the server\'s budget leaves (--max-memory, or what the system has): the message gives the bytes needed, the bytes available and what is loaded.',
+  sandbox_unavailable: 'No working code sandbox here (bubblewrap missing, a namespace or seccomp refused, an unsupported platform): code is never run outside one; the message says what failed.',
   backend_unavailable: 'The requested compute backend cannot run here: an optional package or a GPU adapter is missing.',
   context_length_exceeded: 'The prompt (plus generation) does not fit in the context window.',
   aborted: 'The operation was cancelled.',

