@@ -35,6 +35,7 @@ export const STATUS: Record<ErrorCode, number> = {
   backend_unavailable: 500,
   database_too_new: 500,
   not_implemented: 501,
+  upstream_error: 502,
   internal: 500,
 };
 
