@@ -4,6 +4,7 @@
 // ollama/upstream.ts): pure functions of JSON, no I/O.
 
 import type { NativeRequest, PromptInput } from './native.ts';
+import type { ChatMessage } from '../chat/template.ts';
 import type { SamplingOptions } from '../engine/sampler/index.ts';
 import { FieldError } from './validate.ts';
 
@@ -70,4 +71,29 @@ const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCas
 /** A rough token count where the upstream reports none: about four characters a token, at least one per piece of text. */
 export function estimateTokens(text: string): number {
   return text ? Math.max(1, Math.ceil(text.length / 4)) : 0;
+}
+
+/**
+ * Messages with every call and tool result paired by id: Ollama's clients send calls without ids and results without
+ * tool_call_id, which OpenAI and Anthropic require. A call without an id gets `call_<message>_<call>`, and a result
+ * without one answers the earliest call of the last assistant turn not answered yet.
+ */
+export function withCallIds(messages: ChatMessage[]): ChatMessage[] {
+  let pending: string[] = [];
+  return messages.map((m, i) => {
+    if (m.role === 'assistant' && m.toolCalls?.length) {
+      const toolCalls = m.toolCalls.map((c, j) => (c.id ? c : { ...c, id: `call_${i}_${j}` }));
+      pending = toolCalls.map((c) => c.id!);
+      return { ...m, toolCalls };
+    }
+    if (m.role === 'tool') {
+      if (m.toolCallId) {
+        pending = pending.filter((id) => id !== m.toolCallId);
+        return m;
+      }
+      const id = pending.shift();
+      return id ? { ...m, toolCallId: id } : m;
+    }
+    return m;
+  });
 }

@@ -6,7 +6,7 @@
 import type { ChatMessage } from '../../chat/template.ts';
 import type { NativeRequest } from '../native.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
-import { chatPrompt, checkCommon, lacks, onlySampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
+import { withCallIds, chatPrompt, checkCommon, lacks, onlySampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
 
 /** Anthropic requires max_tokens; a request without a limit gets this one. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -51,7 +51,7 @@ export function anthropicUpstreamBody(req: NativeRequest, model: string, t: Upst
   if (req.format !== undefined) throw lacks(t, 'response_format', 'structured output format');
   if (req.numCtx !== undefined) throw lacks(t, 'num_ctx', 'per-request context size');
   onlySampling(req.sampling, ALLOWED, t);
-  const { system, messages } = anthropicMessages(p.messages);
+  const { system, messages } = anthropicMessages(withCallIds(p.messages));
   const s = req.sampling;
   const body: Record<string, unknown> = {
     model, max_tokens: req.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS, messages, stream: true,

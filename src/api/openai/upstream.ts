@@ -6,7 +6,7 @@
 import type { ChatMessage } from '../../chat/template.ts';
 import type { NativeRequest } from '../native.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
-import { chatPrompt, checkCommon, lacks, onlySampling, setSampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
+import { withCallIds, chatPrompt, checkCommon, lacks, onlySampling, setSampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
 
 const BASE: (keyof SamplingOptions)[] = ['temperature', 'topP', 'seed', 'presencePenalty', 'frequencyPenalty'];
 const EXTENDED: (keyof SamplingOptions)[] = [...BASE, 'topK', 'minP', 'typicalP', 'repeatPenalty', 'repeatLastN'];
@@ -42,7 +42,7 @@ export function openaiUpstreamBody(req: NativeRequest, model: string, t: Upstrea
   checkCommon(req, t);
   if (req.numCtx !== undefined) throw lacks(t, 'num_ctx', 'per-request context size');
   onlySampling(req.sampling, o.extensions ? EXTENDED : BASE, t);
-  const body: Record<string, unknown> = { model, messages: openaiMessages(p.messages), stream: true, stream_options: { include_usage: true } };
+  const body: Record<string, unknown> = { model, messages: openaiMessages(withCallIds(p.messages)), stream: true, stream_options: { include_usage: true } };
   for (const [k, v] of Object.entries(setSampling(req.sampling))) {
     const wire = WIRE[k as keyof SamplingOptions];
     if (wire) body[wire] = v;

@@ -218,7 +218,10 @@ function alias(r: Reader, name: string, keyNode: Node, node: Node, providers: Ma
 /** The configuration in `text` (from `file`, for messages). */
 export function parseGatewayConfig(text: string, file: string, secrets: SecretSource): GatewayConfig {
   const r = new Reader(file);
-  const doc = parseDocument(text, { lineCounter: r.lines, prettyErrors: false, uniqueKeys: true });
+  // `${VAR}` is not plain YAML inside a flow mapping ({ api_key: ${KEY} }, as people write it): it is quoted first,
+  // on its own line, so every line number stays the file's.
+  const quoted = text.replace(/(?<=[:\[,]\s*)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, '"\${$1}"');
+  const doc = parseDocument(quoted, { lineCounter: r.lines, prettyErrors: false, uniqueKeys: true });
   const problem = doc.errors[0];
   if (problem) {
     const at = r.lines.linePos(problem.pos[0]);
