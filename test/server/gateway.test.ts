@@ -151,3 +151,25 @@ test('model lists include upstream models and aliases; /health reports each prov
   assert.deepEqual(health.providers.map((p) => [p.name, p.breaker]).sort(), ['up-anthropic', 'up-compat', 'up-lmstudio', 'up-ollama', 'up-openai'].map((n) => [n, 'closed']));
   assert.deepEqual(gw.gateway.mcpServers, { files: { command: 'files-server' } });
 });
+
+test('no request field reaches the upstream URL or headers', async () => {
+  // a canary the request names in every place a URL or header could hide; the gateway must send nothing to it
+  let hits = 0;
+  const { createServer } = await import('node:http');
+  const canary = createServer((_q, s) => { hits++; s.end('{}'); });
+  await new Promise<void>((r) => canary.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(canary.address() as { port: number }).port}`;
+  try {
+    const bodies = [
+      { model: `up-compat/${MODEL}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, base_url: url, api_base: url, extra_headers: { host: url }, headers: { 'x-api-key': 'x' } },
+      { model: `${url}/v1`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+      { model: `up-compat/${url}`, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+    ];
+    for (const body of bodies) {
+      await fetch(`${gw.base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-host': url, 'anthropic-beta': url }, body: JSON.stringify(body) });
+    }
+    assert.equal(hits, 0);
+  } finally {
+    await new Promise((r) => canary.close(r));
+  }
+});

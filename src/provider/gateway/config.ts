@@ -146,9 +146,9 @@ function apiKey(r: Reader, node: Node, what: string, secrets: SecretSource): str
   r.fail(node, `${what}: a secret written in the file is refused; use \${ENV_VAR} or secret:NAME (hearth secrets set NAME)`);
 }
 
-function baseUrl(r: Reader, node: Node | undefined, type: ProviderType, what: string): string {
+function baseUrl(r: Reader, node: Node | undefined, type: ProviderType, what: string, owner: Node): string {
   const text = node === undefined ? DEFAULT_BASE_URL[type] : r.string(node, what);
-  if (text === undefined) r.fail(node, `${what} is required for type ${type}`);
+  if (text === undefined) r.fail(owner, `${what} is required for type ${type}`);
   let url: URL;
   try {
     url = new URL(text);
@@ -187,7 +187,7 @@ function provider(r: Reader, name: string, keyNode: Node, node: Node, secrets: S
   const key = fields.get('api_key');
   return {
     name, type, dialect: DIALECT[type],
-    baseUrl: baseUrl(r, fields.get('base_url'), type, `providers.${name}.base_url`),
+    baseUrl: baseUrl(r, fields.get('base_url'), type, `providers.${name}.base_url`, m),
     ...(key ? { apiKey: apiKey(r, key, `providers.${name}.api_key`, secrets) } : {}),
     timeouts,
     retries: fields.has('retries') ? r.int(fields.get('retries')!, `providers.${name}.retries`, 0) : DEFAULTS.retries,
