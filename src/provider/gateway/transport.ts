@@ -93,6 +93,8 @@ export class UpstreamClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       let connectTimer: NodeJS.Timeout | undefined;
       req.on('socket', (socket) => {
+        // each event goes on as it arrives, not held for a fuller packet
+        socket.setNoDelay(true);
         // a reused keep-alive socket is connected already
         if ((socket as { connecting?: boolean }).connecting) {
           connectTimer = setTimeout(() => fail(new UpstreamFailure('connect', `no connection within ${timeouts.connectMs} ms`)), timeouts.connectMs);
