@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, sharedPath } from '../test/shared.ts';
 import { tempDir } from '../test/security/harness.ts';
@@ -118,8 +119,10 @@ for (let i = 0; i < 9; i++) {
   fastRuns.through.push(t.tokens / (t.ms / 1000));
 }
 
+const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
 const out = [
-  `\`npm run bench:gateway\` (bench/gateway.ts) on ${machineDescription()} (AVX-512), hearth ${hearthRevision()}, Node ${process.versions.node}. ` +
+  `\`npm run bench:gateway\` (bench/gateway.ts) on ${machineDescription()} (AVX-512), hearth ${hearthRevision()}, Node ${process.versions.node}, ` +
+    `load average ${load} (1 / 5 / 15 min) at the end of the run: the machine is shared, so the absolute numbers move with it. ` +
     'Three processes on loopback: the client (this script, fetch), a stand-in OpenAI-compatible upstream that answers at once ' +
     '(bench/gateway-upstream.ts), and `hearth serve --config` in front of it; plus `hearth serve stories260K.gguf --threads 1` for the engine row. Each request through the gateway also writes its usage row ' +
     '(SQLite, WAL), as a served request does.',
