@@ -220,7 +220,7 @@ export function parseGatewayConfig(text: string, file: string, secrets: SecretSo
   const r = new Reader(file);
   // `${VAR}` is not plain YAML inside a flow mapping ({ api_key: ${KEY} }, as people write it): it is quoted first,
   // on its own line, so every line number stays the file's.
-  const quoted = text.replace(/(?<=[:\[,]\s*)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, '"\${$1}"');
+  const quoted = text.replace(/([:[,][ \t]*)\$\{([A-Za-z_]\w*)\}/g, '$1"\${$2}"');
   const doc = parseDocument(quoted, { lineCounter: r.lines, prettyErrors: false, uniqueKeys: true });
   const problem = doc.errors[0];
   if (problem) {

@@ -66,7 +66,7 @@ export function scrub(text: string, config: ProviderConfig): string {
     .replace(/\b(?:https?|wss?):\/\/[^\s"'<>)]+/gi, '[url]')
     .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '[address]')
     .replace(/\[[0-9a-f:]{2,}\](?::\d+)?/gi, '[address]')
-    .replace(/\b(?:sk|hth|key|rk|pk)[-_][A-Za-z0-9_-]{8,}\b/g, '[redacted]')
+    .replace(/\b(?:sk|hth|key|rk|pk)[-_][\w-]{8,}/g, '[redacted]')
     .replace(/\bBearer\s+\S+/gi, 'Bearer [redacted]')
     .slice(0, 500);
 }
