@@ -17,7 +17,7 @@ import { openStore, type Store } from '../../src/store/store.ts';
 const MODEL = 'stories260K';
 const KEY = 'sk-live-SECRETupstreamKEY-0123456789abcdef';
 let up: TestServer;
-let proxies: Record<'cut' | 'limited' | 'hang' | 'breaker' | 'leak', TcpProxy>;
+let proxies: Record<'cut' | 'limited' | 'hang' | 'breaker' | 'leak' | 'canned', TcpProxy>;
 let gw: GatewayServer;
 let store: Store;
 let dbPath: string;
@@ -28,8 +28,12 @@ before(async () => {
   const target = { host: '127.0.0.1', port: Number(new URL(up.base).port) };
   proxies = {
     cut: await startProxy(target), limited: await startProxy(target), hang: await startProxy(target),
-    breaker: await startProxy(target), leak: await startProxy(target),
+    breaker: await startProxy(target), leak: await startProxy(target), canned: await startProxy(target),
   };
+  // an upstream whose stream reports no usage (set before any connection, so that none is kept alive in another mode)
+  const frame = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+  const canned = frame({ choices: [{ index: 0, delta: { content: 'Hello there, friend' } }] }) + frame({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) + 'data: [DONE]\n\n';
+  proxies.canned.mode = { kind: 'status', status: 200, headers: { 'content-type': 'text/event-stream' }, body: canned };
   dbPath = join(tempDir(), 'hearth.db');
   store = openStore(dbPath);
   gw = await startGateway(`
@@ -42,6 +46,7 @@ providers:
   hang:    { type: ollama, base_url: ${proxies.hang.base}, first_byte_timeout: 300ms, retries: 0 }
   flaky:   { type: openai-compatible, base_url: ${proxies.breaker.base}/v1, retries: 0, breaker: { failures: 2, cooldown: 500ms } }
   leaky:   { type: openai, base_url: ${proxies.leak.base}/v1, api_key: \${LEAK_KEY}, retries: 0 }
+  canned:  { type: openai-compatible, base_url: ${proxies.canned.base}/v1, retries: 0 }
 models:
   after-429:   { route: [limited/${MODEL}, good/${MODEL}] }
   after-hang:  { route: [hang/${MODEL}, good/${MODEL}] }
@@ -176,4 +181,30 @@ test('usage rows name the provider and upstream model, and mark estimated counts
   db.close();
   assert.deepEqual({ ...row }, { model: `good/${MODEL}`, provider: 'good', upstream_model: MODEL, tokens_estimated: 0, prompt_tokens: row.prompt_tokens, completion_tokens: 8 });
   assert.ok(Number(row.prompt_tokens) > 0);
+});
+
+test('an upstream stream without usage gets estimated counts, marked so in the usage row', async () => {
+  const r = await post('/v1/chat/completions', chat(`canned/${MODEL}`));
+  const answer = await r.json() as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+  assert.equal(answer.choices[0]!.message.content, 'Hello there, friend');
+  assert.equal(answer.usage.completion_tokens, 5);
+  await new Promise((res) => setTimeout(res, 50));
+  const db = new DatabaseSync(dbPath, { readOnly: true });
+  const row = db.prepare("SELECT tokens_estimated, completion_tokens FROM usage WHERE provider = 'canned' ORDER BY id DESC LIMIT 1").get() as Record<string, unknown>;
+  db.close();
+  assert.deepEqual({ ...row }, { tokens_estimated: 1, completion_tokens: 5 });
+});
+
+test('a client that leaves mid-stream cancels the upstream request at once', async () => {
+  const provider = up.host.ready();
+  const r = await post('/v1/chat/completions', { ...chat(`good/${MODEL}`), max_tokens: 2000, stream: true }, {});
+  const reader = r.body!.getReader();
+  await reader.read();
+  assert.equal(provider.stats().busy, 1);
+  const t0 = performance.now();
+  await reader.cancel();
+  while (provider.stats().busy > 0) {
+    assert.ok(performance.now() - t0 < 1000, 'the upstream still generates a second after the client left');
+    await new Promise((res) => setTimeout(res, 5));
+  }
 });
