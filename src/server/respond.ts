@@ -112,7 +112,18 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
   native: NativeRequest, provider: Provider | undefined, answer: Answer): Promise<FastifyReply> {
   provider ??= await useModel(ctx, request, reply, native.model, native.keepAliveMs);
   requireCapability(provider, native.prompts.some((p) => p.kind === 'chat') ? 'chat' : 'completion');
-  const run = await provider.generate(native, clientSignal(reply));
+  let run: Generation;
+  try {
+    run = await provider.generate(native, clientSignal(reply));
+  } catch (e) {
+    // an upstream that failed is named in the audit too
+    const origin = (e as { origin?: Generation['origin'] }).origin;
+    if (origin) {
+      request.hearth.provider = origin.provider;
+      request.hearth.upstreamModel = origin.model;
+    }
+    throw e;
+  }
   if (run.origin) {
     request.hearth.provider = run.origin.provider;
     request.hearth.upstreamModel = run.origin.model;

@@ -163,6 +163,8 @@ test('the upstream API key and address appear in no log line, response or databa
   db.close();
   // the alias's answer came from its second route
   assert.ok(rows.some((row) => row.includes('"model":"after-leak"') && row.includes('"provider":"good"')), 'the usage rows name the provider');
+  // and a request that failed names the provider that failed it
+  assert.ok(rows.some((row) => row.includes(`"model":"leaky/${MODEL}"`) && row.includes('"provider":"leaky"') && row.includes('"status":403')), 'a failed request names its provider');
   const port = new URL(proxies.leak.base).port;
   for (const [where, texts] of [['responses', seen], ['logs', logs], ['database', rows]] as const) {
     for (const t of texts) {

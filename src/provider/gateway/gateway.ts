@@ -247,8 +247,10 @@ export class Gateway {
         }
       }
     }
-    if (routes.length === 1 && last) throw last;
-    throw new HearthError(last?.code ?? 'upstream_error', `model "${name}": no route answered (${failures.join('; ')})`);
+    const tried = routes.at(-1)!;
+    const err = routes.length === 1 && last ? last : new HearthError(last?.code ?? 'upstream_error', `model "${name}": no route answered (${failures.join('; ')})`);
+    // the audit names the last provider tried
+    throw Object.assign(err, { origin: { provider: tried.provider, model: tried.model } });
   }
 
   health(): ProviderHealth[] {
