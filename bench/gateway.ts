@@ -29,7 +29,13 @@ function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<s
     const on = (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
-      if (m) resolve(m[1]!);
+      if (!m) return;
+      // from here on its log is read and dropped (a line per request), not kept and searched
+      child.stdout!.off('data', on);
+      child.stderr!.off('data', on);
+      child.stdout!.resume();
+      child.stderr!.resume();
+      resolve(m[1]!);
     };
     child.stdout!.on('data', on);
     child.stderr!.on('data', on);
