@@ -12,7 +12,7 @@ import { openaiUpstreamBody, OpenAIUpstreamDecoder } from '../../api/openai/upst
 import { anthropicUpstreamBody, AnthropicUpstreamDecoder } from '../../api/anthropic/upstream.ts';
 import { ollamaUpstreamBody, OllamaUpstreamDecoder } from '../../api/ollama/upstream.ts';
 import type { ProviderConfig } from './config.ts';
-import { lines, sseData, UpstreamFailure, type UpstreamClient } from './transport.ts';
+import { framed, UpstreamFailure, type UpstreamClient } from './transport.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider } from '../types.ts';
 
 interface Decoder {
@@ -79,7 +79,7 @@ export async function startRemote(config: ProviderConfig, client: UpstreamClient
   const call = upstreamCall(config, req, model);
   const t0 = performance.now();
   const stream = await client.request('POST', call.path, call.body, signal);
-  const data = call.framing === 'sse' ? sseData(stream.chunks) : lines(stream.chunks);
+  const data = framed(stream.chunks, call.framing);
   const prompt = req.prompts[0]!;
 
   async function* events(): AsyncGenerator<NativeEvent> {
@@ -96,13 +96,16 @@ export async function startRemote(config: ProviderConfig, client: UpstreamClient
       hooks.firstToken?.();
     };
     try {
-      for await (const d of data) {
-        if (call.framing === 'ndjson' ? d.trim() === '' : false) continue;
-        let pieces: UpstreamPiece[];
-        try {
-          pieces = call.decoder.push(d);
-        } catch {
-          throw new UpstreamFailure('reset', 'the upstream sent an event that is not JSON');
+      reading: for await (const batch of data) {
+        const pieces: UpstreamPiece[] = [];
+        for (const d of batch) {
+          if (call.framing === 'ndjson' && d.trim() === '') continue;
+          try {
+            pieces.push(...call.decoder.push(d));
+          } catch {
+            throw new UpstreamFailure('reset', 'the upstream sent an event that is not JSON');
+          }
+          if (call.decoder.done) break;
         }
         for (const p of pieces) {
           switch (p.type) {
@@ -140,7 +143,7 @@ export async function startRemote(config: ProviderConfig, client: UpstreamClient
               throw new UpstreamFailure('status', p.message, { status: 500 });
           }
         }
-        if (call.decoder.done) break;
+        if (call.decoder.done) break reading;
       }
       if (!call.decoder.done && reason === undefined) throw new UpstreamFailure('reset', 'the upstream ended the stream before its end');
     } catch (e) {

@@ -162,33 +162,66 @@ async function* chunks(first: IteratorResult<Buffer>, it: AsyncIterator<Buffer>,
   }
 }
 
-/** Splits chunks into lines (NDJSON, and SSE's lines), holding a partial line back until its end arrives. */
-export async function* lines(source: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let rest = '';
-  for await (const chunk of source) {
-    rest += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl).replace(/\r$/, '');
-      rest = rest.slice(nl + 1);
-      yield line;
-    }
+/**
+ * Splits chunks into lines (NDJSON, and SSE's lines), holding a partial line back until its end arrives. Synchronous:
+ * every line of a chunk comes out of one push.
+ */
+export class LineSplitter {
+  private readonly decoder = new TextDecoder();
+  private rest = '';
+
+  push(chunk: Buffer): string[] {
+    this.rest += this.decoder.decode(chunk, { stream: true });
+    const parts = this.rest.split('\n');
+    this.rest = parts.pop()!;
+    for (let i = 0; i < parts.length; i++) if (parts[i]!.endsWith('\r')) parts[i] = parts[i]!.slice(0, -1);
+    return parts;
   }
-  rest += decoder.decode();
-  if (rest) yield rest;
+
+  end(): string[] {
+    const last = this.rest + this.decoder.decode();
+    this.rest = '';
+    return last ? [last] : [];
+  }
 }
 
 /** Each SSE event's data (its data lines joined), in order; comments and event names are skipped. */
-export async function* sseData(source: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let data: string[] = [];
-  for await (const line of lines(source)) {
-    if (line === '') {
-      if (data.length) yield data.join('\n');
-      data = [];
-    } else if (line.startsWith('data:')) {
-      data.push(line.slice(line[5] === ' ' ? 6 : 5));
-    }
+export class SseSplitter {
+  private readonly lines = new LineSplitter();
+  private data: string[] = [];
+
+  push(chunk: Buffer): string[] {
+    return this.read(this.lines.push(chunk));
   }
-  if (data.length) yield data.join('\n');
+
+  end(): string[] {
+    const out = this.read(this.lines.end());
+    if (this.data.length) out.push(this.data.join('\n'));
+    this.data = [];
+    return out;
+  }
+
+  private read(lines: string[]): string[] {
+    const out: string[] = [];
+    for (const line of lines) {
+      if (line === '') {
+        if (this.data.length) out.push(this.data.join('\n'));
+        this.data = [];
+      } else if (line.startsWith('data:')) {
+        this.data.push(line.slice(line[5] === ' ' ? 6 : 5));
+      }
+    }
+    return out;
+  }
+}
+
+/** The events of a body, a chunk's worth at a time: SSE data or NDJSON lines. */
+export async function* framed(source: AsyncIterable<Buffer>, framing: 'sse' | 'ndjson'): AsyncGenerator<string[]> {
+  const split = framing === 'sse' ? new SseSplitter() : new LineSplitter();
+  for await (const chunk of source) {
+    const out = split.push(chunk);
+    if (out.length) yield out;
+  }
+  const out = split.end();
+  if (out.length) yield out;
 }
