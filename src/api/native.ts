@@ -53,11 +53,19 @@ export interface NativeRequest {
   numCtx?: number;
   stream: boolean;
   /**
+   * The structured output the client asked for, as it asked (the grammar in `sampling` is what the engine runs): kept
+   * so that an upstream provider can be asked for the same schema in its own dialect.
+   */
+  format?: NativeFormat;
+  /**
    * How long the model stays loaded once this request ends, in ms (Ollama `keep_alive`): negative = forever,
    * 0 = unload at once; undefined = the server's default.
    */
   keepAliveMs?: number;
 }
+
+/** Structured output: any JSON object, or one matching a schema. */
+export type NativeFormat = { type: 'json_object' } | { type: 'json_schema'; schema: unknown; name?: string };
 
 export interface TokenInfo {
   id: number;
@@ -73,6 +81,8 @@ export interface NativeUsage {
   completionTokens: number;
   /** Prompt tokens whose cache was reused from an earlier request. */
   cachedTokens: number;
+  /** The counts are estimates (an upstream provider that reported none). */
+  estimated?: boolean;
 }
 
 export interface NativeTimings {

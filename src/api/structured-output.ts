@@ -6,6 +6,7 @@
 import { HearthError } from '../util/errors.ts';
 import { JSON_OBJECT_GBNF, jsonSchemaToGbnf, parseGbnf } from '../engine/sampler/index.ts';
 import { describe, FieldError, type Fields } from './validate.ts';
+import type { NativeFormat } from './native.ts';
 
 /** The grammar text, checked: a grammar that does not parse is a 400 about `field`, with the parser's line and column. */
 export function checkedGrammar(text: string, field: string): string {
@@ -108,4 +109,20 @@ export function readOllamaFormat(f: Fields): string | undefined {
   if (format === 'json') return jsonObjectGrammar();
   if (typeof format === 'object' && !Array.isArray(format)) return schemaGrammar(format, 'format');
   throw new FieldError('format', `format must be "json" or a JSON schema; got ${describe(format)}`);
+}
+
+/** OpenAI's response_format as the client sent it (read after readResponseFormat checked it). */
+export function responseFormatSource(f: Fields): NativeFormat | undefined {
+  const rf = f.raw('response_format') as { type?: string; json_schema?: { name?: string; schema?: unknown } } | undefined;
+  if (rf?.type === 'json_object') return { type: 'json_object' };
+  if (rf?.type === 'json_schema') return { type: 'json_schema', schema: rf.json_schema?.schema ?? {}, name: rf.json_schema?.name };
+  return undefined;
+}
+
+/** Ollama's format as the client sent it (read after readOllamaFormat checked it). */
+export function ollamaFormatSource(f: Fields): NativeFormat | undefined {
+  const format = f.raw('format');
+  if (format === 'json') return { type: 'json_object' };
+  if (typeof format === 'object' && format !== null) return { type: 'json_schema', schema: format };
+  return undefined;
 }

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
   keys: async () => (await import('./commands/keys.ts')).command,
+  secrets: async () => (await import('./commands/secrets.ts')).command,
   kb: async () => (await import('./commands/kb.ts')).command,
   usage: async () => (await import('./commands/usage.ts')).command,
   rerank: async () => (await import('./commands/rerank.ts')).command,

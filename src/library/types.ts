@@ -35,6 +35,11 @@ export interface LibraryModel {
   /** When its file last changed. */
   modifiedAt: Date;
   preset?: ModelPreset;
+  /**
+   * A name the gateway answers (src/provider/gateway/): `provider/model`, or an alias, with its routes in fallback
+   * order. Such an entry has no file: path and parts are empty.
+   */
+  upstream?: { route: { provider: string; model: string }[]; alias?: boolean };
 }
 
 /** The models a server may load, by name. */
@@ -43,4 +48,8 @@ export interface ModelSource {
   list(): LibraryModel[];
   /** The model `name` names ("x" and "x:latest" are one name; case-insensitive), if any. */
   get(name: string): LibraryModel | undefined;
+  /** Brings lists fetched from elsewhere up to date (the gateway's upstream model lists), before list() is read. */
+  refresh?(): Promise<void>;
+  /** The source this one extends (the library under the gateway's names). */
+  readonly base?: ModelSource;
 }

@@ -14,6 +14,8 @@ export interface Generation {
   readonly events: AsyncIterable<NativeEvent>;
   /** Reads every event and returns the finished choices in index order. */
   collect(): Promise<ChoiceResult[]>;
+  /** The upstream provider and model that answer, where a gateway route chose one (for the audit and metrics). */
+  readonly origin?: { provider: string; model: string };
 }
 
 export interface EmbedOptions {

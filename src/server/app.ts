@@ -30,6 +30,8 @@ import { knowledgeRoutes, modelEmbedders, type KnowledgeRouteOptions } from './r
 import { ConversationStore } from '../store/conversations.ts';
 import { Conversations, type ConversationOptions } from './conversations.ts';
 import { conversationsRoutes } from './routes/conversations.ts';
+import type { Gateway } from '../provider/gateway/gateway.ts';
+import { gatewayMetrics } from './middleware/gateway-metrics.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -74,6 +76,11 @@ export interface AppDeps {
   conversations?: ConversationStore;
   /** Compression: the summariser model, the budget's share of the context, the turns kept verbatim. */
   conversation?: ConversationOptions;
+  /**
+   * The upstream providers (hearth serve --config): their names must already be in `models`' source (Gateway.source);
+   * here they get metrics and /health. Closed with the app.
+   */
+  gateway?: Gateway;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -94,6 +101,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     },
   });
   if (metrics) models.onLoad((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
+  if (metrics && deps.gateway) deps.gateway.observe(gatewayMetrics(metrics.registry, deps.metrics ? deps.metrics.prefix : undefined));
   const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
   const limits = resolveConnectionLimits(deps.connections);
 
@@ -134,6 +142,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
 
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
+    ...(deps.gateway ? { gateway: deps.gateway } : {}),
   };
   const memory = deps.responses && deps.conversations ? undefined : Database.open(':memory:');
   if (memory) app.addHook('onClose', async () => memory.close());
@@ -153,6 +162,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
-  app.addHook('onClose', async () => models.close());
+  app.addHook('onClose', async () => {
+    await models.close();
+    deps.gateway?.close();
+  });
   return app;
 }

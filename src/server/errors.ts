@@ -36,6 +36,7 @@ export const STATUS: Record<ErrorCode, number> = {
   sandbox_unavailable: 503,
   database_too_new: 500,
   not_implemented: 501,
+  upstream_error: 502,
   internal: 500,
 };
 

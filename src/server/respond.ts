@@ -12,6 +12,7 @@ import type { ModelManager } from '../provider/model-manager.ts';
 import type { Generation, Provider } from '../provider/types.ts';
 import type { Metrics } from './middleware/metrics.ts';
 import type { Conversations } from './conversations.ts';
+import type { Gateway } from '../provider/gateway/gateway.ts';
 import { errorInfo } from './errors.ts';
 import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
 
@@ -24,6 +25,8 @@ export interface RouteContext {
   version: string;
   /** Stored conversations (the Responses API's `conversation`, the hearth-conversation header). */
   conversations?: Conversations;
+  /** The upstream providers, when the server has a gateway config (for /health). */
+  gateway?: Gateway;
 }
 
 export const defaultId = (prefix: string): string => `${prefix}${randomUUID().replaceAll('-', '').slice(0, 24)}`;
@@ -100,6 +103,7 @@ export function recordGeneration(ctx: RouteContext, request: FastifyRequest, res
   }
   request.hearth.promptTokens = promptTokens;
   request.hearth.completionTokens = completionTokens;
+  if (results.some((r) => r.usage.estimated)) request.hearth.tokensEstimated = true;
   ctx.metrics?.observeGeneration(request.routeOptions.url ?? '', results);
 }
 
@@ -108,7 +112,22 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
   native: NativeRequest, provider: Provider | undefined, answer: Answer): Promise<FastifyReply> {
   provider ??= await useModel(ctx, request, reply, native.model, native.keepAliveMs);
   requireCapability(provider, native.prompts.some((p) => p.kind === 'chat') ? 'chat' : 'completion');
-  const run = await provider.generate(native, clientSignal(reply));
+  let run: Generation;
+  try {
+    run = await provider.generate(native, clientSignal(reply));
+  } catch (e) {
+    // an upstream that failed is named in the audit too
+    const origin = (e as { origin?: Generation['origin'] }).origin;
+    if (origin) {
+      request.hearth.provider = origin.provider;
+      request.hearth.upstreamModel = origin.model;
+    }
+    throw e;
+  }
+  if (run.origin) {
+    request.hearth.provider = run.origin.provider;
+    request.hearth.upstreamModel = run.origin.model;
+  }
   if (!native.stream) {
     const results = await run.collect();
     recordGeneration(ctx, request, results);

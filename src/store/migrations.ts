@@ -180,4 +180,20 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO kb_chunks_fts (kb_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
   END;
   `,
+  // 6: the gateway (src/provider/gateway/): which provider and upstream model answered each request, whether its
+  // token counts were estimated, and provider secrets (hearth secrets set), encrypted with a key kept outside the database.
+  `
+  ALTER TABLE usage ADD COLUMN provider TEXT;            -- the upstream provider's name; NULL: a local model
+  ALTER TABLE usage ADD COLUMN upstream_model TEXT;      -- the model name the upstream was asked for
+  ALTER TABLE usage ADD COLUMN tokens_estimated INTEGER; -- 1: the upstream reported no usage, the counts are estimates
+
+  CREATE TABLE secrets (
+    name       TEXT PRIMARY KEY,
+    iv         BLOB NOT NULL,            -- AES-256-GCM nonce (12 bytes)
+    tag        BLOB NOT NULL,            -- its authentication tag (16 bytes)
+    ciphertext BLOB NOT NULL,
+    created_at INTEGER NOT NULL,         -- Unix ms
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

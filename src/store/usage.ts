@@ -17,6 +17,12 @@ export interface UsageEntry {
   status: number;
   durationMs: number;
   client?: string;
+  /** The upstream provider that answered (gateway); absent for a local model. */
+  provider?: string;
+  /** The model name the upstream was asked for. */
+  upstreamModel?: string;
+  /** The upstream reported no usage: the token counts are estimates. */
+  tokensEstimated?: boolean;
 }
 
 export type UsageGroup = 'key' | 'route' | 'model';
@@ -52,8 +58,9 @@ export class UsageLog {
   constructor(database: Database) {
     this.database = database;
     this.insert = database.db.prepare(`INSERT INTO usage
-      (at, key_id, request_id, method, route, model, prompt_tokens, completion_tokens, status, duration_ms, client)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      (at, key_id, request_id, method, route, model, prompt_tokens, completion_tokens, status, duration_ms, client,
+       provider, upstream_model, tokens_estimated)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
   /** Appends one row (its own transaction: committed when this returns). */
@@ -61,7 +68,8 @@ export class UsageLog {
     // Requests that end while the server shuts down, after the database closed, go unrecorded.
     if (!this.database.db.isOpen) return;
     this.insert.run(e.at, e.keyId ?? null, e.requestId ?? null, e.method, e.route, e.model ?? null,
-      e.promptTokens ?? null, e.completionTokens ?? null, e.status, e.durationMs, e.client ?? null);
+      e.promptTokens ?? null, e.completionTokens ?? null, e.status, e.durationMs, e.client ?? null,
+      e.provider ?? null, e.upstreamModel ?? null, e.tokensEstimated === undefined ? null : e.tokensEstimated ? 1 : 0);
   }
 
   /** Totals per key (or route, or model), most requests first. */

@@ -107,18 +107,21 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
 });
 
 /**
- * The modules that may connect out, and why. The puller fetches only from the allowed hosts (the Hub and Ollama's
- * registry by default; test/library/pull.test.ts shows a request naming another host is refused before anything is
- * fetched).
+ * The modules that may connect out, and why: the providers and the pull code, nothing else. The puller fetches only
+ * from the allowed hosts (the Hub and Ollama's registry by default; test/library/pull.test.ts shows a request naming
+ * another host is refused before anything is fetched). The gateway connects only to the base_url of a provider in the
+ * operator's config file, plus a fixed path per dialect: no request field names a URL or a header
+ * (test/server/gateway.test.ts, 'no request field reaches the upstream URL or headers').
  */
 const MAY_CONNECT: Record<string, string> = {
   [join('src', 'library', 'pull.ts')]: 'model pulls (POST /api/pull, hearth pull), from allowed hosts only',
   [join('src', 'library', 'registry.ts')]: "the puller's manifests and small layers from Ollama's registry (an allowed host)",
+  [join('src', 'provider', 'gateway', 'transport.ts')]: "the gateway's upstream providers, at the base_url of the config file only",
   // a command, never loaded by the server: it is the client of one
   [join('src', 'cli', 'commands', 'ps.ts')]: 'hearth ps / hearth stop asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps and an unload',
 };
 
-test('no module the server loads opens outgoing connections, except the model puller', () => {
+test('no module the server loads opens outgoing connections, except the providers and the model puller', () => {
   const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
     return e.isDirectory() ? files(p) : p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];

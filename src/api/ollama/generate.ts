@@ -7,7 +7,7 @@ import { stopOrLength } from '../native.ts';
 import { describe, Fields, tokenIds, unsupported } from '../validate.ts';
 import { argumentsObject, readFunctionTools } from '../tools.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
-import { readOllamaFormat } from '../structured-output.ts';
+import { ollamaFormatSource, readOllamaFormat } from '../structured-output.ts';
 import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported, withTopLevelOptions } from './options.ts';
 
 /** A chat prompt with think as the template's enable_thinking (tools: Ollama's API has no tool choice, so 'auto'). */
@@ -61,6 +61,7 @@ function common(f: Fields, prompts: PromptInput[]): NativeRequest {
     numCtx: o.numCtx,
     stream: f.boolean('stream') ?? true,
     keepAliveMs,
+    ...(grammar !== undefined ? { format: ollamaFormatSource(f) } : {}),
   };
 }
 

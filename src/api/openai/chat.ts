@@ -5,6 +5,7 @@ import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptIn
 import { Fields, FieldError, unsupported } from '../validate.ts';
 import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
 import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
+import { responseFormatSource } from '../structured-output.ts';
 import {
   markIgnored, readLlamaServerFields, readN, readSampling, readStop, readStreamOptions, rejectFunctions, sentLimit, usageOf, utf8Bytes,
   type ResponseMeta, type Usage,
@@ -126,6 +127,8 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     stream,
     includeUsage,
   };
+  const format = responseFormatSource(f);
+  if (format && req.sampling.grammar !== undefined) req.format = format;
   f.rejectUnknown();
   return req;
 }

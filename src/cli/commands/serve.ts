@@ -17,7 +17,12 @@ import { Library } from '../../library/library.ts';
 import { describeFile, fixedSource } from '../../library/describe.ts';
 import type { LibraryModel, ModelSource } from '../../library/types.ts';
 import { parseDuration } from '../../api/ollama/options.ts';
-import { databasePath } from '../../store/database.ts';
+import { Database, databasePath } from '../../store/database.ts';
+import { SecretStore } from '../../store/secrets.ts';
+import { readGatewayConfig } from '../../provider/gateway/config.ts';
+import { Gateway } from '../../provider/gateway/gateway.ts';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth serve [MODEL ...] [options]
@@ -32,6 +37,9 @@ With no MODEL, serves the models library (HEARTH_MODELS, default ~/.hearth/model
 model that is not loaded loads it, and a model idle for its keep-alive unloads. With MODEL arguments (files or
 library names), serves those, loaded at start and kept loaded unless --keep-alive says otherwise.
 
+      --config FILE       the gateway's configuration: upstream providers (OpenAI, Anthropic, Ollama, LM Studio, any
+                          OpenAI-compatible server) and model aliases with fallback routes (default
+                          ~/.hearth/config.yaml when it exists; see the README's "Gateway" section)
       --host H            address to listen on (default 127.0.0.1: this machine only). Beyond loopback API keys are
                           required, and the server refuses to start without one (hearth keys create)
       --auth              require API keys on loopback too
@@ -106,6 +114,30 @@ function servedModel(arg: string, alias: string | undefined): LibraryModel {
   return describeFile(modelPath(arg), alias ? { name: alias } : {});
 }
 
+/** The default config file: config.yaml in HEARTH_HOME (~/.hearth). */
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.HEARTH_HOME ?? join(homedir(), '.hearth'), 'config.yaml');
+}
+
+/** The gateway of --config FILE (or the default file when it exists); secrets from the environment and hearth secrets. */
+function loadGateway(flag: string | undefined): Gateway | undefined {
+  const path = flag ?? (existsSync(defaultConfigPath()) ? defaultConfigPath() : undefined);
+  if (path === undefined) return undefined;
+  let database: Database | undefined;
+  try {
+    const config = readGatewayConfig(path, {
+      env: process.env,
+      secret: (name) => {
+        database ??= Database.open(databasePath());
+        return new SecretStore(database).get(name);
+      },
+    });
+    return new Gateway(config);
+  } finally {
+    database?.close();
+  }
+}
+
 export function keepAliveFlag(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const ms = parseDuration(text);
@@ -129,6 +161,7 @@ export const command: Command = {
       'embedding-model': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
+      config: { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -154,15 +187,18 @@ export const command: Command = {
     const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
     const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
 
+    const gateway = loadGateway(v.config);
     const library = args.length ? undefined : Library.open(process.env, { hashInBackground: true });
-    const source: ModelSource = library ?? fixedSource(args.map((a) => servedModel(a, v.alias)));
+    const local: ModelSource = library ?? fixedSource(args.map((a) => servedModel(a, v.alias)));
+    const source = gateway ? gateway.source(local) : local;
+    const loadLocal = localModelLoader({
+      load: loadOptions,
+      scheduler: { parallel, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000, chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
+    });
     const manager = new ModelManager({
       source,
-      load: localModelLoader({
-        load: loadOptions,
-        scheduler: { parallel, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000, chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
-      }),
-      estimate: (m) => localModelBytes(m.path, { nCtx: loadOptions.nCtx, backend: loadOptions.backend, threads: loadOptions.threads, parallel }),
+      load: (m) => (m.upstream && gateway ? Promise.resolve(gateway.provider(m)) : loadLocal(m)),
+      estimate: (m) => (m.upstream ? 0 : localModelBytes(m.path, { nCtx: loadOptions.nCtx, backend: loadOptions.backend, threads: loadOptions.threads, parallel })),
       keepAliveMs,
       maxLoaded: int(v['max-loaded'], '--max-loaded', 0) ?? 0,
       maxMemory: maxMemory ?? defaultMemoryBudget(),
@@ -177,6 +213,7 @@ export const command: Command = {
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
     const app = createApp({
       models: manager,
+      ...(gateway ? { gateway } : {}),
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       connections: {
@@ -218,6 +255,9 @@ export const command: Command = {
     const resumed = knowledge?.resume() ?? 0;
     if (resumed) app.log.info({ files: resumed }, 'resuming ingests left in progress');
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
+    if (gateway) {
+      app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
+    }
     app.log.info({
       models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
       keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,

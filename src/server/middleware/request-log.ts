@@ -10,6 +10,11 @@ export interface RequestStats {
   model?: string;
   promptTokens?: number;
   completionTokens?: number;
+  /** The upstream provider and model that answered (the gateway). */
+  provider?: string;
+  upstreamModel?: string;
+  /** The token counts are estimates (the upstream reported none). */
+  tokensEstimated?: boolean;
 }
 
 declare module 'fastify' {
@@ -35,6 +40,7 @@ export function requestLog(metrics: Metrics | undefined): (app: FastifyInstance)
       request.log.info({
         method: request.method, route, url: request.url, status, model: s.model,
         prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, duration_ms: Math.round(ms * 10) / 10,
+        ...(s.provider !== undefined ? { provider: s.provider, upstream_model: s.upstreamModel, ...(s.tokensEstimated ? { tokens_estimated: true } : {}) } : {}),
         ...(ignored.length ? { ignored_fields: ignored } : {}),
       }, 'request');
     });

@@ -84,6 +84,7 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
         at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: request.routeOptions.url ?? 'unmatched',
         model: stats.model ?? auth?.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
         status: reply.raw.writableFinished ? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
+        provider: stats.provider, upstreamModel: stats.upstreamModel, ...(stats.provider !== undefined ? { tokensEstimated: stats.tokensEstimated ?? false } : {}),
       });
     } catch (err) {
       // The answer has gone out; a full disk must not take the server down with it.

@@ -38,7 +38,18 @@ function details(m: LibraryModel) {
   };
 }
 
+/** Where a gateway name goes: the provider of `provider/model`, or the alias's first route's. */
+const upstreamOwner = (m: LibraryModel): string => (m.upstream!.alias ? 'hearth' : m.upstream!.route[0]!.provider);
+
 function tag(m: LibraryModel) {
+  if (m.upstream) {
+    const family = m.upstream.alias ? 'alias' : 'upstream';
+    return {
+      name: m.name, model: m.name, modified_at: m.modifiedAt.toISOString(), size: 0, digest: '',
+      details: { parent_model: '', format: family, family, families: [family], parameter_size: '', quantization_level: '' },
+      remote_host: upstreamOwner(m), route: m.upstream.route.map((r) => `${r.provider}/${r.model}`),
+    };
+  }
   return { name: tagged(m.name), model: tagged(m.name), modified_at: m.modifiedAt.toISOString(), size: m.size, digest: m.sha256 ?? '', details: details(m) };
 }
 
@@ -89,6 +100,7 @@ function modelHeader(m: LibraryModel): HeaderFacts {
 }
 
 function openaiModel(m: LibraryModel) {
+  if (m.upstream) return { id: m.name, object: 'model' as const, created: 0, owned_by: upstreamOwner(m), capabilities: ['completion', 'tools'] };
   return {
     id: m.name, object: 'model' as const, created: Math.floor(m.addedAt.getTime() / 1000), owned_by: 'hearth',
     capabilities: modelHeader(m).capabilities,
@@ -113,7 +125,12 @@ function psEntry(l: LoadedModelInfo) {
  */
 export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: LibraryRouteOptions = {}): void {
   const source: ModelSource = models.source;
-  const library = source instanceof Library ? source : undefined;
+  const library = source instanceof Library ? source : source.base instanceof Library ? source.base : undefined;
+  // the gateway's upstream lists, fetched again once their TTL has passed
+  const listed = async (): Promise<LibraryModel[]> => {
+    await source.refresh?.();
+    return source.list();
+  };
   const find = (name: string, param = 'model'): LibraryModel => {
     const m = source.get(name);
     if (m) return m;
@@ -127,7 +144,7 @@ export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: Lib
     throw new FieldError(param, `model "${name}" is not served here; this server serves ${names || 'no models'}`, 'not_found');
   };
 
-  app.get('/api/tags', async () => ({ models: source.list().map(tag) }));
+  app.get('/api/tags', async () => ({ models: (await listed()).map(tag) }));
   app.get('/api/ps', async () => ({ models: models.list().map(psEntry) }));
 
   app.post('/api/show', async (request) => {
@@ -137,6 +154,12 @@ export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: Lib
     f.boolean('verbose');
     f.rejectUnknown();
     const m = find(name);
+    if (m.upstream) {
+      return {
+        license: '', modelfile: '', parameters: '', template: '', capabilities: ['completion', 'tools'], details: tag(m).details, model_info: {},
+        modified_at: m.modifiedAt.toISOString(), route: m.upstream.route.map((r) => `${r.provider}/${r.model}`),
+      };
+    }
     const { info, template, capabilities } = modelHeader(m);
     return {
       license: '',
@@ -153,8 +176,9 @@ export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: Lib
 
   // The Anthropic SDKs send anthropic-version with every request: theirs is Anthropic's shape, the rest OpenAI's.
   app.get('/v1/models', async (request) => {
-    if (!isAnthropic(request)) return { object: 'list', data: source.list().map(openaiModel) };
-    return anthropicModelPage(source.list().map(anthropicModel), request.query as Record<string, string | undefined>);
+    const all = await listed();
+    if (!isAnthropic(request)) return { object: 'list', data: all.map(openaiModel) };
+    return anthropicModelPage(all.map(anthropicModel), request.query as Record<string, string | undefined>);
   });
   app.get('/v1/models/*', async (request) => {
     const m = find((request.params as { '*': string })['*']);

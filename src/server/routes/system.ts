@@ -10,8 +10,10 @@ import { totalStats } from '../stats.ts';
 export function systemRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const health = async (_request: FastifyRequest, reply: FastifyReply) => {
     const h = ctx.models.health();
+    // One bad upstream does not make the server unhealthy: each provider's state is reported beside it.
+    const providers = ctx.gateway ? { providers: ctx.gateway.health() } : {};
     if (h.status === 'ok') {
-      return { status: 'ok', model: h.loaded.join(','), loading: h.loading, ...totalStats(h.providers) };
+      return { status: 'ok', model: h.loaded.join(','), loading: h.loading, ...totalStats(h.providers), ...providers };
     }
     reply.code(503).header('retry-after', '1');
     return h.status === 'loading' ? { status: 'loading', ...loadingBody() } : h;
