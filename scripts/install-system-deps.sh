@@ -11,10 +11,13 @@
 #   gcc, libc6-dev  cc and the C library headers
 # The client-matrix test talks to the server with curl, as scripts do.
 #   curl
+# The web UI's browser tests (test/ui) drive Chromium through playwright-core; Playwright's own browser download
+# needs its CDN, so the browser comes from Debian instead.
+#   chromium
 # Debian/Ubuntu only; elsewhere it says so and does nothing. Idempotent: installed packages are left alone.
 set -euo pipefail
 
-PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl)
+PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl chromium)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: no apt-get here; install EGL, Mesa's software drivers and a C compiler with the system's package manager" >&2
