@@ -30,6 +30,7 @@ import { knowledgeRoutes, modelEmbedders, type KnowledgeRouteOptions } from './r
 import { ConversationStore } from '../store/conversations.ts';
 import { Conversations, type ConversationOptions } from './conversations.ts';
 import { conversationsRoutes } from './routes/conversations.ts';
+import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -74,6 +75,8 @@ export interface AppDeps {
   conversations?: ConversationStore;
   /** Compression: the summariser model, the budget's share of the context, the turns kept verbatim. */
   conversation?: ConversationOptions;
+  /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
+  ui?: UiOptions | false;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -116,6 +119,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   bodyParser(app);
   requestLog(metrics)(app);
   ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
+  if (deps.ui !== false) uiRedirect(app);
   security(deps.security ?? {}, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -153,6 +157,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
+  if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => models.close());
   return app;
 }
