@@ -335,7 +335,7 @@ export function Chat() {
             </div>
           </details>
         </div>
-        <div class="log" ref={log} role="log" aria-live="polite" aria-label="Messages">
+        <div class="log" ref={log} role="log" aria-live="polite" aria-label="Chat history">
           {messages.length === 0 && <p class="muted empty">Ask {model || 'a model'} something.</p>}
           {messages.map((m, i) => (
             <article class={`msg ${m.role}`} data-role={m.role} aria-label={m.role === 'user' ? 'You' : 'Assistant'}>

@@ -62,7 +62,7 @@ export function Keys() {
 
   const text = (k: 'name' | 'models' | 'rpm' | 'tpm' | 'concurrency' | 'expires_in', label: string, o: { type?: 'text' | 'number'; hint?: string } = {}) => (
     <label class="block">{label}{o.hint && <span class="muted"> ({o.hint})</span>}
-      <input type={o.type ?? 'text'} value={form[k]} required={k === 'name'} min={o.type === 'number' ? 1 : undefined}
+      <input type={(o.type ?? 'text') as 'text'} value={form[k]} required={k === 'name'} min={o.type === 'number' ? 1 : undefined}
         onInput={(e) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })} />
     </label>
   );
