@@ -106,7 +106,8 @@ export async function startUiServer(o: { auth?: boolean } = {}): Promise<UiServe
     responses: store.responses,
     conversations: store.conversations,
     pull: {
-      env: { ...env, HF_ENDPOINT: hostUrl },
+      env,
+      allowedHosts: [new URL(hostUrl).host],
       onPulled: (r, source) => { library.record({ ...r, source: r.source ?? source }); },
     },
     ui: { dir: await builtUi() },
@@ -114,7 +115,7 @@ export async function startUiServer(o: { auth?: boolean } = {}): Promise<UiServe
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
-    app, base, store, library, pullSource: `${hostUrl}/acme/tiny-GGUF/resolve/main/tiny-stories.gguf`,
+    app, base, store, library, pullSource: `${hostUrl}/files/tiny-stories.gguf`,
     async close() {
       await app.close();
       host.close();
