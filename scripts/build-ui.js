@@ -1,5 +1,6 @@
-// Builds the web UI (ui/) into build/ui/ with esbuild: one minified ES module and one stylesheet, named by their
-// content hash (served as immutable), and index.html pointing at them. Everything the page needs is in the bundle
+// Builds the web UI (ui/) into build/ui/ with esbuild: minified ES modules (the entry with the chat page; the
+// Markdown renderer and the admin pages as chunks loaded when needed) and one stylesheet, named by their content
+// hash (served as immutable), and index.html pointing at the entry. Everything the page needs is in the bundle
 // (Preact, marked, DOMPurify, highlight.js): no CDN, works offline. Run by scripts/build.js (postinstall).
 // esbuild's install script (which only swaps its launcher for the binary) need not run: its JS API finds the
 // binary in the @esbuild/<platform> package npm installs beside it.
@@ -42,16 +43,20 @@ export async function buildUi({ outDir = UI_OUT, quiet = false } = {}) {
   rmSync(tmp, { recursive: true, force: true });
   const result = await esbuild.build({
     entryPoints: { app: join(uiDir, 'src/main.tsx') },
-    bundle: true, minify: true, format: 'esm', target: ['es2022', 'chrome111', 'firefox113', 'safari16.4'],
-    jsx: 'automatic', jsxImportSource: 'preact', outdir: join(tmp, 'assets'), entryNames: '[name]-[hash]',
+    bundle: true, splitting: true, minify: true, format: 'esm', target: ['es2022', 'chrome111', 'firefox113', 'safari16.4'],
+    jsx: 'automatic', jsxImportSource: 'preact', outdir: join(tmp, 'assets'), entryNames: '[name]-[hash]', chunkNames: '[name]-[hash]',
     legalComments: 'linked', metafile: true, logLevel: 'warning', absWorkingDir: root,
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
-  const js = outputs.find((f) => f.endsWith('.js'));
-  const css = outputs.find((f) => f.endsWith('.css'));
+  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint !== undefined);
+  const js = entry && basename(entry[0]);
+  const css = entry?.[1].cssBundle && basename(entry[1].cssBundle);
   if (!js || !css) throw new Error(`build: the UI bundle lacks a script or a stylesheet (${outputs.join(', ')})`);
-  const html = readFileSync(join(uiDir, 'index.html'), 'utf8').replace('%JS%', js).replace('%CSS%', css);
+  // the chunks the entry imports statically, fetched with it rather than after it
+  const preload = entry[1].imports.filter((i) => i.kind === 'import-statement').map((i) => `<link rel="modulepreload" href="./assets/${basename(i.path)}">`);
+  const html = readFileSync(join(uiDir, 'index.html'), 'utf8').replace('%JS%', js).replace('%CSS%', css)
+    .replace('<!--%PRELOAD%-->', preload.join('\n'));
   writeFileSync(join(tmp, 'index.html'), html);
   mkdirSync(dirname(outDir), { recursive: true });
   rmSync(outDir, { recursive: true, force: true });

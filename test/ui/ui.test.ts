@@ -81,7 +81,6 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
   assert.ok(stopped.length > early.length, 'more text arrived before stop');
   await page.waitForTimeout(300);
   assert.equal(await assistant().locator('.md').textContent(), stopped, 'nothing arrives after stop');
-  await shot('chat');
 
   // another model, a short reply that runs to its end: speed and time to first token are shown
   await page.getByText('Settings').click();
@@ -125,6 +124,7 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
   assert.equal(await page.locator('article[data-role="assistant"]').count(), 2);
   // images: no vision model is served yet, so the control is there but off
   assert.equal(await page.getByLabel('Images').isDisabled(), true);
+  await shot('chat');
 });
 
 test('keys: create one (the secret shown once), see it listed, revoke it', async () => {
@@ -188,6 +188,7 @@ test('usage and server pages draw their charts from the audit and /metrics', asy
   assert.match((await totals.locator('tbody tr').first().textContent())!, /^admin\d+/);
   assert.ok(await page.locator('figure.chart polyline, figure.chart circle').count() > 0);
   await noSeriousViolations('usage page');
+  await page.getByLabel('Span').selectOption('1h');
   await page.getByLabel('Per').selectOption('model');
   await page.locator('table caption').filter({ hasText: 'Totals per model' }).waitFor();
   await shot('usage');

@@ -5,7 +5,12 @@
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, sse, ApiError } from './api.ts';
-import { onCopyClick, renderMarkdown } from './markdown.ts';
+
+// The Markdown renderer (marked, DOMPurify, highlight.js) is most of the code: it loads beside the page, not before
+// it, and a reply shows as plain text until it is there.
+type MarkdownModule = typeof import('./markdown.ts');
+let markdown: MarkdownModule | undefined;
+const markdownReady: Promise<MarkdownModule> = import('./markdown.ts').then((m) => (markdown = m));
 
 interface ToolCall { id?: string; name: string; arguments: string }
 
@@ -48,8 +53,13 @@ function itemText(item: any): string {
 }
 
 function Markdown({ text }: { text: string }) {
-  const html = useMemo(() => renderMarkdown(text), [text]);
-  return <div class="md" onClick={onCopyClick} dangerouslySetInnerHTML={{ __html: html }} />;
+  const [md, setMd] = useState<MarkdownModule | undefined>(markdown);
+  useEffect(() => {
+    if (!md) void markdownReady.then((m) => setMd(m));
+  }, []);
+  const html = useMemo(() => md?.renderMarkdown(text), [text, md]);
+  if (html === undefined) return <div class="md"><p class="text">{text}</p></div>;
+  return <div class="md" onClick={md!.onCopyClick} dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
 function Stats({ m }: { m: Message }) {
@@ -101,6 +111,11 @@ export function Chat() {
     const t = setTimeout(() => loadConversations(query), 200);
     return () => clearTimeout(t);
   }, [query]);
+
+  useEffect(() => {
+    // the moment the chat is usable: models listed, composer up (bench/ui.ts reads it)
+    if (models.length && !performance.getEntriesByName('hearth:chat-ready').length) performance.mark('hearth:chat-ready');
+  }, [models]);
 
   useEffect(() => {
     const el = log.current;

@@ -1,15 +1,26 @@
 // The web UI's shell: who is signed in, the pages their key's scopes allow, hash routing (#/chat, #/models …).
 // Preact renders it (a 4 KB React-compatible library: components and hooks, no runtime of its own to learn).
 
-import { render } from 'preact';
+import { render, type ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrf, type Session } from './api.ts';
 import { Chat } from './chat.tsx';
-import { Models } from './models.tsx';
-import { Keys } from './keys.tsx';
-import { Usage } from './usage.tsx';
-import { Server } from './server.tsx';
 import './style.css';
+
+/** A page loaded when first shown (its own chunk), so the first page load carries the chat only. */
+function lazy(load: () => Promise<ComponentType>): () => preact.JSX.Element {
+  let loaded: ComponentType | undefined;
+  function Lazy() {
+    const [C, setC] = useState<ComponentType | undefined>(() => loaded);
+    const [error, setError] = useState('');
+    useEffect(() => {
+      if (!C) load().then((c) => { loaded = c; setC(() => c); }, (e: Error) => setError(e.message));
+    }, []);
+    if (error) return <p class="error" role="alert">{error}</p>;
+    return C ? <C /> : <p class="muted">Loading…</p>;
+  }
+  return () => <Lazy />;
+}
 
 interface Page {
   id: string;
@@ -20,10 +31,10 @@ interface Page {
 
 const PAGES: Page[] = [
   { id: 'chat', title: 'Chat', scope: 'inference', view: () => <Chat /> },
-  { id: 'models', title: 'Models', scope: 'models:read', view: () => <Models /> },
-  { id: 'keys', title: 'Keys', scope: 'admin', view: () => <Keys /> },
-  { id: 'usage', title: 'Usage', scope: 'admin', view: () => <Usage /> },
-  { id: 'server', title: 'Server', scope: 'metrics', view: () => <Server /> },
+  { id: 'models', title: 'Models', scope: 'models:read', view: lazy(() => import('./models.tsx').then((m) => m.Models)) },
+  { id: 'keys', title: 'Keys', scope: 'admin', view: lazy(() => import('./keys.tsx').then((m) => m.Keys)) },
+  { id: 'usage', title: 'Usage', scope: 'admin', view: lazy(() => import('./usage.tsx').then((m) => m.Usage)) },
+  { id: 'server', title: 'Server', scope: 'metrics', view: lazy(() => import('./server.tsx').then((m) => m.Server)) },
 ];
 
 const currentHash = () => location.hash.replace(/^#\/?/, '') || 'chat';
@@ -121,4 +132,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = '';
+render(<App />, root);
