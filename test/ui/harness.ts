@@ -64,7 +64,7 @@ function slowed(p: Provider): Provider {
   });
 }
 
-export async function startUiServer(o: { auth?: boolean } = {}): Promise<UiServer> {
+export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyInstance) => void } = {}): Promise<UiServer> {
   const home = mkdtempSync(join(tmpdir(), 'hearth-ui-'));
   const models = join(home, 'models');
   mkdirSync(models);
@@ -112,6 +112,7 @@ export async function startUiServer(o: { auth?: boolean } = {}): Promise<UiServe
     },
     ui: { dir: await builtUi() },
   });
+  o.routes?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

