@@ -126,11 +126,13 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
 
   // regenerate replaces the last reply; edit-and-resend replaces a question and what followed it
   await page.getByRole('button', { name: 'Regenerate' }).click();
+  await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached' });
   await page.getByRole('button', { name: 'Regenerate' }).waitFor();
   assert.equal(await page.locator('article[data-role="assistant"]').count(), 2);
   await page.locator('article[data-role="user"]').last().getByRole('button', { name: 'Edit' }).click();
   await page.getByLabel('Edit message').fill('Tell me about a dog');
   await page.locator('form.edit').getByRole('button', { name: 'Send' }).click();
+  await page.locator('article[data-role="user"] .text').filter({ hasText: 'Tell me about a dog' }).waitFor();
   await page.getByRole('button', { name: 'Regenerate' }).waitFor();
   assert.deepEqual(await page.locator('article[data-role="user"] .text').allTextContents(), ['Once upon a time', 'Tell me about a dog']);
   await noSeriousViolations('chat page');

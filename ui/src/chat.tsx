@@ -253,6 +253,7 @@ export function Chat() {
     if (busy) return;
     const lastUser = messages.map((m) => m.role).lastIndexOf('user');
     if (lastUser < 0) return;
+    setBusy(true);
     await forget(conversation, messages.slice(lastUser + 1));
     void generate(messages.slice(0, lastUser + 1));
   };
@@ -261,6 +262,7 @@ export function Chat() {
     const text = editText.trim();
     if (!text || busy) return;
     setEditing(null);
+    setBusy(true);
     await forget(conversation, messages.slice(i));
     void generate([...messages.slice(0, i), { role: 'user', content: text }]);
   };

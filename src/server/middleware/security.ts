@@ -138,7 +138,8 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
     app.addHook('preHandler', async (request) => {
       const auth = request.hearthAuth;
       if (!auth?.key) return;
-      auth.model = requestedModel(request.body, request.params);
+      // an admin body's `name` is a key's name, not Ollama's older model field
+      if (!request.routeOptions.url?.startsWith('/admin/')) auth.model = requestedModel(request.body, request.params);
       if (auth.key.models) checkModel(auth.key, auth.model, canonical);
     });
     if (keys) adminKeyRoutes(app, keys, usage, now, (id) => sessions.dropKey(id));
