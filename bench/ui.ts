@@ -35,7 +35,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const server = await startUiServer({ auth: false });
+const server = await startUiServer({ auth: false, preload: false });
 const browser = await launch();
 try {
   // the chat marks the moment it is usable (models listed, composer up): performance.mark('hearth:chat-ready')

@@ -64,7 +64,7 @@ function slowed(p: Provider): Provider {
   });
 }
 
-export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyInstance) => void } = {}): Promise<UiServer> {
+export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyInstance) => void; preload?: boolean } = {}): Promise<UiServer> {
   const home = mkdtempSync(join(tmpdir(), 'hearth-ui-'));
   const models = join(home, 'models');
   mkdirSync(models);
@@ -114,6 +114,8 @@ export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyI
   });
   o.routes?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
+  // loaded before the tests, so that a busy machine's load time (kernels compiled, one token run) is not a reply's
+  if (o.preload !== false) await Promise.all(['stories', 'tales'].map((m) => manager.preload(m)));
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
     app, base, store, library, pullSource: `${hostUrl}/files/tiny-stories.gguf`,

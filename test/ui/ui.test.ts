@@ -102,7 +102,9 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
   await stop.waitFor();
   // (a function, not a string: the page's CSP forbids eval, which a string predicate needs)
   const longer = (n: number) => ((globalThis as any).document.querySelector('article[data-role="assistant"] .md')?.textContent ?? '').length > n;
-  await page.waitForFunction(longer, 0);
+  await Promise.race([page.waitForFunction(longer, 0), page.locator('.error').first().waitFor().then(async () => {
+    throw new Error(`the reply failed: ${await page.locator('.error').first().textContent()}`);
+  })]);
   const early = (await assistant().locator('.md').textContent()) ?? '';
   await page.waitForFunction(longer, early.length);
   await stop.click();
@@ -185,7 +187,7 @@ test('models: the library with sizes and quantization; a pull moves its progress
   const row = page.locator('tr[data-model="stories"]');
   await row.waitFor();
   assert.match((await row.textContent())!, /1\.2 MB.*F32.*llama/);
-  // stories and tales were loaded by the chat: unload one
+  // stories and tales are loaded (the harness preloads them, and the chat used them): unload one
   await row.getByRole('button', { name: 'Unload' }).click();
   await page.getByRole('status').filter({ hasText: 'Unloaded stories' }).waitFor();
   await noSeriousViolations('models page');
@@ -252,6 +254,8 @@ test('narrow screens and dark mode: the chat stays usable; a loopback server wit
     await p.getByRole('navigation', { name: 'Pages' }).waitFor();
     assert.equal(await p.getByText('local user').count(), 1);
     assert.equal(await p.getByLabel('API key').count(), 0);
+    // no key store, so no Keys page
+    assert.deepEqual(await p.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents(), ['Chat', 'Models', 'Usage', 'Server', 'Approvals']);
     const overflow = await p.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number;
     assert.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow} px)`);
     const bg = await p.evaluate('getComputedStyle(document.body).backgroundColor') as string;

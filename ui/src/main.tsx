@@ -101,7 +101,8 @@ function App() {
   if (!session.signed_in) return <SignIn onSession={accept} />;
 
   const scopes = new Set(session.scopes ?? []);
-  const pages = PAGES.filter((p) => scopes.has(p.scope));
+  // a server without keys has no key store to manage
+  const pages = PAGES.filter((p) => scopes.has(p.scope) && (p.id !== 'keys' || session.auth));
   const active = pages.find((p) => p.id === page) ?? pages[0];
   const signOut = async () => {
     await api('/ui/api/session', { method: 'DELETE' }).catch(() => undefined);
