@@ -99,7 +99,7 @@ export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyI
   const hostUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
 
   const load = localModelLoader({ scheduler: { parallel: 2, queueLimit: 16 } });
-  const manager = new ModelManager({ source: library, load: async (m) => slowed(await load(m)), keepAliveMs: 60_000 });
+  const manager = new ModelManager({ source: library, load: async (m) => slowed(await load(m)), keepAliveMs: -1 });
   const app = createApp({
     models: manager,
     security: { keys: o.auth === false ? undefined : store.keys, usage: store.usage },

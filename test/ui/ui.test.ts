@@ -138,6 +138,7 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
   await page.getByRole('button', { name: 'Regenerate' }).waitFor();
   assert.deepEqual(await page.locator('article[data-role="user"] .text').allTextContents(), ['Once upon a time', 'Tell me about a dog']);
   await noSeriousViolations('chat page');
+  await shot('chat');
 
   // stored: listed, searchable, resumed with the same turns
   const listed = page.locator('.convs li button.link');
@@ -157,7 +158,6 @@ test('chat: a reply streams in, stop ends it, another model answers, the convers
   assert.equal(await page.locator('article[data-role="assistant"]').count(), 2);
   // images: no vision model is served yet, so the control is there but off
   assert.equal(await page.getByLabel('Images').isDisabled(), true);
-  await shot('chat');
 });
 
 test('keys: create one (the secret shown once), see it listed, revoke it', async () => {
