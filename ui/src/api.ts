@@ -103,3 +103,21 @@ export function ago(iso: string | null | undefined): string {
   if (!Number.isFinite(t)) return '—';
   return new Date(t).toLocaleString();
 }
+
+const early = new Map<string, Promise<unknown>>();
+
+/** Starts a GET now, for a page about to ask for it (the first page load's model list). */
+export function prefetch(path: string): void {
+  if (!early.has(path)) {
+    const p = api(path);
+    p.catch(() => undefined);
+    early.set(path, p);
+  }
+}
+
+/** A GET, answered by a prefetch of the same path when there is one (used once). */
+export function apiOnce<T = any>(path: string): Promise<T> {
+  const p = early.get(path);
+  early.delete(path);
+  return (p as Promise<T> | undefined) ?? api<T>(path);
+}

@@ -4,13 +4,16 @@
 // the side panel; a vector store can be attached, its best passages going in as context for each question.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, sse, ApiError } from './api.ts';
+import { api, apiOnce, sse, ApiError } from './api.ts';
 
 // The Markdown renderer (marked, DOMPurify, highlight.js) is most of the code: it loads beside the page, not before
 // it, and a reply shows as plain text until it is there.
+// It is asked for once the chat is usable (or when a reply needs it first), so that its parsing does not hold up
+// the first page.
 type MarkdownModule = typeof import('./markdown.ts');
 let markdown: MarkdownModule | undefined;
-const markdownReady: Promise<MarkdownModule> = import('./markdown.ts').then((m) => (markdown = m));
+let markdownLoad: Promise<MarkdownModule> | undefined;
+const markdownReady = (): Promise<MarkdownModule> => (markdownLoad ??= import('./markdown.ts').then((m) => (markdown = m)));
 
 interface ToolCall { id?: string; name: string; arguments: string }
 
@@ -55,7 +58,7 @@ function itemText(item: any): string {
 function Markdown({ text }: { text: string }) {
   const [md, setMd] = useState<MarkdownModule | undefined>(markdown);
   useEffect(() => {
-    if (!md) void markdownReady.then((m) => setMd(m));
+    if (!md) void markdownReady().then((m) => setMd(m));
   }, []);
   const html = useMemo(() => md?.renderMarkdown(text), [text, md]);
   if (html === undefined) return <div class="md"><p class="text">{text}</p></div>;
@@ -94,7 +97,7 @@ export function Chat() {
   const log = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
-    api<{ data: { id: string; capabilities?: string[] }[] }>('/v1/models').then((r) => {
+    apiOnce<{ data: { id: string; capabilities?: string[] }[] }>('/v1/models').then((r) => {
       const chat = r.data.filter((m) => !m.capabilities || m.capabilities.length === 0 || m.capabilities.includes('completion'));
       const ids = chat.map((m) => m.id);
       setModels(ids);
@@ -114,7 +117,10 @@ export function Chat() {
 
   useEffect(() => {
     // the moment the chat is usable: models listed, composer up (bench/ui.ts reads it)
-    if (models.length && !performance.getEntriesByName('hearth:chat-ready').length) performance.mark('hearth:chat-ready');
+    if (models.length && !performance.getEntriesByName('hearth:chat-ready').length) {
+      performance.mark('hearth:chat-ready');
+      setTimeout(() => void markdownReady(), 0);
+    }
   }, [models]);
 
   useEffect(() => {

@@ -3,7 +3,7 @@
 
 import { render, type ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, setCsrf, type Session } from './api.ts';
+import { api, prefetch, setCsrf, type Session } from './api.ts';
 import { Chat } from './chat.tsx';
 import './style.css';
 
@@ -39,6 +39,12 @@ const PAGES: Page[] = [
 ];
 
 const currentHash = () => location.hash.replace(/^#\/?/, '') || 'chat';
+
+// Asked before the first render; the chat's model list is asked as soon as the session allows it.
+const firstSession = api<Session>('/ui/api/session').then((s) => {
+  if (s.signed_in && s.scopes?.includes('inference') && currentHash() === 'chat') prefetch('/v1/models');
+  return s;
+});
 
 function SignIn({ onSession }: { onSession: (s: Session) => void }) {
   const [key, setKey] = useState('');
@@ -81,11 +87,12 @@ function App() {
   const [page, setPage] = useState(currentHash());
 
   const accept = (s: Session) => {
+    if (s.signed_in && s.scopes?.includes('inference') && currentHash() === 'chat') prefetch('/v1/models');
     setCsrf(s.csrf ?? null);
     setSession(s);
   };
   useEffect(() => {
-    api<Session>('/ui/api/session').then(accept, (e: Error) => setError(e.message));
+    firstSession.then(accept, (e: Error) => setError(e.message));
     const onHash = () => setPage(currentHash());
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
