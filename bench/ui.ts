@@ -103,6 +103,10 @@ try {
       `Files: ${sizes.filter((s) => s.url.endsWith('.js')).map((s) => `${s.url.replace('/ui/assets/', '')} ${kb(s.bytes)} KB`).join(', ')}. ` +
       `Built by esbuild (\`scripts/build-ui.js\`): Preact, marked, DOMPurify, highlight.js (10 languages). ${within ? 'Within both goals.' : 'Over a goal.'}`,
       '',
+      'Page, server and browser share the machine, so the times move with its load (the load average below, read at ' +
+      'the end): on a 2-core machine shared with other work the cold median has ranged from about 540 ms (load 3) to ' +
+      'about 860 ms (load 12) for the same build; the bytes do not change.',
+      '',
       `Machine: ${machineDescription()}, load average ${loadavg()[0]!.toFixed(2)}; ${chromium} (headless, --no-sandbox); Node ${process.version}; hearth ${hearthRevision()}.`,
     ].join('\n');
     writeSection(join(REPO_ROOT, 'BENCHMARKS.md'), '## Web UI', body);
