@@ -94,7 +94,7 @@ try {
       'Time to interactive runs from the start of navigation to the chat page showing the model list (fetched from ' +
       '`/v1/models` after the session check) with its composer ready: the page marks that moment ' +
       '(`performance.mark(\'hearth:chat-ready\')`). The Markdown renderer (marked, DOMPurify, highlight.js) is a chunk ' +
-      'loaded beside the page, not before it; the admin pages are chunks loaded when opened. Cold: a fresh browser context (empty cache); warm: a reload ' +
+      'loaded once the chat is usable (or when a reply needs it first); the admin pages are chunks loaded when opened. Cold: a fresh browser context (empty cache); warm: a reload ' +
       'in it (the hashed assets come from the cache). The server has no keys, so the local user goes straight to the chat. ' +
       'Regenerate: `npm run bench:ui`.',
       '',
