@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles the WebAssembly kernels (AssemblyScript, src/kernels/wasm/assembly) into build/:
+// Builds the web UI into build/ui/ (scripts/build-ui.js: esbuild over ui/), then compiles the WebAssembly kernels (AssemblyScript, src/kernels/wasm/assembly) into build/:
 //   build/kernels-simd.wasm     SIMD128 + threads (any engine with WebAssembly SIMD)
 //   build/kernels-relaxed.wasm  the same plus relaxed SIMD (chosen at run time when the engine validates it)
 // Both import a shared memory (env.memory, up to 4 GiB) and contain no data segments.
@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildUi, uiUpToDate } from './build-ui.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'src/kernels/wasm/assembly');
@@ -65,7 +66,9 @@ function upToDate() {
   return targets.every((t) => existsSync(join(outDir, t.out)) && statSync(join(outDir, t.out)).mtimeMs >= src);
 }
 
-if (process.argv.includes('--check')) process.exit(upToDate() ? 0 : 1);
+if (process.argv.includes('--check')) process.exit(upToDate() && uiUpToDate() ? 0 : 1);
+
+await buildUi();
 
 if (typesStale) writeFileSync(generated, typesText);
 if (typesText === undefined) process.stderr.write('build: this Node cannot import src/gguf/ggml-types.ts; kept the committed types.generated.ts.\n');

@@ -16,6 +16,8 @@ if (!existsSync(shared)) {
 
 const extra = process.argv.slice(2);
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+// the web UI is browser code with its own settings (DOM types, Preact's JSX)
+run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'ui/tsconfig.json']);
 const patterns = extra.length ? extra : ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'];
 run(process.execPath, [
   '--test',

@@ -32,6 +32,7 @@ import { Conversations, type ConversationOptions } from './conversations.ts';
 import { conversationsRoutes } from './routes/conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
 import { gatewayMetrics } from './middleware/gateway-metrics.ts';
+import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -81,6 +82,8 @@ export interface AppDeps {
    * here they get metrics and /health. Closed with the app.
    */
   gateway?: Gateway;
+  /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
+  ui?: UiOptions | false;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -124,6 +127,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   bodyParser(app);
   requestLog(metrics)(app);
   ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
+  if (deps.ui !== false) uiRedirect(app);
   security(deps.security ?? {}, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -162,6 +166,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
+  if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => {
     await models.close();
     deps.gateway?.close();

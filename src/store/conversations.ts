@@ -48,6 +48,13 @@ export interface SearchHit {
   summary?: StoredSummary;
 }
 
+interface ConversationRow { id: string; created_at: number; key_id: string | null; metadata: string }
+
+const conversationOf = (r: ConversationRow): StoredConversation => ({
+  id: r.id, createdAt: Number(r.created_at), metadata: JSON.parse(r.metadata) as Record<string, string>,
+  ...(r.key_id !== null ? { keyId: r.key_id } : {}),
+});
+
 interface SummaryRow {
   id: number; from_seq: number; through_seq: number; turns: number; text: string; model: string; created_at: number;
 }
@@ -92,6 +99,11 @@ export class ConversationStore {
         WHERE conversation_search MATCH ? AND conversation_id = ? ORDER BY rank LIMIT ?`),
       itemBySeq: p('SELECT seq, id, item FROM conversation_items WHERE seq = ?'),
       summaryById: p('SELECT * FROM conversation_summaries WHERE id = ?'),
+      list: p(`SELECT * FROM conversations WHERE (key_id IS NULL OR key_id IS ?) ORDER BY created_at DESC, id DESC LIMIT ?`),
+      // conversations of the key with an item or summary matching the words, or whose metadata does (title)
+      listMatching: p(`SELECT * FROM conversations c WHERE (c.key_id IS NULL OR c.key_id IS ?) AND (instr(lower(c.metadata), lower(?)) > 0
+        OR c.id IN (SELECT conversation_id FROM conversation_search WHERE conversation_search MATCH ?))
+        ORDER BY c.created_at DESC, c.id DESC LIMIT ?`),
     };
   }
 
@@ -104,12 +116,20 @@ export class ConversationStore {
   }
 
   get(id: string, keyId?: string): StoredConversation | undefined {
-    const r = this.s.select.get(id, keyId ?? null) as { id: string; created_at: number; key_id: string | null; metadata: string } | undefined;
-    if (!r) return undefined;
-    return {
-      id: r.id, createdAt: Number(r.created_at), metadata: JSON.parse(r.metadata) as Record<string, string>,
-      ...(r.key_id !== null ? { keyId: r.key_id } : {}),
-    };
+    const r = this.s.select.get(id, keyId ?? null) as ConversationRow | undefined;
+    return r && conversationOf(r);
+  }
+
+  /**
+   * The conversations `keyId` may see, newest first; with `q`, those whose items, summaries (any of the words,
+   * FTS5) or metadata (the whole text, case-insensitive) match it.
+   */
+  list(keyId: string | undefined, o: { q?: string; limit: number }): StoredConversation[] {
+    const expr = o.q === undefined ? undefined : ftsQuery(o.q);
+    const rows = o.q === undefined || o.q.trim() === ''
+      ? this.s.list.all(keyId ?? null, o.limit)
+      : this.s.listMatching.all(keyId ?? null, o.q.trim(), expr ?? '""', o.limit);
+    return (rows as unknown as ConversationRow[]).map(conversationOf);
   }
 
   /** Replaces the metadata; false when there is no such conversation for `keyId`. */

@@ -49,6 +49,17 @@ export interface UsageSummaryRow {
   lastAt: number;
 }
 
+export interface UsageTimelinePoint {
+  /** The slot's start, Unix ms. */
+  t: number;
+  group: string | null;
+  requests: number;
+  errors: number;
+  rateLimited: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
 const GROUP_COLUMN: Record<UsageGroup, string> = { key: 'key_id', route: 'route', model: 'model' };
 
 export class UsageLog {
@@ -99,6 +110,29 @@ export class UsageLog {
       meanMs: Number(r.mean_ms),
       firstAt: Number(r.first_at),
       lastAt: Number(r.last_at),
+    }));
+  }
+
+  /**
+   * Requests per `bucketMs` slot since `since`, per key (or route, or model): one point per group and slot that
+   * had requests, oldest first. `t` is the slot's start (Unix ms, a multiple of bucketMs).
+   */
+  timeline(q: { since: number; bucketMs: number; by?: UsageGroup; keyId?: string }): UsageTimelinePoint[] {
+    const col = GROUP_COLUMN[q.by ?? 'key'];
+    const bucket = BigInt(Math.max(1, Math.round(q.bucketMs)));
+    const args: (string | number | bigint)[] = [bucket, bucket, BigInt(Math.floor(q.since))];
+    let where = 'at >= ?';
+    if (q.keyId !== undefined) {
+      where += ' AND key_id = ?';
+      args.push(q.keyId);
+    }
+    const sql = `SELECT (at / ?) * ? AS t, ${col} AS grp, count(*) AS requests, sum(status >= 400) AS errors,
+      sum(status = 429) AS rate_limited, coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+      coalesce(sum(completion_tokens), 0) AS completion_tokens
+      FROM usage WHERE ${where} GROUP BY t, grp ORDER BY t, grp`;
+    return (this.database.db.prepare(sql).all(...args) as Record<string, number | string | null>[]).map((r) => ({
+      t: Number(r.t), group: r.grp as string | null, requests: Number(r.requests), errors: Number(r.errors),
+      rateLimited: Number(r.rate_limited), promptTokens: Number(r.prompt_tokens), completionTokens: Number(r.completion_tokens),
     }));
   }
 

@@ -17,7 +17,9 @@ export function keyJson(k: ApiKey, now: number, lastUsed?: number): Record<strin
   };
 }
 
-export function adminKeyRoutes(app: FastifyInstance, keys: KeyStore, usage: UsageLog | undefined, now: () => number): void {
+export function adminKeyRoutes(
+  app: FastifyInstance, keys: KeyStore, usage: UsageLog | undefined, now: () => number, onRevoked?: (id: string) => void,
+): void {
   app.post('/admin/keys', async (request, reply) => {
     const f = new Fields(request.body);
     const name = f.required('name', (x, k) => x.string(k, { nonEmpty: true }));
@@ -55,6 +57,7 @@ export function adminKeyRoutes(app: FastifyInstance, keys: KeyStore, usage: Usag
   app.delete('/admin/keys/:id', async (request) => {
     const { id } = request.params as { id: string };
     const key = keys.revoke(id);
+    onRevoked?.(key.id);
     request.log.info({ key_id: key.id, by: request.hearthAuth?.key?.id }, 'api key revoked');
     return keyJson(key, now());
   });

@@ -28,7 +28,7 @@ const INFERENCE = [
   'POST /v1/vector_stores/:id/files', 'GET /v1/vector_stores/:id/files', 'GET /v1/vector_stores/:id/files/:file_id',
   'DELETE /v1/vector_stores/:id/files/:file_id', 'POST /v1/vector_stores/:id/search',
   // Conversations, owned by the key that created them as stored responses are (store/conversations.ts).
-  'POST /v1/conversations', 'GET /v1/conversations/:id', 'POST /v1/conversations/:id', 'DELETE /v1/conversations/:id',
+  'POST /v1/conversations', 'GET /v1/conversations', 'GET /v1/conversations/:id', 'POST /v1/conversations/:id', 'DELETE /v1/conversations/:id',
   'GET /v1/conversations/:id/items', 'POST /v1/conversations/:id/items', 'GET /v1/conversations/:id/items/:item_id',
   'DELETE /v1/conversations/:id/items/:item_id', 'GET /v1/conversations/:id/search',
 ];
@@ -36,8 +36,12 @@ const INFERENCE = [
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];
 const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
 
+// The web UI: its static files hold no secret; its session routes check the key themselves (ui-session.ts).
+const UI = ['GET /ui', 'GET /ui/', 'GET /ui/*', 'GET /ui/api/session', 'POST /ui/api/session', 'DELETE /ui/api/session'];
+
 const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /health', 'open'],
+  ...UI.map((r) => [r, 'open'] as const),
   ['GET /v1/health', 'open'],
   ['GET /', 'any'],
   ['GET /api/version', 'any'],

@@ -3,7 +3,8 @@
 // server: http(s)://localhost, *.localhost, 127.0.0.1 and [::1] on any port, and the origins of desktop apps,
 // editors and browser extensions (app://, file://, tauri://, vscode-webview://, vscode-file://,
 // chrome-extension://, moz-extension://). Any other origin is refused with 403, so a site the user visits cannot
-// drive a server on their machine. --cors-origin adds origins ("*": any); --cors-origin none refuses every
+// drive a server on their machine. The server's own pages (the web UI, same origin) are always allowed.
+// --cors-origin adds origins ("*": any); --cors-origin none refuses every other
 // browser origin. `Origin: null` (file:// pages in most browsers, but also sandboxed iframes and data: URLs,
 // which any site can open) is refused unless --cors-origin null names it. An allowed origin gets no
 // privileges: with keys on, a browser request needs one like any other (only the preflight goes without).
@@ -89,6 +90,9 @@ export function originAllowed(policy: OriginPolicy, origin: string): boolean {
 export function handleOrigin(policy: OriginPolicy, request: FastifyRequest, reply: FastifyReply): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return false;
+  // The server's own pages (the web UI at /ui/) send their origin with every POST: always allowed.
+  const host = request.headers.host;
+  if (host !== undefined && origin === `${request.protocol}://${host}`) return false;
   if (!originAllowed(policy, origin)) {
     const why = policy.off ? 'browser access is off (--cors-origin none)' : 'only this machine\'s pages and apps are allowed by default';
     throw new HearthError('forbidden', `requests from browser origin ${JSON.stringify(origin)} are not allowed: ${why}; start the server with --cors-origin ${origin} to allow them`);

@@ -1,5 +1,6 @@
 // The security layer of the HTTP server, as one fastify plugin: browser origins (cors.ts), API keys and scopes
-// (auth.ts), per-key rate limits (rate-limit.ts), model allow-lists, the usage audit, and the admin key routes.
+// (auth.ts), per-key rate limits (rate-limit.ts), model allow-lists, the usage audit, the admin key and usage routes,
+// and the web UI's sessions (ui-session.ts: a cookie standing for a key, with a CSRF token).
 //
 // Order per request: onRequest checks the Host (host-check.ts), the Origin, the key, the route's scope and the rate
 // limits before the body is even read; preHandler checks the model once the body is parsed; when the response
@@ -16,6 +17,8 @@ import { checkOrigins, handleOrigin } from './cors.ts';
 import { checkAllowedHosts, hostCheck } from './host-check.ts';
 import { InProcessRateLimiter, formatReset, rateHeaders, type Admission, type RateLimiter } from './rate-limit.ts';
 import { adminKeyRoutes } from './admin-keys.ts';
+import { adminUsageRoutes } from './admin-usage.ts';
+import { carriesKey, sessionKey, UiSessions, uiSessionRoutes } from './ui-session.ts';
 
 export interface SecurityOptions {
   /** The key store: authentication is on when given (every route but /health needs a key). */
@@ -67,6 +70,7 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
   const limiter = o.limiter ?? new InProcessRateLimiter();
   const usage = o.usage;
   const now = o.now ?? Date.now;
+  const sessions = new UiSessions(now);
   // The served model's names (file name, alias, "name:latest") compare as one.
   const canonical = (name: string) => {
     return models?.canonical(name) ?? name;
@@ -118,7 +122,8 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
       if (handleOrigin(origins, request, reply)) return reply;
       if (!keys || (access === 'metrics' && o.metricsOpen)) return;
       try {
-        auth.key = authenticate(keys, request.headers);
+        // the web UI's requests carry its session cookie instead of a key (ui-session.ts)
+        auth.key = (!carriesKey(request) && sessionKey(sessions, keys, request, now())) || authenticate(keys, request.headers);
       } catch (e) {
         reply.header('www-authenticate', 'Bearer realm="hearth"');
         throw e;
@@ -134,9 +139,12 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
     app.addHook('preHandler', async (request) => {
       const auth = request.hearthAuth;
       if (!auth?.key) return;
-      auth.model = requestedModel(request.body, request.params);
+      // an admin body's `name` is a key's name, not Ollama's older model field
+      if (!request.routeOptions.url?.startsWith('/admin/')) auth.model = requestedModel(request.body, request.params);
       if (auth.key.models) checkModel(auth.key, auth.model, canonical);
     });
-    if (keys) adminKeyRoutes(app, keys, usage, now);
+    if (keys) adminKeyRoutes(app, keys, usage, now, (id) => sessions.dropKey(id));
+    if (usage) adminUsageRoutes(app, usage, keys, now);
+    uiSessionRoutes(app, keys, sessions, now);
   };
 }

@@ -1,5 +1,6 @@
 // OpenAI's Conversations API: POST /v1/conversations, GET/POST/DELETE /v1/conversations/{id}, its items (list,
-// add, get, delete), and Hearth's keyword search over a conversation's items and summaries.
+// add, get, delete), and Hearth's: a key's conversations listed (GET /v1/conversations, ?q= to search them) and
+// keyword search over a conversation's items and summaries.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Fields, FieldError, unsupported } from '../../api/validate.ts';
@@ -32,6 +33,16 @@ export function conversationsRoutes(app: FastifyInstance, ctx: RouteContext, con
     store.create(c);
     conversations.append(c.id, items, ctx.newId);
     return conversationObject(c);
+  });
+
+  // Hearth's: the key's conversations, newest first; q: those whose items, summaries or metadata match (the web UI's list).
+  app.get('/v1/conversations', async (request) => {
+    const f = new Fields(request.query ?? {}, 'query');
+    const q = f.string('q');
+    const limit = limitOf(f, 100, 20);
+    f.rejectUnknown();
+    const data = store.list(ownerOf(request), { q, limit }).map(conversationObject);
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: data.length === limit };
   });
 
   app.get('/v1/conversations/:id', async (request) => conversationObject(mine(request)));
