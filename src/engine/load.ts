@@ -50,7 +50,7 @@ export function createBackend(opts: LoadOptions): Backend {
  * Tensors read from the file (a split model: from the part holding each) once each: matrices into memory the backend provides, vectors (norms, biases) into
  * host memory, from where they are decoded to f32 and uploaded once.
  */
-function fileTensorSource(f: GGUFModelFile, backend: Backend): TensorSource {
+export function fileTensorSource(f: GGUFModelFile, backend: Backend): TensorSource {
   const loaded = new Map<string, Uint8Array>();
   return {
     file: f.parts.length > 1 ? `${f.name} (with its other ${f.parts.length - 1} parts)` : f.name,
