@@ -7,7 +7,7 @@ import { ClipEncoder } from '../../model/vision/clip.ts';
 import { readClipHParams, type ClipHParams } from '../../model/vision/clip-hparams.ts';
 import { fileTensorSource } from '../load.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
-import { preprocessImage, type PreprocessOptions, type RgbImage } from './preprocess.ts';
+import { preprocessImage, type PreprocessOptions, type ResizeFilter, type RgbImage } from './preprocess.ts';
 
 /** One image as the language model takes it. */
 export interface ImageEmbedding {
@@ -21,11 +21,15 @@ export interface ImageEmbedding {
   readonly encodeMs: number;
 }
 
-/** mtmd's preprocessing for a projector: llava's mlp fits the image into the square on a grey-brown pad, bicubic. */
-export function preprocessOptions(hp: ClipHParams): PreprocessOptions {
+/**
+ * mtmd's preprocessing for a projector: llava's mlp fits the image into the square (aspect kept) on LLaVA's
+ * grey-brown pad, bicubic. The filter defaults to img_tool's point-sampled bicubic, what the llama.cpp of the
+ * reference package (llama.node 1.7.15, build 10257) does; llama.cpp since ported Pillow's resampling ('bicubic').
+ */
+export function preprocessOptions(hp: ClipHParams, filter: ResizeFilter = 'point-bicubic'): PreprocessOptions {
   return {
     size: hp.imageSize,
-    filter: 'bicubic',
+    filter,
     pad: 'ceil',
     padColor: [122, 116, 104],
     mean: hp.imageMean,
@@ -39,19 +43,19 @@ export class VisionModel {
   readonly hp: ClipHParams;
   readonly preprocess: PreprocessOptions;
 
-  private constructor(path: string, encoder: ClipEncoder) {
+  private constructor(path: string, encoder: ClipEncoder, filter?: ResizeFilter) {
     this.path = path;
     this.encoder = encoder;
     this.hp = encoder.hp;
-    this.preprocess = preprocessOptions(encoder.hp);
+    this.preprocess = preprocessOptions(encoder.hp, filter);
   }
 
   /** Loads the mmproj at `path` into `backend`; `nEmbdOut` is the language model's embedding length. */
-  static load(path: string, nEmbdOut: number, backend: Backend): VisionModel {
+  static load(path: string, nEmbdOut: number, backend: Backend, o: { resize?: ResizeFilter } = {}): VisionModel {
     const file = openGGUFModel(path);
     try {
       const hp = readClipHParams(file.metadata, nEmbdOut);
-      return new VisionModel(path, new ClipEncoder(fileTensorSource(file, backend), hp, backend));
+      return new VisionModel(path, new ClipEncoder(fileTensorSource(file, backend), hp, backend), o.resize);
     } finally {
       file.close();
     }

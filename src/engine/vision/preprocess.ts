@@ -11,7 +11,12 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
-export type ResizeFilter = 'bilinear' | 'bicubic' | 'lanczos';
+/**
+ * Pillow's resampling (bilinear, bicubic, lanczos: what mtmd's img_tool does since it was ported from Pillow), or the
+ * point-sampled interpolators img_tool had before (`point-bilinear`, `point-bicubic`): each output pixel reads the
+ * input at (x · scale, y · scale) without an antialiasing filter, as the llama.cpp the reference package ships does.
+ */
+export type ResizeFilter = 'bilinear' | 'bicubic' | 'lanczos' | 'point-bilinear' | 'point-bicubic';
 
 /** ceil: mtmd's PAD_CEIL (the default); none: stretch to the square. */
 export type PadStyle = 'ceil' | 'none';
@@ -26,7 +31,8 @@ export interface PreprocessOptions {
 }
 
 const PRECISION_BITS = 32 - 8 - 2;
-const SUPPORT: Record<ResizeFilter, number> = { bilinear: 1, bicubic: 2, lanczos: 3 };
+type PillowFilter = 'bilinear' | 'bicubic' | 'lanczos';
+const SUPPORT: Record<PillowFilter, number> = { bilinear: 1, bicubic: 2, lanczos: 3 };
 
 function sinc(v: number): number {
   if (v === 0) return 1;
@@ -34,7 +40,7 @@ function sinc(v: number): number {
   return Math.sin(t) / t;
 }
 
-function filterWeight(filter: ResizeFilter, x: number): number {
+function filterWeight(filter: PillowFilter, x: number): number {
   if (filter === 'lanczos') return x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0;
   const ax = Math.abs(x);
   if (filter === 'bilinear') return ax < 1 ? 1 - ax : 0;
@@ -53,7 +59,7 @@ interface Coefficients {
 }
 
 /** Pillow's precompute_coeffs: the input range and fixed-point weights of each output pixel of one axis. */
-function coefficients(inSize: number, outSize: number, filter: ResizeFilter): Coefficients {
+function coefficients(inSize: number, outSize: number, filter: PillowFilter): Coefficients {
   const scale = inSize / outSize;
   const filterscale = Math.max(scale, 1);
   const support = SUPPORT[filter] * filterscale;
@@ -135,8 +141,84 @@ function resampleY(src: Uint8Array, w: number, outH: number, c: Coefficients): U
   return out;
 }
 
+/**
+ * Point-sampled bilinear: output (x, y) reads the input at (x · (w−1)/W, y · (h−1)/H) and interpolates its 2×2
+ * neighbourhood in f32, truncating to 8 bits.
+ */
+function pointBilinear(img: RgbImage, W: number, H: number): RgbImage {
+  const f = Math.fround;
+  const { width: w, height: h, data: src } = img;
+  const out = new Uint8Array(W * H * 3);
+  const xr = f((w - 1) / W);
+  const yr = f((h - 1) / H);
+  const lerp = (a: number, b: number, t: number) => f(a + f(f(b - a) * t));
+  for (let y = 0; y < H; y++) {
+    const py = f(yr * y);
+    const y0 = Math.trunc(py);
+    const ty = f(py - y0);
+    for (let x = 0; x < W; x++) {
+      const px = f(xr * x);
+      const x0 = Math.trunc(px);
+      const tx = f(px - x0);
+      for (let c = 0; c < 3; c++) {
+        const at = (yy: number, xx: number) => src[(yy * w + xx) * 3 + c];
+        const top = lerp(at(y0, x0), at(y0, x0 + 1), tx);
+        const bottom = lerp(at(y0 + 1, x0), at(y0 + 1, x0 + 1), tx);
+        out[(y * W + x) * 3 + c] = Math.trunc(lerp(top, bottom, ty)) & 255;
+      }
+    }
+  }
+  return { width: W, height: H, data: out };
+}
+
+/**
+ * Point-sampled bicubic: output (x, y) reads the input at (x · w/W, y · h/H); the cubic through the four samples
+ * around it (edges clamped) is evaluated along x for four rows, then along y, rounded and clamped to 8 bits.
+ */
+function pointBicubic(img: RgbImage, W: number, H: number): RgbImage {
+  const f = Math.fround;
+  const { width: w, height: h, data: src } = img;
+  const out = new Uint8Array(W * H * 3);
+  const tx = f(w / W);
+  const ty = f(h / H);
+  const cl = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
+  // the cubic through p(-1), p(0), p(1), p(2) at t in [0, 1)
+  const cubic = (m1: number, p0: number, p1: number, p2: number, t: number) => {
+    const d0 = f(m1 - p0);
+    const d2 = f(p1 - p0);
+    const d3 = f(p2 - p0);
+    const a1 = f(-1 / 3 * d0 + d2 - 1 / 6 * d3);
+    const a2 = f(1 / 2 * d0 + 1 / 2 * d2);
+    const a3 = f(-1 / 6 * d0 - 1 / 2 * d2 + 1 / 6 * d3);
+    return f(f(f(p0 + f(a1 * t)) + f(f(a2 * t) * t)) + f(f(f(a3 * t) * t) * t));
+  };
+  const C = new Float32Array(4);
+  for (let i = 0; i < H; i++) {
+    const sy = f(ty * i);
+    const y = Math.trunc(sy);
+    const dy = f(sy - y);
+    for (let j = 0; j < W; j++) {
+      const sx = f(tx * j);
+      const x = Math.trunc(sx);
+      const dx = f(sx - x);
+      for (let k = 0; k < 3; k++) {
+        for (let jj = 0; jj < 4; jj++) {
+          const row = cl(y - 1 + jj, h - 1) * w;
+          const at = (xx: number) => src[(row + cl(xx, w - 1)) * 3 + k];
+          C[jj] = cubic(at(x - 1), at(x), at(x + 1), at(x + 2), dx);
+        }
+        const v = cubic(C[0], C[1], C[2], C[3], dy);
+        out[(i * W + j) * 3 + k] = Math.min(Math.max(Math.round(v), 0), 255);
+      }
+    }
+  }
+  return { width: W, height: H, data: out };
+}
+
 /** Pillow-compatible resize of an RGB image (horizontal pass, then vertical; an axis of equal size is left alone). */
 export function resizeRgb(img: RgbImage, width: number, height: number, filter: ResizeFilter): RgbImage {
+  if (filter === 'point-bilinear') return pointBilinear(img, width, height);
+  if (filter === 'point-bicubic') return pointBicubic(img, width, height);
   let data = img.data;
   if (width !== img.width) data = resampleX(data, img.width, img.height, width, coefficients(img.width, width, filter));
   if (height !== img.height) data = resampleY(data, width, height, coefficients(img.height, height, filter));
@@ -179,3 +261,4 @@ export function normalizeRgb(img: RgbImage, mean: readonly number[], std: readon
 export function preprocessImage(img: RgbImage, o: PreprocessOptions): Float32Array {
   return normalizeRgb(fitSquare(img, o.size, o.filter, o.pad, o.padColor), o.mean, o.std);
 }
+
