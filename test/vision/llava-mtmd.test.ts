@@ -13,7 +13,7 @@ import { VisionModel } from '../../src/engine/vision/mmproj.ts';
 import { evalChunks, type PromptChunk } from '../../src/engine/vision/prompt.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 import { syntheticModelPath } from '../fixtures/synthetic-model.ts';
-import { syntheticMmprojPath } from '../fixtures/synthetic-mmproj.ts';
+import { syntheticMmprojPath, type SyntheticMmprojOptions } from '../fixtures/synthetic-mmproj.ts';
 import { requireMtmd, runMtmd } from '../reference/mtmd.ts';
 
 const MARKER = '<__media__>';
@@ -92,11 +92,17 @@ const IMAGES: [string, () => Promise<string>][] = [
   ['RGB 56×56 (the encoder\'s size)', () => makePng('rgb-56', 56, 56, 3)],
 ];
 
-for (const [name, image] of IMAGES) {
-  test(`llava mlp projector: greedy tokens as llama.cpp mtmd for ${name}`, async (t) => {
+// the second layout: CLIP's quick GELU (no clip.use_gelu), no class row, a post-LN, f16 weights
+const VARIANTS: [string, SyntheticMmprojOptions][] = [
+  ['gelu, class row, pre-LN, f32', {}],
+  ['quick gelu, no class row, post-LN, f16', { useGelu: false, classToken: false, postLn: true, weightType: 'F16' }],
+];
+
+for (const [vname, variant] of VARIANTS) for (const [name, image] of vname === VARIANTS[0][0] ? IMAGES : IMAGES.slice(0, 2)) {
+  test(`llava mlp projector (${vname}): greedy tokens as llama.cpp mtmd for ${name}`, async (t) => {
     if (!requireMtmd(t)) return;
     const lm = syntheticModelPath(LM);
-    const mmproj = syntheticMmprojPath({ nEmbdOut: LM.nEmbd });
+    const mmproj = syntheticMmprojPath({ nEmbdOut: LM.nEmbd, ...variant });
     const file = await image();
     const want = runMtmd({ model: lm, mmproj, prompt: PROMPT, images: [file], nPredict: N_PREDICT, nProbs: 5 });
     const got = await hearthRun(lm, mmproj, file);
