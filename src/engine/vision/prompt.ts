@@ -2,8 +2,7 @@
 // into one KV cache (the rows of an image enter the first layer in place of token-embedding rows, at the positions
 // that follow the text before them), as mtmd_helper_eval_chunks does.
 
-import type { DecoderForward } from '../../model/decoder.ts';
-import type { KVCache } from '../../model/types.ts';
+import type { DecoderForward, KVCache } from '../../model/types.ts';
 import { HearthError } from '../../util/errors.ts';
 
 export type PromptChunk =
