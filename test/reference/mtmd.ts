@@ -58,7 +58,9 @@ export function runMtmd(req: MtmdRequest): MtmdAnswer {
   try {
     // the addon logs to stdout too: the answer is the line after the marker
     const at = r.stdout.lastIndexOf(ANSWER_MARK);
-    return JSON.parse(r.stdout.slice(at + ANSWER_MARK.length)) as MtmdAnswer;
+    const answer = JSON.parse(r.stdout.slice(at + ANSWER_MARK.length)) as MtmdAnswer;
+    const encoded = /image slice encoded in (\d+) ms/.exec(r.stdout + r.stderr);
+    return encoded ? { ...answer, encodeMs: Number(encoded[1]) } : answer;
   } catch {
     throw new Error(`mtmd reference exited with ${r.status} and no JSON answer.\nstderr:\n${r.stderr.slice(-4000)}`);
   }
