@@ -5,7 +5,7 @@ import { openGGUFModel } from '../../gguf/split.ts';
 import type { Backend } from '../../kernels/types.ts';
 import { ClipEncoder } from '../../model/vision/clip.ts';
 import { readClipHParams, type ClipHParams } from '../../model/vision/clip-hparams.ts';
-import { fileTensorSource } from '../load.ts';
+import { fileTensorSource } from '../tensor-source.ts';
 import { decodeImage, type DecodeOptions } from './decode.ts';
 import { preprocessImage, type PreprocessOptions, type ResizeFilter, type RgbImage } from './preprocess.ts';
 

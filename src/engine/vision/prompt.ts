@@ -40,3 +40,22 @@ export async function evalChunks(forward: DecoderForward, cache: KVCache, chunks
   if (!logits) throw new HearthError('invalid_argument', 'the prompt is empty');
   return logits;
 }
+
+/**
+ * The placeholder ids an image's positions hold in a prompt: n ids in 0..nVocab-1 drawn from a hash of its pixels, so
+ * that two prompts share a cached prefix through an image only when it is the same image.
+ */
+export function imagePlaceholders(pixels: Float32Array, n: number, nVocab: number): number[] {
+  const bytes = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  const ids: number[] = [];
+  let s = h || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    ids.push(s % nVocab);
+  }
+  return ids;
+}
