@@ -15,6 +15,8 @@ import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { isEncoderInfo, modelCard } from './model-card.ts';
 import { chatPromptText, promptTokens, startGeneration } from './local-generation.ts';
+import { promptImages, VisionPrompt } from './vision-prompt.ts';
+import type { ImageInput } from '../chat/media.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 import type { LibraryModel } from '../library/types.ts';
 import { withPreset } from './preset-provider.ts';
@@ -43,6 +45,8 @@ export class LocalProvider implements Provider {
   readonly info: ModelInfo;
   readonly card: ModelCard;
   private readonly remote: RemoteModel;
+  /** The vision encoder's facts, read from the mmproj's header on first use. */
+  private vision: VisionPrompt | undefined;
 
   constructor(info: ModelInfo, remote: RemoteModel, alias?: string) {
     checkAlias(alias);
@@ -68,7 +72,21 @@ export class LocalProvider implements Provider {
       return Promise.reject(new HearthError('invalid_argument',
         `${this.card.id} is an encoder (${this.info.arch}): it gives embeddings${this.info.metadata.getNumber(`${this.info.arch}.pooling_type`, -1) === 4 ? ' and rerank scores' : ''}, not text`));
     }
-    return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
+    const images = request.prompts.map(promptImages);
+    if (images.every((list) => list.length === 0)) {
+      return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
+    }
+    return this.generateWithImages(request, images, signal);
+  }
+
+  private async generateWithImages(request: NativeRequest, images: ImageInput[][], signal?: AbortSignal): Promise<Generation> {
+    if (!this.card.capabilities.vision) {
+      throw new HearthError('invalid_argument', `model "${this.card.id}" cannot read images: ${this.card.missing?.vision ?? 'it has no vision encoder'}`);
+    }
+    this.vision ??= VisionPrompt.open(this.info.options.mmproj!, this.info.hp.nEmbd);
+    const vision = this.vision;
+    const pixels = await Promise.all(images.map((list) => vision.pixels(list)));
+    return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal, { vision, pixels });
   }
 
   async embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings> {

@@ -1,0 +1,9 @@
+// Where an image sits in a message: the dialect converters put this marker in the text at each image's place (as
+// llama.cpp's mtmd default marker), and the local provider cuts the rendered prompt at it.
+
+export const IMAGE_MARKER = '<__media__>';
+
+/** An image of a request, still encoded (PNG, JPEG, …) as the client sent it. */
+export interface ImageInput {
+  readonly data: Uint8Array;
+}
