@@ -70,6 +70,7 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           connections one client address may hold at once (default ${DEFAULT_CONNECTION_LIMITS.perAddress}; 0 = no limit)
       --log-level L       fatal, error, warn, info (default), debug, silent
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
+      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
@@ -119,7 +120,7 @@ export const command: Command = {
     const { values: v, positionals } = parse(argv, {
       host: { type: 'string' }, port: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
       ctx: { type: 'string', short: 'c' }, alias: { type: 'string' }, timeout: { type: 'string' },
-      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' },
+      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' }, mmproj: { type: 'string' },
       backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
@@ -150,7 +151,9 @@ export const command: Command = {
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
+      mmproj: v.mmproj,
     };
+    if (v.mmproj !== undefined && args.length !== 1) throw new HearthError('invalid_argument', '--mmproj goes with the one MODEL it was made for');
     const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
     const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
 
