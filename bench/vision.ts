@@ -42,7 +42,7 @@ const reason = mtmdUnavailableReason();
 const llama: number[] = [];
 if (reason === null) {
   for (let r = 0; r < rounds; r++) {
-    const a = runMtmd({ model: lm, mmproj, prompt: 'USER: <__media__>\nASSISTANT:', images: [imagePath], nPredict: 1, nCtx: 1024, threads: 2 });
+    const a = runMtmd({ model: lm, mmproj, prompt: 'USER: <__media__>\nASSISTANT:', images: [imagePath], nPredict: 1, nCtx: 1024, threads: 2, timeoutMs: 1_200_000 });
     if (a.encodeMs !== undefined) llama.push(a.encodeMs);
   }
 }

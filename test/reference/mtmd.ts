@@ -19,6 +19,8 @@ export interface MtmdRequest {
   threads?: number;
   /** Top probabilities of the first generated token (sampled at temperature 1 over the whole vocabulary). */
   nProbs?: number;
+  /** How long the child may run (default 300 s). */
+  timeoutMs?: number;
 }
 
 export interface MtmdAnswer {
@@ -54,7 +56,7 @@ export function requireMtmd(t: TestContext): boolean {
 }
 
 export function runMtmd(req: MtmdRequest): MtmdAnswer {
-  const r = spawnSync(process.execPath, [HERE], { input: JSON.stringify(req), encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [HERE], { input: JSON.stringify(req), encoding: 'utf8', timeout: req.timeoutMs ?? 300_000, maxBuffer: 64 << 20 });
   try {
     // the addon logs to stdout too: the answer is the line after the marker
     const at = r.stdout.lastIndexOf(ANSWER_MARK);
