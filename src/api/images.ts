@@ -1,9 +1,9 @@
 // Images in requests, as the dialects send them: base64 (Ollama's `images`, Anthropic's base64 source) or a data URL
 // (OpenAI's image_url). The bytes are checked to be base64 here; whether they are an image is the decoder's call.
-// http(s) URLs are refused: the server does not fetch images.
+// http(s) URLs pass as URLs: the provider fetches them only where the server allows it (--allow-image-urls).
 
 import { IMAGE_MARKER, type ImageInput } from '../chat/media.ts';
-import { FieldError, unsupported } from './validate.ts';
+import { FieldError } from './validate.ts';
 
 export { IMAGE_MARKER };
 
@@ -27,7 +27,7 @@ export function imageFromBase64(field: string, b64: string): ImageInput {
   return { data: new Uint8Array(Buffer.from(s, 'base64')) };
 }
 
-/** `data:image/...;base64,...`; an http(s) URL is refused (the server does not fetch images). */
+/** `data:image/...;base64,...`, or an http(s) URL (fetched only where the server allows image URLs). */
 export function imageFromUrl(field: string, url: string): ImageInput {
   if (url.startsWith('data:')) {
     const comma = url.indexOf(',');
@@ -35,6 +35,6 @@ export function imageFromUrl(field: string, url: string): ImageInput {
     if (comma < 0 || !head.endsWith(';base64')) throw new FieldError(field, `${field}: a data URL must be data:<type>;base64,<data>`);
     return imageFromBase64(field, url.slice(comma + 1));
   }
-  if (/^https?:\/\//i.test(url)) throw unsupported(field, 'image URLs are not fetched by this server: send the image as a data URL (data:image/png;base64,...)');
-  throw new FieldError(field, `${field} must be a data URL (data:image/png;base64,...)`);
+  if (/^https?:\/\//i.test(url)) return { url };
+  throw new FieldError(field, `${field} must be a data URL (data:image/png;base64,...) or an http(s) URL`);
 }

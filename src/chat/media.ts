@@ -3,7 +3,5 @@
 
 export const IMAGE_MARKER = '<__media__>';
 
-/** An image of a request, still encoded (PNG, JPEG, …) as the client sent it. */
-export interface ImageInput {
-  readonly data: Uint8Array;
-}
+/** An image of a request: its encoded bytes (PNG, JPEG, …) as the client sent them, or an http(s) URL to fetch. */
+export type ImageInput = { readonly data: Uint8Array; readonly url?: undefined } | { readonly url: string; readonly data?: undefined };

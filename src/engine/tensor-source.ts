@@ -3,7 +3,7 @@
 import type { GGUFModelFile } from '../gguf/split.ts';
 import type { GGMLTypeId } from '../gguf/ggml-types.ts';
 import type { Backend } from '../kernels/types.ts';
-import type { TensorSource } from '../model/weights.ts';
+import type { TensorSource } from '../model/types.ts';
 
 /**
  * Tensors read from the file (a split model: from the part holding each) once each: matrices into memory the backend provides, vectors (norms, biases) into

@@ -17,6 +17,7 @@ import { isEncoderInfo, modelCard } from './model-card.ts';
 import { chatPromptText, promptTokens, startGeneration } from './local-generation.ts';
 import { promptImages, VisionPrompt } from './vision-prompt.ts';
 import type { ImageInput } from '../chat/media.ts';
+import type { ImageFetcher } from './image-fetch.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 import type { LibraryModel } from '../library/types.ts';
 import { withPreset } from './preset-provider.ts';
@@ -27,6 +28,8 @@ export interface LocalProviderOptions {
   scheduler: SchedulerOptions;
   /** The engine thread to load into (default: the process's one). */
   engine?: EngineHost;
+  /** Fetches the http(s) image URLs of requests (serve --allow-image-urls); without it they are refused. */
+  fetchImage?: ImageFetcher;
 }
 
 /** Which file to load, and how. */
@@ -47,6 +50,8 @@ export class LocalProvider implements Provider {
   private readonly remote: RemoteModel;
   /** The vision encoder's facts, read from the mmproj's header on first use. */
   private vision: VisionPrompt | undefined;
+  /** Fetches image URLs where the server allows them. */
+  fetchImage: ImageFetcher | undefined;
 
   constructor(info: ModelInfo, remote: RemoteModel, alias?: string) {
     checkAlias(alias);
@@ -85,7 +90,7 @@ export class LocalProvider implements Provider {
     }
     this.vision ??= VisionPrompt.open(this.info.options.mmproj!, this.info.hp.nEmbd);
     const vision = this.vision;
-    const pixels = await Promise.all(images.map((list) => vision.pixels(list)));
+    const pixels = await Promise.all(images.map((list) => vision.pixels(list, { fetch: this.fetchImage })));
     return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal, { vision, pixels });
   }
 
@@ -166,7 +171,9 @@ export function localProvider(source: LocalModelSource | (() => LocalModelSource
     const { path, load = {} } = typeof source === 'function' ? await source() : source;
     const info = openModelInfo(path, load);
     const remote = await (options.engine ?? sharedEngine()).load(path, load, options.scheduler);
-    return new LocalProvider(info, remote, options.alias);
+    const provider = new LocalProvider(info, remote, options.alias);
+    provider.fetchImage = options.fetchImage;
+    return provider;
   };
 }
 
@@ -186,10 +193,10 @@ function plainMetadata(md: GGUFMetadata): Record<string, unknown> {
  * How a server loads its models: each library model (or file given to serve) as a LocalProvider named by its
  * library name, with one load and scheduler configuration for all, and its preset's defaults applied.
  */
-export function localModelLoader(o: { load?: LoadOptions; scheduler: SchedulerOptions; engine?: EngineHost }):
+export function localModelLoader(o: { load?: LoadOptions; scheduler: SchedulerOptions; engine?: EngineHost; fetchImage?: ImageFetcher }):
   (model: LibraryModel) => Promise<Provider> {
   return async (model) => {
-    const provider = await localProvider({ path: model.path, load: o.load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine })();
+    const provider = await localProvider({ path: model.path, load: o.load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine, fetchImage: o.fetchImage })();
     return model.preset ? withPreset(provider, model.preset) : provider;
   };
 }

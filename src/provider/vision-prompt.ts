@@ -14,6 +14,7 @@ import type { PromptImage } from '../engine/types.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { HearthError } from '../util/errors.ts';
 import type { PromptInput } from '../api/native.ts';
+import type { ImageFetcher } from './image-fetch.ts';
 
 export class VisionPrompt {
   readonly nTokens: number;
@@ -35,10 +36,17 @@ export class VisionPrompt {
     }
   }
 
-  /** Every image of a prompt input decoded and preprocessed, in order. */
-  async pixels(images: readonly ImageInput[], o: DecodeOptions = {}): Promise<Float32Array[]> {
+  /** Every image of a prompt input fetched (URLs: only with a fetcher), decoded and preprocessed, in order. */
+  async pixels(images: readonly ImageInput[], o: DecodeOptions & { fetch?: ImageFetcher } = {}): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
-    for (const img of images) out.push(preprocessImage(await decodeImage(img.data, o), this.preprocess));
+    for (const img of images) {
+      let data = img.data;
+      if (data === undefined) {
+        if (!o.fetch) throw new HearthError('unsupported_field', `image URL ${img.url}: this server fetches no image URLs (send a data URL or base64; the server's --allow-image-urls allows public http(s) URLs)`);
+        data = await o.fetch(img.url!);
+      }
+      out.push(preprocessImage(await decodeImage(data, o), this.preprocess));
+    }
     return out;
   }
 

@@ -10,6 +10,7 @@ import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connection-limits.ts';
 import { DEFAULT_KEEP_ALIVE_MS, defaultMemoryBudget, formatBytes, localModelBytes, ModelManager, parseMemorySize } from '../../provider/model-manager.ts';
 import { checkAlias, localModelLoader } from '../../provider/local-provider.ts';
+import { createImageFetcher } from '../../provider/image-fetch.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
@@ -71,6 +72,7 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --log-level L       fatal, error, warn, info (default), debug, silent
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
       --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
+      --allow-image-urls  fetch http(s) image URLs of requests (never loopback, private or link-local addresses)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
@@ -120,7 +122,7 @@ export const command: Command = {
     const { values: v, positionals } = parse(argv, {
       host: { type: 'string' }, port: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
       ctx: { type: 'string', short: 'c' }, alias: { type: 'string' }, timeout: { type: 'string' },
-      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' }, mmproj: { type: 'string' },
+      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' }, mmproj: { type: 'string' }, 'allow-image-urls': { type: 'boolean' },
       backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
@@ -163,6 +165,7 @@ export const command: Command = {
       source,
       load: localModelLoader({
         load: loadOptions,
+        fetchImage: v['allow-image-urls'] ? createImageFetcher() : undefined,
         scheduler: { parallel, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000, chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
       }),
       estimate: (m) => localModelBytes(m.path, { nCtx: loadOptions.nCtx, backend: loadOptions.backend, threads: loadOptions.threads, parallel }),
