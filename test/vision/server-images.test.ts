@@ -12,7 +12,10 @@ import { crc32, deflateSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
 import Anthropic from '@anthropic-ai/sdk';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
+import { createImageFetcher } from '../../src/provider/image-fetch.ts';
 import { startServer, chatTemplateModelPath, type TestServer } from '../server/harness.ts';
 import { syntheticModelPath } from '../fixtures/synthetic-model.ts';
 import { syntheticMmprojPath } from '../fixtures/synthetic-mmproj.ts';
@@ -174,4 +177,42 @@ test('bad images are 400s with a message and the server stays up', async () => {
   const r = await post(srv, '/api/generate', { model: MODEL, prompt: QUESTION, images: [b64], stream: false, options: { temperature: 0, num_predict: N } });
   assert.equal(r.status, 200);
   assert.equal((JSON.parse(r.text) as { response: string }).response, want);
+});
+
+test('image URLs: refused without --allow-image-urls; with it, never fetched from loopback, and fetched from an allowed host', async () => {
+  let hits = 0;
+  const host = createServer((_, res) => {
+    hits++;
+    res.setHeader('content-type', 'image/png');
+    res.end(png);
+  });
+  await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(host.address() as AddressInfo).port}/picture.png`;
+  const body = {
+    model: MODEL, max_tokens: N, temperature: 0,
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: `\n${QUESTION}` }] }],
+  };
+  const provider = srv.host.ready();
+  try {
+    let r = await post(srv, '/v1/chat/completions', body);
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /fetches no image URLs/);
+    // as serve --allow-image-urls: the loopback address is refused, in the literal and by name
+    provider.fetchImage = createImageFetcher();
+    r = await post(srv, '/v1/chat/completions', body);
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /loopback, private, link-local or reserved/);
+    r = await post(srv, '/v1/chat/completions', { ...body, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: url.replace('127.0.0.1', 'localhost') } }] }] });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(hits, 0);
+    // a host the policy allows (here loopback, standing in for a public one) is fetched
+    provider.fetchImage = createImageFetcher({ blocked: () => false });
+    r = await post(srv, '/v1/chat/completions', body);
+    assert.equal(r.status, 200, r.text);
+    assert.equal((JSON.parse(r.text) as { choices: { message: { content: string } }[] }).choices[0].message.content, want);
+    assert.equal(hits, 1);
+  } finally {
+    provider.fetchImage = undefined;
+    host.close();
+  }
 });
