@@ -2,6 +2,7 @@
 // and engine vocabulary only: wire names stay in the dialect folders.
 
 import type { ChatMessage } from '../chat/template.ts';
+import type { ImageInput } from '../chat/media.ts';
 import type { ToolChoice, ToolSpec } from '../chat/tools.ts';
 import type { SamplingOptions } from '../engine/sampler/index.ts';
 import type { FinishReason } from '../engine/types.ts';
@@ -20,7 +21,7 @@ export type PromptInput =
     parallelToolCalls?: boolean; splitReasoning?: boolean;
   }
   /** Plain text tokenized as it is (BOS as the vocabulary says); `context` ids go before it (Ollama). */
-  | { kind: 'text'; text: string; context?: number[] }
+  | { kind: 'text'; text: string; context?: number[]; images?: ImageInput[] }
   | { kind: 'tokens'; tokens: number[] }
   /**
    * Fill in the middle: the model's FIM tokens around the code before and after the cursor (engine/infill.ts);

@@ -16,6 +16,7 @@ export interface ChatToolCall {
   type?: 'function';
   function: { name: string; arguments: string | Record<string, unknown> };
 }
+import type { ImageInput } from './media.ts';
 
 export interface ChatMessage {
   role: ChatRole | (string & {});
@@ -28,6 +29,8 @@ export interface ChatMessage {
   toolCallId?: string;
   /** An assistant's reasoning kept apart from content; shown to templates as `reasoning_content`. */
   reasoningContent?: string;
+  /** Images of the message, in order; `content` holds IMAGE_MARKER (chat/media.ts) where each one goes. */
+  images?: ImageInput[];
 }
 
 export interface RenderOptions {

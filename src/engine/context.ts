@@ -104,10 +104,20 @@ export class Context {
 }
 
 /**
+ * One context's share of a batch: tokens, or embedding rows (an image) fed in place of their token rows, with
+ * `tokens` then the placeholder ids the context records for them (prefix reuse compares those).
+ */
+export interface BatchItem {
+  ctx: Context;
+  tokens: readonly number[];
+  embeddings?: Float32Array;
+}
+
+/**
  * One forward pass over several contexts of the same model (continuous batching): each item's tokens are
  * appended to its own context. Returns the logits after each item's last token, in order.
  */
-export function evalBatch(items: readonly { ctx: Context; tokens: readonly number[] }[]): Float32Array[] {
+export function evalBatch(items: readonly BatchItem[]): Float32Array[] {
   if (items.length === 0) return [];
   const model = items[0].ctx.model;
   for (const { ctx, tokens } of items) {
@@ -118,7 +128,9 @@ export function evalBatch(items: readonly { ctx: Context; tokens: readonly numbe
     }
   }
   if (new Set(items.map((i) => i.ctx)).size !== items.length) throw new HearthError('invalid_argument', 'evalBatch: a context appears twice');
-  const logits = model.forward.forwardBatch(items.map(({ ctx, tokens }) => ({ tokens, pos0: ctx.nPast, cache: ctx.cache })));
+  const logits = model.forward.forwardBatch(items.map(({ ctx, tokens, embeddings }) => (embeddings
+    ? { embeddings, pos0: ctx.nPast, cache: ctx.cache }
+    : { tokens, pos0: ctx.nPast, cache: ctx.cache })));
   const nVocab = model.hp.nVocab;
   return items.map(({ ctx, tokens }, i) => {
     ctx.tokens.push(...tokens);

@@ -1,7 +1,6 @@
 // Loads a GGUF model: metadata -> architecture -> hyper-parameters -> weights -> tokenizer -> forward pass.
 
-import { openGGUFModel, type GGUFModelFile } from '../gguf/split.ts';
-import type { GGMLTypeId } from '../gguf/ggml-types.ts';
+import { openGGUFModel } from '../gguf/split.ts';
 import { HearthError } from '../util/errors.ts';
 import { createRefBackend } from '../kernels/ref/backend.ts';
 import { createCpuBackend } from '../kernels/wasm/backend.ts';
@@ -11,7 +10,9 @@ import type { LoadOptions } from './types.ts';
 import { DecoderForward } from '../model/decoder.ts';
 import { KVCache, kvCacheBytes, type KVLayout } from '../model/kv-cache.ts';
 import { readModelInfo, type ModelInfo } from './model-info.ts';
-import { loadWeights, type TensorSource } from '../model/weights.ts';
+import { loadWeights } from '../model/weights.ts';
+import { fileTensorSource } from './tensor-source.ts';
+import { VisionModel } from './vision/mmproj.ts';
 
 export { DEFAULT_MAX_CTX, type ModelFileFacts } from './model-info.ts';
 
@@ -19,6 +20,8 @@ export interface LoadedModel extends ModelInfo {
   readonly forward: DecoderForward;
   readonly backend: Backend;
   readonly loadMs: number;
+  /** The vision encoder of the mmproj loaded beside the model (LoadOptions.mmproj), in the model's backend. */
+  readonly vision?: VisionModel;
   /** A KV cache for nCtx positions (default the model's) in this model's backend memory, f16 unless kvF16 is false. */
   createCache(nCtx?: number): KVCache;
   /**
@@ -47,29 +50,6 @@ export function createBackend(opts: LoadOptions): Backend {
 }
 
 /**
- * Tensors read from the file (a split model: from the part holding each) once each: matrices into memory the backend provides, vectors (norms, biases) into
- * host memory, from where they are decoded to f32 and uploaded once.
- */
-function fileTensorSource(f: GGUFModelFile, backend: Backend): TensorSource {
-  const loaded = new Map<string, Uint8Array>();
-  return {
-    file: f.parts.length > 1 ? `${f.name} (with its other ${f.parts.length - 1} parts)` : f.name,
-    get(name) {
-      const info = f.findTensor(name);
-      if (!info) return undefined;
-      let data = loaded.get(name);
-      if (!data) {
-        const isMatrix = info.shape.length >= 2 && info.shape.slice(1).some((d) => d > 1);
-        data = isMatrix ? backend.allocWeight(info.byteSize) : new Uint8Array(info.byteSize);
-        f.readTensorInto(info, data);
-        loaded.set(name, data);
-      }
-      return { shape: info.shape, type: info.type as GGMLTypeId, data };
-    },
-  };
-}
-
-/**
  * Load a model from its GGUF file, or from the first part of a split one (`NAME-00001-of-0000N.gguf`, the other
  * parts beside it); `into` is a backend to load it into instead of the one opts.backend names (tests, tools).
  */
@@ -81,9 +61,11 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
     const { hp, nCtx } = info;
     const backend = into ?? createBackend(opts);
     let forward: DecoderForward;
+    let vision: VisionModel | undefined;
     try {
       const weights = loadWeights(fileTensorSource(file, backend), architecture.tensors, hp, backend);
       forward = new DecoderForward(architecture.build(hp, weights, { nCtx }), backend);
+      vision = opts.mmproj ? VisionModel.load(opts.mmproj, hp.nEmbd, backend) : undefined;
       // a device error (out of memory, validation) surfaces now rather than at the first forward pass
       backend.submit();
     } catch (e) {
@@ -103,6 +85,7 @@ export function loadModel(path: string, opts: LoadOptions = {}, into?: Backend):
       ...info,
       forward,
       backend,
+      vision,
       loadMs: performance.now() - t0,
       kvBytesPerToken,
       createCache(n = nCtx) {

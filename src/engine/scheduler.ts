@@ -279,13 +279,20 @@ export class Scheduler {
     const decoding = [...this.active.keys()].some((seq) => !seq.prefilling);
     const chunk = decoding ? this.chunkTokens : this.options.prefillChunk;
     let budget = chunk;
-    const batch: { seq: Sequence; tokens: number[] }[] = [];
+    const batch: { seq: Sequence; tokens: number[]; embeddings?: Float32Array }[] = [];
     for (const { seq } of this.active.values()) {
       if (seq.prefilling) {
         if (budget <= 0) continue;
-        const tokens = seq.pending.slice(0, budget);
-        budget -= tokens.length;
-        batch.push({ seq, tokens });
+        let next: ReturnType<Sequence['nextChunk']>;
+        try {
+          next = seq.nextChunk(budget);
+        } catch (e) {
+          // an image that cannot be encoded fails its own request only
+          seq.fail(e instanceof HearthError ? e : new HearthError('internal', `image encoding failed: ${(e as Error).message}`, { cause: e }));
+          continue;
+        }
+        budget -= next.tokens.length;
+        batch.push({ seq, ...next });
       } else {
         batch.push({ seq, tokens: [seq.last] });
       }
@@ -293,7 +300,7 @@ export class Scheduler {
     let nTokens = 0;
     let nPrompt = 0;
     if (batch.length > 0) {
-      const logits = evalBatch(batch.map(({ seq, tokens }) => ({ ctx: seq.ctx!, tokens })));
+      const logits = evalBatch(batch.map(({ seq, tokens, embeddings }) => ({ ctx: seq.ctx!, tokens, embeddings })));
       batch.forEach(({ seq, tokens }, i) => {
         nTokens += tokens.length;
         if (seq.prefilling) {

@@ -11,6 +11,26 @@ import type { FinishReason, GenerateEvent, GenerateRequest } from './types.ts';
 import type { LoadedModel } from './load.ts';
 import type { StreamDecoder } from '../tokenizer/types.ts';
 
+/** Images need the model's vision encoder, in prompt order, each whole inside the prompt, of the encoder's size. */
+function checkImages(model: LoadedModel, spec: JobSpec): void {
+  const images = spec.images ?? [];
+  if (images.length === 0) return;
+  const vision = model.vision;
+  if (!vision) throw new HearthError('invalid_argument', `the model ${model.path} has no vision encoder (load it with an mmproj) and cannot read images`);
+  const n = vision.nTokens;
+  const size = vision.hp.imageSize;
+  let end = 0;
+  for (const img of images) {
+    if (!Number.isInteger(img.pos) || img.pos < end || img.pos + n > spec.prompt.length) {
+      throw new HearthError('invalid_argument', `an image at position ${img.pos} (${n} rows) does not fit the prompt of ${spec.prompt.length} after ${end}`);
+    }
+    if (img.pixels.length !== 3 * size * size) {
+      throw new HearthError('invalid_argument', `an image has ${img.pixels.length} values; the encoder takes [3, ${size}, ${size}]`);
+    }
+    end = img.pos + n;
+  }
+}
+
 /** A request as the scheduler queues it. */
 export interface JobSpec extends GenerateRequest {
   signal?: AbortSignal;
@@ -58,6 +78,7 @@ export class Sequence {
     for (const [id] of spec.sampling?.logitBias ?? []) {
       if (id >= model.hp.nVocab) throw new HearthError('invalid_argument', `logit bias: token ${id} is outside the vocabulary (0..${model.hp.nVocab - 1})`);
     }
+    checkImages(model, spec);
     const maxTokens = spec.maxTokens ?? Infinity;
     if (!(maxTokens >= 0)) throw new HearthError('invalid_argument', `maxTokens must be >= 0, got ${spec.maxTokens}`);
     this.spec = spec;
@@ -78,7 +99,10 @@ export class Sequence {
   }
 
   /** Binds the sequence to a slot's context, keeping the cached prefix it shares with the prompt. */
-  start(ctx: Context, keep: number): void {
+  start(ctx: Context, keep0: number): void {
+    // a kept prefix never ends inside an image: its rows go in one pass
+    let keep = keep0;
+    for (const img of this.spec.images ?? []) if (img.pos < keep && keep < img.pos + ctx.model.vision!.nTokens) keep = img.pos;
     this.ctx = ctx;
     this.admittedAt = performance.now();
     ctx.truncate(keep);
@@ -86,6 +110,21 @@ export class Sequence {
     this.pending = this.spec.prompt.slice(keep);
     for (const id of this.spec.prompt) this.sampler.accept(id);
     this.decoder = ctx.model.tokenizer.createStreamDecoder();
+  }
+
+  /**
+   * The next prompt chunk of at most `budget` tokens: text up to the next image, or a whole image (its rows
+   * encoded now; an image may exceed the budget, it is never split).
+   */
+  nextChunk(budget: number): { tokens: number[]; embeddings?: Float32Array } {
+    const at = this.spec.prompt.length - this.pending.length;
+    const vision = this.ctx!.model.vision;
+    for (const img of this.spec.images ?? []) {
+      const n = vision!.nTokens;
+      if (img.pos === at) return { tokens: this.pending.slice(0, n), embeddings: vision!.encoder.encode(img.pixels) };
+      if (img.pos > at) return { tokens: this.pending.slice(0, Math.min(budget, img.pos - at)) };
+    }
+    return { tokens: this.pending.slice(0, budget) };
   }
 
   get prefilling(): boolean {

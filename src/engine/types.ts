@@ -16,6 +16,18 @@ export interface LoadOptions {
   tokenizerPath?: string;
   /** Keep the KV cache at f16 precision as llama.cpp does (default true). */
   kvF16?: boolean;
+  /** An mmproj GGUF (a `clip` vision encoder and projector) to load beside the model: it then reads images. */
+  mmproj?: string;
+}
+
+/**
+ * An image of a prompt: its encoder input (normalised pixels [3, S, S], from engine/vision/preprocess.ts) and where
+ * its rows go. The prompt holds placeholder ids at positions pos .. pos + the encoder's rows − 1 (derived from a hash
+ * of the pixels, so that prefix reuse tells images apart); those positions take the image's rows instead.
+ */
+export interface PromptImage {
+  pos: number;
+  pixels: Float32Array;
 }
 
 /** Chosen per request. */
@@ -33,6 +45,8 @@ export interface GenerateRequest {
   logprobs?: number;
   /** Context window for this request (default and maximum: the model's). */
   nCtx?: number;
+  /** Images in the prompt, in order (a model loaded with an mmproj only). */
+  images?: PromptImage[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'eog';

@@ -2,7 +2,9 @@
 // events merged into NativeEvents (streamed) or ChoiceResults.
 
 import { randomBytes } from 'node:crypto';
-import { chatTextTokens, rawPromptTokens, renderChat } from '../chat/prompt.ts';
+import { chatTextTokens, rawPromptTokens, renderChat, tokenText } from '../chat/prompt.ts';
+import type { VisionPrompt } from './vision-prompt.ts';
+import type { PromptImage } from '../engine/types.ts';
 import { detectToolFamily, genericToolMessages, type ToolFamily } from '../chat/tools.ts';
 import { infillTokens, requireFimTokens } from '../engine/infill.ts';
 import { promptOpensReasoning, templateReasons, ToolCallStreamParser, type ToolStreamEvent } from '../chat/tool-parsers.ts';
@@ -180,10 +182,36 @@ export type SubmitJobs = (specs: JobSpec[], onEvent: (index: number, ev: JobEven
  * Tokenizes, checks and queues a request: every error a client can cause (unknown field values, prompt too
  * long, queue full) rejects here, before any response byte is sent.
  */
+/**
+ * Prompt ids and image positions of a prompt with images (its markers where they go): chat through the template as
+ * promptTokens renders it, text as it is; the BOS rule of chatTextTokens.
+ */
+function imagePromptTokens(model: ModelInfo, input: PromptInput, vision: VisionPrompt, pixels: Float32Array[]): { prompt: number[]; images: PromptImage[] } {
+  const tok = model.tokenizer;
+  let text: string;
+  if (input.kind === 'chat') text = chatPromptText(model, input).text;
+  else if (input.kind === 'text') text = input.text;
+  else throw new HearthError('invalid_argument', `a ${input.kind} prompt cannot carry images`);
+  const bos = tokenText(tok, tok.bosId);
+  const got = vision.tokens(tok, text, pixels, tok.addBos && !(bos && text.startsWith(bos)));
+  if (input.kind === 'text' && input.context?.length) {
+    return { prompt: [...input.context, ...got.prompt], images: got.images.map((img) => ({ ...img, pos: img.pos + input.context!.length })) };
+  }
+  return got;
+}
+
+/** Images of each prompt, preprocessed (LocalProvider does it before generation), with the encoder's facts. */
+export interface PromptPixels {
+  vision: VisionPrompt;
+  /** Per prompt of the request: its images' pixels (empty: none). */
+  pixels: Float32Array[][];
+}
+
 export async function startGeneration(model: ModelInfo, loadMs: number, submit: SubmitJobs, req: NativeRequest,
-  signal?: AbortSignal): Promise<Generation> {
+  signal?: AbortSignal, withImages?: PromptPixels): Promise<Generation> {
   const t0 = performance.now();
-  const prompts = req.prompts.map((p) => promptTokens(model, p, req.maxTokens));
+  const imageSpecs = req.prompts.map((p, i) => (withImages?.pixels[i]?.length ? imagePromptTokens(model, p, withImages.vision, withImages.pixels[i]) : undefined));
+  const prompts = req.prompts.map((p, i) => imageSpecs[i]?.prompt ?? promptTokens(model, p, req.maxTokens));
   const plans = req.prompts.map((p, i) => toolPlan(model, p, prompts[i], req));
   checkMaxTokens(model, req, prompts);
   const specs: JobSpec[] = [];
@@ -201,6 +229,7 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
       readers.push(plan ? new ToolReader(plan.parser()) : undefined);
       specs.push({
         prompt,
+        ...(imageSpecs[p] ? { images: imageSpecs[p].images } : {}),
         maxTokens: req.maxTokens,
         sampling: {
           ...req.sampling, seed: seed === undefined || j === 0 ? seed : (seed + j) >>> 0, ...(grammar !== undefined ? { grammar } : {}),

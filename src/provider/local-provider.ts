@@ -15,6 +15,9 @@ import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { isEncoderInfo, modelCard } from './model-card.ts';
 import { chatPromptText, promptTokens, startGeneration } from './local-generation.ts';
+import { promptImages, VisionPrompt } from './vision-prompt.ts';
+import type { ImageInput } from '../chat/media.ts';
+import type { ImageFetcher } from './image-fetch.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 import type { LibraryModel } from '../library/types.ts';
 import { withPreset } from './preset-provider.ts';
@@ -25,6 +28,8 @@ export interface LocalProviderOptions {
   scheduler: SchedulerOptions;
   /** The engine thread to load into (default: the process's one). */
   engine?: EngineHost;
+  /** Fetches the http(s) image URLs of requests (serve --allow-image-urls); without it they are refused. */
+  fetchImage?: ImageFetcher;
 }
 
 /** Which file to load, and how. */
@@ -43,6 +48,10 @@ export class LocalProvider implements Provider {
   readonly info: ModelInfo;
   readonly card: ModelCard;
   private readonly remote: RemoteModel;
+  /** The vision encoder's facts, read from the mmproj's header on first use. */
+  private vision: VisionPrompt | undefined;
+  /** Fetches image URLs where the server allows them. */
+  fetchImage: ImageFetcher | undefined;
 
   constructor(info: ModelInfo, remote: RemoteModel, alias?: string) {
     checkAlias(alias);
@@ -68,7 +77,21 @@ export class LocalProvider implements Provider {
       return Promise.reject(new HearthError('invalid_argument',
         `${this.card.id} is an encoder (${this.info.arch}): it gives embeddings${this.info.metadata.getNumber(`${this.info.arch}.pooling_type`, -1) === 4 ? ' and rerank scores' : ''}, not text`));
     }
-    return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
+    const images = request.prompts.map(promptImages);
+    if (images.every((list) => list.length === 0)) {
+      return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal);
+    }
+    return this.generateWithImages(request, images, signal);
+  }
+
+  private async generateWithImages(request: NativeRequest, images: ImageInput[][], signal?: AbortSignal): Promise<Generation> {
+    if (!this.card.capabilities.vision) {
+      throw new HearthError('invalid_argument', `model "${this.card.id}" cannot read images: ${this.card.missing?.vision ?? 'it has no vision encoder'}`);
+    }
+    this.vision ??= VisionPrompt.open(this.info.options.mmproj!, this.info.hp.nEmbd);
+    const vision = this.vision;
+    const pixels = await Promise.all(images.map((list) => vision.pixels(list, { fetch: this.fetchImage })));
+    return startGeneration(this.info, this.remote.loadMs, (specs, onEvent) => this.remote.submit(specs, onEvent), request, signal, { vision, pixels });
   }
 
   async embed(inputs: PromptInput[], options: EmbedOptions, signal?: AbortSignal): Promise<Embeddings> {
@@ -148,7 +171,9 @@ export function localProvider(source: LocalModelSource | (() => LocalModelSource
     const { path, load = {} } = typeof source === 'function' ? await source() : source;
     const info = openModelInfo(path, load);
     const remote = await (options.engine ?? sharedEngine()).load(path, load, options.scheduler);
-    return new LocalProvider(info, remote, options.alias);
+    const provider = new LocalProvider(info, remote, options.alias);
+    provider.fetchImage = options.fetchImage;
+    return provider;
   };
 }
 
@@ -168,10 +193,10 @@ function plainMetadata(md: GGUFMetadata): Record<string, unknown> {
  * How a server loads its models: each library model (or file given to serve) as a LocalProvider named by its
  * library name, with one load and scheduler configuration for all, and its preset's defaults applied.
  */
-export function localModelLoader(o: { load?: LoadOptions; scheduler: SchedulerOptions; engine?: EngineHost }):
+export function localModelLoader(o: { load?: LoadOptions; scheduler: SchedulerOptions; engine?: EngineHost; fetchImage?: ImageFetcher }):
   (model: LibraryModel) => Promise<Provider> {
   return async (model) => {
-    const provider = await localProvider({ path: model.path, load: o.load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine })();
+    const provider = await localProvider({ path: model.path, load: o.load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine, fetchImage: o.fetchImage })();
     return model.preset ? withPreset(provider, model.preset) : provider;
   };
 }

@@ -64,7 +64,11 @@ export function isEncoderInfo(model: ModelInfo): boolean {
 
 /** The card, from what the load pass gathered (model.file): the GGUF is not reopened. */
 export function modelCard(model: ModelInfo, alias?: string): ModelCard {
-  const { capabilities, missing } = modelCapabilities(model.arch, model.purpose, model.chatTemplate);
+  const facts = modelCapabilities(model.arch, model.purpose, model.chatTemplate);
+  // images need a vision encoder loaded beside the model (an mmproj)
+  const vision = !!model.options.mmproj && facts.capabilities.chat;
+  const capabilities = { ...facts.capabilities, vision };
+  const missing = vision ? facts.missing : { ...facts.missing, vision: 'it was loaded without a vision encoder (an mmproj: --mmproj FILE)' };
   return {
     id: alias ?? model.name,
     fileName: model.name,

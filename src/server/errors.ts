@@ -8,6 +8,7 @@ import { errorBody, type Dialect, type ErrorInfo } from '../api/errors.ts';
 export const STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
   unsupported_field: 400,
+  invalid_image: 400,
   context_length_exceeded: 400,
   template_error: 400,
   tokenizer_invalid: 400,

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   queue_full: 'Every slot is busy and the wait queue is full; retry after the Retry-After interval.',
   timeout: 'A request ran past its time limit.',
   unavailable: 'The server cannot take requests yet (the model is still loading) or has failed to load it.',
+  invalid_image: 'An image in a request is not one Hearth can read: not an image, truncated, an unsupported format or more pixels than the limit.',
   request_too_large: 'A request body is larger than the server accepts.',
   unsupported_media_type: 'A request body has a content type the endpoint does not accept.',
   unauthorized: 'A request carries no API key, or one that is malformed, unknown, revoked or expired.',

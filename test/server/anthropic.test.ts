@@ -88,7 +88,7 @@ test('bad requests raise the SDK error types', async () => {
   await assert.rejects(client.messages.create({
     model: 'claude-hearth', max_tokens: 5,
     messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }] }],
-  }), (e) => e instanceof Anthropic.BadRequestError && /messages\[0\]\.content\[0\]\.type/.test(e.message));
+  }), (e) => e instanceof Anthropic.BadRequestError && /model \\?"claude-hearth\\?" cannot read images/.test(e.message));
 });
 
 test('aborting a stream frees the slot', async () => {

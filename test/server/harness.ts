@@ -95,13 +95,15 @@ export interface ServerOptions extends Partial<SchedulerOptions> {
   listenHost?: string;
   /** Wait for the model before resolving (default true). */
   ready?: boolean;
+  /** A vision encoder (mmproj) loaded beside the model. */
+  mmproj?: string;
   /** Where the server's model comes from (default: `path`, at once); a promise holds the server in loading. */
   source?: () => LocalModelSource | Promise<LocalModelSource>;
 }
 
 export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
   const path = o.path ?? STORIES;
-  const load = localProvider(o.source ?? { path, load: { nCtx: o.nCtx } }, {
+  const load = localProvider(o.source ?? { path, load: { nCtx: o.nCtx, ...(o.mmproj ? { mmproj: o.mmproj } : {}) } }, {
     alias: o.alias,
     scheduler: {
       parallel: o.parallel ?? 4, queueLimit: o.queueLimit ?? 16, timeoutMs: o.timeoutMs, prefillChunk: o.prefillChunk, chunkMs: o.chunkMs,

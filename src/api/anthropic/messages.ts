@@ -1,6 +1,8 @@
 // Anthropic POST /v1/messages and /v1/messages/count_tokens: wire request -> NativeRequest, results/events ->
 // the Messages API's JSON and its named SSE events.
 
+import { IMAGE_MARKER, imageFromBase64, imageFromUrl } from '../images.ts';
+import type { ImageInput } from '../../chat/media.ts';
 import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput } from '../native.ts';
@@ -35,6 +37,23 @@ function text(parent: Fields, blocks: unknown, path: string, what: string): stri
   }).join('');
 }
 
+/** An image block: `source` base64 (`media_type`, `data`) or url (refused: the server does not fetch images). */
+function imageBlock(b: Fields): ImageInput {
+  const src = b.required('source', (f, k) => f.object(k));
+  const kind = src.required('type', (f, k) => f.oneOf(k, ['base64', 'url']));
+  let img: ImageInput;
+  if (kind === 'base64') {
+    src.oneOf('media_type', ['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+    img = imageFromBase64(src.name('data'), src.required('data', (f, k) => f.string(k, { nonEmpty: true })));
+  } else {
+    img = imageFromUrl(src.name('url'), src.required('url', (f, k) => f.string(k, { nonEmpty: true })));
+  }
+  src.rejectUnknown();
+  b.object('cache_control');
+  b.rejectUnknown();
+  return img;
+}
+
 /** Hearth's call ids (`call_…`) as Anthropic spells tool-use ids (`toolu_…`). */
 export function toolUseId(id: string): string {
   return id.startsWith('call_') ? 'toolu_' + id.slice(5) : id;
@@ -52,15 +71,21 @@ function turn(m: Fields): ChatMessage[] {
   if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content blocks`);
   const out: ChatMessage[] = [];
   let content = '';
+  let images: ImageInput[] = [];
   let reasoning: string | undefined;
   const calls: ChatToolCall[] = [];
   const flush = () => {
-    if (content) out.push({ role, content });
+    if (content) out.push({ role, content, ...(images.length ? { images } : {}) });
     content = '';
+    images = [];
   };
   for (const b of m.children(raw, m.name('content'))) {
     const type = b.required('type', (f, k) => f.string(k));
     if (type === 'text') content += textBlock(b);
+    else if (type === 'image' && role === 'user') {
+      images.push(imageBlock(b));
+      content += IMAGE_MARKER;
+    }
     else if (type === 'thinking' && role === 'assistant') {
       // An earlier reply's thinking, sent back as Anthropic asks: templates that keep reasoning get it.
       reasoning = (reasoning ?? '') + b.required('thinking', (f, k) => f.string(k));
@@ -87,7 +112,7 @@ function turn(m: Fields): ChatMessage[] {
       b.rejectUnknown();
       out.push({ role: 'tool', content: isError ? `Error: ${result}` : result, toolCallId: id });
     } else {
-      throw unsupported(b.name('type'), `${role} block type ${JSON.stringify(type)}: the supported blocks are text${role === 'assistant' ? ', thinking and tool_use' : ' and tool_result'} (no images or documents)`);
+      throw unsupported(b.name('type'), `${role} block type ${JSON.stringify(type)}: the supported blocks are text${role === 'assistant' ? ', thinking and tool_use' : ', image and tool_result'} (no documents)`);
     }
   }
   if (role === 'assistant') {

@@ -8,7 +8,9 @@ import { describe, Fields, tokenIds, unsupported } from '../validate.ts';
 import { argumentsObject, readFunctionTools } from '../tools.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
 import { ollamaFormatSource, readOllamaFormat } from '../structured-output.ts';
-import { readKeepAlive, readLogprobs, readOllamaOptions, readThink, rejectUnsupported, withTopLevelOptions } from './options.ts';
+import {
+  readKeepAlive, readLogprobs, readOllamaImages, readOllamaOptions, readThink, rejectUnsupported, withImageMarkers, withTopLevelOptions,
+} from './options.ts';
 
 /** A chat prompt with think as the template's enable_thinking (tools: Ollama's API has no tool choice, so 'auto'). */
 function chatPrompt(messages: ChatMessage[], think: boolean | undefined, tools?: ToolSpec[]): PromptInput {
@@ -69,6 +71,7 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
   const f = new Fields(body);
   const model = f.required('model', (x, k) => x.string(k, { nonEmpty: true }));
   const prompt = f.string('prompt') ?? '';
+  const images = readOllamaImages(f);
   const system = f.string('system');
   const raw = f.boolean('raw') ?? false;
   const think = readThink(f);
@@ -80,18 +83,20 @@ export function generateRequestFromOllama(body: unknown): OllamaRequest {
   // A suffix: fill in the middle between prompt and suffix with the model's FIM tokens (no chat template).
   if (suffix) {
     if (context?.length) throw unsupported('suffix', 'suffix cannot continue a context; send the code before the cursor as prompt');
+    if (images.length > 0) throw unsupported('images', 'images cannot go with a suffix (fill in the middle)');
     input = { kind: 'infill', prefix: prompt, suffix };
-  } else if (raw || context?.length) input = { kind: 'text', text: prompt, context };
-  else {
+  } else if (raw || context?.length) {
+    input = { kind: 'text', text: withImageMarkers(prompt, images), context, ...(images.length > 0 ? { images } : {}) };
+  } else {
     const messages: ChatMessage[] = [];
     if (system) messages.push({ role: 'system', content: system });
-    messages.push({ role: 'user', content: prompt });
+    messages.push({ role: 'user', content: withImageMarkers(prompt, images), ...(images.length > 0 ? { images } : {}) });
     input = chatPrompt(messages, think);
   }
   const native = common(f, [input]);
   native.model = model;
   f.rejectUnknown();
-  return { native, think, loadOnly: prompt === '' && !suffix && !context?.length };
+  return { native, think, loadOnly: prompt === '' && images.length === 0 && !suffix && !context?.length };
 }
 
 const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
@@ -113,15 +118,15 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
   const list = f.array('messages') ?? [];
   const messages = f.children(list, 'messages').map((m): ChatMessage => {
     const role = m.required('role', (x, k) => x.oneOf(k, ROLES));
-    const content = m.string('content') ?? '';
-    const images = m.array('images');
-    if (images && images.length > 0) throw unsupported(m.name('images'), 'the model reads no images');
+    const images = readOllamaImages(m);
+    const content = withImageMarkers(m.string('content') ?? '', images);
     const calls = role === 'assistant' ? messageToolCalls(m) : undefined;
     m.string('thinking');
     m.string('tool_name');
     const callId = role === 'tool' ? m.string('tool_call_id') : undefined;
     m.rejectUnknown();
     const msg: ChatMessage = { role, content };
+    if (images.length > 0) msg.images = images;
     if (calls) msg.toolCalls = calls;
     if (callId !== undefined) msg.toolCallId = callId;
     return msg;

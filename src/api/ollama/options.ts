@@ -1,5 +1,7 @@
 // Ollama's `options` object and the request fields every generating endpoint shares (keep_alive, format, think).
 
+import { IMAGE_MARKER, imageFromBase64 } from '../images.ts';
+import type { ImageInput } from '../../chat/media.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
 import { describe, Fields, FieldError, unsupported } from '../validate.ts';
 import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
@@ -119,12 +121,25 @@ export function readThink(f: Fields): boolean | undefined {
   throw new FieldError('think', 'think must be true or false');
 }
 
-/** tools (outside /api/chat) and images are refused by name (format is readOllamaFormat's). */
+/** tools (outside /api/chat) are refused by name (format is readOllamaFormat's). */
 export function rejectUnsupported(f: Fields, opts: { tools?: boolean } = {}): void {
   const tools = opts.tools ? undefined : f.array('tools');
   if (tools && tools.length > 0) throw unsupported('tools', 'tools are for /api/chat; /api/generate calls none');
-  const images = f.array('images');
-  if (images && images.length > 0) throw unsupported('images', 'the model reads no images');
+}
+
+/** `images: [base64, ...]` of a generate request or a chat message. */
+export function readOllamaImages(f: Fields): ImageInput[] {
+  const list = f.array('images') ?? [];
+  return list.map((v, i) => {
+    const field = `${f.name('images')}[${i}]`;
+    if (typeof v !== 'string') throw new FieldError(field, `${field} must be a base64 string`);
+    return imageFromBase64(field, v);
+  });
+}
+
+/** The text with one image marker (and a line break) per image in front, as Ollama puts images before the prompt. */
+export function withImageMarkers(text: string, images: readonly ImageInput[]): string {
+  return images.map(() => `${IMAGE_MARKER}\n`).join('') + text;
 }
 
 export function readLogprobs(f: Fields): number | undefined {

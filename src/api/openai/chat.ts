@@ -1,5 +1,7 @@
 // OpenAI POST /v1/chat/completions: wire request -> NativeRequest, and results/events -> wire responses.
 
+import { IMAGE_MARKER, imageFromUrl } from '../images.ts';
+import type { ImageInput } from '../../chat/media.ts';
 import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
@@ -17,15 +19,17 @@ export interface ChatRequestExtras {
 
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
 
-function messageContent(m: Fields, role: string): string {
+/** Text with IMAGE_MARKER where each image_url part was, and the images in order (user messages only). */
+function messageContent(m: Fields, role: string): { text: string; images: ImageInput[] } {
   const raw = m.raw('content');
+  const images: ImageInput[] = [];
   if (raw === undefined) {
-    if (role === 'assistant' || role === 'tool') return '';
+    if (role === 'assistant' || role === 'tool') return { text: '', images };
     throw new FieldError(m.name('content'), `${m.name('content')} is required`);
   }
-  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'string') return { text: raw, images };
   if (!Array.isArray(raw)) throw new FieldError(m.name('content'), `${m.name('content')} must be a string or an array of content parts`);
-  return m.children(raw, m.name('content')).map((part) => {
+  const text = m.children(raw, m.name('content')).map((part) => {
     const type = part.string('type');
     if (type === 'text') {
       const text = part.required('text', (f, k) => f.string(k));
@@ -33,8 +37,18 @@ function messageContent(m: Fields, role: string): string {
       return text;
     }
     if (type === 'refusal' && role === 'assistant') return part.required('refusal', (f, k) => f.string(k));
-    throw unsupported(part.name('type'), `content part type ${JSON.stringify(type)}: only text parts are supported (the model reads no images, audio or files)`);
+    if (type === 'image_url' && role === 'user') {
+      const img = part.required('image_url', (f, k) => f.object(k));
+      const url = img.required('url', (f, k) => f.string(k, { nonEmpty: true }));
+      img.oneOf('detail', ['auto', 'low', 'high']);
+      img.rejectUnknown();
+      part.rejectUnknown();
+      images.push(imageFromUrl(img.name('url'), url));
+      return IMAGE_MARKER;
+    }
+    throw unsupported(part.name('type'), `content part type ${JSON.stringify(type)}: only text${role === 'user' ? ' and image_url' : ''} parts are supported (no audio or files)`);
   }).join('');
+  return { text, images };
 }
 
 /** An assistant message's tool_calls: `[{id, type: "function", function: {name, arguments}}]`. */
@@ -59,7 +73,7 @@ export function chatMessagesFromOpenAI(f: Fields, list: unknown[]): ChatMessage[
     if (role === 'function') throw unsupported(m.name('role'), 'role "function" belongs to the deprecated function calling; send role "tool" with tool_call_id');
     if (m.has('function_call')) throw unsupported(m.name('function_call'), 'the deprecated function_call is not implemented; send tool_calls');
     if (m.has('audio')) throw unsupported(m.name('audio'), 'audio is not implemented');
-    const content = messageContent(m, role);
+    const { text: content, images } = messageContent(m, role);
     const name = m.string('name');
     m.raw('refusal');
     const calls = role === 'assistant' ? messageToolCalls(m) : undefined;
@@ -73,6 +87,7 @@ export function chatMessagesFromOpenAI(f: Fields, list: unknown[]): ChatMessage[
     if (calls?.length) msg.toolCalls = calls;
     if (callId !== undefined) msg.toolCallId = callId;
     if (reasoning !== undefined) msg.reasoningContent = reasoning;
+    if (images.length > 0) msg.images = images;
     return msg;
   });
 }

@@ -6,9 +6,12 @@ import { Fields } from '../../api/validate.ts';
 import { loadModel } from '../../engine/load.ts';
 import { Context } from '../../engine/context.ts';
 import { generate } from '../../engine/generate.ts';
-import { chatPromptTokens, rawPromptTokens } from '../../chat/prompt.ts';
+import { chatPromptTokens, rawPromptTokens, tokenText } from '../../chat/prompt.ts';
+import { IMAGE_MARKER } from '../../chat/media.ts';
+import { VisionPrompt } from '../../provider/vision-prompt.ts';
+import { chatPromptText } from '../../provider/local-generation.ts';
 import { HearthError } from '../../util/errors.ts';
-import type { BackendName } from '../../engine/types.ts';
+import type { BackendName, PromptImage } from '../../engine/types.ts';
 import type { ChatMessage } from '../../chat/template.ts';
 import type { Command } from '../main.ts';
 
@@ -26,6 +29,8 @@ const HELP = `Usage: hearth run [MODEL] --prompt "…" [options]
       --raw               skip the chat template: tokenize the prompt as it is
   -c, --ctx N             context size (default: the model's, at most 4096)
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
+      --mmproj FILE       a vision encoder (mmproj GGUF) for the model
+      --image FILE        an image the prompt is about (repeatable; needs --mmproj)
       --backend B         cpu (default: WebAssembly SIMD), ref (plain TypeScript), webgpu
       --threads N
 `;
@@ -41,6 +46,7 @@ export const command: Command = {
       'frequency-penalty': { type: 'string' }, 'presence-penalty': { type: 'string' },
       stop: { type: 'string', multiple: true }, system: { type: 'string' }, raw: { type: 'boolean' },
       ctx: { type: 'string', short: 'c' }, tokenizer: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' },
+      mmproj: { type: 'string' }, image: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
@@ -63,12 +69,27 @@ export const command: Command = {
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
+      mmproj: v.mmproj,
     });
     process.stderr.write(`hearth: loaded ${model.name} (${model.arch}, ${(model.paramCount / 1e6).toFixed(2)}M params, ` +
       `ctx ${model.nCtx}, backend ${model.backend.name}) in ${model.loadMs.toFixed(0)} ms\n`);
 
+    const imageFiles = v.image ?? [];
+    if (imageFiles.length > 0 && !v.mmproj) throw new HearthError('invalid_argument', '--image needs --mmproj FILE (the vision encoder of the model)');
     let tokens: number[];
-    if (v.raw || !model.chatTemplate) {
+    let images: PromptImage[] | undefined;
+    if (imageFiles.length > 0) {
+      const { readFileSync } = await import('node:fs');
+      const vision = VisionPrompt.open(v.mmproj!, model.hp.nEmbd);
+      const pixels = await vision.pixels(imageFiles.map((f) => ({ data: new Uint8Array(readFileSync(f)) })));
+      const text = imageFiles.map(() => `${IMAGE_MARKER}\n`).join('') + prompt;
+      const messages: ChatMessage[] = [];
+      if (system !== undefined) messages.push({ role: 'system', content: system });
+      messages.push({ role: 'user', content: text });
+      const rendered = v.raw || !model.chatTemplate ? text : chatPromptText(model, { kind: 'chat', messages }).text;
+      const bos = tokenText(model.tokenizer, model.tokenizer.bosId);
+      ({ prompt: tokens, images } = vision.tokens(model.tokenizer, rendered, pixels, model.tokenizer.addBos && !(bos && rendered.startsWith(bos))));
+    } else if (v.raw || !model.chatTemplate) {
       tokens = rawPromptTokens(model.tokenizer, prompt);
     } else {
       const messages: ChatMessage[] = [];
@@ -84,6 +105,7 @@ export const command: Command = {
     try {
       for await (const ev of generate(ctx, {
         prompt: tokens,
+        images,
         maxTokens: maxTokens < 0 ? undefined : maxTokens,
         stop: v.stop ?? (d.stop.length ? d.stop : undefined),
         sampling: {

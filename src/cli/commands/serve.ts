@@ -10,6 +10,7 @@ import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connection-limits.ts';
 import { DEFAULT_KEEP_ALIVE_MS, defaultMemoryBudget, formatBytes, localModelBytes, ModelManager, parseMemorySize } from '../../provider/model-manager.ts';
 import { checkAlias, localModelLoader } from '../../provider/local-provider.ts';
+import { createImageFetcher } from '../../provider/image-fetch.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
@@ -78,6 +79,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           connections one client address may hold at once (default ${DEFAULT_CONNECTION_LIMITS.perAddress}; 0 = no limit)
       --log-level L       fatal, error, warn, info (default), debug, silent
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
+      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
+      --allow-image-urls  fetch http(s) image URLs of requests (never loopback, private or link-local addresses)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
@@ -151,7 +154,7 @@ export const command: Command = {
     const { values: v, positionals } = parse(argv, {
       host: { type: 'string' }, port: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
       ctx: { type: 'string', short: 'c' }, alias: { type: 'string' }, timeout: { type: 'string' },
-      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' },
+      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' }, mmproj: { type: 'string' }, 'allow-image-urls': { type: 'boolean' },
       backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
@@ -183,7 +186,9 @@ export const command: Command = {
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
+      mmproj: v.mmproj,
     };
+    if (v.mmproj !== undefined && args.length !== 1) throw new HearthError('invalid_argument', '--mmproj goes with the one MODEL it was made for');
     const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
     const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
 
@@ -193,6 +198,7 @@ export const command: Command = {
     const source = gateway ? gateway.source(local) : local;
     const loadLocal = localModelLoader({
       load: loadOptions,
+      fetchImage: v['allow-image-urls'] ? createImageFetcher() : undefined,
       scheduler: { parallel, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000, chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
     });
     const manager = new ModelManager({

@@ -160,7 +160,10 @@ export function libraryRoutes(app: FastifyInstance, models: ModelManager, o: Lib
         modified_at: m.modifiedAt.toISOString(), route: m.upstream.route.map((r) => `${r.provider}/${r.model}`),
       };
     }
-    const { info, template, capabilities } = modelHeader(m);
+    const { info, template, capabilities: fromHeader } = modelHeader(m);
+    // a loaded model's card knows what the load added (vision from an mmproj)
+    const card = models.provider(m.name)?.card;
+    const capabilities = card ? capabilityNames(card.capabilities) : fromHeader;
     return {
       license: '',
       modelfile: modelfileText(m.preset?.from ?? m.path, m.preset),
