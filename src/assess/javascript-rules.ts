@@ -2,7 +2,7 @@
 // names their module (`const { execSync } = require('child_process')` → child_process.execSync); calls are judged by
 // what they are and what their literal arguments touch, shell commands by the shell rules.
 
-import { ancestor, parseLoaded, walk, type SyntaxNode } from './parser.ts';
+import { ancestor, constInt, parseLoaded, walk, type SyntaxNode } from './parser.ts';
 import { classifyPath, DELETE_LEVEL, READ_LEVEL, SECRET_NAME, WRITE_LEVEL } from './paths.ts';
 import { BashRules } from './bash-rules.ts';
 import { whereOf, type Findings } from './findings.ts';
@@ -25,16 +25,7 @@ export function jsString(n: SyntaxNode | null | undefined): string | undefined {
 }
 
 function jsInt(n: SyntaxNode | null | undefined): number | undefined {
-  if (!n) return undefined;
-  if (n.type === 'number') return Number(n.text.replace(/_/g, ''));
-  if (n.type === 'parenthesized_expression') return jsInt(n.namedChildren[0]);
-  if (n.type === 'binary_expression') {
-    const l = jsInt(n.childForFieldName('left')), r = jsInt(n.childForFieldName('right'));
-    if (l === undefined || r === undefined) return undefined;
-    const op = n.childForFieldName('operator')?.text;
-    return op === '*' ? l * r : op === '**' ? l ** r : op === '+' ? l + r : op === '<<' ? l * 2 ** r : undefined;
-  }
-  return undefined;
+  return constInt(n, 'number', 'binary_expression');
 }
 
 const moduleName = (m: string) => m.replace(/^node:/, '').replace(/^fs\/promises$/, 'fs');

@@ -92,3 +92,20 @@ export function ancestor(n: SyntaxNode, types: readonly string[]): SyntaxNode | 
   for (let p = n.parent; p; p = p.parent) if (types.includes(p.type)) return p;
   return undefined;
 }
+
+/**
+ * A small constant integer expression's value (literals, parentheses, +, *, **, <<), for allocation sizes; `literal`
+ * and `binary` are the grammar's node types for an integer literal and a binary operation.
+ */
+export function constInt(n: SyntaxNode | null | undefined, literal: string, binary: string): number | undefined {
+  if (!n) return undefined;
+  if (n.type === literal) return Number(n.text.replace(/_/g, ''));
+  if (n.type === 'parenthesized_expression') return constInt(n.namedChildren[0], literal, binary);
+  if (n.type === binary) {
+    const l = constInt(n.childForFieldName('left'), literal, binary), r = constInt(n.childForFieldName('right'), literal, binary);
+    if (l === undefined || r === undefined) return undefined;
+    const op = n.childForFieldName('operator')?.text;
+    return op === '*' ? l * r : op === '**' ? l ** r : op === '+' ? l + r : op === '<<' ? l * 2 ** r : undefined;
+  }
+  return undefined;
+}

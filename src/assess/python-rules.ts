@@ -2,7 +2,7 @@
 // subprocess as sp`, `from os import system`) to dotted names, and judged by what they are and what their literal
 // arguments touch; shell commands passed as literals are judged by the shell rules.
 
-import { ancestor, parseLoaded, walk, type SyntaxNode } from './parser.ts';
+import { ancestor, constInt, parseLoaded, walk, type SyntaxNode } from './parser.ts';
 import { classifyPath, DELETE_LEVEL, READ_LEVEL, SECRET_NAME, WRITE_LEVEL } from './paths.ts';
 import { BashRules } from './bash-rules.ts';
 import { whereOf, type Findings } from './findings.ts';
@@ -36,16 +36,7 @@ export function pyString(n: SyntaxNode | null | undefined): string | undefined {
 
 /** A small integer expression's value (literals, +, *, **), for allocation sizes. */
 function pyInt(n: SyntaxNode | null | undefined): number | undefined {
-  if (!n) return undefined;
-  if (n.type === 'integer') return Number(n.text.replace(/_/g, ''));
-  if (n.type === 'parenthesized_expression') return pyInt(n.namedChildren[0]);
-  if (n.type === 'binary_operator') {
-    const l = pyInt(n.childForFieldName('left')), r = pyInt(n.childForFieldName('right'));
-    if (l === undefined || r === undefined) return undefined;
-    const op = n.childForFieldName('operator')?.text;
-    return op === '*' ? l * r : op === '**' ? l ** r : op === '+' ? l + r : op === '<<' ? l * 2 ** r : undefined;
-  }
-  return undefined;
+  return constInt(n, 'integer', 'binary_operator');
 }
 
 const SUBPROCESS = /^(subprocess\.(run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|os\.(system|popen|spawn\w*|exec\w*|posix_spawnp?)|pty\.spawn|commands\.getoutput|asyncio\.create_subprocess_(shell|exec))$/;
