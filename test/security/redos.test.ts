@@ -27,6 +27,10 @@ const POLYNOMIAL_OK: Record<string, string> = {
   '/^-+|-+$/g': 'a JSON schema property or definition name',
   '/^([^/]+\\/[^/]+)\\/(?:resolve|blob)\\/([^/]+)\\/(.+\\.gguf)(?:\\?.*)?$/i': 'a pull URL (a request field, within the body limit)',
   '/^\\s*(\\d+(?:\\.\\d+)?)\\s*([kmgt]?)(i?)b?\\s*$/i': '--max-memory, typed by the operator',
+  // the risk assessor's rules: they see one command or statement of a program the assistant wrote (at most its context)
+  '/\\b(base64|base32)\\s+(-[a-zA-Z]*d|--decode)|\\bxxd\\s+-r|\\bopenssl\\b.*\\s-d\\b|\\bprintf\\s+[\'"]?(\\\\x|%b)/': 'one shell command being assessed',
+  '/^\\s*(true|:|\\[\\s*1\\s*\\]|\\(\\(\\s*1\\s*\\)\\))\\s*;?\\s*$/': 'one loop condition being assessed',
+  '/^\\s*;?\\s*$/': 'one statement being assessed',
 };
 
 function* sources(dir: string): Generator<string> {
