@@ -1,7 +1,7 @@
 // Bad images are invalid_image errors with a message, decided before pixels are allocated where the header tells.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32, deflateSync } from 'node:zlib';
+import { pngHeaderOnly } from '../../../test/fixtures/png.ts';
 import sharp from 'sharp';
 import { decodeImage } from './decode.ts';
 import { isHearthError } from '../../util/errors.ts';
@@ -35,26 +35,6 @@ test('not an image, empty, truncated, unsupported and over the pixel limit are i
   await assert.rejects(decodeImage(svg), invalid(/not supported|not an image/));
   await assert.rejects(decodeImage(png, { maxPixels: 64 * 63 }), invalid(/more than the limit/));
 });
-
-/** A PNG whose header says w x h over a few bytes of image data (what a decompression bomb's header looks like). */
-function pngHeaderOnly(w: number, h: number): Uint8Array {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return new Uint8Array(Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1024))), chunk('IEND', Buffer.alloc(0)),
-  ]));
-}
 
 test('a decompression bomb (a PNG claiming 30000 x 30000) is refused from its header, nothing allocated', async () => {
   const bomb = pngHeaderOnly(30000, 30000);
