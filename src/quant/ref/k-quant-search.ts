@@ -151,6 +151,8 @@ export function makeQ3Quants(n: number, nmax: number, x: Float32Array, L: Int8Ar
   return suml2 > 0 ? f(sumlx / suml2) : 0;
 }
 
+const xmScratch = new Float32Array(256);
+
 /**
  * Scale and min for an asymmetric quantization x ≈ scale * L - min, L in [0, nmax] (ggml make_qkx2_quants).
  * Tries nstep + 1 inverse scales (rmin + rdelta * is + nmax) / (max - min), refits scale and min by weighted
@@ -165,11 +167,12 @@ export function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights
   let sumW = weights[0];
   let sumX = f(sumW * x[0]);
   for (let i = 1; i < n; i++) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
+    const xi = x[i];
+    if (xi < min) min = xi;
+    if (xi > max) max = xi;
     const w = weights[i];
     sumW = f(sumW + w);
-    sumX = f(sumX + f(w * x[i]));
+    sumX = f(sumX + f(w * xi));
   }
   if (min > 0) min = 0;
   if (max === min) {
@@ -177,12 +180,17 @@ export function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights
     mins[mi] = -min;
     return 0;
   }
-  let iscale = f(nmax / f(max - min));
+  let range = f(max - min);
+  let iscale = f(nmax / range);
   let scale = f(1 / iscale);
   let bestError = 0;
+  const xm = n <= 256 ? xmScratch : new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    L[i] = clamp(nearestInt(f(iscale * f(x[i] - min))), 0, nmax);
-    const diff = f(f(f(scale * L[i]) + min) - x[i]);
+    const d = f(x[i] - min);
+    xm[i] = d;
+    const l = clamp(nearestInt(f(iscale * d)), 0, nmax);
+    L[i] = l;
+    const diff = f(f(f(scale * l) + min) - x[i]);
     bestError = f(bestError + f(weights[i] * (useMad ? Math.abs(diff) : f(diff * diff))));
   }
   if (nstep < 1) {
@@ -190,13 +198,14 @@ export function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights
     return scale;
   }
   for (let is = 0; is <= nstep; is++) {
-    // min moves to the best fit found so far, so later steps measure the range from there (as ggml does).
-    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
+    // min moves to the best fit found so far, so later steps measure the range from there (as ggml does);
+    // xm holds x - min for the current min.
+    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / range);
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const l = clamp(nearestInt(f(iscale * f(x[i] - min))), 0, nmax);
+      const l = clamp(nearestInt(f(iscale * xm[i])), 0, nmax);
       Laux[i] = l;
       const wl = f(weights[i] * l);
       sumL = f(sumL + wl);
@@ -212,15 +221,23 @@ export function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights
         thisScale = f(sumXL / sumL2);
       }
       let curError = 0;
-      for (let i = 0; i < n; i++) {
-        const diff = f(f(f(thisScale * Laux[i]) + thisMin) - x[i]);
-        curError = f(curError + f(weights[i] * (useMad ? Math.abs(diff) : f(diff * diff))));
+      if (useMad) {
+        for (let i = 0; i < n; i++) curError = f(curError + f(weights[i] * Math.abs(f(f(f(thisScale * Laux[i]) + thisMin) - x[i]))));
+      } else {
+        for (let i = 0; i < n; i++) {
+          const diff = f(f(f(thisScale * Laux[i]) + thisMin) - x[i]);
+          curError = f(curError + f(weights[i] * f(diff * diff)));
+        }
       }
       if (curError < bestError) {
-        L.set(Laux.subarray(0, n));
+        for (let i = 0; i < n; i++) L[i] = Laux[i];
         bestError = curError;
         scale = thisScale;
-        min = thisMin;
+        if (thisMin !== min) {
+          min = thisMin;
+          range = f(max - min);
+          for (let i = 0; i < n; i++) xm[i] = f(x[i] - min);
+        }
       }
     }
   }
