@@ -161,7 +161,7 @@ try {
 }
 
 function checkWithLlama(req: GbnfCheckRequest): GbnfCheckResponse {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'test', 'reference', 'gbnf-check.ts')], { input: JSON.stringify(req), encoding: 'utf8', maxBuffer: 1 << 28, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'test', 'reference', 'gbnf-check.ts')], { input: JSON.stringify(req), encoding: 'utf8', maxBuffer: 1 << 28, timeout: 300_000 });
   if (r.status !== 0) throw new Error(`gbnf-check exited with ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as GbnfCheckResponse;
 }
