@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, chatTemplateModelPath, type TestServer } from './harness.ts';
+import { startServer, chatTemplateModelPath, until, type TestServer } from './harness.ts';
 import { startGateway, type GatewayServer } from './gateway-harness.ts';
 import { parseGatewayConfig } from '../../src/provider/gateway/config.ts';
 import { HearthError } from '../../src/util/errors.ts';
@@ -85,6 +85,21 @@ test('routing prefix: 20 turns land on one replica and reuse its cache, more tha
   const health = gw.gateway.health().find((h) => h.name === 'affine')!;
   assert.equal(health.routing, 'prefix');
   assert.deepEqual(health.replicas!.map((r) => r.inflight), [0, 0], 'every request settled');
+});
+
+test('a client that leaves mid-stream gives its replica\'s in-flight count back', async () => {
+  const inflight = () => gw.gateway.health().find((h) => h.name === 'least')!.replicas!.map((r) => r.inflight);
+  const ac = new AbortController();
+  const r = await fetch(`${gw.base}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+    body: JSON.stringify({ model: 'least/stories', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 900, temperature: 0, stream: true }),
+  });
+  assert.equal(r.status, 200);
+  const reader = r.body!.getReader();
+  await reader.read();
+  assert.equal(inflight().reduce((a, b) => a + b, 0), 1, 'one request in flight');
+  ac.abort();
+  await until(() => inflight().every((n) => n === 0), 5000);
 });
 
 test('a dead replica is skipped: every turn answers from the other, and its breaker opens', async () => {

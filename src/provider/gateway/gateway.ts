@@ -93,7 +93,7 @@ function upstreamMessage(body: string): string {
 export function scrub(text: string, config: ProviderConfig): string {
   let out = text;
   if (config.apiKey) out = out.split(config.apiKey).join('[redacted]');
-  for (const base of config.baseUrls ?? [config.baseUrl]) {
+  for (const base of config.baseUrls) {
     out = out.split(base).join(`[provider ${config.name}]`);
     try {
       const host = new URL(base).host;
@@ -151,12 +151,12 @@ export class Gateway {
     this.now = o.now ?? Date.now;
     for (const [name, c] of config.providers) {
       const u: Upstream = { config: c, replicas: [] };
-      for (const [index, baseUrl] of (c.baseUrls ?? [c.baseUrl]).entries()) {
+      for (const [index, baseUrl] of c.baseUrls.entries()) {
         const breaker = new Breaker(c.breaker.failures, c.breaker.cooldownMs, this.now);
         breaker.onChange = () => this.observer?.breaker(name, providerState(u));
         u.replicas.push({ index, client: new UpstreamClient({ baseUrl, headers: providerHeaders(c), timeouts: c.timeouts }), breaker, inflight: 0, served: 0 });
       }
-      if (u.replicas.length > 1) u.router = new ReplicaRouter(u.replicas.length, c.routing ?? 'prefix', c.maxImbalance ?? 4);
+      if (u.replicas.length > 1) u.router = new ReplicaRouter(u.replicas.length, c.routing, c.maxImbalance);
       this.upstreams.set(name, u);
     }
   }
