@@ -22,7 +22,7 @@ export type UpstreamPiece =
 export interface UpstreamTarget {
   /** The provider's name in the config. */
   provider: string;
-  /** What it speaks: openai, anthropic, ollama, lmstudio, openai-compatible. */
+  /** What it speaks: openai, anthropic, ollama, lmstudio, openai-compatible, hearth. */
   type: string;
 }
 

@@ -22,6 +22,13 @@ export class Breaker {
     this.now = now;
   }
 
+  /** Whether allow() would let a request through now, without taking the half-open probe. */
+  ready(): boolean {
+    if (this.state === 'closed') return true;
+    if (this.state === 'open') return this.now() - this.openedAt >= this.cooldownMs;
+    return !this.probing;
+  }
+
   /** Whether a request may go to the provider now (a half-open breaker lets one probe through at a time). */
   allow(): boolean {
     if (this.state === 'closed') return true;

@@ -2,19 +2,22 @@
 // `providers:` (upstream APIs by name) and `models:` (aliases with a fallback route), checked when the server starts,
 // with every error naming its line. Secrets never sit in the file: an api_key is `${ENV_VAR}` or `secret:NAME`
 // (hearth secrets set NAME); anything else is refused. `mcp_servers:` is reserved: its value is kept as parsed for
-// the part of the system that reads it.
+// the part of the system that reads it. A `type: hearth` provider is other Hearth servers (their OpenAI API, the
+// server's root URL or its /v1): `base_url` may list several replicas, and `routing:` (prefix, round_robin,
+// least_load) with `max_imbalance:` says how one is chosen per request (replicas.ts).
 
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
 import { HearthError } from '../../util/errors.ts';
+import { ROUTING, type Routing } from './replicas.ts';
 
-export const PROVIDER_TYPES = ['openai', 'anthropic', 'ollama', 'lmstudio', 'openai-compatible'] as const;
+export const PROVIDER_TYPES = ['openai', 'anthropic', 'ollama', 'lmstudio', 'openai-compatible', 'hearth'] as const;
 export type ProviderType = typeof PROVIDER_TYPES[number];
 
 /** The wire dialect each type speaks upstream. */
 export type UpstreamDialect = 'openai' | 'anthropic' | 'ollama';
 export const DIALECT: Record<ProviderType, UpstreamDialect> = {
-  openai: 'openai', anthropic: 'anthropic', ollama: 'ollama', lmstudio: 'openai', 'openai-compatible': 'openai',
+  openai: 'openai', anthropic: 'anthropic', ollama: 'ollama', lmstudio: 'openai', 'openai-compatible': 'openai', hearth: 'openai',
 };
 
 const DEFAULT_BASE_URL: Partial<Record<ProviderType, string>> = {
@@ -37,8 +40,14 @@ export interface ProviderConfig {
   name: string;
   type: ProviderType;
   dialect: UpstreamDialect;
-  /** Without a trailing slash. */
+  /** Without a trailing slash (the first replica's, for type hearth). */
   baseUrl: string;
+  /** Every replica's base URL (one for every type but hearth), without a trailing slash. */
+  baseUrls: string[];
+  /** How a replica is chosen per request (type hearth). */
+  routing: Routing;
+  /** The prefix replica is passed over when it has more than this many requests in flight beyond the least loaded. */
+  maxImbalance: number;
   /** The resolved secret (never logged). */
   apiKey?: string;
   timeouts: ProviderTimeouts;
@@ -75,12 +84,14 @@ export interface SecretSource {
   secret(name: string): string | undefined;
 }
 
-const DEFAULTS = { connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000, retries: 2, failures: 5, cooldownMs: 30_000, modelsTtlMs: 60_000 };
+const DEFAULTS = { maxImbalance: 4, connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000, retries: 2, failures: 5, cooldownMs: 30_000, modelsTtlMs: 60_000 };
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const NAME = /^[A-Za-z0-9][\w.-]{0,63}$/;
 const TOP_KEYS = ['providers', 'models', 'mcp_servers'];
 const PROVIDER_KEYS = ['type', 'base_url', 'api_key', 'timeout', 'connect_timeout', 'first_byte_timeout', 'idle_timeout', 'retries',
-  'breaker', 'models_ttl'];
+  'breaker', 'models_ttl', 'routing', 'max_imbalance'];
+/** Keys only a `type: hearth` provider (several replicas) takes. */
+const HEARTH_KEYS = ['routing', 'max_imbalance'];
 
 class Reader {
   readonly lines = new LineCounter();
@@ -147,6 +158,7 @@ function apiKey(r: Reader, node: Node, what: string, secrets: SecretSource): str
 }
 
 function baseUrl(r: Reader, node: Node | undefined, type: ProviderType, what: string, owner: Node): string {
+  if (type === 'hearth' && node === undefined) r.fail(owner, `${what} is required for type hearth: one replica's URL or a list of them`);
   const text = node === undefined ? DEFAULT_BASE_URL[type] : r.string(node, what);
   if (text === undefined) r.fail(owner, `${what} is required for type ${type}`);
   let url: URL;
@@ -158,7 +170,23 @@ function baseUrl(r: Reader, node: Node | undefined, type: ProviderType, what: st
   if (url.protocol !== 'http:' && url.protocol !== 'https:') r.fail(node, `${what} must be http:// or https://`);
   if (url.username || url.password) r.fail(node, `${what}: credentials in the URL are refused; use api_key`);
   if (url.search || url.hash) r.fail(node, `${what} must have no query or fragment`);
-  return url.href.replace(/\/+$/, '');
+  const href = url.href.replace(/\/+$/, '');
+  // a hearth server is named by its root; its OpenAI API is under /v1
+  return type === 'hearth' && !href.endsWith('/v1') ? `${href}/v1` : href;
+}
+
+/** `base_url`: one URL, or for type hearth a list of replicas (at least one, no two the same). */
+function baseUrls(r: Reader, node: Node | undefined, type: ProviderType, what: string, owner: Node): string[] {
+  if (!isSeq(node)) return [baseUrl(r, node, type, what, owner)];
+  if (type !== 'hearth') r.fail(node, `${what}: a list of URLs is for type hearth (several replicas); type ${type} takes one URL`);
+  if (node.items.length === 0) r.fail(node, `${what} must list at least one replica URL`);
+  const out: string[] = [];
+  for (const item of node.items as Node[]) {
+    const url = baseUrl(r, item, type, what, owner);
+    if (out.includes(url)) r.fail(item, `${what}: ${url} is listed twice`);
+    out.push(url);
+  }
+  return out;
 }
 
 function provider(r: Reader, name: string, keyNode: Node, node: Node, secrets: SecretSource): ProviderConfig {
@@ -184,10 +212,21 @@ function provider(r: Reader, name: string, keyNode: Node, node: Node, secrets: S
       else breaker.cooldownMs = r.duration(v, `providers.${name}.breaker.cooldown`);
     }
   }
+  for (const k of HEARTH_KEYS) {
+    if (fields.has(k) && type !== 'hearth') r.fail(fields.get(k), `providers.${name}.${k} is for type hearth (several replicas); type ${type} has one`);
+  }
+  let routing: Routing = 'prefix';
+  const rn = fields.get('routing');
+  if (rn) {
+    routing = r.string(rn, `providers.${name}.routing`) as Routing;
+    if (!ROUTING.includes(routing)) r.fail(rn, `providers.${name}.routing must be one of ${ROUTING.join(', ')}; got "${routing}"`);
+  }
+  const urls = baseUrls(r, fields.get('base_url'), type, `providers.${name}.base_url`, m);
   const key = fields.get('api_key');
   return {
     name, type, dialect: DIALECT[type],
-    baseUrl: baseUrl(r, fields.get('base_url'), type, `providers.${name}.base_url`, m),
+    baseUrl: urls[0]!, baseUrls: urls, routing,
+    maxImbalance: fields.has('max_imbalance') ? r.int(fields.get('max_imbalance')!, `providers.${name}.max_imbalance`, 0) : DEFAULTS.maxImbalance,
     ...(key ? { apiKey: apiKey(r, key, `providers.${name}.api_key`, secrets) } : {}),
     timeouts,
     retries: fields.has('retries') ? r.int(fields.get('retries')!, `providers.${name}.retries`, 0) : DEFAULTS.retries,

@@ -2,7 +2,9 @@
 // an alias of the config's `models:` tries its routes in order. Each route is retried (with backoff, honouring the
 // upstream's Retry-After) while nothing has reached the client, then the next route is tried; a provider whose
 // breaker is open is skipped. An upstream's error reaches the client with the upstream's status class and message,
-// its secrets and addresses taken out.
+// its secrets and addresses taken out. A `type: hearth` provider has several replicas, each with its own client and
+// breaker: a request goes to the one its routing picks (replicas.ts) among those whose breaker lets it through, and
+// a replica that fails is left for another at once before the provider's retries (with their backoff) begin.
 
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
 import type { ChoiceResult, NativeRequest } from '../../api/native.ts';
@@ -15,6 +17,7 @@ import type { GatewayConfig, ProviderConfig, RouteTarget } from './config.ts';
 import { Breaker, type BreakerState } from './breaker.ts';
 import { UpstreamClient, UpstreamFailure } from './transport.ts';
 import { MODELS_PATH, providerHeaders, remoteProvider, startRemote } from './remote-provider.ts';
+import { prefixCheckpoints, ReplicaRouter } from './replicas.ts';
 
 /** What the server's metrics hear from the gateway, per provider. */
 export interface GatewayObserver {
@@ -31,14 +34,47 @@ export interface ProviderHealth {
   lastError?: string;
   /** Models its list gave, when it was fetched. */
   models?: number;
+  /** Type hearth: each replica (in the config's order, without its address), and the routing. */
+  routing?: string;
+  replicas?: ReplicaHealth[];
+}
+
+export interface ReplicaHealth {
+  breaker: BreakerState;
+  /** Requests of this gateway it is answering now. */
+  inflight: number;
+  /** Requests it took since the start. */
+  served: number;
+  lastError?: string;
+}
+
+interface Replica {
+  index: number;
+  client: UpstreamClient;
+  breaker: Breaker;
+  inflight: number;
+  served: number;
 }
 
 interface Upstream {
   config: ProviderConfig;
-  client: UpstreamClient;
-  breaker: Breaker;
+  /** One for every type but hearth. */
+  replicas: Replica[];
+  /** Type hearth with several replicas. */
+  router?: ReplicaRouter;
   list?: { at: number; ids: string[] };
   listing?: Promise<void>;
+}
+
+/** The provider's breaker state: its one replica's, or for several the best of theirs. */
+function providerState(u: Upstream): BreakerState {
+  const states = u.replicas.map((r) => r.breaker.state);
+  return states.includes('closed') ? 'closed' : states.includes('half_open') ? 'half_open' : 'open';
+}
+
+function providerError(u: Upstream): string | undefined {
+  return u.replicas.length === 1 ? u.replicas[0]!.breaker.lastError
+    : u.replicas.map((r) => (r.breaker.lastError ? `replica ${r.index + 1}: ${r.breaker.lastError}` : '')).filter(Boolean).join('; ') || undefined;
 }
 
 const MAX_RETRY_AFTER_MS = 10_000;
@@ -57,11 +93,13 @@ function upstreamMessage(body: string): string {
 export function scrub(text: string, config: ProviderConfig): string {
   let out = text;
   if (config.apiKey) out = out.split(config.apiKey).join('[redacted]');
-  out = out.split(config.baseUrl).join(`[provider ${config.name}]`);
-  try {
-    const host = new URL(config.baseUrl).host;
-    if (host) out = out.split(host).join(`[provider ${config.name}]`);
-  } catch { /* checked at load */ }
+  for (const base of config.baseUrls) {
+    out = out.split(base).join(`[provider ${config.name}]`);
+    try {
+      const host = new URL(base).host;
+      if (host) out = out.split(host).join(`[provider ${config.name}]`);
+    } catch { /* checked at load */ }
+  }
   return out
     .replace(/\b(?:https?|wss?):\/\/[^\s"'<>)]+/gi, '[url]')
     .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '[address]')
@@ -112,9 +150,14 @@ export class Gateway {
     this.config = config;
     this.now = o.now ?? Date.now;
     for (const [name, c] of config.providers) {
-      const breaker = new Breaker(c.breaker.failures, c.breaker.cooldownMs, this.now);
-      breaker.onChange = (state) => this.observer?.breaker(name, state);
-      this.upstreams.set(name, { config: c, client: new UpstreamClient({ baseUrl: c.baseUrl, headers: providerHeaders(c), timeouts: c.timeouts }), breaker });
+      const u: Upstream = { config: c, replicas: [] };
+      for (const [index, baseUrl] of c.baseUrls.entries()) {
+        const breaker = new Breaker(c.breaker.failures, c.breaker.cooldownMs, this.now);
+        breaker.onChange = () => this.observer?.breaker(name, providerState(u));
+        u.replicas.push({ index, client: new UpstreamClient({ baseUrl, headers: providerHeaders(c), timeouts: c.timeouts }), breaker, inflight: 0, served: 0 });
+      }
+      if (u.replicas.length > 1) u.router = new ReplicaRouter(u.replicas.length, c.routing, c.maxImbalance);
+      this.upstreams.set(name, u);
     }
   }
 
@@ -125,7 +168,7 @@ export class Gateway {
 
   observe(o: GatewayObserver): void {
     this.observer = o;
-    for (const [name, u] of this.upstreams) o.breaker(name, u.breaker.state);
+    for (const [name, u] of this.upstreams) o.breaker(name, providerState(u));
   }
 
   /** The routes `name` stands for: `provider/model` when the prefix is a provider, or an alias's. */
@@ -180,8 +223,10 @@ export class Gateway {
   private async fetchList(u: Upstream): Promise<void> {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), Math.min(5000, u.config.timeouts.firstByteMs));
+    // a replica that may be asked (they serve the same models)
+    const replica = u.replicas.find((r) => r.breaker.state === 'closed') ?? u.replicas[0]!;
     try {
-      const r = await u.client.request('GET', MODELS_PATH[u.config.dialect], undefined, ac.signal);
+      const r = await replica.client.request('GET', MODELS_PATH[u.config.dialect], undefined, ac.signal);
       const parts: Buffer[] = [];
       for await (const c of r.chunks) parts.push(c);
       const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
@@ -189,7 +234,7 @@ export class Gateway {
       u.list = { at: this.now(), ids };
     } catch (e) {
       u.list = { at: this.now(), ids: u.list?.ids ?? [] };
-      u.breaker.lastError = e instanceof UpstreamFailure ? clientError(e, u.config, 'models').message : scrub((e as Error).message, u.config);
+      replica.breaker.lastError = e instanceof UpstreamFailure ? clientError(e, u.config, 'models').message : scrub((e as Error).message, u.config);
     } finally {
       clearTimeout(timer);
     }
@@ -208,42 +253,77 @@ export class Gateway {
     for (const target of routes) {
       const u = this.upstreams.get(target.provider)!;
       const label = `${target.provider}/${target.model}`;
-      for (let attempt = 0; attempt <= u.config.retries; attempt++) {
-        if (!u.breaker.allow()) {
+      const key = u.router?.routing === 'prefix' ? prefixCheckpoints(req, target.model) : [];
+      // replicas that failed since the last backoff: the others are asked first, at once
+      const failed = new Set<Replica>();
+      let retry = 0;
+      let lastFailure: UpstreamFailure | undefined;
+      for (;;) {
+        let ready = u.replicas.filter((r) => r.breaker.ready());
+        if (ready.length === 0) {
           failures.push(`${label}: skipped, its circuit breaker is open`);
           last ??= new HearthError('unavailable', `provider "${target.provider}" is skipped for now: its last requests failed`);
           break;
         }
+        if (ready.every((r) => failed.has(r))) {
+          if (!lastFailure || !retryable(lastFailure) || retry === u.config.retries) break;
+          const wait = lastFailure.retryAfterMs ?? 100 * 2 ** retry;
+          if (wait > MAX_RETRY_AFTER_MS) break;
+          await sleep(wait, signal);
+          retry++;
+          failed.clear();
+          ready = u.replicas.filter((r) => r.breaker.ready());
+          if (ready.length === 0) continue;
+        }
+        const pool = ready.filter((r) => !failed.has(r));
+        const replica = u.router
+          ? u.replicas[u.router.choose(pool.map((r) => r.index), u.replicas.map((r) => r.inflight), key)]!
+          : pool[0]!;
+        if (!replica.breaker.allow()) {
+          failed.add(replica);
+          continue;
+        }
         if (signal?.aborted) throw new HearthError('aborted', 'the client went away');
         const t0 = performance.now();
+        replica.inflight++;
+        let settled = false;
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          replica.inflight--;
+          signal?.removeEventListener('abort', settle);
+        };
+        signal?.addEventListener('abort', settle, { once: true });
         try {
-          const gen = await startRemote(u.config, u.client, req, target.model, signal, {
+          const gen = await startRemote(u.config, replica.client, req, target.model, signal, {
             firstToken: () => this.observer?.firstToken(target.provider, (performance.now() - t0) / 1000),
             end: (r: ChoiceResult) => {
               this.observer?.request(target.provider, 'ok', undefined, (performance.now() - t0) / 1000);
               this.observer?.tokens(target.provider, r.usage.promptTokens, r.usage.completionTokens);
             },
             fail: (f) => {
-              u.breaker.failure(f.message);
+              replica.breaker.failure(f.message);
               this.observer?.request(target.provider, 'error', errorClass(f), (performance.now() - t0) / 1000);
               throw clientError(f, u.config, target.model);
             },
+            settle,
           });
-          u.breaker.success();
+          replica.breaker.success();
+          replica.served++;
+          u.router?.record(replica.index, key);
           return Object.assign(gen, { origin: { provider: target.provider, model: target.model } });
         } catch (e) {
+          settle();
           if (!(e instanceof UpstreamFailure)) throw e;
           if (signal?.aborted) throw new HearthError('aborted', 'the client went away');
           const err = clientError(e, u.config, target.model);
           if (clientFault(e)) throw err;
-          u.breaker.failure(err.message);
+          replica.breaker.failure(err.message);
           this.observer?.request(target.provider, 'error', errorClass(e), (performance.now() - t0) / 1000);
-          failures.push(`${label}: ${err.message}`);
+          failures.push(`${label}${u.replicas.length > 1 ? ` (replica ${replica.index + 1})` : ''}: ${err.message}`);
           last = err;
-          if (!retryable(e) || attempt === u.config.retries) break;
-          const wait = e.retryAfterMs ?? 100 * 2 ** attempt;
-          if (wait > MAX_RETRY_AFTER_MS) break;
-          await sleep(wait, signal);
+          lastFailure = e;
+          failed.add(replica);
         }
       }
     }
@@ -255,13 +335,20 @@ export class Gateway {
 
   health(): ProviderHealth[] {
     return [...this.upstreams.entries()].map(([name, u]) => ({
-      name, type: u.config.type, breaker: u.breaker.state,
-      ...(u.breaker.lastError ? { lastError: u.breaker.lastError } : {}),
+      name, type: u.config.type, breaker: providerState(u),
+      ...(providerError(u) ? { lastError: providerError(u) } : {}),
       ...(u.list ? { models: u.list.ids.length } : {}),
+      ...(u.router ? {
+        routing: u.router.routing,
+        replicas: u.replicas.map((r) => ({
+          breaker: r.breaker.state, inflight: r.inflight, served: r.served,
+          ...(r.breaker.lastError ? { lastError: r.breaker.lastError } : {}),
+        })),
+      } : {}),
     }));
   }
 
   close(): void {
-    for (const u of this.upstreams.values()) u.client.close();
+    for (const u of this.upstreams.values()) for (const r of u.replicas) r.client.close();
   }
 }

@@ -68,6 +68,8 @@ export interface StreamHooks {
   firstToken?(): void;
   end?(result: ChoiceResult): void;
   fail?(e: UpstreamFailure): void;
+  /** The stream is over, whichever way (its end, a failure, the client stopping reading). */
+  settle?(): void;
 }
 
 /**
@@ -96,83 +98,87 @@ export async function startRemote(config: ProviderConfig, client: UpstreamClient
       hooks.firstToken?.();
     };
     try {
-      reading: for await (const batch of data) {
-        const pieces: UpstreamPiece[] = [];
-        for (const d of batch) {
-          if (call.framing === 'ndjson' && d.trim() === '') continue;
-          try {
-            pieces.push(...call.decoder.push(d));
-          } catch {
-            throw new UpstreamFailure('reset', 'the upstream sent an event that is not JSON');
-          }
-          if (call.decoder.done) break;
-        }
-        for (const p of pieces) {
-          switch (p.type) {
-            case 'text':
-              first();
-              text += p.text;
-              yield { type: 'delta', index: 0, text: p.text, tokens: [] };
-              break;
-            case 'reasoning':
-              first();
-              reasoning = (reasoning ?? '') + p.text;
-              yield { type: 'reasoning', index: 0, text: p.text };
-              break;
-            case 'call_start': {
-              first();
-              const c = { id: p.id ?? callId(), name: p.name, arguments: '' };
-              calls[p.call] = c;
-              yield { type: 'tool_call_delta', index: 0, call: p.call, id: c.id, name: c.name, arguments: '' };
-              break;
+      try {
+        reading: for await (const batch of data) {
+          const pieces: UpstreamPiece[] = [];
+          for (const d of batch) {
+            if (call.framing === 'ndjson' && d.trim() === '') continue;
+            try {
+              pieces.push(...call.decoder.push(d));
+            } catch {
+              throw new UpstreamFailure('reset', 'the upstream sent an event that is not JSON');
             }
-            case 'call_args':
-              calls[p.call]!.arguments += p.text;
-              yield { type: 'tool_call_delta', index: 0, call: p.call, arguments: p.text };
-              break;
-            case 'finish':
-              reason = p.reason;
-              stopSequence = p.stopSequence ?? null;
-              break;
-            case 'usage':
-              if (p.promptTokens !== undefined) usage.promptTokens = p.promptTokens;
-              if (p.completionTokens !== undefined) usage.completionTokens = p.completionTokens;
-              if (p.cachedTokens !== undefined) usage.cachedTokens = p.cachedTokens;
-              break;
-            case 'error':
-              throw new UpstreamFailure('status', p.message, { status: 500 });
+            if (call.decoder.done) break;
           }
+          for (const p of pieces) {
+            switch (p.type) {
+              case 'text':
+                first();
+                text += p.text;
+                yield { type: 'delta', index: 0, text: p.text, tokens: [] };
+                break;
+              case 'reasoning':
+                first();
+                reasoning = (reasoning ?? '') + p.text;
+                yield { type: 'reasoning', index: 0, text: p.text };
+                break;
+              case 'call_start': {
+                first();
+                const c = { id: p.id ?? callId(), name: p.name, arguments: '' };
+                calls[p.call] = c;
+                yield { type: 'tool_call_delta', index: 0, call: p.call, id: c.id, name: c.name, arguments: '' };
+                break;
+              }
+              case 'call_args':
+                calls[p.call]!.arguments += p.text;
+                yield { type: 'tool_call_delta', index: 0, call: p.call, arguments: p.text };
+                break;
+              case 'finish':
+                reason = p.reason;
+                stopSequence = p.stopSequence ?? null;
+                break;
+              case 'usage':
+                if (p.promptTokens !== undefined) usage.promptTokens = p.promptTokens;
+                if (p.completionTokens !== undefined) usage.completionTokens = p.completionTokens;
+                if (p.cachedTokens !== undefined) usage.cachedTokens = p.cachedTokens;
+                break;
+              case 'error':
+                throw new UpstreamFailure('status', p.message, { status: 500 });
+            }
+          }
+          if (call.decoder.done) break reading;
         }
-        if (call.decoder.done) break reading;
+        if (!call.decoder.done && reason === undefined) throw new UpstreamFailure('reset', 'the upstream ended the stream before its end');
+      } catch (e) {
+        const f = e instanceof UpstreamFailure ? e : new UpstreamFailure('reset', (e as Error).message);
+        if (signal?.aborted) throw new HearthError('aborted', 'the client went away');
+        hooks.fail?.(f);
+        throw f;
       }
-      if (!call.decoder.done && reason === undefined) throw new UpstreamFailure('reset', 'the upstream ended the stream before its end');
-    } catch (e) {
-      const f = e instanceof UpstreamFailure ? e : new UpstreamFailure('reset', (e as Error).message);
-      if (signal?.aborted) throw new HearthError('aborted', 'the client went away');
-      hooks.fail?.(f);
-      throw f;
+      for (const [i, c] of calls.entries()) if (c) yield { type: 'tool_call', index: 0, call: i, ...c };
+      const estimated = usage.completionTokens === undefined || usage.promptTokens === undefined;
+      const made = calls.filter(Boolean);
+      const result: ChoiceResult = {
+        index: 0, promptIndex: 0, text,
+        ...(prompt.kind === 'chat' && prompt.tools?.length ? { toolCalls: made } : made.length ? { toolCalls: made } : {}),
+        ...(reasoning !== undefined ? { reasoning } : {}),
+        tokens: [],
+        reason: made.length && reason !== 'length' ? 'tool_calls' : reason === 'tool_calls' ? 'stop' : reason ?? 'stop',
+        stopSequence,
+        usage: {
+          promptTokens: usage.promptTokens ?? estimateTokens(promptText(prompt)),
+          completionTokens: usage.completionTokens ?? estimateTokens(text + (reasoning ?? '') + made.map((c) => c.name + c.arguments).join('')),
+          cachedTokens: usage.cachedTokens ?? 0,
+          ...(estimated ? { estimated: true } : {}),
+        },
+        timings: { queueMs: 0, promptMs: firstTokenMs ?? 0, generateMs: performance.now() - t0 - (firstTokenMs ?? 0), totalMs: performance.now() - t0, firstTokenMs, loadMs: 0 },
+        promptTokens: [],
+      };
+      hooks.end?.(result);
+      yield { type: 'done', index: 0, result };
+    } finally {
+      hooks.settle?.();
     }
-    for (const [i, c] of calls.entries()) if (c) yield { type: 'tool_call', index: 0, call: i, ...c };
-    const estimated = usage.completionTokens === undefined || usage.promptTokens === undefined;
-    const made = calls.filter(Boolean);
-    const result: ChoiceResult = {
-      index: 0, promptIndex: 0, text,
-      ...(prompt.kind === 'chat' && prompt.tools?.length ? { toolCalls: made } : made.length ? { toolCalls: made } : {}),
-      ...(reasoning !== undefined ? { reasoning } : {}),
-      tokens: [],
-      reason: made.length && reason !== 'length' ? 'tool_calls' : reason === 'tool_calls' ? 'stop' : reason ?? 'stop',
-      stopSequence,
-      usage: {
-        promptTokens: usage.promptTokens ?? estimateTokens(promptText(prompt)),
-        completionTokens: usage.completionTokens ?? estimateTokens(text + (reasoning ?? '') + made.map((c) => c.name + c.arguments).join('')),
-        cachedTokens: usage.cachedTokens ?? 0,
-        ...(estimated ? { estimated: true } : {}),
-      },
-      timings: { queueMs: 0, promptMs: firstTokenMs ?? 0, generateMs: performance.now() - t0 - (firstTokenMs ?? 0), totalMs: performance.now() - t0, firstTokenMs, loadMs: 0 },
-      promptTokens: [],
-    };
-    hooks.end?.(result);
-    yield { type: 'done', index: 0, result };
   }
 
   const it = events();
