@@ -14,7 +14,7 @@ import type { Metrics } from './middleware/metrics.ts';
 import type { Conversations } from './conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
 import { errorInfo } from './errors.ts';
-import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
+import { coalesce, STREAM_HEADERS, type StreamFormat } from './sse.ts';
 
 export interface RouteContext {
   models: ModelManager;
@@ -154,5 +154,5 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
     }
   }
   reply.headers(STREAM_HEADERS[writer.format]);
-  return reply.send(Readable.from(frames(), { objectMode: false }));
+  return reply.send(Readable.from(coalesce(frames()), { objectMode: false }));
 }
