@@ -144,11 +144,11 @@ export function createMcpServer(deps: McpToolDeps, caller: McpCaller): McpServer
 
   /** A lease on the model for one call, released when `use` settles. */
   const withModel = async <T>(name: string, rec: ToolCallRecord, use: (p: Provider) => Promise<T>): Promise<T> => {
-    caller.checkModel(name);
     rec.model = name;
+    caller.checkModel(name);
     let lease;
     try {
-      lease = await models.acquire(name);
+      lease = await models.acquire(name, { waitForStartup: true });
     } catch (e) {
       if (e instanceof HearthError && e.code === 'not_found') throw new FieldError('model', e.message, 'not_found');
       throw e;
