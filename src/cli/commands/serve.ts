@@ -20,7 +20,8 @@ Serves models over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embedding
 Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/pull, /api/version) and
 Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, llama-server's native endpoints
 (/completion, /infill, /tokenize, /detokenize, /apply-template, /embedding, /props, /slots), reranking
-(/v1/rerank, /rerank: a reranker model), plus /health and /metrics.
+(/v1/rerank, /rerank: a reranker model), MCP's Streamable HTTP (/mcp: the tools of hearth mcp, behind the same
+keys), plus /health and /metrics.
 
 With no MODEL, serves the models library (HEARTH_MODELS, default ~/.hearth/models; hearth list): a request for a
 model that is not loaded loads it, and a model idle for its keep-alive unloads. With MODEL arguments (files or

@@ -229,7 +229,8 @@ export function createMcpServer(deps: McpToolDeps, caller: McpCaller): McpServer
     const image = args.image.trim();
     if (/^https?:\/\//i.test(image)) throw new FieldError('image', 'image must be base64 bytes or a data: URL; this tool does not fetch URLs');
     const url = image.startsWith('data:') ? image : `data:application/octet-stream;base64,${image}`;
-    const content = [{ type: 'text', text: args.prompt ?? 'Describe this image.' }, { type: 'image_url', image_url: { url } }];
+    // the image, then the question about it
+    const content = [{ type: 'image_url', image_url: { url } }, { type: 'text', text: args.prompt ?? 'Describe this image.' }];
     return chat({ model: pick(args.model, 'vision'), messages: [{ role: 'user', content }], ...sampling(args) }, 'vision', rec, signal);
   })(extra));
 
