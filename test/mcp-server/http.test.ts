@@ -265,3 +265,39 @@ test('rate limits, the Origin and Host checks, batches and the stateless transpo
   assert.equal(textOf(await client.callTool({ name: 'generate', arguments: { prompt: PROMPT, max_tokens: 10, temperature: 0 } })), ref.prompt);
   await client.close();
 });
+
+test('a client that leaves mid-call stops its generation: the model is free at once, the audit row is a 499 of the tool', async () => {
+  const auth = { authorization: `Bearer ${keys.full}` };
+  const leases = async () => {
+    const ps = (await (await fetch(`${srv.base}/api/ps`, { headers: auth })).json()) as { models: { name: string; requests: number }[] };
+    return ps.models.find((m) => m.name.startsWith(CHAT_MODEL))!.requests;
+  };
+  const ac = new AbortController();
+  // ~1900 tokens take stories260K seconds here; the client leaves after 300 ms
+  const res = fetch(`${srv.base}/mcp`, {
+    method: 'POST', signal: ac.signal,
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...auth, 'x-request-id': 'mcp-left' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'generate', arguments: { prompt: PROMPT, max_tokens: 1900, temperature: 0.8 } } }),
+  }).then(() => 'answered', (e: Error) => e.name);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await leases(), 1);
+  await new Promise((r) => setTimeout(r, 300));
+  ac.abort();
+  assert.equal(await res, 'AbortError');
+  const t0 = Date.now();
+  while ((await leases()) !== 0) {
+    assert.ok(Date.now() - t0 < 1500, 'the left call still holds the model');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const db = Database.open(home.dbPath);
+  try {
+    let row: { route: string; status: number } | undefined;
+    for (let i = 0; i < 100 && !row; i++) {
+      row = db.db.prepare("SELECT route, status FROM usage WHERE request_id = 'mcp-left'").get() as typeof row;
+      if (!row) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual({ ...row }, { route: '/mcp tools/call generate', status: 499 });
+  } finally {
+    db.close();
+  }
+});

@@ -57,11 +57,19 @@ export function mcpRoutes(app: FastifyInstance, ctx: RouteContext, knowledge: Kn
     }
     const key = request.hearthAuth?.key;
     const canonical = (name: string) => ctx.models.canonical(name);
+    const call = request.body as JsonRpcCall | null;
+    const toolCall = call?.method === 'tools/call';
+    // named before the call runs: a client that leaves mid-call is a 499 row of its tool
+    if (toolCall) request.hearth.route = `/mcp tools/call ${typeof call.params?.name === 'string' ? call.params.name : '?'}`;
+    let recorded = false;
     const server = createMcpServer({ models: ctx.models, knowledge, version: ctx.version }, {
       // without keys (authentication off) every tool is open, as every route is
       authorize: (scope) => key && authorize(key, scope),
       checkModel: (model) => key && checkModel(key, model, canonical),
-      record: (rec) => recordCall(request, ctx, rec),
+      record: (rec) => {
+        recorded = true;
+        recordCall(request, ctx, rec);
+      },
       signal: clientSignal(reply),
     });
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -69,12 +77,8 @@ export function mcpRoutes(app: FastifyInstance, ctx: RouteContext, knowledge: Kn
       await server.connect(transport);
       const res = await transport.handleRequest(webRequest(request), { parsedBody: request.body });
       const text = res.body ? await res.text() : '';
-      const call = request.body as JsonRpcCall;
-      if (call?.method === 'tools/call' && request.hearth.route === undefined) {
-        // refused before the tool ran: an unknown tool or arguments its schema rejects
-        request.hearth.route = `/mcp tools/call ${typeof call.params?.name === 'string' ? call.params.name : '?'}`;
-        request.hearth.status = 400;
-      }
+      // refused before the tool ran: an unknown tool, or arguments its schema rejects
+      if (toolCall && !recorded) request.hearth.status = 400;
       reply.code(res.status);
       res.headers.forEach((value, name) => void reply.header(name, value));
       return reply.send(text === '' ? undefined : text);
