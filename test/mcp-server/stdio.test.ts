@@ -6,29 +6,33 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   CHAT_MESSAGES, CHAT_MODEL, EMBED_INPUT, EMBED_MODEL, HEARTH, makeHome, PROMPT, QUERY, references, serve, textOf, vectorStore,
-  type Home,
+  type Home, type Served,
 } from './harness.ts';
 
 let home: Home;
 let store: { id: string; name: string };
 let ref: Awaited<ReturnType<typeof references>>;
 
+let srv: Served;
+let config: string;
+
 before(async () => {
   home = makeHome('hearth-mcp-stdio-');
-  const srv = await serve(home);
-  try {
-    store = await vectorStore(srv.base);
-    ref = await references(srv.base, store.id);
-  } finally {
-    await srv.stop();
-  }
+  srv = await serve(home);
+  store = await vectorStore(srv.base);
+  ref = await references(srv.base, store.id);
+  // the same server as an upstream provider of hearth mcp's gateway, and an alias routed to it
+  config = join(home.dir, 'gateway.yaml');
+  writeFileSync(config, `providers:\n  up: { type: hearth, base_url: "${srv.base}" }\nmodels:\n  tale: { route: [up/${CHAT_MODEL}] }\n`);
 });
 
-function spawnMcp(args: string[] = home.models): { client: Client; transport: StdioClientTransport; stderr: () => string } {
+function spawnMcp(args: string[] = [...home.models, '--config', config]): { client: Client; transport: StdioClientTransport; stderr: () => string } {
   const transport = new StdioClientTransport({ command: process.execPath, args: [HEARTH, 'mcp', ...args], env: home.env, stderr: 'pipe' });
   let stderr = '';
   transport.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -38,6 +42,7 @@ function spawnMcp(args: string[] = home.models): { client: Client; transport: St
 let open: StdioClientTransport | undefined;
 after(async () => {
   await open?.close();
+  await srv?.stop();
 });
 
 test('hearth mcp over stdio: tools listed, generate, embed, knowledge_search and list_models answer as the HTTP API', async () => {
@@ -52,8 +57,14 @@ test('hearth mcp over stdio: tools listed, generate, embed, knowledge_search and
   const chat = await client.callTool({ name: 'generate', arguments: { model: CHAT_MODEL, messages: CHAT_MESSAGES, max_tokens: 12, temperature: 0 } });
   assert.equal(chat.isError, undefined, textOf(chat));
   assert.equal(textOf(chat), ref.chat);
-  const prompt = await client.callTool({ name: 'generate', arguments: { prompt: PROMPT, max_tokens: 10, temperature: 0 } });
+  const prompt = await client.callTool({ name: 'generate', arguments: { model: CHAT_MODEL, prompt: PROMPT, max_tokens: 10, temperature: 0 } });
   assert.equal(textOf(prompt), ref.prompt);
+  // any served name: an upstream provider's model and an alias of the gateway give the same text
+  for (const model of [`up/${CHAT_MODEL}`, 'tale']) {
+    const upstream = await client.callTool({ name: 'generate', arguments: { model, messages: CHAT_MESSAGES, max_tokens: 12, temperature: 0 } });
+    assert.equal(upstream.isError, undefined, textOf(upstream));
+    assert.equal(textOf(upstream), ref.chat, model);
+  }
 
   const embed = await client.callTool({ name: 'embed', arguments: { model: EMBED_MODEL, input: EMBED_INPUT } });
   assert.deepEqual((embed.structuredContent as { embeddings: number[][] }).embeddings, ref.embeddings);
@@ -69,7 +80,8 @@ test('hearth mcp over stdio: tools listed, generate, embed, knowledge_search and
   assert.deepEqual(hits.results.map(({ file_id, filename, score, text }) => ({ file_id, filename, score, text })), ref.search);
 
   const list = await client.callTool({ name: 'list_models', arguments: {} });
-  assert.deepEqual((list.structuredContent as { models: { id: string }[] }).models.map((m) => m.id).sort(), [EMBED_MODEL, CHAT_MODEL].sort());
+  const ids = (list.structuredContent as { models: { id: string }[] }).models.map((m) => m.id);
+  for (const id of [EMBED_MODEL, CHAT_MODEL, 'tale', `up/${CHAT_MODEL}`, `up/${EMBED_MODEL}`]) assert.ok(ids.includes(id), `${id} in ${ids}`);
 
   // a bad argument is a tool error and the server goes on
   const bad = await client.callTool({ name: 'generate', arguments: { prompt: PROMPT, temperature: 'hot' } });
@@ -78,10 +90,10 @@ test('hearth mcp over stdio: tools listed, generate, embed, knowledge_search and
   const image = await client.callTool({ name: 'analyze_image', arguments: { image: 'not base64 !' } });
   assert.equal(image.isError, true);
   assert.match(textOf(image), /no model that reads images is loaded/);
-  assert.equal(textOf(await client.callTool({ name: 'generate', arguments: { prompt: PROMPT, max_tokens: 10, temperature: 0 } })), ref.prompt);
+  assert.equal(textOf(await client.callTool({ name: 'generate', arguments: { model: CHAT_MODEL, prompt: PROMPT, max_tokens: 10, temperature: 0 } })), ref.prompt);
 
   // the logs went to stderr (stdout carried only JSON-RPC, or the client would have failed to parse it)
-  assert.match(stderr(), /hearth mcp: serving embed-tiny, stories260K over stdio/);
+  assert.match(stderr(), /hearth mcp: serving embed-tiny, stories260K, tale over stdio/);
   assert.match(stderr(), /model ready: stories260K/);
 
   // closing stdin ends it, with status 0
@@ -106,8 +118,4 @@ test('hearth mcp: a model that fails to load ends it with its reason; list is re
 
   const list = run('list');
   assert.match(list.stdout + list.stderr, /MCP servers configured under mcp_servers:/);
-
-  const flag = run('--prallel', '2');
-  assert.equal(flag.status, 1);
-  assert.match(flag.stderr, /did you mean --parallel/);
 });

@@ -75,7 +75,9 @@ async function serve(argv: string[]): Promise<number> {
 
   const served = servedModels(v, positionals);
   const { manager } = served;
-  manager.onLoad((p, m) => log('info', `model ready: ${m.name} (${p.card.arch ?? 'upstream'}, ctx ${p.card.nCtx ?? '?'}, ${Math.round(p.loadMs ?? 0)} ms)`));
+  manager.onLoad((p, m) => log(m.upstream ? 'debug' : 'info',
+    m.upstream ? `route ready: ${m.name} (${m.upstream.route.map((r) => `${r.provider}/${r.model}`).join(', ')})`
+      : `model ready: ${m.name} (${p.card.arch}, ctx ${p.card.nCtx}, ${Math.round(p.loadMs ?? 0)} ms)`));
   let database: Database | undefined;
   try {
     database = Database.open(databasePath());
