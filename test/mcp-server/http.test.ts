@@ -258,6 +258,12 @@ test('rate limits, the Origin and Host checks, batches and the stateless transpo
   const batch = await post([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' }], auth);
   assert.equal(batch.status, 400);
   assert.match(await batch.text(), /one JSON-RPC message per request/);
+  // not JSON-RPC, or a method it lacks: JSON-RPC errors, in their shape
+  const garbage = await post({ hello: 'world' }, auth);
+  assert.equal(garbage.status, 400);
+  assert.equal(((await garbage.json()) as { error: { code: number } }).error.code, -32700);
+  const nope = await post({ jsonrpc: '2.0', id: 5, method: 'resources/write' }, auth);
+  assert.equal(((await nope.json()) as { error: { code: number } }).error.code, -32601);
   const notJson = await fetch(`${srv.base}/mcp`, { method: 'POST', headers: { ...auth, 'content-type': 'text/plain', accept: 'application/json, text/event-stream' }, body: '{}' });
   assert.equal(notJson.status, 415);
   // still serving

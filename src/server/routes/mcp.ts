@@ -8,7 +8,6 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { HearthError } from '../../util/errors.ts';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { authorize, checkModel } from '../middleware/auth.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
@@ -53,7 +52,9 @@ export function mcpRoutes(app: FastifyInstance, ctx: RouteContext, knowledge: Kn
   app.post('/mcp', async (request, reply) => {
     requireJsonContentType(request);
     if (Array.isArray(request.body)) {
-      throw new HearthError('invalid_argument', 'send one JSON-RPC message per request: /mcp does not take batches');
+      // in JSON-RPC's shape, as the transport's own refusals
+      reply.code(400);
+      return { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: send one JSON-RPC message per request; /mcp does not take batches' }, id: null };
     }
     const key = request.hearthAuth?.key;
     const canonical = (name: string) => ctx.models.canonical(name);
