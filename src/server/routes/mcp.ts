@@ -12,7 +12,7 @@ import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { authorize, checkModel } from '../middleware/auth.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
 import { clientSignal, type RouteContext } from '../respond.ts';
-import { createMcpServer, type ToolCallRecord } from '../mcp-server/tools.ts';
+import { createMcpServer, TOOL_SCOPES, type ToolCallRecord } from '../mcp-server/tools.ts';
 
 /** Headers not passed on to the transport's Request (hop-by-hop, or the body's, which is already parsed). */
 const DROPPED = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
@@ -60,8 +60,10 @@ export function mcpRoutes(app: FastifyInstance, ctx: RouteContext, knowledge: Kn
     const canonical = (name: string) => ctx.models.canonical(name);
     const call = request.body as JsonRpcCall | null;
     const toolCall = call?.method === 'tools/call';
-    // named before the call runs: a client that leaves mid-call is a 499 row of its tool
-    if (toolCall) request.hearth.route = `/mcp tools/call ${typeof call.params?.name === 'string' ? call.params.name : '?'}`;
+    // named before the call runs: a client that leaves mid-call is a 499 row of its tool (a name that is none of
+    // the tools is "?": the audit keeps no text a client made up)
+    const tool = call?.params?.name;
+    if (toolCall) request.hearth.route = `/mcp tools/call ${typeof tool === 'string' && Object.hasOwn(TOOL_SCOPES, tool) ? tool : '?'}`;
     let recorded = false;
     const server = createMcpServer({ models: ctx.models, knowledge, version: ctx.version }, {
       // without keys (authentication off) every tool is open, as every route is
