@@ -49,6 +49,7 @@ export { toolChoiceGrammar, type ToolGrammarOptions } from './provider/tool-gram
 
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
+export { createMcpServer, TOOL_SCOPES, type McpCaller, type McpToolDeps, type ToolCallRecord } from './server/mcp-server/tools.ts';
 export { ModelManager, type Lease, type LoadedModelInfo, type ModelManagerOptions } from './provider/model-manager.ts';
 export { LocalProvider, localProvider, type LocalProviderOptions, type LocalModelSource } from './provider/local-provider.ts';
 export { EngineHost, RemoteModel, sharedEngine } from './engine/worker/engine-host.ts';

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
+  mcp: async () => (await import('./commands/mcp.ts')).command,
   keys: async () => (await import('./commands/keys.ts')).command,
   secrets: async () => (await import('./commands/secrets.ts')).command,
   kb: async () => (await import('./commands/kb.ts')).command,
@@ -55,6 +56,9 @@ Commands:
   system [--json]                                                cores, memory, cgroup limit and WebGPU adapters
   serve [MODEL…] [--port 8434] [--keep-alive 5m] [--max-memory 8GiB]  serve OpenAI-, Ollama- and Anthropic-compatible APIs
                                                                  (no MODEL: the library, each model loaded on demand)
+  mcp [MODEL…] [--config FILE]                                   serve models and the knowledge base to an MCP host over stdio
+                                                                 (hearth serve answers the same tools at /mcp)
+  mcp list                                                       the MCP servers configured under mcp_servers: and their tools
   ps [--json]                                                    the models a running server has loaded, and until when
   stop NAME                                                      unload a model from a running server
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key

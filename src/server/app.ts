@@ -33,6 +33,7 @@ import { conversationsRoutes } from './routes/conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
 import { gatewayMetrics } from './middleware/gateway-metrics.ts';
 import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -166,6 +167,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
+  mcpRoutes(app, ctx, kb);
   if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => {
     await models.close();

@@ -39,6 +39,8 @@ const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'P
 // The web UI: its static files hold no secret; its session routes check the key themselves (ui-session.ts).
 const UI = ['GET /ui', 'GET /ui/', 'GET /ui/*', 'GET /ui/api/session', 'POST /ui/api/session', 'DELETE /ui/api/session'];
 
+const MCP = ['POST /mcp', 'GET /mcp', 'DELETE /mcp'];
+
 const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /health', 'open'],
   ...UI.map((r) => [r, 'open'] as const),
@@ -46,6 +48,8 @@ const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /', 'any'],
   ['GET /api/version', 'any'],
   ['GET /metrics', 'metrics'],
+  // MCP (routes/mcp.ts): any valid key reaches the transport; each tool checks its own scope (mcp-server/tools.ts TOOL_SCOPES).
+  ...MCP.map((r) => [r, 'any'] as const),
   ...INFERENCE.map((r) => [r, 'inference'] as const),
   ...MODELS_READ.map((r) => [r, 'models:read'] as const),
   ...MODELS_WRITE.map((r) => [r, 'models:write'] as const),

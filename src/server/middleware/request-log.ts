@@ -15,6 +15,10 @@ export interface RequestStats {
   upstreamModel?: string;
   /** The token counts are estimates (the upstream reported none). */
   tokensEstimated?: boolean;
+  /** The audit's and log line's route when the handler names it more precisely than its pattern ("/mcp tools/call generate"). */
+  route?: string;
+  /** The outcome's status when a 200 answer carries a failure (an MCP tool's error result): the audit records it. */
+  status?: number;
 }
 
 declare module 'fastify' {
@@ -38,7 +42,7 @@ export function requestLog(metrics: Metrics | undefined): (app: FastifyInstance)
       const s = request.hearth ?? {};
       const ignored = ignoredFields(request);
       request.log.info({
-        method: request.method, route, url: request.url, status, model: s.model,
+        method: request.method, route: s.route ?? route, url: request.url, status, ...(s.status !== undefined ? { outcome: s.status } : {}), model: s.model,
         prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, duration_ms: Math.round(ms * 10) / 10,
         ...(s.provider !== undefined ? { provider: s.provider, upstream_model: s.upstreamModel, ...(s.tokensEstimated ? { tokens_estimated: true } : {}) } : {}),
         ...(ignored.length ? { ignored_fields: ignored } : {}),

@@ -85,9 +85,9 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
         if (pending instanceof Promise) pending.catch((err: Error) => request.log.error({ err: err.message }, 'rate limiter release failed'));
       }
       usage?.record({
-        at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: request.routeOptions.url ?? 'unmatched',
+        at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: stats.route ?? request.routeOptions.url ?? 'unmatched',
         model: stats.model ?? auth?.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
-        status: reply.raw.writableFinished ? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
+        status: reply.raw.writableFinished ? (reply.statusCode < 400 ? stats.status : undefined) ?? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
         provider: stats.provider, upstreamModel: stats.upstreamModel, ...(stats.provider !== undefined ? { tokensEstimated: stats.tokensEstimated ?? false } : {}),
       });
     } catch (err) {

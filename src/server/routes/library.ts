@@ -99,7 +99,8 @@ function modelHeader(m: LibraryModel): HeaderFacts {
   return facts;
 }
 
-function openaiModel(m: LibraryModel) {
+/** A model as /v1/models lists it. */
+export function openaiModel(m: LibraryModel) {
   if (m.upstream) return { id: m.name, object: 'model' as const, created: 0, owned_by: upstreamOwner(m), capabilities: ['completion', 'tools'] };
   return {
     id: m.name, object: 'model' as const, created: Math.floor(m.addedAt.getTime() / 1000), owned_by: 'hearth',
