@@ -22,6 +22,8 @@ import { Database, databasePath } from '../../store/database.ts';
 import { SecretStore } from '../../store/secrets.ts';
 import { readGatewayConfig } from '../../provider/gateway/config.ts';
 import { Gateway } from '../../provider/gateway/gateway.ts';
+import { McpHub } from '../../provider/mcp/hub.ts';
+import { openSandbox } from '../../sandbox/open.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../main.ts';
@@ -123,7 +125,7 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /** The gateway of --config FILE (or the default file when it exists); secrets from the environment and hearth secrets. */
-function loadGateway(flag: string | undefined): Gateway | undefined {
+export function loadGateway(flag: string | undefined): Gateway | undefined {
   const path = flag ?? (existsSync(defaultConfigPath()) ? defaultConfigPath() : undefined);
   if (path === undefined) return undefined;
   let database: Database | undefined;
@@ -217,9 +219,12 @@ export const command: Command = {
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
+    // MCP servers of the config file: stdio ones start in the sandbox when first used.
+    const mcp = gateway?.mcpServers.size ? new McpHub(gateway.mcpServers, () => openSandbox()) : undefined;
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
+      ...(mcp ? { mcp } : {}),
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       connections: {
