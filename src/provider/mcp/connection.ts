@@ -164,9 +164,10 @@ export class McpConnection {
       } catch (e) {
         if (signal?.aborted) throw new HearthError('aborted', 'the request was cancelled during an MCP tool call');
         const timedOut = /timed out|timeout/i.test((e as Error).message);
+        const flood = live.transport instanceof SandboxStdioTransport ? live.transport.failure : undefined;
         const more = this.detail(live);
         if (this.config.transport === 'stdio') await this.stop();
-        const why = timedOut ? `did not answer within its call timeout (${this.config.callTimeoutMs} ms)`
+        const why = flood ? `was stopped: ${flood}` : timedOut ? `did not answer within its call timeout (${this.config.callTimeoutMs} ms)`
           : live.closed || more ? `crashed or closed the connection${more}` : (e as Error).message;
         this.lastFailure = why;
         throw this.fail(`tool "${name}" ${why}`, e);
