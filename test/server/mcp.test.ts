@@ -26,7 +26,8 @@ import { InProcessRateLimiter } from '../../src/server/middleware/rate-limit.ts'
 import { parseGatewayConfig } from '../../src/provider/gateway/config.ts';
 import { McpHub } from '../../src/provider/mcp/hub.ts';
 import { openSandbox } from '../../src/sandbox/open.ts';
-import { formatMcpList } from '../../src/cli/commands/mcp-list.ts';
+import { formatMcpList, mcpList } from '../../src/cli/commands/mcp-list.ts';
+import { writeFileSync } from 'node:fs';
 import type { NativeRequest } from '../../src/api/native.ts';
 import type { LocalProvider } from '../../src/provider/local-provider.ts';
 
@@ -42,6 +43,9 @@ let hub: McpHub;
 let key: string;
 let workspace: string;
 let outside: string;
+let dir: string;
+/** A stdio entry for the fixture server, with `extra` lines. */
+let stdio: (extra: string) => string;
 /** Every native request the model was given, in order (the provider is real; this only watches its input). */
 const seen: NativeRequest[] = [];
 
@@ -64,11 +68,11 @@ before(async () => {
     await transport.handleRequest(req, res, body ? JSON.parse(body) : undefined);
   });
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
-  const dir = tempDir('hearth-mcp-');
+  dir = tempDir('hearth-mcp-');
   chmodSync(dir, 0o711);
   workspace = folder(dir, 'ws');
   outside = folder(dir, 'outside');
-  const stdio = (extra: string) => `
+  stdio = (extra: string) => `
     command: node
     args: [${join(FIXTURE, 'server.mts')}, stdio]
     env: { MCP_NONCE: \${MCP_NONCE} }
@@ -328,4 +332,34 @@ test('no request field adds or changes a server: server_url, commands and unknow
   }
   assert.equal(JSON.stringify(await hub.list()), before);
   assert.deepEqual(hub.labels, ['main', 'bad', 'net', 'web']);
+});
+
+test('hearth mcp list reads the config file: each server and its tools, and why one could not start', async () => {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, `mcp_servers:\n  main:${stdio('')}\n  broken:\n    command: /usr/bin/false\n    workspace: ${workspace}\n    start_timeout: 5s\n`);
+  process.env.MCP_NONCE = NONCE;
+  let out = '';
+  assert.equal(await mcpList(['--config', file], (t) => { out += t; }), 1);
+  assert.match(out, /^main {2}stdio .*\n {2}lookup {2}Look a key up\n/m);
+  assert.match(out, /^broken {2}stdio {2}\/usr\/bin\/false.*\n {2}error: MCP server "broken": could not start: /m);
+  out = '';
+  await mcpList(['--config', file, '--json'], (t) => { out += t; });
+  const listed = JSON.parse(out) as { name: string; tools?: { name: string }[]; error?: string }[];
+  assert.deepEqual(listed.map((s) => [s.name, (s.tools?.length ?? 0) > 0, s.error !== undefined]), [['main', true, false], ['broken', false, true]]);
+});
+
+test('an idle stdio server is stopped after idle_timeout and started again when next used', async () => {
+  const config = parseGatewayConfig(`mcp_servers:\n  idle:${stdio('\n    idle_timeout: 300ms')}\n`, 'mcp.yaml', { env: { MCP_NONCE: NONCE }, secret: () => undefined });
+  const idleHub = new McpHub(config.mcpServers, () => openSandbox());
+  try {
+    const c = idleHub.server('idle', 'x');
+    assert.equal((await c.call('lookup', { key: 'a' })).text, `value:a:${NONCE}`);
+    assert.equal((await c.call('lookup', { key: 'b' })).text, `value:b:${NONCE}`);
+    assert.equal(c.starts, 1);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal((await c.call('lookup', { key: 'c' })).text, `value:c:${NONCE}`);
+    assert.equal(c.starts, 2);
+  } finally {
+    await idleHub.close();
+  }
 });

@@ -57,7 +57,7 @@ export class McpConnection {
   private detail(live: Live | undefined): string {
     const t = live?.transport;
     if (!(t instanceof SandboxStdioTransport)) return '';
-    const why = t.failure ? `: ${t.failure}` : '';
+    const why = t.failure ? `: ${t.failure}` : t.ended ? ` (it ended with ${t.ended})` : '';
     const err = t.stderr.trim().split('\n').slice(-3).join(' | ');
     return `${why}${err ? ` (stderr: ${err.slice(-400)})` : ''}`;
   }

@@ -15,6 +15,8 @@ export class SandboxStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   /** Why the process ended, where this transport knows (a flood). */
   failure: string | undefined;
+  /** How the process ended (`exit status 3`, `signal SIGKILL`), once it has. */
+  ended: string | undefined;
   private proc: SandboxProcess | undefined;
   private readonly buffer: ReadBuffer;
   private stderrTail = '';
@@ -61,7 +63,8 @@ export class SandboxStdioTransport implements Transport {
     proc.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_KEPT);
     });
-    proc.exited.then(() => {
+    proc.exited.then(({ exitCode, signal }) => {
+      this.ended = exitCode !== null ? `exit status ${exitCode}` : `signal ${signal ?? 'unknown'}`;
       if (this.proc === proc) this.proc = undefined;
       this.buffer.clear();
       this.onclose?.();
