@@ -10,12 +10,20 @@ import type { McpHub } from '../provider/mcp/hub.ts';
 import { DEFAULT_MCP_STEPS, mcpToolSet, startToolLoop, type LoopEvent, type LoopGeneration, type McpStreamEvent } from '../provider/mcp/tool-loop.ts';
 import type { Generation } from '../provider/types.ts';
 
-/** `forbidden` unless the request's key may use MCP server `label` (a server without keys lets every request). */
-export function authorizeMcp(request: FastifyRequest, label: string): void {
+/** Whether the request's key may use MCP server `label` (a server without keys lets every request). */
+export function mayUseMcp(request: FastifyRequest, label: string): boolean {
   const key = request.hearthAuth?.key;
-  if (!key) return;
+  if (!key) return true;
   const scopes = key.scopes as readonly string[];
-  if (scopes.includes('mcp:*') || scopes.includes(`mcp:${label}`)) return;
+  return scopes.includes('mcp:*') || scopes.includes(`mcp:${label}`);
+}
+
+/**
+ * `forbidden` unless the request's key may use MCP server `label`, whether or not it is configured: a key learns
+ * nothing of the servers it may not use.
+ */
+export function authorizeMcp(request: FastifyRequest, label: string): void {
+  if (mayUseMcp(request, label)) return;
   throw new HearthError('forbidden', `this API key may not use the MCP server "${label}" (it needs the scope mcp:${label} or mcp:*)`);
 }
 
@@ -28,8 +36,8 @@ export async function mcpGeneration(hub: McpHub | undefined, request: FastifyReq
   const uses = native.mcp!;
   const param = PARAM(request);
   if (!hub) throw new HearthError('invalid_argument', `no MCP servers are configured on this server (${param}); they are declared under mcp_servers: in the config file`);
-  for (const u of uses) hub.server(u.label, param);
   for (const u of uses) authorizeMcp(request, u.label);
+  for (const u of uses) hub.server(u.label, param, (l) => mayUseMcp(request, l));
   const prompt = native.prompts[0];
   const clientTools = prompt?.kind === 'chat' ? (prompt.tools ?? []).map((t) => t.name) : [];
   const set = await mcpToolSet(hub, uses, clientTools, param, signal);

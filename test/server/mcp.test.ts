@@ -159,6 +159,11 @@ test('responses: a forced call of an mcp tool; its real result is in the mcp_cal
   assert.equal(toolMessageAfter(from).content, call.output);
   assert.equal(body.output.at(-1)!.type, 'message');
   assert.ok(seen.length - from >= 2, 'the model was asked again after the call');
+  // a stored response with an mcp_call continues: the call and its result are the conversation's history
+  const next = seen.length;
+  const again = await post('/v1/responses', { model: MODEL, input: 'And Rome?', max_output_tokens: 4, previous_response_id: (body as unknown as { id: string }).id });
+  assert.equal(again.status, 200, await again.clone().text());
+  assert.equal(toolMessageAfter(next).content, call.output);
   await until(() => mcpRows().some((row) => row.route === 'mcp:main/lookup' && row.status === 200), 2000);
 });
 
@@ -308,6 +313,8 @@ test('a key may use only the servers its scopes name: 403 for another, in every 
       assert.equal(r.status, 403, path);
       assert.match(await r.text(), /may not use the MCP server \\?"main\\?" \(it needs the scope mcp:main or mcp:\*\)/);
     }
+    // a label that is not configured is a 403 too for a key that may not use it: nothing is learnt of the file
+    assert.equal((await post(path, body('secret-server'), webOnly)).status, 403, path);
     assert.equal((await post(path, body('web'), webOnly)).status, 200, path);
   }
   assert.throws(() => store.keys.create({ name: 'x', scopes: ['mcp:bad/label'] }), /unknown scope/);

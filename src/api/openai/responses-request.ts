@@ -506,6 +506,17 @@ export function messagesOfItems(items: readonly ResponseItem[]): ChatMessage[] {
     return m;
   };
   for (const item of items) {
+    // The output items of Hearth's MCP tool loop in a stored response: a call and its result are the assistant's
+    // tool call and a tool message; a tool listing is not part of the conversation.
+    const mcp = item as unknown as { type: string; id: string; name: string; arguments: string; output: string | null; error: string | null };
+    if (mcp.type === 'mcp_list_tools') continue;
+    if (mcp.type === 'mcp_call') {
+      const last = out.at(-1);
+      const turn = last?.role === 'assistant' && reasoning === undefined ? last : assistant('');
+      (turn.toolCalls ??= []).push({ id: mcp.id, type: 'function', function: { name: mcp.name, arguments: mcp.arguments } });
+      out.push({ role: 'tool', toolCallId: mcp.id, name: mcp.name, content: mcp.output ?? `error: ${mcp.error ?? 'no result'}` });
+      continue;
+    }
     if (item.type === 'message') {
       if (item.role === 'assistant') assistant(itemText(item));
       else out.push({ role: item.role === 'developer' ? 'system' : item.role, content: itemText(item) });

@@ -31,11 +31,11 @@ export class McpHub {
     return [...this.connections.keys()];
   }
 
-  /** The server a request names; an unknown label is a 400 that lists the configured ones. */
-  server(label: string, param: string): McpConnection {
+  /** The server a request names; an unknown label is a 400 that lists the configured ones (those `visible`). */
+  server(label: string, param: string, visible: (label: string) => boolean = () => true): McpConnection {
     const c = this.connections.get(label);
     if (!c) {
-      const known = this.labels;
+      const known = this.labels.filter(visible);
       throw new FieldError(param,
         `no MCP server "${label}" is configured (${known.length ? `configured: ${known.join(', ')}` : 'the config file has no mcp_servers'}); servers are declared in the config file only`);
     }
