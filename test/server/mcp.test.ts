@@ -85,6 +85,10 @@ before(async () => {
   web:
     url: http://127.0.0.1:${(web.address() as AddressInfo).port}/mcp
     headers: { X-Test-Token: "\${MCP_NONCE}" }
+  webbad:
+    url: http://127.0.0.1:${(web.address() as AddressInfo).port}/mcp
+    call_timeout: 2s
+    max_output: 100000
 `, 'mcp.yaml', { env: { MCP_NONCE: NONCE }, secret: () => undefined });
   hub = new McpHub(config.mcpServers, () => openSandbox());
   store = openStore(join(dir, 'hearth.db'));
@@ -274,6 +278,21 @@ test('a server that crashes, hangs or floods is contained: a clear tool_error, a
   assert.ok(mcpRows().some((row) => row.route === 'mcp:bad/hang' && row.status === 502));
 });
 
+test('a Streamable HTTP server that floods, breaks the connection or hangs is contained too', { timeout: 30_000 }, async () => {
+  const r = await post('/v1/responses', {
+    model: MODEL, input, max_output_tokens: 120, temperature: 0, parallel_tool_calls: false, tool_choice: 'required',
+    tools: [{ type: 'mcp', server_label: 'webbad', allowed_tools: ['flood'], require_approval: 'never' }],
+  });
+  assert.equal(r.status, 502);
+  assert.match(await r.text(), /MCP server \\"webbad\\": tool \\"flood\\" was stopped: it sent an answer of more than 165536 bytes \(max_output\)/);
+  const webbad = hub.server('webbad', 'x');
+  await assert.rejects(webbad.call('crash', {}), /tool "crash" failed: the server could not be reached or broke the connection/);
+  const t0 = performance.now();
+  await assert.rejects(webbad.call('hang', {}), /tool "hang" did not answer within its call timeout \(2000 ms\)/);
+  assert.ok(performance.now() - t0 < 5000);
+  assert.equal((await webbad.call('lookup', { key: 'fine' })).text, `value:fine:${NONCE}`);
+});
+
 test('the sandbox: no network unless the entry allows it; nothing writable outside the workspace', async () => {
   const got: string[] = [];
   const tcp = createTcpServer((s) => s.on('data', (b) => got.push(b.toString())));
@@ -326,7 +345,7 @@ test('no request field adds or changes a server: server_url, commands and unknow
     ['/v1/responses', { model: MODEL, input, tools: [{ type: 'mcp', server_label: 'evil', server_url: 'http://127.0.0.1:1/mcp', require_approval: 'never' }] }, /tools\[0\]\.server_url: MCP servers are declared in the server's config file/],
     ['/v1/responses', { model: MODEL, input, tools: [{ type: 'mcp', server_label: 'main', headers: { 'X-Test-Token': 'mine' }, require_approval: 'never' }] }, /tools\[0\]\.headers: MCP servers are declared/],
     ['/v1/responses', { model: MODEL, input, tools: [{ type: 'mcp', server_label: 'main' , require_approval: 'always' }] }, /approval requests are not implemented/],
-    ['/v1/responses', { model: MODEL, input, tools: [{ type: 'mcp', server_label: 'nowhere', require_approval: 'never' }] }, /no MCP server \\"nowhere\\" is configured \(configured: main, bad, net, web\)/],
+    ['/v1/responses', { model: MODEL, input, tools: [{ type: 'mcp', server_label: 'nowhere', require_approval: 'never' }] }, /no MCP server \\"nowhere\\" is configured \(configured: main, bad, net, web, webbad\)/],
     ['/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: input }], hearth_mcp: [{ server_label: 'main', command: '/bin/sh', args: ['-c', 'id'] }] }, /hearth_mcp\[0\]\.command: MCP servers are declared in the server's config file only/],
     ['/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: input }], hearth_mcp: [{ server_label: 'main', env: { MCP_NONCE: 'x' } }] }, /hearth_mcp\[0\]\.env/],
     ['/api/chat', { model: MODEL, messages: [{ role: 'user', content: input }], hearth_mcp: [{ server_label: 'web', url: 'http://evil' }] }, /hearth_mcp\[0\]\.url/],
@@ -338,7 +357,7 @@ test('no request field adds or changes a server: server_url, commands and unknow
     assert.match(await r.text(), re);
   }
   assert.equal(JSON.stringify(await hub.list()), before);
-  assert.deepEqual(hub.labels, ['main', 'bad', 'net', 'web']);
+  assert.deepEqual(hub.labels, ['main', 'bad', 'net', 'web', 'webbad']);
 });
 
 test('hearth mcp list reads the config file: each server and its tools, and why one could not start', async () => {

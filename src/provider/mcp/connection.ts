@@ -5,7 +5,7 @@
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { HearthError } from '../../util/errors.ts';
 import type { Sandbox } from '../../sandbox/types.ts';
@@ -46,12 +46,39 @@ export class McpConnection {
 
   private async transport(): Promise<Transport> {
     const c = this.config;
-    if (c.transport === 'http') return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers } });
+    if (c.transport === 'http') {
+      return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers }, fetch: this.cappedFetch(c.maxOutputBytes + 64 * 1024) });
+    }
     if (!this.sandbox) throw new HearthError('sandbox_unavailable', `MCP server "${c.name}" runs on stdio, which needs the sandbox, and this server has none`);
     const sandbox = await this.sandbox();
     return new SandboxStdioTransport(sandbox, {
       command: [c.command, ...c.args], workspace: c.workspace, env: c.env, readOnly: c.readOnly, network: c.network,
     }, c.maxOutputBytes + 64 * 1024);
+  }
+
+  /** Why the last HTTP answer was cut off (more than the cap), until the next call. */
+  private overflow: string | undefined;
+  /** Aborts the HTTP call in progress (its answer overflowed). */
+  private stopCall: AbortController | undefined;
+
+  /** fetch whose answers to a POST (one message's reply) stop with an error past `limit` bytes. */
+  private cappedFetch(limit: number): FetchLike {
+    return async (url, init) => {
+      const res = await fetch(url, init);
+      if (init?.method !== 'POST' || !res.body) return res;
+      let bytes = 0;
+      const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, ctl) => {
+          bytes += chunk.byteLength;
+          if (bytes > limit) {
+            this.overflow = `it sent an answer of more than ${limit} bytes (max_output)`;
+            ctl.error(new Error(this.overflow));
+            this.stopCall?.abort();
+          } else ctl.enqueue(chunk);
+        },
+      }));
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    };
   }
 
   private detail(live: Live | undefined): string {
@@ -157,18 +184,24 @@ export class McpConnection {
       throw e;
     });
     const t0 = performance.now();
+    this.overflow = undefined;
+    const stop = new AbortController();
+    if (this.config.transport === 'http') this.stopCall = stop;
     try {
       let result: CallToolResult;
       try {
-        result = await live.client.callTool({ name, arguments: args }, undefined, { timeout: this.config.callTimeoutMs, signal }) as CallToolResult;
+        result = await live.client.callTool({ name, arguments: args }, undefined, {
+          timeout: this.config.callTimeoutMs, signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+        }) as CallToolResult;
       } catch (e) {
         if (signal?.aborted) throw new HearthError('aborted', 'the request was cancelled during an MCP tool call');
         const timedOut = /timed out|timeout/i.test((e as Error).message);
-        const flood = live.transport instanceof SandboxStdioTransport ? live.transport.failure : undefined;
+        const flood = live.transport instanceof SandboxStdioTransport ? live.transport.failure : this.overflow;
         const more = this.detail(live);
         if (this.config.transport === 'stdio') await this.stop();
         const why = flood ? `was stopped: ${flood}` : timedOut ? `did not answer within its call timeout (${this.config.callTimeoutMs} ms)`
-          : live.closed || more ? `crashed or closed the connection${more}` : (e as Error).message;
+          : live.closed || more ? `crashed or closed the connection${more}`
+          : this.config.transport === 'http' ? `failed: the server could not be reached or broke the connection (${(e as Error).message})` : (e as Error).message;
         this.lastFailure = why;
         throw this.fail(`tool "${name}" ${why}`, e);
       }
