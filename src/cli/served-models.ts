@@ -75,7 +75,7 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /** The gateway of --config FILE (or the default file when it exists); secrets from the environment and hearth secrets. */
-function loadGateway(flag: string | undefined): Gateway | undefined {
+export function loadGateway(flag: string | undefined): Gateway | undefined {
   const path = flag ?? (existsSync(defaultConfigPath()) ? defaultConfigPath() : undefined);
   if (path === undefined) return undefined;
   let database: Database | undefined;

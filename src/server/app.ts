@@ -31,6 +31,7 @@ import { ConversationStore } from '../store/conversations.ts';
 import { Conversations, type ConversationOptions } from './conversations.ts';
 import { conversationsRoutes } from './routes/conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
+import type { McpHub } from '../provider/mcp/hub.ts';
 import { gatewayMetrics } from './middleware/gateway-metrics.ts';
 import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
 import { mcpRoutes } from './routes/mcp.ts';
@@ -83,6 +84,8 @@ export interface AppDeps {
    * here they get metrics and /health. Closed with the app.
    */
   gateway?: Gateway;
+  /** The MCP servers of the config file (mcp_servers:), whose tools requests may name; stopped with the app. */
+  mcp?: McpHub;
   /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
   ui?: UiOptions | false;
 }
@@ -148,6 +151,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
     ...(deps.gateway ? { gateway: deps.gateway } : {}),
+    ...(deps.mcp ? { mcp: deps.mcp } : {}),
   };
   const memory = deps.responses && deps.conversations ? undefined : Database.open(':memory:');
   if (memory) app.addHook('onClose', async () => memory.close());
@@ -172,6 +176,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   app.addHook('onClose', async () => {
     await models.close();
     deps.gateway?.close();
+    await deps.mcp?.close();
   });
   return app;
 }

@@ -38,6 +38,7 @@ export const STATUS: Record<ErrorCode, number> = {
   database_too_new: 500,
   not_implemented: 501,
   upstream_error: 502,
+  tool_error: 502,
   internal: 500,
 };
 

@@ -127,12 +127,14 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
  * from the allowed hosts (the Hub and Ollama's registry by default; test/library/pull.test.ts shows a request naming
  * another host is refused before anything is fetched). The gateway connects only to the base_url of a provider in the
  * operator's config file, plus a fixed path per dialect: no request field names a URL or a header
- * (test/server/gateway.test.ts, 'no request field reaches the upstream URL or headers').
+ * (test/server/gateway.test.ts, 'no request field reaches the upstream URL or headers'). MCP servers are the config
+ * file's too: a request names one by its label (test/server/mcp.test.ts, 'no request field adds or changes a server').
  */
 const MAY_CONNECT: Record<string, string> = {
   [join('src', 'library', 'pull.ts')]: 'model pulls (POST /api/pull, hearth pull), from allowed hosts only',
   [join('src', 'library', 'registry.ts')]: "the puller's manifests and small layers from Ollama's registry (an allowed host)",
   [join('src', 'provider', 'gateway', 'transport.ts')]: "the gateway's upstream providers, at the base_url of the config file only",
+  [join('src', 'provider', 'mcp', 'connection.ts')]: "MCP servers of the config file: a Streamable HTTP server's url (no request field names one), a stdio server over its pipes",
   [join('src', 'provider', 'image-fetch.ts')]: 'image URLs of requests, only with serve --allow-image-urls, never to loopback, private or link-local addresses',
   // a command, never loaded by the server: it is the client of one
   [join('src', 'cli', 'commands', 'ps.ts')]: 'hearth ps / hearth stop asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps and an unload',

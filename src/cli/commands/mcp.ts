@@ -8,6 +8,7 @@
 
 import { Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { mcpList } from './mcp-list.ts';
 import { parse } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import { Database, databasePath } from '../../store/database.ts';
@@ -47,15 +48,6 @@ function stderrLog(level: Level) {
 function callLine(rec: ToolCallRecord): string {
   const tokens = rec.promptTokens === undefined ? '' : ` ${rec.promptTokens}+${rec.completionTokens ?? 0} tokens`;
   return `${rec.tool}${rec.model ? ` ${rec.model}` : ''}${tokens}${rec.error ? `: ${rec.error.code}: ${rec.error.message}` : ''}`;
-}
-
-async function listServers(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('Usage: hearth mcp list [--config FILE] [--json]\n\nLists the MCP servers configured under mcp_servers: in the config file, and their tools.\n');
-    return 0;
-  }
-  process.stderr.write('hearth mcp list: lists the MCP servers configured under mcp_servers: and their tools; this build does not start MCP servers yet\n');
-  return 1;
 }
 
 async function serve(argv: string[]): Promise<number> {
@@ -118,7 +110,7 @@ export const command: Command = {
   summary: 'serve Hearth\'s models and knowledge base to MCP hosts over stdio',
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (sub === 'list') return listServers(rest);
+    if (sub === 'list') return mcpList(rest);
     return serve(sub === 'serve' ? rest : argv);
   },
 };

@@ -12,6 +12,8 @@ import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
 import { Library } from '../../library/library.ts';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, servedModels } from '../served-models.ts';
+import { McpHub } from '../../provider/mcp/hub.ts';
+import { openSandbox } from '../../sandbox/open.ts';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth serve [MODEL ...] [options]
@@ -105,9 +107,12 @@ export const command: Command = {
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
+    // MCP servers of the config file: stdio ones start in the sandbox when first used.
+    const mcp = gateway?.mcpServers.size ? new McpHub(gateway.mcpServers, () => openSandbox()) : undefined;
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
+      ...(mcp ? { mcp } : {}),
       logger: { level },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       connections: {
