@@ -33,6 +33,9 @@ import { conversationsRoutes } from './routes/conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
 import { gatewayMetrics } from './middleware/gateway-metrics.ts';
 import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
+import { BatchStore } from '../store/batches.ts';
+import { AnalysisService, BatchRunner } from './analysis.ts';
+import { analyzeRoutes } from './routes/analyze.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -82,6 +85,13 @@ export interface AppDeps {
    * here they get metrics and /health. Closed with the app.
    */
   gateway?: Gateway;
+  /**
+   * Where image-analysis batches are kept (POST /api/v1/batch): jobs the store holds as running are resumed when
+   * the app is ready. Default: an in-memory database, gone when the app closes.
+   */
+  batches?: BatchStore;
+  /** The analysis service's default model (default: the one model served, when there is one) and pixel limit. */
+  analysis?: { defaultModel?: string; maxPixels?: number };
   /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
   ui?: UiOptions | false;
 }
@@ -148,8 +158,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
     ...(deps.gateway ? { gateway: deps.gateway } : {}),
   };
-  const memory = deps.responses && deps.conversations ? undefined : Database.open(':memory:');
-  if (memory) app.addHook('onClose', async () => memory.close());
+  const memory = deps.responses && deps.conversations && deps.batches ? undefined : Database.open(':memory:');
   const responses = deps.responses ?? new ResponseStore(memory!);
   ctx.conversations = new Conversations(deps.conversations ?? new ConversationStore(memory!), models, deps.conversation);
   openaiRoutes(app, ctx);
@@ -166,10 +175,25 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
+  const analysis = new AnalysisService({ models, newId: ctx.newId, ...deps.analysis });
+  const batches = deps.batches ?? new BatchStore(memory!);
+  const usage = deps.security?.usage;
+  const runner = new BatchRunner({
+    store: batches, service: analysis, newId: ctx.newId,
+    ...(usage ? { audit: (e) => usage.record(e) } : {}),
+    onError: (id, err) => app.log.error({ batch: id, err: err.message }, 'batch stopped'),
+  });
+  analyzeRoutes(app, models, analysis, runner, batches, { bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  app.addHook('onReady', async () => {
+    const resumed = runner.resume();
+    if (resumed) app.log.info({ batches: resumed }, 'resuming analysis batches left running');
+  });
   if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => {
+    await runner.close();
     await models.close();
     deps.gateway?.close();
+    memory?.close();
   });
   return app;
 }

@@ -232,6 +232,7 @@ export const command: Command = {
       knowledge,
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       ...(sec.conversations ? { conversations: sec.conversations } : {}),
+      ...(sec.batches ? { batches: sec.batches } : {}),
       ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
       pull: {
         allowedHosts: list(v['pull-allow']),
