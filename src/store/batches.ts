@@ -110,7 +110,7 @@ export class BatchStore {
       this.s.insert.run(b.id, b.keyId ?? null, b.model, b.prompt ?? null, JSON.stringify(b.options), b.concurrency, b.items.length, at);
       b.items.forEach((it, seq) => this.s.insertItem.run(b.id, seq, it.image, it.prompt ?? null));
     });
-    return this.get(b.id)!;
+    return this.get(b.id, null)!;
   }
 
   /** The job, when it exists and `keyId` may see it (undefined keyId: a caller without a key, or the server itself). */
