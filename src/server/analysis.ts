@@ -12,7 +12,9 @@ import type { Provider } from '../provider/types.ts';
 import type { Batch, BatchStore } from '../store/batches.ts';
 import type { UsageEntry } from '../store/usage.ts';
 import { capabilityError } from './respond.ts';
-import { errorInfo } from './errors.ts';
+import { errorInfo, RETRYABLE } from './errors.ts';
+
+const DEFAULT_RETRY_MS = 5 * 60_000;
 
 export interface AnalysisOptions {
   models: ModelManager;
@@ -124,6 +126,8 @@ export interface BatchRunnerOptions {
   newId: (prefix: string) => string;
   /** One usage row per item run (the route of the batch, its key, the item's tokens). */
   audit?: (e: UsageEntry) => void;
+  /** How long an item is retried while its model is loading or its queue is full (default 5 minutes). */
+  retryMs?: number;
   /** A job that stopped on an error of its own (the store failing), for the log. */
   onError?: (id: string, e: Error) => void;
   now?: () => number;
@@ -186,6 +190,22 @@ export class BatchRunner {
     await Promise.all(jobs.map((j) => j.done));
   }
 
+  /**
+   * Runs fn again while it fails with a retryable error (the model still loading, its queue full), waiting a little
+   * longer each time, for at most `retryMs`; then its error stands.
+   */
+  private async retrying<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const t0 = Date.now();
+    for (let wait = 50; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!RETRYABLE.has(errorInfo(e).code) || signal.aborted || Date.now() - t0 + wait > (this.o.retryMs ?? DEFAULT_RETRY_MS)) throw e;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
   private start(id: string): void {
     if (this.jobs.has(id) || this.closed) return;
     const batch = this.o.store.get(id, null);
@@ -203,7 +223,7 @@ export class BatchRunner {
         let status = 200;
         let origin: AnalysisRun['origin'];
         try {
-          const run = await this.o.service.analyze({ image: item.image, prompt: item.prompt ?? batch.prompt, model: batch.model, ...options }, ac.signal);
+          const run = await this.retrying(() => this.o.service.analyze({ image: item.image, prompt: item.prompt ?? batch.prompt, model: batch.model, ...options }, ac.signal), ac.signal);
           origin = run.origin;
           tokens = { prompt: run.analysis.inputTokens, completion: run.analysis.outputTokens };
           this.o.store.complete(id, item.seq, run.analysis);
