@@ -7,8 +7,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,4 +183,28 @@ test('remote routes (a second hearth as type hearth, ollama and anthropic) give 
   const models = (await call('GET', '/api/v1/models')).json.models as { id: string; provider: string }[];
   assert.ok(models.some((m) => m.id === MODEL && m.provider === 'local'), JSON.stringify(models));
   assert.ok(models.some((m) => m.id === `up-hearth/${MODEL}` && m.provider === 'up-hearth'), JSON.stringify(models));
+});
+
+test('hearth analyze: one image, and several as a batch with progress, against the running server', async () => {
+  const files = await Promise.all([0, 1, 2].map(async (i) => {
+    const f = join(dir, `img-${i}.png`);
+    writeFileSync(f, await picture(40 + i, 32, 50 + i));
+    return f;
+  }));
+  const env = { ...process.env, HEARTH_HOST: base };
+  const hearth = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), 'analyze', ...args], { env, encoding: 'utf8' });
+  const want = await Promise.all(files.map(async (f) => (await call('POST', '/api/v1/analyze', { image: readFileSync(f).toString('base64'), prompt: PROMPT, max_tokens: 6, temperature: 0 })).json));
+  const many = hearth(...files, '--prompt', PROMPT, '--max-tokens', '6', '--temperature', '0', '--json', '--concurrency', '2');
+  assert.equal(many.status, 0, many.stderr);
+  const got = JSON.parse(many.stdout) as { file: string; analysis: string; image: { width: number } }[];
+  assert.deepEqual(got.map((r) => r.file), files);
+  assert.deepEqual(got.map((r) => r.analysis), want.map((w) => w.analysis));
+  assert.deepEqual(got.map((r) => r.image.width), [40, 41, 42]);
+  assert.match(many.stderr, /\[#{30}\] 3\/3\n$/);
+  const one = hearth(files[0]!, '--prompt', PROMPT, '--max-tokens', '6', '--temperature', '0');
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(one.stdout, `${String(want[0]!.analysis)}\n`);
+  const bad = hearth(join(dir, 'config.yaml'));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /hearth analyze: .*not an image/);
 });
