@@ -119,7 +119,7 @@ const MAY_CONNECT: Record<string, string> = {
   [join('src', 'provider', 'gateway', 'transport.ts')]: "the gateway's upstream providers, at the base_url of the config file only",
   [join('src', 'provider', 'image-fetch.ts')]: 'image URLs of requests, only with serve --allow-image-urls, never to loopback, private or link-local addresses',
   // a command, never loaded by the server: it is the client of one
-  [join('src', 'cli', 'commands', 'ps.ts')]: 'hearth ps / hearth stop asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps and an unload',
+  [join('src', 'cli', 'server-client.ts')]: 'hearth ps / stop / analyze asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps, an unload, an analysis',
 };
 
 test('no module the server loads opens outgoing connections, except the providers and the model puller', () => {
