@@ -11,6 +11,7 @@ import type { ModelManager } from '../provider/model-manager.ts';
 import type { Provider } from '../provider/types.ts';
 import type { Batch, BatchStore } from '../store/batches.ts';
 import type { UsageEntry } from '../store/usage.ts';
+import { mmprojBeside } from '../library/mmproj.ts';
 import { capabilityError } from './respond.ts';
 import { errorInfo, RETRYABLE } from './errors.ts';
 
@@ -57,8 +58,8 @@ export class AnalysisService {
   }
 
   /**
-   * Vision models: loaded local models whose card says vision (a library model's encoder is known once it is
-   * loaded), and every model of the gateway's providers (whether the upstream model reads images is the upstream's
+   * Vision models: loaded local models whose card says vision, local models not loaded with an encoder beside their
+   * file (NAME.mmproj.gguf, library/mmproj.ts), and every model of the gateway's providers (whether the upstream model reads images is the upstream's
    * to say).
    */
   visionModels(): VisionModel[] {
@@ -69,7 +70,8 @@ export class AnalysisService {
         out.push({ id: m.name, provider: m.upstream.route[0]?.provider ?? 'gateway', loaded: true });
         continue;
       }
-      if (loaded.get(m.name)?.card?.capabilities.vision) out.push({ id: m.name, provider: 'local', loaded: true });
+      const card = loaded.get(m.name)?.card;
+      if (card ? card.capabilities.vision : m.path && mmprojBeside(m.path)) out.push({ id: m.name, provider: 'local', loaded: card !== undefined });
     }
     return out;
   }

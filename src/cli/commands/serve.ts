@@ -79,7 +79,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           connections one client address may hold at once (default ${DEFAULT_CONNECTION_LIMITS.perAddress}; 0 = no limit)
       --log-level L       fatal, error, warn, info (default), debug, silent
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
-      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
+      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images (without it, a model
+                          with NAME.mmproj.gguf beside it, as hearth pull writes it, loads that one)
       --allow-image-urls  fetch http(s) image URLs of requests (never loopback, private or link-local addresses)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
