@@ -236,6 +236,10 @@ test('401 without a key, 403 without the inference scope, and a batch is only it
   // a key limited to other models cannot reach this one, in JSON or in a form
   const limited = store.keys.create({ name: 'limited', scopes: ['inference'], models: ['other-model'] }).secret;
   assert.equal((await call('POST', '/api/v1/analyze', { ...body, model: MODEL }, auth(limited))).status, 403);
+  assert.equal((await call('POST', '/api/v1/analyze', body, auth(limited))).status, 403, 'the default model is held to the list too');
+  assert.equal((await call('POST', '/api/v1/batch', { items: [{ image: body.image }] }, auth(limited))).status, 403);
+  const allowed = store.keys.create({ name: 'allowed', scopes: ['inference'], models: [MODEL] }).secret;
+  assert.equal((await call('POST', '/api/v1/analyze', body, auth(allowed))).status, 200);
   const form = new FormData();
   form.set('image', new Blob([new Uint8Array(png)]), 'p.png');
   form.set('model', MODEL);

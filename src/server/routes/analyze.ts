@@ -9,7 +9,6 @@ import type { Batch, BatchItem, BatchStore } from '../../store/batches.ts';
 import type { AnalysisService, BatchRunner } from '../analysis.ts';
 import { clientSignal } from '../respond.ts';
 import { checkModel } from '../middleware/auth.ts';
-import { FieldError } from '../../api/validate.ts';
 import type { ModelManager } from '../../provider/model-manager.ts';
 
 const ownerOf = (request: FastifyRequest): string | undefined => request.hearthAuth?.key?.id;
@@ -36,6 +35,11 @@ export interface AnalyzeRouteOptions {
 }
 
 export function analyzeRoutes(app: FastifyInstance, models: ModelManager, service: AnalysisService, runner: BatchRunner, store: BatchStore, o: AnalyzeRouteOptions = {}): void {
+  // a key with a model allow-list is held to it when the request leaves the model to the server's default
+  const allowDefault = (request: FastifyRequest, model: string | undefined) => {
+    const key = request.hearthAuth?.key;
+    if (key?.models && model === undefined) checkModel(key, service.modelName(undefined), (n) => models.canonical(n));
+  };
   app.register(async (scope) => {
     // multipart for this route only: every other route keeps the JSON body parser
     scope.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}) }, (_req, buf, done) => done(null, buf));
@@ -56,8 +60,7 @@ export function analyzeRoutes(app: FastifyInstance, models: ModelManager, servic
         if (auth?.key?.models && typeof model === 'string') checkModel(auth.key, model, (n) => models.canonical(n));
       }
       const req = readAnalyzeRequest(body);
-      // a key with a model allow-list names its model: the default would go around the list
-      if (request.hearthAuth?.key?.models && req.model === undefined) throw new FieldError('model', 'name the model: this API key may use only some models');
+      allowDefault(request, req.model);
       const run = await service.analyze(req, clientSignal(reply));
       request.hearth.model = run.analysis.model;
       request.hearth.promptTokens = run.analysis.inputTokens;
@@ -72,7 +75,7 @@ export function analyzeRoutes(app: FastifyInstance, models: ModelManager, servic
 
   app.post('/api/v1/batch', async (request, reply) => {
     const req = readBatchRequest(request.body);
-    if (request.hearthAuth?.key?.models && req.model === undefined) throw new FieldError('model', 'name the model: this API key may use only some models');
+    allowDefault(request, req.model);
     const b = runner.create(req, ownerOf(request));
     request.hearth.model = b.model;
     return reply.code(202).send({ id: b.id, status: b.status, total: b.total });
