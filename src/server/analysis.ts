@@ -12,6 +12,8 @@ import type { Provider } from '../provider/types.ts';
 import type { Batch, BatchStore } from '../store/batches.ts';
 import type { UsageEntry } from '../store/usage.ts';
 import { mmprojBeside } from '../library/mmproj.ts';
+import type { ApiKey } from '../store/keys.ts';
+import type { RateLimiter } from './middleware/rate-limit.ts';
 import { capabilityError } from './respond.ts';
 import { errorInfo, RETRYABLE } from './errors.ts';
 
@@ -128,6 +130,12 @@ export interface BatchRunnerOptions {
   newId: (prefix: string) => string;
   /** One usage row per item run (the route of the batch, its key, the item's tokens). */
   audit?: (e: UsageEntry) => void;
+  /**
+   * Each item as a request of the batch's key: the key must still be valid (revoked or expired, the item fails
+   * `unauthorized`), and the key's rate limits (requests, tokens, concurrency) admit it as any request.
+   */
+  keys?: { get(id: string): ApiKey | undefined };
+  limiter?: RateLimiter;
   /** How long an item is retried while its model is loading or its queue is full (default 5 minutes). */
   retryMs?: number;
   /** A job that stopped on an error of its own (the store failing), for the log. */
@@ -208,6 +216,29 @@ export class BatchRunner {
     }
   }
 
+  /**
+   * The batch's key, checked and admitted by its rate limits (waiting while it is over them); undefined when the
+   * batch has no key or the key has no limits. A key revoked or expired since is `unauthorized`.
+   */
+  private async admit(keyId: string | undefined, signal: AbortSignal): Promise<{ key: ApiKey } | undefined> {
+    if (keyId === undefined || !this.o.keys) return undefined;
+    for (;;) {
+      const key = this.o.keys.get(keyId);
+      const now = this.o.now?.() ?? Date.now();
+      if (!key || key.revokedAt !== undefined || (key.expiresAt !== undefined && key.expiresAt <= now)) {
+        throw new HearthError('unauthorized', 'the API key that created this batch has been revoked or has expired');
+      }
+      if (!this.o.limiter || (key.rpm === undefined && key.tpm === undefined && key.concurrency === undefined)) return undefined;
+      const a = await this.o.limiter.admit(key.id, key);
+      if (a.ok) return { key };
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, a.retryAfterMs);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (signal.aborted) throw new HearthError('aborted', 'the batch was stopped');
+    }
+  }
+
   private start(id: string): void {
     if (this.jobs.has(id) || this.closed) return;
     const batch = this.o.store.get(id, null);
@@ -218,13 +249,27 @@ export class BatchRunner {
     const options = optionsFromStored(batch.options);
     const worker = async () => {
       while (!ac.signal.aborted) {
+        if (this.o.store.get(id, null)?.counts.pending === 0) return;
+        // admitted as a request of the batch's key before the item is taken, so an item waits unclaimed
+        let admitted: { key: ApiKey } | undefined;
+        let refused: Error | undefined;
+        try {
+          admitted = await this.admit(batch.keyId, ac.signal);
+        } catch (e) {
+          if (ac.signal.aborted) return;
+          refused = e as Error;
+        }
         const item = this.o.store.claim(id);
-        if (!item) return;
+        if (!item) {
+          if (admitted) await this.o.limiter!.release(admitted.key.id, admitted.key, 0);
+          return;
+        }
         const t0 = this.o.now?.() ?? Date.now();
         let tokens: { prompt?: number; completion?: number } = {};
         let status = 200;
         let origin: AnalysisRun['origin'];
         try {
+          if (refused) throw refused;
           const run = await this.retrying(() => this.o.service.analyze({ image: item.image, prompt: item.prompt ?? batch.prompt, model: batch.model, ...options }, ac.signal), ac.signal);
           origin = run.origin;
           tokens = { prompt: run.analysis.inputTokens, completion: run.analysis.outputTokens };
@@ -240,6 +285,7 @@ export class BatchRunner {
             this.o.store.fail(id, item.seq, { code: info.code, message: info.message });
           }
         }
+        if (admitted) await this.o.limiter!.release(admitted.key.id, admitted.key, (tokens.prompt ?? 0) + (tokens.completion ?? 0));
         this.o.audit?.({
           at: this.o.now?.() ?? Date.now(), keyId: batch.keyId, requestId: `${id}/${item.seq}`, method: 'POST', route: '/api/v1/batch',
           model: batch.model, promptTokens: tokens.prompt, completionTokens: tokens.completion, status, durationMs: (this.o.now?.() ?? Date.now()) - t0,

@@ -13,6 +13,7 @@ import { redactingLogger } from './middleware/redact.ts';
 import { applyConnectionLimits, resolveConnectionLimits, type ConnectionLimits } from './connection-limits.ts';
 import { ignoredFieldsPlugin } from './middleware/ignored-fields.ts';
 import { security, type SecurityOptions } from './middleware/security.ts';
+import { InProcessRateLimiter } from './middleware/rate-limit.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { ollamaRoutes } from './routes/ollama.ts';
@@ -138,7 +139,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
   requestLog(metrics)(app);
   ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
   if (deps.ui !== false) uiRedirect(app);
-  security(deps.security ?? {}, models)(app);
+  // one limiter for requests and for the items of batches, which run as requests of the key that made them
+  const limiter = deps.security?.limiter ?? new InProcessRateLimiter();
+  security({ ...deps.security, limiter }, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -179,11 +182,12 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const batches = deps.batches ?? new BatchStore(memory!);
   const usage = deps.security?.usage;
   const runner = new BatchRunner({
-    store: batches, service: analysis, newId: ctx.newId,
+    store: batches, service: analysis, newId: ctx.newId, limiter,
+    ...(deps.security?.keys ? { keys: deps.security.keys } : {}),
     ...(usage ? { audit: (e) => usage.record(e) } : {}),
     onError: (id, err) => app.log.error({ batch: id, err: err.message }, 'batch stopped'),
   });
-  analyzeRoutes(app, models, analysis, runner, batches, { bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
+  analyzeRoutes(app, models, analysis, runner, batches, { bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT, limiter });
   app.addHook('onReady', async () => {
     const resumed = runner.resume();
     if (resumed) app.log.info({ batches: resumed }, 'resuming analysis batches left running');

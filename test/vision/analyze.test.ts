@@ -12,6 +12,7 @@ import { syntheticModelPath } from '../fixtures/synthetic-model.ts';
 import { syntheticMmprojPath } from '../fixtures/synthetic-mmproj.ts';
 import { pngHeaderOnly } from '../fixtures/png.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
+import { InProcessRateLimiter } from '../../src/server/middleware/rate-limit.ts';
 
 const LM = { nEmbd: 128, nLayer: 2, nHead: 4, nHeadKv: 4, nFF: 256 } as const;
 const MODEL = 'llava-test';
@@ -48,7 +49,8 @@ before(async () => {
   key = store.keys.create({ name: 'analyst', scopes: ['inference'] }).secret;
   srv = await startServer({
     path: syntheticModelPath(LM), alias: MODEL, mmproj: syntheticMmprojPath({ nEmbdOut: LM.nEmbd }), parallel: 4, nCtx: 256,
-    app: { security: { keys: store.keys, usage: store.usage }, batches: store.batches },
+    // a 1 s rate window, so that the per-minute limits of the keys below act within the test
+    app: { security: { keys: store.keys, usage: store.usage, limiter: new InProcessRateLimiter({ windowMs: 1000 }) }, batches: store.batches },
   });
 });
 after(async () => {
@@ -245,4 +247,39 @@ test('401 without a key, 403 without the inference scope, and a batch is only it
   form.set('model', MODEL);
   const m = await fetch(`${srv.base}/api/v1/analyze`, { method: 'POST', headers: auth(limited), body: form });
   assert.equal(m.status, 403);
+});
+
+test('batch items run as requests of their key: its concurrency and request limits hold, and a revoked key stops the rest', async () => {
+  const spans = (id: string) => store.database.db.prepare('SELECT started_at, finished_at, status FROM batch_items WHERE batch_id = ? ORDER BY seq').all(id) as { started_at: number; finished_at: number; status: string }[];
+  const overlap = (xs: { started_at: number; finished_at: number }[]) => Math.max(...xs.map((x) => xs.filter((o) => o.started_at <= x.started_at && o.finished_at > x.started_at).length));
+  const images = await Promise.all(Array.from({ length: 6 }, (_, i) => picture(32, 32, 200 + i)));
+  const items = images.map((img) => ({ image: img.toString('base64') }));
+  const one = store.keys.create({ name: 'one-at-a-time', scopes: ['inference'], concurrency: 1 }).secret;
+  const a = await call('POST', '/api/v1/batch', { items, concurrency: 4, max_tokens: 3, temperature: 0 }, auth(one));
+  assert.equal(a.status, 202, a.text);
+  assert.equal((await call('GET', `/api/v1/batch/${String(a.json.id)}?wait=true`, undefined, auth(one))).json.status, 'completed');
+  const sa = spans(String(a.json.id));
+  assert.ok(sa.every((x) => x.status === 'completed'));
+  assert.equal(overlap(sa), 1, 'the key allows one request at a time');
+
+  const slow = store.keys.create({ name: 'two-a-window', scopes: ['inference'], rpm: 2 }).secret;
+  const t0 = Date.now();
+  const b = await call('POST', '/api/v1/batch', { items: items.slice(0, 5), concurrency: 4, max_tokens: 2, temperature: 0 }, auth(slow));
+  assert.equal(b.status, 202, b.text);
+  // (reading the batch would be a request of the key too: its state is read from the store here)
+  for (let t = 0; t < 1000 && store.batches.get(String(b.json.id), null)!.status === 'running'; t++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(store.batches.get(String(b.json.id), null)!.counts.completed, 5);
+  // the POST took one of the 2 requests of its window; the 5 items need at least two more windows
+  assert.ok(Date.now() - t0 >= 1900, `5 items at 2 requests a second took ${Date.now() - t0} ms`);
+
+  const revoked = store.keys.create({ name: 'revoked-later', scopes: ['inference'], concurrency: 1 });
+  const c = await call('POST', '/api/v1/batch', { items: [...items, ...items], concurrency: 1, max_tokens: 6, temperature: 0 }, auth(revoked.secret));
+  assert.equal(c.status, 202, c.text);
+  for (let t = 0; t < 400 && spans(String(c.json.id)).every((x) => x.status !== 'completed'); t++) await new Promise((r) => setTimeout(r, 10));
+  store.keys.revoke(revoked.key.id);
+  for (let t = 0; t < 400 && store.batches.get(String(c.json.id), null)!.status === 'running'; t++) await new Promise((r) => setTimeout(r, 10));
+  const after = store.batches.items(String(c.json.id));
+  assert.ok(after.some((x) => x.status === 'completed'));
+  const failed = after.filter((x) => x.status === 'failed');
+  assert.ok(failed.length > 0 && failed.every((x) => x.error?.code === 'unauthorized'), JSON.stringify(after.map((x) => x.status)));
 });

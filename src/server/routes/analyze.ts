@@ -10,6 +10,7 @@ import type { AnalysisService, BatchRunner } from '../analysis.ts';
 import { clientSignal } from '../respond.ts';
 import { checkModel } from '../middleware/auth.ts';
 import type { ModelManager } from '../../provider/model-manager.ts';
+import type { RateLimiter } from '../middleware/rate-limit.ts';
 
 const ownerOf = (request: FastifyRequest): string | undefined => request.hearthAuth?.key?.id;
 
@@ -32,6 +33,8 @@ function batchJson(b: Batch, items?: BatchItem[]): Record<string, unknown> {
 export interface AnalyzeRouteOptions {
   /** Largest multipart body (default: the app's body limit). */
   bodyLimit?: number;
+  /** The rate limiter of the security layer (a ?wait=true request gives its concurrency slot back while it waits). */
+  limiter?: RateLimiter;
 }
 
 export function analyzeRoutes(app: FastifyInstance, models: ModelManager, service: AnalysisService, runner: BatchRunner, store: BatchStore, o: AnalyzeRouteOptions = {}): void {
@@ -89,7 +92,15 @@ export function analyzeRoutes(app: FastifyInstance, models: ModelManager, servic
       if (!b) throw new HearthError('not_found', `no batch ${id}`);
       return b;
     };
-    if (find().status === 'running' && (wait === 'true' || wait === '1')) await runner.wait(id, clientSignal(reply));
+    if (find().status === 'running' && (wait === 'true' || wait === '1')) {
+      // a request waiting on a batch holds none of its key's concurrency: the batch's items need it
+      const auth = request.hearthAuth;
+      if (auth?.admitted && auth.key && o.limiter) {
+        auth.admitted = false;
+        await o.limiter.release(auth.key.id, auth.key, 0);
+      }
+      await runner.wait(id, clientSignal(reply));
+    }
     return batchJson(find(), store.items(id));
   });
 
