@@ -78,6 +78,22 @@ export class AnalysisService {
     return out;
   }
 
+  /**
+   * The model a batch names, checked before any item is queued: unknown is a 404 about `model`, and a loaded model
+   * without vision a 400 (one not loaded yet is checked by its first item).
+   */
+  checkModel(name: string): void {
+    const provider = this.o.models.provider(name);
+    if (provider) {
+      if (!provider.card.capabilities.vision) throw capabilityError(provider, 'vision');
+      return;
+    }
+    if (!this.o.models.source.get(name)) {
+      const names = this.visionModels().map((m) => m.id);
+      throw new FieldError('model', `model "${name}" not found${names.length ? `; vision models: ${names.join(', ')}` : ''}`, 'not_found');
+    }
+  }
+
   /** Brings the gateway's upstream model lists up to date (before visionModels). */
   async refresh(): Promise<void> {
     await this.o.models.source.refresh?.();
@@ -162,6 +178,7 @@ export class BatchRunner {
   /** Stores a new job and starts it. */
   create(req: BatchRequest, keyId: string | undefined): Batch {
     const model = this.o.service.modelName(req.model);
+    this.o.service.checkModel(model);
     const batch = this.o.store.create({
       id: this.o.newId('batch_'), ...(keyId !== undefined ? { keyId } : {}), model, ...(req.prompt !== undefined ? { prompt: req.prompt } : {}),
       options: storedOptions(req), concurrency: req.concurrency, items: req.items,

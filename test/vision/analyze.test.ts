@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { startServer, type TestServer } from '../server/harness.ts';
+import { startServer, chatTemplateModelPath, type TestServer } from '../server/harness.ts';
 import { syntheticModelPath } from '../fixtures/synthetic-model.ts';
 import { syntheticMmprojPath } from '../fixtures/synthetic-mmproj.ts';
 import { pngHeaderOnly } from '../fixtures/png.ts';
@@ -207,6 +207,9 @@ test('GET /api/v1/models lists the vision model; bad images and bodies are 400s 
   }
   const b = await call('POST', '/api/v1/batch', { items: [{ image: '***' }] });
   assert.equal(b.status, 400, b.text);
+  const unknown = await call('POST', '/api/v1/batch', { items: [{ image: png.toString('base64') }], model: 'nope' });
+  assert.equal(unknown.status, 404, unknown.text);
+  assert.match(unknown.text, /model \\"nope\\" not found; vision models: llava-test/);
   // a 100 MB body is refused before it is read whole, as JSON and as a form
   const huge = new Uint8Array(100 << 20);
   const form = new FormData();
@@ -282,4 +285,24 @@ test('batch items run as requests of their key: its concurrency and request limi
   assert.ok(after.some((x) => x.status === 'completed'));
   const failed = after.filter((x) => x.status === 'failed');
   assert.ok(failed.length > 0 && failed.every((x) => x.error?.code === 'unauthorized'), JSON.stringify(after.map((x) => x.status)));
+});
+
+test('a text-only model is a 400 naming it, for one image and for a batch', async () => {
+  const text = await startServer({ path: chatTemplateModelPath(), alias: 'stories', parallel: 1 });
+  try {
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`${text.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, text: await r.text() };
+    };
+    const one = await post('/api/v1/analyze', { image: png.toString('base64') });
+    assert.equal(one.status, 400, one.text);
+    assert.match(one.text, /model \\"stories\\" cannot read images/);
+    const many = await post('/api/v1/batch', { items: [{ image: png.toString('base64') }], model: 'stories' });
+    assert.equal(many.status, 400, many.text);
+    assert.match(many.text, /cannot read images/);
+    const listed = (await (await fetch(`${text.base}/api/v1/models`)).json()) as { models: unknown[] };
+    assert.deepEqual(listed.models, []);
+  } finally {
+    await text.close();
+  }
 });
