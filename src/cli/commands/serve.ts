@@ -86,6 +86,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
                           (/v1/vector_stores; hearth kb create --model)
+      --analyze-model M   the vision model of /api/v1/analyze and /api/v1/batch requests that name none (default:
+                          the one MODEL, when there is one)
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
@@ -161,7 +163,7 @@ export const command: Command = {
       'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
       'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
-      strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
+      strict: { type: 'boolean' }, 'summary-model': { type: 'string' }, 'analyze-model': { type: 'string' },
       'embedding-model': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
@@ -234,6 +236,7 @@ export const command: Command = {
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       ...(sec.conversations ? { conversations: sec.conversations } : {}),
       ...(sec.batches ? { batches: sec.batches } : {}),
+      ...(v['analyze-model'] !== undefined ? { analysis: { defaultModel: v['analyze-model'] } } : {}),
       ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
       pull: {
         allowedHosts: list(v['pull-allow']),
