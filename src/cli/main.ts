@@ -30,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rm: async () => (await import('./commands/rm.ts')).command,
   cp: async () => (await import('./commands/cp.ts')).command,
   create: async () => (await import('./commands/create.ts')).command,
+  analyze: async () => (await import('./commands/analyze.ts')).command,
   ps: async () => (await import('./commands/ps.ts')).ps,
   stop: async () => (await import('./commands/ps.ts')).stop,
   exec: async () => (await import('./commands/exec.ts')).command,
@@ -61,6 +62,7 @@ Commands:
   mcp list                                                       the MCP servers configured under mcp_servers: and their tools
   ps [--json]                                                    the models a running server has loaded, and until when
   stop NAME                                                      unload a model from a running server
+  analyze IMAGE… [--prompt P] [--model M] [--json]               analyse images with a running server's vision model
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
   kb create NAME --model M | kb add NAME PATH… | kb search NAME "QUERY" [--json] | kb ls | kb rm NAME  the knowledge base

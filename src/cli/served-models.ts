@@ -47,7 +47,8 @@ export const MODEL_FLAGS_HELP = `      --config FILE       the gateway's configu
       --alias NAME        the name clients use for the one MODEL (default: the file name without .gguf)
       --timeout S         fail a request still running after S seconds (default 600; 0 = no limit)
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
-      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
+      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images (without it, a model
+                          with NAME.mmproj.gguf beside it, as hearth pull writes it, loads that one)
       --allow-image-urls  fetch http(s) image URLs of requests (never loopback, private or link-local addresses)
       --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)

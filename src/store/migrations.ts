@@ -196,4 +196,36 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 7: image-analysis batches (src/store/batches.ts): a job and its items in order, each item's image until it is
+  // done and its result or error after; an item's attempts count the runs it was started on.
+  `
+  CREATE TABLE batches (
+    id          TEXT PRIMARY KEY,        -- "batch_…"
+    key_id      TEXT,                    -- the key that created it; NULL: authentication off
+    model       TEXT NOT NULL,
+    prompt      TEXT,                    -- the items' default prompt
+    options     TEXT NOT NULL,           -- JSON {max_tokens, temperature, format}
+    concurrency INTEGER NOT NULL,
+    status      TEXT NOT NULL,           -- running | completed | cancelled
+    total       INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    finished_at INTEGER
+  ) STRICT;
+  CREATE INDEX batches_status ON batches (status);
+
+  CREATE TABLE batch_items (
+    batch_id     TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    image        BLOB,                   -- the encoded image; NULL once the item is done
+    prompt       TEXT,
+    status       TEXT NOT NULL,          -- pending | running | completed | failed | cancelled
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    result       TEXT,                   -- JSON analysis when completed
+    error        TEXT,                   -- JSON {code, message} when failed
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    PRIMARY KEY (batch_id, seq)
+  ) STRICT;
+  CREATE INDEX batch_items_status ON batch_items (batch_id, status);
+  `,
 ];

@@ -137,7 +137,7 @@ const MAY_CONNECT: Record<string, string> = {
   [join('src', 'provider', 'mcp', 'connection.ts')]: "MCP servers of the config file: a Streamable HTTP server's url (no request field names one), a stdio server over its pipes",
   [join('src', 'provider', 'image-fetch.ts')]: 'image URLs of requests, only with serve --allow-image-urls, never to loopback, private or link-local addresses',
   // a command, never loaded by the server: it is the client of one
-  [join('src', 'cli', 'commands', 'ps.ts')]: 'hearth ps / hearth stop asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps and an unload',
+  [join('src', 'cli', 'server-client.ts')]: 'hearth ps / stop / analyze asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps, an unload, an analysis',
 };
 
 /** Modules whose `.connect(` attaches an MCP server object to its transport in this process: no socket is opened. */

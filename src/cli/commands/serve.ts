@@ -56,6 +56,8 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --log-level L       fatal, error, warn, info (default), debug, silent
       --embedding-model M the embedding model of a vector store created without "embedding_model"
                           (/v1/vector_stores; hearth kb create --model)
+      --analyze-model M   the vision model of /api/v1/analyze and /api/v1/batch requests that name none (default:
+                          the one MODEL, when there is one)
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
 ${MODEL_FLAGS_HELP}`;
@@ -82,7 +84,7 @@ export const command: Command = {
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
       'metrics-open': { type: 'boolean' },
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
-      strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
+      strict: { type: 'boolean' }, 'summary-model': { type: 'string' }, 'analyze-model': { type: 'string' },
       'embedding-model': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
@@ -125,6 +127,8 @@ export const command: Command = {
       knowledge,
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       ...(sec.conversations ? { conversations: sec.conversations } : {}),
+      ...(sec.batches ? { batches: sec.batches } : {}),
+      ...(v['analyze-model'] !== undefined ? { analysis: { defaultModel: v['analyze-model'] } } : {}),
       ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
       pull: {
         allowedHosts: list(v['pull-allow']),

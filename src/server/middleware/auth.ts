@@ -31,6 +31,8 @@ const INFERENCE = [
   'POST /v1/conversations', 'GET /v1/conversations', 'GET /v1/conversations/:id', 'POST /v1/conversations/:id', 'DELETE /v1/conversations/:id',
   'GET /v1/conversations/:id/items', 'POST /v1/conversations/:id/items', 'GET /v1/conversations/:id/items/:item_id',
   'DELETE /v1/conversations/:id/items/:item_id', 'GET /v1/conversations/:id/search',
+  // The image-analysis service (routes/analyze.ts); a batch is read and cancelled with the key that created it.
+  'POST /api/v1/analyze', 'POST /api/v1/batch', 'GET /api/v1/batch/:id', 'DELETE /api/v1/batch/:id', 'GET /api/v1/models',
 ];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];
