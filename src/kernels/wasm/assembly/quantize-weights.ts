@@ -1,0 +1,437 @@
+// Weight encoders: f32 rows to the packed blocks of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1
+// and Q8_0, byte for byte what the TypeScript reference encoders (src/quant/ref/<type>.ts) write. The
+// reference rounds each float step with Math.fround; here the same steps run in native f32, in the same
+// order, which rounds identically (layouts: see the reference files). Called from ../weight-encoder.ts on
+// chunks of whole rows; blocks never straddle rows, so a chunk of rows is encoded as one run of blocks.
+// `scratch` is SCRATCH_BYTES of caller-owned memory (this module has no static data).
+
+import { f32ToHalf, halfToF32 } from './half';
+import { GROUP_MAX_EPS, TENTH, clampI, makeQ3, makeQkx2, makeQx, nearestInt, qkx2Min } from './kquant-search';
+import {
+  BYTES_Q2_K, BYTES_Q3_K, BYTES_Q4_0, BYTES_Q4_1, BYTES_Q4_K, BYTES_Q5_0, BYTES_Q5_1, BYTES_Q5_K, BYTES_Q6_K,
+  BYTES_Q8_0, TYPE_Q2_K, TYPE_Q3_K, TYPE_Q4_0, TYPE_Q4_1, TYPE_Q4_K, TYPE_Q5_0, TYPE_Q5_1, TYPE_Q5_K, TYPE_Q6_K,
+  TYPE_Q8_0,
+} from './types.generated';
+
+// Scratch layout (bytes); keep SCRATCH_BYTES in step with ../weight-encoder.ts.
+const S_L: usize = 0; // u8 / i8 L[256]: the quants of one super-block
+const S_LAUX: usize = 256; // u8 [32]
+const S_W: usize = 320; // f32 weights[32]
+const S_XM: usize = 448; // f32 [32]
+const S_SCALES: usize = 576; // f32 [16]
+const S_MINS: usize = 640; // f32 [16]
+const S_LS: usize = 704; // u8 [8]: 6-bit scales
+const S_LM: usize = 720; // u8 [8]: 6-bit mins
+export const SCRATCH_BYTES: usize = 1024;
+
+@inline function ldf(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+@inline function stf(p: usize, i: i32, v: f32): void {
+  store<f32>(p + (<usize>i << 2), v);
+}
+
+@inline function lu8(p: usize, i: i32): i32 {
+  return <i32>load<u8>(p + <usize>i);
+}
+
+/** Store v rounded to f16 at p and return the value read back (what the reference's readHalf then sees). */
+@inline function putHalf(p: usize, v: f32): f32 {
+  const h = f32ToHalf(v);
+  store<u16>(p, <u16>h);
+  return halfToF32(h);
+}
+
+/**
+ * Encode n values at x (n a multiple of the type's block size) into dst. Returns 0, or -1 for a type
+ * without an encoder here.
+ */
+export function quantizeWeights(type: i32, x: usize, n: i32, dst: usize, scratch: usize): i32 {
+  switch (type) {
+    case TYPE_Q2_K: { for (let b = 0; b < (n >> 8); b++) q2K(x + (<usize>b << 10), dst + <usize>b * BYTES_Q2_K, scratch); break; }
+    case TYPE_Q3_K: { for (let b = 0; b < (n >> 8); b++) q3K(x + (<usize>b << 10), dst + <usize>b * BYTES_Q3_K, scratch); break; }
+    case TYPE_Q4_K: { for (let b = 0; b < (n >> 8); b++) q4K(x + (<usize>b << 10), dst + <usize>b * BYTES_Q4_K, scratch); break; }
+    case TYPE_Q5_K: { for (let b = 0; b < (n >> 8); b++) q5K(x + (<usize>b << 10), dst + <usize>b * BYTES_Q5_K, scratch); break; }
+    case TYPE_Q6_K: { for (let b = 0; b < (n >> 8); b++) q6K(x + (<usize>b << 10), dst + <usize>b * BYTES_Q6_K, scratch); break; }
+    case TYPE_Q4_0: { for (let b = 0; b < (n >> 5); b++) q4_0(x + (<usize>b << 7), dst + <usize>b * BYTES_Q4_0); break; }
+    case TYPE_Q4_1: { for (let b = 0; b < (n >> 5); b++) q4_1(x + (<usize>b << 7), dst + <usize>b * BYTES_Q4_1); break; }
+    case TYPE_Q5_0: { for (let b = 0; b < (n >> 5); b++) q5_0(x + (<usize>b << 7), dst + <usize>b * BYTES_Q5_0); break; }
+    case TYPE_Q5_1: { for (let b = 0; b < (n >> 5); b++) q5_1(x + (<usize>b << 7), dst + <usize>b * BYTES_Q5_1); break; }
+    case TYPE_Q8_0: { for (let b = 0; b < (n >> 5); b++) q8_0(x + (<usize>b << 7), dst + <usize>b * BYTES_Q8_0); break; }
+    default: return -1;
+  }
+  return 0;
+}
+
+/** 256 2-bit values (u8 L) packed 4 per byte, strided by 32 within each 128 (Q2_K and Q3_K). */
+function packTwoBit(L: usize, q: usize): void {
+  for (let j = 0; j < 256; j += 128) {
+    for (let l = 0; l < 32; l++) {
+      const e = j + l;
+      store<u8>(q + <usize>((j >> 2) + l),
+        <u8>(lu8(L, e) | (lu8(L, e + 32) << 2) | (lu8(L, e + 64) << 4) | (lu8(L, e + 96) << 6)));
+    }
+  }
+}
+
+// block_q2_K: u8 scales[16] (sc low nibble, m high), u8 qs[64], f16 d @80, f16 dmin @82.
+function q2K(x: usize, o: usize, s: usize): void {
+  const L = s + S_L;
+  const w = s + S_W;
+  const scales = s + S_SCALES;
+  const mins = s + S_MINS;
+  let maxScale: f32 = 0;
+  let maxMin: f32 = 0;
+  for (let j = 0; j < 16; j++) {
+    const xg = x + (<usize>j << 6);
+    for (let l = 0; l < 16; l++) stf(w, l, Mathf.abs(ldf(xg, l)));
+    const sc = makeQkx2(16, 3, xg, w, L + (<usize>j << 4), s + S_LAUX, s + S_XM, -0.5, TENTH, 15, true);
+    stf(scales, j, sc);
+    stf(mins, j, qkx2Min);
+    if (sc > maxScale) maxScale = sc;
+    if (qkx2Min > maxMin) maxMin = qkx2Min;
+  }
+  let dAll: f32 = 0;
+  if (maxScale > 0) {
+    const iscale: f32 = <f32>15 / maxScale;
+    for (let j = 0; j < 16; j++) store<u8>(o + <usize>j, <u8>nearestInt(iscale * ldf(scales, j)));
+    dAll = putHalf(o + 80, maxScale / 15);
+  } else {
+    memory.fill(o, 0, 16);
+    store<u16>(o + 80, 0);
+  }
+  let mAll: f32 = 0;
+  if (maxMin > 0) {
+    const iscale: f32 = <f32>15 / maxMin;
+    for (let j = 0; j < 16; j++) {
+      store<u8>(o + <usize>j, <u8>(lu8(o, j) | (nearestInt(iscale * ldf(mins, j)) << 4)));
+    }
+    mAll = putHalf(o + 82, maxMin / 15);
+  } else {
+    store<u16>(o + 82, 0);
+  }
+  // requantize against the scales as stored
+  for (let j = 0; j < 16; j++) {
+    const sm = lu8(o, j);
+    const d = dAll * <f32>(sm & 0xf);
+    if (d == 0) continue;
+    const dm = mAll * <f32>(sm >> 4);
+    for (let ii = 0; ii < 16; ii++) {
+      const e = (j << 4) + ii;
+      store<u8>(L + <usize>e, <u8>clampI(nearestInt((ldf(x, e) + dm) / d), 0, 3));
+    }
+  }
+  packTwoBit(L, o + 16);
+}
+
+/** Q3_K scale j (0..15), still offset by 32, from the 12 packed bytes at q. */
+@inline function q3kScale(q: usize, j: i32): i32 {
+  const low = j < 8 ? lu8(q, j) & 0xf : lu8(q, j - 8) >> 4;
+  return low | (((lu8(q, 8 + (j & 3)) >> (2 * (j >> 2))) & 3) << 4);
+}
+
+// block_q3_K: u8 hmask[32], u8 qs[64] @32, u8 scales[12] @96, f16 d @108.
+function q3K(x: usize, o: usize, s: usize): void {
+  const L = s + S_L;
+  const scales = s + S_SCALES;
+  let maxScale: f32 = 0;
+  let amax: f32 = 0;
+  for (let j = 0; j < 16; j++) {
+    const sc = makeQ3(16, 4, x + (<usize>j << 6), L + (<usize>j << 4));
+    stf(scales, j, sc);
+    const a = Mathf.abs(sc);
+    if (a > amax) { amax = a; maxScale = sc; }
+  }
+  const qs = o + 96;
+  memory.fill(qs, 0, 12);
+  let dAll: f32 = 0;
+  if (maxScale != 0) {
+    const iscale: f32 = <f32>-32 / maxScale;
+    for (let j = 0; j < 16; j++) {
+      const l = clampI(<i32><i8>nearestInt(iscale * ldf(scales, j)), -32, 31) + 32;
+      if (j < 8) store<u8>(qs + <usize>j, <u8>(l & 0xf));
+      else store<u8>(qs + <usize>(j - 8), <u8>(lu8(qs, j - 8) | ((l & 0xf) << 4)));
+      const k = 8 + (j & 3);
+      store<u8>(qs + <usize>k, <u8>(lu8(qs, k) | ((l >> 4) << (2 * (j >> 2)))));
+    }
+    dAll = putHalf(o + 108, 1 / iscale);
+  } else {
+    store<u16>(o + 108, 0);
+  }
+  for (let j = 0; j < 16; j++) {
+    const d = dAll * <f32>(q3kScale(qs, j) - 32);
+    if (d == 0) continue;
+    for (let ii = 0; ii < 16; ii++) {
+      const e = (j << 4) + ii;
+      store<u8>(L + <usize>e, <u8>(clampI(nearestInt(ldf(x, e) / d), -4, 3) + 4));
+    }
+  }
+  // the high bit of quant e goes to bit e / 32 of hmask[e % 32]
+  memory.fill(o, 0, 32);
+  for (let j = 0; j < 256; j++) {
+    const l = <i32>load<i8>(L + <usize>j);
+    if (l > 3) {
+      store<u8>(o + <usize>(j & 31), <u8>(lu8(o, j & 31) | (1 << (j >> 5))));
+      store<u8>(L + <usize>j, <u8>(l - 4));
+    }
+  }
+  packTwoBit(L, o + 32);
+}
+
+/**
+ * The part Q4_K and Q5_K share: each 32-group's scale and min searched, the block header (f16 d, f16 dmin,
+ * 12 bytes of 6-bit scales and mins) stored at o, then x requantized against the stored scales into L.
+ */
+function scaleMinLevels(x: usize, o: usize, s: usize, nmax: i32, rmin: f32, nstep: i32): void {
+  const L = s + S_L;
+  const w = s + S_W;
+  const scales = s + S_SCALES;
+  const mins = s + S_MINS;
+  let maxScale: f32 = 0;
+  let maxMin: f32 = 0;
+  for (let j = 0; j < 8; j++) {
+    const xg = x + (<usize>j << 7);
+    let sumX2: f32 = 0;
+    for (let l = 0; l < 32; l++) sumX2 += ldf(xg, l) * ldf(xg, l);
+    const avX = Mathf.sqrt(sumX2 / 32);
+    for (let l = 0; l < 32; l++) stf(w, l, avX + Mathf.abs(ldf(xg, l)));
+    const sc = makeQkx2(32, nmax, xg, w, L + (<usize>j << 5), s + S_LAUX, s + S_XM, rmin, TENTH, nstep, false);
+    stf(scales, j, sc);
+    stf(mins, j, qkx2Min);
+    if (sc > maxScale) maxScale = sc;
+    if (qkx2Min > maxMin) maxMin = qkx2Min;
+  }
+  const invScale: f32 = maxScale > 0 ? <f32>63 / maxScale : 0;
+  const invMin: f32 = maxMin > 0 ? <f32>63 / maxMin : 0;
+  const ls = s + S_LS;
+  const lm = s + S_LM;
+  for (let j = 0; j < 8; j++) {
+    store<u8>(ls + <usize>j, <u8>min(63, nearestInt(invScale * ldf(scales, j)) & 0xff));
+    store<u8>(lm + <usize>j, <u8>min(63, nearestInt(invMin * ldf(mins, j)) & 0xff));
+  }
+  const q = o + 4;
+  for (let j = 0; j < 8; j++) {
+    const a = lu8(ls, j);
+    const m = lu8(lm, j);
+    if (j < 4) {
+      store<u8>(q + <usize>j, <u8>a);
+      store<u8>(q + <usize>(j + 4), <u8>m);
+    } else {
+      store<u8>(q + <usize>(j + 4), <u8>((a & 0xf) | ((m & 0xf) << 4)));
+      store<u8>(q + <usize>(j - 4), <u8>(lu8(q, j - 4) | ((a >> 4) << 6)));
+      store<u8>(q + <usize>j, <u8>(lu8(q, j) | ((m >> 4) << 6)));
+    }
+  }
+  const dAll = putHalf(o, maxScale / 63);
+  const mAll = putHalf(o + 2, maxMin / 63);
+  for (let j = 0; j < 8; j++) {
+    let sc: i32;
+    let m: i32;
+    if (j < 4) {
+      sc = lu8(q, j) & 63;
+      m = lu8(q, j + 4) & 63;
+    } else {
+      sc = (lu8(q, j + 4) & 0xf) | ((lu8(q, j - 4) >> 6) << 4);
+      m = (lu8(q, j + 4) >> 4) | ((lu8(q, j) >> 6) << 4);
+    }
+    const d = dAll * <f32>sc;
+    if (d == 0) continue;
+    const dm = mAll * <f32>m;
+    for (let ii = 0; ii < 32; ii++) {
+      const e = (j << 5) + ii;
+      store<u8>(L + <usize>e, <u8>clampI(nearestInt((ldf(x, e) + dm) / d), 0, nmax));
+    }
+  }
+}
+
+// block_q4_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128] @16.
+function q4K(x: usize, o: usize, s: usize): void {
+  scaleMinLevels(x, o, s, 15, -1, 20);
+  const L = s + S_L;
+  for (let j = 0; j < 256; j += 64) {
+    const q = o + 16 + <usize>(j >> 1);
+    for (let l = 0; l < 32; l++) store<u8>(q + <usize>l, <u8>(lu8(L, j + l) | (lu8(L, j + l + 32) << 4)));
+  }
+}
+
+// block_q5_K: f16 d, f16 dmin, u8 scales[12], u8 qh[32] @16, u8 qs[128] @48.
+function q5K(x: usize, o: usize, s: usize): void {
+  scaleMinLevels(x, o, s, 31, -0.5, 15);
+  const L = s + S_L;
+  const qh = o + 16;
+  memory.fill(qh, 0, 32);
+  for (let j = 0; j < 256; j += 64) {
+    const q = o + 48 + <usize>(j >> 1);
+    const bit = j >> 5;
+    for (let l = 0; l < 32; l++) {
+      const l1 = lu8(L, j + l);
+      const l2 = lu8(L, j + l + 32);
+      store<u8>(qh + <usize>l, <u8>(lu8(qh, l) | ((l1 >> 4) << bit) | ((l2 >> 4) << (bit + 1))));
+      store<u8>(q + <usize>l, <u8>((l1 & 0xf) | ((l2 & 0xf) << 4)));
+    }
+  }
+}
+
+// block_q6_K: u8 ql[128], u8 qh[64] @128, i8 scales[16] @192, f16 d @208.
+function q6K(x: usize, o: usize, s: usize): void {
+  const L = s + S_L;
+  const scales = s + S_SCALES;
+  let maxScale: f32 = 0;
+  let maxAbs: f32 = 0;
+  for (let ib = 0; ib < 16; ib++) {
+    const sc = makeQx(16, 32, x + (<usize>ib << 6), L + (<usize>ib << 4));
+    stf(scales, ib, sc);
+    if (Mathf.abs(sc) > maxAbs) { maxAbs = Mathf.abs(sc); maxScale = sc; }
+  }
+  if (maxAbs < GROUP_MAX_EPS) {
+    memory.fill(o, 0, BYTES_Q6_K); // an all-zero block: d = 0
+    return;
+  }
+  const iscale: f32 = <f32>-128 / maxScale;
+  const dAll = putHalf(o + 208, 1 / iscale);
+  const sc8 = o + 192;
+  for (let ib = 0; ib < 16; ib++) store<i8>(sc8 + <usize>ib, <i8>min(127, nearestInt(iscale * ldf(scales, ib))));
+  for (let j = 0; j < 16; j++) {
+    const d = dAll * <f32>load<i8>(sc8 + <usize>j);
+    if (d == 0) continue;
+    for (let ii = 0; ii < 16; ii++) {
+      const e = (j << 4) + ii;
+      store<u8>(L + <usize>e, <u8>(clampI(nearestInt(ldf(x, e) / d), -32, 31) + 32));
+    }
+  }
+  for (let j = 0; j < 256; j += 128) {
+    const ql = o + <usize>(j >> 1);
+    const qh = o + 128 + <usize>(j >> 2);
+    for (let l = 0; l < 32; l++) {
+      const q1 = lu8(L, j + l);
+      const q2 = lu8(L, j + l + 32);
+      const q3 = lu8(L, j + l + 64);
+      const q4 = lu8(L, j + l + 96);
+      store<u8>(ql + <usize>l, <u8>((q1 & 0xf) | ((q3 & 0xf) << 4)));
+      store<u8>(ql + <usize>(l + 32), <u8>((q2 & 0xf) | ((q4 & 0xf) << 4)));
+      store<u8>(qh + <usize>l, <u8>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6)));
+    }
+  }
+}
+
+/**
+ * What the reference's integer operators (`& 0xf`, `>> 4`) make of v, an integer or non-finite f32:
+ * JavaScript's ToInt32 (modulo 2^32; 0 for NaN and infinities, which a tiny block scale can produce).
+ */
+@inline function toInt32(v: f32): i32 {
+  return Mathf.abs(v) < <f32>9.2e18 ? <i32><i64>v : 0;
+}
+
+/** The reference's Math.min(hi, Math.trunc(v)) | 0: C's MIN(hi, (int8_t)v) with JavaScript's edge cases. */
+@inline function truncMin(v: f32, hi: f32): i32 {
+  return toInt32(Mathf.min(hi, Mathf.trunc(v)));
+}
+
+/** The value of largest magnitude in 32 floats, with its sign (the first of equal magnitudes). */
+@inline function signedAbsMax32(x: usize): f32 {
+  let amax: f32 = 0;
+  let max: f32 = 0;
+  for (let j = 0; j < 32; j++) {
+    const v = ldf(x, j);
+    if (amax < Mathf.abs(v)) { amax = Mathf.abs(v); max = v; }
+  }
+  return max;
+}
+
+// block_q4_0: f16 d, u8 qs[16] (element j low nibble of qs[j], j + 16 the high nibble).
+function q4_0(x: usize, o: usize): void {
+  const d: f32 = signedAbsMax32(x) / -8;
+  const id: f32 = d != 0 ? 1 / d : 0;
+  store<u16>(o, <u16>f32ToHalf(d));
+  for (let j = 0; j < 16; j++) {
+    const q0 = truncMin(ldf(x, j) * id + 8.5, 15);
+    const q1 = truncMin(ldf(x, j + 16) * id + 8.5, 15);
+    store<u8>(o + 2 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
+  }
+}
+
+// The min and max of the last blockRange (instance state, one per thread).
+let blockMin: f32 = 0;
+let blockMax: f32 = 0;
+
+@inline function blockRange(x: usize): void {
+  let mn: f32 = f32.MAX_VALUE;
+  let mx: f32 = -f32.MAX_VALUE;
+  for (let j = 0; j < 32; j++) {
+    const v = ldf(x, j);
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  blockMin = mn;
+  blockMax = mx;
+}
+
+// block_q4_1: f16 d, f16 m, u8 qs[16].
+function q4_1(x: usize, o: usize): void {
+  blockRange(x);
+  const mn = blockMin;
+  const d: f32 = (blockMax - mn) / 15;
+  const id: f32 = d != 0 ? 1 / d : 0;
+  store<u16>(o, <u16>f32ToHalf(d));
+  store<u16>(o + 2, <u16>f32ToHalf(mn));
+  for (let j = 0; j < 16; j++) {
+    const q0 = truncMin((ldf(x, j) - mn) * id + 0.5, 15);
+    const q1 = truncMin((ldf(x, j + 16) - mn) * id + 0.5, 15);
+    store<u8>(o + 4 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
+  }
+}
+
+// block_q5_0: f16 d, u8 qh[4] (bit j: bit 4 of element j), u8 qs[16].
+function q5_0(x: usize, o: usize): void {
+  const d: f32 = signedAbsMax32(x) / -16;
+  const id: f32 = d != 0 ? 1 / d : 0;
+  store<u16>(o, <u16>f32ToHalf(d));
+  let qh: u32 = 0;
+  for (let j = 0; j < 16; j++) {
+    const q0 = truncMin(ldf(x, j) * id + 16.5, 31);
+    const q1 = truncMin(ldf(x, j + 16) * id + 16.5, 31);
+    store<u8>(o + 6 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
+    qh |= <u32>((q0 >> 4) & 1) << j;
+    qh |= <u32>((q1 >> 4) & 1) << (j + 16);
+  }
+  store<u32>(o + 2, qh);
+}
+
+// block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16].
+function q5_1(x: usize, o: usize): void {
+  blockRange(x);
+  const mn = blockMin;
+  const d: f32 = (blockMax - mn) / 31;
+  const id: f32 = d != 0 ? 1 / d : 0;
+  store<u16>(o, <u16>f32ToHalf(d));
+  store<u16>(o + 2, <u16>f32ToHalf(mn));
+  let qh: u32 = 0;
+  for (let j = 0; j < 16; j++) {
+    const q0 = toInt32(Mathf.trunc((ldf(x, j) - mn) * id + 0.5));
+    const q1 = toInt32(Mathf.trunc((ldf(x, j + 16) - mn) * id + 0.5));
+    store<u8>(o + 8 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
+    qh |= <u32>((q0 >> 4) & 1) << j;
+    qh |= <u32>((q1 >> 4) & 1) << (j + 16);
+  }
+  store<u32>(o + 4, qh);
+}
+
+/** C roundf: to nearest, halfway cases away from zero (v - trunc(v) is exact). */
+@inline function roundAway(v: f32): f32 {
+  const t = Mathf.trunc(v);
+  return Mathf.abs(v - t) >= 0.5 ? t + copysign<f32>(1, v) : t;
+}
+
+// block_q8_0: f16 d, i8 qs[32].
+function q8_0(x: usize, o: usize): void {
+  let amax: f32 = 0;
+  for (let j = 0; j < 32; j++) {
+    const a = Mathf.abs(ldf(x, j));
+    amax = amax > a ? amax : a;
+  }
+  const d: f32 = amax / 127;
+  const id: f32 = d != 0 ? 1 / d : 0;
+  store<u16>(o, <u16>f32ToHalf(d));
+  for (let j = 0; j < 32; j++) store<i8>(o + 2 + <usize>j, <i8>toInt32(roundAway(ldf(x, j) * id)));
+}
