@@ -16,7 +16,7 @@ interface EncoderExports {
 }
 
 /** Keep in step with SCRATCH_BYTES in assembly/quantize-weights.ts. */
-const SCRATCH_BYTES = 1024;
+const SCRATCH_BYTES = 4096;
 /** Values per chunk by default: 1 MiB of f32 in, well under that out. */
 const CHUNK_VALUES = 1 << 18;
 

@@ -2,7 +2,8 @@
 // reference (src/quant/ref/k-quant-search.ts). That reference rounds every step to float32 with
 // Math.fround; here each step is plain f32 arithmetic in the same order, so the chosen scales and quants,
 // and therefore the bytes, are the same. Only the variants the encoders use are here: makeQx with x²
-// weights (Q6_K), makeQ3 with its refinement passes (Q3_K), makeQkx2 (Q2_K, Q4_K, Q5_K).
+// weights (Q6_K), makeQ3 with its refinement passes (Q3_K), makeQkx2 (Q2_K, Q4_K, Q5_K; four groups at a
+// time, one per SIMD lane).
 // Arrays are pointers into caller-owned scratch (this module has no static data): f32 x[n], u8 / i8 L[n].
 
 /** ggml's GROUP_MAX_EPS: groups whose largest magnitude is below it are treated as all zero. */
@@ -137,98 +138,112 @@ export function makeQ3(n: i32, nmax: i32, x: usize, L: usize): f32 {
   return suml2 > 0 ? sumlx / suml2 : 0;
 }
 
-/** The min (a non-negative offset) found by the last makeQkx2 call: instance state, one per thread. */
-export let qkx2Min: f32 = 0;
+/** Lane-wise nearestInt of four floats. */
+@inline function nearestV(v: v128): v128 {
+  const t = f32x4.add(v, f32x4.splat(<f32>12582912));
+  return i32x4.sub(v128.and(t, i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+}
+
+@inline function clampV(v: v128, lo: v128, hi: v128): v128 {
+  return i32x4.min_s(i32x4.max_s(v, lo), hi);
+}
+
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 4);
+}
 
 /**
- * Scale and min of an asymmetric quantization x ≈ scale * L - min, L in [0, nmax] (the reference's
- * makeQkx2Quants): nstep + 1 inverse scales (rmin + rdelta * is + nmax) / (max - min), each refitted by
- * weighted least squares, the lowest weighted error kept (absolute with useMad, else squared).
- * w: f32 weights[n]; L: u8 quants; laux: u8 scratch[n]; xm: f32 scratch[n]. The min goes to qkx2Min.
+ * Scale and min of an asymmetric quantization x ≈ scale * L - min, L in [0, nmax], for four groups at once,
+ * one per lane (the reference's makeQkx2Quants, run lane by lane in the same order): nstep + 1 inverse scales
+ * (rmin + rdelta * is + nmax) / (max - min), each refitted by weighted least squares, the lowest weighted error
+ * kept (absolute with useMad, else squared). The groups are independent, so four dependency chains run side by
+ * side where one would wait on each addition; every branch of the reference becomes a lane select.
+ * Arrays hold n v128 of the four groups' element i: xt, wt (f32 x and weights), Lt (i32 quants out), and
+ * scratch lauxt (i32) and xmt (f32). out receives the four scales (f32x4) and at out + 16 the four mins.
+ * nstep >= 1 (the reference returns the first fit without searching when it is 0; no encoder asks for that).
  */
-export function makeQkx2(n: i32, nmax: i32, x: usize, w: usize, L: usize, laux: usize, xm: usize, rmin: f32,
-  rdelta: f32, nstep: i32, useMad: bool): f32 {
-  let min = ld(x, 0);
+export function makeQkx2x4(n: i32, nmax: i32, xt: usize, wt: usize, Lt: usize, lauxt: usize, xmt: usize,
+  rmin: f32, rdelta: f32, nstep: i32, useMad: bool, out: usize): void {
+  const zero = f32x4.splat(0);
+  const zeroI = i32x4.splat(0);
+  const nmaxI = i32x4.splat(nmax);
+  const fmax = f32x4.splat(<f32>nmax);
+  let min = v128.load(xt);
   let max = min;
-  let sumW = ld(w, 0);
-  let sumX: f32 = sumW * min;
+  let sumW = v128.load(wt);
+  let sumX = f32x4.mul(sumW, min);
   for (let i = 1; i < n; i++) {
-    const xi = ld(x, i);
-    if (xi < min) min = xi;
-    if (xi > max) max = xi;
-    const wi = ld(w, i);
-    sumW += wi;
-    sumX += wi * xi;
+    const xi = v128.load(at(xt, i));
+    min = v128.bitselect(xi, min, f32x4.lt(xi, min));
+    max = v128.bitselect(xi, max, f32x4.gt(xi, max));
+    const wi = v128.load(at(wt, i));
+    sumW = f32x4.add(sumW, wi);
+    sumX = f32x4.add(sumX, f32x4.mul(wi, xi));
   }
-  if (min > 0) min = 0;
-  if (max == min) {
-    memory.fill(L, 0, <usize>n);
-    qkx2Min = -min;
-    return 0;
-  }
-  const fmax = <f32>nmax;
-  let range = max - min;
-  let iscale: f32 = fmax / range;
-  let scale: f32 = 1 / iscale;
-  let bestError: f32 = 0;
+  min = v128.bitselect(zero, min, f32x4.gt(min, zero));
+  // lanes whose group is constant: L = 0, scale 0, min as it is now (their search below is computed and dropped)
+  const flat = f32x4.eq(max, min);
+  const flatMin = min;
+  let range = f32x4.sub(max, min);
+  let iscale = f32x4.div(fmax, range);
+  let scale = f32x4.div(f32x4.splat(1), iscale);
+  let bestError = zero;
   for (let i = 0; i < n; i++) {
-    const xi = ld(x, i);
-    const d = xi - min;
-    store<f32>(xm + (<usize>i << 2), d);
-    const l = clampI(nearestInt(iscale * d), 0, nmax);
-    store<u8>(L + <usize>i, <u8>l);
-    const diff = (scale * <f32>l + min) - xi;
-    bestError += ld(w, i) * (useMad ? Mathf.abs(diff) : diff * diff);
+    const xi = v128.load(at(xt, i));
+    const d = f32x4.sub(xi, min);
+    v128.store(at(xmt, i), d);
+    const l = clampV(nearestV(f32x4.mul(iscale, d)), zeroI, nmaxI);
+    v128.store(at(Lt, i), l);
+    const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, f32x4.convert_i32x4_s(l)), min), xi);
+    bestError = f32x4.add(bestError, f32x4.mul(v128.load(at(wt, i)), useMad ? f32x4.abs(diff) : f32x4.mul(diff, diff)));
   }
-  if (nstep < 1) {
-    qkx2Min = -min;
-    return scale;
-  }
+  const vrmin = f32x4.splat(rmin);
+  const vrdelta = f32x4.splat(rdelta);
   for (let is = 0; is <= nstep; is++) {
-    iscale = ((rmin + rdelta * <f32>is) + fmax) / range;
-    let sumL: f32 = 0;
-    let sumL2: f32 = 0;
-    let sumXL: f32 = 0;
+    iscale = f32x4.div(f32x4.add(f32x4.add(vrmin, f32x4.mul(vrdelta, f32x4.splat(<f32>is))), fmax), range);
+    let sumL = zero;
+    let sumL2 = zero;
+    let sumXL = zero;
     for (let i = 0; i < n; i++) {
-      const l = clampI(nearestInt(iscale * ld(xm, i)), 0, nmax);
-      store<u8>(laux + <usize>i, <u8>l);
-      const wl = ld(w, i) * <f32>l;
-      sumL += wl;
-      sumL2 += wl * <f32>l;
-      sumXL += wl * ld(x, i);
+      const l = clampV(nearestV(f32x4.mul(iscale, v128.load(at(xmt, i)))), zeroI, nmaxI);
+      v128.store(at(lauxt, i), l);
+      const fl = f32x4.convert_i32x4_s(l);
+      const wl = f32x4.mul(v128.load(at(wt, i)), fl);
+      sumL = f32x4.add(sumL, wl);
+      sumL2 = f32x4.add(sumL2, f32x4.mul(wl, fl));
+      sumXL = f32x4.add(sumXL, f32x4.mul(wl, v128.load(at(xt, i))));
     }
-    const D = sumW * sumL2 - sumL * sumL;
-    if (D > 0) {
-      let thisScale = (sumW * sumXL - sumX * sumL) / D;
-      let thisMin = (sumL2 * sumX - sumL * sumXL) / D;
-      if (thisMin > 0) {
-        thisMin = 0;
-        thisScale = sumXL / sumL2;
-      }
-      let curError: f32 = 0;
-      if (useMad) {
-        for (let i = 0; i < n; i++) {
-          curError += ld(w, i) * Mathf.abs((thisScale * <f32>load<u8>(laux + <usize>i) + thisMin) - ld(x, i));
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const diff = (thisScale * <f32>load<u8>(laux + <usize>i) + thisMin) - ld(x, i);
-          curError += ld(w, i) * (diff * diff);
-        }
-      }
-      if (curError < bestError) {
-        memory.copy(L, laux, <usize>n);
-        bestError = curError;
-        scale = thisScale;
-        if (thisMin != min) {
-          // later steps measure the range from the best min so far, as the reference does
-          min = thisMin;
-          range = max - min;
-          for (let i = 0; i < n; i++) store<f32>(xm + (<usize>i << 2), ld(x, i) - min);
-        }
-      }
+    const D = f32x4.sub(f32x4.mul(sumW, sumL2), f32x4.mul(sumL, sumL));
+    const dPos = f32x4.gt(D, zero);
+    if (!v128.any_true(dPos)) continue;
+    let thisScale = f32x4.div(f32x4.sub(f32x4.mul(sumW, sumXL), f32x4.mul(sumX, sumL)), D);
+    let thisMin = f32x4.div(f32x4.sub(f32x4.mul(sumL2, sumX), f32x4.mul(sumL, sumXL)), D);
+    const minPos = f32x4.gt(thisMin, zero);
+    thisMin = v128.bitselect(zero, thisMin, minPos);
+    thisScale = v128.bitselect(f32x4.div(sumXL, sumL2), thisScale, minPos);
+    let curError = zero;
+    for (let i = 0; i < n; i++) {
+      const fl = f32x4.convert_i32x4_s(v128.load(at(lauxt, i)));
+      const diff = f32x4.sub(f32x4.add(f32x4.mul(thisScale, fl), thisMin), v128.load(at(xt, i)));
+      curError = f32x4.add(curError, f32x4.mul(v128.load(at(wt, i)), useMad ? f32x4.abs(diff) : f32x4.mul(diff, diff)));
+    }
+    const better = v128.and(dPos, f32x4.lt(curError, bestError));
+    if (!v128.any_true(better)) continue;
+    for (let i = 0; i < n; i++) v128.store(at(Lt, i), v128.bitselect(v128.load(at(lauxt, i)), v128.load(at(Lt, i)), better));
+    bestError = v128.bitselect(curError, bestError, better);
+    scale = v128.bitselect(thisScale, scale, better);
+    const moved = v128.and(better, f32x4.ne(thisMin, min));
+    if (v128.any_true(moved)) {
+      // later steps measure the range from the best min so far, as the reference does; range and xm stay
+      // max - min and x - min in every lane, so recomputing all lanes changes only the moved ones
+      min = v128.bitselect(thisMin, min, moved);
+      range = f32x4.sub(max, min);
+      for (let i = 0; i < n; i++) v128.store(at(xmt, i), f32x4.sub(v128.load(at(xt, i)), min));
     }
   }
-  qkx2Min = -min;
-  return scale;
+  if (v128.any_true(flat)) {
+    for (let i = 0; i < n; i++) v128.store(at(Lt, i), v128.bitselect(zeroI, v128.load(at(Lt, i)), flat));
+  }
+  v128.store(out, v128.bitselect(zero, scale, flat));
+  v128.store(out, f32x4.neg(v128.bitselect(flatMin, min, flat)), 16);
 }

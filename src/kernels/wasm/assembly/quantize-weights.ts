@@ -6,7 +6,7 @@
 // `scratch` is SCRATCH_BYTES of caller-owned memory (this module has no static data).
 
 import { f32ToHalf, halfToF32 } from './half';
-import { GROUP_MAX_EPS, TENTH, clampI, makeQ3, makeQkx2, makeQx, nearestInt, qkx2Min } from './kquant-search';
+import { GROUP_MAX_EPS, TENTH, clampI, makeQ3, makeQkx2x4, makeQx, nearestInt } from './kquant-search';
 import {
   BYTES_Q2_K, BYTES_Q3_K, BYTES_Q4_0, BYTES_Q4_1, BYTES_Q4_K, BYTES_Q5_0, BYTES_Q5_1, BYTES_Q5_K, BYTES_Q6_K,
   BYTES_Q8_0, TYPE_Q2_K, TYPE_Q3_K, TYPE_Q4_0, TYPE_Q4_1, TYPE_Q4_K, TYPE_Q5_0, TYPE_Q5_1, TYPE_Q5_K, TYPE_Q6_K,
@@ -15,14 +15,18 @@ import {
 
 // Scratch layout (bytes); keep SCRATCH_BYTES in step with ../weight-encoder.ts.
 const S_L: usize = 0; // u8 / i8 L[256]: the quants of one super-block
-const S_LAUX: usize = 256; // u8 [32]
-const S_W: usize = 320; // f32 weights[32]
-const S_XM: usize = 448; // f32 [32]
 const S_SCALES: usize = 576; // f32 [16]
 const S_MINS: usize = 640; // f32 [16]
 const S_LS: usize = 704; // u8 [8]: 6-bit scales
 const S_LM: usize = 720; // u8 [8]: 6-bit mins
-export const SCRATCH_BYTES: usize = 1024;
+// makeQkx2x4's arrays: v128 [32] each (element i of four groups), and its result
+const S_XT: usize = 1024;
+const S_WT: usize = 1536;
+const S_LT: usize = 2048;
+const S_LAUXT: usize = 2560;
+const S_XMT: usize = 3072;
+const S_OUT: usize = 3584;
+export const SCRATCH_BYTES: usize = 4096;
 
 @inline function ldf(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize>i << 2));
@@ -64,6 +68,16 @@ export function quantizeWeights(type: i32, x: usize, n: i32, dst: usize, scratch
   return 0;
 }
 
+/** makeQkx2x4's results for groups 4b..4b+3 of n elements into scales[], mins[] and the u8 quants L[]. */
+function takeGroups(s: usize, b: i32, n: i32, scales: usize, mins: usize, L: usize): void {
+  for (let k = 0; k < 4; k++) {
+    const g = (b << 2) + k;
+    stf(scales, g, ldf(s + S_OUT, k));
+    stf(mins, g, ldf(s + S_OUT, 4 + k));
+    for (let i = 0; i < n; i++) store<u8>(L + <usize>(g * n + i), <u8>load<i32>(s + S_LT + (<usize>i << 4) + (<usize>k << 2)));
+  }
+}
+
 /** 256 2-bit values (u8 L) packed 4 per byte, strided by 32 within each 128 (Q2_K and Q3_K). */
 function packTwoBit(L: usize, q: usize): void {
   for (let j = 0; j < 256; j += 128) {
@@ -78,19 +92,24 @@ function packTwoBit(L: usize, q: usize): void {
 // block_q2_K: u8 scales[16] (sc low nibble, m high), u8 qs[64], f16 d @80, f16 dmin @82.
 function q2K(x: usize, o: usize, s: usize): void {
   const L = s + S_L;
-  const w = s + S_W;
   const scales = s + S_SCALES;
   const mins = s + S_MINS;
   let maxScale: f32 = 0;
   let maxMin: f32 = 0;
+  for (let b = 0; b < 4; b++) {
+    // groups 4b..4b+3 side by side, weights |x|
+    for (let i = 0; i < 16; i++) {
+      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 4) + i));
+      v128.store(s + S_WT + (<usize>i << 4), f32x4.abs(v128.load(s + S_XT + (<usize>i << 4))));
+    }
+    makeQkx2x4(16, 3, s + S_XT, s + S_WT, s + S_LT, s + S_LAUXT, s + S_XMT, -0.5, TENTH, 15, true, s + S_OUT);
+    takeGroups(s, b, 16, scales, mins, L);
+  }
   for (let j = 0; j < 16; j++) {
-    const xg = x + (<usize>j << 6);
-    for (let l = 0; l < 16; l++) stf(w, l, Mathf.abs(ldf(xg, l)));
-    const sc = makeQkx2(16, 3, xg, w, L + (<usize>j << 4), s + S_LAUX, s + S_XM, -0.5, TENTH, 15, true);
-    stf(scales, j, sc);
-    stf(mins, j, qkx2Min);
+    const sc = ldf(scales, j);
+    const m = ldf(mins, j);
     if (sc > maxScale) maxScale = sc;
-    if (qkx2Min > maxMin) maxMin = qkx2Min;
+    if (m > maxMin) maxMin = m;
   }
   let dAll: f32 = 0;
   if (maxScale > 0) {
@@ -185,22 +204,31 @@ function q3K(x: usize, o: usize, s: usize): void {
  */
 function scaleMinLevels(x: usize, o: usize, s: usize, nmax: i32, rmin: f32, nstep: i32): void {
   const L = s + S_L;
-  const w = s + S_W;
   const scales = s + S_SCALES;
   const mins = s + S_MINS;
   let maxScale: f32 = 0;
   let maxMin: f32 = 0;
+  const n32 = f32x4.splat(32);
+  for (let b = 0; b < 2; b++) {
+    // groups 4b..4b+3 side by side; weights |x| plus the group's RMS
+    let sumX2 = f32x4.splat(0);
+    for (let i = 0; i < 32; i++) {
+      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 5) + i));
+      const xi = v128.load(s + S_XT + (<usize>i << 4));
+      sumX2 = f32x4.add(sumX2, f32x4.mul(xi, xi));
+    }
+    const avX = f32x4.sqrt(f32x4.div(sumX2, n32));
+    for (let i = 0; i < 32; i++) {
+      v128.store(s + S_WT + (<usize>i << 4), f32x4.add(avX, f32x4.abs(v128.load(s + S_XT + (<usize>i << 4)))));
+    }
+    makeQkx2x4(32, nmax, s + S_XT, s + S_WT, s + S_LT, s + S_LAUXT, s + S_XMT, rmin, TENTH, nstep, false, s + S_OUT);
+    takeGroups(s, b, 32, scales, mins, L);
+  }
   for (let j = 0; j < 8; j++) {
-    const xg = x + (<usize>j << 7);
-    let sumX2: f32 = 0;
-    for (let l = 0; l < 32; l++) sumX2 += ldf(xg, l) * ldf(xg, l);
-    const avX = Mathf.sqrt(sumX2 / 32);
-    for (let l = 0; l < 32; l++) stf(w, l, avX + Mathf.abs(ldf(xg, l)));
-    const sc = makeQkx2(32, nmax, xg, w, L + (<usize>j << 5), s + S_LAUX, s + S_XM, rmin, TENTH, nstep, false);
-    stf(scales, j, sc);
-    stf(mins, j, qkx2Min);
+    const sc = ldf(scales, j);
+    const m = ldf(mins, j);
     if (sc > maxScale) maxScale = sc;
-    if (qkx2Min > maxMin) maxMin = qkx2Min;
+    if (m > maxMin) maxMin = m;
   }
   const invScale: f32 = maxScale > 0 ? <f32>63 / maxScale : 0;
   const invMin: f32 = maxMin > 0 ? <f32>63 / maxMin : 0;
