@@ -2,7 +2,7 @@
 // reference (src/quant/ref/k-quant-search.ts). That reference rounds every step to float32 with
 // Math.fround; here each step is plain f32 arithmetic in the same order, so the chosen scales and quants,
 // and therefore the bytes, are the same. Only the variants the encoders use are here: makeQx with x²
-// weights (Q6_K), makeQ3 with its refinement passes (Q3_K), makeQkx2 (Q2_K, Q4_K, Q5_K; four groups at a
+// weights (Q6_K; four groups at a time, one per SIMD lane), makeQ3 with its refinement passes (Q3_K), makeQkx2 (Q2_K, Q4_K, Q5_K; four groups at a
 // time, one per SIMD lane).
 // Arrays are pointers into caller-owned scratch (this module has no static data): f32 x[n], u8 / i8 L[n].
 
@@ -26,59 +26,6 @@ export const TENTH: f32 = 0.1;
 
 @inline function ld(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize>i << 2));
-}
-
-/**
- * Symmetric quants L[i] + nmax in [0, 2 nmax) for x[0..n), scale searched around -nmax / max with x²
- * error weights (the reference's makeQxQuants with rmseType 1 and no quant weights). Returns the scale.
- */
-export function makeQx(n: i32, nmax: i32, x: usize, L: usize): f32 {
-  let max: f32 = 0;
-  let amax: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Mathf.abs(ld(x, i));
-    if (ax > amax) { amax = ax; max = ld(x, i); }
-  }
-  if (amax < GROUP_MAX_EPS) {
-    memory.fill(L, 0, <usize>n);
-    return 0;
-  }
-  const fmax = <f32>nmax;
-  let iscale: f32 = -fmax / max;
-  let sumlx: f32 = 0;
-  let suml2: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = ld(x, i);
-    const l = clampI(nearestInt(iscale * xi), -nmax, nmax - 1);
-    store<i8>(L + <usize>i, <i8>(l + nmax));
-    const w = xi * xi;
-    const fl = <f32>l;
-    sumlx += (w * xi) * fl;
-    suml2 += (w * fl) * fl;
-  }
-  let scale: f32 = suml2 != 0 ? sumlx / suml2 : 0;
-  let best = scale * sumlx;
-  for (let is = -9; is <= 9; is++) {
-    if (is == 0) continue;
-    iscale = -(fmax + TENTH * <f32>is) / max;
-    sumlx = 0;
-    suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const xi = ld(x, i);
-      const fl = <f32>clampI(nearestInt(iscale * xi), -nmax, nmax - 1);
-      const w = xi * xi;
-      sumlx += (w * xi) * fl;
-      suml2 += (w * fl) * fl;
-    }
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (let i = 0; i < n; i++) {
-        store<i8>(L + <usize>i, <i8>(nmax + clampI(nearestInt(iscale * ld(x, i)), -nmax, nmax - 1)));
-      }
-      scale = sumlx / suml2;
-      best = scale * sumlx;
-    }
-  }
-  return scale;
 }
 
 /**
@@ -246,4 +193,71 @@ export function makeQkx2x4(n: i32, nmax: i32, xt: usize, wt: usize, Lt: usize, l
   }
   v128.store(out, v128.bitselect(zero, scale, flat));
   v128.store(out, f32x4.neg(v128.bitselect(flatMin, min, flat)), 16);
+}
+
+/**
+ * Symmetric quants L[i] + nmax in [0, 2 nmax) for four groups of n at once, one per lane, the scale searched
+ * around -nmax / max with x² error weights (the reference's makeQxQuants with rmseType 1 and no quant weights,
+ * lane by lane in the same order). xt: n v128 of the groups' element i; Lt: n v128 of i32 quants out; lauxt:
+ * scratch of the same size. out receives the four scales.
+ */
+export function makeQxx4(n: i32, nmax: i32, xt: usize, Lt: usize, lauxt: usize, out: usize): void {
+  const zero = f32x4.splat(0);
+  const zeroI = i32x4.splat(0);
+  const lo = i32x4.splat(-nmax);
+  const hi = i32x4.splat(nmax - 1);
+  const off = i32x4.splat(nmax);
+  const fmax = f32x4.splat(<f32>nmax);
+  let max = zero;
+  let amax = zero;
+  for (let i = 0; i < n; i++) {
+    const xi = v128.load(at(xt, i));
+    const ax = f32x4.abs(xi);
+    const gt = f32x4.gt(ax, amax);
+    amax = v128.bitselect(ax, amax, gt);
+    max = v128.bitselect(xi, max, gt);
+  }
+  // lanes whose group is all (near) zero: L = 0, scale 0
+  const empty = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
+  let iscale = f32x4.div(f32x4.neg(fmax), max);
+  let sumlx = zero;
+  let suml2 = zero;
+  for (let i = 0; i < n; i++) {
+    const xi = v128.load(at(xt, i));
+    const l = clampV(nearestV(f32x4.mul(iscale, xi)), lo, hi);
+    v128.store(at(Lt, i), i32x4.add(l, off));
+    const w = f32x4.mul(xi, xi);
+    const fl = f32x4.convert_i32x4_s(l);
+    sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), fl));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, fl), fl));
+  }
+  let scale = v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.ne(suml2, zero));
+  let best = f32x4.mul(scale, sumlx);
+  const tenth = f32x4.splat(TENTH);
+  for (let is = -9; is <= 9; is++) {
+    if (is == 0) continue;
+    iscale = f32x4.div(f32x4.neg(f32x4.add(fmax, f32x4.mul(tenth, f32x4.splat(<f32>is)))), max);
+    sumlx = zero;
+    suml2 = zero;
+    for (let i = 0; i < n; i++) {
+      const xi = v128.load(at(xt, i));
+      const l = clampV(nearestV(f32x4.mul(iscale, xi)), lo, hi);
+      v128.store(at(lauxt, i), l);
+      const w = f32x4.mul(xi, xi);
+      const fl = f32x4.convert_i32x4_s(l);
+      sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), fl));
+      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, fl), fl));
+    }
+    const better = v128.and(f32x4.gt(suml2, zero), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
+    if (!v128.any_true(better)) continue;
+    for (let i = 0; i < n; i++) {
+      v128.store(at(Lt, i), v128.bitselect(i32x4.add(v128.load(at(lauxt, i)), off), v128.load(at(Lt, i)), better));
+    }
+    scale = v128.bitselect(f32x4.div(sumlx, suml2), scale, better);
+    best = v128.bitselect(f32x4.mul(scale, sumlx), best, better);
+  }
+  if (v128.any_true(empty)) {
+    for (let i = 0; i < n; i++) v128.store(at(Lt, i), v128.bitselect(zeroI, v128.load(at(Lt, i)), empty));
+  }
+  v128.store(out, v128.bitselect(zero, scale, empty));
 }
