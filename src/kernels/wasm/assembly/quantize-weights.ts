@@ -353,28 +353,97 @@ function q6K(x: usize, o: usize, s: usize): void {
   }
 }
 
-/**
- * What the reference's integer operators (`& 0xf`, `>> 4`) make of v, an integer or non-finite f32:
- * JavaScript's ToInt32 (modulo 2^32; 0 for NaN and infinities, which a tiny block scale can produce).
- */
-@inline function toInt32(v: f32): i32 {
-  return Mathf.abs(v) < <f32>9.2e18 ? <i32><i64>v : 0;
-}
+// The 32-blocks, four values per lane group. f32x4 arithmetic rounds each lane as scalar f32 does; the
+// reference's integer steps (Math.trunc, Math.min, then `&` / `>>`, i.e. ToInt32) become trunc, min and a
+// saturating conversion, which agree wherever a block scale is finite and, for the infinite inverse scales of
+// tiny blocks, after the masks noted at each use.
 
-/** The reference's Math.min(hi, Math.trunc(v)) | 0: C's MIN(hi, (int8_t)v) with JavaScript's edge cases. */
-@inline function truncMin(v: f32, hi: f32): i32 {
-  return toInt32(Mathf.min(hi, Mathf.trunc(v)));
-}
-
-/** The value of largest magnitude in 32 floats, with its sign (the first of equal magnitudes). */
+/** The value of largest magnitude in 32 floats at x with its sign, the first of equal magnitudes (0 when all are ±0). */
 @inline function signedAbsMax32(x: usize): f32 {
-  let amax: f32 = 0;
-  let max: f32 = 0;
-  for (let j = 0; j < 32; j++) {
-    const v = ldf(x, j);
-    if (amax < Mathf.abs(v)) { amax = Mathf.abs(v); max = v; }
+  let m = f32x4.abs(v128.load(x));
+  for (let k: usize = 16; k < 128; k += 16) m = f32x4.max(m, f32x4.abs(v128.load(x + k)));
+  const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+    Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  if (amax == 0) return 0; // the reference starts from max = +0 and never replaces it
+  let j = 0;
+  while (Mathf.abs(ldf(x, j)) != amax) j++;
+  return ldf(x, j);
+}
+
+/**
+ * The reference's block minimum and maximum (a scan from ±FLT_MAX keeping the first of equal values) into
+ * blockMin / blockMax. The lane-wise pmin / pmax give the same values; only which zero (+0 or -0) is first
+ * depends on the order, so a zero result is settled by the scalar scan.
+ */
+@inline function blockRange(x: usize): void {
+  let mn = v128.load(x);
+  let mx = mn;
+  for (let k: usize = 16; k < 128; k += 16) {
+    const v = v128.load(x + k);
+    mn = f32x4.pmin(mn, v);
+    mx = f32x4.pmax(mx, v);
   }
-  return max;
+  let a = Mathf.min(Mathf.min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)),
+    Mathf.min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
+  let b = Mathf.max(Mathf.max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)),
+    Mathf.max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+  if (a == 0 || b == 0) {
+    a = f32.MAX_VALUE;
+    b = -f32.MAX_VALUE;
+    for (let j = 0; j < 32; j++) {
+      const v = ldf(x, j);
+      if (v < a) a = v;
+      if (v > b) b = v;
+    }
+  }
+  blockMin = a;
+  blockMax = b;
+}
+
+// The min and max of the last blockRange (instance state, one per thread).
+let blockMin: f32 = 0;
+let blockMax: f32 = 0;
+
+/**
+ * Four values at x: trunc(min(hi, x * id + add)) (or without the min when hi is 0) as i32 lanes, the way the
+ * reference's integer ops see them: NaN and ±infinity give 0 (ToInt32), which the saturating conversion gives
+ * for NaN and -infinity and `finite` restores for +infinity.
+ */
+@inline function quants4(x: usize, id: v128, sub: v128, add: v128, hi: f32): v128 {
+  let v = f32x4.add(f32x4.mul(f32x4.sub(v128.load(x), sub), id), add);
+  v = f32x4.trunc(v);
+  if (hi != 0) v = f32x4.min(f32x4.splat(hi), v);
+  const finite = f32x4.lt(f32x4.abs(v), f32x4.splat(<f32>2147483648));
+  return v128.and(i32x4.trunc_sat_f32x4_s(v), finite);
+}
+
+/** Sixteen i32 quants (four v128) as the low 4 bits of 16 bytes. */
+@inline function nibbles16(a: v128, b: v128, c: v128, d: v128): v128 {
+  const m = i32x4.splat(0xf);
+  return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(v128.and(a, m), v128.and(b, m)),
+    i16x8.narrow_i32x4_u(v128.and(c, m), v128.and(d, m)));
+}
+
+/** Bit 4 of sixteen i32 quants, as a 16-bit mask (bit j from quant j). */
+@inline function fifthBits16(a: v128, b: v128, c: v128, d: v128): u32 {
+  const m = i32x4.splat(0x10);
+  const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(v128.and(a, m), v128.and(b, m)),
+    i16x8.narrow_i32x4_u(v128.and(c, m), v128.and(d, m)));
+  return i8x16.bitmask(i8x16.shl(bytes, 3));
+}
+
+/** Pack 32 quants of a 32-block (low nibbles of elements j and j + 16 in byte j) at q; returns the 5th bits. */
+@inline function pack32(x: usize, id: v128, sub: v128, add: v128, hi: f32, q: usize): u32 {
+  const a0 = quants4(x, id, sub, add, hi);
+  const a1 = quants4(x + 16, id, sub, add, hi);
+  const a2 = quants4(x + 32, id, sub, add, hi);
+  const a3 = quants4(x + 48, id, sub, add, hi);
+  const b0 = quants4(x + 64, id, sub, add, hi);
+  const b1 = quants4(x + 80, id, sub, add, hi);
+  const b2 = quants4(x + 96, id, sub, add, hi);
+  const b3 = quants4(x + 112, id, sub, add, hi);
+  v128.store(q, v128.or(nibbles16(a0, a1, a2, a3), i8x16.shl(nibbles16(b0, b1, b2, b3), 4)));
+  return fifthBits16(a0, a1, a2, a3) | (fifthBits16(b0, b1, b2, b3) << 16);
 }
 
 // block_q4_0: f16 d, u8 qs[16] (element j low nibble of qs[j], j + 16 the high nibble).
@@ -382,27 +451,7 @@ function q4_0(x: usize, o: usize): void {
   const d: f32 = signedAbsMax32(x) / -8;
   const id: f32 = d != 0 ? 1 / d : 0;
   store<u16>(o, <u16>f32ToHalf(d));
-  for (let j = 0; j < 16; j++) {
-    const q0 = truncMin(ldf(x, j) * id + 8.5, 15);
-    const q1 = truncMin(ldf(x, j + 16) * id + 8.5, 15);
-    store<u8>(o + 2 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
-  }
-}
-
-// The min and max of the last blockRange (instance state, one per thread).
-let blockMin: f32 = 0;
-let blockMax: f32 = 0;
-
-@inline function blockRange(x: usize): void {
-  let mn: f32 = f32.MAX_VALUE;
-  let mx: f32 = -f32.MAX_VALUE;
-  for (let j = 0; j < 32; j++) {
-    const v = ldf(x, j);
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  blockMin = mn;
-  blockMax = mx;
+  pack32(x, f32x4.splat(id), f32x4.splat(0), f32x4.splat(8.5), 15, o + 2);
 }
 
 // block_q4_1: f16 d, f16 m, u8 qs[16].
@@ -413,11 +462,7 @@ function q4_1(x: usize, o: usize): void {
   const id: f32 = d != 0 ? 1 / d : 0;
   store<u16>(o, <u16>f32ToHalf(d));
   store<u16>(o + 2, <u16>f32ToHalf(mn));
-  for (let j = 0; j < 16; j++) {
-    const q0 = truncMin((ldf(x, j) - mn) * id + 0.5, 15);
-    const q1 = truncMin((ldf(x, j + 16) - mn) * id + 0.5, 15);
-    store<u8>(o + 4 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
-  }
+  pack32(x, f32x4.splat(id), f32x4.splat(mn), f32x4.splat(0.5), 15, o + 4);
 }
 
 // block_q5_0: f16 d, u8 qh[4] (bit j: bit 4 of element j), u8 qs[16].
@@ -425,18 +470,10 @@ function q5_0(x: usize, o: usize): void {
   const d: f32 = signedAbsMax32(x) / -16;
   const id: f32 = d != 0 ? 1 / d : 0;
   store<u16>(o, <u16>f32ToHalf(d));
-  let qh: u32 = 0;
-  for (let j = 0; j < 16; j++) {
-    const q0 = truncMin(ldf(x, j) * id + 16.5, 31);
-    const q1 = truncMin(ldf(x, j + 16) * id + 16.5, 31);
-    store<u8>(o + 6 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
-    qh |= <u32>((q0 >> 4) & 1) << j;
-    qh |= <u32>((q1 >> 4) & 1) << (j + 16);
-  }
-  store<u32>(o + 2, qh);
+  store<u32>(o + 2, pack32(x, f32x4.splat(id), f32x4.splat(0), f32x4.splat(16.5), 31, o + 6));
 }
 
-// block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16].
+// block_q5_1: f16 d, f16 m, u8 qh[4], u8 qs[16]; no clamp (the quants are at most 31).
 function q5_1(x: usize, o: usize): void {
   blockRange(x);
   const mn = blockMin;
@@ -444,32 +481,33 @@ function q5_1(x: usize, o: usize): void {
   const id: f32 = d != 0 ? 1 / d : 0;
   store<u16>(o, <u16>f32ToHalf(d));
   store<u16>(o + 2, <u16>f32ToHalf(mn));
-  let qh: u32 = 0;
-  for (let j = 0; j < 16; j++) {
-    const q0 = toInt32(Mathf.trunc((ldf(x, j) - mn) * id + 0.5));
-    const q1 = toInt32(Mathf.trunc((ldf(x, j + 16) - mn) * id + 0.5));
-    store<u8>(o + 8 + <usize>j, <u8>((q0 & 0xf) | ((q1 & 0xf) << 4)));
-    qh |= <u32>((q0 >> 4) & 1) << j;
-    qh |= <u32>((q1 >> 4) & 1) << (j + 16);
-  }
-  store<u32>(o + 4, qh);
+  store<u32>(o + 4, pack32(x, f32x4.splat(id), f32x4.splat(mn), f32x4.splat(0.5), 0, o + 8));
 }
 
-/** C roundf: to nearest, halfway cases away from zero (v - trunc(v) is exact). */
-@inline function roundAway(v: f32): f32 {
-  const t = Mathf.trunc(v);
-  return Mathf.abs(v - t) >= 0.5 ? t + copysign<f32>(1, v) : t;
+/** Four values x * id rounded as C roundf (halfway away from zero; v - trunc(v) is exact), as ToInt32 & 0xff. */
+@inline function q8Bytes4(x: usize, id: v128): v128 {
+  const v = f32x4.mul(v128.load(x), id);
+  const t = f32x4.trunc(v);
+  const away = f32x4.ge(f32x4.abs(f32x4.sub(v, t)), f32x4.splat(0.5));
+  const one = v128.or(v128.and(v, i32x4.splat(0x80000000)), f32x4.splat(1)); // copysign(1, v)
+  const r = f32x4.add(t, v128.and(one, away));
+  const finite = f32x4.lt(f32x4.abs(r), f32x4.splat(<f32>2147483648));
+  return v128.and(v128.and(i32x4.trunc_sat_f32x4_s(r), finite), i32x4.splat(0xff));
 }
 
 // block_q8_0: f16 d, i8 qs[32].
 function q8_0(x: usize, o: usize): void {
-  let amax: f32 = 0;
-  for (let j = 0; j < 32; j++) {
-    const a = Mathf.abs(ldf(x, j));
-    amax = amax > a ? amax : a;
-  }
+  let m = f32x4.abs(v128.load(x));
+  for (let k: usize = 16; k < 128; k += 16) m = f32x4.max(m, f32x4.abs(v128.load(x + k)));
+  const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+    Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
   const d: f32 = amax / 127;
-  const id: f32 = d != 0 ? 1 / d : 0;
+  const id = f32x4.splat(d != 0 ? 1 / d : 0);
   store<u16>(o, <u16>f32ToHalf(d));
-  for (let j = 0; j < 32; j++) store<i8>(o + 2 + <usize>j, <i8>toInt32(roundAway(ldf(x, j) * id)));
+  for (let h: usize = 0; h < 2; h++) {
+    const xh = x + (h << 6);
+    const lo = i16x8.narrow_i32x4_u(q8Bytes4(xh, id), q8Bytes4(xh + 16, id));
+    const hi = i16x8.narrow_i32x4_u(q8Bytes4(xh + 32, id), q8Bytes4(xh + 48, id));
+    v128.store(o + 2 + (h << 4), i8x16.narrow_i16x8_u(lo, hi));
+  }
 }
