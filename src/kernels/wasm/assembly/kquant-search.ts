@@ -2,9 +2,11 @@
 // reference (src/quant/ref/k-quant-search.ts). That reference rounds every step to float32 with
 // Math.fround; here each step is plain f32 arithmetic in the same order, so the chosen scales and quants,
 // and therefore the bytes, are the same. Only the variants the encoders use are here: makeQx with x²
-// weights (Q6_K; four groups at a time, one per SIMD lane), makeQ3 with its refinement passes (Q3_K), makeQkx2 (Q2_K, Q4_K, Q5_K; four groups at a
-// time, one per SIMD lane).
-// Arrays are pointers into caller-owned scratch (this module has no static data): f32 x[n], u8 / i8 L[n].
+// weights (Q6_K), makeQ3 with its refinement passes (Q3_K), makeQkx2 (Q2_K, Q4_K, Q5_K). Each runs four
+// groups at once, one per SIMD lane: f32x4 arithmetic rounds every lane as scalar f32 does, so each lane
+// follows the reference's order exactly, and four dependency chains (the running sums) advance side by side
+// where one would wait on each addition. The reference's branches become lane selects.
+// Arrays are pointers into caller-owned scratch (this module has no static data).
 
 /** ggml's GROUP_MAX_EPS: groups whose largest magnitude is below it are treated as all zero. */
 export const GROUP_MAX_EPS: f32 = 1e-15;
@@ -22,67 +24,6 @@ export const TENTH: f32 = 0.1;
 
 @inline export function clampI(v: i32, lo: i32, hi: i32): i32 {
   return v < lo ? lo : v > hi ? hi : v;
-}
-
-@inline function ld(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize>i << 2));
-}
-
-/**
- * Q3_K's per-16 scale (the reference's makeQ3Quants with doRmse): symmetric quants in [-nmax, nmax - 1],
- * then up to five passes that move single quants while the x²-weighted fit improves. L receives quants + nmax.
- */
-export function makeQ3(n: i32, nmax: i32, x: usize, L: usize): f32 {
-  let max: f32 = 0;
-  let amax: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Mathf.abs(ld(x, i));
-    if (ax > amax) { amax = ax; max = ld(x, i); }
-  }
-  if (amax < GROUP_MAX_EPS) {
-    memory.fill(L, 0, <usize>n);
-    return 0;
-  }
-  const iscale: f32 = -<f32>nmax / max;
-  let sumlx: f32 = 0;
-  let suml2: f32 = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = ld(x, i);
-    const l = clampI(nearestInt(iscale * xi), -nmax, nmax - 1);
-    store<i8>(L + <usize>i, <i8>l);
-    const w = xi * xi;
-    const fl = <f32>l;
-    sumlx += (w * xi) * fl;
-    suml2 += (w * fl) * fl;
-  }
-  for (let itry = 0; itry < 5; itry++) {
-    let nChanged = 0;
-    for (let i = 0; i < n; i++) {
-      const xi = ld(x, i);
-      const w = xi * xi;
-      const li = <i32>load<i8>(L + <usize>i);
-      const fli = <f32>li;
-      let slx = sumlx - (w * xi) * fli;
-      if (slx > 0) {
-        let sl2 = suml2 - (w * fli) * fli;
-        const newL = clampI(nearestInt((xi * sl2) / slx), -nmax, nmax - 1);
-        if (newL != li) {
-          const fnl = <f32>newL;
-          slx += (w * xi) * fnl;
-          sl2 += (w * fnl) * fnl;
-          if (sl2 > 0 && (slx * slx) * suml2 > (sumlx * sumlx) * sl2) {
-            store<i8>(L + <usize>i, <i8>newL);
-            sumlx = slx;
-            suml2 = sl2;
-            nChanged++;
-          }
-        }
-      }
-    }
-    if (nChanged == 0) break;
-  }
-  for (let i = 0; i < n; i++) store<i8>(L + <usize>i, <i8>(<i32>load<i8>(L + <usize>i) + nmax));
-  return suml2 > 0 ? sumlx / suml2 : 0;
 }
 
 /** Lane-wise nearestInt of four floats. */
@@ -260,4 +201,71 @@ export function makeQxx4(n: i32, nmax: i32, xt: usize, Lt: usize, lauxt: usize, 
     for (let i = 0; i < n; i++) v128.store(at(Lt, i), v128.bitselect(zeroI, v128.load(at(Lt, i)), empty));
   }
   v128.store(out, v128.bitselect(zero, scale, empty));
+}
+
+/**
+ * Q3_K's per-16 scales for four groups at once, one per lane (the reference's makeQ3Quants with doRmse, lane by
+ * lane in the same order): symmetric quants in [-nmax, nmax - 1], then up to five passes that move single quants
+ * while the x²-weighted fit improves. A lane whose pass changed nothing would stop there; running it again
+ * changes nothing either, so the passes go on while any lane changes. xt: n v128 of the groups' element i;
+ * Lt: n v128 of i32 quants + nmax out. out receives the four scales.
+ */
+export function makeQ3x4(n: i32, nmax: i32, xt: usize, Lt: usize, out: usize): void {
+  const zero = f32x4.splat(0);
+  const zeroI = i32x4.splat(0);
+  const lo = i32x4.splat(-nmax);
+  const hi = i32x4.splat(nmax - 1);
+  let max = zero;
+  let amax = zero;
+  for (let i = 0; i < n; i++) {
+    const xi = v128.load(at(xt, i));
+    const ax = f32x4.abs(xi);
+    const gt = f32x4.gt(ax, amax);
+    amax = v128.bitselect(ax, amax, gt);
+    max = v128.bitselect(xi, max, gt);
+  }
+  // lanes whose group is all (near) zero: L = 0, scale 0
+  const empty = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
+  const iscale = f32x4.div(f32x4.neg(f32x4.splat(<f32>nmax)), max);
+  let sumlx = zero;
+  let suml2 = zero;
+  for (let i = 0; i < n; i++) {
+    const xi = v128.load(at(xt, i));
+    const l = clampV(nearestV(f32x4.mul(iscale, xi)), lo, hi);
+    v128.store(at(Lt, i), l);
+    const w = f32x4.mul(xi, xi);
+    const fl = f32x4.convert_i32x4_s(l);
+    sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), fl));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, fl), fl));
+  }
+  for (let itry = 0; itry < 5; itry++) {
+    let changed = zeroI;
+    for (let i = 0; i < n; i++) {
+      const xi = v128.load(at(xt, i));
+      const w = f32x4.mul(xi, xi);
+      const li = v128.load(at(Lt, i));
+      const fli = f32x4.convert_i32x4_s(li);
+      const wx = f32x4.mul(w, xi);
+      let slx = f32x4.sub(sumlx, f32x4.mul(wx, fli));
+      const slxPos = f32x4.gt(slx, zero);
+      let sl2 = f32x4.sub(suml2, f32x4.mul(f32x4.mul(w, fli), fli));
+      const newL = clampV(nearestV(f32x4.div(f32x4.mul(xi, sl2), slx)), lo, hi);
+      const differs = v128.and(slxPos, v128.not(i32x4.eq(newL, li)));
+      const fnl = f32x4.convert_i32x4_s(newL);
+      slx = f32x4.add(slx, f32x4.mul(wx, fnl));
+      sl2 = f32x4.add(sl2, f32x4.mul(f32x4.mul(w, fnl), fnl));
+      const take = v128.and(differs, v128.and(f32x4.gt(sl2, zero),
+        f32x4.gt(f32x4.mul(f32x4.mul(slx, slx), suml2), f32x4.mul(f32x4.mul(sumlx, sumlx), sl2))));
+      v128.store(at(Lt, i), v128.bitselect(newL, li, take));
+      sumlx = v128.bitselect(slx, sumlx, take);
+      suml2 = v128.bitselect(sl2, suml2, take);
+      changed = v128.or(changed, take);
+    }
+    if (!v128.any_true(changed)) break;
+  }
+  const off = i32x4.splat(nmax);
+  for (let i = 0; i < n; i++) {
+    v128.store(at(Lt, i), v128.bitselect(zeroI, i32x4.add(v128.load(at(Lt, i)), off), empty));
+  }
+  v128.store(out, v128.bitselect(zero, v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.gt(suml2, zero)), empty));
 }

@@ -6,7 +6,7 @@
 // `scratch` is SCRATCH_BYTES of caller-owned memory (this module has no static data).
 
 import { f32ToHalf, halfToF32 } from './half';
-import { GROUP_MAX_EPS, TENTH, clampI, makeQ3, makeQkx2x4, makeQxx4, nearestInt } from './kquant-search';
+import { GROUP_MAX_EPS, TENTH, clampI, makeQ3x4, makeQkx2x4, makeQxx4, nearestInt } from './kquant-search';
 import {
   BYTES_Q2_K, BYTES_Q3_K, BYTES_Q4_0, BYTES_Q4_1, BYTES_Q4_K, BYTES_Q5_0, BYTES_Q5_1, BYTES_Q5_K, BYTES_Q6_K,
   BYTES_Q8_0, TYPE_Q2_K, TYPE_Q3_K, TYPE_Q4_0, TYPE_Q4_1, TYPE_Q4_K, TYPE_Q5_0, TYPE_Q5_1, TYPE_Q5_K, TYPE_Q6_K,
@@ -156,9 +156,19 @@ function q3K(x: usize, o: usize, s: usize): void {
   const scales = s + S_SCALES;
   let maxScale: f32 = 0;
   let amax: f32 = 0;
+  for (let b = 0; b < 4; b++) {
+    for (let i = 0; i < 16; i++) {
+      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 4) + i));
+    }
+    makeQ3x4(16, 4, s + S_XT, s + S_LT, s + S_OUT);
+    for (let k = 0; k < 4; k++) {
+      const g = (b << 2) + k;
+      stf(scales, g, ldf(s + S_OUT, k));
+      for (let i = 0; i < 16; i++) store<u8>(L + <usize>((g << 4) + i), <u8>load<i32>(s + S_LT + (<usize>i << 4) + (<usize>k << 2)));
+    }
+  }
   for (let j = 0; j < 16; j++) {
-    const sc = makeQ3(16, 4, x + (<usize>j << 6), L + (<usize>j << 4));
-    stf(scales, j, sc);
+    const sc = ldf(scales, j);
     const a = Mathf.abs(sc);
     if (a > amax) { amax = a; maxScale = sc; }
   }
