@@ -1,7 +1,8 @@
 // Weight encoders: f32 rows to the packed blocks of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1
 // and Q8_0, byte for byte what the TypeScript reference encoders (src/quant/ref/<type>.ts) write. The
-// reference rounds each float step with Math.fround; here the same steps run in native f32, in the same
-// order, which rounds identically (layouts: see the reference files). Called from ../weight-encoder.ts on
+// reference rounds each float step with Math.fround; here the same steps run in native f32 (the K-quant
+// scale searches on four groups at once, one per SIMD lane; see kquant-search.ts), in the same order, which
+// rounds identically (layouts: see the reference files). Called from ../weight-encoder.ts on
 // chunks of whole rows; blocks never straddle rows, so a chunk of rows is encoded as one run of blocks.
 // `scratch` is SCRATCH_BYTES of caller-owned memory (this module has no static data).
 
@@ -19,7 +20,7 @@ const S_SCALES: usize = 576; // f32 [16]
 const S_MINS: usize = 640; // f32 [16]
 const S_LS: usize = 704; // u8 [8]: 6-bit scales
 const S_LM: usize = 720; // u8 [8]: 6-bit mins
-// makeQkx2x4's arrays: v128 [32] each (element i of four groups), and its result
+// the four-lane searches' arrays: v128 [32] each (element i of four groups), and their result
 const S_XT: usize = 1024;
 const S_WT: usize = 1536;
 const S_LT: usize = 2048;
@@ -68,12 +69,23 @@ export function quantizeWeights(type: i32, x: usize, n: i32, dst: usize, scratch
   return 0;
 }
 
-/** makeQkx2x4's results for groups 4b..4b+3 of n elements into scales[], mins[] and the u8 quants L[]. */
+/** Groups 4b..4b+3 of n elements at x side by side into the scratch's xt: v128 i holds element i of each. */
+function gatherGroups(x: usize, s: usize, b: i32, n: i32): void {
+  for (let k = 0; k < 4; k++) {
+    const g = x + (<usize>(((b << 2) + k) * n) << 2);
+    for (let i = 0; i < n; i++) stf(s + S_XT, (i << 2) + k, ldf(g, i));
+  }
+}
+
+/**
+ * A four-lane search's results for groups 4b..4b+3 of n elements: scales (and mins, when not 0) from the
+ * scratch's out, the i32 lanes of Lt as u8 quants into L[].
+ */
 function takeGroups(s: usize, b: i32, n: i32, scales: usize, mins: usize, L: usize): void {
   for (let k = 0; k < 4; k++) {
     const g = (b << 2) + k;
     stf(scales, g, ldf(s + S_OUT, k));
-    stf(mins, g, ldf(s + S_OUT, 4 + k));
+    if (mins) stf(mins, g, ldf(s + S_OUT, 4 + k));
     for (let i = 0; i < n; i++) store<u8>(L + <usize>(g * n + i), <u8>load<i32>(s + S_LT + (<usize>i << 4) + (<usize>k << 2)));
   }
 }
@@ -98,10 +110,8 @@ function q2K(x: usize, o: usize, s: usize): void {
   let maxMin: f32 = 0;
   for (let b = 0; b < 4; b++) {
     // groups 4b..4b+3 side by side, weights |x|
-    for (let i = 0; i < 16; i++) {
-      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 4) + i));
-      v128.store(s + S_WT + (<usize>i << 4), f32x4.abs(v128.load(s + S_XT + (<usize>i << 4))));
-    }
+    gatherGroups(x, s, b, 16);
+    for (let i = 0; i < 16; i++) v128.store(s + S_WT + (<usize>i << 4), f32x4.abs(v128.load(s + S_XT + (<usize>i << 4))));
     makeQkx2x4(16, 3, s + S_XT, s + S_WT, s + S_LT, s + S_LAUXT, s + S_XMT, -0.5, TENTH, 15, true, s + S_OUT);
     takeGroups(s, b, 16, scales, mins, L);
   }
@@ -157,15 +167,9 @@ function q3K(x: usize, o: usize, s: usize): void {
   let maxScale: f32 = 0;
   let amax: f32 = 0;
   for (let b = 0; b < 4; b++) {
-    for (let i = 0; i < 16; i++) {
-      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 4) + i));
-    }
+    gatherGroups(x, s, b, 16);
     makeQ3x4(16, 4, s + S_XT, s + S_LT, s + S_OUT);
-    for (let k = 0; k < 4; k++) {
-      const g = (b << 2) + k;
-      stf(scales, g, ldf(s + S_OUT, k));
-      for (let i = 0; i < 16; i++) store<u8>(L + <usize>((g << 4) + i), <u8>load<i32>(s + S_LT + (<usize>i << 4) + (<usize>k << 2)));
-    }
+    takeGroups(s, b, 16, scales, 0, L);
   }
   for (let j = 0; j < 16; j++) {
     const sc = ldf(scales, j);
@@ -222,8 +226,8 @@ function scaleMinLevels(x: usize, o: usize, s: usize, nmax: i32, rmin: f32, nste
   for (let b = 0; b < 2; b++) {
     // groups 4b..4b+3 side by side; weights |x| plus the group's RMS
     let sumX2 = f32x4.splat(0);
+    gatherGroups(x, s, b, 32);
     for (let i = 0; i < 32; i++) {
-      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 5) + i));
       const xi = v128.load(s + S_XT + (<usize>i << 4));
       sumX2 = f32x4.add(sumX2, f32x4.mul(xi, xi));
     }
@@ -318,15 +322,9 @@ function q6K(x: usize, o: usize, s: usize): void {
   let maxScale: f32 = 0;
   let maxAbs: f32 = 0;
   for (let b = 0; b < 4; b++) {
-    for (let i = 0; i < 16; i++) {
-      for (let k = 0; k < 4; k++) stf(s + S_XT, (i << 2) + k, ldf(x, (((b << 2) + k) << 4) + i));
-    }
+    gatherGroups(x, s, b, 16);
     makeQxx4(16, 32, s + S_XT, s + S_LT, s + S_LAUXT, s + S_OUT);
-    for (let k = 0; k < 4; k++) {
-      const g = (b << 2) + k;
-      stf(scales, g, ldf(s + S_OUT, k));
-      for (let i = 0; i < 16; i++) store<u8>(L + <usize>((g << 4) + i), <u8>load<i32>(s + S_LT + (<usize>i << 4) + (<usize>k << 2)));
-    }
+    takeGroups(s, b, 16, scales, 0, L);
   }
   for (let ib = 0; ib < 16; ib++) {
     const sc = ldf(scales, ib);
