@@ -1,11 +1,12 @@
 // The wasm weight encoder against its TypeScript twin (src/quant/ref, itself checked against ggml by the
 // golden tests in src/quant): byte for byte, every type, over data that reaches each branch of the scale
 // searches (gaussian, uniform, outliers, zeros, tiny magnitudes and subnormals, constant groups, huge and
-// mixed-scale values) and several row lengths; then chunking through the wasm memory, and quantizeTensor
-// routed through it once installed.
+// mixed-scale values) and several row lengths; then chunking through the wasm memory, quantizeTensor
+// routed through it once installed, and an encoder on a worker thread (the threads build's shared memory).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { GGMLType, rowBytes, typeName } from '../../gguf/ggml-types.ts';
 import { quantizeTensor, setTensorEncoder, tensorEncoderFor } from '../../quant/index.ts';
 import { gaussianData } from '../../quant/block-test-data.ts';
@@ -134,4 +135,26 @@ test('installed, it encodes quantizeTensor for its types and leaves the others t
     setTensorEncoder(undefined);
   }
   assert.equal(tensorEncoderFor(GGMLType.Q4_K), undefined);
+});
+
+test('a worker thread gets its own instance, with the same bytes', async () => {
+  const x = gaussianData(2048 * 4, 5);
+  const want = quantizeTensor(GGMLType.Q4_K, x, 2048, { reference: true });
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.url).then(({ createWasmWeightEncoder }) => {
+      const out = new Uint8Array(workerData.bytes);
+      createWasmWeightEncoder().encode(workerData.type, workerData.x, 2048, out);
+      parentPort.postMessage(out);
+    });`;
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { url: new URL('./weight-encoder.ts', import.meta.url).href, type: GGMLType.Q4_K, x, bytes: want.length },
+  });
+  const got = await new Promise<Uint8Array>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  assert.ok(Buffer.from(got).equals(want), firstDifference(got, want));
 });
