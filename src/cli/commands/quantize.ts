@@ -32,7 +32,7 @@ export const command: Command = {
       throw new HearthError('invalid_argument', `${inPath} is already quantized (${source}); quantize from its F32/F16/BF16 original, ` +
         'or pass --allow-requantize to quantize it again (quality drops further)');
     }
-    useWasmWeightEncoder(); // the same bytes as the TypeScript encoders, 10-60x faster; those stay where it cannot load
+    useWasmWeightEncoder(); // the same bytes as the TypeScript encoders, faster; those stay where it cannot load
     const t0 = performance.now();
     const r = quantizeModel(inPath, outPath, type);
     const counts = new Map<string, number>();

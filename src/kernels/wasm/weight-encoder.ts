@@ -1,8 +1,9 @@
 // The wasm weight encoder (assembly/quantize-weights.ts): the same bytes as the TypeScript encoders of
-// src/quant/ref for Q2_K..Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0, 10-60x faster. It owns a small memory of
-// its own and an instance of the kernel module on it (per JavaScript thread: a worker that imports this gets its
-// own), and encodes a tensor in chunks of whole rows copied through that memory, so a tensor of any size passes
-// through a few MiB. useWasmWeightEncoder() installs it behind quantizeTensor.
+// src/quant/ref for Q2_K..Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0, several times faster (BENCHMARKS.md,
+// "Weight quantization"). It owns a small memory of its own and an instance of the kernel module on it (per
+// JavaScript thread: a worker that imports this gets its own), and encodes a tensor in chunks of whole rows
+// copied through that memory, so a tensor of any size passes through a few MiB. useWasmWeightEncoder()
+// installs it behind quantizeTensor.
 
 import { GGMLType, rowBytes, typeName } from '../../gguf/ggml-types.ts';
 import { setTensorEncoder, type TensorEncoder } from '../../quant/index.ts';
