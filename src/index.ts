@@ -16,6 +16,8 @@ export {
   quantizeTensor, dequantizeTensor, quantTraitsOrThrow, supportedQuantTypes, roundTripActivations, type QuantTraits,
 } from './quant/index.ts';
 export { quantizeModel, QUANTIZE_TARGETS, type QuantizeReport } from './quant/quantize-model.ts';
+export { setTensorEncoder, type TensorEncoder } from './quant/index.ts';
+export { useWasmWeightEncoder, createWasmWeightEncoder, type WasmWeightEncoderOptions } from './kernels/wasm/weight-encoder.ts';
 
 // tokenizers
 export {
