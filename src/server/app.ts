@@ -33,6 +33,8 @@ import { conversationsRoutes } from './routes/conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
 import { gatewayMetrics } from './middleware/gateway-metrics.ts';
 import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
+import { agentRoutes } from './routes/agent.ts';
+import type { AgentService } from '../agent/service.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -84,6 +86,8 @@ export interface AppDeps {
   gateway?: Gateway;
   /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
   ui?: UiOptions | false;
+  /** The assistant (agent tasks and approvals under /api/v1/); without it those routes are 404. Closed with the app. */
+  agent?: AgentService;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -166,6 +170,11 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx);
+  if (deps.agent) {
+    agentRoutes(app, deps.agent);
+    const agent = deps.agent;
+    app.addHook('onClose', async () => agent.close());
+  }
   if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => {
     await models.close();

@@ -32,6 +32,10 @@ const INFERENCE = [
   'GET /v1/conversations/:id/items', 'POST /v1/conversations/:id/items', 'GET /v1/conversations/:id/items/:item_id',
   'DELETE /v1/conversations/:id/items/:item_id', 'GET /v1/conversations/:id/search',
 ];
+// The assistant (routes/agent.ts): a task runs in its key's own workspaces; an approval is answered by an admin key or
+// by the key that started its task, which the route checks (so any valid key reaches it).
+const AGENT = ['POST /api/v1/agent/tasks', 'GET /api/v1/agent/tasks/:id'];
+const APPROVALS = ['GET /api/v1/approvals', 'GET /api/v1/approvals/:id', 'POST /api/v1/approvals/:id'];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];
 const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
@@ -47,6 +51,8 @@ const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /api/version', 'any'],
   ['GET /metrics', 'metrics'],
   ...INFERENCE.map((r) => [r, 'inference'] as const),
+  ...AGENT.map((r) => [r, 'inference'] as const),
+  ...APPROVALS.map((r) => [r, 'any'] as const),
   ...MODELS_READ.map((r) => [r, 'models:read'] as const),
   ...MODELS_WRITE.map((r) => [r, 'models:write'] as const),
   ['POST /props', 'admin'],
