@@ -77,7 +77,8 @@ export function agentRoutes(app: FastifyInstance, service: AgentService): void {
     return approvalJson(a);
   });
 
-  app.post('/api/v1/approvals/:id', { preValidation: requireJsonContentType }, async (request) => {
+  app.post('/api/v1/approvals/:id', async (request) => {
+    requireJsonContentType(request);
     const id = (request.params as { id: string }).id;
     const b = body(request.body);
     const decision = b.decision;
@@ -95,7 +96,8 @@ export function agentRoutes(app: FastifyInstance, service: AgentService): void {
     return approvalJson(out.row);
   });
 
-  app.post('/api/v1/agent/tasks', { preValidation: requireJsonContentType }, async (request, reply) => {
+  app.post('/api/v1/agent/tasks', async (request, reply) => {
+    requireJsonContentType(request);
     const b = body(request.body);
     for (const k of Object.keys(b)) if (!KNOWN.has(k)) throw new FieldError(k, `unknown field ${k}`);
     const task = str(b, 'task', true);
@@ -120,6 +122,8 @@ export function agentRoutes(app: FastifyInstance, service: AgentService): void {
     // Errors before the task starts (an unknown model, a busy workspace) are the request's status.
     const first = events[Symbol.asyncIterator]();
     const head = await Promise.race([first.next(), started.done.then(() => undefined)]);
+    // the stream ended without an event: the task failed to start (its error, from done, is the answer)
+    if (!head || head.done) await started.done;
     if (b.stream === false) {
       const outcome = await started.done;
       return reply.code(200).send({ object: 'agent.task', id: outcome.taskId, status: outcome.status, summary: outcome.summary, commits: outcome.commits, ...(outcome.error ? { error: outcome.error } : {}) });
