@@ -21,7 +21,8 @@ export interface HumanAnswer {
   approved: boolean;
   /** Who answered: an API key's name, `discord:USER`, or `timeout`. */
   by: string;
-  channel: 'http' | 'discord' | 'timeout';
+  /** Where: http, a channel's name (discord, terminal), or timeout. */
+  channel: string;
 }
 
 /** Somewhere else a person can answer (Discord): told of each approval; it calls `answer` with what it hears. */
@@ -79,13 +80,13 @@ export class ApprovalBroker {
     });
     for (const c of this.channels) {
       const full = row as ApprovalRow & { request: ApprovalRequest & Record<string, unknown> };
-      c.ask(full, (approved, by) => this.answer(id, approved, by, 'discord').ok).catch((e: Error) => this.log(`approval channel ${c.name}: ${e.message}`));
+      c.ask(full, (approved, by) => this.answer(id, approved, by, c.name).ok).catch((e: Error) => this.log(`approval channel ${c.name}: ${e.message}`));
     }
     return { row, answer };
   }
 
   /** A person's answer; the first one for an approval wins, later ones get `decided`. */
-  answer(id: string, approved: boolean, by: string, channel: 'http' | 'discord'): AnswerOutcome {
+  answer(id: string, approved: boolean, by: string, channel: string): AnswerOutcome {
     const row = this.store.approval(id);
     if (!row) return { ok: false, reason: 'not_found' };
     if (!this.store.decideApproval(id, approved ? 'approved' : 'denied', by, channel)) return { ok: false, reason: 'decided', row: this.store.approval(id) };

@@ -23,7 +23,13 @@ import { SecretStore } from '../../store/secrets.ts';
 import { readGatewayConfig } from '../../provider/gateway/config.ts';
 import { Gateway } from '../../provider/gateway/gateway.ts';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseDuration as durationMs } from '../../store/duration.ts';
+import { AgentStore } from '../../store/agent.ts';
+import { ApprovalBroker } from '../../agent/approvals.ts';
+import { AgentService, readPolicySettings } from '../../agent/service.ts';
+import { discordApprovals, discordOptionsFromEnv } from '../../agent/discord.ts';
+import { openSandbox } from '../../sandbox/open.ts';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth serve [MODEL ...] [options]
@@ -87,9 +93,36 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           (/v1/vector_stores; hearth kb create --model)
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
+      --agent-workspaces DIR
+                          run the assistant: POST /api/v1/agent/tasks works in DIR/<key id>/<workspace>, and
+                          GET/POST /api/v1/approvals answer what waits for a person (DISCORD_BOT_TOKEN and
+                          DISCORD_USER_ID add Discord); see hearth agent --help
+      --reviewer M        the assistant's reviewer model when a task names none
+      --agent-policy FILE workspace policies (default ~/.hearth/agent-policy.json)
+      --approval-timeout D how long a person has to answer an approval (default 10m); no answer denies
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
                           (default 500), so a running stream waits at most one chunk for its next token
 `;
+
+/**
+ * The assistant (--agent-workspaces): tasks in workspaces under that folder, the policy file, one approval broker
+ * for the HTTP API and, with DISCORD_BOT_TOKEN and DISCORD_USER_ID set, Discord (a refused login fails the start).
+ */
+async function assistant(database: Database | undefined, models: ModelManager,
+  o: { workspaces: string; reviewer?: string; policyFile?: string; approvalTimeout?: string }): Promise<AgentService> {
+  if (!database) throw new HearthError('invalid_argument', '--agent-workspaces needs the database (it records every action): check HEARTH_DB');
+  const store = new AgentStore(database);
+  const approvals = new ApprovalBroker(store, {
+    timeoutMs: o.approvalTimeout === undefined ? undefined : durationMs(o.approvalTimeout, '--approval-timeout'), settleAbandoned: true,
+  });
+  const discord = discordOptionsFromEnv();
+  if (discord) approvals.addChannel(await discordApprovals(discord));
+  const policyFile = o.policyFile ?? join(process.env.HEARTH_HOME ?? join(homedir(), '.hearth'), 'agent-policy.json');
+  return new AgentService({
+    deps: { models, sandbox: () => openSandbox(), store, approvals },
+    workspaceRoot: resolve(o.workspaces), policies: readPolicySettings(policyFile), ...(o.reviewer ? { defaultReviewer: o.reviewer } : {}),
+  });
+}
 
 /** A positive number of seconds, in whole milliseconds. */
 const seconds = (text: string | undefined, flag: string) => {
@@ -123,7 +156,7 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /** The gateway of --config FILE (or the default file when it exists); secrets from the environment and hearth secrets. */
-function loadGateway(flag: string | undefined): Gateway | undefined {
+export function loadGateway(flag: string | undefined): Gateway | undefined {
   const path = flag ?? (existsSync(defaultConfigPath()) ? defaultConfigPath() : undefined);
   if (path === undefined) return undefined;
   let database: Database | undefined;
@@ -165,6 +198,7 @@ export const command: Command = {
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       config: { type: 'string' },
+      'agent-workspaces': { type: 'string' }, reviewer: { type: 'string' }, 'agent-policy': { type: 'string' }, 'approval-timeout': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -217,6 +251,9 @@ export const command: Command = {
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
+    const agent = v['agent-workspaces'] === undefined ? undefined : await assistant(sec.database, manager, {
+      workspaces: v['agent-workspaces'], reviewer: v.reviewer, policyFile: v['agent-policy'], approvalTimeout: v['approval-timeout'],
+    });
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
@@ -230,6 +267,7 @@ export const command: Command = {
       security: sec.options,
       responses: sec.responses,
       knowledge,
+      ...(agent ? { agent } : {}),
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       ...(sec.conversations ? { conversations: sec.conversations } : {}),
       ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
