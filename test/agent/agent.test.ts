@@ -196,6 +196,32 @@ test('a MEDIUM action goes to the reviewer model, whose answer has the fixed sha
   if (d.action === 'run') assert.match(trailersOf(ws)[0]!['Hearth-Review']!, new RegExp(`^approve by ${MODEL}: `));
 });
 
+test('sandboxed code cannot reach the repository: a hook or config it writes under .git never reaches git', async () => {
+  const code = 'mkdir -p .git/hooks && printf "#!/bin/sh\\ntouch /tmp/hearth-hook-ran\\n" > .git/hooks/post-commit && chmod +x .git/hooks/post-commit\n' +
+    'printf "[core]\\n\\tfsmonitor = touch /tmp/hearth-fsmonitor-ran\\n" > .git/config\necho changed > note.txt\n';
+  const events = await runTaskOverHttp(s.base, s.admin, {
+    task: 'leave a note', model: MODEL, workspace: 'hooks', seed: 6,
+    script: [{ tool: 'write_file', arguments: { path: 'start.txt', content: 'start\n' } }, { tool: 'run_code', arguments: { language: 'bash', code } }],
+  });
+  const r = events.filter((e) => e.event === 'tool_result').map((e) => e.data);
+  assert.equal(r[1]!.status, 'ran', String(r[1]!.output));
+  assert.match(String(r[1]!.output), /made a \.git of its own in the workspace; it was removed/);
+  const ws = join(s.root, await keyId(s.admin), 'hooks');
+  assert.equal(existsSync(join(ws, '.git', 'hooks', 'post-commit')), false);
+  assert.doesNotMatch(readFileSync(join(ws, '.git', 'config'), 'utf8'), /fsmonitor/);
+  assert.equal(existsSync('/tmp/hearth-hook-ran') || existsSync('/tmp/hearth-fsmonitor-ran'), false);
+  assert.equal(commitCount(ws), 2, 'the note was committed by the real repository');
+  assert.equal(gitOut(ws, 'show', 'HEAD:note.txt'), 'changed\n');
+  // a path into .git is refused before anything is written
+  const ev2 = await runTaskOverHttp(s.base, s.admin, {
+    task: 'x', model: MODEL, workspace: 'hooks', seed: 6, script: [{ tool: 'write_file', arguments: { path: '.git/hooks/pre-commit', content: 'x' } }],
+  });
+  const a = ev2.find((e) => e.event === 'assessment')!.data;
+  assert.equal(a.level, 'BLOCKED');
+  assert.equal((a.findings as { rule: string }[])[0]!.rule, 'agent.git-dir');
+  assert.equal(ev2.find((e) => e.event === 'tool_result')!.data.status, 'denied');
+});
+
 test('bad requests are typed errors that name the field', async () => {
   const post = (body: unknown) => fetch(`${s.base}/api/v1/agent/tasks`, { method: 'POST', headers: auth(s.admin), body: JSON.stringify(body) });
   let res = await post({ model: MODEL });
