@@ -3,7 +3,7 @@
 // answers the approval. Anyone else's reaction is ignored. When the approval is settled elsewhere (the HTTP API, the
 // timeout), the bot says so in the same conversation.
 
-import { Client, GatewayIntentBits, Partials, type DMChannel, type Message } from 'discord.js';
+import type { Client, DMChannel, Message } from 'discord.js';
 import { HearthError } from '../util/errors.ts';
 import type { ApprovalRow } from '../store/agent.ts';
 import type { ApprovalChannel, ApprovalRequest } from './approvals.ts';
@@ -55,6 +55,8 @@ export function approvalMessage(a: ApprovalRow, userId: string): string {
 
 /** A logged-in bot as an approval channel; rejects (the token refused, Discord unreachable) before it is one. */
 export async function discordApprovals(o: DiscordOptions): Promise<ApprovalChannel & { readonly client: Client }> {
+  // discord.js is loaded only when Discord is configured
+  const { Client, GatewayIntentBits, Partials } = await import('discord.js');
   const client = new Client({
     intents: [GatewayIntentBits.DirectMessages, GatewayIntentBits.DirectMessageReactions],
     partials: [Partials.Channel, Partials.Message, Partials.Reaction, Partials.User],
