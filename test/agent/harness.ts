@@ -19,6 +19,8 @@ import { openSandbox } from '../../src/sandbox/open.ts';
 import { ApprovalBroker, type ApprovalChannel } from '../../src/agent/approvals.ts';
 import { AgentService, type PolicySettings } from '../../src/agent/service.ts';
 import { chatTemplateModelPath } from '../server/harness.ts';
+import { parseGatewayConfig } from '../../src/provider/gateway/config.ts';
+import { Gateway } from '../../src/provider/gateway/gateway.ts';
 
 export const MODEL = 'stories';
 
@@ -33,15 +35,19 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
-export async function startAgentServer(o: { channels?: ApprovalChannel[]; policies?: PolicySettings; approvalTimeoutMs?: number } = {}): Promise<AgentServer> {
+/** `gatewayYaml`: a gateway config whose routes are served beside the local model (a reviewer through a provider). */
+export async function startAgentServer(o: { channels?: ApprovalChannel[]; policies?: PolicySettings; approvalTimeoutMs?: number; gatewayYaml?: string } = {}): Promise<AgentServer> {
   const home = mkdtempSync(join(tmpdir(), 'hearth-agent-'));
   // the sandbox's unprivileged uid must be able to reach the workspaces below
   spawnSync('chmod', ['o+x', home]);
   const root = join(home, 'workspaces');
   const store = openStore(join(home, 'hearth.db'));
+  const gateway = o.gatewayYaml === undefined ? undefined : new Gateway(parseGatewayConfig(o.gatewayYaml, 'config.yaml', { env: {}, secret: () => undefined }));
+  const local = fixedSource([describeFile(chatTemplateModelPath(), { name: MODEL })]);
+  const loadLocal = localModelLoader({ scheduler: { parallel: 2, queueLimit: 16 } });
   const models = new ModelManager({
-    source: fixedSource([describeFile(chatTemplateModelPath(), { name: MODEL })]),
-    load: localModelLoader({ scheduler: { parallel: 2, queueLimit: 16 } }),
+    source: gateway ? gateway.source(local) : local,
+    load: (m) => (m.upstream && gateway ? Promise.resolve(gateway.provider(m)) : loadLocal(m)),
     keepAliveMs: -1,
   });
   const approvals = new ApprovalBroker(store.agent, { timeoutMs: o.approvalTimeoutMs ?? 60_000, settleAbandoned: true });
@@ -50,7 +56,7 @@ export async function startAgentServer(o: { channels?: ApprovalChannel[]; polici
     deps: { models, sandbox: () => openSandbox(), store: store.agent, approvals },
     workspaceRoot: root, ...(o.policies ? { policies: o.policies } : {}),
   });
-  const app = createApp({ models, security: { keys: store.keys, usage: store.usage }, agent: service, ui: false });
+  const app = createApp({ models, security: { keys: store.keys, usage: store.usage }, agent: service, ui: false, ...(gateway ? { gateway } : {}) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   await models.preload(MODEL);
   const admin = store.keys.create({ name: 'admin', scopes: ['inference', 'models:read', 'admin'] }).secret;
