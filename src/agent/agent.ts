@@ -53,6 +53,8 @@ export interface TaskOptions {
   seed?: number;
   signal?: AbortSignal;
   taskId?: string;
+  /** search_knowledge's source for this task (else the deps' one). */
+  knowledge?: KnowledgeSearch;
 }
 
 export interface TaskOutcome {
@@ -342,8 +344,9 @@ class TaskRun {
       case 'list_files':
         return { status: 'ran', output: listWorkspace(this.repo.dir, p.abs!).join('\n') || '(empty)' };
       case 'search_knowledge': {
-        if (!this.deps.knowledge) return { status: 'failed', output: 'no knowledge base is configured for this task' };
-        const hits = await this.deps.knowledge(a.query, 5, this.o.signal);
+        const search = this.o.knowledge ?? this.deps.knowledge;
+        if (!search) return { status: 'failed', output: 'no knowledge base is configured for this task' };
+        const hits = await search(a.query, 5, this.o.signal);
         return { status: 'ran', output: hits.map((h) => `[${h.filename}] ${cut(h.text, 400)}`).join('\n\n') || '(no passages)' };
       }
       case 'write_file': {

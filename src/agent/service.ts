@@ -8,7 +8,15 @@ import { HearthError } from '../util/errors.ts';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../assess/policy.ts';
 import { Channel } from '../util/channel.ts';
 import { newTaskId, runTask, type AgentDeps, type TaskOptions, type TaskOutcome } from './agent.ts';
-import type { AgentEvent } from './types.ts';
+import type { AgentEvent, KnowledgeSearch } from './types.ts';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+
+/** search_knowledge over one vector store of the knowledge base (by id or name); not_found when there is none. */
+export function knowledgeSearch(kb: KnowledgeBase, idOrName: string): KnowledgeSearch {
+  const store = kb.findStore(idOrName);
+  if (!store) throw new HearthError('not_found', `no vector store ${JSON.stringify(idOrName)} (hearth kb ls)`);
+  return async (query, max) => (await kb.search(store.id, { query, maxResults: max })).map((h) => ({ filename: h.filename, text: h.text, score: h.score }));
+}
 
 /**
  * Workspace policies: `{"default": {"MEDIUM": "human"}, "workspaces": {"/abs/path": {"HIGH": "never"}}}`. The file
@@ -48,6 +56,8 @@ export interface AgentServiceOptions {
   /** The reviewer model when a request names none. */
   defaultReviewer?: string;
   approvalTimeoutMs?: number;
+  /** The knowledge base a task's `knowledge` (a vector store) is searched in. */
+  kb?: KnowledgeBase;
 }
 
 interface Running {
@@ -84,7 +94,12 @@ export class AgentService {
   }
 
   /** Starts a task; its events can be followed with follow(taskId). */
-  start(o: Omit<TaskOptions, 'policy' | 'signal' | 'taskId'>): { taskId: string; done: Promise<TaskOutcome> } {
+  start(o: Omit<TaskOptions, 'policy' | 'signal' | 'taskId' | 'knowledge'> & { vectorStore?: string }): { taskId: string; done: Promise<TaskOutcome> } {
+    let knowledge: KnowledgeSearch | undefined;
+    if (o.vectorStore !== undefined) {
+      if (!this.o.kb) throw new HearthError('invalid_argument', 'this server has no knowledge base (it needs the database)');
+      knowledge = knowledgeSearch(this.o.kb, o.vectorStore);
+    }
     const taskId = newTaskId();
     const abort = new AbortController();
     const entry: Running = { events: [], listeners: new Set(), abort, done: undefined as unknown as Promise<TaskOutcome> };
@@ -94,7 +109,7 @@ export class AgentService {
     };
     const policy = policyFor(this.o.policies ?? { workspaces: new Map() }, o.workspace);
     const done = runTask(this.deps, {
-      ...o, taskId, policy, signal: abort.signal,
+      ...o, taskId, policy, signal: abort.signal, ...(knowledge ? { knowledge } : {}),
       reviewer: o.reviewer ?? this.o.defaultReviewer, approvalTimeoutMs: o.approvalTimeoutMs ?? this.o.approvalTimeoutMs,
     }, emit).finally(() => {
       for (const l of entry.listeners) l.end();

@@ -21,8 +21,12 @@ import { AgentService, type PolicySettings } from '../../src/agent/service.ts';
 import { chatTemplateModelPath } from '../server/harness.ts';
 import { parseGatewayConfig } from '../../src/provider/gateway/config.ts';
 import { Gateway } from '../../src/provider/gateway/gateway.ts';
+import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
+import { modelEmbedders } from '../../src/server/routes/knowledge.ts';
+import { syntheticFamilyPath } from '../fixtures/synthetic-families.ts';
 
 export const MODEL = 'stories';
+export const EMBEDDER = 'embed-tiny';
 
 export interface AgentServer {
   app: FastifyInstance;
@@ -32,18 +36,21 @@ export interface AgentServer {
   models: ModelManager;
   admin: string;
   root: string;
+  kb?: KnowledgeBase;
   close(): Promise<void>;
 }
 
 /** `gatewayYaml`: a gateway config whose routes are served beside the local model (a reviewer through a provider). */
-export async function startAgentServer(o: { channels?: ApprovalChannel[]; policies?: PolicySettings; approvalTimeoutMs?: number; gatewayYaml?: string } = {}): Promise<AgentServer> {
+/** `embedder`: a synthetic bert embedding model served as EMBEDDER, and a knowledge base over it (`kb`). */
+export async function startAgentServer(o: { channels?: ApprovalChannel[]; policies?: PolicySettings; approvalTimeoutMs?: number; gatewayYaml?: string; embedder?: boolean } = {}): Promise<AgentServer> {
   const home = mkdtempSync(join(tmpdir(), 'hearth-agent-'));
   // the sandbox's unprivileged uid must be able to reach the workspaces below
   spawnSync('chmod', ['o+x', home]);
   const root = join(home, 'workspaces');
   const store = openStore(join(home, 'hearth.db'));
   const gateway = o.gatewayYaml === undefined ? undefined : new Gateway(parseGatewayConfig(o.gatewayYaml, 'config.yaml', { env: {}, secret: () => undefined }));
-  const local = fixedSource([describeFile(chatTemplateModelPath(), { name: MODEL })]);
+  const local = fixedSource([describeFile(chatTemplateModelPath(), { name: MODEL }),
+    ...(o.embedder ? [describeFile(syntheticFamilyPath({ family: 'bert', nEmbd: 128, nHead: 4, nFF: 256, nLayer: 2, nCtxTrain: 512 }), { name: EMBEDDER })] : [])]);
   const loadLocal = localModelLoader({ scheduler: { parallel: 2, queueLimit: 16 } });
   const models = new ModelManager({
     source: gateway ? gateway.source(local) : local,
@@ -52,16 +59,18 @@ export async function startAgentServer(o: { channels?: ApprovalChannel[]; polici
   });
   const approvals = new ApprovalBroker(store.agent, { timeoutMs: o.approvalTimeoutMs ?? 60_000, settleAbandoned: true });
   for (const c of o.channels ?? []) approvals.addChannel(c);
+  const kb = o.embedder ? new KnowledgeBase(store.database, { embedders: modelEmbedders(models) }) : undefined;
   const service = new AgentService({
     deps: { models, sandbox: () => openSandbox(), store: store.agent, approvals },
-    workspaceRoot: root, ...(o.policies ? { policies: o.policies } : {}),
+    workspaceRoot: root, ...(o.policies ? { policies: o.policies } : {}), ...(kb ? { kb } : {}),
   });
-  const app = createApp({ models, security: { keys: store.keys, usage: store.usage }, agent: service, ui: false, ...(gateway ? { gateway } : {}) });
+  const app = createApp({ models, security: { keys: store.keys, usage: store.usage }, agent: service, ui: false, ...(gateway ? { gateway } : {}), ...(kb ? { knowledge: kb } : {}) });
+  if (kb) app.addHook('onClose', async () => kb.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   await models.preload(MODEL);
   const admin = store.keys.create({ name: 'admin', scopes: ['inference', 'models:read', 'admin'] }).secret;
   return {
-    app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, store, service, models, admin, root,
+    app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, store, service, models, admin, root, kb,
     async close() {
       await app.close();
       store.close();

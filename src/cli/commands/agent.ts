@@ -21,7 +21,9 @@ import { openSandbox } from '../../sandbox/open.ts';
 import { ApprovalBroker, DEFAULT_APPROVAL_TIMEOUT_MS, type ApprovalChannel } from '../../agent/approvals.ts';
 import { runTask } from '../../agent/agent.ts';
 import { parseScript } from '../../agent/tools.ts';
-import { policyFor, readPolicySettings } from '../../agent/service.ts';
+import { knowledgeSearch, policyFor, readPolicySettings } from '../../agent/service.ts';
+import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { modelEmbedders } from '../../server/routes/knowledge.ts';
 import { discordApprovals, discordOptionsFromEnv } from '../../agent/discord.ts';
 import type { AgentEvent } from '../../agent/types.ts';
 import { loadGateway } from './serve.ts';
@@ -44,6 +46,7 @@ reasoning, and Hearth-Risk, Hearth-Review and Hearth-Approved-By trailers.
                         arguments by the tool-call grammar (for repeatable runs, and for models too small to choose)
   --max-steps N         turns at most (default 12)
   --approval-timeout D  how long a person has to answer (default 10m); no answer denies
+  --kb NAME             the knowledge base store search_knowledge searches (hearth kb ls)
   --config FILE         the gateway's configuration (upstream providers), as for hearth serve
   --seed N              the sampling seed
   --json                print each event as one JSON line
@@ -108,7 +111,7 @@ export const command: Command = {
     const { values: v, positionals } = parse(argv, {
       workspace: { type: 'string' }, model: { type: 'string' }, reviewer: { type: 'string' }, policy: { type: 'string' },
       'policy-file': { type: 'string' }, script: { type: 'string' }, 'max-steps': { type: 'string' }, 'approval-timeout': { type: 'string' },
-      config: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      config: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, kb: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -148,20 +151,23 @@ export const command: Command = {
     const store = openStore();
     const approvals = new ApprovalBroker(store.agent, { timeoutMs, log: (m) => process.stderr.write(`hearth agent: ${m}\n`) });
     const channels: ApprovalChannel[] = [];
+    const kb = v.kb === undefined ? undefined : new KnowledgeBase(store.database, { embedders: modelEmbedders(models) });
     try {
+      const knowledge = kb && knowledgeSearch(kb, v.kb!);
       if (process.stdin.isTTY) channels.push(terminalChannel());
       const discord = discordOptionsFromEnv();
       if (discord) channels.push(await discordApprovals(discord));
       for (const c of channels) approvals.addChannel(c);
       const print = (e: AgentEvent) => process.stdout.write((v.json ? JSON.stringify(e) : describe(e)) + '\n');
       const out = await runTask({ models, sandbox: () => openSandbox(), store: store.agent, approvals }, {
-        task, workspace: v.workspace, model, policy, approvalTimeoutMs: timeoutMs,
+        task, workspace: v.workspace, model, policy, approvalTimeoutMs: timeoutMs, ...(knowledge ? { knowledge } : {}),
         ...(v.reviewer ? { reviewer: v.reviewer } : {}), ...(script ? { script } : {}),
         ...(v['max-steps'] ? { maxSteps: int(v['max-steps'], '--max-steps') } : {}), ...(v.seed ? { seed: int(v.seed, '--seed') } : {}),
       }, print);
       return out.status === 'done' ? 0 : 1;
     } finally {
       await approvals.close();
+      await kb?.close();
       await models.close();
       gateway?.close();
       library.close();

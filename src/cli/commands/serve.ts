@@ -108,7 +108,7 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
  * The assistant (--agent-workspaces): tasks in workspaces under that folder, the policy file, one approval broker
  * for the HTTP API and, with DISCORD_BOT_TOKEN and DISCORD_USER_ID set, Discord (a refused login fails the start).
  */
-async function assistant(database: Database | undefined, models: ModelManager,
+async function assistant(database: Database | undefined, models: ModelManager, kb: KnowledgeBase | undefined,
   o: { workspaces: string; reviewer?: string; policyFile?: string; approvalTimeout?: string }): Promise<AgentService> {
   if (!database) throw new HearthError('invalid_argument', '--agent-workspaces needs the database (it records every action): check HEARTH_DB');
   const store = new AgentStore(database);
@@ -120,7 +120,7 @@ async function assistant(database: Database | undefined, models: ModelManager,
   const policyFile = o.policyFile ?? join(process.env.HEARTH_HOME ?? join(homedir(), '.hearth'), 'agent-policy.json');
   return new AgentService({
     deps: { models, sandbox: () => openSandbox(), store, approvals },
-    workspaceRoot: resolve(o.workspaces), policies: readPolicySettings(policyFile), ...(o.reviewer ? { defaultReviewer: o.reviewer } : {}),
+    workspaceRoot: resolve(o.workspaces), ...(kb ? { kb } : {}), policies: readPolicySettings(policyFile), ...(o.reviewer ? { defaultReviewer: o.reviewer } : {}),
   });
 }
 
@@ -251,7 +251,7 @@ export const command: Command = {
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
-    const agent = v['agent-workspaces'] === undefined ? undefined : await assistant(sec.database, manager, {
+    const agent = v['agent-workspaces'] === undefined ? undefined : await assistant(sec.database, manager, knowledge, {
       workspaces: v['agent-workspaces'], reviewer: v.reviewer, policyFile: v['agent-policy'], approvalTimeout: v['approval-timeout'],
     });
     const app = createApp({

@@ -63,7 +63,7 @@ function positive(b: Record<string, unknown>, k: string, max: number): number | 
   return v;
 }
 
-const KNOWN = new Set(['task', 'workspace', 'model', 'reviewer', 'script', 'max_steps', 'approval_timeout_ms', 'seed', 'stream']);
+const KNOWN = new Set(['task', 'workspace', 'model', 'reviewer', 'script', 'max_steps', 'approval_timeout_ms', 'seed', 'stream', 'vector_store_id']);
 
 export function agentRoutes(app: FastifyInstance, service: AgentService): void {
   app.get('/api/v1/approvals', async (request) => {
@@ -114,10 +114,18 @@ export function agentRoutes(app: FastifyInstance, service: AgentService): void {
     }
     const seed = b.seed === undefined ? undefined : positive(b, 'seed', 2 ** 31);
     const reviewer = str(b, 'reviewer');
-    const started = service.start({
+    const vectorStore = str(b, 'vector_store_id');
+    let started;
+    try {
+      started = service.start({
       task, model, workspace, ...(reviewer ? { reviewer } : {}), ...(script ? { script } : {}), ...(key ? { keyId: key.id } : {}),
       maxSteps: positive(b, 'max_steps', 100), approvalTimeoutMs: positive(b, 'approval_timeout_ms', 24 * 3600_000), ...(seed !== undefined ? { seed } : {}),
-    });
+        ...(vectorStore !== undefined ? { vectorStore } : {}),
+      });
+    } catch (e) {
+      if (e instanceof HearthError && vectorStore !== undefined) throw new FieldError('vector_store_id', e.message, e.code);
+      throw e;
+    }
     const events = service.follow(started.taskId)!;
     // Errors before the task starts (an unknown model, a busy workspace) are the request's status.
     const first = events[Symbol.asyncIterator]();
