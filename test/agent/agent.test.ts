@@ -234,6 +234,10 @@ test('bad requests are typed errors that name the field', async () => {
   assert.match(((await res.json()) as any).error.message, /names tool "rm_rf"/);
   res = await post({ task: 'x', model: 'no-such-model' });
   assert.equal(res.status, 404);
+  const narrow = s.store.keys.create({ name: 'narrow', scopes: ['inference'], models: [MODEL] }).secret;
+  res = await fetch(`${s.base}/api/v1/agent/tasks`, { method: 'POST', headers: auth(narrow), body: JSON.stringify({ task: 'x', model: MODEL, reviewer: 'other' }) });
+  assert.equal(res.status, 403);
+  assert.match(((await res.json()) as any).error.message, /may not use model "other"/);
   res = await fetch(`${s.base}/api/v1/approvals/apr_nope`, { method: 'POST', headers: auth(s.admin), body: JSON.stringify({ decision: 'maybe' }) });
   assert.equal(res.status, 400);
 });

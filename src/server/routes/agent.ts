@@ -12,6 +12,8 @@ import { parseScript } from '../../agent/tools.ts';
 import type { AgentEvent } from '../../agent/types.ts';
 import type { ApprovalRow } from '../../store/agent.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
+import { checkModel } from '../middleware/auth.ts';
+import { canonicalName } from '../../library/describe.ts';
 import { sseEvent, STREAM_HEADERS } from '../sse.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -114,6 +116,14 @@ export function agentRoutes(app: FastifyInstance, service: AgentService): void {
     }
     const seed = b.seed === undefined ? undefined : positive(b, 'seed', 2 ** 31);
     const reviewer = str(b, 'reviewer');
+    // the key's model allow-list covers the reviewer too (the body's model is checked with every request)
+    if (key && reviewer !== undefined) {
+      try {
+        checkModel(key, reviewer, canonicalName);
+      } catch (e) {
+        throw new FieldError('reviewer', (e as Error).message, 'forbidden');
+      }
+    }
     const vectorStore = str(b, 'vector_store_id');
     let started;
     try {
