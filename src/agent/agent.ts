@@ -88,11 +88,13 @@ export async function runTask(deps: AgentDeps, o: TaskOptions, emit: (e: AgentEv
     lease = await deps.models.acquire(o.model);
     deps.store.createTask({ id: taskId, keyId: o.keyId, workspace: repo.dir, task: o.task, model: o.model, reviewer: o.reviewer });
     emit({ type: 'task', taskId, workspace: repo.dir, model: o.model, ...(o.reviewer ? { reviewer: o.reviewer } : {}) });
+    deps.approvals.status(`${taskId} started in ${repo.dir}: ${cut(o.task, 200)}`);
     const run = new TaskRun(deps, o, repo, taskId, lease.provider, emit, commits);
     const summary = await run.loop();
     deps.store.finishTask(taskId, 'done', summary);
     const out: TaskOutcome = { taskId, status: 'done', summary, commits };
     emit({ type: 'result', ...out });
+    deps.approvals.status(`${taskId} done, ${commits.length} commit(s): ${cut(summary, 300)}`);
     return out;
   } catch (e) {
     const cancelled = o.signal?.aborted === true;
@@ -102,6 +104,7 @@ export async function runTask(deps: AgentDeps, o: TaskOptions, emit: (e: AgentEv
     else if (!lease) throw e; // the model could not be had: nothing started
     const out: TaskOutcome = { taskId, status, summary: '', commits, error };
     emit({ type: 'result', ...out });
+    deps.approvals.status(`${taskId} ${status}: ${cut(error, 300)}`);
     return out;
   } finally {
     lease?.release();

@@ -32,6 +32,8 @@ export interface ApprovalChannel {
     answer: (approved: boolean, by: string) => boolean): Promise<void>;
   /** The approval was answered elsewhere or expired: the channel may update what it posted. */
   settled?(approval: ApprovalRow): void;
+  /** A task's status changed (started, finished): one line for the owner. */
+  status?(text: string): void;
   close(): Promise<void> | void;
 }
 
@@ -92,6 +94,17 @@ export class ApprovalBroker {
     if (!this.store.decideApproval(id, approved ? 'approved' : 'denied', by, channel)) return { ok: false, reason: 'decided', row: this.store.approval(id) };
     this.settle(id, { approved, by, channel });
     return { ok: true, row: this.store.approval(id)! };
+  }
+
+  /** Tells every channel that keeps its owner posted (Discord) how a task stands. */
+  status(text: string): void {
+    for (const c of this.channels) {
+      try {
+        c.status?.(text);
+      } catch (e) {
+        this.log(`approval channel ${c.name}: ${(e as Error).message}`);
+      }
+    }
   }
 
   get(id: string): ApprovalRow | undefined {

@@ -1,7 +1,7 @@
 // Approvals over Discord (discord.js): the bot sends its owner (DISCORD_USER_ID) a direct message with the action,
 // its risk level, the findings, the review and the code or diff, reacts 👍 and 👎 on it, and the owner's reaction
 // answers the approval. Anyone else's reaction is ignored. When the approval is settled elsewhere (the HTTP API, the
-// timeout), the bot says so in the same conversation.
+// timeout), the bot says so in the same conversation; it also posts when a task starts and how it ended.
 
 import type { Client, DMChannel, Message } from 'discord.js';
 import { HearthError } from '../util/errors.ts';
@@ -104,6 +104,10 @@ export async function discordApprovals(o: DiscordOptions): Promise<ApprovalChann
       byApproval.delete(a.id);
       const how = a.status === 'expired' ? `expired (${a.decidedBy ?? 'timeout'}): denied` : `${a.status} by ${a.decidedBy}`;
       entry.dm.send({ content: `${a.id}: ${how}`, reply: { messageReference: id, failIfNotExists: false } })
+        .catch((e: Error) => log(`discord: ${e.message}`));
+    },
+    status(text) {
+      channel().then((to) => to.send({ content: cut(text, MAX_MESSAGE), allowedMentions: { parse: [] } }))
         .catch((e: Error) => log(`discord: ${e.message}`));
     },
     async close() {

@@ -28,8 +28,8 @@ export interface DiscordStandIn {
   identified: Record<string, unknown>[];
   /** A user's reaction on a message, sent to every connected bot as MESSAGE_REACTION_ADD. */
   react(userId: string, messageId: string, emoji: string): void;
-  /** Resolves when a message matching `test` has been posted. */
-  waitForMessage(test: (m: PostedMessage) => boolean): Promise<PostedMessage>;
+  /** Resolves when a message matching `test` has been posted; rejects after `ms` (default 10 s). */
+  waitForMessage(test: (m: PostedMessage) => boolean, ms?: number): Promise<PostedMessage>;
   close(): Promise<void>;
 }
 
@@ -130,10 +130,13 @@ export async function startDiscordStandIn(token = 'standin-token'): Promise<Disc
       if (!msg) throw new Error(`no message ${messageId}`);
       dispatch('MESSAGE_REACTION_ADD', { user_id: userId, channel_id: msg.channelId, message_id: messageId, emoji: { id: null, name: emoji }, burst: false, type: 0 });
     },
-    waitForMessage(test) {
+    waitForMessage(test, ms = 10_000) {
       const have = messages.find(test);
       if (have) return Promise.resolve(have);
-      return new Promise((resolve) => waiters.push({ test, resolve }));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no such message was posted in ${ms} ms; posted: ${JSON.stringify(messages.map((m) => m.content.slice(0, 80)))}`)), ms);
+        waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      });
     },
     async close() {
       for (const ws of sockets) ws.terminate();

@@ -78,8 +78,10 @@ test('a HIGH action is posted to the owner on Discord; a stranger\'s reaction is
   const ws = events[0]!.data.workspace as string;
   assert.equal(readFileSync(join(ws, 'ran.txt'), 'utf8'), 'ran\n');
   assert.equal(trailersOf(ws)[0]!['Hearth-Approved-By'], `human:discord:${OWNER}`);
-  // the bot tells the conversation how it ended
+  // the bot tells the conversation how it ended, and how the task went
   await discord.waitForMessage((m) => m.content.includes('approved by discord:'));
+  await discord.waitForMessage((m) => m.content.startsWith(`${taskId} started in ${ws}: check whether the network is there`));
+  await discord.waitForMessage((m) => m.content.startsWith(`${taskId} done, 1 commit(s): Plan: `));
 });
 
 test('the owner\'s 👎 on Discord denies the action: nothing runs', async () => {
