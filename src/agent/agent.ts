@@ -55,6 +55,8 @@ export interface TaskOptions {
   taskId?: string;
   /** search_knowledge's source for this task (else the deps' one). */
   knowledge?: KnowledgeSearch;
+  /** The workspace is a repository of its own, even inside another one (the server's workspaces). */
+  ownRepo?: boolean;
 }
 
 export interface TaskOutcome {
@@ -78,7 +80,7 @@ export const newTaskId = (): string => newId('task_');
 /** Runs one task to its end; every step is emitted as it happens and recorded in the store. */
 export async function runTask(deps: AgentDeps, o: TaskOptions, emit: (e: AgentEvent) => void = () => undefined): Promise<TaskOutcome> {
   if (!o.task.trim()) throw new HearthError('invalid_argument', 'the task is empty');
-  const repo = await openRepo(o.workspace);
+  const repo = await openRepo(o.workspace, o.ownRepo ?? false);
   if (busy.has(repo.dir)) throw new HearthError('conflict', `a task is already running in ${repo.dir}`);
   busy.add(repo.dir);
   const taskId = o.taskId ?? newTaskId();

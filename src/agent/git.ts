@@ -57,8 +57,11 @@ export interface Repo {
   readonly created: boolean;
 }
 
-/** The workspace's repository; a folder in no repository gets a new one (git init). */
-export async function openRepo(workspace: string): Promise<Repo> {
+/**
+ * The workspace's repository; a folder in no repository gets a new one (git init). `own`: the folder must be its
+ * repository's top (a folder inside another repository gets its own, so that nothing is committed to the outer one).
+ */
+export async function openRepo(workspace: string, own = false): Promise<Repo> {
   let dir: string;
   try {
     dir = realpathSync(workspace);
@@ -67,7 +70,7 @@ export async function openRepo(workspace: string): Promise<Repo> {
   }
   let created = false;
   let r = await git(dir, ['rev-parse', '--absolute-git-dir']);
-  if (r.code !== 0) {
+  if (r.code !== 0 || (own && r.stdout.trim() !== join(dir, '.git'))) {
     await ok(dir, ['init', '-q']);
     created = true;
     r = await git(dir, ['rev-parse', '--absolute-git-dir']);

@@ -109,7 +109,7 @@ export class AgentService {
     };
     const policy = policyFor(this.o.policies ?? { workspaces: new Map() }, o.workspace);
     const done = runTask(this.deps, {
-      ...o, taskId, policy, signal: abort.signal, ...(knowledge ? { knowledge } : {}),
+      ...o, taskId, policy, signal: abort.signal, ownRepo: true, ...(knowledge ? { knowledge } : {}),
       reviewer: o.reviewer ?? this.o.defaultReviewer, approvalTimeoutMs: o.approvalTimeoutMs ?? this.o.approvalTimeoutMs,
     }, emit).finally(() => {
       for (const l of entry.listeners) l.end();

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { place, parseScript, scriptedSpec } from '../../src/agent/tools.ts';
 import { parseReview } from '../../src/agent/review.ts';
-import { commitMessage } from '../../src/agent/git.ts';
+import { commitMessage, openRepo } from '../../src/agent/git.ts';
+import { spawnSync } from 'node:child_process';
 import { policyFor, readPolicySettings } from '../../src/agent/service.ts';
 import { ApprovalBroker } from '../../src/agent/approvals.ts';
 import { policyOverride } from '../../src/cli/commands/agent.ts';
@@ -62,6 +63,18 @@ test('the commit message keeps each trailer on one line, after the task and reas
   assert.equal(lines[0], 'change a.py');
   assert.deepEqual(lines.slice(-5), ['Hearth-Task: t1', 'Hearth-Action: a1', 'Hearth-Risk: HIGH; py.x HIGH line 1: a b', 'Hearth-Review: approve by m: ok', 'Hearth-Approved-By: human:alice']);
   assert.match(msg, /\n\nTask: fix it\n\nReasoning: first\nsecond\n\n/);
+});
+
+test('a folder in no repository gets one; a server workspace inside another repository gets its own', async () => {
+  const outer = mkdtempSync(join(tmpdir(), 'hearth-outer-'));
+  spawnSync('git', ['init', '-q', outer]);
+  mkdirSync(join(outer, 'ws'));
+  const inner = await openRepo(join(outer, 'ws'));
+  assert.deepEqual([inner.gitDir, inner.gitDirInside, inner.created], [join(outer, '.git'), false, false]);
+  const own = await openRepo(join(outer, 'ws'), true);
+  assert.deepEqual([own.gitDir, own.gitDirInside, own.created], [join(outer, 'ws', '.git'), true, true]);
+  const fresh = mkdtempSync(join(tmpdir(), 'hearth-fresh-'));
+  assert.equal((await openRepo(fresh)).created, true);
 });
 
 test('workspace policies come from a file outside the workspace; --policy overrides a level; BLOCKED stays never', () => {
