@@ -81,8 +81,11 @@ test('a task writes a file, runs it in the sandbox and commits each change with 
   assert.equal(rec.actions[0].commit, (result.commits as string[])[0]);
 });
 
+/** The id of the key whose secret this is: a task's workspace is DIR/<key id>/<name>. */
 async function keyId(secret: string): Promise<string> {
-  return s.store.keys.verify(secret).ok ? (s.store.keys.verify(secret) as { key: { id: string } }).key.id : 'local';
+  const v = s.store.keys.verify(secret);
+  if (!v.ok) throw new Error(`not a key: ${v.reason}`);
+  return v.key.id;
 }
 
 test('with tool_choice required and no script, every call the model makes is a well-formed call of one of the tools', async () => {
