@@ -90,3 +90,12 @@ export {
 export { assess } from './assess/assess.ts';
 export { RISK_LEVELS, type RiskLevel, type Finding, type FindingKind, type Assessment, type AssessLanguage } from './assess/types.ts';
 export { decide, parsePolicy, DEFAULT_POLICY, type Policy, type Requirement, type Decision, type DecisionInput, type ReviewVerdict } from './assess/policy.ts';
+// the assistant
+export { runTask, newTaskId, type AgentDeps, type TaskOptions, type TaskOutcome, type ModelLeases } from './agent/agent.ts';
+export { ApprovalBroker, DEFAULT_APPROVAL_TIMEOUT_MS, type ApprovalChannel, type ApprovalRequest, type HumanAnswer } from './agent/approvals.ts';
+export { AgentService, readPolicySettings, policyFor, type PolicySettings } from './agent/service.ts';
+export { discordApprovals, discordOptionsFromEnv, type DiscordOptions } from './agent/discord.ts';
+export { review, parseReview, REVIEW_SCHEMA } from './agent/review.ts';
+export { TOOL_SPECS, parseScript } from './agent/tools.ts';
+export { TOOL_NAMES, type AgentEvent, type ToolName, type ScriptStep, type Review, type ActionView } from './agent/types.ts';
+export { AgentStore } from './store/agent.ts';

@@ -35,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   stop: async () => (await import('./commands/ps.ts')).stop,
   exec: async () => (await import('./commands/exec.ts')).command,
   assess: async () => (await import('./commands/assess.ts')).command,
+  agent: async () => (await import('./commands/agent.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -69,6 +70,7 @@ Commands:
   usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit
   exec --lang python|node|bash FILE|- [--workspace DIR] [--json]  run a program in the sandbox; print its output and limits hit
   assess --lang python|node|bash FILE|- [--json]                 rate a program's risk (LOW, MEDIUM, HIGH, BLOCKED) and why
+  agent "TASK" --workspace DIR --model M [--reviewer M] [--script F]  the assistant: tool calls assessed, reviewed, approved, committed
 
 MODEL is a .gguf path or a library name (hearth list); HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.

@@ -39,6 +39,8 @@ import { mcpRoutes } from './routes/mcp.ts';
 import { BatchStore } from '../store/batches.ts';
 import { AnalysisService, BatchRunner } from './analysis.ts';
 import { analyzeRoutes } from './routes/analyze.ts';
+import { agentRoutes } from './routes/agent.ts';
+import type { AgentService } from '../agent/service.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -99,6 +101,8 @@ export interface AppDeps {
   analysis?: { defaultModel?: string; maxPixels?: number };
   /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
   ui?: UiOptions | false;
+  /** The assistant (agent tasks and approvals under /api/v1/); without it those routes are 404. Closed with the app. */
+  agent?: AgentService;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -198,6 +202,11 @@ export function createApp(deps: AppDeps): FastifyInstance {
     const resumed = runner.resume();
     if (resumed) app.log.info({ batches: resumed }, 'resuming analysis batches left running');
   });
+  if (deps.agent) {
+    agentRoutes(app, deps.agent);
+    const agent = deps.agent;
+    app.addHook('onClose', async () => agent.close());
+  }
   if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => {
     await runner.close();

@@ -1,4 +1,5 @@
-// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog, its stored responses, its conversations and its analysis batches.
+// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog, its stored
+// responses, its conversations, its analysis batches and the assistant's record.
 
 import { Database, databasePath } from './database.ts';
 import { KeyStore } from './keys.ts';
@@ -7,6 +8,7 @@ import { ResponseStore } from './responses.ts';
 import { ConversationStore } from './conversations.ts';
 import { UsageLog } from './usage.ts';
 import { BatchStore } from './batches.ts';
+import { AgentStore } from './agent.ts';
 
 export interface Store {
   readonly database: Database;
@@ -17,6 +19,8 @@ export interface Store {
   readonly conversations: ConversationStore;
   /** Image-analysis batches (POST /api/v1/batch). */
   readonly batches: BatchStore;
+  /** The assistant's tasks, actions, assessments, reviews and approvals. */
+  readonly agent: AgentStore;
   close(): void;
 }
 
@@ -25,5 +29,5 @@ export function openStore(path: string = databasePath(), now: () => number = Dat
   const database = Database.open(path);
   return { database, keys: new KeyStore(database, now), usage: new UsageLog(database), models: new ModelStore(database),
     responses: new ResponseStore(database, { now }), conversations: new ConversationStore(database, now),
-    batches: new BatchStore(database, now), close: () => database.close() };
+    batches: new BatchStore(database, now), agent: new AgentStore(database, now), close: () => database.close() };
 }

@@ -13,6 +13,15 @@ import { modelEmbedders } from '../../server/routes/knowledge.ts';
 import { Library } from '../../library/library.ts';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, servedModels } from '../served-models.ts';
 import { McpHub } from '../../provider/mcp/hub.ts';
+import type { Database } from '../../store/database.ts';
+import type { ModelManager } from '../../provider/model-manager.ts';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseDuration as durationMs } from '../../store/duration.ts';
+import { AgentStore } from '../../store/agent.ts';
+import { ApprovalBroker } from '../../agent/approvals.ts';
+import { AgentService, readPolicySettings } from '../../agent/service.ts';
+import { discordApprovals, discordOptionsFromEnv } from '../../agent/discord.ts';
 import { openSandbox } from '../../sandbox/open.ts';
 import type { Command } from '../main.ts';
 
@@ -60,7 +69,34 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           the one MODEL, when there is one)
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
+      --agent-workspaces DIR
+                          run the assistant: POST /api/v1/agent/tasks works in DIR/<key id>/<workspace>, and
+                          GET/POST /api/v1/approvals answer what waits for a person (DISCORD_BOT_TOKEN and
+                          DISCORD_USER_ID add Discord); see hearth agent --help
+      --reviewer M        the assistant's reviewer model when a task names none
+      --agent-policy FILE workspace policies (default ~/.hearth/agent-policy.json)
+      --approval-timeout D how long a person has to answer an approval (default 10m); no answer denies
 ${MODEL_FLAGS_HELP}`;
+
+/**
+ * The assistant (--agent-workspaces): tasks in workspaces under that folder, the policy file, one approval broker
+ * for the HTTP API and, with DISCORD_BOT_TOKEN and DISCORD_USER_ID set, Discord (a refused login fails the start).
+ */
+async function assistant(database: Database | undefined, models: ModelManager, kb: KnowledgeBase | undefined,
+  o: { workspaces: string; reviewer?: string; policyFile?: string; approvalTimeout?: string }): Promise<AgentService> {
+  if (!database) throw new HearthError('invalid_argument', '--agent-workspaces needs the database (it records every action): check HEARTH_DB');
+  const store = new AgentStore(database);
+  const approvals = new ApprovalBroker(store, {
+    timeoutMs: o.approvalTimeout === undefined ? undefined : durationMs(o.approvalTimeout, '--approval-timeout'), settleAbandoned: true,
+  });
+  const discord = discordOptionsFromEnv();
+  if (discord) approvals.addChannel(await discordApprovals(discord));
+  const policyFile = o.policyFile ?? join(process.env.HEARTH_HOME ?? join(homedir(), '.hearth'), 'agent-policy.json');
+  return new AgentService({
+    deps: { models, sandbox: () => openSandbox(), store, approvals },
+    workspaceRoot: resolve(o.workspaces), ...(kb ? { kb } : {}), policies: readPolicySettings(policyFile), ...(o.reviewer ? { defaultReviewer: o.reviewer } : {}),
+  });
+}
 
 /** A positive number of seconds, in whole milliseconds. */
 const seconds = (text: string | undefined, flag: string) => {
@@ -88,6 +124,7 @@ export const command: Command = {
       'embedding-model': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
+      'agent-workspaces': { type: 'string' }, reviewer: { type: 'string' }, 'agent-policy': { type: 'string' }, 'approval-timeout': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -111,6 +148,9 @@ export const command: Command = {
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
     // MCP servers of the config file: stdio ones start in the sandbox when first used.
     const mcp = gateway?.mcpServers.size ? new McpHub(gateway.mcpServers, () => openSandbox()) : undefined;
+    const agent = v['agent-workspaces'] === undefined ? undefined : await assistant(sec.database, manager, knowledge, {
+      workspaces: v['agent-workspaces'], reviewer: v.reviewer, policyFile: v['agent-policy'], approvalTimeout: v['approval-timeout'],
+    });
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
@@ -125,6 +165,7 @@ export const command: Command = {
       security: sec.options,
       responses: sec.responses,
       knowledge,
+      ...(agent ? { agent } : {}),
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       ...(sec.conversations ? { conversations: sec.conversations } : {}),
       ...(sec.batches ? { batches: sec.batches } : {}),
