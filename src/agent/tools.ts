@@ -111,6 +111,13 @@ const refused = (rule: string, reason: string, path: string): Placed => ({
   ok: false, finding: { rule, kind: 'file_write', level: 'BLOCKED', reason, line: 1, column: 1, snippet: path.slice(0, 120) },
 });
 
+/** The path without its trailing / or \\ (a linear scan: a regex anchored at the end retries every run of them). */
+function trimTrailingSeparators(p: string): string {
+  let end = p.length;
+  while (end > 0 && (p[end - 1] === '/' || p[end - 1] === '\\')) end--;
+  return p.slice(0, end);
+}
+
 /**
  * Where `path` lies in `workspace` (a real path). Refused (BLOCKED): absolute paths, `..` out of it, a symbolic link
  * on the way (it could lead anywhere), anything in .git (hooks and config run on the host).
@@ -118,7 +125,7 @@ const refused = (rule: string, reason: string, path: string): Placed => ({
 export function place(workspace: string, path: string): Placed {
   if (path.includes('\0')) return refused('agent.path-nul', 'the path holds a NUL byte', path);
   if (path.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(path)) return refused('agent.path-absolute', 'an absolute path: tools take paths inside the workspace', path);
-  const rel = normalize(path === '' ? '.' : path).replace(/[\\/]+$/, '') || '.';
+  const rel = trimTrailingSeparators(normalize(path === '' ? '.' : path)) || '.';
   if (rel === '..' || rel.startsWith('..' + sep)) return refused('agent.path-outside', `${path} is outside the workspace`, path);
   const parts = rel === '.' ? [] : rel.split(sep);
   if (parts.some((p) => p.toLowerCase() === '.git')) return refused('agent.git-dir', 'the repository\'s .git folder is not the agent\'s to touch', path);
