@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { REPO_ROOT } from '../test/shared.ts';
 import { openStore } from '../src/store/store.ts';
+import type { ApiKey } from '../src/store/keys.ts';
 import { authenticate, authorize, checkModel } from '../src/server/middleware/auth.ts';
 import { InProcessRateLimiter, rateHeaders } from '../src/server/middleware/rate-limit.ts';
 import { security } from '../src/server/middleware/security.ts';
@@ -87,7 +88,7 @@ try {
   })));
   const fullLimiter = new InProcessRateLimiter();
   const full = stat('all of it: authenticate + scope + admit + headers + model + release', timeEach(N, (i) => {
-    const key = authenticate(store.keys, pick(i));
+    const key = authenticate(store.keys, pick(i)) as ApiKey;
     authorize(key, 'inference');
     rateHeaders(fullLimiter.admit(key.id, key).state);
     checkModel(key, 'm', canon);

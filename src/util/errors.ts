@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   conflict: 'The name a model (or another resource) would be created under is already taken.',
   upstream_error: 'An upstream provider behind the gateway failed (connection refused or reset, a 5xx answer, its credentials refused) and no route of the model answered.',
   not_implemented: 'The endpoint exists in a dialect this server speaks, but hearth does not do what it asks (publishing models).',
+  database_unavailable: 'The shared database (PostgreSQL, --database) cannot be reached: authentication fails closed until it answers again; retry after the Retry-After interval.',
   database_too_new: 'The hearth database was written by a newer version (its schema version is higher than this build knows).',
   internal: 'A bug: an invariant did not hold.',
 } as const;
