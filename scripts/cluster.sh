@@ -5,6 +5,8 @@
 #   scripts/cluster.sh up N [MODEL]   start everything (N = 0: PostgreSQL and Redis only); MODEL defaults to
 #                                     $HEARTH_SHARED/models/stories260K.gguf
 #   scripts/cluster.sh down           stop everything started by `up` in the same CLUSTER_DIR
+#   scripts/cluster.sh stop|start postgres|redis
+#                                     one service of a running cluster, to see what the replicas do without it
 #
 # Environment: CLUSTER_DIR (default /tmp/hearth-cluster) holds the data, the logs and cluster.env, which `up`
 # writes (URLs, ports, pids and an admin key: ADMIN_KEY); CLUSTER_PORT (default 18400) is the first port:
@@ -45,6 +47,48 @@ wait_http() { # URL SECONDS [PID]: until the URL answers 2xx; fails at once if P
   return 1
 }
 
+start_pg() { # PGBIN DATA PORT
+  as_pg "$1/pg_ctl" -D "$2" -l "$DIR/logs/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$3 -c unix_socket_directories=$2 -c max_connections=200" start >/dev/null \
+    || { tail -20 "$DIR/logs/postgres.log" >&2; die "PostgreSQL did not start"; }
+}
+
+start_redis() { # PORT
+  rm -f "$DIR/redis.pid"
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$DIR/redis.pid" --logfile "$DIR/logs/redis.log" --dir "$DIR"
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [ -s "$DIR/redis.pid" ] && redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "Redis did not start on $1"
+}
+
+stop_redis() {
+  [ -f "$DIR/redis.pid" ] || return 0
+  local pid i
+  pid="$(cat "$DIR/redis.pid")"
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$DIR/redis.pid"
+}
+
+# stop|start postgres|redis: one service of a running cluster, to try what the replicas do without it.
+service() { # stop|start NAME
+  [ -f "$DIR/cluster.env" ] || die "no cluster in $DIR (scripts/cluster.sh up N first)"
+  # shellcheck disable=SC1091
+  . "$DIR/cluster.env"
+  case "$1 $2" in
+    "stop postgres") as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null ;;
+    "start postgres") start_pg "$PG_BIN" "$PG_DATA" "$PG_PORT" ;;
+    "stop redis") stop_redis ;;
+    "start redis") start_redis "$REDIS_PORT" ;;
+    *) die "$1 what? postgres or redis" ;;
+  esac
+  echo "cluster: $1 $2: done"
+}
+
 up() {
   local n="${1:-2}" model="${2:-${HEARTH_SHARED:-$ROOT/../shared}/models/stories260K.gguf}"
   [[ "$n" =~ ^[0-9]+$ ]] || die "up N: N is the number of replicas; got '$n'"
@@ -65,17 +109,13 @@ up() {
   mkdir -p "$pgdata"
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$pgdata" "$DIR/logs"; fi
   as_pg "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >"$DIR/logs/initdb.log" 2>&1 || { cat "$DIR/logs/initdb.log" >&2; die "initdb failed"; }
-  as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$DIR/logs/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$pgport -c unix_socket_directories=$pgdata -c max_connections=200" start >/dev/null \
-    || { cat "$DIR/logs/postgres.log" >&2; die "PostgreSQL did not start"; }
+  start_pg "$pgbin" "$pgdata" "$pgport"
   as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres hearth
   local pgurl="postgres://postgres@127.0.0.1:$pgport/hearth"
 
   # Redis: no persistence; a test stops and restarts it on the same port.
-  redis-server --port "$redisport" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-    --pidfile "$DIR/redis.pid" --logfile "$DIR/logs/redis.log" --dir "$DIR"
+  start_redis "$redisport"
   local i
-  for ((i = 0; i < 50; i++)); do [ -s "$DIR/redis.pid" ] && break; sleep 0.1; done
   local redisurl="redis://127.0.0.1:$redisport"
 
   {
@@ -167,7 +207,7 @@ down() {
     kill "$(cat "$f")" 2>/dev/null || true
     rm -f "$f"
   done
-  if [ -f "$DIR/redis.pid" ]; then kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true; rm -f "$DIR/redis.pid"; fi
+  stop_redis
   local pgbin
   if [ -f "$DIR/pg/postmaster.pid" ] && pgbin="$(pg_bin)"; then
     as_pg "$pgbin/pg_ctl" -D "$DIR/pg" -m fast -w stop >/dev/null 2>&1 || true
@@ -179,5 +219,6 @@ down() {
 case "${1:-}" in
   up) shift; up "$@" ;;
   down) down ;;
-  *) echo "usage: scripts/cluster.sh up N [MODEL] | down   (CLUSTER_DIR, CLUSTER_PORT)" >&2; exit 2 ;;
+  stop | start) service "$1" "${2:-}" ;;
+  *) echo "usage: scripts/cluster.sh up N [MODEL] | down | stop|start postgres|redis   (CLUSTER_DIR, CLUSTER_PORT)" >&2; exit 2 ;;
 esac
