@@ -1,5 +1,5 @@
 // The usage audit in PostgreSQL: the same rows and summaries as store/usage.ts, every replica writing to one
-// table. record() resolves once the row is committed (autocommit INSERT: synchronous_commit is the server's,
+// table, sorted as SQLite sorts (no key, NULL, first). record() resolves once the row is committed (autocommit INSERT: synchronous_commit is the server's,
 // on by default, so a committed row survives a crash of the database server too).
 
 import type { UsageEntry, UsageGroup, UsageQuery, UsageSummaryRow, UsageTimelinePoint } from '../usage.ts';
@@ -42,7 +42,7 @@ export class PgUsageLog implements UsageRepository {
     const rows = await this.db.query<Row>(`SELECT ${col} AS grp, count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors,
       count(*) FILTER (WHERE status = 429) AS rate_limited, coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
       coalesce(sum(completion_tokens), 0) AS completion_tokens, avg(duration_ms) AS mean_ms, min(at) AS first_at, max(at) AS last_at
-      FROM usage ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY ${col} ORDER BY requests DESC, grp`, args);
+      FROM usage ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY ${col} ORDER BY requests DESC, grp NULLS FIRST`, args);
     return rows.map((r) => ({
       group: r.grp as string | null, requests: Number(r.requests), errors: Number(r.errors), rateLimited: Number(r.rate_limited),
       promptTokens: Number(r.prompt_tokens), completionTokens: Number(r.completion_tokens), meanMs: Number(r.mean_ms),
@@ -61,7 +61,7 @@ export class PgUsageLog implements UsageRepository {
     const rows = await this.db.query<Row>(`SELECT (at / $1::bigint) * $1::bigint AS t, ${col} AS grp, count(*) AS requests,
       count(*) FILTER (WHERE status >= 400) AS errors, count(*) FILTER (WHERE status = 429) AS rate_limited,
       coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(completion_tokens), 0) AS completion_tokens
-      FROM usage WHERE ${where} GROUP BY t, grp ORDER BY t, grp`, args);
+      FROM usage WHERE ${where} GROUP BY t, grp ORDER BY t, grp NULLS FIRST`, args);
     return rows.map((r) => ({
       t: Number(r.t), group: r.grp as string | null, requests: Number(r.requests), errors: Number(r.errors),
       rateLimited: Number(r.rate_limited), promptTokens: Number(r.prompt_tokens), completionTokens: Number(r.completion_tokens),
