@@ -259,6 +259,11 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
+  /** The Redis server's version (INFO server). */
+  async serverVersion(): Promise<string> {
+    return /redis_version:(\S+)/.exec(await this.redis.info('server'))?.[1] ?? 'unknown';
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }

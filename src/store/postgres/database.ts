@@ -2,6 +2,13 @@
 // connections, the schema migrated on open under an advisory lock (replicas starting together migrate once), and
 // every failure to reach the server turned into `database_unavailable` (HTTP 503), so that authentication fails
 // closed while the database is down.
+//
+// Durability, as the SQLite store's (store/database.ts): key changes commit with the server's synchronous_commit
+// (on by default: the WAL is flushed before COMMIT returns). Usage rows go through a second pool whose sessions
+// set synchronous_commit = off: COMMIT returns once the row is in the server's WAL buffers, before the flush, so
+// one row costs a round trip instead of an fsync (several ms on a busy disk). A killed hearth replica loses
+// nothing (the row is already the server's); a crash of the PostgreSQL server itself can lose the last ~0.6 s of
+// usage rows (3 × wal_writer_delay), never a key change, and the database stays consistent.
 
 import pg from 'pg';
 import { HearthError } from '../../util/errors.ts';
@@ -55,6 +62,8 @@ export class PostgresDatabase {
   /** The URL without its password. */
   readonly where: string;
   readonly pool: pg.Pool;
+  /** Connections with synchronous_commit = off, for usage rows. */
+  readonly asyncPool: pg.Pool;
   private readonly options: Required<PostgresOptions>;
 
   private constructor(url: string, o: PostgresOptions) {
@@ -65,8 +74,13 @@ export class PostgresDatabase {
       connectionString: url, max: this.options.max, connectionTimeoutMillis: this.options.connectTimeoutMs,
       query_timeout: this.options.queryTimeoutMs, idleTimeoutMillis: 30_000,
     });
+    this.asyncPool = new pg.Pool({
+      connectionString: url, max: this.options.max, connectionTimeoutMillis: this.options.connectTimeoutMs,
+      query_timeout: this.options.queryTimeoutMs, idleTimeoutMillis: 30_000, options: '-c synchronous_commit=off',
+    });
     // An idle connection the server dropped (a restart) is an event, not a crash: the next query takes a new one.
     this.pool.on('error', () => {});
+    this.asyncPool.on('error', () => {});
   }
 
   /** Connects and migrates; a server that does not answer is `database_unavailable`. */
@@ -76,7 +90,7 @@ export class PostgresDatabase {
     try {
       await db.migrate();
     } catch (e) {
-      await db.pool.end().catch(() => {});
+      await db.close();
       throw e;
     }
     return db;
@@ -87,9 +101,10 @@ export class PostgresDatabase {
     return new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.options.connectTimeoutMs });
   }
 
-  async query<R extends pg.QueryResultRow>(sql: string, args: unknown[] = []): Promise<R[]> {
+  /** One statement in its own transaction; `durable: false` commits without waiting for the WAL flush. */
+  async query<R extends pg.QueryResultRow>(sql: string, args: unknown[] = [], o: { durable?: boolean } = {}): Promise<R[]> {
     try {
-      return (await this.pool.query<R>(sql, args)).rows;
+      return (await (o.durable === false ? this.asyncPool : this.pool).query<R>(sql, args)).rows;
     } catch (e) {
       throw pgError(e, this.where);
     }
@@ -144,5 +159,6 @@ export class PostgresDatabase {
 
   async close(): Promise<void> {
     await this.pool.end().catch(() => {});
+    await this.asyncPool.end().catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 // The usage audit in PostgreSQL: the same rows and summaries as store/usage.ts, every replica writing to one
-// table, sorted as SQLite sorts (no key, NULL, first). record() resolves once the row is committed (autocommit INSERT: synchronous_commit is the server's,
-// on by default, so a committed row survives a crash of the database server too).
+// table, sorted as SQLite sorts (no key, NULL, first). record() resolves once the row is committed, with
+// synchronous_commit off (database.ts says what that keeps and what a crash of the server itself can lose).
 
 import type { UsageEntry, UsageGroup, UsageQuery, UsageSummaryRow, UsageTimelinePoint } from '../usage.ts';
 import type { UsageRepository } from '../repository.ts';
@@ -24,7 +24,7 @@ export class PgUsageLog implements UsageRepository {
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
       e.at, e.keyId ?? null, e.requestId ?? null, e.method, e.route, e.model ?? null, e.promptTokens ?? null,
       e.completionTokens ?? null, e.status, e.durationMs, e.client ?? null, e.provider ?? null, e.upstreamModel ?? null,
-      e.tokensEstimated ?? null]);
+      e.tokensEstimated ?? null], { durable: false });
   }
 
   async summary(q: UsageQuery = {}): Promise<UsageSummaryRow[]> {
