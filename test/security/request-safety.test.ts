@@ -118,6 +118,10 @@ const MAY_CONNECT: Record<string, string> = {
   [join('src', 'library', 'registry.ts')]: "the puller's manifests and small layers from Ollama's registry (an allowed host)",
   [join('src', 'provider', 'gateway', 'transport.ts')]: "the gateway's upstream providers, at the base_url of the config file only",
   [join('src', 'provider', 'image-fetch.ts')]: 'image URLs of requests, only with serve --allow-image-urls, never to loopback, private or link-local addresses',
+  // shared state, only with serve --database / --redis: the PostgreSQL and Redis servers the operator names
+  [join('src', 'store', 'postgres', 'database.ts')]: 'the PostgreSQL server of --database (keys, usage), and nothing else',
+  [join('src', 'store', 'postgres', 'keys.ts')]: 'its LISTEN connection to the same --database server (key revocations)',
+  [join('src', 'server', 'middleware', 'redis-rate-limit.ts')]: 'the Redis server of --redis (rate-limit windows)',
   // a command, never loaded by the server: it is the client of one
   [join('src', 'cli', 'commands', 'ps.ts')]: 'hearth ps / hearth stop asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps and an unload',
 };
