@@ -80,6 +80,8 @@ export async function sharedStateBench(n: number, keys: number): Promise<SharedR
     await add('no security plugin (baseline)', undefined, sqliteSecrets);
     await add('SQLite keys + in-process windows', { keys: store.keys, limiter: new InProcessRateLimiter() }, sqliteSecrets);
     await add('SQLite keys + in-process windows + usage row', { keys: store.keys, limiter: new InProcessRateLimiter(), usage: store.usage }, sqliteSecrets);
+    await add('PostgreSQL keys (cached) + in-process windows', { keys: pgRepos.keys, limiter: new InProcessRateLimiter() }, pgSecrets);
+    await add('SQLite keys + Redis windows', { keys: store.keys, limiter: redis }, sqliteSecrets);
     await add('PostgreSQL keys + Redis windows', { keys: pgRepos.keys, limiter: redis }, pgSecrets);
     await add('PostgreSQL keys + Redis windows + usage row', { keys: pgRepos.keys, limiter: redis, usage: pgRepos.usage }, pgSecrets);
     const body = JSON.stringify({ model: 'm', messages: [] });
@@ -106,9 +108,9 @@ export async function sharedStateBench(n: number, keys: number): Promise<SharedR
       '| --- | ---: | ---: | ---: | ---: |',
       ...rows,
     ].join('\n');
-    const pgVersion = (await pgRepos.database.query<{ v: string }>('SHOW server_version'))[0].v;
+    const pgVersion = (await pgRepos.database.query<{ v: string }>("SELECT current_setting('server_version') AS v"))[0].v;
     const redisVersion = await redis.serverVersion();
-    return { table, p99AddedMs: quantile(samples[3], 0.99) - b99, versions: `PostgreSQL ${pgVersion}, Redis ${redisVersion}` };
+    return { table, p99AddedMs: quantile(samples[5], 0.99) - b99, versions: `PostgreSQL ${pgVersion}, Redis ${redisVersion}` };
   } finally {
     for (const a of apps) await a.close();
     agent.destroy();

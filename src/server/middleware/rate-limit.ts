@@ -13,8 +13,9 @@
 // only known after tokenizing, and max_tokens is an upper bound most requests never reach.
 //
 // RateLimiter is the seam for running several replicas: every operation names the key and is atomic per call,
-// and each window maps onto a sorted set per key (ZREMRANGEBYSCORE, ZCARD, ZADD in one script), so a shared
-// implementation can replace InProcessRateLimiter without touching the middleware.
+// and each window maps onto a sorted set per key (ZREMRANGEBYSCORE, ZCARD, ZADD in one script):
+// redis-rate-limit.ts is that shared implementation (`hearth serve --redis`), in place of InProcessRateLimiter
+// without touching the middleware.
 
 import { HearthError } from '../../util/errors.ts';
 import type { Registry } from 'prom-client';

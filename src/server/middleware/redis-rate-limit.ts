@@ -132,6 +132,8 @@ export class RedisRateLimiter implements RateLimiter {
   readonly windowMs: number;
   readonly where: string;
   private readonly redis: HearthRedis;
+  /** A second connection for releases, so that an admission never waits behind the release of another request. */
+  private readonly releaser: HearthRedis;
   private readonly local: InProcessRateLimiter;
   private readonly leaseMs: number;
   private readonly concurrencyRetryMs: number;
@@ -160,6 +162,9 @@ export class RedisRateLimiter implements RateLimiter {
     this.redis.defineCommand('hearthRelease', { numberOfKeys: 2, lua: RELEASE });
     this.redis.on('error', () => {});
     this.redis.on('ready', () => this.recovered());
+    this.releaser = this.redis.duplicate() as HearthRedis;
+    this.releaser.defineCommand('hearthRelease', { numberOfKeys: 2, lua: RELEASE });
+    this.releaser.on('error', () => {});
   }
 
   /** Sets the logger (the server's, once the app exists). */
@@ -252,7 +257,7 @@ export class RedisRateLimiter implements RateLimiter {
     }
     const [, t, c] = this.keys(key);
     try {
-      await this.redis.hearthRelease(c, t, ticket, Math.max(0, Math.round(tokens)), this.windowMs);
+      await this.releaser.hearthRelease(c, t, ticket, Math.max(0, Math.round(tokens)), this.windowMs);
     } catch (e) {
       // The slot goes when its lease ends; the tokens are not counted.
       this.log?.warn({ redis: this.where, err: (e as Error).message }, 'rate limiter release failed: the concurrency slot is freed when its lease ends');
@@ -266,5 +271,6 @@ export class RedisRateLimiter implements RateLimiter {
 
   async close(): Promise<void> {
     this.redis.disconnect();
+    this.releaser.disconnect();
   }
 }

@@ -6,7 +6,9 @@
 // the cache is emptied and bypassed, every verify() asks the database, and a database that does not answer is
 // `database_unavailable` (503): authentication fails closed. Unknown secrets are never cached, so a key created
 // through one replica works through another at once. Entries also expire after `ttlMs` (default 60 s), and a
-// query that raced a notification is not cached (the generation counter).
+// query that raced a notification is not cached (the generation counter). The LISTEN connection is pinged every
+// `heartbeatMs` (default 1 s): one that does not answer within that time is taken as down, so a connection that
+// died silently (no reset) stops the cache within about two heartbeats.
 
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -24,6 +26,8 @@ export interface PgKeyOptions {
   ttlMs?: number;
   /** Keys cached at most (default 10 000). */
   maxEntries?: number;
+  /** How often the LISTEN connection is pinged, and how long a ping may take (default 1000 ms). */
+  heartbeatMs?: number;
   /** Told when the LISTEN connection goes down or comes back. */
   onListen?: (up: boolean, err?: Error) => void;
 }
@@ -59,12 +63,15 @@ export class PgKeyStore implements KeyRepository {
   private closed = false;
   private retryMs = 250;
   private retryTimer?: NodeJS.Timeout;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly heartbeatMs: number;
 
   constructor(db: PostgresDatabase, o: PgKeyOptions = {}) {
     this.db = db;
     this.now = o.now ?? Date.now;
     this.ttlMs = o.ttlMs ?? 60_000;
     this.maxEntries = o.maxEntries ?? 10_000;
+    this.heartbeatMs = o.heartbeatMs ?? 1000;
     this.onListen = o.onListen;
   }
 
@@ -81,6 +88,7 @@ export class PgKeyStore implements KeyRepository {
       this.listener = undefined;
       const was = this.listening;
       this.listening = false;
+      clearInterval(this.heartbeat);
       this.invalidate();
       c.end().catch(() => {});
       if (was) this.onListen?.(false, err);
@@ -103,6 +111,13 @@ export class PgKeyStore implements KeyRepository {
     this.invalidate();
     this.listening = true;
     this.retryMs = 250;
+    let pinging = false;
+    this.heartbeat = setInterval(() => {
+      if (pinging) return down(new Error(`the key-change connection did not answer within ${this.heartbeatMs} ms`));
+      pinging = true;
+      c.query('SELECT 1').then(() => (pinging = false), (err: Error) => down(err));
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
     this.onListen?.(true);
   }
 
@@ -178,6 +193,7 @@ export class PgKeyStore implements KeyRepository {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
     const c = this.listener;
     this.listener = undefined;
     this.listening = false;
