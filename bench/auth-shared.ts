@@ -94,8 +94,18 @@ export async function sharedStateBench(n: number, keys: number): Promise<SharedR
       return ms;
     };
     for (let w = 0; w < 300; w++) for (const c of configs) await once(c, w);
-    // Interleaved one request at a time, so drift in machine load falls on every configuration alike.
-    for (let i = 0; i < n; i++) for (let k = 0; k < configs.length; k++) samples[k].push(await once(configs[k], i));
+    // Interleaved one request at a time, in a new order each round (a fixed seed), so that drift in machine load and
+    // whatever one server leaves behind for the next fall on every configuration alike.
+    let seed = 42;
+    const order = configs.map((_, k) => k);
+    for (let i = 0; i < n; i++) {
+      for (let j = order.length - 1; j > 0; j--) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const r = seed % (j + 1);
+        [order[j], order[r]] = [order[r], order[j]];
+      }
+      for (const k of order) samples[k].push(await once(configs[k], i));
+    }
     const base = samples[0];
     const [b50, b99] = [quantile(base, 0.5), quantile(base, 0.99)];
     const f = (x: number) => x.toFixed(3);

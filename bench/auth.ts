@@ -198,7 +198,7 @@ try {
       '',
       '### Shared state: PostgreSQL + Redis vs SQLite, over HTTP',
       '',
-      'Five fastify servers on loopback, the same trivial handler, one keep-alive connection each, requests interleaved one at a time ' +
+      'Seven fastify servers on loopback, the same trivial handler, one keep-alive connection each, requests interleaved one at a time in a shuffled order ' +
       `(${HTTP_N.toLocaleString('en')} per server, 100 keys each with request, token and concurrency limits). PostgreSQL keys are answered from ` +
       'the LISTEN/NOTIFY-invalidated cache after first use; every Redis admission is one EVALSHA round trip; a PostgreSQL usage row is one ' +
       'INSERT round trip, awaited before the response ends. "added" is against the server without the plugin.',

@@ -9,12 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { execFileSync } from 'node:child_process';
 import { isHearthError } from '../../src/util/errors.ts';
 import { openStore } from '../../src/store/store.ts';
 import { openPostgres } from '../../src/store/postgres/repositories.ts';
 import { PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { Repositories } from '../../src/store/repository.ts';
 import { missingServers, startCluster, type Cluster } from './cluster.ts';
+import { REPO_ROOT } from '../shared.ts';
 
 const skipPg = missingServers(false);
 if (skipPg) process.stderr.write(`test/cluster/store.test.ts: the PostgreSQL half is skipped: ${skipPg}\n`);
@@ -206,4 +208,27 @@ test('PostgreSQL: a server that does not answer is database_unavailable; a bad U
   const dead = cluster!.pgUrl.replace(/:(\d+)\//, (_, p) => `:${Number(p) + 3}/`);
   await assert.rejects(openPostgres(dead), (e) => isHearthError(e, 'database_unavailable') && !/password/.test(e.message));
   await assert.rejects(openPostgres('mysql://x@y/z'), (e) => isHearthError(e, 'invalid_argument'));
+});
+
+test('PostgreSQL: hearth keys create|list|revoke and hearth usage with --database', { skip: skipPg }, async () => {
+  const url = await freshPg();
+  const hearth = (...args: string[]) => execFileSync(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), ...args],
+    { env: { ...process.env, HEARTH_HOME: dir, HEARTH_DATABASE_URL: '' }, timeout: 60_000 }).toString();
+  const made = JSON.parse(hearth('keys', 'create', '--database', url, '--name', 'cli', '--rpm', '7', '--json'));
+  assert.match(made.key, /^hth_/);
+  assert.equal(made.rpm, 7);
+  const repo = await openPostgres(url);
+  try {
+    assert.ok((await repo.keys.verify(made.key)).ok, 'the key is in PostgreSQL');
+    await repo.usage.record({ at: Date.now(), keyId: made.id, method: 'GET', route: '/v1/models', status: 200, durationMs: 1 });
+  } finally {
+    await repo.close();
+  }
+  const listed = JSON.parse(hearth('keys', 'list', '--database', url, '--json'));
+  assert.deepEqual(listed.map((k: { id: string; status: string }) => [k.id, k.status]), [[made.id, 'active']]);
+  assert.ok(listed[0].last_used_at);
+  assert.match(hearth('keys', 'revoke', '--database', url, made.id), /^Revoked key_/);
+  const usage = JSON.parse(hearth('usage', '--database', url, '--json'));
+  assert.deepEqual(usage.rows.map((r: { key: string; name: string; requests: number }) => [r.key, r.name, r.requests]), [[made.id, 'cli', 1]]);
+  assert.equal(JSON.parse(hearth('keys', 'list', '--database', url, '--json'))[0].status, 'revoked');
 });
