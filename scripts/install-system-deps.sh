@@ -20,10 +20,14 @@
 # The web UI's browser tests (test/ui) drive Chromium through playwright-core; Playwright's own browser download
 # needs its CDN, so the browser comes from Debian instead.
 #   chromium
+# Shared state for replicas (test/cluster/, scripts/cluster.sh): PostgreSQL keeps keys and usage, Redis the
+# rate-limit windows, nginx balances the replicas. The tests and the script start their own instances under a
+# temporary folder; nothing here is started as a service.
+#   postgresql, redis-server, nginx
 # Debian/Ubuntu only; elsewhere it says so and does nothing. Idempotent: installed packages are left alone.
 set -euo pipefail
 
-PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl bubblewrap util-linux python3 git chromium)
+PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl bubblewrap util-linux python3 git chromium postgresql redis-server nginx)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: no apt-get here; install EGL, Mesa's software drivers and a C compiler with the system's package manager" >&2

@@ -69,6 +69,9 @@ export { createWebGPUBackend, isWebGPUBackend } from './kernels/webgpu/host.ts';
 export { openStore, type Store } from './store/store.ts';
 export { databasePath } from './store/database.ts';
 export { SCOPES, type Scope } from './store/keys.ts';
+export type { KeyRepository, UsageRepository, Repositories } from './store/repository.ts';
+export { openRepositories } from './store/repositories.ts';
+export { openPostgres, type PostgresRepositories } from './store/postgres/repositories.ts';
 export { ResponseStore, type ResponseStoreOptions, type StoredResponse } from './store/responses.ts';
 export { ConversationStore, type StoredConversation, type StoredItem, type StoredSummary, type SearchHit } from './store/conversations.ts';
 export {
@@ -79,6 +82,7 @@ export { ExactVectorIndex, SqliteVecIndex, loadSqliteVec } from './knowledge/vec
 export type { Embedder, EmbedderSource, VectorIndex, VectorHit } from './knowledge/types.ts';
 export { chunkText, type ChunkingOptions } from './knowledge/chunk.ts';
 export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';
+export { RedisRateLimiter, type RedisLimiterOptions } from './server/middleware/redis-rate-limit.ts';
 
 // the assistant's sandbox and risk assessment
 export { bwrapSandbox, type BwrapOptions } from './sandbox/bwrap-sandbox.ts';

@@ -37,9 +37,11 @@ test('npm run setup installs the system packages, the npm packages and the refer
   assert.match(pkg.scripts.postinstall, /postinstall\.js/);
   assert.match(read('scripts/postinstall.js'), /test\/reference/);
   // What the tests call on the system: Mesa for WebGPU on llvmpipe, cc for ggml-cpu-harness.c, bubblewrap and
-  // util-linux (prlimit, setpriv) for the sandbox, python3 as one of its languages.
+  // util-linux (prlimit, setpriv) for the sandbox, python3 as one of its languages, PostgreSQL, Redis and nginx for
+  // the cluster tests (scripts/cluster.sh).
   const deps = read('scripts/install-system-deps.sh');
-  for (const p of ['libegl1', 'libegl-dev', 'libegl-mesa0', 'libgl1-mesa-dri', 'gcc', 'libc6-dev', 'bubblewrap', 'util-linux', 'python3']) {
+  for (const p of ['libegl1', 'libegl-dev', 'libegl-mesa0', 'libgl1-mesa-dri', 'gcc', 'libc6-dev', 'bubblewrap', 'util-linux', 'python3',
+    'postgresql', 'redis-server', 'nginx']) {
     assert.match(deps, new RegExp(`PACKAGES=\\([^)]*\\b${p}\\b`), `install-system-deps.sh does not install ${p}`);
   }
   assert.match(read('scripts/test.js'), /typescript\/bin\/tsc/);

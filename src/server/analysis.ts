@@ -150,7 +150,7 @@ export interface BatchRunnerOptions {
    * Each item as a request of the batch's key: the key must still be valid (revoked or expired, the item fails
    * `unauthorized`), and the key's rate limits (requests, tokens, concurrency) admit it as any request.
    */
-  keys?: { get(id: string): ApiKey | undefined };
+  keys?: { get(id: string): ApiKey | undefined | Promise<ApiKey | undefined> };
   limiter?: RateLimiter;
   /** How long an item is retried while its model is loading or its queue is full (default 5 minutes). */
   retryMs?: number;
@@ -237,17 +237,17 @@ export class BatchRunner {
    * The batch's key, checked and admitted by its rate limits (waiting while it is over them); undefined when the
    * batch has no key or the key has no limits. A key revoked or expired since is `unauthorized`.
    */
-  private async admit(keyId: string | undefined, signal: AbortSignal): Promise<{ key: ApiKey } | undefined> {
+  private async admit(keyId: string | undefined, signal: AbortSignal): Promise<{ key: ApiKey; ticket?: unknown } | undefined> {
     if (keyId === undefined || !this.o.keys) return undefined;
     for (;;) {
-      const key = this.o.keys.get(keyId);
+      const key = await this.o.keys.get(keyId);
       const now = this.o.now?.() ?? Date.now();
       if (!key || key.revokedAt !== undefined || (key.expiresAt !== undefined && key.expiresAt <= now)) {
         throw new HearthError('unauthorized', 'the API key that created this batch has been revoked or has expired');
       }
       if (!this.o.limiter || (key.rpm === undefined && key.tpm === undefined && key.concurrency === undefined)) return undefined;
       const a = await this.o.limiter.admit(key.id, key);
-      if (a.ok) return { key };
+      if (a.ok) return { key, ticket: a.ticket };
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, a.retryAfterMs);
         signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
@@ -268,7 +268,7 @@ export class BatchRunner {
       while (!ac.signal.aborted) {
         if (this.o.store.get(id, null)?.counts.pending === 0) return;
         // admitted as a request of the batch's key before the item is taken, so an item waits unclaimed
-        let admitted: { key: ApiKey } | undefined;
+        let admitted: { key: ApiKey; ticket?: unknown } | undefined;
         let refused: Error | undefined;
         try {
           admitted = await this.admit(batch.keyId, ac.signal);
@@ -278,7 +278,7 @@ export class BatchRunner {
         }
         const item = this.o.store.claim(id);
         if (!item) {
-          if (admitted) await this.o.limiter!.release(admitted.key.id, admitted.key, 0);
+          if (admitted) await this.o.limiter!.release(admitted.key.id, admitted.key, 0, admitted.ticket);
           return;
         }
         const t0 = this.o.now?.() ?? Date.now();
@@ -302,7 +302,7 @@ export class BatchRunner {
             this.o.store.fail(id, item.seq, { code: info.code, message: info.message });
           }
         }
-        if (admitted) await this.o.limiter!.release(admitted.key.id, admitted.key, (tokens.prompt ?? 0) + (tokens.completion ?? 0));
+        if (admitted) await this.o.limiter!.release(admitted.key.id, admitted.key, (tokens.prompt ?? 0) + (tokens.completion ?? 0), admitted.ticket);
         this.o.audit?.({
           at: this.o.now?.() ?? Date.now(), keyId: batch.keyId, requestId: `${id}/${item.seq}`, method: 'POST', route: '/api/v1/batch',
           model: batch.model, promptTokens: tokens.prompt, completionTokens: tokens.completion, status, durationMs: (this.o.now?.() ?? Date.now()) - t0,

@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     },
   });
   if (metrics) models.onLoad((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
+  if (metrics) deps.security?.limiter?.registerMetrics?.(metrics.registry, deps.metrics ? deps.metrics.prefix ?? 'hearth_' : 'hearth_');
   if (metrics && deps.gateway) deps.gateway.observe(gatewayMetrics(metrics.registry, deps.metrics ? deps.metrics.prefix : undefined));
   const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
   const limits = resolveConnectionLimits(deps.connections);

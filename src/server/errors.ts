@@ -35,6 +35,7 @@ export const STATUS: Record<ErrorCode, number> = {
   insufficient_memory: 500,
   backend_unavailable: 500,
   sandbox_unavailable: 503,
+  database_unavailable: 503,
   database_too_new: 500,
   not_implemented: 501,
   upstream_error: 502,
@@ -43,7 +44,7 @@ export const STATUS: Record<ErrorCode, number> = {
 };
 
 /** Codes a client may retry after waiting; their responses carry Retry-After. */
-export const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['queue_full', 'unavailable']);
+export const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['queue_full', 'unavailable', 'database_unavailable']);
 
 interface FastifyLikeError {
   code?: string;

@@ -48,7 +48,8 @@ export type KeyStatus = 'active' | 'revoked' | 'expired';
 
 export type Verification = { ok: true; key: ApiKey } | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' };
 
-interface Row {
+/** A key as the api_keys table holds it (SQLite and PostgreSQL alike; times in Unix ms). */
+export interface KeyRow {
   id: string;
   name: string;
   prefix: string;
@@ -63,9 +64,9 @@ interface Row {
   revoked_at: number | null;
 }
 
-const COLUMNS = 'id, name, prefix, hash, scopes, models, rpm, tpm, concurrency, created_at, expires_at, revoked_at';
+export const KEY_COLUMNS = 'id, name, prefix, hash, scopes, models, rpm, tpm, concurrency, created_at, expires_at, revoked_at';
 
-function fromRow(r: Row): ApiKey {
+export function keyFromRow(r: KeyRow): ApiKey {
   const key: ApiKey = { id: r.id, name: r.name, prefix: r.prefix, scopes: r.scopes.split(' ').filter(Boolean) as Scope[], createdAt: r.created_at };
   if (r.models !== null) key.models = JSON.parse(r.models) as string[];
   if (r.rpm !== null) key.rpm = r.rpm;
@@ -100,6 +101,7 @@ export function checkScopes(scopes: readonly string[] | undefined): Scope[] {
   return [...new Set(scopes)] as Scope[];
 }
 
+/** The keys in the SQLite database (a KeyRepository). */
 export class KeyStore {
   private readonly database: Database;
   private readonly byPrefix: StatementSync;
@@ -109,49 +111,29 @@ export class KeyStore {
   constructor(database: Database, now: () => number = Date.now) {
     this.database = database;
     this.now = now;
-    this.byPrefix = database.db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE prefix = ?`);
-    this.byId = database.db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
+    this.byPrefix = database.db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE prefix = ?`);
+    this.byId = database.db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`);
   }
 
   /** Stores a new key; the secret is in the result and nowhere else. */
   create(o: NewKey): { key: ApiKey; secret: string } {
-    const name = o.name?.trim() ?? '';
-    if (!name || name.length > 64 || /[\x00-\x1f]/.test(name)) {
-      throw new HearthError('invalid_argument', 'a key name must be 1-64 printable characters');
-    }
-    const scopes = checkScopes(o.scopes);
-    let models: string | null = null;
-    if (o.models !== undefined) {
-      const list = [...new Set(o.models.map((m) => m.trim()).filter(Boolean))];
-      if (list.length === 0) throw new HearthError('invalid_argument', 'the model allow-list is empty; leave it out to allow any model');
-      if (list.some((m) => m.length > 128)) throw new HearthError('invalid_argument', 'a model name is at most 128 characters');
-      models = JSON.stringify(list);
-    }
-    const rpm = checkLimit(o.rpm, 'rpm');
-    const tpm = checkLimit(o.tpm, 'tpm');
-    const concurrency = checkLimit(o.concurrency, 'concurrency');
-    const now = this.now();
-    if (o.expiresAt !== undefined && (!Number.isFinite(o.expiresAt) || o.expiresAt <= now)) {
-      throw new HearthError('invalid_argument', 'a key must expire in the future');
-    }
-    const secret = newSecret();
-    const id = `key_${base62(randomBytes(8), 11)}`;
+    const { row, secret } = prepareKey(o, this.now());
     this.database.durably(() => {
-      this.database.db.prepare(`INSERT INTO api_keys (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        id, name, secretPrefix(secret), secretHash(secret), scopes.join(' '), models, rpm, tpm, concurrency, now, o.expiresAt ?? null, null);
+      this.database.db.prepare(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        row.id, row.name, row.prefix, row.hash, row.scopes, row.models, row.rpm, row.tpm, row.concurrency, row.created_at, row.expires_at, null);
     });
-    return { key: this.get(id)!, secret };
+    return { key: this.get(row.id)!, secret };
   }
 
   get(id: string): ApiKey | undefined {
-    const r = this.byId.get(id) as Row | undefined;
-    return r && fromRow(r);
+    const r = this.byId.get(id) as KeyRow | undefined;
+    return r && keyFromRow(r);
   }
 
   /** Every key, newest first, revoked and expired ones included. */
   list(): ApiKey[] {
-    const rows = this.database.db.prepare(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at DESC, id`).all() as unknown as Row[];
-    return rows.map(fromRow);
+    const rows = this.database.db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id`).all() as unknown as KeyRow[];
+    return rows.map(keyFromRow);
   }
 
   /** Keys that can authenticate now. */
@@ -175,14 +157,49 @@ export class KeyStore {
   /** The key a presented secret belongs to, compared by SHA-256 in constant time; why not, otherwise. */
   verify(secret: string): Verification {
     if (!isWellFormed(secret)) return { ok: false, reason: 'malformed' };
-    const hash = secretHash(secret);
-    const rows = this.byPrefix.all(secretPrefix(secret)) as unknown as Row[];
-    for (const r of rows) {
-      if (!hashesEqual(hash, r.hash)) continue;
-      const key = fromRow(r);
-      const status = keyStatus(key, this.now());
-      return status === 'active' ? { ok: true, key } : { ok: false, reason: status };
-    }
-    return { ok: false, reason: 'unknown' };
+    return matchSecret(secret, this.byPrefix.all(secretPrefix(secret)) as unknown as KeyRow[], this.now());
   }
+}
+
+/**
+ * A new key's row, checked (name, scopes, allow-list, limits, expiry) and with a fresh secret: what every key
+ * repository stores. The secret is returned here and stored nowhere.
+ */
+export function prepareKey(o: NewKey, now: number): { row: KeyRow; secret: string } {
+  const name = o.name?.trim() ?? '';
+  if (!name || name.length > 64 || /[\x00-\x1f]/.test(name)) {
+    throw new HearthError('invalid_argument', 'a key name must be 1-64 printable characters');
+  }
+  const scopes = checkScopes(o.scopes);
+  let models: string | null = null;
+  if (o.models !== undefined) {
+    const list = [...new Set(o.models.map((m) => m.trim()).filter(Boolean))];
+    if (list.length === 0) throw new HearthError('invalid_argument', 'the model allow-list is empty; leave it out to allow any model');
+    if (list.some((m) => m.length > 128)) throw new HearthError('invalid_argument', 'a model name is at most 128 characters');
+    models = JSON.stringify(list);
+  }
+  const rpm = checkLimit(o.rpm, 'rpm');
+  const tpm = checkLimit(o.tpm, 'tpm');
+  const concurrency = checkLimit(o.concurrency, 'concurrency');
+  if (o.expiresAt !== undefined && (!Number.isFinite(o.expiresAt) || o.expiresAt <= now)) {
+    throw new HearthError('invalid_argument', 'a key must expire in the future');
+  }
+  const secret = newSecret();
+  const row: KeyRow = {
+    id: `key_${base62(randomBytes(8), 11)}`, name, prefix: secretPrefix(secret), hash: secretHash(secret), scopes: scopes.join(' '), models,
+    rpm, tpm, concurrency, created_at: now, expires_at: o.expiresAt ?? null, revoked_at: null,
+  };
+  return { row, secret };
+}
+
+/** Which of the rows sharing a secret's prefix the secret belongs to (SHA-256, constant time), and its status. */
+export function matchSecret(secret: string, rows: readonly KeyRow[], now: number): Verification {
+  const hash = secretHash(secret);
+  for (const r of rows) {
+    if (!hashesEqual(hash, r.hash)) continue;
+    const key = keyFromRow(r);
+    const status = keyStatus(key, now);
+    return status === 'active' ? { ok: true, key } : { ok: false, reason: status };
+  }
+  return { ok: false, reason: 'unknown' };
 }

@@ -136,6 +136,10 @@ const MAY_CONNECT: Record<string, string> = {
   [join('src', 'provider', 'gateway', 'transport.ts')]: "the gateway's upstream providers, at the base_url of the config file only",
   [join('src', 'provider', 'mcp', 'connection.ts')]: "MCP servers of the config file: a Streamable HTTP server's url (no request field names one), a stdio server over its pipes",
   [join('src', 'provider', 'image-fetch.ts')]: 'image URLs of requests, only with serve --allow-image-urls, never to loopback, private or link-local addresses',
+  // shared state, only with serve --database / --redis: the PostgreSQL and Redis servers the operator names
+  [join('src', 'store', 'postgres', 'database.ts')]: 'the PostgreSQL server of --database (keys, usage), and nothing else',
+  [join('src', 'store', 'postgres', 'keys.ts')]: 'its LISTEN connection to the same --database server (key revocations)',
+  [join('src', 'server', 'middleware', 'redis-rate-limit.ts')]: 'the Redis server of --redis (rate-limit windows)',
   // a command, never loaded by the server: it is the client of one
   [join('src', 'cli', 'server-client.ts')]: 'hearth ps / stop / analyze asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps, an unload, an analysis',
 };

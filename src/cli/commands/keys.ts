@@ -3,7 +3,7 @@
 
 import { parse, int } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
-import { openStore } from '../../store/store.ts';
+import { databaseUrl, openRepositories } from '../../store/repositories.ts';
 import { SCOPES, DEFAULT_SCOPES, keyStatus, type ApiKey } from '../../store/keys.ts';
 import { parseDuration } from '../../store/duration.ts';
 import { keyJson } from '../../server/middleware/admin-keys.ts';
@@ -20,7 +20,8 @@ const HELP = `Usage: hearth keys <create|list|revoke> [options]
   hearth keys list [--json]       every key with its status; never a secret
   hearth keys revoke ID           the key stops working at once
 
-The database is HEARTH_DB, else hearth.db in HEARTH_HOME (default ~/.hearth).
+Every command takes --database URL: the PostgreSQL database replicas share (hearth serve --database); default
+HEARTH_DATABASE_URL, else the SQLite file HEARTH_DB, else hearth.db in HEARTH_HOME (default ~/.hearth).
 `;
 
 const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -47,21 +48,21 @@ export const command: Command = {
     }
     const { values: v, positionals } = parse(rest, {
       name: { type: 'string' }, scopes: { type: 'string' }, models: { type: 'string' }, rpm: { type: 'string' },
-      tpm: { type: 'string' }, concurrency: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' },
+      tpm: { type: 'string' }, concurrency: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' }, database: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
       process.stdout.write(HELP);
       return 0;
     }
-    const store = openStore();
+    const store = await openRepositories(databaseUrl(v.database), { listen: false });
     try {
       const now = Date.now();
       switch (sub) {
         case 'create': {
           if (positionals.length) throw new HearthError('invalid_argument', `unexpected arguments: ${positionals.join(' ')}`);
           if (v.name === undefined) throw new HearthError('invalid_argument', 'keys create needs --name NAME');
-          const { key, secret } = store.keys.create({
+          const { key, secret } = await store.keys.create({
             name: v.name, scopes: list(v.scopes), models: list(v.models),
             rpm: int(v.rpm, '--rpm', 1), tpm: int(v.tpm, '--tpm', 1), concurrency: int(v.concurrency, '--concurrency', 1),
             expiresAt: v.expires === undefined ? undefined : now + parseDuration(v.expires, '--expires'),
@@ -76,8 +77,8 @@ export const command: Command = {
           return 0;
         }
         case 'list': {
-          const used = store.usage.lastUsed();
-          const keys = store.keys.list();
+          const used = await store.usage.lastUsed();
+          const keys = await store.keys.list();
           if (v.json) {
             process.stdout.write(`${JSON.stringify(keys.map((k) => keyJson(k, now, used.get(k.id))), null, 2)}\n`);
             return 0;
@@ -95,7 +96,7 @@ export const command: Command = {
         }
         case 'revoke': {
           if (positionals.length !== 1) throw new HearthError('invalid_argument', 'keys revoke takes one key id (see hearth keys list)');
-          const key = store.keys.revoke(positionals[0]);
+          const key = await store.keys.revoke(positionals[0]);
           process.stdout.write(`Revoked ${key.id} "${key.name}" (${key.prefix}…) at ${new Date(key.revokedAt!).toISOString()}\n`);
           return 0;
         }
@@ -103,7 +104,7 @@ export const command: Command = {
           throw new HearthError('invalid_argument', `unknown keys command "${sub}": use create, list or revoke`);
       }
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

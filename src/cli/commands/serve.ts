@@ -8,6 +8,8 @@ import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connection-limits.ts';
 import { formatBytes } from '../../provider/model-manager.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
+import { withSharedState } from '../../server/middleware/shared-state.ts';
+import { databaseUrl } from '../../store/repositories.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
 import { Library } from '../../library/library.ts';
@@ -42,6 +44,12 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           required, and the server refuses to start without one (hearth keys create)
       --auth              require API keys on loopback too
       --insecure-no-auth  serve beyond loopback WITHOUT authentication: anyone who can reach the port can use it
+      --database URL      keep API keys and the usage audit in PostgreSQL (postgres://user:pass@host/db), shared by
+                          every replica behind a load balancer (default HEARTH_DATABASE_URL, else the SQLite file).
+                          PostgreSQL unreachable: requests that need a key get 503 (authentication fails closed)
+      --redis URL         keep rate-limit windows and concurrency counters in Redis (redis://host:6379), so limits
+                          hold across replicas (default HEARTH_REDIS_URL). Redis unreachable: per-replica windows,
+                          a warning and the hearth_rate_limit_fallback gauge, until it answers again
       --cors-origin O     also allow browser requests from origin O (repeatable or comma-separated; "*" for any,
                           "null" for Origin: null). Allowed by default: this machine's pages (http(s)://localhost,
                           *.localhost, 127.0.0.1, [::1], any port) and app://, file://, tauri://, vscode-webview://,
@@ -125,6 +133,7 @@ export const command: Command = {
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'agent-workspaces': { type: 'string' }, reviewer: { type: 'string' }, 'agent-policy': { type: 'string' }, 'approval-timeout': { type: 'string' },
+      database: { type: 'string' }, redis: { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -139,11 +148,22 @@ export const command: Command = {
     const { manager, gateway, library, keepAliveMs } = served;
     const source = manager.source;
 
-    const sec = serveSecurity({
+    const database = databaseUrl(v.database);
+    const redis = v.redis ?? (process.env.HEARTH_REDIS_URL || undefined);
+    const localSec = serveSecurity({
       host, auth: v.auth, insecureNoAuth: v['insecure-no-auth'], metricsOpen: v['metrics-open'],
       corsOrigins: list(v['cors-origin']),
       allowedHosts: list(v['allowed-hosts']),
+      sharedKeys: database !== undefined,
     });
+    let shared;
+    try {
+      shared = database !== undefined || redis !== undefined ? await withSharedState(localSec, { database, redis, host }) : undefined;
+    } catch (e) {
+      localSec.close();
+      throw e;
+    }
+    const sec = shared?.security ?? localSec;
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
     // MCP servers of the config file: stdio ones start in the sandbox when first used.
@@ -180,9 +200,10 @@ export const command: Command = {
         },
       },
     });
+    shared?.setLog(app.log);
     app.addHook('onClose', async () => {
       await knowledge?.close();
-      sec.close();
+      await sec.close();
       served.close();
     });
     manager.onLoad((p, m) => app.log.info({

@@ -3,15 +3,16 @@
 
 import { parse } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
-import { openStore } from '../../store/store.ts';
+import { databaseUrl, openRepositories } from '../../store/repositories.ts';
 import { parseSince } from '../../store/duration.ts';
 import type { UsageGroup } from '../../store/usage.ts';
 import type { Command } from '../main.ts';
 
-const HELP = `Usage: hearth usage [--key ID] [--since 24h|2025-01-31] [--by key|route|model] [--json]
+const HELP = `Usage: hearth usage [--key ID] [--since 24h|2025-01-31] [--by key|route|model] [--json] [--database URL]
 
 Summarises the requests hearth serve recorded: per key (default), route or model, since a time (default: all).
-The database is HEARTH_DB, else hearth.db in HEARTH_HOME (default ~/.hearth).
+The database is --database URL (PostgreSQL, as hearth serve --database), else HEARTH_DATABASE_URL, else the SQLite
+file HEARTH_DB, else hearth.db in HEARTH_HOME (default ~/.hearth).
 `;
 
 const GROUPS: readonly UsageGroup[] = ['key', 'route', 'model'];
@@ -20,7 +21,7 @@ export const command: Command = {
   summary: 'summarise the usage audit of hearth serve',
   async run(argv) {
     const { values: v, positionals } = parse(argv, {
-      key: { type: 'string' }, since: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      key: { type: 'string' }, since: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' }, database: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -31,10 +32,10 @@ export const command: Command = {
     if (!GROUPS.includes(by)) throw new HearthError('invalid_argument', `--by must be one of ${GROUPS.join(', ')}`);
     const now = Date.now();
     const since = v.since === undefined ? undefined : parseSince(v.since, now);
-    const store = openStore();
+    const store = await openRepositories(databaseUrl(v.database), { listen: false });
     try {
-      const rows = store.usage.summary({ keyId: v.key, since, by });
-      const names = new Map(store.keys.list().map((k) => [k.id, k.name]));
+      const rows = await store.usage.summary({ keyId: v.key, since, by });
+      const names = new Map((await store.keys.list()).map((k) => [k.id, k.name]));
       if (v.json) {
         process.stdout.write(`${JSON.stringify({
           by, since: since === undefined ? null : new Date(since).toISOString(), key: v.key ?? null,
@@ -63,7 +64,7 @@ export const command: Command = {
       for (const row of table) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
       return 0;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };

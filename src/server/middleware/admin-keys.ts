@@ -3,9 +3,9 @@
 
 import type { FastifyInstance } from 'fastify';
 import { Fields, FieldError } from '../../api/validate.ts';
-import { keyStatus, type ApiKey, type KeyStore } from '../../store/keys.ts';
+import { keyStatus, type ApiKey } from '../../store/keys.ts';
 import { parseDuration } from '../../store/duration.ts';
-import type { UsageLog } from '../../store/usage.ts';
+import type { KeyRepository, UsageRepository } from '../../store/repository.ts';
 
 /** A key as the admin API shows it. */
 export function keyJson(k: ApiKey, now: number, lastUsed?: number): Record<string, unknown> {
@@ -18,7 +18,7 @@ export function keyJson(k: ApiKey, now: number, lastUsed?: number): Record<strin
 }
 
 export function adminKeyRoutes(
-  app: FastifyInstance, keys: KeyStore, usage: UsageLog | undefined, now: () => number, onRevoked?: (id: string) => void,
+  app: FastifyInstance, keys: KeyRepository, usage: UsageRepository | undefined, now: () => number, onRevoked?: (id: string) => void,
 ): void {
   app.post('/admin/keys', async (request, reply) => {
     const f = new Fields(request.body);
@@ -44,19 +44,19 @@ export function adminKeyRoutes(
       expiresAt = Date.parse(expiresAtText);
       if (!Number.isFinite(expiresAt)) throw new FieldError('expires_at', `expires_at must be an ISO 8601 date; got ${JSON.stringify(expiresAtText)}`);
     }
-    const { key, secret } = keys.create({ name, scopes, models, rpm, tpm, concurrency, expiresAt });
+    const { key, secret } = await keys.create({ name, scopes, models, rpm, tpm, concurrency, expiresAt });
     request.log.info({ key_id: key.id, by: request.hearthAuth?.key?.id }, 'api key created');
     return reply.code(201).send({ ...keyJson(key, now()), key: secret });
   });
 
   app.get('/admin/keys', async () => {
-    const used = usage?.lastUsed();
-    return { object: 'list', data: keys.list().map((k) => keyJson(k, now(), used?.get(k.id))) };
+    const used = await usage?.lastUsed();
+    return { object: 'list', data: (await keys.list()).map((k) => keyJson(k, now(), used?.get(k.id))) };
   });
 
   app.delete('/admin/keys/:id', async (request) => {
     const { id } = request.params as { id: string };
-    const key = keys.revoke(id);
+    const key = await keys.revoke(id);
     onRevoked?.(key.id);
     request.log.info({ key_id: key.id, by: request.hearthAuth?.key?.id }, 'api key revoked');
     return keyJson(key, now());

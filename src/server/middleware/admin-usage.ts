@@ -5,13 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { Fields, FieldError } from '../../api/validate.ts';
 import { parseDuration, parseSince } from '../../store/duration.ts';
-import type { KeyStore } from '../../store/keys.ts';
-import type { UsageGroup, UsageLog } from '../../store/usage.ts';
+import type { UsageGroup } from '../../store/usage.ts';
+import type { KeyRepository, UsageRepository } from '../../store/repository.ts';
 
 /** At most this many slots per answer: a finer bucket over a long span is refused. */
 const MAX_SLOTS = 2000;
 
-export function adminUsageRoutes(app: FastifyInstance, usage: UsageLog, keys: KeyStore | undefined, now: () => number): void {
+export function adminUsageRoutes(app: FastifyInstance, usage: UsageRepository, keys: KeyRepository | undefined, now: () => number): void {
   app.get('/admin/usage', async (request) => {
     const q = new Fields(request.query ?? {}, 'query');
     const sinceText = q.string('since') ?? '24h';
@@ -34,15 +34,15 @@ export function adminUsageRoutes(app: FastifyInstance, usage: UsageLog, keys: Ke
     }
     if (bucketMs <= 0) throw new FieldError('bucket', 'bucket must be a positive duration');
     if ((t - since) / bucketMs > MAX_SLOTS) throw new FieldError('bucket', `bucket ${bucketText} makes more than ${MAX_SLOTS} slots since ${sinceText}`);
-    const names = new Map((keys?.list() ?? []).map((k) => [k.id, k.name]));
+    const names = new Map(((await keys?.list()) ?? []).map((k) => [k.id, k.name]));
     const label = (g: string | null) => (by === 'key' ? (g === null ? 'no key' : names.get(g) ?? g) : g ?? '(none)');
     return {
       object: 'usage', by, since: new Date(since).toISOString(), until: new Date(t).toISOString(), bucket_ms: bucketMs,
-      totals: usage.summary({ since, by }).map((r) => ({
+      totals: (await usage.summary({ since, by })).map((r) => ({
         group: r.group, label: label(r.group), requests: r.requests, errors: r.errors, rate_limited: r.rateLimited,
         prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, mean_ms: Math.round(r.meanMs * 100) / 100,
       })),
-      series: usage.timeline({ since, bucketMs, by }).map((p) => ({
+      series: (await usage.timeline({ since, bucketMs, by })).map((p) => ({
         t: p.t, group: p.group, label: label(p.group), requests: p.requests, errors: p.errors, rate_limited: p.rateLimited,
         prompt_tokens: p.promptTokens, completion_tokens: p.completionTokens,
       })),

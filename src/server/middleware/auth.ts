@@ -5,9 +5,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { HearthError } from '../../util/errors.ts';
 import type { ApiKey, Scope, Verification } from '../../store/keys.ts';
 
-/** What authentication needs from the key store (KeyStore implements it). */
+/** What authentication needs from the key store (every KeyRepository implements it). */
 export interface KeyVerifier {
-  verify(secret: string): Verification;
+  verify(secret: string): Verification | Promise<Verification>;
 }
 
 /** What a route needs: no key at all, any valid key, or a key with a scope. */
@@ -108,13 +108,19 @@ export function presentedSecret(headers: IncomingHttpHeaders): string | undefine
   return bearer ?? other;
 }
 
-/** The active key a request carries; `unauthorized` says why there is none. */
-export function authenticate(keys: KeyVerifier, headers: IncomingHttpHeaders): ApiKey {
+/**
+ * The active key a request carries; `unauthorized` says why there is none. Synchronous over a synchronous store
+ * (SQLite), a promise over PostgreSQL, whose failure to answer is `database_unavailable`.
+ */
+export function authenticate(keys: KeyVerifier, headers: IncomingHttpHeaders): ApiKey | Promise<ApiKey> {
   const secret = presentedSecret(headers);
   if (!secret) throw unauthorized('no API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"');
+  const check = (v: Verification): ApiKey => {
+    if (!v.ok) throw unauthorized(REASONS[v.reason]);
+    return v.key;
+  };
   const v = keys.verify(secret);
-  if (!v.ok) throw unauthorized(REASONS[v.reason]);
-  return v.key;
+  return v instanceof Promise ? v.then(check) : check(v);
 }
 
 /** `forbidden` unless the key may use a route that needs `access`. */

@@ -13,10 +13,12 @@
 // only known after tokenizing, and max_tokens is an upper bound most requests never reach.
 //
 // RateLimiter is the seam for running several replicas: every operation names the key and is atomic per call,
-// and each window maps onto a sorted set per key (ZREMRANGEBYSCORE, ZCARD, ZADD in one script), so a shared
-// implementation can replace InProcessRateLimiter without touching the middleware.
+// and each window maps onto a sorted set per key (ZREMRANGEBYSCORE, ZCARD, ZADD in one script):
+// redis-rate-limit.ts is that shared implementation (`hearth serve --redis`), in place of InProcessRateLimiter
+// without touching the middleware.
 
 import { HearthError } from '../../util/errors.ts';
+import type { Registry } from 'prom-client';
 import type { KeyLimits } from '../../store/keys.ts';
 
 export interface WindowState {
@@ -32,7 +34,7 @@ export interface RateState {
 }
 
 export type Admission =
-  | { ok: true; state: RateState }
+  | { ok: true; state: RateState; ticket?: unknown }
   | { ok: false; limit: 'requests' | 'tokens' | 'concurrency'; retryAfterMs: number; state: RateState };
 
 export interface RateLimiter {
@@ -40,8 +42,13 @@ export interface RateLimiter {
   readonly windowMs: number;
   /** Admits one request of `key` now (it holds a concurrency slot until release), or says when to retry. */
   admit(key: string, limits: KeyLimits): Admission | Promise<Admission>;
-  /** Ends an admitted request: frees its slot and counts its tokens (prompt + completion) in the token window. */
-  release(key: string, limits: KeyLimits, tokens: number): void | Promise<void>;
+  /**
+   * Ends an admitted request: frees its slot and counts its tokens (prompt + completion) in the token window.
+   * `ticket` is the admission's, when it had one (a shared limiter names the slot it took).
+   */
+  release(key: string, limits: KeyLimits, tokens: number, ticket?: unknown): void | Promise<void>;
+  /** Registers the limiter's own metrics (a shared limiter's fallback state) in the app's registry. */
+  registerMetrics?(registry: Registry, prefix: string): void;
 }
 
 export interface InProcessOptions {

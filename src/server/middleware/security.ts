@@ -3,14 +3,21 @@
 // and the web UI's sessions (ui-session.ts: a cookie standing for a key, with a CSRF token).
 //
 // Order per request: onRequest checks the Host (host-check.ts), the Origin, the key, the route's scope and the rate
-// limits before the body is even read; preHandler checks the model once the body is parsed; when the response
-// closes (finished, failed or abandoned by the client) the request's rate slot is released with its tokens and its
-// usage row is written.
+// limits before the body is even read; preHandler checks the model once the body is parsed. The usage row is
+// committed before the client has the whole response: onSend writes it before a JSON body goes out, and a stream's
+// end (the last chunk of its body) waits for it, so a replica killed at any moment has a row for every response a
+// client received in full. A response the client abandoned gets its row (status 499) when the connection closes,
+// and that is also when the request's rate slot is released with its tokens.
+//
+// Keys and usage are repositories (store/repository.ts): the SQLite store answers at once, PostgreSQL through a
+// promise. A database that cannot be reached fails authentication closed (database_unavailable, 503).
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../../util/errors.ts';
-import type { ApiKey, KeyStore } from '../../store/keys.ts';
-import type { UsageLog } from '../../store/usage.ts';
+import type { ApiKey } from '../../store/keys.ts';
+import type { UsageEntry } from '../../store/usage.ts';
+import type { KeyRepository, UsageRepository } from '../../store/repository.ts';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { ModelManager } from '../../provider/model-manager.ts';
 import { authenticate, authorize, checkModel, isListed, requestedModel, routeAccess } from './auth.ts';
 import { checkOrigins, handleOrigin } from './cors.ts';
@@ -22,11 +29,11 @@ import { carriesKey, sessionKey, UiSessions, uiSessionRoutes } from './ui-sessio
 
 export interface SecurityOptions {
   /** The key store: authentication is on when given (every route but /health needs a key). */
-  keys?: KeyStore;
+  keys?: KeyRepository;
   /** Per-key limits (default: in-process, one-minute windows). */
   limiter?: RateLimiter;
   /** Where each request's usage row goes; none: no audit. */
-  usage?: UsageLog;
+  usage?: UsageRepository;
   /**
    * Browser origins allowed (CORS) besides this machine's pages and apps (cors.ts); ["none"]: every browser
    * origin is refused.
@@ -45,6 +52,10 @@ export interface RequestAuth {
   key?: ApiKey;
   /** The limiter admitted it: its slot is released when the response closes. */
   admitted: boolean;
+  /** What the limiter handed out with the admission, given back at release. */
+  ticket?: unknown;
+  /** The usage row has been written (or is being written). */
+  recorded?: boolean;
   /** The model the request named, for the audit of requests refused before a route resolved it. */
   model?: string;
 }
@@ -76,32 +87,53 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
     return models?.canonical(name) ?? name;
   };
 
-  function finish(request: FastifyRequest, reply: FastifyReply): void {
+  function entry(request: FastifyRequest, reply: FastifyReply, status: number): UsageEntry {
     const auth = request.hearthAuth;
     const stats = request.hearth ?? {};
+    return {
+      at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: stats.route ?? request.routeOptions.url ?? 'unmatched',
+      model: stats.model ?? auth?.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
+      // a 200 that carries a failure (an MCP tool's error result) is recorded with the failure's status
+      status: (status < 400 ? stats.status : undefined) ?? status, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
+      provider: stats.provider, upstreamModel: stats.upstreamModel, ...(stats.provider !== undefined ? { tokensEstimated: stats.tokensEstimated ?? false } : {}),
+    };
+  }
+
+  /** Writes the request's usage row once; resolves when it is committed (a failure is logged, never thrown). */
+  async function record(request: FastifyRequest, reply: FastifyReply, status: number): Promise<void> {
+    const auth = request.hearthAuth;
+    if (!usage || !auth || auth.recorded) return;
+    auth.recorded = true;
     try {
-      if (auth?.admitted && auth.key) {
-        const pending = limiter.release(auth.key.id, auth.key, (stats.promptTokens ?? 0) + (stats.completionTokens ?? 0));
-        if (pending instanceof Promise) pending.catch((err: Error) => request.log.error({ err: err.message }, 'rate limiter release failed'));
-      }
-      usage?.record({
-        at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: stats.route ?? request.routeOptions.url ?? 'unmatched',
-        model: stats.model ?? auth?.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
-        status: reply.raw.writableFinished ? (reply.statusCode < 400 ? stats.status : undefined) ?? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
-        provider: stats.provider, upstreamModel: stats.upstreamModel, ...(stats.provider !== undefined ? { tokensEstimated: stats.tokensEstimated ?? false } : {}),
-      });
+      await usage.record(entry(request, reply, status));
       // Each MCP tool call of the request's tool loop: a row of its own, the request's id, route mcp:SERVER/TOOL,
       // status 200 for a result (the tool's own error too) and 502 where the server failed.
+      const stats = request.hearth ?? {};
       for (const c of stats.mcpCalls ?? []) {
-        usage?.record({
-          at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: 'MCP', route: `mcp:${c.server}/${c.name}`,
-          model: stats.model ?? auth?.model, status: c.output !== undefined ? 200 : 502, durationMs: Math.round(c.durationMs * 100) / 100, client: request.ip,
+        await usage.record({
+          at: now(), keyId: auth.key?.id, requestId: String(request.id), method: 'MCP', route: `mcp:${c.server}/${c.name}`,
+          model: stats.model ?? auth.model, status: c.output !== undefined ? 200 : 502, durationMs: Math.round(c.durationMs * 100) / 100, client: request.ip,
         });
       }
     } catch (err) {
-      // The answer has gone out; a full disk must not take the server down with it.
+      // A full disk or a database that went away must not take the response down with it.
       request.log.error({ err: (err as Error).message }, 'usage audit write failed');
     }
+  }
+
+  function finish(request: FastifyRequest, reply: FastifyReply): void {
+    const auth = request.hearthAuth;
+    const stats = request.hearth ?? {};
+    if (auth?.admitted && auth.key) {
+      try {
+        const pending = limiter.release(auth.key.id, auth.key, (stats.promptTokens ?? 0) + (stats.completionTokens ?? 0), auth.ticket);
+        if (pending instanceof Promise) pending.catch((err: Error) => request.log.error({ err: err.message }, 'rate limiter release failed'));
+      } catch (err) {
+        request.log.error({ err: (err as Error).message }, 'rate limiter release failed');
+      }
+    }
+    // Rows not written before the end: the client left (499), or a reply that bypassed onSend.
+    void record(request, reply, reply.raw.writableFinished ? reply.statusCode : 499);
   }
 
   function refuse(reply: FastifyReply, a: Exclude<Admission, { ok: true }>, key: ApiKey): never {
@@ -131,7 +163,7 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
       if (!keys || (access === 'metrics' && o.metricsOpen)) return;
       try {
         // the web UI's requests carry its session cookie instead of a key (ui-session.ts)
-        auth.key = (!carriesKey(request) && sessionKey(sessions, keys, request, now())) || authenticate(keys, request.headers);
+        auth.key = (!carriesKey(request) && (await sessionKey(sessions, keys, request, now()))) || (await authenticate(keys, request.headers));
       } catch (e) {
         reply.header('www-authenticate', 'Bearer realm="hearth"');
         throw e;
@@ -143,7 +175,28 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
       reply.headers(rateHeaders(a.state));
       if (!a.ok) refuse(reply, a, key);
       auth.admitted = true;
+      auth.ticket = a.ticket;
     });
+    if (usage) {
+      app.addHook('onSend', async (request, reply, payload) => {
+        const auth = request.hearthAuth;
+        if (!auth || auth.recorded) return payload;
+        if (payload !== null && typeof payload === 'object' && typeof (payload as NodeJS.ReadableStream).pipe === 'function') {
+          // A stream: its frames pass through as they come; its end waits for the row.
+          // pipeline: a client that leaves destroys the source too, as it would without this step.
+          return pipeline(payload as Readable, new Transform({
+            transform(chunk, _enc, done) {
+              done(null, chunk);
+            },
+            flush(done) {
+              record(request, reply, reply.statusCode).then(() => done(), done);
+            },
+          }), () => {});
+        }
+        await record(request, reply, reply.statusCode);
+        return payload;
+      });
+    }
     app.addHook('preHandler', async (request) => {
       const auth = request.hearthAuth;
       if (!auth?.key) return;

@@ -23,6 +23,11 @@ export interface ServeSecurityFlags {
   metricsOpen?: boolean;
   /** The database (default HEARTH_DB, else HEARTH_HOME/hearth.db). */
   dbPath?: string;
+  /**
+   * Keys and usage live in a shared database (--database, shared-state.ts): the SQLite file keeps the rest, and
+   * the check for an active key is made there.
+   */
+  sharedKeys?: boolean;
 }
 
 export interface ServeSecurity {
@@ -39,7 +44,7 @@ export interface ServeSecurity {
   auth: boolean;
   /** Lines for the log, at warn level, once listening. */
   warnings: string[];
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 export { isLoopback };
@@ -58,7 +63,7 @@ export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
     // Without authentication the database only holds the usage audit: serve anyway, and say so.
     warnings.push(`the usage audit is off: ${(e as Error).message}`);
   }
-  if (auth && store!.keys.activeCount() === 0) {
+  if (auth && !f.sharedKeys && store!.keys.activeCount() === 0) {
     store!.close();
     const where = loopback ? 'with --auth' : `on ${f.host}, beyond this machine,`;
     throw new HearthError('invalid_argument',

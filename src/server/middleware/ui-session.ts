@@ -14,7 +14,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError } from '../../util/errors.ts';
 import { Fields } from '../../api/validate.ts';
-import { keyStatus, SCOPES, type ApiKey, type KeyStore } from '../../store/keys.ts';
+import { keyStatus, SCOPES, type ApiKey } from '../../store/keys.ts';
+import type { KeyRepository } from '../../store/repository.ts';
 
 export const SESSION_COOKIE = 'hearth_session';
 export const CSRF_HEADER = 'x-hearth-csrf';
@@ -101,7 +102,7 @@ export function carriesKey(request: FastifyRequest): boolean {
  * `unauthorized` for an unknown or expired session or a key no longer active, `forbidden` for a state-changing
  * request without the session's CSRF token.
  */
-export function sessionKey(sessions: UiSessions, keys: KeyStore, request: FastifyRequest, now: number): ApiKey | undefined {
+export async function sessionKey(sessions: UiSessions, keys: KeyRepository, request: FastifyRequest, now: number): Promise<ApiKey | undefined> {
   const id = cookieValue(request.headers.cookie, SESSION_COOKIE);
   if (id === undefined || id === '') return undefined;
   const s = sessions.get(id);
@@ -112,7 +113,7 @@ export function sessionKey(sessions: UiSessions, keys: KeyStore, request: Fastif
       throw new HearthError('forbidden', `a state-changing request from the web UI must carry the session's ${CSRF_HEADER} token`);
     }
   }
-  const key = keys.get(s.keyId);
+  const key = await keys.get(s.keyId);
   if (!key || keyStatus(key, now) !== 'active') {
     sessions.delete(id);
     throw new HearthError('unauthorized', 'the API key of this web UI session is no longer active: sign in again');
@@ -154,7 +155,7 @@ function who(key: ApiKey) {
  * GET /ui/api/session (who is signed in, and the CSRF token), POST (sign in: {key}), DELETE (sign out). Without a
  * key store every scope is the local user's and there is nothing to sign in to.
  */
-export function uiSessionRoutes(app: FastifyInstance, keys: KeyStore | undefined, sessions: UiSessions, now: () => number): void {
+export function uiSessionRoutes(app: FastifyInstance, keys: KeyRepository | undefined, sessions: UiSessions, now: () => number): void {
   const open = { auth: false, signed_in: true, key: null, scopes: [...SCOPES], csrf: null };
   const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
 
@@ -164,7 +165,7 @@ export function uiSessionRoutes(app: FastifyInstance, keys: KeyStore | undefined
     if (!keys) return open;
     const id = cookieValue(request.headers.cookie, SESSION_COOKIE);
     const s = id ? sessions.get(id) : undefined;
-    const key = s && keys.get(s.keyId);
+    const key = s && (await keys.get(s.keyId));
     if (!s || !key || keyStatus(key, now()) !== 'active') return { auth: true, signed_in: false };
     return { auth: true, signed_in: true, key: who(key), scopes: key.scopes, csrf: s.csrf };
   });
@@ -176,7 +177,7 @@ export function uiSessionRoutes(app: FastifyInstance, keys: KeyStore | undefined
     const f = new Fields(request.body);
     const secret = f.required('key', (x, k) => x.string(k, { nonEmpty: true }));
     f.rejectUnknown();
-    const v = keys.verify(secret.trim());
+    const v = await keys.verify(secret.trim());
     if (!v.ok) throw new HearthError('unauthorized', v.reason === 'malformed' ? 'that is not a hearth API key ("hth_" and 43 letters and digits)' : `the API key is ${v.reason === 'unknown' ? 'not valid' : v.reason}`);
     const { id, csrf } = sessions.create(v.key);
     request.log.info({ key_id: v.key.id }, 'web UI sign-in');

@@ -97,7 +97,7 @@ export function analyzeRoutes(app: FastifyInstance, models: ModelManager, servic
       const auth = request.hearthAuth;
       if (auth?.admitted && auth.key && o.limiter) {
         auth.admitted = false;
-        await o.limiter.release(auth.key.id, auth.key, 0);
+        await o.limiter.release(auth.key.id, auth.key, 0, auth.ticket);
       }
       await runner.wait(id, clientSignal(reply));
     }
