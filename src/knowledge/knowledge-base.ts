@@ -359,6 +359,7 @@ export class KnowledgeBase {
     this.closed = true;
     this.abort.abort();
     await this.running?.catch(() => {});
+    await this.index.close?.();
   }
 
   private enqueue(storeId: string, fileId: string): void {
@@ -459,7 +460,7 @@ export class KnowledgeBase {
       const lease = await this.embedders(store.model);
       try {
         const [q] = await lease.embedder.embed([o.query]);
-        vector = this.index.search(storeId, q, CANDIDATES, allow);
+        vector = await this.index.search(storeId, q, CANDIDATES, allow);
       } finally {
         lease.release();
       }
