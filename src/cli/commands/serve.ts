@@ -14,6 +14,7 @@ import { createImageFetcher } from '../../provider/image-fetch.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
+import { openVectorIndex, vectorIndexName } from '../../knowledge/open-index.ts';
 import { Library } from '../../library/library.ts';
 import { describeFile, fixedSource } from '../../library/describe.ts';
 import type { LibraryModel, ModelSource } from '../../library/types.ts';
@@ -23,7 +24,7 @@ import { SecretStore } from '../../store/secrets.ts';
 import { readGatewayConfig } from '../../provider/gateway/config.ts';
 import { Gateway } from '../../provider/gateway/gateway.ts';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth serve [MODEL ...] [options]
@@ -85,6 +86,11 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
                           (/v1/vector_stores; hearth kb create --model)
+      --vector-index I    where a vector store's vectors are searched: exact (default: a scan of the store's vectors
+                          in memory, exact top k), sqlite-vec (its exact KNN in the same SQLite file) or lancedb
+                          (tables at --lancedb DIR, an approximate IVF index once a store holds 10,000 chunks);
+                          the last two are optional packages (npm install sqlite-vec, @lancedb/lancedb)
+      --lancedb DIR       LanceDB's directory (default: lancedb/ beside the database)
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
@@ -161,7 +167,7 @@ export const command: Command = {
       'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
       strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
-      'embedding-model': { type: 'string' },
+      'embedding-model': { type: 'string' }, 'vector-index': { type: 'string' }, lancedb: { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       config: { type: 'string' },
@@ -216,7 +222,18 @@ export const command: Command = {
       allowedHosts: list(v['allowed-hosts']),
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
-    const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
+    const indexName = vectorIndexName(v['vector-index']) ?? (v.lancedb !== undefined ? 'lancedb' : 'exact');
+    let knowledge: KnowledgeBase | undefined;
+    if (sec.database) {
+      try {
+        const index = await openVectorIndex(indexName, sec.database.db, { lancedbDir: v.lancedb ?? join(dirname(databasePath()), 'lancedb') });
+        knowledge = new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager), index });
+      } catch (e) {
+        sec.close();
+        library?.close();
+        throw e;
+      }
+    }
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
@@ -260,6 +277,7 @@ export const command: Command = {
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
     const resumed = knowledge?.resume() ?? 0;
     if (resumed) app.log.info({ files: resumed }, 'resuming ingests left in progress');
+    if (knowledge) app.log.info({ vector_index: indexName, ...(indexName === 'lancedb' ? { dir: v.lancedb ?? join(dirname(databasePath()), 'lancedb') } : {}) }, 'knowledge base');
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
     if (gateway) {
       app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
