@@ -87,10 +87,14 @@ const EMBED_BATCH = 8;
 /** Errors an ingest waits out (the model still loading at start, a full queue) rather than failing the file. */
 const TRANSIENT = new Set(['unavailable', 'queue_full']);
 const MAX_WAIT_MS = 10 * 60_000;
+/** The largest file (and extracted text) an ingest takes; a larger one fails with a reason. */
+export const DEFAULT_MAX_INGEST_BYTES = 64 * 1024 * 1024;
 
 export interface KnowledgeBaseOptions {
   embedders: EmbedderSource;
   index?: VectorIndex;
+  /** Files (and extracted texts) larger than this fail to ingest, saying so (default DEFAULT_MAX_INGEST_BYTES). */
+  maxIngestBytes?: number;
   now?: () => number;
   /** Called when an ingest job settles (tests and the CLI wait on it). */
   onSettled?: (f: StoreFile) => void;
@@ -140,6 +144,7 @@ export class KnowledgeBase {
   private readonly database: Database;
   private readonly embedders: EmbedderSource;
   readonly index: VectorIndex;
+  readonly maxIngestBytes: number;
   private readonly now: () => number;
   private readonly onSettled?: (f: StoreFile) => void;
   private readonly queue: { storeId: string; fileId: string }[] = [];
@@ -152,6 +157,7 @@ export class KnowledgeBase {
     this.database = database;
     this.embedders = o.embedders;
     this.index = o.index ?? new ExactVectorIndex(database.db);
+    this.maxIngestBytes = o.maxIngestBytes ?? DEFAULT_MAX_INGEST_BYTES;
     this.now = o.now ?? Date.now;
     this.onSettled = o.onSettled;
     const db = database.db;
@@ -402,7 +408,11 @@ export class KnowledgeBase {
   }
 
   private async embedFile(store: VectorStore, sf: StoreFile, file: StoredFile): Promise<void> {
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    const cap = `files over ${mib(this.maxIngestBytes)} are not ingested (hearth serve --max-ingest-size)`;
+    if (file.bytes > this.maxIngestBytes) throw new ExtractError('invalid_file', `the file is ${mib(file.bytes)}: ${cap}`);
     const text = await extractText(file.filename, this.content(file.id));
+    if (text.length > this.maxIngestBytes) throw new ExtractError('invalid_file', `the file's text is ${mib(text.length)} characters: ${cap}`);
     const lease = await this.patiently(() => this.embedders(store.model));
     try {
       const { embedder } = lease;

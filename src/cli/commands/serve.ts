@@ -91,6 +91,9 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           (tables at --lancedb DIR, an approximate IVF index once a store holds 10,000 chunks);
                           the last two are optional packages (npm install sqlite-vec, @lancedb/lancedb)
       --lancedb DIR       LanceDB's directory (default: lancedb/ beside the database)
+      --max-ingest-size SIZE
+                          the largest file a vector store ingests, such as 64MiB (the default); a larger one
+                          gets status "failed" with the reason, and the other files go on
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
       --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
@@ -167,7 +170,7 @@ export const command: Command = {
       'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
       strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
-      'embedding-model': { type: 'string' }, 'vector-index': { type: 'string' }, lancedb: { type: 'string' },
+      'embedding-model': { type: 'string' }, 'vector-index': { type: 'string' }, lancedb: { type: 'string' }, 'max-ingest-size': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       config: { type: 'string' },
@@ -227,7 +230,8 @@ export const command: Command = {
     if (sec.database) {
       try {
         const index = await openVectorIndex(indexName, sec.database.db, { lancedbDir: v.lancedb ?? join(dirname(databasePath()), 'lancedb') });
-        knowledge = new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager), index });
+        const maxIngestBytes = v['max-ingest-size'] === undefined ? undefined : parseMemorySize(v['max-ingest-size'], '--max-ingest-size');
+        knowledge = new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager), index, ...(maxIngestBytes !== undefined ? { maxIngestBytes } : {}) });
       } catch (e) {
         sec.close();
         library?.close();
