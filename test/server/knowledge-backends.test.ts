@@ -199,6 +199,13 @@ test('every backend: keyword queries at rank 1, and the same hybrid results (the
       }
     }
     for (let i = 1; i < kbs.length; i++) assert.deepEqual(hybrid[i], hybrid[0], `${used[i]} agrees with ${used[0]}`);
+    // Common words only (each in most chunks: the all-words pass alone, its first matches ranked): chunks with all of them.
+    const total = chunks.length;
+    const share = (w: string) => chunks.filter((c) => new RegExp(`\\b${w}\\b`, 'i').test(c.text)).length / total;
+    assert.ok(share('the') > 0.2 && share('and') > 0.2, 'the and and are common here');
+    const common = await kbs[0].search(store, { query: 'the and', mode: 'keyword', maxResults: 50 });
+    assert.equal(common.length, 50);
+    for (const h of common) assert.ok(/\bthe\b/i.test(h.text) && /\band\b/i.test(h.text), h.text);
     assert.ok(kbs.length >= 1);
   } finally {
     for (const k of kbs) await k.close();
