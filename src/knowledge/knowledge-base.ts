@@ -218,10 +218,10 @@ export class KnowledgeBase {
       chunkCount: p('SELECT count(*) AS n, coalesce(sum(length(text)), 0) AS b FROM kb_chunks WHERE store_id = ? AND file_id = ?'),
       insertChunk: p('INSERT INTO kb_chunks (store_id, file_id, seq, text, embedding) VALUES (?, ?, ?, ?, ?)'),
       chunk: p('SELECT id, file_id, text FROM kb_chunks WHERE id = ?'),
-      keyword: p(`SELECT c.id, c.file_id FROM kb_chunks_fts f JOIN kb_chunks c ON c.id = f.rowid
-        WHERE kb_chunks_fts MATCH ? AND c.store_id = ? ORDER BY bm25(kb_chunks_fts), c.id`),
-      keywordCapped: p(`SELECT c.id, c.file_id, m.r FROM (SELECT rowid, bm25(kb_chunks_fts) AS r FROM kb_chunks_fts WHERE kb_chunks_fts MATCH ? LIMIT ?) m
-        JOIN kb_chunks c ON c.id = m.rowid WHERE c.store_id = ?`),
+      // BM25 order in FTS5 first (of the first `cap` matches by rowid; -1: all), `limit` deep, then the store's rows
+      // of those: joining every match to kb_chunks before sorting costs several times the ranking itself.
+      keyword: p(`SELECT c.id, c.file_id FROM (SELECT rowid, r FROM (SELECT rowid, bm25(kb_chunks_fts) AS r FROM kb_chunks_fts
+        WHERE kb_chunks_fts MATCH ? LIMIT ?) ORDER BY r, rowid LIMIT ?) m JOIN kb_chunks c ON c.id = m.rowid WHERE c.store_id = ? ORDER BY m.r, m.rowid`),
       termDocs: p('SELECT doc FROM temp.kb_chunks_vocab WHERE term = ?'),
       totalChunks: p('SELECT count(*) AS n FROM kb_chunks'),
     };
@@ -554,12 +554,14 @@ export class KnowledgeBase {
     for (const q of ftsQueries(query, common)) {
       const terms = [...q.matchAll(/"([^"]*)"/g)].map((m) => m[1]);
       const matches = q.includes(' OR ') ? terms.reduce((a, t) => a + df(t), 0) : Math.min(...terms.map(df));
-      let rows: Iterable<{ id: number; file_id: string }>;
-      if (matches > this.candidateCap) {
-        rows = (this.s.keywordCapped.all(q, this.candidateCap, storeId) as { id: number; file_id: string; r: number }[])
-          .sort((a, b) => a.r - b.r || Number(a.id) - Number(b.id));
-      } else {
-        rows = this.s.keyword.iterate(q, storeId) as Iterable<{ id: number; file_id: string }>;
+      const capped = matches > this.candidateCap;
+      const cap = capped ? this.candidateCap : -1;
+      const most = capped ? this.candidateCap : matches;
+      let rows: { id: number; file_id: string }[];
+      // The top `limit`, deepened until it holds enough of this store's allowed chunks (or all there are).
+      for (let limit = 4 * CANDIDATES; ; limit *= 4) {
+        rows = this.s.keyword.all(q, cap, limit, storeId) as { id: number; file_id: string }[];
+        if (limit >= most || rows.filter((r) => !seen.has(Number(r.id)) && allow(r.file_id)).length >= CANDIDATES - out.length) break;
       }
       for (const r of rows) {
         if (out.length >= CANDIDATES) return out;
