@@ -7,8 +7,9 @@
 // the first chunk it had not committed: chunking is deterministic, nothing is embedded twice or lost. A file
 // whose content hash is already completed in the store is not embedded again: its chunks are copied.
 //
-// Search: BM25 over FTS5 and exact cosine similarity (VectorIndex), each list 50 deep after the attribute
-// filter, fused by reciprocal rank (k = 60).
+// Search: BM25 over FTS5 (common terms out of the any-word pass, large passes capped) and cosine similarity
+// (VectorIndex: exact, sqlite-vec or LanceDB), each list 50 deep after the attribute filter, fused by reciprocal
+// rank (k = 60).
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
