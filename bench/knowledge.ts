@@ -9,6 +9,7 @@
 // Usage: npm run bench:knowledge [-- --sizes 10000,100000 --queries 200 --ingest-kb 64 --no-write | --latency-only]
 
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, sharedPath } from '../test/shared.ts';
@@ -18,6 +19,8 @@ import { SeededRandom } from '../test/fixtures/seeded-random.ts';
 import { Database } from '../src/store/database.ts';
 import { KnowledgeBase } from '../src/knowledge/knowledge-base.ts';
 import { ExactVectorIndex, loadSqliteVec, normalize, SqliteVecIndex, vectorBlob } from '../src/knowledge/vector-index.ts';
+import { loadLanceDb, openLanceDbIndex, LanceDbIndex } from '../src/knowledge/lancedb-index.ts';
+import type { VectorIndex } from '../src/knowledge/types.ts';
 import type { Embedder } from '../src/knowledge/types.ts';
 import { EngineHost } from '../src/engine/worker/engine-host.ts';
 import { localProvider } from '../src/provider/local-provider.ts';
@@ -25,6 +28,8 @@ import { providerEmbedder } from '../src/server/routes/knowledge.ts';
 import { machineDescription, writeSection } from './benchmarks-md.ts';
 
 const HEADING = '## Knowledge base';
+const loads: number[] = [loadavg()[0]];
+const loadAverage = () => { loads.push(loadavg()[0]); return `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`; };
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10000,100000' },
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     'ingest-kb': { type: 'string', default: '64' },
     'no-write': { type: 'boolean', default: false },
     'latency-only': { type: 'boolean', default: false },
+    indexes: { type: 'string', default: 'exact,sqlite-vec,lancedb' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -74,19 +80,25 @@ async function ingest(): Promise<string> {
   return ['| chunk / overlap (tokens) | text | chunks | seconds | MB/s | chunks/s |', '| ---: | ---: | ---: | ---: | ---: | ---: |', ...rows].join('\n');
 }
 
-async function latency(n: number, index: 'exact' | 'sqlite-vec'): Promise<string[]> {
+type IndexName = 'exact' | 'sqlite-vec' | 'lancedb';
+
+async function latency(n: number, index: IndexName): Promise<string[]> {
   const rnd = new SeededRandom(7);
   const vec = () => normalize(rnd.fillNormal(new Float32Array(DIMS), 1));
   const fixed: Embedder = { model: 'random', maxTokens: 510, countTokens: (s) => s.length, embed: async (t) => t.map(() => vec()) };
   const db = Database.open(join(tempDir('hearth-bench-kb-'), 'hearth.db'));
+  let vi: VectorIndex;
   if (index === 'sqlite-vec') {
     const v = await loadSqliteVec(db.db);
     if (v instanceof Error) throw v;
-  }
-  const kb = new KnowledgeBase(db, {
-    embedders: async () => ({ embedder: fixed, release: () => {} }),
-    index: index === 'exact' ? new ExactVectorIndex(db.db) : new SqliteVecIndex(db.db),
-  });
+    vi = new SqliteVecIndex(db.db);
+  } else if (index === 'lancedb') {
+    vi = await openLanceDbIndex(db.db, tempDir('hearth-bench-lance-'));
+  } else vi = new ExactVectorIndex(db.db);
+  const embedders = async () => ({ embedder: fixed, release: () => {} });
+  const kb = new KnowledgeBase(db, { embedders, index: vi });
+  // The same store searched without the keyword rules (every term in both passes, every match ranked): the "before".
+  const unruled = new KnowledgeBase(db, { embedders, index: new ExactVectorIndex(db.db), commonTermShare: Infinity, keywordCandidateCap: Infinity });
   const store = await kb.createStore({ name: 'latency', model: 'random' });
   const file = kb.createFile('corpus.txt', 'assistants', Buffer.from('x'));
   const words = book.split(/\s+/).filter(Boolean);
@@ -102,31 +114,52 @@ async function latency(n: number, index: 'exact' | 'sqlite-vec'): Promise<string
   }
   db.db.prepare(`INSERT INTO kb_store_files (store_id, file_id, status, attributes, max_tokens, overlap, sha256, chunks, created_at)
     VALUES (?, ?, 'completed', '{}', 800, 400, '', ?, 0)`).run(store.id, file.id, n);
+  let extra = '';
+  if (vi instanceof LanceDbIndex) {
+    const t1 = performance.now();
+    vi.invalidate(store.id);
+    const info = await vi.indexInfo(store.id);
+    extra = `, LanceDB table and IVF index (${info.partitions} partitions) in ${((performance.now() - t1) / 1000).toFixed(1)} s`;
+  }
   const loadS = (performance.now() - t0) / 1000;
   const rows: string[] = [];
-  for (const mode of index === 'exact' ? ['keyword', 'vector', 'hybrid'] as const : ['vector', 'hybrid'] as const) {
-    await kb.search(store.id, { query: 'warm up', mode }); // the first vector search reads the matrix
+  const runs: [string, KnowledgeBase, 'keyword' | 'vector' | 'hybrid'][] = index === 'exact'
+    ? [['keyword, no rules', unruled, 'keyword'], ['keyword', kb, 'keyword'], ['vector', kb, 'vector'], ['hybrid', kb, 'hybrid']]
+    : [['vector', kb, 'vector'], ['hybrid', kb, 'hybrid']];
+  const qrnd = new SeededRandom(13);
+  const qs = Array.from({ length: nQueries }, () => { const at = qrnd.int(words.length - 3); return words.slice(at, at + 3).join(' '); });
+  for (const [label, k, mode] of runs) {
+    await k.search(store.id, { query: 'warm up', mode }); // the first vector search reads the matrix
     const ms: number[] = [];
-    for (let q = 0; q < nQueries; q++) {
-      const at = rnd.int(words.length - 3);
-      const query = words.slice(at, at + 3).join(' ');
+    for (const query of qs) {
       const t = performance.now();
-      await kb.search(store.id, { query, mode, maxResults: 10 });
+      await k.search(store.id, { query, mode, maxResults: 10 });
       ms.push(performance.now() - t);
     }
-    rows.push(`| ${n.toLocaleString('en')} | ${index} | ${mode} | ${pct(ms, 50).toFixed(1)} | ${pct(ms, 99).toFixed(1)} |`);
-    process.stdout.write(`${rows[rows.length - 1]}  (corpus written in ${loadS.toFixed(1)} s)\n`);
+    loads.push(loadavg()[0]);
+    rows.push(`| ${n.toLocaleString('en')} | ${index} | ${label} | ${pct(ms, 50).toFixed(1)} | ${pct(ms, 99).toFixed(1)} |`);
+    process.stdout.write(`${rows[rows.length - 1]}  (corpus written in ${loadS.toFixed(1)} s${extra})\n`);
   }
   await kb.close();
+  await unruled.close();
   db.close();
   return rows;
 }
 
-const ingestTable = values['latency-only'] ? '' : await ingest();
+/** The ingest table BENCHMARKS.md has now (kept by a --latency-only run). */
+function ingestTableNow(): string {
+  const md = readFileSync(join(REPO_ROOT, 'BENCHMARKS.md'), 'utf8');
+  const at = md.indexOf('| chunk / overlap (tokens)', md.indexOf(HEADING));
+  if (at < 0) return '';
+  const end = md.indexOf('\n\n', at);
+  return md.slice(at, end < 0 ? undefined : end);
+}
+const ingestTable = values['latency-only'] ? ingestTableNow() : await ingest();
 const latencyRows: string[] = [];
+const indexes = values.indexes.split(',') as IndexName[];
+const lance = await loadLanceDb();
 for (const n of sizes) {
-  latencyRows.push(...(await latency(n, 'exact')));
-  latencyRows.push(...(await latency(n, 'sqlite-vec')));
+  for (const ix of indexes) latencyRows.push(...(await latency(n, ix)));
 }
 const body = [
   `${machineDescription()}. \`npm run bench:knowledge\` (bench/knowledge.ts).`,
@@ -137,21 +170,34 @@ const body = [
   '',
   ingestTable,
   '',
-  `Search latency, ${nQueries} queries of three words each, top 10, the query embedding left out (seeded random 384-d unit ` +
-    'vectors stand in for the chunks\' embeddings; chunk texts are 120-word windows of the book). keyword: FTS5 BM25 (all ' +
-    'words, then any), 50 deep; vector, 50 deep: `exact` is the cosine scan in TypeScript over the store\'s vectors held ' +
-    'in one Float32Array, `sqlite-vec` is vec_distance_cosine over the table\'s blobs (sqlite-vec 0.1.9); hybrid: both ' +
-    'lists, fused by reciprocal rank.',
+  `Search latency, ${nQueries} queries of three consecutive words of the book each, top 10, the query embedding left ` +
+    'out (seeded random 384-d unit vectors stand in for the chunks\' embeddings; chunk texts are 120-word windows of ' +
+    'the book). keyword: FTS5 BM25 (all words, then any), 50 deep, ranked inside FTS5 and only its top rows joined to ' +
+    'the chunks table. "keyword, no rules" is the same search with every term in both passes and every match ranked; ' +
+    '"keyword" leaves a term found in more than 20 % of the chunks out of the any-word pass and ranks at most the ' +
+    'first 5,000 matches of a pass whose document counts ' +
+    'say it matches more (an all-words pass of common words). vector, 50 deep: `exact` is the cosine scan in ' +
+    'TypeScript over the store\'s vectors held in one Float32Array, `sqlite-vec` is vec_distance_cosine over the ' +
+    `table's blobs (sqlite-vec 0.1.9), \`lancedb\` is LanceDB ${lance instanceof Error ? '(not loaded)' : lance.version} ` +
+    'at a local path with its IVF_FLAT index (√n partitions, 10 % of them and at least 20 probed; built at 10,000 ' +
+    'vectors); hybrid: both lists, fused by reciprocal rank. Each backend\'s hybrid row uses the keyword rules.',
   '',
   '| chunks | vector index | mode | p50 ms | p99 ms |',
   '| ---: | --- | --- | ---: | ---: |',
   ...latencyRows,
   '',
-  'The 100k exact scan (100k × 384 multiply-adds per query) misses the 50 ms p99 goal; an approximate or ' +
-    'binary-quantized index (sqlite-vec\'s bit vectors, LanceDB) is the way there. Keyword p99 is set by queries of common ' +
-    'words, whose OR pass ranks most of the corpus.',
+  'Where the time goes (100k chunks, profiled by pass): the keyword list was the p99 (an any-word pass of "the", "it", ' +
+    '"was" ranks every chunk: seconds) and, for every query, the join of all matches to kb_chunks before the sort (5,000 ' +
+    'matches: 150 ms joined, 20 ms ranked in FTS5 alone, on a loaded machine); the rules and the FTS5-first ranking ' +
+    'give the "keyword" rows. ' +
+    'What is left is the vector scan: `exact` and `sqlite-vec` read all 100k × 384 floats per query (sqlite-vec ' +
+    'also every row of the table), so neither meets the 50 ms hybrid p99 goal at 100k here; LanceDB\'s IVF index ' +
+    'reads a tenth of them. sqlite-vec\'s binary-quantized vectors with a rescoring pass would be its way there (approximate).',
+  '',
+  `Load average ${loadAverage()} during the run (2 cores shared with other work): the same row moves by 2-4× ` +
+    'between runs; compare rows of one run.',
 ].join('\n');
-if (!values['no-write'] && !values['latency-only']) {
+if (!values['no-write'] && ingestTable) {
   writeSection(join(REPO_ROOT, 'BENCHMARKS.md'), HEADING, body);
   process.stdout.write(`wrote the "${HEADING}" section of BENCHMARKS.md\n`);
 } else process.stdout.write(`${body}\n`);

@@ -79,6 +79,8 @@ export {
   type SearchHit as KnowledgeSearchHit,
 } from './knowledge/knowledge-base.ts';
 export { ExactVectorIndex, SqliteVecIndex, loadSqliteVec } from './knowledge/vector-index.ts';
+export { LanceDbIndex, openLanceDbIndex, loadLanceDb } from './knowledge/lancedb-index.ts';
+export { openVectorIndex, VECTOR_INDEXES } from './knowledge/open-index.ts';
 export type { Embedder, EmbedderSource, VectorIndex, VectorHit } from './knowledge/types.ts';
 export { chunkText, type ChunkingOptions } from './knowledge/chunk.ts';
 export { InProcessRateLimiter, rateHeaders, type RateLimiter } from './server/middleware/rate-limit.ts';

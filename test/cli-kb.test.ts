@@ -38,6 +38,17 @@ test('hearth kb: create, add a folder, search, ls, rm', () => {
   assert.equal(page.data[0].content[0].text, 'The hearth & the home');
   assert.match(hearth('search', 'notes', 'the', '-n', '2').stdout, /^1\. [\d.]+ {2}\S+\n {3}.+\n2\. /);
 
+  // The same vector search through each index (LanceDB's table made from the database at its first search).
+  const ranked = (...flags: string[]) => {
+    const r = hearth('search', 'notes', 'the battle', '--mode', 'vector', '--json', ...flags);
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { data: { file_id: string; content: { text: string }[] }[] }).data.map((h) => h.content[0].text);
+  };
+  const exact = ranked();
+  assert.ok(exact.length >= 2);
+  assert.deepEqual(ranked('--vector-index', 'lancedb', '--lancedb', join(home, 'lance')), exact);
+  assert.match(hearth('search', 'notes', 'x', '--vector-index', 'faiss').stderr, /--vector-index must be one of exact, sqlite-vec, lancedb/);
+
   assert.match(hearth('ls').stdout, /notes {2}model .* files 2 completed, 1 failed, 0 in progress/);
   assert.match(hearth('rm', 'notes').stdout, /^Deleted vs_/);
   assert.match(hearth('ls').stdout, /No vector stores/);

@@ -7,8 +7,9 @@
 // the first chunk it had not committed: chunking is deterministic, nothing is embedded twice or lost. A file
 // whose content hash is already completed in the store is not embedded again: its chunks are copied.
 //
-// Search: BM25 over FTS5 and exact cosine similarity (VectorIndex), each list 50 deep after the attribute
-// filter, fused by reciprocal rank (k = 60).
+// Search: BM25 over FTS5 (common terms out of the any-word pass, large passes capped) and cosine similarity
+// (VectorIndex: exact, sqlite-vec or LanceDB), each list 50 deep after the attribute filter, fused by reciprocal
+// rank (k = 60).
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
@@ -81,16 +82,31 @@ export interface SearchHit {
 
 /** How deep each ranked list goes before fusion (OpenAI's max_num_results is at most 50). */
 export const CANDIDATES = 50;
+/** A term in more than this share of the chunks (of a database of at least COMMON_MIN_CHUNKS) is common (ftsQueries). */
+export const COMMON_TERM_SHARE = 0.2;
+const COMMON_MIN_CHUNKS = 1000;
+/**
+ * The most keyword matches one pass ranks by BM25: a pass whose terms' document counts say it matches more (an
+ * AND of common words) ranks its first KEYWORD_CANDIDATE_CAP matches (in rowid order) instead of all of them.
+ */
+export const KEYWORD_CANDIDATE_CAP = 5000;
 /** Reciprocal rank fusion's constant: score = Σ 1 / (RRF_K + rank). */
 export const RRF_K = 60;
 const EMBED_BATCH = 8;
 /** Errors an ingest waits out (the model still loading at start, a full queue) rather than failing the file. */
 const TRANSIENT = new Set(['unavailable', 'queue_full']);
 const MAX_WAIT_MS = 10 * 60_000;
+/** The largest file (and extracted text) an ingest takes; a larger one fails with a reason. */
+export const DEFAULT_MAX_INGEST_BYTES = 64 * 1024 * 1024;
 
 export interface KnowledgeBaseOptions {
   embedders: EmbedderSource;
   index?: VectorIndex;
+  /** The keyword rules (COMMON_TERM_SHARE, KEYWORD_CANDIDATE_CAP); Infinity turns one off (the benchmark's "before"). */
+  commonTermShare?: number;
+  keywordCandidateCap?: number;
+  /** Files (and extracted texts) larger than this fail to ingest, saying so (default DEFAULT_MAX_INGEST_BYTES). */
+  maxIngestBytes?: number;
   now?: () => number;
   /** Called when an ingest job settles (tests and the CLI wait on it). */
   onSettled?: (f: StoreFile) => void;
@@ -121,12 +137,17 @@ function storeFileOf(r: StoreFileRow): StoreFile {
 /**
  * FTS5 query texts for a query: its words, each quoted, first all of them (AND), then any of them (OR). The
  * keyword list is the AND matches in BM25 order followed by the other OR matches in BM25 order, so a chunk
- * holding every word of the query ranks above one that repeats a few common ones.
+ * holding every word of the query ranks above one that repeats a few common ones. `common` terms (in a large
+ * share of the chunks: "the", "and") stay in the AND pass but are left out of the OR pass, where they would
+ * match most of the corpus and add nothing to the ranking; a query of common words only has the AND pass.
  */
-export function ftsQueries(query: string): string[] {
-  const terms = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].map((t) => `"${t}"`);
-  if (!terms.length) return [];
-  return terms.length === 1 ? terms : [terms.join(' AND '), terms.join(' OR ')];
+export function ftsQueries(query: string, common: (term: string) => boolean = () => false): string[] {
+  const words = [...new Set(query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
+  if (!words.length) return [];
+  const q = (ts: string[], op: string) => ts.map((t) => `"${t}"`).join(` ${op} `);
+  if (words.length === 1) return [q(words, 'AND')];
+  const rare = words.filter((t) => !common(t));
+  return rare.length ? [q(words, 'AND'), q(rare, 'OR')] : [q(words, 'AND')];
 }
 
 /** Reciprocal rank fusion of ranked id lists: ids by Σ 1/(k + rank), rank from 1; ties keep first-seen order. */
@@ -140,6 +161,9 @@ export class KnowledgeBase {
   private readonly database: Database;
   private readonly embedders: EmbedderSource;
   readonly index: VectorIndex;
+  readonly maxIngestBytes: number;
+  private readonly commonShare: number;
+  private readonly candidateCap: number;
   private readonly now: () => number;
   private readonly onSettled?: (f: StoreFile) => void;
   private readonly queue: { storeId: string; fileId: string }[] = [];
@@ -147,14 +171,21 @@ export class KnowledgeBase {
   private closed = false;
   private readonly abort = new AbortController();
   private readonly s: Record<string, StatementSync>;
+  private chunkCount: number | undefined;
+  private readonly docCounts = new Map<string, number>();
 
   constructor(database: Database, o: KnowledgeBaseOptions) {
     this.database = database;
     this.embedders = o.embedders;
     this.index = o.index ?? new ExactVectorIndex(database.db);
+    this.maxIngestBytes = o.maxIngestBytes ?? DEFAULT_MAX_INGEST_BYTES;
+    this.commonShare = o.commonTermShare ?? COMMON_TERM_SHARE;
+    this.candidateCap = o.keywordCandidateCap ?? KEYWORD_CANDIDATE_CAP;
     this.now = o.now ?? Date.now;
     this.onSettled = o.onSettled;
     const db = database.db;
+    // Each term's document count, for the common-term rule (a view of the FTS index, on this connection only).
+    db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.kb_chunks_vocab USING fts5vocab(main, kb_chunks_fts, 'row')");
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertFile: p('INSERT INTO kb_files (id, filename, purpose, bytes, sha256, created_at, content) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -188,8 +219,12 @@ export class KnowledgeBase {
       chunkCount: p('SELECT count(*) AS n, coalesce(sum(length(text)), 0) AS b FROM kb_chunks WHERE store_id = ? AND file_id = ?'),
       insertChunk: p('INSERT INTO kb_chunks (store_id, file_id, seq, text, embedding) VALUES (?, ?, ?, ?, ?)'),
       chunk: p('SELECT id, file_id, text FROM kb_chunks WHERE id = ?'),
-      keyword: p(`SELECT c.id, c.file_id FROM kb_chunks_fts f JOIN kb_chunks c ON c.id = f.rowid
-        WHERE kb_chunks_fts MATCH ? AND c.store_id = ? ORDER BY bm25(kb_chunks_fts), c.id`),
+      // BM25 order in FTS5 first (of the first `cap` matches by rowid; -1: all), `limit` deep, then the store's rows
+      // of those: joining every match to kb_chunks before sorting costs several times the ranking itself.
+      keyword: p(`SELECT c.id, c.file_id FROM (SELECT rowid, r FROM (SELECT rowid, bm25(kb_chunks_fts) AS r FROM kb_chunks_fts
+        WHERE kb_chunks_fts MATCH ? LIMIT ?) ORDER BY r, rowid LIMIT ?) m JOIN kb_chunks c ON c.id = m.rowid WHERE c.store_id = ? ORDER BY m.r, m.rowid`),
+      termDocs: p('SELECT doc FROM temp.kb_chunks_vocab WHERE term = ?'),
+      totalChunks: p('SELECT count(*) AS n FROM kb_chunks'),
     };
   }
 
@@ -272,7 +307,7 @@ export class KnowledgeBase {
       this.s.deleteStoreChunks.run(id);
       return Number(this.s.deleteStore.run(id).changes) > 0;
     });
-    this.index.invalidate(id);
+    this.changed(id);
     return gone;
   }
 
@@ -323,7 +358,7 @@ export class KnowledgeBase {
       }
       this.s.touchStore.run(this.now(), storeId);
     });
-    this.index.invalidate(storeId);
+    this.changed(storeId);
     this.enqueue(storeId, fileId);
     return this.storeFile(storeId, fileId)!;
   }
@@ -338,7 +373,7 @@ export class KnowledgeBase {
       this.s.deleteFileChunks.run(storeId, fileId);
       return Number(this.s.deleteStoreFile.run(storeId, fileId).changes) > 0;
     });
-    this.index.invalidate(storeId);
+    this.changed(storeId);
     return gone;
   }
 
@@ -359,6 +394,14 @@ export class KnowledgeBase {
     this.closed = true;
     this.abort.abort();
     await this.running?.catch(() => {});
+    await this.index.close?.();
+  }
+
+  /** After a store's chunks change: its vector index, and the chunk count of the common-term rule. */
+  private changed(storeId: string): void {
+    this.index.invalidate(storeId);
+    this.chunkCount = undefined;
+    this.docCounts.clear();
   }
 
   private enqueue(storeId: string, fileId: string): void {
@@ -395,13 +438,17 @@ export class KnowledgeBase {
       const code = e instanceof ExtractError ? e.code : 'server_error';
       this.database.transaction(() => this.s.fail.run(JSON.stringify({ code, message: (e as Error).message }), storeId, fileId));
     } finally {
-      this.index.invalidate(storeId);
+      this.changed(storeId);
     }
     if (!this.closed) this.onSettled?.(this.storeFile(storeId, fileId)!);
   }
 
   private async embedFile(store: VectorStore, sf: StoreFile, file: StoredFile): Promise<void> {
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    const cap = `files over ${mib(this.maxIngestBytes)} are not ingested (hearth serve --max-ingest-size)`;
+    if (file.bytes > this.maxIngestBytes) throw new ExtractError('invalid_file', `the file is ${mib(file.bytes)}: ${cap}`);
     const text = await extractText(file.filename, this.content(file.id));
+    if (text.length > this.maxIngestBytes) throw new ExtractError('invalid_file', `the file's text is ${mib(text.length)} characters: ${cap}`);
     const lease = await this.patiently(() => this.embedders(store.model));
     try {
       const { embedder } = lease;
@@ -459,7 +506,7 @@ export class KnowledgeBase {
       const lease = await this.embedders(store.model);
       try {
         const [q] = await lease.embedder.embed([o.query]);
-        vector = this.index.search(storeId, q, CANDIDATES, allow);
+        vector = await this.index.search(storeId, q, CANDIDATES, allow);
       } finally {
         lease.release();
       }
@@ -479,12 +526,45 @@ export class KnowledgeBase {
     return out;
   }
 
-  /** Keyword order (ftsQueries; best first), CANDIDATES deep, of the allowed chunks; score 1 / (1 + rank) so that higher is better. */
+  /**
+   * The number of chunks holding `term` (FTS5's document count). fts5vocab counts by reading the term's whole
+   * doclist, as long for "the" as the search it would spare, so counts are kept until the chunks change.
+   */
+  private termDocs(term: string): number {
+    let n = this.docCounts.get(term);
+    if (n === undefined) {
+      n = Number((this.s.termDocs.get(term) as { doc: number } | undefined)?.doc ?? 0);
+      if (this.docCounts.size >= 100_000) this.docCounts.clear();
+      this.docCounts.set(term, n);
+    }
+    return n;
+  }
+
+  /**
+   * Keyword order (ftsQueries; best first), CANDIDATES deep, of the allowed chunks; score 1 / (1 + rank) so that
+   * higher is better. Terms in more than COMMON_TERM_SHARE of the chunks are common; a pass whose document counts
+   * exceed KEYWORD_CANDIDATE_CAP ranks that many of its matches.
+   */
   private keywordIds(storeId: string, query: string, allow: (fileId: string) => boolean): { id: number; score: number }[] {
+    this.chunkCount ??= Number((this.s.totalChunks.get() as { n: number }).n);
+    const total = this.chunkCount;
+    const df = (t: string) => this.termDocs(t);
+    const common = (t: string) => total >= COMMON_MIN_CHUNKS && df(t) > this.commonShare * total;
     const out: { id: number; score: number }[] = [];
     const seen = new Set<number>();
-    for (const q of ftsQueries(query)) {
-      for (const r of this.s.keyword.iterate(q, storeId) as Iterable<{ id: number; file_id: string }>) {
+    for (const q of ftsQueries(query, common)) {
+      const terms = [...q.matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+      const matches = q.includes(' OR ') ? terms.reduce((a, t) => a + df(t), 0) : Math.min(...terms.map(df));
+      const capped = matches > this.candidateCap;
+      const cap = capped ? this.candidateCap : -1;
+      const most = capped ? this.candidateCap : matches;
+      let rows: { id: number; file_id: string }[];
+      // The top `limit`, deepened until it holds enough of this store's allowed chunks (or all there are).
+      for (let limit = 4 * CANDIDATES; ; limit *= 4) {
+        rows = this.s.keyword.all(q, cap, limit, storeId) as { id: number; file_id: string }[];
+        if (limit >= most || rows.filter((r) => !seen.has(Number(r.id)) && allow(r.file_id)).length >= CANDIDATES - out.length) break;
+      }
+      for (const r of rows) {
         if (out.length >= CANDIDATES) return out;
         const id = Number(r.id);
         if (seen.has(id) || !allow(r.file_id)) continue;

@@ -30,12 +30,15 @@ export interface VectorHit {
 }
 
 /**
- * The vectors of one vector store and exact k-nearest-neighbour search over them by cosine similarity.
- * `allow` restricts the candidates (attribute filters), applied before ranking, so the top k are the top k of
- * what passes.
+ * The vectors of one vector store and k-nearest-neighbour search over them by cosine similarity: exact (the
+ * TypeScript scan, sqlite-vec) or approximate (LanceDB's IVF index on a large store). `allow` restricts the
+ * candidates (attribute filters), applied before ranking, so the top k are the top k of what passes. An index
+ * kept outside SQLite answers with a promise.
  */
 export interface VectorIndex {
-  search(storeId: string, query: Float32Array, k: number, allow?: (fileId: string) => boolean): VectorHit[];
+  search(storeId: string, query: Float32Array, k: number, allow?: (fileId: string) => boolean): VectorHit[] | Promise<VectorHit[]>;
   /** Drops what the index holds for a store (called after its chunks change). */
   invalidate(storeId: string): void;
+  /** Finishes the index's background work (the knowledge base's close() calls it). */
+  close?(): Promise<void>;
 }

@@ -63,7 +63,7 @@ export class Conversations {
   }
 
   /** The summariser: the --summary-model (leased for each summary) or the request's own provider. */
-  private summariser(own: Provider, signal: AbortSignal | undefined): Summariser {
+  private summariser(own: Provider, signal: AbortSignal | undefined, onSummarise?: (model: string, messages: number) => void): Summariser {
     const withProvider = async <T>(fn: (p: Provider) => Promise<T>): Promise<T> => {
       if (this.o.summaryModel === undefined) return fn(own);
       const lease = await this.models.acquire(this.o.summaryModel);
@@ -79,6 +79,7 @@ export class Conversations {
         return tokens + summaryTokens(p.card.nCtx) <= Math.floor(p.card.nCtx * this.o.budgetShare);
       }),
       summarise: (previous, span) => withProvider(async (p) => {
+        onSummarise?.(p.card.id, span.length);
         const run = await p.generate({
           model: p.card.id, prompts: [{ kind: 'chat', messages: summaryPromptMessages(previous, span) }], n: 1,
           sampling: { temperature: 0 }, stop: [], stream: false, maxTokens: summaryTokens(p.card.nCtx),
@@ -102,7 +103,7 @@ export class Conversations {
     const fitted = await fitConversation({
       store: this.store, conversationId, pinned, input: rest, budget, keepTurns: this.o.keepTurns, recall: recallOf(conversation.metadata[RECALL_METADATA]),
       count: (messages) => provider.countTokens({ ...prompt, messages }),
-      summariser: this.summariser(provider, signal),
+      summariser: this.summariser(provider, signal, (model, messages) => reply.log.info({ conversation: conversationId, model, messages }, 'writing a summary')),
     });
     prompt.messages = fitted.messages;
     if (fitted.report) reply.header(CONTEXT_HEADER, contextHeader(fitted.report));

@@ -3,7 +3,8 @@
 // vectorStores.search over passages of ../shared/text/war-and-peace.txt. Random weights make semantic ranking
 // meaningless, so the checks are properties that hold anyway: a keyword query finds its passage at rank 1; the
 // vector search is exactly the brute-force top k over the model's own embeddings (from /v1/embeddings); hybrid
-// is the reciprocal rank fusion of the two lists; filters; re-ingest is a no-op; failures are per file.
+// is the reciprocal rank fusion of the two lists; filters; re-ingest is a no-op; failures are per file (a 200 MB
+// file meets the ingest's size cap).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,7 +189,7 @@ test('a PDF is read through its text layer', async () => {
   assert.equal(hit.filename, 'fire.pdf');
 });
 
-test('an empty file, a binary file and a corrupt PDF fail with a reason; HTML is stripped; the store goes on', async () => {
+test('an empty file, a binary file, a corrupt PDF and a 200 MB file fail with a reason; HTML is stripped; the store goes on', async () => {
   const store = await newStore('failures');
   const cases: [string, Buffer, string][] = [
     ['empty.txt', Buffer.alloc(0), 'the file is empty'],
@@ -200,13 +201,23 @@ test('an empty file, a binary file and a corrupt PDF fail with a reason; HTML is
     assert.equal(vf.status, 'failed', name);
     assert.ok(vf.last_error && vf.last_error.message.includes(reason), `${name}: ${JSON.stringify(vf.last_error)}`);
   }
+  // A 200 MB file: uploaded (within the 512 MB upload limit), then refused by the ingest's size cap at once.
+  const big = Buffer.alloc(200 * 1000 * 1000, 'the hearth keeps the fire. ');
+  const bigId = await upload('huge.txt', big);
+  const t0 = Date.now();
+  const bigVf = await client.vectorStores.files.createAndPoll(store, { file_id: bigId }, { pollIntervalMs: 20 });
+  assert.equal(bigVf.status, 'failed');
+  assert.equal(bigVf.last_error?.code, 'invalid_file');
+  assert.match(bigVf.last_error!.message, /the file is 190\.7 MiB: files over 64\.0 MiB are not ingested/);
+  assert.ok(Date.now() - t0 < 10_000, `refused in ${Date.now() - t0} ms`);
+  assert.equal((await client.files.retrieve(bigId)).bytes, big.length);
   const html = '<html><head><style>p{color:red}</style><script>var secret=1</script></head><body><p>The hearth &amp; the home</p></body></html>';
   const ok = await client.vectorStores.files.createAndPoll(store, { file_id: await upload('page.html', html) }, { pollIntervalMs: 20 });
   assert.equal(ok.status, 'completed');
   const [hit] = await search(store, 'hearth home', { search_mode: 'keyword' });
   assert.equal(hit.content[0].text, 'The hearth & the home');
   const vs = await client.vectorStores.retrieve(store);
-  assert.deepEqual([vs.file_counts.failed, vs.file_counts.completed], [3, 1]);
+  assert.deepEqual([vs.file_counts.failed, vs.file_counts.completed], [4, 1]);
 });
 
 test('a vector store without an embedding model, or with one that does not embed, is a 400 naming the field', async () => {

@@ -2,7 +2,7 @@
 // them) in the hearth database (HEARTH_DB, else HEARTH_HOME/hearth.db), with the embedding model run here.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse, int, modelPath } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import { openStore } from '../../store/store.ts';
@@ -11,6 +11,7 @@ import { localProvider } from '../../provider/local-provider.ts';
 import type { Provider } from '../../provider/types.ts';
 import { KnowledgeBase, type SearchMode, type StoreFile } from '../../knowledge/knowledge-base.ts';
 import type { EmbedderSource } from '../../knowledge/types.ts';
+import { openVectorIndex, vectorIndexName } from '../../knowledge/open-index.ts';
 import { providerEmbedder, searchHitJson } from '../../server/routes/knowledge.ts';
 import type { Command } from '../main.ts';
 
@@ -22,6 +23,8 @@ const HELP = `Usage: hearth kb <create|add|search|ls|rm> [options]
   hearth kb search NAME "QUERY" [-n 10] [--mode hybrid|keyword|vector] [--json]
   hearth kb ls [--json]                     vector stores, their model and file counts
   hearth kb rm NAME                         delete a vector store (its chunks; uploaded files stay)
+
+  --vector-index exact|sqlite-vec|lancedb, --lancedb DIR: where vectors are searched, as hearth serve's flags.
 
 NAME is a vector store's name or id. The database is HEARTH_DB, else hearth.db in HEARTH_HOME (default ~/.hearth).
 `;
@@ -60,12 +63,21 @@ export const command: Command = {
     const { values: v, positionals } = parse(rest, {
       model: { type: 'string', short: 'm' }, json: { type: 'boolean' }, n: { type: 'string', short: 'n' }, mode: { type: 'string' },
       'chunk-tokens': { type: 'string' }, overlap: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'vector-index': { type: 'string' }, lancedb: { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
       return 0;
     }
+    const indexName = vectorIndexName(v['vector-index']) ?? (v.lancedb !== undefined ? 'lancedb' : 'exact');
     const store = openStore();
+    let index;
+    try {
+      index = await openVectorIndex(indexName, store.database.db, { lancedbDir: v.lancedb ?? join(dirname(store.database.path), 'lancedb') });
+    } catch (e) {
+      store.close();
+      throw e;
+    }
     const engine = new EngineHost();
     const embedders = localEmbedders(engine);
     let done = 0;
@@ -78,7 +90,7 @@ export const command: Command = {
       const why = f.status === 'failed' ? `  failed: ${f.lastError?.message}` : '';
       process.stderr.write(`\r[${done}/${total} files, ${chunks} chunks] ${names.get(f.fileId) ?? f.fileId}${why}${why ? '\n' : ''}`);
     };
-    const kb = new KnowledgeBase(store.database, { embedders: embedders.source, onSettled: progress });
+    const kb = new KnowledgeBase(store.database, { embedders: embedders.source, onSettled: progress, index });
     const find = (name: string | undefined) => {
       if (!name) throw new HearthError('invalid_argument', `kb ${sub} needs a vector store NAME`);
       const s = kb.findStore(name);

@@ -6,19 +6,21 @@ import { parse, int, num } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connection-limits.ts';
-import { formatBytes } from '../../provider/model-manager.ts';
+import { formatBytes, parseMemorySize } from '../../provider/model-manager.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import { withSharedState } from '../../server/middleware/shared-state.ts';
 import { databaseUrl } from '../../store/repositories.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
+import { openVectorIndex, vectorIndexName } from '../../knowledge/open-index.ts';
 import { Library } from '../../library/library.ts';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, servedModels } from '../served-models.ts';
 import { McpHub } from '../../provider/mcp/hub.ts';
 import type { Database } from '../../store/database.ts';
 import type { ModelManager } from '../../provider/model-manager.ts';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { databasePath } from '../../store/database.ts';
 import { parseDuration as durationMs } from '../../store/duration.ts';
 import { AgentStore } from '../../store/agent.ts';
 import { ApprovalBroker } from '../../agent/approvals.ts';
@@ -75,6 +77,14 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           (/v1/vector_stores; hearth kb create --model)
       --analyze-model M   the vision model of /api/v1/analyze and /api/v1/batch requests that name none (default:
                           the one MODEL, when there is one)
+      --vector-index I    where a vector store's vectors are searched: exact (default: a scan of the store's vectors
+                          in memory, exact top k), sqlite-vec (its exact KNN in the same SQLite file) or lancedb
+                          (tables at --lancedb DIR, an approximate IVF index once a store holds 10,000 chunks);
+                          the last two are optional packages (npm install sqlite-vec, @lancedb/lancedb)
+      --lancedb DIR       LanceDB's directory (default: lancedb/ beside the database)
+      --max-ingest-size SIZE
+                          the largest file a vector store ingests, such as 64MiB (the default); a larger one
+                          gets status "failed" with the reason, and the other files go on
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
       --agent-workspaces DIR
@@ -129,7 +139,7 @@ export const command: Command = {
       'metrics-open': { type: 'boolean' },
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
       strict: { type: 'boolean' }, 'summary-model': { type: 'string' }, 'analyze-model': { type: 'string' },
-      'embedding-model': { type: 'string' },
+      'embedding-model': { type: 'string' }, 'vector-index': { type: 'string' }, lancedb: { type: 'string' }, 'max-ingest-size': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'agent-workspaces': { type: 'string' }, reviewer: { type: 'string' }, 'agent-policy': { type: 'string' }, 'approval-timeout': { type: 'string' },
@@ -165,7 +175,19 @@ export const command: Command = {
     }
     const sec = shared?.security ?? localSec;
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
-    const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
+    const indexName = vectorIndexName(v['vector-index']) ?? (v.lancedb !== undefined ? 'lancedb' : 'exact');
+    let knowledge: KnowledgeBase | undefined;
+    if (sec.database) {
+      try {
+        const index = await openVectorIndex(indexName, sec.database.db, { lancedbDir: v.lancedb ?? join(dirname(databasePath()), 'lancedb') });
+        const maxIngestBytes = v['max-ingest-size'] === undefined ? undefined : parseMemorySize(v['max-ingest-size'], '--max-ingest-size');
+        knowledge = new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager), index, ...(maxIngestBytes !== undefined ? { maxIngestBytes } : {}) });
+      } catch (e) {
+        await sec.close();
+        served.close();
+        throw e;
+      }
+    }
     // MCP servers of the config file: stdio ones start in the sandbox when first used.
     const mcp = gateway?.mcpServers.size ? new McpHub(gateway.mcpServers, () => openSandbox()) : undefined;
     const agent = v['agent-workspaces'] === undefined ? undefined : await assistant(sec.database, manager, knowledge, {
@@ -219,6 +241,7 @@ export const command: Command = {
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
     const resumed = knowledge?.resume() ?? 0;
     if (resumed) app.log.info({ files: resumed }, 'resuming ingests left in progress');
+    if (knowledge) app.log.info({ vector_index: indexName, ...(indexName === 'lancedb' ? { dir: v.lancedb ?? join(dirname(databasePath()), 'lancedb') } : {}) }, 'knowledge base');
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
     if (gateway) {
       app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
