@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
+  logs: async () => (await import('./commands/logs.ts')).command,
+  backup: async () => (await import('./commands/backup.ts')).command,
   keys: async () => (await import('./commands/keys.ts')).command,
   secrets: async () => (await import('./commands/secrets.ts')).command,
   kb: async () => (await import('./commands/kb.ts')).command,
@@ -55,6 +57,8 @@ Commands:
   system [--json]                                                cores, memory, cgroup limit and WebGPU adapters
   serve [MODEL…] [--port 8434] [--keep-alive 5m] [--max-memory 8GiB]  serve OpenAI-, Ollama- and Anthropic-compatible APIs
                                                                  (no MODEL: the library, each model loaded on demand)
+  logs [--follow] [--component C] [-n N] [--json]                print the server's log files readably
+  backup FILE                                                    an online copy of the database, safe while the server runs
   ps [--json]                                                    the models a running server has loaded, and until when
   stop NAME                                                      unload a model from a running server
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key

@@ -1,6 +1,8 @@
 // hearth serve [MODEL ...]: the HTTP server (OpenAI, Ollama and Anthropic APIs). Listens first, then loads the
 // models it was given, so /health answers 503 until they are ready; with no MODEL it serves the library, each model
-// loaded by its first request and unloaded when idle (keep-alive), within a memory budget. JSON log lines go to stdout.
+// loaded by its first request and unloaded when idle (keep-alive), within a memory budget. JSON log lines go to stdout
+// and to rotated files per component in the log folder. SIGTERM or SIGINT drains: no new connections, the requests
+// in flight finish (up to --drain-timeout), the store and the logs are closed, and the process exits 0.
 
 import { existsSync } from 'node:fs';
 import { parse, int, num, modelPath } from '../args.ts';
@@ -25,6 +27,10 @@ import { Gateway } from '../../provider/gateway/gateway.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../main.ts';
+import { createLogger, type ServerLogger } from '../../server/logs/logger.ts';
+import type { FileTransportOptions } from '../../server/logs/file-transport.ts';
+import { Drainer } from '../../server/drain.ts';
+import { defaultLogDir } from '../../server/logs/files.ts';
 
 const HELP = `Usage: hearth serve [MODEL ...] [options]
 
@@ -78,6 +84,13 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --max-connections-per-address N
                           connections one client address may hold at once (default ${DEFAULT_CONNECTION_LIMITS.perAddress}; 0 = no limit)
       --log-level L       fatal, error, warn, info (default), debug, silent
+      --log-dir DIR       JSON log files, one per component: access (a line per request), server, engine, agent
+                          (default ~/.hearth/logs; "none": stdout only). Lines go to stdout as well
+      --log-max-size SIZE start a component's next file when its file reaches SIZE (such as 10MB, 512KiB; default 10MB)
+      --log-rotate daily  also start a new file each day (files named COMPONENT.YYYY-MM-DD.N.log)
+      --log-keep N        files kept per component besides the one being written (default 5); older ones are deleted
+      --drain-timeout S   on SIGTERM or SIGINT, seconds the requests in flight may take to finish before the server
+                          closes anyway (default 30). A second signal closes at once
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
       --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
       --allow-image-urls  fetch http(s) image URLs of requests (never loopback, private or link-local addresses)
@@ -141,6 +154,40 @@ function loadGateway(flag: string | undefined): Gateway | undefined {
   }
 }
 
+interface LogFilesFlags {
+  files?: FileTransportOptions;
+  /** The folder is the default one: when it cannot be written, logs go to stdout only (with a warning). */
+  fallback: boolean;
+}
+
+/** --log-dir, --log-max-size, --log-rotate, --log-keep. */
+export function logFilesFlags(v: { 'log-dir'?: string; 'log-max-size'?: string; 'log-rotate'?: string; 'log-keep'?: string },
+  env: NodeJS.ProcessEnv = process.env): LogFilesFlags {
+  const maxBytes = parseMemorySize(v['log-max-size'] ?? '10MB', '--log-max-size');
+  if (maxBytes < 1024) throw new HearthError('invalid_argument', `--log-max-size must be at least 1KiB; got "${v['log-max-size']}"`);
+  const rotate = v['log-rotate'];
+  if (rotate !== undefined && rotate !== 'daily' && rotate !== 'size') {
+    throw new HearthError('invalid_argument', `--log-rotate must be "daily" (a new file each day as well as by size) or "size"; got "${rotate}"`);
+  }
+  const keep = int(v['log-keep'], '--log-keep', 0) ?? 5;
+  if (v['log-dir'] === 'none') return { fallback: false };
+  const dir = v['log-dir'] ?? defaultLogDir(env);
+  return { files: { dir, maxBytes, keep, ...(rotate === 'daily' ? { daily: true } : {}) }, fallback: v['log-dir'] === undefined };
+}
+
+/** The logger; a default log folder that cannot be written leaves stdout only, an asked-for one is an error. */
+function openLogs(level: string, o: LogFilesFlags): ServerLogger {
+  try {
+    return createLogger({ level, files: o.files });
+  } catch (e) {
+    if (!o.fallback) throw e;
+    const logs = createLogger({ level });
+    logs.logger.warn({ err: (e as Error).message }, 'logging to stdout only');
+    delete o.files;
+    return logs;
+  }
+}
+
 export function keepAliveFlag(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const ms = parseDuration(text);
@@ -165,6 +212,8 @@ export const command: Command = {
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       config: { type: 'string' },
+      'log-dir': { type: 'string' }, 'log-max-size': { type: 'string' }, 'log-rotate': { type: 'string' }, 'log-keep': { type: 'string' },
+      'drain-timeout': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -172,6 +221,8 @@ export const command: Command = {
     }
     const level = v['log-level'] ?? 'info';
     if (!LEVELS.includes(level)) throw new HearthError('invalid_argument', `--log-level must be one of ${LEVELS.join(', ')}`);
+    const logFiles = logFilesFlags(v);
+    const drainMs = Math.round((num(v['drain-timeout'], '--drain-timeout', (n) => n >= 0) ?? 30) * 1000);
     const port = int(v.port, '--port') ?? DEFAULT_PORT;
     if (port > 65535) throw new HearthError('invalid_argument', `--port: ${port} is not a port number`);
     const host = v.host ?? '127.0.0.1';
@@ -192,6 +243,8 @@ export const command: Command = {
     const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
     const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
 
+    const logs = openLogs(level, logFiles);
+    const log = logs.logger;
     const gateway = loadGateway(v.config);
     const library = args.length ? undefined : Library.open(process.env, { hashInBackground: true });
     const local: ModelSource = library ?? fixedSource(args.map((a) => servedModel(a, v.alias)));
@@ -216,11 +269,17 @@ export const command: Command = {
       allowedHosts: list(v['allowed-hosts']),
     });
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
+    const drainer = new Drainer();
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
-      logger: { level },
+      logger: log,
+      drainer,
+      readiness: {
+        ...(sec.database ? { store: () => { sec.database!.db.prepare('SELECT 1').get(); } } : {}),
+        ...(args.length ? { model: source.list()[0]?.name } : {}),
+      },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       connections: {
         headersMs: seconds(v['header-timeout'], '--header-timeout'), bodyMs: seconds(v['body-timeout'], '--body-timeout'),
@@ -247,7 +306,9 @@ export const command: Command = {
       sec.close();
       library?.close();
     });
-    manager.onLoad((p, m) => app.log.info({
+    const engineLog = logs.component('engine');
+    const agentLog = logs.component('agent');
+    manager.onLoad((p, m) => engineLog.info({
       model: m.name, path: m.path, arch: p.card.arch, params: p.card.paramCount, ctx: p.card.nCtx,
       parallel: p.stats?.().slots, load_ms: Math.round(p.loadMs ?? 0),
     }, 'model ready'));
@@ -255,11 +316,13 @@ export const command: Command = {
       await app.listen({ host, port });
     } catch (e) {
       await app.close();
+      await logs.close();
       throw new HearthError('io_error', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
     }
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
     const resumed = knowledge?.resume() ?? 0;
-    if (resumed) app.log.info({ files: resumed }, 'resuming ingests left in progress');
+    if (resumed) agentLog.info({ files: resumed }, 'resuming ingests left in progress');
+    if (logFiles.files) app.log.info({ dir: logFiles.files.dir, max_bytes: logFiles.files.maxBytes, daily: logFiles.files.daily ?? false, keep: logFiles.files.keep }, 'log files');
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
     if (gateway) {
       app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
@@ -270,17 +333,33 @@ export const command: Command = {
     }, library ? `serving the library (${plural(source.list().length, 'model')}), each loaded on demand` : 'serving');
     for (const m of args.length ? source.list() : []) {
       await manager.preload(m.name).catch(async (e: Error) => {
-        app.log.fatal({ model: m.name, err: e.message }, 'model failed to load');
+        engineLog.fatal({ model: m.name, err: e.message }, 'model failed to load');
         await app.close();
+        await logs.close();
         throw e;
       });
     }
 
     return new Promise<number>((resolve) => {
-      const stop = () => {
+      let now!: () => void;
+      const second = new Promise<void>((r) => (now = r));
+      const stop = (signal: NodeJS.Signals) => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        app.close().then(() => resolve(0), () => resolve(1));
+        // a second signal cuts the drain short
+        process.once('SIGINT', () => now());
+        process.once('SIGTERM', () => now());
+        app.log.info({ signal, in_flight: drainer.inFlight, drain_timeout_ms: drainMs }, 'shutting down: draining');
+        drainer.drain(app, drainMs, second).then(async (r) => {
+          if (r.drained) app.log.info({ ms: r.ms }, 'drained; closed');
+          else app.log.warn({ ms: r.ms, cut: r.cut }, `closed with ${plural(r.cut, 'request')} still running`);
+          await logs.close();
+          resolve(0);
+        }, async (e: Error) => {
+          app.log.error({ err: e.message }, 'shutdown failed');
+          await logs.close();
+          resolve(1);
+        });
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
