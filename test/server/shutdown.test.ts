@@ -80,6 +80,8 @@ test('SIGTERM during 8 streams: no new connections, all 8 finish with their fina
     }
     assert.deepEqual(await ready!.json(), { status: 'ready', checks: { store: 'ok', model: { name: 'stories260K', state: 'loaded' } } });
 
+    const metrics = await (await fetch(`${srv.base}/metrics`)).text();
+    assert.ok(Number(/^hearth_model_memory_bytes\{model="stories260K"\} (\d+)$/m.exec(metrics)?.[1]) > 0, 'the model\'s counted memory');
     const streams = Array.from({ length: 8 }, (_, i) => stream(srv.base, i, 400));
     await Promise.all(streams.map((s) => s.first));
     srv.child.kill('SIGTERM');
