@@ -319,31 +319,13 @@ export const command: Command = {
       await logs.close();
       throw new HearthError('io_error', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
     }
-    for (const warning of sec.warnings) app.log.warn({ host }, warning);
-    const resumed = knowledge?.resume() ?? 0;
-    if (resumed) agentLog.info({ files: resumed }, 'resuming ingests left in progress');
-    if (logFiles.files) app.log.info({ dir: logFiles.files.dir, max_bytes: logFiles.files.maxBytes, daily: logFiles.files.daily ?? false, keep: logFiles.files.keep }, 'log files');
-    app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
-    if (gateway) {
-      app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
-    }
-    app.log.info({
-      models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
-      keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,
-    }, library ? `serving the library (${plural(source.list().length, 'model')}), each loaded on demand` : 'serving');
-    for (const m of args.length ? source.list() : []) {
-      await manager.preload(m.name).catch(async (e: Error) => {
-        engineLog.fatal({ model: m.name, err: e.message }, 'model failed to load');
-        await app.close();
-        await logs.close();
-        throw e;
-      });
-    }
-
-    return new Promise<number>((resolve) => {
+    // From here a signal drains, a model loading at start included.
+    let stopping = false;
+    const exit = new Promise<number>((resolve) => {
       let now!: () => void;
       const second = new Promise<void>((r) => (now = r));
       const stop = (signal: NodeJS.Signals) => {
+        stopping = true;
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         // a second signal cuts the drain short
@@ -364,5 +346,29 @@ export const command: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    for (const warning of sec.warnings) app.log.warn({ host }, warning);
+    const resumed = knowledge?.resume() ?? 0;
+    if (resumed) agentLog.info({ files: resumed }, 'resuming ingests left in progress');
+    if (logFiles.files) app.log.info({ dir: logFiles.files.dir, max_bytes: logFiles.files.maxBytes, daily: logFiles.files.daily ?? false, keep: logFiles.files.keep }, 'log files');
+    app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
+    if (gateway) {
+      app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
+    }
+    app.log.info({
+      models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
+      keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,
+    }, library ? `serving the library (${plural(source.list().length, 'model')}), each loaded on demand` : 'serving');
+    for (const m of args.length ? source.list() : []) {
+      const loaded = await manager.preload(m.name).then(() => true, async (e: Error) => {
+        // the server was told to stop while the model loaded
+        if (stopping) return false;
+        engineLog.fatal({ model: m.name, err: e.message }, 'model failed to load');
+        await app.close();
+        await logs.close();
+        throw e;
+      });
+      if (!loaded) break;
+    }
+    return exit;
   },
 };
