@@ -19,6 +19,11 @@ export interface LoggerOptions {
   stdout?: boolean;
   /** The folder of rotated files per component; none: stdout only. */
   files?: FileTransportOptions;
+  /**
+   * Called once if the files' worker fails (a disk that cannot be written): the lines go on to stdout only. Default:
+   * a warning line through the logger (so on stdout).
+   */
+  onFileError?: (error: Error) => void;
 }
 
 export interface ServerLogger {
@@ -36,6 +41,7 @@ export function createLogger(o: LoggerOptions): ServerLogger {
   const streams: StreamEntry[] = [];
   const level = o.level as pino.Level;
   const silent = o.level === 'silent';
+  let failed: Error | undefined;
   let stdout: pino.DestinationStream & { flushSync?: () => void } | undefined;
   if ((o.stdout ?? true) && !silent) {
     stdout = pino.destination({ dest: 1, sync: true });
@@ -51,9 +57,18 @@ export function createLogger(o: LoggerOptions): ServerLogger {
       throw new HearthError('io_error', `cannot write logs into ${dir}: ${(e as Error).message} (--log-dir)`, { cause: e });
     }
     transport = pino.transport({ target: TRANSPORT, options: o.files }) as typeof transport;
-    streams.push({ level, stream: transport! });
+    // A failed worker must not take the server with it (thread-stream reports it as an 'error' event): the files
+    // stop, stdout goes on.
+    const files = transport!;
+    streams.push({ level, stream: { write: (line: string) => { if (!failed) files.write(line); } } });
+    files.on('error', (e: Error) => {
+      if (failed) return;
+      failed = e;
+      if (o.onFileError) o.onFileError(e);
+      else logger.warn({ err: e.message, dir }, 'log files failed; logging to stdout only');
+    });
   }
-  const logger = pino({ level, ...redactionOptions() }, pino.multistream(streams));
+  const logger: Logger = pino({ level, ...redactionOptions() }, pino.multistream(streams));
   let closed: Promise<void> | undefined;
   return {
     logger,
@@ -61,12 +76,12 @@ export function createLogger(o: LoggerOptions): ServerLogger {
     close() {
       closed ??= new Promise<void>((resolve) => {
         stdout?.flushSync?.();
-        if (!transport) return resolve();
+        if (!transport || failed) return resolve();
         // The worker is unref'd: this timer keeps the process up until it has written its files (at most 10 s).
         const cap = setTimeout(resolve, 10_000);
         const done = () => (clearTimeout(cap), resolve());
         transport.once('close', done);
-        transport.once('error', done);
+        transport.on('error', done);
         transport.end();
       });
       return closed;
