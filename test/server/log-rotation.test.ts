@@ -1,7 +1,8 @@
 // hearth serve's log files under load: 100,000 requests (401s for wrong keys, 200s for a real key, 502s for an
 // upstream whose provider token comes from the environment) through a real server with --log-max-size 1MB
 // --log-keep 5 leave at most 6 files per component, every line of every file is JSON, and neither the key sent in
-// Authorization nor any provider token is in any file. Then hearth logs prints them.
+// Authorization nor any provider token is in any file or on stdout (which has every line too). Then hearth logs
+// prints them.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,7 +82,7 @@ test('100,000 requests with --log-max-size 1MB --log-keep 5: at most 6 files per
   writeFileSync(config, 'providers:\n  up: { type: openai-compatible, base_url: "http://127.0.0.1:1/v1", api_key: "${UP_TOKEN}" }\n');
   const env = { ...process.env, HEARTH_HOME: home, HEARTH_MODELS: join(home, 'models'), UP_TOKEN: providerToken };
   const srv = await spawnServe(['--auth', '--config', config, '--log-dir', logDir, '--log-max-size', '1MB', '--log-keep', '5',
-    '--max-connections-per-address', '0'], env);
+    '--max-connections-per-address', '0'], env, 60_000, join(home, 'stdout.log'));
   const port = Number(new URL(srv.base).port);
   const kinds = [
     raw('/v1/models', { authorization: `Bearer ${wrong}` }),
@@ -117,11 +118,14 @@ test('100,000 requests with --log-max-size 1MB --log-keep 5: at most 6 files per
   // ~250 bytes a line: the access log went through about 25 files of 1 MB
   assert.ok(access.length >= 5 && access[access.length - 1]!.n >= 20, `access files: ${access.map((f) => f.name).join(', ')}`);
   for (const f of access.slice(0, -1)) assert.ok(statSync(f.path).size >= 1_000_000 && statSync(f.path).size < 1_100_000, `${f.name}: ${statSync(f.path).size} bytes`);
+  // stdout has every line too (for containers): each request's access line among them
+  const stdout = readFileSync(join(home, 'stdout.log'), 'utf8');
+  assert.equal(stdout.split('\n').filter((l) => l.includes('"component":"access"')).length, TOTAL);
   let lines = 0;
   const secrets = [good, good.slice(4, 20), wrong, providerToken, providerToken.slice(8, 28), clientProviderToken, clientProviderToken.slice(14, 40)];
   for (const f of files) {
     const text = readFileSync(f.path, 'utf8');
-    for (const s of secrets) assert.ok(!text.includes(s), `${s} is in ${f.name}`);
+    for (const s of secrets) assert.ok(!text.includes(s) && !stdout.includes(s), `${s} is in ${f.name} or stdout`);
     for (const line of text.split('\n')) {
       if (!line) continue;
       lines++;
