@@ -51,3 +51,24 @@ test('a log folder that fails mid-run: reported once, the server\'s logging goes
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('--log-rotate daily: the day is in the file name (local date), as hearth logs reads it', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'hearth-logger-')), 'logs');
+  try {
+    const logs = createLogger({ level: 'info', stdout: false, files: { dir, keep: 2, daily: true, maxBytes: 1024 } });
+    // in bursts (pino-roll rolls once a write has taken the file past the size) until it has rolled a few times
+    for (let burst = 0; burst < 40 && Math.max(0, ...listLogFiles(dir).map((f) => f.n)) < 4; burst++) {
+      for (let i = 0; i < 15; i++) logs.logger.info({ i }, 'a line of about a hundred bytes');
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await logs.close();
+    const now = new Date();
+    const day = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+    const files = listLogFiles(dir);
+    assert.ok(files.length === 3 && files.at(-1)!.n >= 4, files.map((f) => f.name).join(' '));
+    for (const f of files) assert.equal(f.day, day, f.name);
+    assert.deepEqual(files.map((f) => f.n), files.map((_, i) => files[0]!.n + i));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
