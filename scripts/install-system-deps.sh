@@ -15,13 +15,15 @@
 # seccomp filter on an fd); prlimit (util-linux) and setpriv (util-linux) set resource limits and drop root to an
 # unprivileged uid; python3 is one of the sandbox's languages (the one at /usr/bin, visible inside the sandbox).
 #   bubblewrap, util-linux, python3
+# The assistant (src/agent/, `hearth agent`, test/agent/) commits every change to the workspace's git repository.
+#   git
 # The web UI's browser tests (test/ui) drive Chromium through playwright-core; Playwright's own browser download
 # needs its CDN, so the browser comes from Debian instead.
 #   chromium
 # Debian/Ubuntu only; elsewhere it says so and does nothing. Idempotent: installed packages are left alone.
 set -euo pipefail
 
-PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl bubblewrap util-linux python3 chromium)
+PACKAGES=(libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri gcc libc6-dev curl bubblewrap util-linux python3 git chromium)
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: no apt-get here; install EGL, Mesa's software drivers and a C compiler with the system's package manager" >&2

@@ -16,6 +16,8 @@ export {
   quantizeTensor, dequantizeTensor, quantTraitsOrThrow, supportedQuantTypes, roundTripActivations, type QuantTraits,
 } from './quant/index.ts';
 export { quantizeModel, QUANTIZE_TARGETS, type QuantizeReport } from './quant/quantize-model.ts';
+export { setTensorEncoder, type TensorEncoder } from './quant/index.ts';
+export { useWasmWeightEncoder, createWasmWeightEncoder, type WasmWeightEncoderOptions } from './kernels/wasm/weight-encoder.ts';
 
 // tokenizers
 export {
@@ -49,6 +51,7 @@ export { toolChoiceGrammar, type ToolGrammarOptions } from './provider/tool-gram
 
 // server
 export { createApp, DEFAULT_PORT, type AppDeps } from './server/app.ts';
+export { createMcpServer, TOOL_SCOPES, type McpCaller, type McpToolDeps, type ToolCallRecord } from './server/mcp-server/tools.ts';
 export { ModelManager, type Lease, type LoadedModelInfo, type ModelManagerOptions } from './provider/model-manager.ts';
 export { LocalProvider, localProvider, type LocalProviderOptions, type LocalModelSource } from './provider/local-provider.ts';
 export { EngineHost, RemoteModel, sharedEngine } from './engine/worker/engine-host.ts';
@@ -87,3 +90,12 @@ export {
 export { assess } from './assess/assess.ts';
 export { RISK_LEVELS, type RiskLevel, type Finding, type FindingKind, type Assessment, type AssessLanguage } from './assess/types.ts';
 export { decide, parsePolicy, DEFAULT_POLICY, type Policy, type Requirement, type Decision, type DecisionInput, type ReviewVerdict } from './assess/policy.ts';
+// the assistant
+export { runTask, newTaskId, type AgentDeps, type TaskOptions, type TaskOutcome, type ModelLeases } from './agent/agent.ts';
+export { ApprovalBroker, DEFAULT_APPROVAL_TIMEOUT_MS, type ApprovalChannel, type ApprovalRequest, type HumanAnswer } from './agent/approvals.ts';
+export { AgentService, readPolicySettings, policyFor, type PolicySettings } from './agent/service.ts';
+export { discordApprovals, discordOptionsFromEnv, type DiscordOptions } from './agent/discord.ts';
+export { review, parseReview, REVIEW_SCHEMA } from './agent/review.ts';
+export { TOOL_SPECS, parseScript } from './agent/tools.ts';
+export { TOOL_NAMES, type AgentEvent, type ToolName, type ScriptStep, type Review, type ActionView } from './agent/types.ts';
+export { AgentStore } from './store/agent.ts';

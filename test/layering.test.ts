@@ -17,6 +17,8 @@ import { REPO_ROOT } from './shared.ts';
  *   and assess (rating code's risk from its syntax tree), which need only util;
  *   provider (ModelManager, LocalProvider) speaks api's native types to the engine;
  *   knowledge (files, vector stores, ingest, search) sits beside it, on the store, reaching models through its own Embedder;
+ *   agent (the assistant's loop: tools, review, approvals, git commits) runs models through providers, code through the
+ *   sandbox, rates it with assess and records it in the store; the server's routes and the CLI start its tasks;
  *   server routes requests to providers and reads keys and usage from the store;
  *   cli is the composition root, and src/index.ts, the library entry, re-exports from anywhere.
  */
@@ -29,9 +31,10 @@ const RANK: Record<string, number> = {
   engine: 5, tokenizer: 5, chat: 5,
   api: 6, store: 6, library: 6, sandbox: 6, assess: 6,
   provider: 7, knowledge: 7,
-  server: 8,
-  cli: 9,
-  'index.ts': 10,
+  agent: 8,
+  server: 9,
+  cli: 10,
+  'index.ts': 11,
 };
 
 /**

@@ -38,3 +38,29 @@ export function imageFromUrl(field: string, url: string): ImageInput {
   if (/^https?:\/\//i.test(url)) return { url };
   throw new FieldError(field, `${field} must be a data URL (data:image/png;base64,...) or an http(s) URL`);
 }
+
+/** The media type of encoded image bytes, from their magic numbers (what a data URL or an Anthropic block names). */
+export function imageMediaType(b: Uint8Array): string {
+  const at = (i: number, ...xs: number[]) => xs.every((x, j) => b[i + j] === x);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47)) return 'image/png';
+  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg';
+  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'image/gif';
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'image/webp';
+  if (at(4, 0x66, 0x74, 0x79, 0x70)) return at(8, 0x61, 0x76, 0x69, 0x66) ? 'image/avif' : 'image/heic';
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'image/tiff';
+  return 'application/octet-stream';
+}
+
+/** A message's text cut at its image markers: text pieces and images in order (empty text pieces left out). */
+export function contentParts(content: string, images: readonly ImageInput[] | undefined): ({ text: string } | { image: ImageInput })[] {
+  if (!images?.length) return content ? [{ text: content }] : [];
+  const pieces = content.split(IMAGE_MARKER);
+  const out: ({ text: string } | { image: ImageInput })[] = [];
+  pieces.forEach((text, i) => {
+    if (text) out.push({ text });
+    if (i < pieces.length - 1 && images[i]) out.push({ image: images[i] });
+  });
+  // images the text has no marker for go after it, as a dialect without markers would place them
+  for (const img of images.slice(pieces.length - 1)) out.push({ image: img });
+  return out;
+}

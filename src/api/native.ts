@@ -63,6 +63,17 @@ export interface NativeRequest {
    * 0 = unload at once; undefined = the server's default.
    */
   keepAliveMs?: number;
+  /**
+   * MCP servers of the configuration whose tools the model may call, run by Hearth's tool loop (the Responses API's
+   * `mcp` tools, `hearth_mcp` in the other dialects): labels only; what a server is comes from the config file.
+   */
+  mcp?: McpRequestUse[];
+}
+
+/** A configured MCP server a request names, and the tools of it the request allows (all when undefined). */
+export interface McpRequestUse {
+  label: string;
+  allowedTools?: string[];
 }
 
 /** Structured output: any JSON object, or one matching a schema. */

@@ -2,6 +2,7 @@
 // Ollama share the `{type: "function", function: {name, description, parameters}}` shape.
 
 import type { ToolChoice, ToolSpec } from '../chat/tools.ts';
+import type { McpRequestUse } from './native.ts';
 import { FieldError, type Fields } from './validate.ts';
 
 const EMPTY_PARAMETERS = { type: 'object', properties: {} };
@@ -57,6 +58,38 @@ function checkUnique(tools: ToolSpec[], key: string): void {
   tools.forEach((t, i) => {
     if (seen.has(t.name)) throw new FieldError(`${key}[${i}]`, `${key}[${i}] repeats the tool name ${JSON.stringify(t.name)}`);
     seen.add(t.name);
+  });
+}
+
+/**
+ * Hearth's `hearth_mcp` field (chat completions, Ollama's /api/chat, Anthropic's /v1/messages): the configured MCP
+ * servers whose tools the model may use, each a label or `{server_label, allowed_tools}`. Only labels: a field that
+ * tries to say where a server is or how to start it (`server_url`, `command`, `headers`…) is refused.
+ */
+export function readHearthMcp(f: Fields): McpRequestUse[] | undefined {
+  const list = f.array('hearth_mcp');
+  if (list === undefined) return undefined;
+  if (!list.length) throw new FieldError('hearth_mcp', 'hearth_mcp must list at least one MCP server label');
+  const seen = new Set<string>();
+  return list.map((item, i) => {
+    const at = `hearth_mcp[${i}]`;
+    let use: McpRequestUse;
+    if (typeof item === 'string') use = { label: item };
+    else {
+      const c = f.child(item, at);
+      const label = c.required('server_label', (x, k) => x.string(k, { nonEmpty: true }));
+      const allowed = c.array('allowed_tools');
+      if (allowed && !allowed.every((t) => typeof t === 'string')) throw new FieldError(`${at}.allowed_tools`, 'allowed_tools must be a list of tool names');
+      for (const k of ['server_url', 'url', 'command', 'args', 'env', 'headers', 'authorization']) {
+        if (c.has(k)) throw new FieldError(`${at}.${k}`, `${at}.${k}: MCP servers are declared in the server's config file only; a request names one by its label`);
+      }
+      c.rejectUnknown();
+      use = { label, ...(allowed ? { allowedTools: allowed as string[] } : {}) };
+    }
+    if (!use.label) throw new FieldError(at, `${at} must be an MCP server label`);
+    if (seen.has(use.label)) throw new FieldError(at, `${at} repeats the MCP server "${use.label}"`);
+    seen.add(use.label);
+    return use;
   });
 }
 

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.ts')).command,
   logs: async () => (await import('./commands/logs.ts')).command,
   backup: async () => (await import('./commands/backup.ts')).command,
+  mcp: async () => (await import('./commands/mcp.ts')).command,
   keys: async () => (await import('./commands/keys.ts')).command,
   secrets: async () => (await import('./commands/secrets.ts')).command,
   kb: async () => (await import('./commands/kb.ts')).command,
@@ -31,10 +32,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rm: async () => (await import('./commands/rm.ts')).command,
   cp: async () => (await import('./commands/cp.ts')).command,
   create: async () => (await import('./commands/create.ts')).command,
+  analyze: async () => (await import('./commands/analyze.ts')).command,
   ps: async () => (await import('./commands/ps.ts')).ps,
   stop: async () => (await import('./commands/ps.ts')).stop,
   exec: async () => (await import('./commands/exec.ts')).command,
   assess: async () => (await import('./commands/assess.ts')).command,
+  agent: async () => (await import('./commands/agent.ts')).command,
 };
 
 const USAGE = `Usage: hearth <command> [options]
@@ -59,14 +62,19 @@ Commands:
                                                                  (no MODEL: the library, each model loaded on demand)
   logs [--follow] [--component C] [-n N] [--json]                print the server's log files readably
   backup FILE                                                    an online copy of the database, safe while the server runs
+  mcp [MODEL…] [--config FILE]                                   serve models and the knowledge base to an MCP host over stdio
+                                                                 (hearth serve answers the same tools at /mcp)
+  mcp list                                                       the MCP servers configured under mcp_servers: and their tools
   ps [--json]                                                    the models a running server has loaded, and until when
   stop NAME                                                      unload a model from a running server
+  analyze IMAGE… [--prompt P] [--model M] [--json]               analyse images with a running server's vision model
   keys create --name N [--scopes S] [--models M] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d]  create an API key
   keys list | keys revoke ID                                     list (never the secret) or revoke API keys
   kb create NAME --model M | kb add NAME PATH… | kb search NAME "QUERY" [--json] | kb ls | kb rm NAME  the knowledge base
   usage [--key ID] [--since 24h] [--by key|route|model] [--json] summarise the server's usage audit
   exec --lang python|node|bash FILE|- [--workspace DIR] [--json]  run a program in the sandbox; print its output and limits hit
   assess --lang python|node|bash FILE|- [--json]                 rate a program's risk (LOW, MEDIUM, HIGH, BLOCKED) and why
+  agent "TASK" --workspace DIR --model M [--reviewer M] [--script F]  the assistant: tool calls assessed, reviewed, approved, committed
 
 MODEL is a .gguf path or a library name (hearth list); HEARTH_MODEL sets the default.
 Run "hearth <command> --help" for a command's options.

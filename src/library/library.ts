@@ -15,6 +15,7 @@ import { databasePath } from '../store/database.ts';
 import type { CatalogRow, ModelStore } from '../store/models.ts';
 import { canonicalName, describeFile, nameOfFile } from './describe.ts';
 import { checkParameters } from './preset.ts';
+import { isMmprojFile, mmprojPathFor } from './mmproj.ts';
 import type { LibraryModel, ModelPreset, ModelSource } from './types.ts';
 
 const SPLIT_PART = /-(\d{5})-of-\d{5}\.gguf$/i;
@@ -180,6 +181,9 @@ export class Library implements ModelSource {
       for (const p of mine) {
         if (existsSync(p)) { rmSync(p, { force: true }); deleted.push(p); }
       }
+      // the vision encoder pulled beside it goes with it
+      const encoder = mmprojPathFor(this.abs(row.path));
+      if (existsSync(encoder)) { rmSync(encoder, { force: true }); deleted.push(encoder); }
     }
     this.rows.delete(key);
     return { model, deleted };
@@ -220,7 +224,8 @@ export class Library implements ModelSource {
     if (!existsSync(this.dir)) return;
     let files: string[];
     try { files = readdirSync(this.dir); } catch { return; }
-    const ggufs = files.filter((f) => f.toLowerCase().endsWith('.gguf') && (SPLIT_PART.exec(f)?.[1] ?? '00001') === '00001');
+    // a vision encoder (NAME.mmproj.gguf, mmproj-*.gguf) goes with its model and is not a model itself
+    const ggufs = files.filter((f) => f.toLowerCase().endsWith('.gguf') && !isMmprojFile(f) && (SPLIT_PART.exec(f)?.[1] ?? '00001') === '00001');
     if (ggufs.length === 0) return;
     const rows = this.rows.all();
     const known = new Set(rows.flatMap((r) => r.parts.map((p) => this.abs(p))));

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { modelsDir } from '../model/resolve.ts';
 import { HearthError } from '../util/errors.ts';
 import { splitPartNames } from './describe.ts';
+import { isMmprojFile, mmprojPathFor, pickMmproj } from './mmproj.ts';
 import {
   blobUrl, catalogName, fetchManifest, fetchSmallLayer, modelLayer, parseRegistryRef, presetFromLayers, PRESET_LAYERS,
   registryFileName, registrySource, type Layer, type RegistryRef,
@@ -39,6 +40,8 @@ export interface ResolvedSource {
   parts?: ResolvedSource[];
   /** A model in Ollama's registry: the manifest's small layers that make the preset. */
   registry?: { ref: RegistryRef; presetLayers: Layer[] };
+  /** The vision encoder the Hub repo ships beside the model (mmproj-*.gguf), pulled with it as NAME.mmproj.gguf. */
+  mmproj?: ResolvedSource;
 }
 
 export interface PullOptions {
@@ -66,6 +69,8 @@ export interface PullResult {
   source?: string;
   /** A registry model's system prompt and default options. */
   preset?: ModelPreset;
+  /** The vision encoder pulled beside the model (NAME.mmproj.gguf), where the repo has one. */
+  mmproj?: string;
 }
 
 /** The downloaded bytes do not match the digest the source lists; the partial file has been removed. */
@@ -184,7 +189,16 @@ async function fileInRepo(repo: string, revision: string, file: string, env: Nod
     const ggufs = tree.filter((e) => e.path.toLowerCase().endsWith('.gguf')).map((e) => e.path);
     throw new HearthError('not_found', `${repo} has no file ${file}${ggufs.length ? `; its .gguf files: ${ggufs.join(', ')}` : ' (and no .gguf files)'}`);
   }
-  return withParts(repo, revision, tree, entry.path, env);
+  return withMmproj(withParts(repo, revision, tree, entry.path, env), repo, revision, tree, entry.path, undefined, env);
+}
+
+/** The model with the repo's vision encoder beside it, when the repo ships one and the file asked for is not it. */
+function withMmproj(src: ResolvedSource, repo: string, revision: string, tree: readonly TreeEntry[], path: string, quant: string | undefined,
+  env: NodeJS.ProcessEnv): ResolvedSource {
+  if (isMmprojFile(path)) return src;
+  const files = tree.filter((e) => e.type === 'file');
+  const mm = pickMmproj(files.map((e) => e.path), path, quant);
+  return mm ? { ...src, mmproj: hubFile(repo, revision, files.find((e) => e.path === mm)!, env) } : src;
 }
 
 /**
@@ -204,9 +218,10 @@ function withParts(repo: string, revision: string, tree: readonly TreeEntry[], p
 
 async function fileByQuant(repo: string, quant: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<ResolvedSource> {
   const tree = (await listTree(repo, 'main', env, signal)).filter((e) => e.type === 'file');
-  const ggufs = tree.map((e) => e.path).filter((p) => p.toLowerCase().endsWith('.gguf'));
+  // a repo's vision encoders (mmproj-*.gguf) are not its models: one comes along with the model
+  const ggufs = tree.map((e) => e.path).filter((p) => p.toLowerCase().endsWith('.gguf') && !isMmprojFile(p));
   const hits = matchQuant(ggufs, quant);
-  if (hits.length === 1) return withParts(repo, 'main', tree, hits[0]!, env);
+  if (hits.length === 1) return withMmproj(withParts(repo, 'main', tree, hits[0]!, env), repo, 'main', tree, hits[0]!, quant, env);
   if (ggufs.length === 0) throw new HearthError('not_found', `${repo} has no .gguf files`);
   if (hits.length === 0) throw new HearthError('not_found', `${repo} has no .gguf file tagged ${quant}; its .gguf files: ${ggufs.join(', ')}; pick one with hf.co/${repo}:QUANT or hf.co/${repo}/FILE.gguf`);
   throw new HearthError('invalid_argument', `${repo} has several .gguf files tagged ${quant}: ${hits.join(', ')}; name one with hf.co/${repo}/FILE.gguf`);
@@ -259,7 +274,13 @@ export async function pull(source: string, options: PullOptions = {}): Promise<P
   }
   const listeners = new Set<(p: PullProgress) => void>([emit]);
   coalesced.set(path, listeners);
-  const p = download(src, dir, paths, env, (ev) => { for (const l of listeners) l(ev); }, options.signal).then((r) => {
+  const send = (ev: PullProgress) => { for (const l of listeners) l(ev); };
+  // the vision encoder first, so that the model's own "success" is the last event
+  const encoder = src.mmproj;
+  const mmprojPath = mmprojPathFor(path);
+  const p = (encoder ? download(encoder, dir, [mmprojPath], env, (ev) => { if (ev.status !== 'success') send(ev); }, options.signal) : Promise.resolve(undefined))
+    .then(() => download(src, dir, paths, env, send, options.signal)).then((r) => {
+    if (encoder) r = { ...r, mmproj: mmprojPath };
     if (!src.registry) return r;
     const { ref } = src.registry;
     return { ...r, ...(options.name ? {} : { name: catalogName(ref) }), source: registrySource(ref) };

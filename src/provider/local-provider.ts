@@ -20,6 +20,7 @@ import type { ImageInput } from '../chat/media.ts';
 import type { ImageFetcher } from './image-fetch.ts';
 import type { EmbedOptions, Embeddings, Generation, Provider, RerankResult } from './types.ts';
 import type { LibraryModel } from '../library/types.ts';
+import { mmprojBeside } from '../library/mmproj.ts';
 import { withPreset } from './preset-provider.ts';
 
 export interface LocalProviderOptions {
@@ -200,7 +201,10 @@ function plainMetadata(md: GGUFMetadata): Record<string, unknown> {
 export function localModelLoader(o: { load?: LoadOptions; scheduler: SchedulerOptions; engine?: EngineHost; fetchImage?: ImageFetcher }):
   (model: LibraryModel) => Promise<Provider> {
   return async (model) => {
-    const provider = await localProvider({ path: model.path, load: o.load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine, fetchImage: o.fetchImage })();
+    // a vision encoder beside the model (NAME.mmproj.gguf, as pull writes it) unless one was named
+    const mmproj = o.load?.mmproj ?? mmprojBeside(model.path);
+    const load = mmproj ? { ...o.load, mmproj } : o.load;
+    const provider = await localProvider({ path: model.path, load }, { alias: model.name, scheduler: o.scheduler, engine: o.engine, fetchImage: o.fetchImage })();
     return model.preset ? withPreset(provider, model.preset) : provider;
   };
 }

@@ -143,3 +143,29 @@ test('readiness: loaded, loadable within the budget, and the reasons a model is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a model given at start: a request while it loads is told to retry, unless it asks to wait (waitForStartup)', async () => {
+  let finish!: () => void;
+  const gate = new Promise<void>((r) => (finish = r));
+  const manager = new ModelManager({
+    source: source('a'),
+    load: async (m) => {
+      await gate;
+      return { card: { id: m.name }, close: () => {} } as unknown as Provider;
+    },
+    estimate: () => 10,
+    maxMemory: 1000,
+  });
+  const started = manager.preload('a');
+  await assert.rejects(manager.acquire('a'), (e) => e instanceof HearthError && e.code === 'unavailable' && /still loading/.test(e.message));
+  let waited = false;
+  const waiting = manager.acquire('a', { waitForStartup: true }).then((l) => ((waited = true), l));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(waited, false);
+  finish();
+  const lease = await waiting;
+  assert.equal(lease.provider.card.id, 'a');
+  await started;
+  lease.release();
+  await manager.close();
+});

@@ -42,6 +42,11 @@ export interface Lease {
 export interface AcquireOptions {
   /** The request's keep_alive (ms): it replaces the model's expiry when the lease ends. */
   keepAliveMs?: number;
+  /**
+   * Wait for a model given at start that is still loading, instead of `unavailable` ("retry shortly"): for a caller
+   * that does not retry (an MCP tool call).
+   */
+  waitForStartup?: boolean;
 }
 
 /** A loaded or loading model, as /api/ps shows it. */
@@ -214,7 +219,7 @@ export class ModelManager {
     if (!model) throw this.notFound(name);
     let slot = this.slots.get(keyOf(model.name));
     if (slot?.failure) throw new HearthError('unavailable', `the model failed to load: ${slot.failure.message}`);
-    if (slot && !slot.provider && slot.startup) throw new HearthError('unavailable', 'the model is still loading; retry shortly');
+    if (slot && !slot.provider && slot.startup && !o.waitForStartup) throw new HearthError('unavailable', 'the model is still loading; retry shortly');
     slot ??= this.startLoad(model, false);
     // held while waiting, so that the load is not unloaded (or evicted) before this request runs
     slot.leases++;

@@ -19,6 +19,8 @@ import { HearthError } from '../util/errors.ts';
 import { GGMLType, quantTraits, type QuantTraits } from './traits.ts';
 
 import { quantizeActivations } from './activations.ts';
+import { tensorEncoderFor } from './encoder.ts';
+export { setTensorEncoder, tensorEncoderFor, type TensorEncoder } from './encoder.ts';
 export { GGMLType, quantTraits, supportedQuantTypes, registerQuant, type QuantTraits } from './traits.ts';
 
 /** The codec row for a type id; HearthError('unsupported_type') when none is registered. */
@@ -38,8 +40,12 @@ function checkElements(t: QuantTraits, n: number, what: string): void {
   }
 }
 
-/** Encode src as rows of rowLen elements (rowLen a multiple of the type's block size). */
-export function quantizeTensor(type: number, src: Float32Array, rowLen: number): Uint8Array {
+/**
+ * Encode src as rows of rowLen elements (rowLen a multiple of the type's block size). An installed
+ * TensorEncoder (see encoder.ts) does the work for the types it supports, with the same bytes; `reference`
+ * forces the TypeScript encoders of ref/.
+ */
+export function quantizeTensor(type: number, src: Float32Array, rowLen: number, opts: { reference?: boolean } = {}): Uint8Array {
   const t = quantTraitsOrThrow(type);
   checkElements(t, rowLen, 'row length');
   if (rowLen === 0 || src.length % rowLen !== 0) {
@@ -49,6 +55,11 @@ export function quantizeTensor(type: number, src: Float32Array, rowLen: number):
   const nRows = src.length / rowLen;
   const bytesPerRow = rowBytes(type, rowLen);
   const out = new Uint8Array(nRows * bytesPerRow);
+  const fast = opts.reference ? undefined : tensorEncoderFor(type);
+  if (fast) {
+    fast.encode(type, src, rowLen, out);
+    return out;
+  }
   // Blocks never straddle rows, so each row is encoded on its own, exactly as ggml_quantize_chunk does.
   for (let r = 0; r < nRows; r++) {
     t.quantize(src.subarray(r * rowLen, (r + 1) * rowLen), out.subarray(r * bytesPerRow), rowLen);

@@ -53,10 +53,23 @@ export function interpreter(language: SandboxLanguage, programPath: string, args
   }
 }
 
-export function planCommand(o: PlanOptions): CommandPlan {
-  const L = o.limits;
-  const programPath = `${INSIDE.programDir}/main.${EXT[o.language]}`;
-  const prlimit = [
+/** What a long-lived process (an MCP server on stdio) gets beyond a program's run. */
+export interface ProcessPlanOptions extends Omit<PlanOptions, 'language' | 'args'> {
+  /** The command inside the sandbox: an absolute path there, or `node` (the mounted Node binary); then its arguments. */
+  readonly command: readonly string[];
+  /** Environment variables set inside (the rest is cleared). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Host paths mounted read-only at the same place inside (the server's code, say). */
+  readonly readOnly: readonly string[];
+  /** Share the host's network namespace (with /etc/resolv.conf, hosts and certificates); otherwise there is none. */
+  readonly network: boolean;
+}
+
+/** Files a networked process needs to resolve names and check certificates, mounted read-only when present. */
+export const NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/etc/ssl', '/etc/ca-certificates'];
+
+function prlimitArgs(L: SandboxLimits): string[] {
+  return [
     `--nproc=${L.processes}`,
     `--cpu=${L.cpuSeconds}:${L.cpuSeconds + 1}`,
     `--fsize=${L.fileBytes}`,
@@ -64,13 +77,21 @@ export function planCommand(o: PlanOptions): CommandPlan {
     `--as=${L.memoryBytes}`,
     '--core=0',
   ];
-  const setpriv = o.runAs
+}
+
+function setprivArgs(o: Pick<PlanOptions, 'runAs' | 'tools'>): string[] {
+  return o.runAs
     ? [o.tools.setpriv, `--reuid=${o.runAs.uid}`, `--regid=${o.runAs.gid}`, '--clear-groups', '--inh-caps=-all',
       '--bounding-set=-all', '--no-new-privs', '--']
     : [];
-  const bwrap = [
+}
+
+/** bwrap up to the mounts that differ between a program's run and a process. */
+function bwrapBase(o: Pick<PlanOptions, 'tools' | 'nodeBinary' | 'limits' | 'workspace'>, network: boolean): string[] {
+  const L = o.limits;
+  return [
     o.tools.bwrap,
-    '--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--clearenv',
+    '--unshare-all', ...(network ? ['--share-net'] : []), '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--clearenv',
     '--uid', String(INSIDE.uid), '--gid', String(INSIDE.gid), '--hostname', 'sandbox',
     '--ro-bind', '/usr', '/usr',
     '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
@@ -80,17 +101,47 @@ export function planCommand(o: PlanOptions): CommandPlan {
     '--size', String(L.tmpBytes), '--tmpfs', '/dev/shm',
     '--size', String(L.tmpBytes), '--tmpfs', '/tmp',
     '--bind', o.workspace, INSIDE.workspace,
+  ];
+}
+
+const BASE_ENV = ['--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/tmp', '--setenv', 'TMPDIR', '/tmp', '--setenv', 'LANG', 'C.UTF-8'];
+
+export function planCommand(o: PlanOptions): CommandPlan {
+  const programPath = `${INSIDE.programDir}/main.${EXT[o.language]}`;
+  const bwrap = [
+    ...bwrapBase(o, false),
     '--perms', '0444', '--ro-bind-data', String(FD.program), programPath,
     '--remount-ro', '/',
     '--chdir', INSIDE.workspace,
-    '--setenv', 'PATH', '/usr/bin:/bin',
-    '--setenv', 'HOME', '/tmp',
-    '--setenv', 'TMPDIR', '/tmp',
-    '--setenv', 'LANG', 'C.UTF-8',
+    ...BASE_ENV,
     '--setenv', 'PYTHONDONTWRITEBYTECODE', '1',
     '--seccomp', String(FD.seccomp),
     '--',
     ...interpreter(o.language, programPath, o.args),
   ];
-  return { file: o.tools.prlimit, args: [...prlimit, '--', ...setpriv, ...bwrap], programPath };
+  return { file: o.tools.prlimit, args: [...prlimitArgs(o.limits), '--', ...setprivArgs(o), ...bwrap], programPath };
+}
+
+/**
+ * The command line of a long-lived sandboxed process: the same namespaces, filter and limits as a run, with its
+ * command instead of a program, its environment, read-only mounts of `readOnly` and, where allowed, the network.
+ */
+export function planProcess(o: ProcessPlanOptions, exists: (path: string) => boolean): Omit<CommandPlan, 'programPath'> {
+  const [first, ...rest] = o.command;
+  if (first === undefined) throw new Error('planProcess: empty command');
+  const command = first === 'node' ? INSIDE.node : first;
+  const mounts = o.readOnly.flatMap((p) => ['--ro-bind', p, p]);
+  const net = o.network ? NETWORK_FILES.filter(exists).flatMap((p) => ['--ro-bind', p, p]) : [];
+  const env = Object.entries(o.env).flatMap(([k, v]) => ['--setenv', k, v]);
+  const bwrap = [
+    ...bwrapBase(o, o.network),
+    ...mounts, ...net,
+    '--remount-ro', '/',
+    '--chdir', INSIDE.workspace,
+    ...BASE_ENV, ...env,
+    '--seccomp', String(FD.seccomp),
+    '--',
+    command, ...rest,
+  ];
+  return { file: o.tools.prlimit, args: [...prlimitArgs(o.limits), '--', ...setprivArgs(o), ...bwrap] };
 }

@@ -3,14 +3,17 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { accessSync, constants as fsConstants, lstatSync, realpathSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, lstatSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { HearthError } from '../util/errors.ts';
-import { FD, planCommand } from './bwrap-args.ts';
+import { FD, planCommand, planProcess } from './bwrap-args.ts';
 import { seccompProgram } from './seccomp.ts';
 import { inferLimits } from './limits.ts';
 import { closedAncestor, killUid, MAX_WORKSPACE_ENTRIES, ownWorkspace, workspaceBytes } from './host.ts';
-import { DEFAULT_LIMITS, type LimitHit, type Sandbox, type SandboxLimits, type SandboxRequest, type SandboxResult } from './types.ts';
+import {
+  DEFAULT_LIMITS, type LimitHit, type Sandbox, type SandboxLimits, type SandboxProcess, type SandboxProcessRequest, type SandboxRequest,
+  type SandboxResult,
+} from './types.ts';
 
 export interface BwrapOptions {
   /** Host uids handed out to runs when Hearth is root: one at random from [first, first + count). */
@@ -53,23 +56,24 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
     throw new HearthError('sandbox_unavailable', `${missing.join(', ')} not found: install bubblewrap and util-linux (scripts/install-system-deps.sh)`);
   }
   const seccomp = seccompProgram();
+  const seccompNet = seccompProgram(process.arch, { network: true });
   const nodeBinary = realpathSync(process.execPath);
   const root = process.geteuid?.() === 0;
   const uidRange = options.uidRange ?? DEFAULT_UID_RANGE;
   const pollMs = options.diskPollMs ?? 100;
   const maxEntries = options.maxWorkspaceEntries ?? MAX_WORKSPACE_ENTRIES;
 
-  async function run(req: SandboxRequest): Promise<SandboxResult> {
-    const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits, ...req.limits };
+  /** The workspace's real path, checked: a directory the run's uid can reach. */
+  function checkedWorkspace(path: string, others: readonly string[] = []): string {
     let workspace: string;
     try {
-      workspace = realpathSync(req.workspace);
+      workspace = realpathSync(path);
       if (!lstatSync(workspace).isDirectory()) throw new Error('not a directory');
     } catch (e) {
-      throw new HearthError('invalid_argument', `workspace ${req.workspace}: ${(e as Error).message}`);
+      throw new HearthError('invalid_argument', `workspace ${path}: ${(e as Error).message}`);
     }
     if (root) {
-      for (const p of [workspace, nodeBinary]) {
+      for (const p of [workspace, nodeBinary, ...others]) {
         const closed = closedAncestor(p);
         if (closed) {
           throw new HearthError('sandbox_unavailable', `${closed} is not searchable by other users (mode o+x), so the sandbox's ` +
@@ -77,6 +81,12 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
         }
       }
     }
+    return workspace;
+  }
+
+  async function run(req: SandboxRequest): Promise<SandboxResult> {
+    const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits, ...req.limits };
+    const workspace = checkedWorkspace(req.workspace);
     const uid = root ? uidRange.first + Math.floor(Math.random() * uidRange.count) : process.getuid!();
     const owner = lstatSync(workspace);
     if (root) ownWorkspace(workspace, uid, uid);
@@ -172,6 +182,51 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
     };
   }
 
+  function spawnProcess(req: SandboxProcessRequest): SandboxProcess {
+    const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits, ...req.limits };
+    const readOnly = (req.readOnly ?? []).map((p) => {
+      try {
+        return realpathSync(p);
+      } catch (e) {
+        throw new HearthError('invalid_argument', `read-only path ${p}: ${(e as Error).message}`);
+      }
+    });
+    const workspace = checkedWorkspace(req.workspace, readOnly);
+    if (!req.command.length) throw new HearthError('invalid_argument', 'the sandboxed process has no command');
+    const uid = root ? uidRange.first + Math.floor(Math.random() * uidRange.count) : process.getuid!();
+    const owner = lstatSync(workspace);
+    const plan = planProcess({
+      command: req.command, env: req.env ?? {}, readOnly, network: req.network === true, workspace, limits, nodeBinary,
+      runAs: root ? { uid, gid: uid } : undefined,
+      tools: tools as { bwrap: string; prlimit: string; setpriv: string },
+    }, existsSync);
+    if (root) ownWorkspace(workspace, uid, uid);
+    const child = spawn(plan.file, plan.args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: {} });
+    const fdSeccomp = child.stdio[FD.seccomp] as NodeJS.WritableStream;
+    for (const s of [child.stdin, fdSeccomp]) (s as NodeJS.EventEmitter).on('error', () => { /* the sandbox ended first */ });
+    fdSeccomp.end(req.network ? seccompNet : seccomp);
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch { /* gone */ }
+    };
+    const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+      let done = false;
+      const finish = async () => {
+        if (done) return;
+        done = true;
+        if (root) {
+          await killUid(uid);
+          ownWorkspace(workspace, owner.uid, owner.gid);
+        }
+        resolve({ exitCode: child.exitCode, signal: child.signalCode });
+      };
+      child.once('error', () => void finish());
+      child.once('close', () => void finish());
+    });
+    return { stdin: child.stdin!, stdout: child.stdout!, stderr: child.stderr!, exited, kill };
+  }
+
   async function probe(): Promise<void> {
     const dir = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
     try {
@@ -182,5 +237,5 @@ export function bwrapSandbox(options: BwrapOptions = {}): Sandbox & { probe(): P
     }
   }
 
-  return { tier: 'bwrap', run, probe };
+  return { tier: 'bwrap', run, spawn: spawnProcess, probe };
 }

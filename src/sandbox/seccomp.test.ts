@@ -26,6 +26,15 @@ test('sockets: AF_UNIX only', () => {
   }
 });
 
+test('with network: socket() also takes AF_INET and AF_INET6, nothing else; socketpair stays AF_UNIX', () => {
+  const net = seccompProgram('x64', { network: true });
+  const netCall = (name: string, args: number[]) => evaluateSeccomp(net, { arch: X64, nr: SECCOMP.syscalls[name]!, args });
+  for (const family of [1, 2, 10]) assert.equal(netCall('socket', [family, 1, 0]), SECCOMP.RET_ALLOW, `family ${family}`);
+  for (const family of [16, 17, 40]) assert.equal(netCall('socket', [family, 1, 0]), SECCOMP.retErrno(SECCOMP.EAFNOSUPPORT), `family ${family}`);
+  assert.equal(netCall('socketpair', [2, 1, 0]), SECCOMP.retErrno(SECCOMP.EAFNOSUPPORT));
+  assert.equal(netCall('ptrace', []), EPERM);
+});
+
 test('clone without namespace flags runs; with any CLONE_NEW* it is refused; clone3 is ENOSYS', () => {
   assert.equal(call('clone', [0x01200011]), SECCOMP.RET_ALLOW); // fork(): CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD
   assert.equal(call('clone', [0x003d0f00]), SECCOMP.RET_ALLOW); // pthread_create's flags

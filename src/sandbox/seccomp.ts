@@ -64,8 +64,16 @@ interface Insn { code: number; jt: number; jf: number; k: number }
 const stmt = (code: number, k: number): Insn => ({ code, jt: 0, jf: 0, k });
 const jump = (code: number, k: number, jt: number, jf: number): Insn => ({ code, jt, jf, k });
 
+/** What a filter lets through beyond the base: `network` allows internet sockets (AF_INET, AF_INET6) too. */
+export interface SeccompOptions {
+  readonly network?: boolean;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
 /** The filter's instructions, for the machine's architecture; throws sandbox_unavailable on one it has no table for. */
-export function seccompInstructions(arch: string = process.arch): Insn[] {
+export function seccompInstructions(arch: string = process.arch, options: SeccompOptions = {}): Insn[] {
   if (arch !== 'x64') throw new HearthError('sandbox_unavailable', `the seccomp filter has syscall numbers for x86-64 only, not ${arch}`);
   const nr = X86_64;
   const p: Insn[] = [
@@ -77,9 +85,16 @@ export function seccompInstructions(arch: string = process.arch): Insn[] {
     stmt(RET_K, retErrno(ENOSYS)),
   ];
   // socket(domain, …), socketpair(domain, …): AF_UNIX only. Each block ends in a return, so nr need not be reloaded.
+  // With network, socket() also takes AF_INET and AF_INET6 (socketpair stays AF_UNIX: it is local by nature).
   for (const call of ['socket', 'socketpair']) {
-    p.push(jump(JEQ_K, nr[call]!, 0, 4), stmt(LD_W_ABS, 16), jump(JEQ_K, AF_UNIX, 0, 1), stmt(RET_K, RET_ALLOW),
-      stmt(RET_K, retErrno(EAFNOSUPPORT)));
+    const inet = options.network === true && call === 'socket';
+    if (inet) {
+      p.push(jump(JEQ_K, nr[call]!, 0, 6), stmt(LD_W_ABS, 16), jump(JEQ_K, AF_UNIX, 3, 0), jump(JEQ_K, AF_INET, 2, 0),
+        jump(JEQ_K, AF_INET6, 1, 0), stmt(RET_K, retErrno(EAFNOSUPPORT)), stmt(RET_K, RET_ALLOW));
+    } else {
+      p.push(jump(JEQ_K, nr[call]!, 0, 4), stmt(LD_W_ABS, 16), jump(JEQ_K, AF_UNIX, 0, 1), stmt(RET_K, RET_ALLOW),
+        stmt(RET_K, retErrno(EAFNOSUPPORT)));
+    }
   }
   // clone(flags, …) without any CLONE_NEW* flag; clone3 → ENOSYS (glibc then uses clone).
   p.push(jump(JEQ_K, nr.clone!, 0, 4), stmt(LD_W_ABS, 16), jump(JSET_K, CLONE_NEW_MASK, 0, 1), stmt(RET_K, retErrno(EPERM)),
@@ -95,8 +110,8 @@ export function seccompInstructions(arch: string = process.arch): Insn[] {
 }
 
 /** The compiled program: struct sock_filter[] in little-endian, ready for bwrap --seccomp FD. */
-export function seccompProgram(arch: string = process.arch): Buffer {
-  const insns = seccompInstructions(arch);
+export function seccompProgram(arch: string = process.arch, options: SeccompOptions = {}): Buffer {
+  const insns = seccompInstructions(arch, options);
   if (insns.length > 4096) throw new HearthError('internal', 'seccomp program longer than BPF_MAXINSNS');
   const buf = Buffer.alloc(insns.length * 8);
   insns.forEach((ins, i) => {

@@ -85,8 +85,36 @@ export interface SandboxResult {
 
 export type SandboxTier = 'bwrap';
 
+/** A long-lived process in the sandbox (an MCP server on stdio): the same walls as a run, no wall clock. */
+export interface SandboxProcessRequest {
+  /** An absolute path inside the sandbox (under /usr, or a `readOnly` mount), or `node`; then its arguments. */
+  readonly command: readonly string[];
+  /** A host folder mounted at /workspace: with the private /tmp, the only writable place. */
+  readonly workspace: string;
+  /** Environment variables inside; nothing of the host's environment goes in. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Host paths (files or folders) mounted read-only at the same path inside. */
+  readonly readOnly?: readonly string[];
+  /** Whether the process may use the network (the host's namespace, internet sockets); default none at all. */
+  readonly network?: boolean;
+  /** Resource limits (wallMs, outputBytes and diskBytes do not apply: the caller bounds what it reads). */
+  readonly limits?: Partial<SandboxLimits>;
+}
+
+export interface SandboxProcess {
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** Settles when the process and its sandbox are gone (after the sweep of its uid). */
+  readonly exited: Promise<{ exitCode: number | null; signal: string | null }>;
+  /** Kills the whole sandbox (its process group; the uid's processes after). */
+  kill(): void;
+}
+
 export interface Sandbox {
   readonly tier: SandboxTier;
   /** Runs one program. Throws HearthError('sandbox_unavailable') when the sandbox cannot start; never runs code outside it. */
   run(req: SandboxRequest): Promise<SandboxResult>;
+  /** Starts a long-lived process; throws as `run` does before anything starts. */
+  spawn(req: SandboxProcessRequest): SandboxProcess;
 }

@@ -13,6 +13,7 @@ import { redactingLogger } from './middleware/redact.ts';
 import { applyConnectionLimits, resolveConnectionLimits, type ConnectionLimits } from './connection-limits.ts';
 import { ignoredFieldsPlugin } from './middleware/ignored-fields.ts';
 import { security, type SecurityOptions } from './middleware/security.ts';
+import { InProcessRateLimiter } from './middleware/rate-limit.ts';
 import { defaultId, type RouteContext } from './respond.ts';
 import { openaiRoutes } from './routes/openai.ts';
 import { ollamaRoutes } from './routes/ollama.ts';
@@ -33,8 +34,15 @@ import { ConversationStore } from '../store/conversations.ts';
 import { Conversations, type ConversationOptions } from './conversations.ts';
 import { conversationsRoutes } from './routes/conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
+import type { McpHub } from '../provider/mcp/hub.ts';
 import { gatewayMetrics } from './middleware/gateway-metrics.ts';
 import { uiRedirect, uiRoutes, type UiOptions } from './routes/ui.ts';
+import { mcpRoutes } from './routes/mcp.ts';
+import { BatchStore } from '../store/batches.ts';
+import { AnalysisService, BatchRunner } from './analysis.ts';
+import { analyzeRoutes } from './routes/analyze.ts';
+import { agentRoutes } from './routes/agent.ts';
+import type { AgentService } from '../agent/service.ts';
 
 export const DEFAULT_PORT = 8434;
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -84,12 +92,23 @@ export interface AppDeps {
    * here they get metrics and /health. Closed with the app.
    */
   gateway?: Gateway;
+  /** The MCP servers of the config file (mcp_servers:), whose tools requests may name; stopped with the app. */
+  mcp?: McpHub;
+  /**
+   * Where image-analysis batches are kept (POST /api/v1/batch): jobs the store holds as running are resumed when
+   * the app is ready. Default: an in-memory database, gone when the app closes.
+   */
+  batches?: BatchStore;
+  /** The analysis service's default model (default: the one model served, when there is one) and pixel limit. */
+  analysis?: { defaultModel?: string; maxPixels?: number };
   /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
   ui?: UiOptions | false;
   /** What GET /health/ready checks: the store, the default model (default: neither, only draining). */
   readiness?: ReadinessOptions;
   /** Counts the requests in flight for a graceful shutdown (drain.ts); default: one of the app's own. */
   drainer?: Drainer;
+  /** The assistant (agent tasks and approvals under /api/v1/); without it those routes are 404. Closed with the app. */
+  agent?: AgentService;
 }
 
 export function createApp(deps: AppDeps): FastifyInstance {
@@ -144,7 +163,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
   requestLog(metrics)(app);
   ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
   if (deps.ui !== false) uiRedirect(app);
-  security(deps.security ?? {}, models)(app);
+  // one limiter for requests and for the items of batches, which run as requests of the key that made them
+  const limiter = deps.security?.limiter ?? new InProcessRateLimiter();
+  security({ ...deps.security, limiter }, models)(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -163,9 +184,9 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const ctx: RouteContext = {
     models, metrics, now: deps.now ?? (() => new Date()), newId: deps.newId ?? defaultId, version: deps.version ?? VERSION,
     ...(deps.gateway ? { gateway: deps.gateway } : {}),
+    ...(deps.mcp ? { mcp: deps.mcp } : {}),
   };
-  const memory = deps.responses && deps.conversations ? undefined : Database.open(':memory:');
-  if (memory) app.addHook('onClose', async () => memory.close());
+  const memory = deps.responses && deps.conversations && deps.batches ? undefined : Database.open(':memory:');
   const responses = deps.responses ?? new ResponseStore(memory!);
   ctx.conversations = new Conversations(deps.conversations ?? new ConversationStore(memory!), models, deps.conversation);
   openaiRoutes(app, ctx);
@@ -182,10 +203,33 @@ export function createApp(deps: AppDeps): FastifyInstance {
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
   systemRoutes(app, ctx, deps.readiness, drainer);
+  mcpRoutes(app, ctx, kb);
+  const analysis = new AnalysisService({ models, newId: ctx.newId, ...deps.analysis });
+  const batches = deps.batches ?? new BatchStore(memory!);
+  const usage = deps.security?.usage;
+  const runner = new BatchRunner({
+    store: batches, service: analysis, newId: ctx.newId, limiter,
+    ...(deps.security?.keys ? { keys: deps.security.keys } : {}),
+    ...(usage ? { audit: (e) => usage.record(e) } : {}),
+    onError: (id, err) => app.log.error({ batch: id, err: err.message }, 'batch stopped'),
+  });
+  analyzeRoutes(app, models, analysis, runner, batches, { bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT, limiter });
+  app.addHook('onReady', async () => {
+    const resumed = runner.resume();
+    if (resumed) app.log.info({ batches: resumed }, 'resuming analysis batches left running');
+  });
+  if (deps.agent) {
+    agentRoutes(app, deps.agent);
+    const agent = deps.agent;
+    app.addHook('onClose', async () => agent.close());
+  }
   if (deps.ui !== false) uiRoutes(app, deps.ui ?? {});
   app.addHook('onClose', async () => {
+    await runner.close();
     await models.close();
     deps.gateway?.close();
+    await deps.mcp?.close();
+    memory?.close();
   });
   return app;
 }

@@ -38,6 +38,7 @@ export const STATUS: Record<ErrorCode, number> = {
   database_too_new: 500,
   not_implemented: 501,
   upstream_error: 502,
+  tool_error: 502,
   internal: 500,
 };
 
@@ -92,6 +93,8 @@ export function dialectOf(url: string, anthropic = false): Dialect {
   const path = url.split('?')[0];
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if (anthropic && (path === '/v1/models' || path.startsWith('/v1/models/'))) return 'anthropic';
+  // Hearth's own JSON API (the assistant's tasks and approvals) answers errors as OpenAI does: code, message, param.
+  if (path.startsWith('/api/v1/')) return 'openai';
   if (path.startsWith('/api/') || path === '/') return 'ollama';
   if (LLAMA_PATHS.has(path)) return 'llama';
   return 'openai';

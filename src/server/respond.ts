@@ -14,7 +14,10 @@ import type { Metrics } from './middleware/metrics.ts';
 import type { Conversations } from './conversations.ts';
 import type { Gateway } from '../provider/gateway/gateway.ts';
 import { errorInfo } from './errors.ts';
-import { STREAM_HEADERS, type StreamFormat } from './sse.ts';
+import { coalesce, STREAM_HEADERS, type StreamFormat } from './sse.ts';
+import type { McpHub } from '../provider/mcp/hub.ts';
+import type { LoopGeneration, McpStreamEvent } from '../provider/mcp/tool-loop.ts';
+import { eventsOf, isMcpEvent, mcpGeneration } from './mcp.ts';
 
 export interface RouteContext {
   models: ModelManager;
@@ -27,6 +30,14 @@ export interface RouteContext {
   conversations?: Conversations;
   /** The upstream providers, when the server has a gateway config (for /health). */
   gateway?: Gateway;
+  /** The MCP servers of the config file, whose tools requests may name. */
+  mcp?: McpHub;
+}
+
+/** Starts a request's generation: through the MCP tool loop when it names MCP servers. */
+export function startGeneration(ctx: RouteContext, request: FastifyRequest, provider: Provider, native: NativeRequest,
+  signal: AbortSignal): Promise<Generation | LoopGeneration> {
+  return native.mcp ? mcpGeneration(ctx.mcp, request, provider, native, ctx.newId, signal) : provider.generate(native, signal);
 }
 
 export const defaultId = (prefix: string): string => `${prefix}${randomUUID().replaceAll('-', '').slice(0, 24)}`;
@@ -80,6 +91,8 @@ export interface StreamWriter {
   /** Frames before the first event (OpenAI's role chunk, Anthropic's message_start). */
   start?(run: Generation): string[];
   event(ev: NativeEvent): string[];
+  /** Frames for one event of the MCP tool loop (the Responses API's mcp items); absent: the dialect shows none. */
+  mcp?(ev: McpStreamEvent): string[];
   /** Frames after the last choice finished (usage, [DONE], message_stop). */
   end?(results: ChoiceResult[]): string[];
   /** An error after the response began: the dialect's in-stream error frame. */
@@ -112,9 +125,9 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
   native: NativeRequest, provider: Provider | undefined, answer: Answer): Promise<FastifyReply> {
   provider ??= await useModel(ctx, request, reply, native.model, native.keepAliveMs);
   requireCapability(provider, native.prompts.some((p) => p.kind === 'chat') ? 'chat' : 'completion');
-  let run: Generation;
+  let run: Generation | LoopGeneration;
   try {
-    run = await provider.generate(native, clientSignal(reply));
+    run = await startGeneration(ctx, request, provider, native, clientSignal(reply));
   } catch (e) {
     // an upstream that failed is named in the audit too
     const origin = (e as { origin?: Generation['origin'] }).origin;
@@ -138,7 +151,11 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
     const results: ChoiceResult[] = [];
     try {
       yield* writer.start?.(run) ?? [];
-      for await (const ev of run.events) {
+      for await (const ev of eventsOf(run)) {
+        if (isMcpEvent(ev)) {
+          yield* writer.mcp?.(ev) ?? [];
+          continue;
+        }
         if (ev.type === 'done') results[ev.index] = ev.result;
         yield* writer.event(ev);
       }
@@ -154,5 +171,5 @@ export async function generateAndReply(ctx: RouteContext, request: FastifyReques
     }
   }
   reply.headers(STREAM_HEADERS[writer.format]);
-  return reply.send(Readable.from(frames(), { objectMode: false }));
+  return reply.send(Readable.from(coalesce(frames()), { objectMode: false }));
 }

@@ -30,7 +30,7 @@ test('a new file is created owner-only, in WAL mode, at the latest schema versio
     const tables = (db.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     // conversation_search and its FTS5 shadow tables (_config, _content, _data, _docsize, _idx); the knowledge base's kb_ tables
     assert.deepEqual(tables.filter((t) => !t.startsWith('conversation_search_') && !t.startsWith('kb_')), [
-      'api_keys', 'conversation_items', 'conversation_search', 'conversation_summaries', 'conversations', 'models', 'response_items', 'responses', 'secrets', 'usage',
+      'agent_actions', 'agent_approvals', 'agent_assessments', 'agent_reviews', 'agent_tasks', 'api_keys', 'batch_items', 'batches', 'conversation_items', 'conversation_search', 'conversation_summaries', 'conversations', 'models', 'response_items', 'responses', 'secrets', 'usage',
     ]);
     assert.deepEqual(tables.filter((t) => ['kb_files', 'kb_stores', 'kb_store_files', 'kb_chunks', 'kb_chunks_fts'].includes(t)).length, 5);
     assert.equal(statSync(path).mode & 0o777, 0o600);

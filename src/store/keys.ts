@@ -7,7 +7,12 @@ import type { Database } from './database.ts';
 import { base62, hashesEqual, isWellFormed, newSecret, secretHash, secretPrefix } from './secret.ts';
 
 export const SCOPES = ['inference', 'models:read', 'models:write', 'metrics', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+/**
+ * A route scope, or `mcp:LABEL` / `mcp:*`: which MCP servers of the config file the key's requests may use (none
+ * without one).
+ */
+export type Scope = (typeof SCOPES)[number] | `mcp:${string}`;
+const MCP_SCOPE = /^mcp:(\*|[A-Za-z0-9][\w.-]{0,63})$/;
 export const DEFAULT_SCOPES: readonly Scope[] = ['inference', 'models:read'];
 
 export interface KeyLimits {
@@ -88,7 +93,9 @@ export function checkScopes(scopes: readonly string[] | undefined): Scope[] {
   if (scopes === undefined) return [...DEFAULT_SCOPES];
   if (scopes.length === 0) throw new HearthError('invalid_argument', `a key needs at least one scope (${SCOPES.join(', ')})`);
   for (const s of scopes) {
-    if (!(SCOPES as readonly string[]).includes(s)) throw new HearthError('invalid_argument', `unknown scope "${s}"; scopes are ${SCOPES.join(', ')}`);
+    if (!(SCOPES as readonly string[]).includes(s) && !MCP_SCOPE.test(s)) {
+      throw new HearthError('invalid_argument', `unknown scope "${s}"; scopes are ${SCOPES.join(', ')}, and mcp:LABEL or mcp:* for MCP servers`);
+    }
   }
   return [...new Set(scopes)] as Scope[];
 }

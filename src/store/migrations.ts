@@ -196,4 +196,105 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 7: image-analysis batches (src/store/batches.ts): a job and its items in order, each item's image until it is
+  // done and its result or error after; an item's attempts count the runs it was started on.
+  `
+  CREATE TABLE batches (
+    id          TEXT PRIMARY KEY,        -- "batch_…"
+    key_id      TEXT,                    -- the key that created it; NULL: authentication off
+    model       TEXT NOT NULL,
+    prompt      TEXT,                    -- the items' default prompt
+    options     TEXT NOT NULL,           -- JSON {max_tokens, temperature, format}
+    concurrency INTEGER NOT NULL,
+    status      TEXT NOT NULL,           -- running | completed | cancelled
+    total       INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    finished_at INTEGER
+  ) STRICT;
+  CREATE INDEX batches_status ON batches (status);
+
+  CREATE TABLE batch_items (
+    batch_id     TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,
+    image        BLOB,                   -- the encoded image; NULL once the item is done
+    prompt       TEXT,
+    status       TEXT NOT NULL,          -- pending | running | completed | failed | cancelled
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    result       TEXT,                   -- JSON analysis when completed
+    error        TEXT,                   -- JSON {code, message} when failed
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    PRIMARY KEY (batch_id, seq)
+  ) STRICT;
+  CREATE INDEX batch_items_status ON batch_items (batch_id, status);
+  `,
+  // 8: the assistant (src/agent/): its tasks, each action a tool call made (with the decision on it and who made it),
+  // the risk assessment and the reviewer model's verdict of each action, and the approvals asked of a person.
+  `
+  CREATE TABLE agent_tasks (
+    id          TEXT PRIMARY KEY,        -- "task_…"
+    created_at  INTEGER NOT NULL,        -- Unix ms
+    key_id      TEXT,                    -- the API key that started it, its owner; NULL: the CLI, or authentication off
+    workspace   TEXT NOT NULL,           -- the git work tree it changes
+    task        TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    reviewer    TEXT,                    -- the reviewer model; NULL: none
+    status      TEXT NOT NULL,           -- running | done | failed | cancelled
+    summary     TEXT,                    -- the reasoning summary (the model's plan, and its finish note)
+    error       TEXT,
+    finished_at INTEGER
+  ) STRICT;
+
+  CREATE TABLE agent_actions (
+    id          TEXT PRIMARY KEY,        -- "act_…"
+    task_id     TEXT NOT NULL REFERENCES agent_tasks (id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,        -- the task's order
+    created_at  INTEGER NOT NULL,
+    tool        TEXT NOT NULL,
+    arguments   TEXT NOT NULL,           -- JSON, as the model wrote them
+    status      TEXT NOT NULL,           -- proposed | ran | denied | failed
+    decision    TEXT,                    -- run | deny
+    decided_by  TEXT,                    -- policy | reviewer:MODEL | human:NAME | discord:USER | timeout
+    reason      TEXT,
+    result      TEXT,                    -- JSON: what the tool gave back
+    commit_sha  TEXT,                    -- the commit that recorded its change; NULL: none
+    finished_at INTEGER,
+    UNIQUE (task_id, seq)
+  ) STRICT;
+
+  CREATE TABLE agent_assessments (
+    id          INTEGER PRIMARY KEY,
+    action_id   TEXT NOT NULL REFERENCES agent_actions (id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    language    TEXT,                    -- python | node | bash; NULL: not code
+    level       TEXT NOT NULL,           -- LOW | MEDIUM | HIGH | BLOCKED
+    findings    TEXT NOT NULL            -- JSON array of findings
+  ) STRICT;
+  CREATE INDEX agent_assessments_action ON agent_assessments (action_id);
+
+  CREATE TABLE agent_reviews (
+    id          INTEGER PRIMARY KEY,
+    action_id   TEXT NOT NULL REFERENCES agent_actions (id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    model       TEXT NOT NULL,
+    verdict     TEXT NOT NULL,           -- approve | concerns | reject
+    reasons     TEXT NOT NULL            -- JSON array of strings
+  ) STRICT;
+  CREATE INDEX agent_reviews_action ON agent_reviews (action_id);
+
+  CREATE TABLE agent_approvals (
+    id          TEXT PRIMARY KEY,        -- "apr_…"
+    action_id   TEXT NOT NULL REFERENCES agent_actions (id) ON DELETE CASCADE,
+    task_id     TEXT NOT NULL,
+    key_id      TEXT,                    -- the task's owner (may answer besides admin keys)
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,        -- no answer by then: denied
+    status      TEXT NOT NULL,           -- pending | approved | denied | expired
+    decided_by  TEXT,                    -- a key's name, a Discord user id, or timeout
+    channel     TEXT,                    -- http | discord | timeout | restart
+    decided_at  INTEGER,
+    request     TEXT NOT NULL            -- JSON: what the person is shown (task, action, risk, review)
+  ) STRICT;
+  CREATE INDEX agent_approvals_status ON agent_approvals (status, created_at);
+  `,
 ];

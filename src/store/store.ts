@@ -1,4 +1,5 @@
-// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog, its stored responses and its conversations.
+// The store as the server and the CLI use it: one database file, its keys, its usage log, its model catalog, its stored
+// responses, its conversations, its analysis batches and the assistant's record.
 
 import { Database, databasePath } from './database.ts';
 import { KeyStore } from './keys.ts';
@@ -6,6 +7,8 @@ import { ModelStore } from './models.ts';
 import { ResponseStore } from './responses.ts';
 import { ConversationStore } from './conversations.ts';
 import { UsageLog } from './usage.ts';
+import { BatchStore } from './batches.ts';
+import { AgentStore } from './agent.ts';
 
 export interface Store {
   readonly database: Database;
@@ -14,6 +17,10 @@ export interface Store {
   readonly models: ModelStore;
   readonly responses: ResponseStore;
   readonly conversations: ConversationStore;
+  /** Image-analysis batches (POST /api/v1/batch). */
+  readonly batches: BatchStore;
+  /** The assistant's tasks, actions, assessments, reviews and approvals. */
+  readonly agent: AgentStore;
   close(): void;
 }
 
@@ -21,5 +28,6 @@ export interface Store {
 export function openStore(path: string = databasePath(), now: () => number = Date.now): Store {
   const database = Database.open(path);
   return { database, keys: new KeyStore(database, now), usage: new UsageLog(database), models: new ModelStore(database),
-    responses: new ResponseStore(database, { now }), conversations: new ConversationStore(database, now), close: () => database.close() };
+    responses: new ResponseStore(database, { now }), conversations: new ConversationStore(database, now),
+    batches: new BatchStore(database, now), agent: new AgentStore(database, now), close: () => database.close() };
 }

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   rate_limited: "A key's requests, tokens or concurrent requests are over its limit; retry after the Retry-After interval.",
   conflict: 'The name a model (or another resource) would be created under is already taken.',
   upstream_error: 'An upstream provider behind the gateway failed (connection refused or reset, a 5xx answer, its credentials refused) and no route of the model answered.',
+  tool_error: 'An MCP server a request used failed: it could not start, crashed, did not answer within its call timeout, or sent more than its max_output; the message names the server and the tool.',
   not_implemented: 'The endpoint exists in a dialect this server speaks, but hearth does not do what it asks (publishing models).',
   database_too_new: 'The hearth database was written by a newer version (its schema version is higher than this build knows).',
   internal: 'A bug: an invariant did not hold.',

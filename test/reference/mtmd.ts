@@ -56,16 +56,21 @@ export function requireMtmd(t: TestContext): boolean {
 }
 
 export function runMtmd(req: MtmdRequest): MtmdAnswer {
-  const r = spawnSync(process.execPath, [HERE], { input: JSON.stringify(req), encoding: 'utf8', timeout: req.timeoutMs ?? 300_000, maxBuffer: 64 << 20 });
-  try {
-    // the addon logs to stdout too: the answer is the line after the marker
+  // the addon has been seen to die by a signal mid-generation on a loaded machine (no JSON, status null): such a run
+  // says nothing about Hearth, so it is run again, at most twice more; an answer that is wrong is never retried
+  let last = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = spawnSync(process.execPath, [HERE], { input: JSON.stringify(req), encoding: 'utf8', timeout: req.timeoutMs ?? 300_000, maxBuffer: 64 << 20 });
     const at = r.stdout.lastIndexOf(ANSWER_MARK);
-    const answer = JSON.parse(r.stdout.slice(at + ANSWER_MARK.length)) as MtmdAnswer;
-    const encoded = /image slice encoded in (\d+) ms/.exec(r.stdout + r.stderr);
-    return encoded ? { ...answer, encodeMs: Number(encoded[1]) } : answer;
-  } catch {
-    throw new Error(`mtmd reference exited with ${r.status} and no JSON answer.\nstderr:\n${r.stderr.slice(-4000)}`);
+    if (at >= 0) {
+      const answer = JSON.parse(r.stdout.slice(at + ANSWER_MARK.length)) as MtmdAnswer;
+      const encoded = /image slice encoded in (\d+) ms/.exec(r.stdout + r.stderr);
+      return encoded ? { ...answer, encodeMs: Number(encoded[1]) } : answer;
+    }
+    last = `mtmd reference exited with status ${r.status}, signal ${r.signal ?? 'none'}${r.error ? ` (${r.error.message})` : ''} and no JSON answer.\nstderr:\n${r.stderr.slice(-4000)}`;
+    if (r.signal === null || (r.signal === 'SIGTERM' && r.error !== undefined)) break; // an exit with a status, or our own timeout
   }
+  throw new Error(last);
 }
 
 async function main(): Promise<void> {

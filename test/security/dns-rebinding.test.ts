@@ -20,7 +20,8 @@ function send(path: string, host: string, body?: unknown): Promise<number> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request({
       host: '127.0.0.1', port, path, method: data ? 'POST' : 'GET',
-      headers: { host, ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+      // (an MCP client accepts both answers /mcp may give)
+      headers: { host, accept: 'application/json, text/event-stream', ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
     }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -31,7 +32,8 @@ function send(path: string, host: string, body?: unknown): Promise<number> {
 }
 
 const CHAT = { model: 'stories260K', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 };
-const GUARDED: [string, unknown?][] = [['/v1/models'], ['/metrics'], ['/api/tags'], ['/health'], ['/v1/chat/completions', CHAT]];
+const MCP_INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+const GUARDED: [string, unknown?][] = [['/v1/models'], ['/metrics'], ['/api/tags'], ['/health'], ['/v1/chat/completions', CHAT], ['/mcp', MCP_INIT]];
 
 test('Host: evil.com with no Origin is refused on every route; the server\'s own names are served', async () => {
   for (const [path, body] of GUARDED) {

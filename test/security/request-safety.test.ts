@@ -32,6 +32,12 @@ after(async () => {
   await new Promise((r) => canary.close(r));
 });
 
+/** One MCP tools/call on POST /mcp (stateless: no session to open first). */
+const mcpCall = (name: string, args: Record<string, unknown>) => call(srv.base, '/mcp', {
+  key, headers: { accept: 'application/json, text/event-stream' },
+  body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } },
+});
+
 test('model names that look like paths or URLs open no file and fetch nothing', async () => {
   const names = ['../../../../etc/passwd', '/etc/passwd', '..\\..\\windows\\win.ini', 'stories260K/../../../etc/passwd',
     '%2e%2e%2fetc%2fpasswd', `${canaryUrl}/model.gguf`, 'file:///etc/passwd', `hf.co/x/y:Q4_K_M`, 'passwd.gguf'];
@@ -69,6 +75,12 @@ test('model names that look like paths or URLs open no file and fetch nothing', 
       }
       const g = await call(srv.base, `/v1/models/${encodeURIComponent(model)}`, { key });
       assert.equal(g.status, 404, model);
+      for (const [tool, args] of [['generate', { model, prompt: 'hi', max_tokens: 1 }], ['embed', { model, input: 'hi' }]] as const) {
+        const m = await mcpCall(tool, args);
+        assert.equal(m.status, 200);
+        assert.equal(m.json.result.isError, true);
+        assert.equal(m.json.result._meta['hearth/error'].status, 404, `/mcp ${tool} ${model}: ${m.text}`);
+      }
     }
   } finally {
     for (const [n, f] of saved) fsAny[n] = f as (...a: unknown[]) => unknown;
@@ -98,6 +110,10 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
     const r = await call(srv.base, path, { key, body });
     assert.ok(r.status >= 400 && r.status < 500, `${path} ${JSON.stringify(body).slice(0, 80)}: ${r.status}`);
   }
+  // an MCP tool takes an image as bytes only
+  const image = await mcpCall('analyze_image', { model: 'stories260K', image: img });
+  assert.equal(image.json.result.isError, true);
+  assert.match(image.json.result.content[0].text, /does not fetch URLs/);
   // A request with a URL where text belongs is just text.
   assert.equal((await call(srv.base, '/v1/completions', { key, body: { model: 'stories260K', prompt: img, max_tokens: 2 } })).status, 200);
   // and a tool whose description is a URL is a tool the model reads about, nothing the server fetches
@@ -111,15 +127,23 @@ test('URL-valued request fields are refused or ignored, never fetched', async ()
  * from the allowed hosts (the Hub and Ollama's registry by default; test/library/pull.test.ts shows a request naming
  * another host is refused before anything is fetched). The gateway connects only to the base_url of a provider in the
  * operator's config file, plus a fixed path per dialect: no request field names a URL or a header
- * (test/server/gateway.test.ts, 'no request field reaches the upstream URL or headers').
+ * (test/server/gateway.test.ts, 'no request field reaches the upstream URL or headers'). MCP servers are the config
+ * file's too: a request names one by its label (test/server/mcp.test.ts, 'no request field adds or changes a server').
  */
 const MAY_CONNECT: Record<string, string> = {
   [join('src', 'library', 'pull.ts')]: 'model pulls (POST /api/pull, hearth pull), from allowed hosts only',
   [join('src', 'library', 'registry.ts')]: "the puller's manifests and small layers from Ollama's registry (an allowed host)",
   [join('src', 'provider', 'gateway', 'transport.ts')]: "the gateway's upstream providers, at the base_url of the config file only",
+  [join('src', 'provider', 'mcp', 'connection.ts')]: "MCP servers of the config file: a Streamable HTTP server's url (no request field names one), a stdio server over its pipes",
   [join('src', 'provider', 'image-fetch.ts')]: 'image URLs of requests, only with serve --allow-image-urls, never to loopback, private or link-local addresses',
   // a command, never loaded by the server: it is the client of one
-  [join('src', 'cli', 'commands', 'ps.ts')]: 'hearth ps / hearth stop asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps and an unload',
+  [join('src', 'cli', 'server-client.ts')]: 'hearth ps / stop / analyze asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps, an unload, an analysis',
+};
+
+/** Modules whose `.connect(` attaches an MCP server object to its transport in this process: no socket is opened. */
+const ATTACHES: Record<string, string> = {
+  [join('src', 'server', 'routes', 'mcp.ts')]: 'POST /mcp: a fresh McpServer connected to the request\'s Streamable HTTP transport',
+  [join('src', 'cli', 'commands', 'mcp.ts')]: 'hearth mcp: the McpServer connected to its stdin and stdout',
 };
 
 test('no module the server loads opens outgoing connections, except the providers and the model puller', () => {
@@ -139,8 +163,12 @@ test('no module the server loads opens outgoing connections, except the provider
     }
     // (a module may define its own function called fetch, as model/weights.ts does)
     const ownFetch = /function fetch\(/.test(src);
-    for (const m of src.matchAll(/(?<![\w.])fetch\(|new WebSocket\(|\.connect\(/g)) if (!(ownFetch && m[0] === 'fetch(')) bad.push(`${where}: ${m[0]}`);
+    for (const m of src.matchAll(/(?<![\w.])fetch\(|new WebSocket\(|\.connect\(/g)) {
+      if (ownFetch && m[0] === 'fetch(') continue;
+      if (ATTACHES[where] && m[0] === '.connect(') continue;
+      bad.push(`${where}: ${m[0]}`);
+    }
   }
   assert.deepEqual(bad, []);
-  for (const f of Object.keys(MAY_CONNECT)) assert.ok(fs.existsSync(join(REPO_ROOT, f)), `${f} is listed but gone`);
+  for (const f of [...Object.keys(MAY_CONNECT), ...Object.keys(ATTACHES)]) assert.ok(fs.existsSync(join(REPO_ROOT, f)), `${f} is listed but gone`);
 });

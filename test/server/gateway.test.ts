@@ -32,7 +32,7 @@ providers:
 models:
   smart: { route: [up-anthropic/${MODEL}, up-compat/${MODEL}] }
 mcp_servers:
-  files: { command: files-server }
+  files: { command: /usr/bin/files-server, workspace: /tmp }
 `, { env: { UP_KEY: 'sk-upstream-test-0123456789' } });
 });
 after(async () => {
@@ -138,7 +138,7 @@ test('structured output reaches an OpenAI-dialect and an Ollama upstream as a sc
   }
 });
 
-test('model lists include upstream models and aliases; /health reports each provider; mcp_servers is kept as parsed', async () => {
+test('model lists include upstream models and aliases; /health reports each provider; mcp_servers is read', async () => {
   const openai = await (await fetch(`${gw.base}/v1/models`)).json() as { data: { id: string; owned_by: string }[] };
   const ids = openai.data.map((m) => m.id);
   for (const id of [`up-compat/${MODEL}`, `up-ollama/${MODEL}:latest`, `up-anthropic/${MODEL}`, 'smart']) assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
@@ -149,7 +149,7 @@ test('model lists include upstream models and aliases; /health reports each prov
   const health = await (await fetch(`${gw.base}/health`)).json() as { status: string; providers: { name: string; breaker: string }[] };
   assert.equal(health.status, 'ok');
   assert.deepEqual(health.providers.map((p) => [p.name, p.breaker]).sort(), ['up-anthropic', 'up-compat', 'up-lmstudio', 'up-ollama', 'up-openai'].map((n) => [n, 'closed']));
-  assert.deepEqual(gw.gateway.mcpServers, { files: { command: 'files-server' } });
+  assert.deepEqual([...gw.gateway.mcpServers.values()].map((s) => [s.name, s.transport]), [['files', 'stdio']]);
 });
 
 test('no request field reaches the upstream URL or headers', async () => {

@@ -160,8 +160,12 @@ export async function reference(model: LoadedModel, prompt: number[], opts: { ma
   return { text, tokens, reason };
 }
 
-/** Polls until cond() holds (the server's slots free up asynchronously after a client leaves). */
-export async function until(cond: () => boolean, ms = 2000): Promise<void> {
+/**
+ * Polls until cond() holds (the server's slots free up asynchronously after a client leaves, a model finishes
+ * loading). The default only bounds a condition that never comes (a loaded 2-core machine can take seconds to load
+ * a model); a test of how soon something happens passes its own bound.
+ */
+export async function until(cond: () => boolean, ms = 20_000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
     if (Date.now() - t0 > ms) throw new Error(`condition not met within ${ms} ms`);

@@ -18,6 +18,7 @@ import { Library } from '../../src/library/library.ts';
 import { localModelLoader } from '../../src/provider/local-provider.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import type { Provider } from '../../src/provider/types.ts';
+import type { AgentService } from '../../src/agent/service.ts';
 import { chatTemplateModelPath, STORIES } from '../server/harness.ts';
 import { REPO_ROOT } from '../shared.ts';
 
@@ -64,7 +65,7 @@ function slowed(p: Provider): Provider {
   });
 }
 
-export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyInstance) => void; preload?: boolean } = {}): Promise<UiServer> {
+export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyInstance) => void; preload?: boolean; agent?: (store: Store, models: ModelManager) => AgentService } = {}): Promise<UiServer> {
   const home = mkdtempSync(join(tmpdir(), 'hearth-ui-'));
   const models = join(home, 'models');
   mkdirSync(models);
@@ -111,6 +112,7 @@ export async function startUiServer(o: { auth?: boolean; routes?: (app: FastifyI
       onPulled: (r, source) => { library.record({ ...r, source: r.source ?? source }); },
     },
     ui: { dir: await builtUi() },
+    ...(o.agent ? { agent: o.agent(store, manager) } : {}),
   });
   o.routes?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });

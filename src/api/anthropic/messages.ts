@@ -7,7 +7,7 @@ import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, PromptInput } from '../native.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
-import { argumentsObject, readAnthropicToolChoice, readAnthropicTools } from '../tools.ts';
+import { argumentsObject, readAnthropicToolChoice, readAnthropicTools, readHearthMcp } from '../tools.ts';
 
 const IGNORED = ['service_tier', 'cache_control', 'inference_geo', 'speed', 'user_profile_id', 'workspace_id', 'diagnostics'];
 
@@ -137,15 +137,15 @@ function conversation(f: Fields): ChatMessage[] {
 
 /** The chat prompt: messages, tools and tool choice, template variables. */
 function chatPrompt(messages: ChatMessage[], tools: ToolSpec[] | undefined, read: { choice: ToolChoice; single: boolean } | undefined,
-  templateVars: Record<string, unknown> | undefined): PromptInput & { kind: 'chat' } {
+  templateVars: Record<string, unknown> | undefined, mcp = false): PromptInput & { kind: 'chat' } {
   // A thinking section is read apart, into thinking blocks.
   const p: PromptInput & { kind: 'chat' } = { kind: 'chat', messages, splitReasoning: true };
   const toolChoice = read?.choice;
   if (templateVars) p.templateVars = templateVars;
   if (tools) p.tools = tools;
-  if (tools && toolChoice !== undefined) p.toolChoice = toolChoice;
-  if (tools && read?.single) p.parallelToolCalls = false;
-  if (!tools && toolChoice !== undefined && toolChoice !== 'auto' && toolChoice !== 'none') {
+  if ((tools || mcp) && toolChoice !== undefined) p.toolChoice = toolChoice;
+  if ((tools || mcp) && read?.single) p.parallelToolCalls = false;
+  if (!tools && !mcp && toolChoice !== undefined && toolChoice !== 'auto' && toolChoice !== 'none') {
     throw new FieldError('tool_choice', 'tool_choice forces a tool call, but the request has no tools');
   }
   return p;
@@ -182,7 +182,8 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
     if (typeof s !== 'string' || s === '') throw new FieldError(`stop_sequences[${i}]`, `stop_sequences[${i}] must be a non-empty string`);
   });
   const templateVars = readThinking(f, maxTokens);
-  const prompt = chatPrompt(messages, readAnthropicTools(f), readAnthropicToolChoice(f), templateVars);
+  const mcp = readHearthMcp(f);
+  const prompt = chatPrompt(messages, readAnthropicTools(f), readAnthropicToolChoice(f), templateVars, mcp !== undefined);
   const meta = f.object('metadata');
   if (meta) {
     meta.string('user_id');
@@ -203,6 +204,7 @@ export function messagesRequestFromAnthropic(body: unknown): NativeRequest {
     },
     stop: stop as string[],
     stream: f.boolean('stream') ?? false,
+    ...(mcp ? { mcp } : {}),
   };
   f.rejectUnknown();
   return req;

@@ -6,6 +6,7 @@
 import type { ChatMessage } from '../../chat/template.ts';
 import type { NativeRequest } from '../native.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
+import { contentParts, imageMediaType } from '../images.ts';
 import { withCallIds, chatPrompt, checkCommon, lacks, onlySampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
 
 /** Anthropic requires max_tokens; a request without a limit gets this one. */
@@ -38,6 +39,11 @@ export function anthropicMessages(messages: ChatMessage[]): { system?: string; m
         blocks.push({ type: 'tool_use', id: c.id ?? `toolu_${i}`, name: c.function.name, input });
       }
       push('assistant', blocks.length ? blocks : [{ type: 'text', text: '' }]);
+    } else if (m.images?.length) {
+      // image blocks at their places: base64 bytes with their media type, or a URL source
+      push('user', contentParts(m.content, m.images).map((p) => ('text' in p ? { type: 'text', text: p.text } : p.image.url !== undefined
+        ? { type: 'image', source: { type: 'url', url: p.image.url } }
+        : { type: 'image', source: { type: 'base64', media_type: imageMediaType(p.image.data!), data: Buffer.from(p.image.data!).toString('base64') } })));
     } else {
       push('user', [{ type: 'text', text: m.content }]);
     }

@@ -5,7 +5,7 @@ import type { ToolSpec } from '../../chat/tools.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { stopOrLength } from '../native.ts';
 import { describe, Fields, tokenIds, unsupported } from '../validate.ts';
-import { argumentsObject, readFunctionTools } from '../tools.ts';
+import { argumentsObject, readFunctionTools, readHearthMcp } from '../tools.ts';
 import { ThinkingSplitter, type ThinkingParts } from './thinking.ts';
 import { ollamaFormatSource, readOllamaFormat } from '../structured-output.ts';
 import {
@@ -106,9 +106,11 @@ const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
  * (the AI SDK's ollama-ai-provider-v2 sends "auto" whenever there are tools): "auto" is what Ollama does, so it is
  * accepted; any other choice is refused rather than dropped.
  */
-function readOllamaToolChoice(f: Fields): void {
+function readOllamaToolChoice(f: Fields, mcp: boolean): 'required' | undefined {
   const v = f.raw('tool_choice');
   if (v === undefined || v === 'auto') return;
+  // With hearth_mcp, Hearth's tool loop runs the calls, and "required" (OpenAI's) may force the first.
+  if (mcp && v === 'required') return 'required';
   throw unsupported('tool_choice', `Ollama's API has no tool choice; only "auto" is accepted, got ${describe(v)} (use the OpenAI or Anthropic API to force a call)`);
 }
 
@@ -133,9 +135,16 @@ export function chatRequestFromOllama(body: unknown): OllamaRequest {
   });
   const think = readThink(f);
   const tools = readFunctionTools(f);
-  readOllamaToolChoice(f);
-  const native = common(f, [chatPrompt(messages, think, tools)]);
+  const mcp = readHearthMcp(f);
+  const choice = readOllamaToolChoice(f, mcp !== undefined);
+  const prompt = chatPrompt(messages, think, tools);
+  if (choice && prompt.kind === 'chat') {
+    prompt.toolChoice = choice;
+    prompt.parallelToolCalls = false;
+  }
+  const native = common(f, [prompt]);
   native.model = model;
+  if (mcp) native.mcp = mcp;
   f.rejectUnknown();
   return { native, think, loadOnly: messages.length === 0 };
 }

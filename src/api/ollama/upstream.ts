@@ -5,6 +5,7 @@
 import type { ChatMessage } from '../../chat/template.ts';
 import type { NativeRequest } from '../native.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
+import { IMAGE_MARKER } from '../images.ts';
 import { chatPrompt, checkCommon, lacks, onlySampling, setSampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
 
 const OPTION: Partial<Record<keyof SamplingOptions, string>> = {
@@ -23,9 +24,15 @@ function argumentsObject(a: string | Record<string, unknown>): Record<string, un
   }
 }
 
-export function ollamaMessages(messages: ChatMessage[]): Record<string, unknown>[] {
+export function ollamaMessages(messages: ChatMessage[], t?: UpstreamTarget): Record<string, unknown>[] {
   return messages.map((m) => {
     const out: Record<string, unknown> = { role: m.role, content: m.content };
+    // Ollama's images go beside the text, base64, without places (its server puts them before the text, as Hearth's does)
+    if (m.images?.length) {
+      if (t && m.images.some((i) => i.url !== undefined)) throw lacks(t, 'images', 'image URLs (Ollama takes the image bytes: send a data URL or base64)');
+      out.content = m.content.replaceAll(`${IMAGE_MARKER}\n`, '').replaceAll(IMAGE_MARKER, '');
+      out.images = m.images.map((i) => Buffer.from(i.data!).toString('base64'));
+    }
     if (m.toolCalls?.length) out.tool_calls = m.toolCalls.map((c) => ({ function: { name: c.function.name, arguments: argumentsObject(c.function.arguments) } }));
     if (m.toolCallId !== undefined) out.tool_call_id = m.toolCallId;
     if (m.reasoningContent !== undefined) out.thinking = m.reasoningContent;
@@ -45,7 +52,7 @@ export function ollamaUpstreamBody(req: NativeRequest, model: string, t: Upstrea
   if (req.maxTokens !== undefined) options.num_predict = req.maxTokens;
   if (req.stop.length) options.stop = req.stop;
   if (req.numCtx !== undefined) options.num_ctx = req.numCtx;
-  const body: Record<string, unknown> = { model, messages: ollamaMessages(p.messages), stream: true };
+  const body: Record<string, unknown> = { model, messages: ollamaMessages(p.messages, t), stream: true };
   if (Object.keys(options).length) body.options = options;
   if (p.tools?.length && p.toolChoice !== 'none') {
     if (p.toolChoice !== undefined && p.toolChoice !== 'auto') throw lacks(t, 'tool_choice', 'tool choice (Ollama\'s API only lets the model decide)');

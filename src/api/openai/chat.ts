@@ -6,7 +6,7 @@ import type { ChatMessage, ChatToolCall } from '../../chat/template.ts';
 import type { ChoiceResult, NativeEvent, NativeRequest, NativeToolCall, PromptInput, TokenInfo } from '../native.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
 import { readLlamaSamplerFields } from '../llama-sampler-fields.ts';
-import { readFunctionTools, readOpenAIToolChoice } from '../tools.ts';
+import { readFunctionTools, readHearthMcp, readOpenAIToolChoice } from '../tools.ts';
 import { responseFormatSource } from '../structured-output.ts';
 import {
   markIgnored, readLlamaServerFields, readN, readSampling, readStop, readStreamOptions, rejectFunctions, sentLimit, usageOf, utf8Bytes,
@@ -107,6 +107,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   rejectFunctions(f);
   const tools = readFunctionTools(f);
   const toolChoice = readOpenAIToolChoice(f);
+  const mcp = readHearthMcp(f);
   // false: a forced call ("required") is one call; with "auto" the model is not held to it.
   const parallel = f.boolean('parallel_tool_calls');
   const modalities = f.array('modalities');
@@ -126,10 +127,10 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
   const prompt: PromptInput = { kind: 'chat', messages, splitReasoning: true };
   if (templateVars) prompt.templateVars = templateVars;
   if (tools) prompt.tools = tools;
-  if (tools && parallel === false) prompt.parallelToolCalls = false;
+  if ((tools || mcp) && parallel === false) prompt.parallelToolCalls = false;
   if (toolChoice !== undefined) {
-    if (!tools && toolChoice !== 'none' && toolChoice !== 'auto') throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no tools');
-    if (tools) prompt.toolChoice = toolChoice;
+    if (!tools && !mcp && toolChoice !== 'none' && toolChoice !== 'auto') throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no tools');
+    if (tools || mcp) prompt.toolChoice = toolChoice;
   }
   const req: NativeRequest & ChatRequestExtras = {
     model,
@@ -141,6 +142,7 @@ export function chatRequestFromOpenAI(body: unknown): NativeRequest & ChatReques
     logprobs: logprobs ? (top ?? 0) : nProbs,
     stream,
     includeUsage,
+    ...(mcp ? { mcp } : {}),
   };
   const format = responseFormatSource(f);
   if (format && req.sampling.grammar !== undefined) req.format = format;

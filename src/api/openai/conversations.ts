@@ -67,6 +67,9 @@ export function itemSearchText(item: ResponseItem): string {
     case 'function_call_output': return item.output;
     case 'reasoning': return item.summary.map((s) => s.text).join('\n');
   }
+  // an MCP tool loop's items (mcp_call, mcp_list_tools)
+  const mcp = item as unknown as { name?: string; arguments?: string; output?: string | null };
+  return [mcp.name, mcp.arguments, mcp.output].filter((s) => typeof s === 'string').join(' ');
 }
 
 const MESSAGE_ROLES = new Set(['user', 'system', 'developer', 'assistant']);

@@ -44,6 +44,18 @@ export interface StreamEvent {
   [k: string]: unknown;
 }
 
+/** OpenAI's mcp_call output item. */
+export interface McpCallItem {
+  id: string;
+  type: 'mcp_call';
+  server_label: string;
+  name: string;
+  arguments: string;
+  output: string | null;
+  error: string | null;
+  status: 'in_progress' | 'completed' | 'failed';
+}
+
 export interface ResponseBuilderOptions {
   id: string;
   /** Unix seconds. */
@@ -248,12 +260,54 @@ export class ResponseBuilder {
     return this.finish(ev.result);
   }
 
+  /** An MCP server's tools, listed for this response: an mcp_list_tools item. */
+  mcpListTools(server: string, tools: readonly { name: string; description?: string; inputSchema: unknown; annotations?: unknown }[]): StreamEvent[] {
+    const out = this.closeAll();
+    const item = {
+      id: this.o.newId('mcpl_'), type: 'mcp_list_tools', server_label: server, error: null,
+      tools: tools.map((t) => ({ name: t.name, description: t.description ?? null, input_schema: t.inputSchema, annotations: t.annotations ?? null })),
+    } as unknown as ResponseItem;
+    out.push(this.add(item));
+    const at = { item_id: item.id, output_index: this.index(item) };
+    out.push(this.ev('response.mcp_list_tools.in_progress', at), this.ev('response.mcp_list_tools.completed', at),
+      this.ev('response.output_item.done', { output_index: at.output_index, item: structuredClone(item) }));
+    return out;
+  }
+
+  private readonly mcpCalls = new Map<string, McpCallItem>();
+
+  /** Hearth starts an MCP call the model made: an mcp_call item in progress, its arguments. */
+  mcpCallStart(id: string, server: string, name: string, args: string): StreamEvent[] {
+    const out = this.closeAll();
+    const item: McpCallItem = { id, type: 'mcp_call', server_label: server, name, arguments: args, output: null, error: null, status: 'in_progress' };
+    this.mcpCalls.set(id, item);
+    out.push(this.add(item as unknown as ResponseItem));
+    const at = { item_id: id, output_index: this.index(item as unknown as ResponseItem) };
+    out.push(this.ev('response.mcp_call.in_progress', at));
+    if (args) out.push(this.ev('response.mcp_call_arguments.delta', { ...at, delta: args }));
+    out.push(this.ev('response.mcp_call_arguments.done', { ...at, arguments: args }));
+    return out;
+  }
+
+  /** The call's result (output) or failure (error). */
+  mcpCallDone(r: { id: string; output?: string; error?: string }): StreamEvent[] {
+    const item = this.mcpCalls.get(r.id);
+    if (!item) return [];
+    this.mcpCalls.delete(r.id);
+    item.output = r.output ?? null;
+    item.error = r.error ?? null;
+    item.status = r.output !== undefined && r.error === undefined ? 'completed' : 'failed';
+    const at = { item_id: item.id, output_index: this.index(item as unknown as ResponseItem) };
+    return [this.ev(item.status === 'completed' ? 'response.mcp_call.completed' : 'response.mcp_call.failed', at),
+      this.ev('response.output_item.done', { output_index: at.output_index, item: structuredClone(item) })];
+  }
+
   /** The choice ended: every open item closed, then completed or incomplete. */
   finish(r: ChoiceResult): StreamEvent[] {
     const out: StreamEvent[] = [];
     this.incomplete = r.reason === 'length';
     // A reply with neither text nor calls is still one (empty) message.
-    if (this.output.length === 0 || this.output.every((i) => i.type === 'reasoning')) out.push(...this.openMessage());
+    if (this.output.every((i) => i.type !== 'message' && i.type !== 'function_call')) out.push(...this.openMessage());
     out.push(...this.closeAll(this.incomplete ? 'incomplete' : 'completed'));
     const u = r.usage;
     this.usage = {

@@ -5,7 +5,7 @@
 import type { ChatMessage } from '../../chat/template.ts';
 import type { ToolChoice, ToolSpec } from '../../chat/tools.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
-import type { NativeRequest, PromptInput } from '../native.ts';
+import type { McpRequestUse, NativeRequest, PromptInput } from '../native.ts';
 import { Fields, FieldError, unsupported } from '../validate.ts';
 import { jsonObjectGrammar, schemaGrammar } from '../structured-output.ts';
 
@@ -58,6 +58,19 @@ export interface WireFunctionTool {
   strict: boolean | null;
 }
 
+/**
+ * OpenAI's remote MCP tool, as Hearth takes it: `server_label` names a server of the config file (never a
+ * `server_url` from the request), `allowed_tools` narrows its tools, and calls run without approval.
+ */
+export interface WireMcpTool {
+  type: 'mcp';
+  server_label: string;
+  allowed_tools: string[] | null;
+  require_approval: 'never';
+}
+
+export type WireTool = WireFunctionTool | WireFileSearchTool | WireMcpTool;
+
 /** The file_search tool as a Response object echoes it: `{type: "file_search", vector_store_ids, max_num_results, filters, ranking_options}`. */
 export interface WireFileSearchTool {
   type: 'file_search';
@@ -88,7 +101,7 @@ export interface ResponseEcho {
   top_p: number | null;
   text: { format: WireTextFormat; verbosity?: string };
   tool_choice: WireToolChoice;
-  tools: (WireFunctionTool | WireFileSearchTool)[];
+  tools: WireTool[];
   user?: string;
   /** The conversation the response belongs to. */
   conversation?: { id: string };
@@ -111,6 +124,8 @@ export interface ResponsesRequest {
   parallelToolCalls: boolean;
   /** The file_search tool: passages retrieved from these vector stores go into the prompt. */
   fileSearch?: WireFileSearchTool;
+  /** The `mcp` tools: configured MCP servers whose tools Hearth's tool loop runs. */
+  mcp?: McpRequestUse[];
   /** include: ["file_search_call.results"]: the passages in the file_search_call item. */
   includeFileSearchResults?: boolean;
   /** The template's thinking switch as `reasoning.effort` sets it; undefined: the template's default. */
@@ -234,13 +249,44 @@ export function readInput(f: Fields, newId: NewId, lookup: ItemLookup): Response
 }
 
 /** Function tools in the Responses shape `{type: "function", name, description, parameters, strict}`. */
-function readTools(f: Fields): { specs: ToolSpec[]; wire: (WireFunctionTool | WireFileSearchTool)[]; fileSearch?: WireFileSearchTool } | undefined {
+function readMcpTool(t: Fields): WireMcpTool {
+  for (const k of ['server_url', 'connector_id', 'headers', 'authorization']) {
+    if (t.has(k)) throw new FieldError(t.name(k), `${t.name(k)}: MCP servers are declared in the server's config file (mcp_servers:) only; name one with server_label`);
+  }
+  const label = t.required('server_label', (x, k) => x.string(k, { nonEmpty: true }));
+  t.string('server_description');
+  const approval = t.raw('require_approval');
+  if (approval !== undefined && approval !== 'never') {
+    throw unsupported(t.name('require_approval'), 'approval requests are not implemented: Hearth runs the calls of a configured server itself; send require_approval: "never"');
+  }
+  const raw = t.raw('allowed_tools');
+  let allowed: string[] | null = null;
+  if (Array.isArray(raw)) allowed = raw as string[];
+  else if (raw !== undefined && raw !== null) {
+    const a = t.child(raw, t.name('allowed_tools'));
+    allowed = a.required('tool_names', (x, k) => x.array(k)) as string[];
+    a.raw('read_only');
+    a.rejectUnknown();
+  }
+  if (allowed && !allowed.every((n) => typeof n === 'string' && n !== '')) throw new FieldError(t.name('allowed_tools'), 'allowed_tools must list tool names');
+  t.rejectUnknown();
+  return { type: 'mcp', server_label: label, allowed_tools: allowed, require_approval: 'never' };
+}
+
+function readTools(f: Fields): { specs: ToolSpec[]; wire: WireTool[]; fileSearch?: WireFileSearchTool; mcp?: McpRequestUse[] } | undefined {
   const list = f.array('tools');
   if (!list?.length) return undefined;
   const seen = new Set<string>();
   let fileSearch: WireFileSearchTool | undefined;
-  const all = f.children(list, 'tools').map((t): WireFunctionTool | WireFileSearchTool => {
+  const all0: WireMcpTool[] = [];
+  const all = f.children(list, 'tools').map((t): WireTool => {
     const type = t.required('type', (x, k) => x.string(k));
+    if (type === 'mcp') {
+      const m = readMcpTool(t);
+      if (all0.some((x) => x.server_label === m.server_label)) throw new FieldError(t.path, `${t.path} repeats the MCP server "${m.server_label}"`);
+      all0.push(m);
+      return m;
+    }
     if (type === 'file_search') {
       if (fileSearch) throw new FieldError(t.path, `${t.path}: one file_search tool per request (list every store in its vector_store_ids)`);
       const ids = t.required('vector_store_ids', (x, k) => x.array(k));
@@ -273,7 +319,8 @@ function readTools(f: Fields): { specs: ToolSpec[]; wire: (WireFunctionTool | Wi
   const specs = functions.map((w): ToolSpec => ({
     name: w.name, parameters: w.parameters ?? { type: 'object', properties: {} }, ...(w.description !== null ? { description: w.description } : {}),
   }));
-  return { specs, wire: all, ...(fileSearch ? { fileSearch } : {}) };
+  const mcp = all0.map((m): McpRequestUse => ({ label: m.server_label, ...(m.allowed_tools ? { allowedTools: m.allowed_tools } : {}) }));
+  return { specs, wire: all, ...(fileSearch ? { fileSearch } : {}), ...(mcp.length ? { mcp } : {}) };
 }
 
 /** "none" | "auto" | "required" | {type: "function", name}; hosted-tool and allowed-tools choices are refused. */
@@ -377,8 +424,8 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
   const tools = readTools(f);
   const choice = readToolChoice(f);
   if (choice !== undefined && choice !== 'none' && choice !== 'auto') {
-    if (!tools?.specs.length) throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no function tools');
-    if (typeof choice === 'object' && !tools.specs.some((t) => t.name === choice.name)) {
+    if (!tools?.specs.length && !tools?.mcp) throw new FieldError('tool_choice', 'tool_choice forces a call, but the request has no function or mcp tools');
+    if (typeof choice === 'object' && !tools!.specs.some((t) => t.name === choice.name)) {
       throw new FieldError('tool_choice.name', `tool_choice names ${JSON.stringify(choice.name)}, which is not among the tools`);
     }
   }
@@ -414,7 +461,8 @@ export function responsesRequestFromOpenAI(body: unknown, newId: NewId, lookup: 
     ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     ...(tools?.specs.length ? { tools: tools.specs } : {}),
     ...(tools?.fileSearch ? { fileSearch: tools.fileSearch, includeFileSearchResults } : {}),
-    ...(tools?.specs.length && choice !== undefined ? { toolChoice: typeof choice === 'object' ? { name: choice.name } : choice } : {}),
+    ...(tools?.mcp ? { mcp: tools.mcp } : {}),
+    ...((tools?.specs.length || tools?.mcp) && choice !== undefined ? { toolChoice: typeof choice === 'object' ? { name: choice.name } : choice } : {}),
     // "none" and "minimal" turn the template's thinking off, the other levels on (as reasoning_effort in chat).
     ...(effort !== undefined ? { enableThinking: effort !== 'none' && effort !== 'minimal' } : {}),
     echo: {
@@ -458,6 +506,17 @@ export function messagesOfItems(items: readonly ResponseItem[]): ChatMessage[] {
     return m;
   };
   for (const item of items) {
+    // The output items of Hearth's MCP tool loop in a stored response: a call and its result are the assistant's
+    // tool call and a tool message; a tool listing is not part of the conversation.
+    const mcp = item as unknown as { type: string; id: string; name: string; arguments: string; output: string | null; error: string | null };
+    if (mcp.type === 'mcp_list_tools') continue;
+    if (mcp.type === 'mcp_call') {
+      const last = out.at(-1);
+      const turn = last?.role === 'assistant' && reasoning === undefined ? last : assistant('');
+      (turn.toolCalls ??= []).push({ id: mcp.id, type: 'function', function: { name: mcp.name, arguments: mcp.arguments } });
+      out.push({ role: 'tool', toolCallId: mcp.id, name: mcp.name, content: mcp.output ?? `error: ${mcp.error ?? 'no result'}` });
+      continue;
+    }
     if (item.type === 'message') {
       if (item.role === 'assistant') assistant(itemText(item));
       else out.push({ role: item.role === 'developer' ? 'system' : item.role, content: itemText(item) });
@@ -497,12 +556,13 @@ export function responsesNative(req: ResponsesRequest, history: readonly Respons
   // A thinking section the model writes is read apart (the output's reasoning item).
   const prompt: PromptInput = { kind: 'chat', messages, splitReasoning: true };
   if (req.enableThinking !== undefined) prompt.templateVars = { enable_thinking: req.enableThinking };
-  if (req.tools) {
-    prompt.tools = req.tools;
+  if (req.tools || req.mcp) {
+    if (req.tools) prompt.tools = req.tools;
     if (req.toolChoice !== undefined) prompt.toolChoice = req.toolChoice;
     if (!req.parallelToolCalls) prompt.parallelToolCalls = false;
   }
   const native: NativeRequest = { model: req.model, prompts: [prompt], n: 1, sampling: req.sampling, stop: [], stream: req.stream };
+  if (req.mcp) native.mcp = req.mcp;
   if (req.maxOutputTokens !== undefined) native.maxTokens = req.maxOutputTokens;
   return native;
 }

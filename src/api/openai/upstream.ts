@@ -6,6 +6,7 @@
 import type { ChatMessage } from '../../chat/template.ts';
 import type { NativeRequest } from '../native.ts';
 import type { SamplingOptions } from '../../engine/sampler/index.ts';
+import { contentParts, imageMediaType } from '../images.ts';
 import { withCallIds, chatPrompt, checkCommon, lacks, onlySampling, setSampling, type UpstreamPiece, type UpstreamTarget } from '../upstream.ts';
 
 const BASE: (keyof SamplingOptions)[] = ['temperature', 'topP', 'seed', 'presencePenalty', 'frequencyPenalty'];
@@ -20,6 +21,13 @@ const args = (a: string | Record<string, unknown>): string => (typeof a === 'str
 export function openaiMessages(messages: ChatMessage[]): Record<string, unknown>[] {
   return messages.map((m) => {
     const out: Record<string, unknown> = { role: m.role, content: m.content };
+    // images as image_url parts at their places: the bytes as a data URL, a URL as it came
+    if (m.images?.length) {
+      out.content = contentParts(m.content, m.images).map((p) => ('text' in p ? { type: 'text', text: p.text } : {
+        type: 'image_url',
+        image_url: { url: p.image.url ?? `data:${imageMediaType(p.image.data!)};base64,${Buffer.from(p.image.data!).toString('base64')}` },
+      }));
+    }
     if (m.name !== undefined) out.name = m.name;
     if (m.toolCalls?.length) {
       out.tool_calls = m.toolCalls.map((c, i) => ({ id: c.id ?? `call_${i}`, type: 'function', function: { name: c.function.name, arguments: args(c.function.arguments) } }));

@@ -13,7 +13,7 @@ const HELP = `Usage: hearth keys <create|list|revoke> [options]
 
   hearth keys create --name NAME [--scopes S,…] [--models M,…] [--rpm N] [--tpm N] [--concurrency N] [--expires 30d] [--json]
       prints the new key's secret on stdout, once: store it now
-      --scopes   ${SCOPES.join(', ')} (default ${DEFAULT_SCOPES.join(',')})
+      --scopes   ${SCOPES.join(', ')}, mcp:LABEL or mcp:* (MCP servers of the config file) (default ${DEFAULT_SCOPES.join(',')})
       --models   the only model names the key may use (default: any)
       --rpm      requests per minute; --tpm prompt + completion tokens per minute; --concurrency requests at once
       --expires  lifetime: 90s, 15m, 24h, 30d, 2w (default: never)

@@ -3,35 +3,13 @@
 // http://127.0.0.1:8434) or --host; HEARTH_API_KEY is sent as the bearer key where the server requires keys.
 
 import { parse } from '../args.ts';
-import { DEFAULT_PORT } from '../../server/app.ts';
+import { call, serverUrl } from '../server-client.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { Command } from '../main.ts';
 
 interface PsModel {
   name: string; size: number; expires_at: string; context_length: number; state?: string; requests?: number;
   details?: { parameter_size?: string; quantization_level?: string };
-}
-
-function serverUrl(flag: string | undefined): string {
-  const raw = flag ?? process.env.HEARTH_HOST ?? `http://127.0.0.1:${DEFAULT_PORT}`;
-  return (/^https?:\/\//.test(raw) ? raw : `http://${raw}`).replace(/\/+$/, '');
-}
-
-async function call(base: string, path: string, init: RequestInit = {}): Promise<unknown> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (process.env.HEARTH_API_KEY) headers.authorization = `Bearer ${process.env.HEARTH_API_KEY}`;
-  let res: Response;
-  try {
-    res = await fetch(base + path, { ...init, headers });
-  } catch (e) {
-    throw new HearthError('unavailable', `no hearth server answers at ${base} (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}); start one with hearth serve, or name it with --host or HEARTH_HOST`);
-  }
-  const body = await res.json().catch(() => ({})) as { error?: string | { message?: string } };
-  if (!res.ok) {
-    const msg = typeof body.error === 'string' ? body.error : body.error?.message ?? `HTTP ${res.status}`;
-    throw new HearthError(res.status === 404 ? 'not_found' : res.status === 401 ? 'unauthorized' : 'io_error', `${base}${path}: ${msg}`);
-  }
-  return body;
 }
 
 function size(n: number): string {

@@ -80,6 +80,7 @@ export const command: Command = {
       const lib = Library.open();
       try { lib.record({ ...r, source: r.source ?? positionals[0] }); } finally { lib.close(); }
       process.stdout.write(`${r.path}\n`);
+      if (r.mmproj) process.stdout.write(`${r.mmproj}\n`);
       return 0;
     } finally {
       process.off('SIGINT', onSigint);

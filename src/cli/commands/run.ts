@@ -13,6 +13,8 @@ import { chatPromptText } from '../../provider/local-generation.ts';
 import { HearthError } from '../../util/errors.ts';
 import type { BackendName, PromptImage } from '../../engine/types.ts';
 import type { ChatMessage } from '../../chat/template.ts';
+import { mmprojBeside, mmprojPathFor } from '../../library/mmproj.ts';
+import { basename } from 'node:path';
 import type { Command } from '../main.ts';
 
 const HELP = `Usage: hearth run [MODEL] --prompt "…" [options]
@@ -29,7 +31,7 @@ const HELP = `Usage: hearth run [MODEL] --prompt "…" [options]
       --raw               skip the chat template: tokenize the prompt as it is
   -c, --ctx N             context size (default: the model's, at most 4096)
       --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
-      --mmproj FILE       a vision encoder (mmproj GGUF) for the model
+      --mmproj FILE       a vision encoder (mmproj GGUF) for the model (default: NAME.mmproj.gguf beside it, if there)
       --image FILE        an image the prompt is about (repeatable; needs --mmproj)
       --backend B         cpu (default: WebAssembly SIMD), ref (plain TypeScript), webgpu
       --threads N
@@ -64,23 +66,25 @@ export const command: Command = {
     const maxTokens = num(v['max-tokens'], '-n', (n) => Number.isInteger(n) && n >= -1) ?? d.maxTokens ?? 256;
 
     const path = modelPath(positionals[0]);
+    // the vision encoder: --mmproj, else one beside the model (NAME.mmproj.gguf, as hearth pull writes it)
+    const mmproj = v.mmproj ?? mmprojBeside(path);
     const model = loadModel(path, {
       nCtx: int(v.ctx, '--ctx', 1) ?? d.numCtx,
       backend: v.backend as BackendName | undefined,
       threads: int(v.threads, '--threads', 1),
       tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
-      mmproj: v.mmproj,
+      mmproj,
     });
     process.stderr.write(`hearth: loaded ${model.name} (${model.arch}, ${(model.paramCount / 1e6).toFixed(2)}M params, ` +
       `ctx ${model.nCtx}, backend ${model.backend.name}) in ${model.loadMs.toFixed(0)} ms\n`);
 
     const imageFiles = v.image ?? [];
-    if (imageFiles.length > 0 && !v.mmproj) throw new HearthError('invalid_argument', '--image needs --mmproj FILE (the vision encoder of the model)');
+    if (imageFiles.length > 0 && !mmproj) throw new HearthError('invalid_argument', `--image needs --mmproj FILE (the vision encoder of the model; none is beside it as ${basename(mmprojPathFor(path))})`);
     let tokens: number[];
     let images: PromptImage[] | undefined;
     if (imageFiles.length > 0) {
       const { readFileSync } = await import('node:fs');
-      const vision = VisionPrompt.open(v.mmproj!, model.hp.nEmbd);
+      const vision = VisionPrompt.open(mmproj!, model.hp.nEmbd);
       const pixels = await vision.pixels(imageFiles.map((f) => ({ data: new Uint8Array(readFileSync(f)) })));
       const text = imageFiles.map(() => `${IMAGE_MARKER}\n`).join('') + prompt;
       const messages: ChatMessage[] = [];

@@ -4,28 +4,27 @@
 // and to rotated files per component in the log folder. SIGTERM or SIGINT drains: no new connections, the requests
 // in flight finish (up to --drain-timeout), the store and the logs are closed, and the process exits 0.
 
-import { existsSync } from 'node:fs';
-import { parse, int, num, modelPath } from '../args.ts';
+import { parse, int, num } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
-import type { BackendName } from '../../engine/types.ts';
 import { createApp, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from '../../server/app.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../../server/connection-limits.ts';
-import { DEFAULT_KEEP_ALIVE_MS, defaultMemoryBudget, formatBytes, localModelBytes, ModelManager, parseMemorySize } from '../../provider/model-manager.ts';
-import { checkAlias, localModelLoader } from '../../provider/local-provider.ts';
-import { createImageFetcher } from '../../provider/image-fetch.ts';
+import { formatBytes, parseMemorySize } from '../../provider/model-manager.ts';
 import { serveSecurity } from '../../server/middleware/serve-security.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { modelEmbedders } from '../../server/routes/knowledge.ts';
 import { Library } from '../../library/library.ts';
-import { describeFile, fixedSource } from '../../library/describe.ts';
-import type { LibraryModel, ModelSource } from '../../library/types.ts';
-import { parseDuration } from '../../api/ollama/options.ts';
-import { Database, databasePath } from '../../store/database.ts';
-import { SecretStore } from '../../store/secrets.ts';
-import { readGatewayConfig } from '../../provider/gateway/config.ts';
-import { Gateway } from '../../provider/gateway/gateway.ts';
+import { MODEL_FLAGS, MODEL_FLAGS_HELP, servedModels } from '../served-models.ts';
+import { McpHub } from '../../provider/mcp/hub.ts';
+import type { Database } from '../../store/database.ts';
+import type { ModelManager } from '../../provider/model-manager.ts';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseDuration as durationMs } from '../../store/duration.ts';
+import { AgentStore } from '../../store/agent.ts';
+import { ApprovalBroker } from '../../agent/approvals.ts';
+import { AgentService, readPolicySettings } from '../../agent/service.ts';
+import { discordApprovals, discordOptionsFromEnv } from '../../agent/discord.ts';
+import { openSandbox } from '../../sandbox/open.ts';
 import type { Command } from '../main.ts';
 import { createLogger, type ServerLogger } from '../../server/logs/logger.ts';
 import type { FileTransportOptions } from '../../server/logs/file-transport.ts';
@@ -38,15 +37,13 @@ Serves models over OpenAI- (/v1/chat/completions, /v1/completions, /v1/embedding
 Ollama- (/api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/pull, /api/version) and
 Anthropic-compatible (/v1/messages, /v1/messages/count_tokens) APIs, llama-server's native endpoints
 (/completion, /infill, /tokenize, /detokenize, /apply-template, /embedding, /props, /slots), reranking
-(/v1/rerank, /rerank: a reranker model), plus /health and /metrics.
+(/v1/rerank, /rerank: a reranker model), MCP's Streamable HTTP (/mcp: the tools of hearth mcp, behind the same
+keys), plus /health and /metrics.
 
 With no MODEL, serves the models library (HEARTH_MODELS, default ~/.hearth/models; hearth list): a request for a
 model that is not loaded loads it, and a model idle for its keep-alive unloads. With MODEL arguments (files or
 library names), serves those, loaded at start and kept loaded unless --keep-alive says otherwise.
 
-      --config FILE       the gateway's configuration: upstream providers (OpenAI, Anthropic, Ollama, LM Studio, any
-                          OpenAI-compatible server) and model aliases with fallback routes (default
-                          ~/.hearth/config.yaml when it exists; see the README's "Gateway" section)
       --host H            address to listen on (default 127.0.0.1: this machine only). Beyond loopback API keys are
                           required, and the server refuses to start without one (hearth keys create)
       --auth              require API keys on loopback too
@@ -63,19 +60,7 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
                           listed in the hearth-ignored-fields response header and the request's log line
       --metrics-open      /metrics without a key (it needs the "metrics" scope otherwise)
       --port P            port (default ${DEFAULT_PORT}; 0 = any free port)
-      --keep-alive D      how long a model stays loaded after its last request: a duration (5m, 1h30m, 90s) or
-                          seconds; 0 unloads at once, negative keeps it (default 5m; with MODEL arguments: forever).
-                          A request's keep_alive overrides it for its model
-      --max-loaded N      most models loaded at once (default 0: as many as memory allows)
-      --max-memory SIZE   memory the loaded models may take together, such as 8GiB (default: what the machine and
-                          its cgroup leave free at start, less 10% or 512 MiB). Idle models are unloaded, least
-                          recently used first, to make room; a model that cannot fit gets insufficient_memory
       --pull-allow HOST   a host /api/pull may pull from besides huggingface.co and Ollama's registry (repeatable)
-      --parallel N        requests generated together per model, each in its own slot (default 4)
-      --queue N           requests that may wait for a slot before new ones get 503 (default 64)
-  -c, --ctx N             context size per slot (default: the model's, at most 4096)
-      --alias NAME        the name clients use for the one MODEL (default: the file name without .gguf)
-      --timeout S         fail a request still running after S seconds (default 600; 0 = no limit)
       --body-limit BYTES  largest request body (default ${DEFAULT_BODY_LIMIT})
       --header-timeout S  seconds a request's headers may take to arrive (default ${DEFAULT_CONNECTION_LIMITS.headersMs / 1000})
       --body-timeout S    seconds the whole request may take to arrive, headers and body (default ${DEFAULT_CONNECTION_LIMITS.bodyMs / 1000});
@@ -91,18 +76,40 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --log-keep N        files kept per component besides the one being written (default 5); older ones are deleted
       --drain-timeout S   on SIGTERM or SIGINT, seconds the requests in flight may take to finish before the server
                           closes anyway (default 30). A second signal closes at once
-      --tokenizer PATH    a tokenizer.json replacing the model's vocabulary (or HEARTH_TOKENIZER)
-      --mmproj FILE       a vision encoder (mmproj GGUF) for the one MODEL: it then reads images
-      --allow-image-urls  fetch http(s) image URLs of requests (never loopback, private or link-local addresses)
-      --backend B         cpu (default: WebAssembly SIMD), ref or webgpu
-      --threads N         kernel threads, one pool shared by every loaded model (default: one per core)
       --embedding-model M the embedding model of a vector store created without "embedding_model"
                           (/v1/vector_stores; hearth kb create --model)
+      --analyze-model M   the vision model of /api/v1/analyze and /api/v1/batch requests that name none (default:
+                          the one MODEL, when there is one)
       --summary-model M   the model that writes a conversation's summaries when its history outgrows the context
                           (default: the conversation's own model)
-      --chunk-ms MS       while streams decode, a long prompt is evaluated in chunks of about MS milliseconds
-                          (default 500), so a running stream waits at most one chunk for its next token
-`;
+      --agent-workspaces DIR
+                          run the assistant: POST /api/v1/agent/tasks works in DIR/<key id>/<workspace>, and
+                          GET/POST /api/v1/approvals answer what waits for a person (DISCORD_BOT_TOKEN and
+                          DISCORD_USER_ID add Discord); see hearth agent --help
+      --reviewer M        the assistant's reviewer model when a task names none
+      --agent-policy FILE workspace policies (default ~/.hearth/agent-policy.json)
+      --approval-timeout D how long a person has to answer an approval (default 10m); no answer denies
+${MODEL_FLAGS_HELP}`;
+
+/**
+ * The assistant (--agent-workspaces): tasks in workspaces under that folder, the policy file, one approval broker
+ * for the HTTP API and, with DISCORD_BOT_TOKEN and DISCORD_USER_ID set, Discord (a refused login fails the start).
+ */
+async function assistant(database: Database | undefined, models: ModelManager, kb: KnowledgeBase | undefined,
+  o: { workspaces: string; reviewer?: string; policyFile?: string; approvalTimeout?: string }): Promise<AgentService> {
+  if (!database) throw new HearthError('invalid_argument', '--agent-workspaces needs the database (it records every action): check HEARTH_DB');
+  const store = new AgentStore(database);
+  const approvals = new ApprovalBroker(store, {
+    timeoutMs: o.approvalTimeout === undefined ? undefined : durationMs(o.approvalTimeout, '--approval-timeout'), settleAbandoned: true,
+  });
+  const discord = discordOptionsFromEnv();
+  if (discord) approvals.addChannel(await discordApprovals(discord));
+  const policyFile = o.policyFile ?? join(process.env.HEARTH_HOME ?? join(homedir(), '.hearth'), 'agent-policy.json');
+  return new AgentService({
+    deps: { models, sandbox: () => openSandbox(), store, approvals },
+    workspaceRoot: resolve(o.workspaces), ...(kb ? { kb } : {}), policies: readPolicySettings(policyFile), ...(o.reviewer ? { defaultReviewer: o.reviewer } : {}),
+  });
+}
 
 /** A positive number of seconds, in whole milliseconds. */
 const seconds = (text: string | undefined, flag: string) => {
@@ -115,44 +122,6 @@ const list = (values: string[] | undefined): string[] | undefined => values?.fla
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/** A MODEL argument: a library entry (with its preset) when the library has that name, else a file. */
-function servedModel(arg: string, alias: string | undefined): LibraryModel {
-  if (!existsSync(arg) && existsSync(databasePath())) {
-    const lib = Library.open();
-    try {
-      const m = lib.get(arg);
-      if (m) return alias ? { ...m, name: alias } : m;
-    } finally {
-      lib.close();
-    }
-  }
-  return describeFile(modelPath(arg), alias ? { name: alias } : {});
-}
-
-/** The default config file: config.yaml in HEARTH_HOME (~/.hearth). */
-export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.HEARTH_HOME ?? join(homedir(), '.hearth'), 'config.yaml');
-}
-
-/** The gateway of --config FILE (or the default file when it exists); secrets from the environment and hearth secrets. */
-function loadGateway(flag: string | undefined): Gateway | undefined {
-  const path = flag ?? (existsSync(defaultConfigPath()) ? defaultConfigPath() : undefined);
-  if (path === undefined) return undefined;
-  let database: Database | undefined;
-  try {
-    const config = readGatewayConfig(path, {
-      env: process.env,
-      secret: (name) => {
-        database ??= Database.open(databasePath());
-        return new SecretStore(database).get(name);
-      },
-    });
-    return new Gateway(config);
-  } finally {
-    database?.close();
-  }
-}
 
 interface LogFilesFlags {
   files?: FileTransportOptions;
@@ -188,30 +157,21 @@ function openLogs(level: string, o: LogFilesFlags): ServerLogger {
   }
 }
 
-export function keepAliveFlag(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const ms = parseDuration(text);
-  if (Number.isNaN(ms)) throw new HearthError('invalid_argument', `--keep-alive must be a duration such as 5m, 1h or 90s, or a number of seconds; got "${text}"`);
-  return ms < 0 ? -1 : Math.round(ms);
-}
-
 export const command: Command = {
   summary: 'serve models over OpenAI-, Ollama- and Anthropic-compatible HTTP APIs',
   async run(argv) {
     const { values: v, positionals } = parse(argv, {
-      host: { type: 'string' }, port: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
-      ctx: { type: 'string', short: 'c' }, alias: { type: 'string' }, timeout: { type: 'string' },
-      'body-limit': { type: 'string' }, 'log-level': { type: 'string' }, tokenizer: { type: 'string' }, mmproj: { type: 'string' }, 'allow-image-urls': { type: 'boolean' },
-      backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ...MODEL_FLAGS,
+      host: { type: 'string' }, port: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
       auth: { type: 'boolean' }, 'insecure-no-auth': { type: 'boolean' }, 'cors-origin': { type: 'string', multiple: true },
-      'metrics-open': { type: 'boolean' }, 'chunk-ms': { type: 'string' },
-      'keep-alive': { type: 'string' }, 'max-loaded': { type: 'string' }, 'max-memory': { type: 'string' },
+      'metrics-open': { type: 'boolean' },
       'pull-allow': { type: 'string', multiple: true }, 'allowed-hosts': { type: 'string', multiple: true },
-      strict: { type: 'boolean' }, 'summary-model': { type: 'string' },
+      strict: { type: 'boolean' }, 'summary-model': { type: 'string' }, 'analyze-model': { type: 'string' },
       'embedding-model': { type: 'string' },
       'header-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, 'idle-timeout': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
-      config: { type: 'string' },
+      'agent-workspaces': { type: 'string' }, reviewer: { type: 'string' }, 'agent-policy': { type: 'string' }, 'approval-timeout': { type: 'string' },
       'log-dir': { type: 'string' }, 'log-max-size': { type: 'string' }, 'log-rotate': { type: 'string' }, 'log-keep': { type: 'string' },
       'drain-timeout': { type: 'string' },
     });
@@ -226,42 +186,11 @@ export const command: Command = {
     const port = int(v.port, '--port') ?? DEFAULT_PORT;
     if (port > 65535) throw new HearthError('invalid_argument', `--port: ${port} is not a port number`);
     const host = v.host ?? '127.0.0.1';
-    const timeout = num(v.timeout, '--timeout', (n) => n >= 0) ?? 600;
-    if (v.alias !== undefined && positionals.length !== 1) throw new HearthError('invalid_argument', '--alias names the one MODEL; with several, serve each under its own name');
-    checkAlias(v.alias);
-    const fromEnv = positionals.length === 0 && process.env.HEARTH_MODEL ? [process.env.HEARTH_MODEL] : [];
-    const args = positionals.length ? positionals : fromEnv;
-    const parallel = int(v.parallel, '--parallel', 1) ?? 4;
-    const loadOptions = {
-      nCtx: int(v.ctx, '--ctx', 1),
-      backend: v.backend as BackendName | undefined,
-      threads: int(v.threads, '--threads', 1),
-      tokenizerPath: v.tokenizer ?? process.env.HEARTH_TOKENIZER,
-      mmproj: v.mmproj,
-    };
-    if (v.mmproj !== undefined && args.length !== 1) throw new HearthError('invalid_argument', '--mmproj goes with the one MODEL it was made for');
-    const maxMemory = v['max-memory'] === undefined ? undefined : parseMemorySize(v['max-memory']);
-    const keepAliveMs = keepAliveFlag(v['keep-alive'], args.length ? -1 : DEFAULT_KEEP_ALIVE_MS);
-
     const logs = openLogs(level, logFiles);
     const log = logs.logger;
-    const gateway = loadGateway(v.config);
-    const library = args.length ? undefined : Library.open(process.env, { hashInBackground: true });
-    const local: ModelSource = library ?? fixedSource(args.map((a) => servedModel(a, v.alias)));
-    const source = gateway ? gateway.source(local) : local;
-    const loadLocal = localModelLoader({
-      load: loadOptions,
-      fetchImage: v['allow-image-urls'] ? createImageFetcher() : undefined,
-      scheduler: { parallel, queueLimit: int(v.queue, '--queue') ?? 64, timeoutMs: timeout * 1000, chunkMs: num(v['chunk-ms'], '--chunk-ms', (n) => n > 0) },
-    });
-    const manager = new ModelManager({
-      source,
-      load: (m) => (m.upstream && gateway ? Promise.resolve(gateway.provider(m)) : loadLocal(m)),
-      estimate: (m) => (m.upstream ? 0 : localModelBytes(m.path, { nCtx: loadOptions.nCtx, backend: loadOptions.backend, threads: loadOptions.threads, parallel })),
-      keepAliveMs,
-      maxLoaded: int(v['max-loaded'], '--max-loaded', 0) ?? 0,
-      maxMemory: maxMemory ?? defaultMemoryBudget(),
-    });
+    const served = servedModels(v, positionals);
+    const { manager, gateway, library, keepAliveMs } = served;
+    const source = manager.source;
 
     const sec = serveSecurity({
       host, auth: v.auth, insecureNoAuth: v['insecure-no-auth'], metricsOpen: v['metrics-open'],
@@ -271,14 +200,20 @@ export const command: Command = {
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
     const drainer = new Drainer();
     const knowledge = sec.database && new KnowledgeBase(sec.database, { embedders: modelEmbedders(manager) });
+    // MCP servers of the config file: stdio ones start in the sandbox when first used.
+    const mcp = gateway?.mcpServers.size ? new McpHub(gateway.mcpServers, () => openSandbox()) : undefined;
+    const agent = v['agent-workspaces'] === undefined ? undefined : await assistant(sec.database, manager, knowledge, {
+      workspaces: v['agent-workspaces'], reviewer: v.reviewer, policyFile: v['agent-policy'], approvalTimeout: v['approval-timeout'],
+    });
     const app = createApp({
       models: manager,
       ...(gateway ? { gateway } : {}),
+      ...(mcp ? { mcp } : {}),
       logger: log,
       drainer,
       readiness: {
         ...(sec.database ? { store: () => { sec.database!.db.prepare('SELECT 1').get(); } } : {}),
-        ...(args.length ? { model: source.list()[0]?.name } : {}),
+        ...(served.args.length ? { model: source.list()[0]?.name } : {}),
       },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       connections: {
@@ -289,8 +224,11 @@ export const command: Command = {
       security: sec.options,
       responses: sec.responses,
       knowledge,
+      ...(agent ? { agent } : {}),
       knowledgeRoutes: { defaultEmbeddingModel: v['embedding-model'] },
       ...(sec.conversations ? { conversations: sec.conversations } : {}),
+      ...(sec.batches ? { batches: sec.batches } : {}),
+      ...(v['analyze-model'] !== undefined ? { analysis: { defaultModel: v['analyze-model'] } } : {}),
       ...(v['summary-model'] !== undefined ? { conversation: { summaryModel: v['summary-model'] } } : {}),
       pull: {
         allowedHosts: list(v['pull-allow']),
@@ -304,7 +242,7 @@ export const command: Command = {
     app.addHook('onClose', async () => {
       await knowledge?.close();
       sec.close();
-      library?.close();
+      served.close();
     });
     const engineLog = logs.component('engine');
     const agentLog = logs.component('agent');
@@ -358,7 +296,7 @@ export const command: Command = {
       models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
       keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,
     }, library ? `serving the library (${plural(source.list().length, 'model')}), each loaded on demand` : 'serving');
-    for (const m of args.length ? source.list() : []) {
+    for (const m of served.args.length ? source.list() : []) {
       const loaded = await manager.preload(m.name).then(() => true, async (e: Error) => {
         // the server was told to stop while the model loaded
         if (stopping) return false;

@@ -28,13 +28,56 @@ test('the example config: every provider type, defaults, secrets from the enviro
   assert.equal(c.providers.get('vllm')!.apiKey, 'stored');
   assert.deepEqual(c.providers.get('vllm')!.timeouts, { connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000 });
   assert.deepEqual(c.models.get('smart')!.route.at(-1), { provider: 'lab', model: 'qwen3:8b' });
-  assert.equal(c.mcpServers, undefined);
+  assert.equal(c.mcpServers.size, 0);
   assert.equal(parse('').providers.size, 0);
 });
 
-test('mcp_servers is accepted and kept as parsed, unvalidated', () => {
-  const c = parse('mcp_servers:\n  - { name: fs, command: [npx, fs-server], anything: 1 }\n');
-  assert.deepEqual(c.mcpServers, [{ name: 'fs', command: ['npx', 'fs-server'], anything: 1 }]);
+test('mcp_servers: stdio and Streamable HTTP servers by label, defaults, secrets only from the environment or the store', () => {
+  const c = parse(`mcp_servers:
+  files:
+    command: node
+    args: [/srv/mcp/files.js, --root, /workspace]
+    env: { TOKEN: \${OPENAI_API_KEY}, STORED: secret:vllm }
+    workspace: /var/lib/hearth/mcp/files
+    read_only: [/srv/mcp]
+    call_timeout: 5s
+  search:
+    url: https://mcp.example.com/mcp
+    headers: { Authorization: "Bearer \${ANTHROPIC_API_KEY}", X-Key: secret:vllm }
+    network: true
+`.replace('    network: true\n', ''));
+  const files = c.mcpServers.get('files')!;
+  assert.equal(files.transport, 'stdio');
+  if (files.transport !== 'stdio') return;
+  assert.deepEqual(files.args, ['/srv/mcp/files.js', '--root', '/workspace']);
+  assert.deepEqual(files.env, { TOKEN: 'sk-o', STORED: 'stored' });
+  assert.equal(files.network, false);
+  assert.equal(files.callTimeoutMs, 5000);
+  assert.equal(files.idleTimeoutMs, 600_000);
+  assert.deepEqual(files.readOnly, ['/srv/mcp']);
+  const search = c.mcpServers.get('search')!;
+  assert.equal(search.transport, 'http');
+  if (search.transport === 'http') assert.deepEqual(search.headers, { Authorization: 'Bearer sk-a', 'X-Key': 'stored' });
+});
+
+test('mcp_servers: every mistake names its line', () => {
+  const cases: [string, RegExp][] = [
+    ['mcp_servers:\n  f:\n    command: node\n    workspace: /w\n    env: { TOKEN: sk-literal }\n', /config.yaml:5: mcp_servers.f.env.TOKEN: a secret written in the file is refused/],
+    ['mcp_servers:\n  f:\n    command: node\n    workspace: /w\n    env: { TOKEN: "\${MISSING}" }\n', /config.yaml:5: .*MISSING is not set/],
+    ['mcp_servers:\n  f:\n    command: npx\n    workspace: /w\n', /config.yaml:3: mcp_servers.f.command must be node or an absolute path/],
+    ['mcp_servers:\n  f:\n    command: node\n', /config.yaml:3: mcp_servers.f.workspace is required/],
+    ['mcp_servers:\n  f:\n    command: node\n    workspace: rel/dir\n', /config.yaml:4: .*absolute path/],
+    ['mcp_servers:\n  f:\n    command: node\n    workspace: /w\n    network: yes please\n', /config.yaml:5: mcp_servers.f.network must be true or false/],
+    ['mcp_servers:\n  f:\n    command: node\n    workspace: /w\n    url: http://x\n', /config.yaml:3: mcp_servers.f: give either command/],
+    ['mcp_servers:\n  f:\n    url: http://x\n    network: true\n', /config.yaml:4: mcp_servers.f: unknown key "network"/],
+    ['mcp_servers:\n  f:\n    url: ftp://x\n', /config.yaml:3: .*http:\/\/ or https:\/\//],
+    ['mcp_servers:\n  f:\n    url: http://u:p@x\n', /config.yaml:3: .*credentials in the URL/],
+    ['mcp_servers:\n  f:\n    url: http://x\n    headers: { Authorization: Bearer sk-literal }\n', /config.yaml:4: .*a value written in the file is refused/],
+    ['mcp_servers:\n  f:\n    url: http://x\n    call_timeout: soon\n', /config.yaml:4: .*duration/],
+    ['mcp_servers:\n  bad/label:\n    url: http://x\n', /config.yaml:2: MCP server label/],
+    ['mcp_servers:\n  - { name: fs, command: node }\n', /config.yaml:2: mcp_servers must be a mapping/],
+  ];
+  for (const [text, re] of cases) assert.throws(() => parse(text), re, text);
 });
 
 test('errors name the line', () => {

@@ -1,8 +1,8 @@
 // The gateway's configuration file (`hearth serve --config FILE`, default ~/.hearth/config.yaml when present):
 // `providers:` (upstream APIs by name) and `models:` (aliases with a fallback route), checked when the server starts,
 // with every error naming its line. Secrets never sit in the file: an api_key is `${ENV_VAR}` or `secret:NAME`
-// (hearth secrets set NAME); anything else is refused. `mcp_servers:` is reserved: its value is kept as parsed for
-// the part of the system that reads it. A `type: hearth` provider is other Hearth servers (their OpenAI API, the
+// (hearth secrets set NAME); anything else is refused. `mcp_servers:` declares MCP servers (mcp-config.ts), the only
+// place they come from. A `type: hearth` provider is other Hearth servers (their OpenAI API, the
 // server's root URL or its /v1): `base_url` may list several replicas, and `routing:` (prefix, round_robin,
 // least_load) with `max_imbalance:` says how one is chosen per request (replicas.ts).
 
@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
 import { HearthError } from '../../util/errors.ts';
 import { ROUTING, type Routing } from './replicas.ts';
+import { mcpServers, type McpServerConfig } from './mcp-config.ts';
 
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'ollama', 'lmstudio', 'openai-compatible', 'hearth'] as const;
 export type ProviderType = typeof PROVIDER_TYPES[number];
@@ -74,8 +75,8 @@ export interface GatewayConfig {
   path?: string;
   providers: Map<string, ProviderConfig>;
   models: Map<string, AliasConfig>;
-  /** `mcp_servers:` as parsed, unvalidated (undefined when absent). */
-  mcpServers: unknown;
+  /** `mcp_servers:` by label (empty when absent). */
+  mcpServers: Map<string, McpServerConfig>;
 }
 
 /** Where secrets come from: the environment, and the encrypted store of `hearth secrets`. */
@@ -84,16 +85,17 @@ export interface SecretSource {
   secret(name: string): string | undefined;
 }
 
+export const NAME_PATTERN = /^[A-Za-z0-9][\w.-]{0,63}$/;
 const DEFAULTS = { maxImbalance: 4, connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000, retries: 2, failures: 5, cooldownMs: 30_000, modelsTtlMs: 60_000 };
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const NAME = /^[A-Za-z0-9][\w.-]{0,63}$/;
+const NAME = NAME_PATTERN;
 const TOP_KEYS = ['providers', 'models', 'mcp_servers'];
 const PROVIDER_KEYS = ['type', 'base_url', 'api_key', 'timeout', 'connect_timeout', 'first_byte_timeout', 'idle_timeout', 'retries',
   'breaker', 'models_ttl', 'routing', 'max_imbalance'];
 /** Keys only a `type: hearth` provider (several replicas) takes. */
 const HEARTH_KEYS = ['routing', 'max_imbalance'];
 
-class Reader {
+export class Reader {
   readonly lines = new LineCounter();
   readonly file: string;
   constructor(file: string) {
@@ -140,7 +142,8 @@ class Reader {
   }
 }
 
-function apiKey(r: Reader, node: Node, what: string, secrets: SecretSource): string {
+/** A secret's value: `${ENV_VAR}` or `secret:NAME`; a literal is refused. */
+export function apiKey(r: Reader, node: Node, what: string, secrets: SecretSource): string {
   const text = r.string(node, what);
   const env = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(text);
   if (env) {
@@ -266,7 +269,7 @@ export function parseGatewayConfig(text: string, file: string, secrets: SecretSo
     const at = r.lines.linePos(problem.pos[0]);
     throw new HearthError('invalid_argument', `${file}:${at.line}: ${problem.message.split('\n')[0]}`);
   }
-  const config: GatewayConfig = { path: file, providers: new Map(), models: new Map(), mcpServers: undefined };
+  const config: GatewayConfig = { path: file, providers: new Map(), models: new Map(), mcpServers: new Map() };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return config;
   const top = new Map(r.entries(r.map(doc.contents, 'the file'), 'the file', TOP_KEYS).map(([k, , v]) => [k, v]));
   const p = top.get('providers');
@@ -277,7 +280,8 @@ export function parseGatewayConfig(text: string, file: string, secrets: SecretSo
   if (m && !(isScalar(m) && m.value === null)) {
     for (const [name, key, value] of r.entries(r.map(m, 'models'), 'models')) config.models.set(name, alias(r, name, key, value, config.providers));
   }
-  if (top.has('mcp_servers')) config.mcpServers = (top.get('mcp_servers') as Node | null)?.toJSON?.() ?? null;
+  const mcp = top.get('mcp_servers');
+  if (mcp && !(isScalar(mcp) && mcp.value === null)) config.mcpServers = mcpServers(r, mcp, secrets);
   return config;
 }
 

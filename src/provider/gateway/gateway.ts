@@ -14,6 +14,7 @@ import { ollamaModelIds } from '../../api/ollama/upstream.ts';
 import type { LibraryModel, ModelSource } from '../../library/types.ts';
 import type { Generation, Provider } from '../types.ts';
 import type { GatewayConfig, ProviderConfig, RouteTarget } from './config.ts';
+import type { McpServerConfig } from './mcp-config.ts';
 import { Breaker, type BreakerState } from './breaker.ts';
 import { UpstreamClient, UpstreamFailure } from './transport.ts';
 import { MODELS_PATH, providerHeaders, remoteProvider, startRemote } from './remote-provider.ts';
@@ -161,8 +162,8 @@ export class Gateway {
     }
   }
 
-  /** `mcp_servers:` as the config file had it. */
-  get mcpServers(): unknown {
+  /** `mcp_servers:` by label. */
+  get mcpServers(): ReadonlyMap<string, McpServerConfig> {
     return this.config.mcpServers;
   }
 

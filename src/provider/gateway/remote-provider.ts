@@ -50,9 +50,11 @@ export function providerHeaders(config: ProviderConfig): Record<string, string> 
 
 export function remoteCard(id: string): ModelCard {
   const why = 'it is served by an upstream provider through the gateway, which carries chat only';
+  // images go up in the provider's dialect (image_url parts, image blocks, Ollama's images); whether the upstream
+  // model reads them is the upstream's to say, in its own error
   return {
     id, nCtx: 0, chatTemplate: undefined, loadedAt: new Date(),
-    capabilities: { chat: true, completion: false, embeddings: false, rerank: false, thinking: false, tools: true, vision: false },
+    capabilities: { chat: true, completion: false, embeddings: false, rerank: false, thinking: false, tools: true, vision: true },
     missing: { completion: why, embeddings: why, rerank: why },
   };
 }

@@ -59,6 +59,8 @@ test('routes: /health open, inference and model routes scoped, unknown routes ne
   assert.equal(routeAccess('GET', '/slots'), 'models:read');
   assert.equal(routeAccess('POST', '/props'), 'admin');
   assert.equal(routeAccess('GET', undefined), 'any');
+  // any valid key reaches the MCP transport; each tool checks its own scope (mcp-server/tools.ts)
+  assert.equal(routeAccess('POST', '/mcp'), 'any');
   authorize(key, 'inference');
   authorize(key, 'any');
   assert.throws(() => authorize(key, 'metrics'), (e) => isHearthError(e, 'forbidden') && /"metrics" scope/.test(e.message));

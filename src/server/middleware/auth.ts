@@ -31,13 +31,21 @@ const INFERENCE = [
   'POST /v1/conversations', 'GET /v1/conversations', 'GET /v1/conversations/:id', 'POST /v1/conversations/:id', 'DELETE /v1/conversations/:id',
   'GET /v1/conversations/:id/items', 'POST /v1/conversations/:id/items', 'GET /v1/conversations/:id/items/:item_id',
   'DELETE /v1/conversations/:id/items/:item_id', 'GET /v1/conversations/:id/search',
+  // The image-analysis service (routes/analyze.ts); a batch is read and cancelled with the key that created it.
+  'POST /api/v1/analyze', 'POST /api/v1/batch', 'GET /api/v1/batch/:id', 'DELETE /api/v1/batch/:id', 'GET /api/v1/models',
 ];
+// The assistant (routes/agent.ts): a task runs in its key's own workspaces; an approval is answered by an admin key or
+// by the key that started its task, which the route checks (so any valid key reaches it).
+const AGENT = ['POST /api/v1/agent/tasks', 'GET /api/v1/agent/tasks/:id'];
+const APPROVALS = ['GET /api/v1/approvals', 'GET /api/v1/approvals/:id', 'POST /api/v1/approvals/:id'];
 // GET /props and /slots describe the served model; POST /props changes the server's global properties: admin.
 const MODELS_READ = ['GET /v1/models', 'GET /v1/models/*', 'GET /api/tags', 'GET /api/ps', 'POST /api/show', 'GET /props', 'GET /slots'];
 const MODELS_WRITE = ['POST /api/pull', 'POST /api/push', 'POST /api/create', 'POST /api/copy', 'DELETE /api/delete'];
 
 // The web UI: its static files hold no secret; its session routes check the key themselves (ui-session.ts).
 const UI = ['GET /ui', 'GET /ui/', 'GET /ui/*', 'GET /ui/api/session', 'POST /ui/api/session', 'DELETE /ui/api/session'];
+
+const MCP = ['POST /mcp', 'GET /mcp', 'DELETE /mcp'];
 
 const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /health', 'open'],
@@ -48,7 +56,11 @@ const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /', 'any'],
   ['GET /api/version', 'any'],
   ['GET /metrics', 'metrics'],
+  // MCP (routes/mcp.ts): any valid key reaches the transport; each tool checks its own scope (mcp-server/tools.ts TOOL_SCOPES).
+  ...MCP.map((r) => [r, 'any'] as const),
   ...INFERENCE.map((r) => [r, 'inference'] as const),
+  ...AGENT.map((r) => [r, 'inference'] as const),
+  ...APPROVALS.map((r) => [r, 'any'] as const),
   ...MODELS_READ.map((r) => [r, 'models:read'] as const),
   ...MODELS_WRITE.map((r) => [r, 'models:write'] as const),
   ['POST /props', 'admin'],

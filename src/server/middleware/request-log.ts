@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
+import type { McpCallRecord } from '../../provider/mcp/types.ts';
 import { ignoredFields } from './ignored-fields.ts';
 
 /** What a handler learns about its request, for the log line and metrics. */
@@ -15,6 +16,12 @@ export interface RequestStats {
   upstreamModel?: string;
   /** The token counts are estimates (the upstream reported none). */
   tokensEstimated?: boolean;
+  /** The audit's and log line's route when the handler names it more precisely than its pattern ("/mcp tools/call generate"). */
+  route?: string;
+  /** The outcome's status when a 200 answer carries a failure (an MCP tool's error result): the audit records it. */
+  status?: number;
+  /** The MCP tool calls the request's tool loop made (each a row of the usage audit). */
+  mcpCalls?: McpCallRecord[];
 }
 
 declare module 'fastify' {
@@ -38,10 +45,11 @@ export function requestLog(metrics: Metrics | undefined): (app: FastifyInstance)
       const s = request.hearth ?? {};
       const ignored = ignoredFields(request);
       request.log.info({
-        component: 'access', method: request.method, route, url: request.url, status, model: s.model,
+        component: 'access', method: request.method, route: s.route ?? route, url: request.url, status, ...(s.status !== undefined ? { outcome: s.status } : {}), model: s.model,
         prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, duration_ms: Math.round(ms * 10) / 10,
         ...(s.provider !== undefined ? { provider: s.provider, upstream_model: s.upstreamModel, ...(s.tokensEstimated ? { tokens_estimated: true } : {}) } : {}),
         ...(ignored.length ? { ignored_fields: ignored } : {}),
+        ...(s.mcpCalls?.length ? { mcp_calls: s.mcpCalls.map((c) => ({ server: c.server, tool: c.name, ms: Math.round(c.durationMs), ok: c.error === undefined })) } : {}),
       }, 'request');
     });
   };

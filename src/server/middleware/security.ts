@@ -85,11 +85,19 @@ export function security(o: SecurityOptions, models?: ModelManager): (app: Fasti
         if (pending instanceof Promise) pending.catch((err: Error) => request.log.error({ err: err.message }, 'rate limiter release failed'));
       }
       usage?.record({
-        at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: request.routeOptions.url ?? 'unmatched',
+        at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: request.method, route: stats.route ?? request.routeOptions.url ?? 'unmatched',
         model: stats.model ?? auth?.model, promptTokens: stats.promptTokens, completionTokens: stats.completionTokens,
-        status: reply.raw.writableFinished ? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
+        status: reply.raw.writableFinished ? (reply.statusCode < 400 ? stats.status : undefined) ?? reply.statusCode : 499, durationMs: Math.round(reply.elapsedTime * 100) / 100, client: request.ip,
         provider: stats.provider, upstreamModel: stats.upstreamModel, ...(stats.provider !== undefined ? { tokensEstimated: stats.tokensEstimated ?? false } : {}),
       });
+      // Each MCP tool call of the request's tool loop: a row of its own, the request's id, route mcp:SERVER/TOOL,
+      // status 200 for a result (the tool's own error too) and 502 where the server failed.
+      for (const c of stats.mcpCalls ?? []) {
+        usage?.record({
+          at: now(), keyId: auth?.key?.id, requestId: String(request.id), method: 'MCP', route: `mcp:${c.server}/${c.name}`,
+          model: stats.model ?? auth?.model, status: c.output !== undefined ? 200 : 502, durationMs: Math.round(c.durationMs * 100) / 100, client: request.ip,
+        });
+      }
     } catch (err) {
       // The answer has gone out; a full disk must not take the server down with it.
       request.log.error({ err: (err as Error).message }, 'usage audit write failed');

@@ -7,6 +7,7 @@ import { openStore, type Store } from '../../store/store.ts';
 import { databasePath, type Database } from '../../store/database.ts';
 import type { ResponseStore } from '../../store/responses.ts';
 import type { ConversationStore } from '../../store/conversations.ts';
+import type { BatchStore } from '../../store/batches.ts';
 import type { SecurityOptions } from './security.ts';
 import { isLoopback } from './host-check.ts';
 
@@ -32,6 +33,8 @@ export interface ServeSecurity {
   database?: Database;
   /** The database's conversations (/v1/conversations, hearth-conversation), when the database opened. */
   conversations?: ConversationStore;
+  /** The database's analysis batches (POST /api/v1/batch), when the database opened. */
+  batches?: BatchStore;
   /** Authentication is on. */
   auth: boolean;
   /** Lines for the log, at warn level, once listening. */
@@ -68,7 +71,7 @@ export function serveSecurity(f: ServeSecurityFlags): ServeSecurity {
   if (!auth && f.metricsOpen) warnings.push('--metrics-open has no effect without authentication: every endpoint is open');
   return {
     options: { keys: auth ? store!.keys : undefined, usage: store?.usage, corsOrigins: f.corsOrigins, allowedHosts: f.allowedHosts, metricsOpen: f.metricsOpen },
-    ...(store ? { responses: store.responses, conversations: store.conversations, database: store.database } : {}),
+    ...(store ? { responses: store.responses, conversations: store.conversations, batches: store.batches, database: store.database } : {}),
     auth,
     warnings,
     close: () => store?.close(),

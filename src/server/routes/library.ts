@@ -15,6 +15,7 @@ import { modelPurpose } from '../../engine/model-info.ts';
 import { modelCapabilities } from '../../provider/model-card.ts';
 import type { LoadedModelInfo, ModelManager } from '../../provider/model-manager.ts';
 import { capabilityNames } from '../../api/native.ts';
+import { mmprojBeside } from '../../library/mmproj.ts';
 import { modelfileText, parametersText } from '../../library/preset.ts';
 import type { LibraryModel, ModelSource } from '../../library/types.ts';
 import { HearthError } from '../../util/errors.ts';
@@ -67,7 +68,9 @@ function headerInfo(path: string): HeaderFacts {
   try {
     const arch = file.metadata.getString('general.architecture', undefined);
     const template = file.metadata.getString('tokenizer.chat_template', undefined);
-    const capabilities = arch === undefined ? [] : capabilityNames(modelCapabilities(arch, modelPurpose(file, arch), template).capabilities);
+    const facts = arch === undefined ? undefined : modelCapabilities(arch, modelPurpose(file, arch), template).capabilities;
+    // a vision encoder beside the file (NAME.mmproj.gguf) is loaded with it
+    const capabilities = facts ? capabilityNames({ ...facts, vision: facts.chat && mmprojBeside(path) !== undefined }) : [];
     const plain = (v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
     const info: Record<string, unknown> = {};
     for (const [k, v] of file.metadata) {
@@ -99,7 +102,8 @@ function modelHeader(m: LibraryModel): HeaderFacts {
   return facts;
 }
 
-function openaiModel(m: LibraryModel) {
+/** A model as /v1/models lists it. */
+export function openaiModel(m: LibraryModel) {
   if (m.upstream) return { id: m.name, object: 'model' as const, created: 0, owned_by: upstreamOwner(m), capabilities: ['completion', 'tools'] };
   return {
     id: m.name, object: 'model' as const, created: Math.floor(m.addedAt.getTime() / 1000), owned_by: 'hearth',

@@ -8,7 +8,9 @@ import { responsesNative, responsesRequestFromOpenAI, type ResponseItem, type Re
 import { itemList, ResponseBuilder, type StreamEvent } from '../../api/openai/responses-output.ts';
 import type { ResponseStore, StoredResponse } from '../../store/responses.ts';
 import { requireJsonContentType } from '../middleware/json-body.ts';
-import { clientSignal, generateAndReply, recordGeneration, requireCapability, useModel, type RouteContext } from '../respond.ts';
+import { clientSignal, generateAndReply, recordGeneration, requireCapability, startGeneration, useModel, type RouteContext } from '../respond.ts';
+import { eventsOf, isMcpEvent } from '../mcp.ts';
+import type { McpStreamEvent } from '../../provider/mcp/tool-loop.ts';
 import { sseEvent } from '../sse.ts';
 import { passagesPrompt, withFileSearch, type RetrievedPassage } from '../../api/openai/file-search.ts';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
@@ -89,6 +91,8 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
     const builder = new ResponseBuilder({
       id: ctx.newId('resp_'), createdAt: seconds(), model: req.model, echo: req.echo, newId: ctx.newId, now: seconds,
     });
+    const mcpEvents = (ev: McpStreamEvent) => ev.type === 'mcp_list_tools' ? builder.mcpListTools(ev.server, ev.tools)
+      : ev.type === 'mcp_call_start' ? builder.mcpCallStart(ev.id, ev.server, ev.name, ev.arguments) : builder.mcpCallDone(ev.record);
     const answer = () => search ? withFileSearch(builder.response(), ctx.newId('fs_'), [search.query], search.passages, req.includeFileSearchResults) : builder.response();
     const keep = () => {
       const response = answer();
@@ -100,13 +104,19 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
       });
     };
     if (!req.stream) {
-      const run = await provider.generate(native, clientSignal(reply));
+      const run = await startGeneration(ctx, request, provider, native, clientSignal(reply));
       const results: ChoiceResult[] = [];
-      for await (const ev of run.events) {
-        if (ev.type === 'done') results.push(ev.result);
-        builder.event(ev);
+      try {
+        for await (const ev of eventsOf(run)) {
+          if (isMcpEvent(ev)) mcpEvents(ev);
+          else {
+            if (ev.type === 'done') results.push(ev.result);
+            builder.event(ev);
+          }
+        }
+      } finally {
+        recordGeneration(ctx, request, results);
       }
-      recordGeneration(ctx, request, results);
       keep();
       return reply.send(answer());
     }
@@ -116,6 +126,7 @@ export function responsesRoutes(app: FastifyInstance, ctx: RouteContext, store: 
       stream: () => ({
         format: 'sse',
         start: () => builder.start().map(frame),
+        mcp: (ev) => mcpEvents(ev).map(frame),
         event: (ev) => {
           const events = builder.event(ev).map(frame);
           if (ev.type === 'done') finished = true;

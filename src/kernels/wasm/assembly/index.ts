@@ -13,6 +13,7 @@ import {
   TYPE_Q5_K, TYPE_Q6_K, TYPE_Q8_0,
 } from './types.generated';
 
+export { quantizeWeights } from './quantize-weights';
 export { quantizeQ8, quantizeQ8K, roundRowsF16, roundRowsBF16, storeF16, loadF16 } from './quantize';
 export { rmsNorm, swiglu, add, addBias, layerNorm, gelu, geglu, geluErf, scale, softcap } from './ops';
 export { initConstants } from './consts';
