@@ -106,6 +106,8 @@ export interface NativeTimings {
   firstTokenMs: number | undefined;
   /** Time the model took to load (reported by Ollama's `load_duration`). */
   loadMs: number;
+  /** Milliseconds between consecutive generated tokens, as they reached the serving thread (metrics). */
+  tokenGapsMs?: number[];
 }
 
 /** A call the model made; `arguments` is JSON text. */

@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   tokenize: async () => (await import('./commands/tokenize.ts')).tokenize,
   detokenize: async () => (await import('./commands/tokenize.ts')).detokenize,
   serve: async () => (await import('./commands/serve.ts')).command,
+  logs: async () => (await import('./commands/logs.ts')).command,
+  backup: async () => (await import('./commands/backup.ts')).command,
   mcp: async () => (await import('./commands/mcp.ts')).command,
   keys: async () => (await import('./commands/keys.ts')).command,
   secrets: async () => (await import('./commands/secrets.ts')).command,
@@ -58,6 +60,8 @@ Commands:
   system [--json]                                                cores, memory, cgroup limit and WebGPU adapters
   serve [MODEL…] [--port 8434] [--keep-alive 5m] [--max-memory 8GiB]  serve OpenAI-, Ollama- and Anthropic-compatible APIs
                                                                  (no MODEL: the library, each model loaded on demand)
+  logs [--follow] [--component C] [-n N] [--json]                print the server's log files readably
+  backup FILE                                                    an online copy of the database, safe while the server runs
   mcp [MODEL…] [--config FILE]                                   serve models and the knowledge base to an MCP host over stdio
                                                                  (hearth serve answers the same tools at /mcp)
   mcp list                                                       the MCP servers configured under mcp_servers: and their tools

@@ -41,6 +41,12 @@ export interface StepInfo {
   ms: number;
 }
 
+/** The slots' KV caches: tokens held (a finished sequence's stay, for prefix reuse) and what they can hold. */
+export interface KvCacheUse {
+  tokens: number;
+  capacity: number;
+}
+
 export interface SchedulerStats {
   slots: number;
   busy: number;
@@ -125,6 +131,17 @@ export class Scheduler {
 
   get stats(): SchedulerStats {
     return { slots: this.slots.length, busy: this.active.size, queued: this.queue.length };
+  }
+
+  get kvCache(): KvCacheUse {
+    let tokens = 0;
+    let capacity = 0;
+    for (const s of this.slots) {
+      if (s.ctx.disposed) continue;
+      tokens += s.ctx.nPast;
+      capacity += s.ctx.nCtx;
+    }
+    return { tokens, capacity };
   }
 
   /** Embedding inputs queued or running. */

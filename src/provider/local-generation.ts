@@ -249,6 +249,8 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
   const tokens: number[][] = specs.map(() => []);
   const infos: TokenInfo[][] = specs.map(() => []);
   let firstTokenMs: number | undefined;
+  const lastTokenAt: (number | undefined)[] = specs.map(() => undefined);
+  const gaps: number[][] = specs.map(() => []);
   let open = specs.length;
   const piece = (id: number) => model.tokenizer.tokenToPiece(id);
   const info = (id: number, lp: TokenLogprob | undefined): TokenInfo => lp === undefined ? { id, piece: piece(id) }
@@ -257,7 +259,11 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
   const onEvent = (index: number, ev: JobEvent) => {
     switch (ev.type) {
       case 'token': {
-        firstTokenMs ??= performance.now() - t0;
+        const at = performance.now();
+        firstTokenMs ??= at - t0;
+        const last = lastTokenAt[index];
+        if (last !== undefined) gaps[index].push(at - last);
+        lastTokenAt[index] = at;
         const ti = info(ev.id, ev.logprob);
         tokens[index].push(ev.id);
         if (ev.logprob) infos[index].push(ti);
@@ -293,7 +299,7 @@ export async function startGeneration(model: ModelInfo, loadMs: number, submit: 
             reason: called ? 'tool_calls' : ev.reason,
             stopSequence: ev.stopSequence,
             usage: ev.usage,
-            timings: { ...ev.timings, totalMs: performance.now() - t0, firstTokenMs, loadMs },
+            timings: { ...ev.timings, totalMs: performance.now() - t0, firstTokenMs, loadMs, tokenGapsMs: gaps[index] },
             promptTokens: prompts[p],
           },
         });

@@ -9,7 +9,7 @@ import { openModelInfo, type ModelInfo } from '../engine/model-info.ts';
 import { encoderInput } from '../engine/embed.ts';
 import { rerankInput } from '../engine/rerank.ts';
 import type { LoadOptions } from '../engine/types.ts';
-import type { SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
+import type { KvCacheUse, SchedulerOptions, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
 import { sharedEngine, type EngineHost, type RemoteModel } from '../engine/worker/engine-host.ts';
 import type { ModelCard, NativeRequest, PromptInput } from '../api/native.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
@@ -153,6 +153,10 @@ export class LocalProvider implements Provider {
 
   stats(): SchedulerStats {
     return this.remote.stats;
+  }
+
+  kvCache(): KvCacheUse {
+    return this.remote.kv;
   }
 
   close(): Promise<void> {

@@ -4,6 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HearthError } from '../util/errors.ts';
 import type { LibraryModel, ModelSource } from '../library/types.ts';
 import { ModelManager, parseMemorySize } from './model-manager.ts';
@@ -96,6 +99,49 @@ test('unloading a busy model waits for its request; keep-alive timers unload an 
   await manager.close();
   await assert.rejects(manager.acquire('a'), /shutting down/);
   assert.deepEqual(closed, ['a', 'b', 'c']);
+});
+
+test('readiness: loaded, loadable within the budget, and the reasons a model is not ready', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-ready-'));
+  try {
+    const file = (name: string) => {
+      const path = join(dir, `${name}.gguf`);
+      writeFileSync(path, 'x');
+      return { ...model(name), path, parts: [path] };
+    };
+    const all = [file('small'), file('huge'), model('gone'), file('broken'), file('bad')];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const manager = new ModelManager({
+      source: { list: () => all, get: (n) => all.find((m) => m.name === n) },
+      load: async (m) => {
+        if (m.name === 'bad') throw new HearthError('model_invalid', 'bad is broken');
+        await gate;
+        return { card: { id: m.name }, close: () => {} } as unknown as Provider;
+      },
+      estimate: (m) => {
+        if (m.name === 'broken') throw new Error('not a GGUF file');
+        return m.name === 'huge' ? 5000 : 10;
+      },
+      maxMemory: 1000,
+    });
+    assert.deepEqual(manager.readiness('small'), { ready: true, state: 'loadable' });
+    assert.deepEqual(manager.readiness('huge'), { ready: false, state: 'too_big', reason: 'model "huge" needs 0.0 MiB, more than the memory budget (0.0 MiB)' });
+    assert.equal(manager.readiness('gone').state, 'missing_file');
+    assert.match((manager.readiness('gone') as { reason: string }).reason, /its file \/models\/gone\.gguf is gone/);
+    assert.deepEqual(manager.readiness('broken'), { ready: false, state: 'missing_file', reason: 'model "broken" cannot be read: not a GGUF file' });
+    assert.equal(manager.readiness('nope').state, 'not_found');
+    const loading = manager.preload('small');
+    assert.deepEqual(manager.readiness('small'), { ready: false, state: 'loading', reason: 'model "small" is loading' });
+    release();
+    await loading;
+    assert.deepEqual(manager.readiness('small'), { ready: true, state: 'loaded' });
+    await manager.preload('bad').catch(() => {});
+    assert.deepEqual(manager.readiness('bad'), { ready: false, state: 'failed', reason: 'model "bad" failed to load: bad is broken' });
+    await manager.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a model given at start: a request while it loads is told to retry, unless it asks to wait (waitForStartup)', async () => {

@@ -5,7 +5,7 @@
 // first until the new one fits, and a model that cannot fit fails at once with insufficient_memory.
 
 import { freemem } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { HearthError } from '../util/errors.ts';
 import { cgroupMemoryLimit } from '../engine/system.ts';
 import { estimateModelBytes, type FitOptions } from '../engine/fit.ts';
@@ -64,6 +64,11 @@ export interface LoadedModelInfo {
   expiresAt: Date | undefined;
   loadStartedAt: Date;
 }
+
+/** Whether a model can answer now (/health/ready). */
+export type ModelReadiness =
+  | { ready: true; state: 'loaded' | 'loadable' }
+  | { ready: false; state: 'loading' | 'failed' | 'not_found' | 'missing_file' | 'too_big'; reason: string };
 
 export type HealthState =
   | { status: 'ok'; loaded: string[]; loading: string[]; providers: Provider[] }
@@ -150,6 +155,8 @@ export class ModelManager {
   readonly keepAliveMs: number;
   readonly maxLoaded: number;
   readonly budget: number;
+  /** Memory estimates by model name, for readiness() (a probe must not read the file each time). */
+  private readonly estimates = new Map<string, number>();
   private closed = false;
 
   constructor(o: ModelManagerOptions) {
@@ -399,6 +406,36 @@ export class ModelManager {
       loading: slots.filter((s) => !s.provider && !s.failure).map((s) => s.model.name),
       providers: this.providers(),
     };
+  }
+
+  /**
+   * Whether `name` can answer: loaded, or loadable now (in the source, its file there, its estimate within the
+   * budget; idle models would be unloaded to make room). Loading, a startup load that failed, and a model that can
+   * never fit are not ready.
+   */
+  readiness(name: string): ModelReadiness {
+    const model = this.lookup(name);
+    if (!model) return { ready: false, state: 'not_found', reason: this.notFound(name).message };
+    const slot = this.slots.get(keyOf(model.name));
+    if (slot?.provider) return { ready: true, state: 'loaded' };
+    if (slot?.failure) return { ready: false, state: 'failed', reason: `model "${model.name}" failed to load: ${slot.failure.message}` };
+    if (slot) return { ready: false, state: 'loading', reason: `model "${model.name}" is loading` };
+    if (!model.upstream && model.path && !existsSync(model.path)) {
+      return { ready: false, state: 'missing_file', reason: `model "${model.name}": its file ${model.path} is gone` };
+    }
+    let bytes = this.estimates.get(model.name);
+    if (bytes === undefined) {
+      try {
+        bytes = this.o.estimate?.(model) ?? 0;
+      } catch (e) {
+        return { ready: false, state: 'missing_file', reason: `model "${model.name}" cannot be read: ${(e as Error).message}` };
+      }
+      this.estimates.set(model.name, bytes);
+    }
+    if (bytes > this.budget) {
+      return { ready: false, state: 'too_big', reason: `model "${model.name}" needs ${formatBytes(bytes)}, more than the memory budget (${formatBytes(this.budget)})` };
+    }
+    return { ready: true, state: 'loadable' };
   }
 
   /** Unloads every model; later acquires fail. */

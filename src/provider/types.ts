@@ -3,7 +3,7 @@
 // only speaks text can implement it.
 
 import type { ChoiceResult, ModelCard, NativeEvent, NativeRequest, PromptInput } from '../api/native.ts';
-import type { SchedulerStats, StepInfo } from '../engine/scheduler.ts';
+import type { KvCacheUse, SchedulerStats, StepInfo } from '../engine/scheduler.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 
 /** A request being generated. */
@@ -61,6 +61,8 @@ export interface Provider {
   metadata?(): Record<string, unknown>;
   /** Slots and queue, where the provider schedules locally. */
   stats?(): SchedulerStats;
+  /** The KV caches' tokens held and capacity, where the provider schedules locally. */
+  kvCache?(): KvCacheUse;
   /** Called after every scheduler step (metrics), where the provider schedules locally. */
   onStep?: ((info: StepInfo) => void) | undefined;
   /** Milliseconds the model took to load, where it was loaded here. */

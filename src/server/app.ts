@@ -19,7 +19,9 @@ import { openaiRoutes } from './routes/openai.ts';
 import { ollamaRoutes } from './routes/ollama.ts';
 import { pullRoutes, type PullRouteOptions } from './routes/pull.ts';
 import { anthropicRoutes } from './routes/anthropic.ts';
-import { systemRoutes } from './routes/system.ts';
+import { systemRoutes, type ReadinessOptions } from './routes/system.ts';
+import { Drainer } from './drain.ts';
+import type { FastifyBaseLogger } from 'fastify';
 import { rerankRoutes } from './routes/rerank.ts';
 import { llamaServerRoutes } from './routes/llama-server.ts';
 import { libraryRoutes, type LibraryRouteOptions } from './routes/library.ts';
@@ -49,8 +51,8 @@ export const VERSION = '0.1.0';
 export interface AppDeps {
   /** The models served, loaded on demand (and those given at start, loaded by the caller). */
   models: ModelManager;
-  /** fastify's logger option: false (default), true, or pino options. */
-  logger?: FastifyServerOptions['logger'];
+  /** fastify's logger option: false (default), true, pino options, or a logger (server/logs/logger.ts createLogger). */
+  logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
   /** Largest request body in bytes (default 4 MiB). */
   bodyLimit?: number;
   /** Prometheus metrics options, or false for none (and no /metrics). */
@@ -101,6 +103,10 @@ export interface AppDeps {
   analysis?: { defaultModel?: string; maxPixels?: number };
   /** The web UI at /ui/ (default: the build in this checkout, build/ui); false: none. */
   ui?: UiOptions | false;
+  /** What GET /health/ready checks: the store, the default model (default: neither, only draining). */
+  readiness?: ReadinessOptions;
+  /** Counts the requests in flight for a graceful shutdown (drain.ts); default: one of the app's own. */
+  drainer?: Drainer;
   /** The assistant (agent tasks and approvals under /api/v1/); without it those routes are 404. Closed with the app. */
   agent?: AgentService;
 }
@@ -121,6 +127,10 @@ export function createApp(deps: AppDeps): FastifyInstance {
       if (!loaded.length) return undefined;
       return loaded.reduce((sum, p) => sum + (p.loadMs ?? 0), 0) / 1000;
     },
+    models: () => models.list().filter((m) => m.state === 'ready').map((m) => {
+      const kv = models.provider(m.name)?.kvCache?.();
+      return { model: m.name, bytes: m.bytes, ...(kv ? { kv } : {}) };
+    }),
   });
   if (metrics) models.onLoad((provider) => (provider.onStep = (step) => metrics.observeStep(step)));
   if (metrics) deps.security?.limiter?.registerMetrics?.(metrics.registry, deps.metrics ? deps.metrics.prefix ?? 'hearth_' : 'hearth_');
@@ -128,9 +138,13 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const bodyParser = jsonBody({ bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT });
   const limits = resolveConnectionLimits(deps.connections);
 
+  // every line scrubbed of keys and tokens (query strings, headers, messages echoed in errors); a logger instance
+  // comes with the same redaction (createLogger)
+  const logger = typeof (deps.logger as { child?: unknown } | undefined)?.child === 'function'
+    ? { loggerInstance: deps.logger as FastifyBaseLogger }
+    : { logger: redactingLogger(deps.logger as FastifyServerOptions['logger']) };
   const app = Fastify({
-    // every line scrubbed of keys and tokens (query strings, headers, messages echoed in errors)
-    logger: redactingLogger(deps.logger),
+    ...logger,
     // requestLog writes the one line per request
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
@@ -144,6 +158,8 @@ export function createApp(deps: AppDeps): FastifyInstance {
     forceCloseConnections: true,
   });
   applyConnectionLimits(app.server, limits);
+  const drainer = deps.drainer ?? new Drainer();
+  drainer.install(app);
   bodyParser(app);
   requestLog(metrics)(app);
   ignoredFieldsPlugin({ strict: deps.strict ?? false })(app);
@@ -187,7 +203,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   anthropicRoutes(app, ctx);
   rerankRoutes(app, ctx);
   llamaServerRoutes(app, ctx);
-  systemRoutes(app, ctx);
+  systemRoutes(app, ctx, deps.readiness, drainer);
   mcpRoutes(app, ctx, kb);
   const analysis = new AnalysisService({ models, newId: ctx.newId, ...deps.analysis });
   const batches = deps.batches ?? new BatchStore(memory!);

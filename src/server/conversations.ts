@@ -107,6 +107,13 @@ export class Conversations {
     });
     prompt.messages = fitted.messages;
     if (fitted.report) reply.header(CONTEXT_HEADER, contextHeader(fitted.report));
+    // work done on the conversation's behalf: the agent component's log
+    if (fitted.report && fitted.report.summariesWritten > 0) {
+      reply.log.info({
+        component: 'agent', conversation: conversationId, summaries_written: fitted.report.summariesWritten,
+        summarised_turns: fitted.report.summarisedTurns, tokens_saved: fitted.report.tokensSaved, summary_model: this.o.summaryModel ?? provider.card.id,
+      }, 'conversation compressed');
+    }
     return fitted;
   }
 

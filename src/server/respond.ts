@@ -117,7 +117,7 @@ export function recordGeneration(ctx: RouteContext, request: FastifyRequest, res
   request.hearth.promptTokens = promptTokens;
   request.hearth.completionTokens = completionTokens;
   if (results.some((r) => r.usage.estimated)) request.hearth.tokensEstimated = true;
-  ctx.metrics?.observeGeneration(request.routeOptions.url ?? '', results);
+  ctx.metrics?.observeGeneration(request.routeOptions.url ?? '', results, request.hearth.model);
 }
 
 /** Runs the request and sends the answer; every error before the first byte goes to the error handler. */

@@ -38,10 +38,16 @@ const conforms = (name: string, value: unknown) => {
   assert.ok(ajv.validate(`#/components/schemas/${name}`, value), `${name}: ${ajv.errorsText()}\n${JSON.stringify(value).slice(0, 1000)}`);
 };
 
+/** The server's log lines (the agent component's "conversation compressed" lines among them). */
+const logLines: string[] = [];
+
 before(async () => {
   db = Database.open(':memory:');
   store = new ConversationStore(db);
-  srv = await startServer({ path: chatTemplateModelPath(), alias: MODEL, nCtx: N_CTX, parallel: 1, app: { conversations: store } });
+  srv = await startServer({
+    path: chatTemplateModelPath(), alias: MODEL, nCtx: N_CTX, parallel: 1,
+    app: { conversations: store, logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } } },
+  });
   openai = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {
@@ -137,6 +143,11 @@ test('30 turns of responses.create({conversation}) on a 512-token context: compr
   assert.ok(compressed > 0, 'the conversation never needed compression');
   assert.ok(reused > 0, 'every compressed turn wrote a new summary');
   assert.ok(written < compressed, `${written} summaries for ${compressed} compressed turns`);
+  // each request that wrote summaries says so in the agent component's log
+  const agent = logLines.map((l) => JSON.parse(l) as { component?: string; msg: string; conversation?: string; summaries_written?: number })
+    .filter((l) => l.component === 'agent' && l.conversation === c.id);
+  assert.ok(agent.every((l) => l.msg === 'conversation compressed'));
+  assert.equal(agent.reduce((n, l) => n + l.summaries_written!, 0), written);
   // each summary folds in a span after the one before it: the previous summary and that span only
   const summaries = store.summaries(c.id);
   for (let i = 1; i < summaries.length; i++) assert.ok(summaries[i].fromSeq > summaries[i - 1].throughSeq);

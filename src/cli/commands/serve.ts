@@ -1,6 +1,8 @@
 // hearth serve [MODEL ...]: the HTTP server (OpenAI, Ollama and Anthropic APIs). Listens first, then loads the
 // models it was given, so /health answers 503 until they are ready; with no MODEL it serves the library, each model
-// loaded by its first request and unloaded when idle (keep-alive), within a memory budget. JSON log lines go to stdout.
+// loaded by its first request and unloaded when idle (keep-alive), within a memory budget. JSON log lines go to stdout
+// and to rotated files per component in the log folder. SIGTERM or SIGINT drains: no new connections, the requests
+// in flight finish (up to --drain-timeout), the store and the logs are closed, and the process exits 0.
 
 import { parse, int, num } from '../args.ts';
 import { HearthError } from '../../util/errors.ts';
@@ -28,6 +30,10 @@ import { AgentService, readPolicySettings } from '../../agent/service.ts';
 import { discordApprovals, discordOptionsFromEnv } from '../../agent/discord.ts';
 import { openSandbox } from '../../sandbox/open.ts';
 import type { Command } from '../main.ts';
+import { createLogger, type ServerLogger } from '../../server/logs/logger.ts';
+import type { FileTransportOptions } from '../../server/logs/file-transport.ts';
+import { Drainer } from '../../server/drain.ts';
+import { defaultLogDir } from '../../server/logs/files.ts';
 
 const HELP = `Usage: hearth serve [MODEL ...] [options]
 
@@ -73,6 +79,13 @@ library names), serves those, loaded at start and kept loaded unless --keep-aliv
       --max-connections-per-address N
                           connections one client address may hold at once (default ${DEFAULT_CONNECTION_LIMITS.perAddress}; 0 = no limit)
       --log-level L       fatal, error, warn, info (default), debug, silent
+      --log-dir DIR       JSON log files, one per component: access (a line per request), server, engine, agent
+                          (default ~/.hearth/logs; "none": stdout only). Lines go to stdout as well
+      --log-max-size SIZE start a component's next file when its file reaches SIZE (such as 10MB, 512KiB; default 10MB)
+      --log-rotate daily  also start a new file each day (files named COMPONENT.YYYY-MM-DD.N.log)
+      --log-keep N        files kept per component besides the one being written (default 5); older ones are deleted
+      --drain-timeout S   on SIGTERM or SIGINT, seconds the requests in flight may take to finish before the server
+                          closes anyway (default 30). A second signal closes at once
       --embedding-model M the embedding model of a vector store created without "embedding_model"
                           (/v1/vector_stores; hearth kb create --model)
       --analyze-model M   the vision model of /api/v1/analyze and /api/v1/batch requests that name none (default:
@@ -128,6 +141,40 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+interface LogFilesFlags {
+  files?: FileTransportOptions;
+  /** The folder is the default one: when it cannot be written, logs go to stdout only (with a warning). */
+  fallback: boolean;
+}
+
+/** --log-dir, --log-max-size, --log-rotate, --log-keep. */
+export function logFilesFlags(v: { 'log-dir'?: string; 'log-max-size'?: string; 'log-rotate'?: string; 'log-keep'?: string },
+  env: NodeJS.ProcessEnv = process.env): LogFilesFlags {
+  const maxBytes = parseMemorySize(v['log-max-size'] ?? '10MB', '--log-max-size');
+  if (maxBytes < 1024) throw new HearthError('invalid_argument', `--log-max-size must be at least 1KiB; got "${v['log-max-size']}"`);
+  const rotate = v['log-rotate'];
+  if (rotate !== undefined && rotate !== 'daily' && rotate !== 'size') {
+    throw new HearthError('invalid_argument', `--log-rotate must be "daily" (a new file each day as well as by size) or "size"; got "${rotate}"`);
+  }
+  const keep = int(v['log-keep'], '--log-keep', 0) ?? 5;
+  if (v['log-dir'] === 'none') return { fallback: false };
+  const dir = v['log-dir'] ?? defaultLogDir(env);
+  return { files: { dir, maxBytes, keep, ...(rotate === 'daily' ? { daily: true } : {}) }, fallback: v['log-dir'] === undefined };
+}
+
+/** The logger; a default log folder that cannot be written leaves stdout only, an asked-for one is an error. */
+function openLogs(level: string, o: LogFilesFlags): ServerLogger {
+  try {
+    return createLogger({ level, files: o.files });
+  } catch (e) {
+    if (!o.fallback) throw e;
+    const logs = createLogger({ level });
+    logs.logger.warn({ err: (e as Error).message }, 'logging to stdout only');
+    delete o.files;
+    return logs;
+  }
+}
+
 export const command: Command = {
   summary: 'serve models over OpenAI-, Ollama- and Anthropic-compatible HTTP APIs',
   async run(argv) {
@@ -144,6 +191,8 @@ export const command: Command = {
       'max-connections-per-address': { type: 'string' },
       'agent-workspaces': { type: 'string' }, reviewer: { type: 'string' }, 'agent-policy': { type: 'string' }, 'approval-timeout': { type: 'string' },
       database: { type: 'string' }, redis: { type: 'string' },
+      'log-dir': { type: 'string' }, 'log-max-size': { type: 'string' }, 'log-rotate': { type: 'string' }, 'log-keep': { type: 'string' },
+      'drain-timeout': { type: 'string' },
     });
     if (v.help) {
       process.stdout.write(HELP);
@@ -151,9 +200,13 @@ export const command: Command = {
     }
     const level = v['log-level'] ?? 'info';
     if (!LEVELS.includes(level)) throw new HearthError('invalid_argument', `--log-level must be one of ${LEVELS.join(', ')}`);
+    const logFiles = logFilesFlags(v);
+    const drainMs = Math.round((num(v['drain-timeout'], '--drain-timeout', (n) => n >= 0) ?? 30) * 1000);
     const port = int(v.port, '--port') ?? DEFAULT_PORT;
     if (port > 65535) throw new HearthError('invalid_argument', `--port: ${port} is not a port number`);
     const host = v.host ?? '127.0.0.1';
+    const logs = openLogs(level, logFiles);
+    const log = logs.logger;
     const served = servedModels(v, positionals);
     const { manager, gateway, library, keepAliveMs } = served;
     const source = manager.source;
@@ -175,6 +228,7 @@ export const command: Command = {
     }
     const sec = shared?.security ?? localSec;
     // Files and vector stores live in the database; ingests a stopped server left in progress go on after listen.
+    const drainer = new Drainer();
     const indexName = vectorIndexName(v['vector-index']) ?? (v.lancedb !== undefined ? 'lancedb' : 'exact');
     let knowledge: KnowledgeBase | undefined;
     if (sec.database) {
@@ -197,7 +251,12 @@ export const command: Command = {
       models: manager,
       ...(gateway ? { gateway } : {}),
       ...(mcp ? { mcp } : {}),
-      logger: { level },
+      logger: log,
+      drainer,
+      readiness: {
+        ...(sec.database ? { store: () => { sec.database!.db.prepare('SELECT 1').get(); } } : {}),
+        ...(served.args.length ? { model: source.list()[0]?.name } : {}),
+      },
       bodyLimit: int(v['body-limit'], '--body-limit', 1024),
       connections: {
         headersMs: seconds(v['header-timeout'], '--header-timeout'), bodyMs: seconds(v['body-timeout'], '--body-timeout'),
@@ -228,7 +287,9 @@ export const command: Command = {
       await sec.close();
       served.close();
     });
-    manager.onLoad((p, m) => app.log.info({
+    const engineLog = logs.component('engine');
+    const agentLog = logs.component('agent');
+    manager.onLoad((p, m) => engineLog.info({
       model: m.name, path: m.path, arch: p.card.arch, params: p.card.paramCount, ctx: p.card.nCtx,
       parallel: p.stats?.().slots, load_ms: Math.round(p.loadMs ?? 0),
     }, 'model ready'));
@@ -236,12 +297,41 @@ export const command: Command = {
       await app.listen({ host, port });
     } catch (e) {
       await app.close();
+      await logs.close();
       throw new HearthError('io_error', `cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
     }
+    // From here a signal drains, a model loading at start included.
+    let stopping = false;
+    const exit = new Promise<number>((resolve) => {
+      let now!: () => void;
+      const second = new Promise<void>((r) => (now = r));
+      const stop = (signal: NodeJS.Signals) => {
+        stopping = true;
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        // a second signal cuts the drain short
+        process.once('SIGINT', () => now());
+        process.once('SIGTERM', () => now());
+        app.log.info({ signal, in_flight: drainer.inFlight, drain_timeout_ms: drainMs }, 'shutting down: draining');
+        drainer.drain(app, drainMs, second).then(async (r) => {
+          if (r.drained) app.log.info({ ms: r.ms }, 'drained; closed');
+          else app.log.warn({ ms: r.ms, cut: r.cut }, `closed with ${plural(r.cut, 'request')} still running`);
+          await logs.close();
+          resolve(0);
+        }, async (e: Error) => {
+          app.log.error({ err: e.message }, 'shutdown failed');
+          await logs.close();
+          resolve(1);
+        });
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
     for (const warning of sec.warnings) app.log.warn({ host }, warning);
     const resumed = knowledge?.resume() ?? 0;
-    if (resumed) app.log.info({ files: resumed }, 'resuming ingests left in progress');
+    if (resumed) agentLog.info({ files: resumed }, 'resuming ingests left in progress');
     if (knowledge) app.log.info({ vector_index: indexName, ...(indexName === 'lancedb' ? { dir: v.lancedb ?? join(dirname(databasePath()), 'lancedb') } : {}) }, 'knowledge base');
+    if (logFiles.files) app.log.info({ dir: logFiles.files.dir, max_bytes: logFiles.files.maxBytes, daily: logFiles.files.daily ?? false, keep: logFiles.files.keep }, 'log files');
     app.log.info({ host, auth: sec.auth }, sec.auth ? 'API keys required' : 'no authentication');
     if (gateway) {
       app.log.info({ config: gateway.config.path, providers: [...gateway.config.providers.keys()], aliases: [...gateway.config.models.keys()] }, 'gateway');
@@ -250,19 +340,17 @@ export const command: Command = {
       models: library ? 'library' : source.list().map((m) => m.name), budget: formatBytes(manager.budget),
       keep_alive_ms: keepAliveMs, max_loaded: manager.maxLoaded || undefined,
     }, library ? `serving the library (${plural(source.list().length, 'model')}), each loaded on demand` : 'serving');
-    await served.preloadArguments(async (model, e) => {
-      app.log.fatal({ model, err: e.message }, 'model failed to load');
-      await app.close();
-    });
-
-    return new Promise<number>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        app.close().then(() => resolve(0), () => resolve(1));
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    for (const m of served.args.length ? source.list() : []) {
+      const loaded = await manager.preload(m.name).then(() => true, async (e: Error) => {
+        // the server was told to stop while the model loaded
+        if (stopping) return false;
+        engineLog.fatal({ model: m.name, err: e.message }, 'model failed to load');
+        await app.close();
+        await logs.close();
+        throw e;
+      });
+      if (!loaded) break;
+    }
+    return exit;
   },
 };

@@ -11,7 +11,7 @@ import { collectGarbage } from '../../util/idle-gc.ts';
 import { defaultEglPlatform } from '../../kernels/webgpu/gpu-device.ts';
 import type { LoadOptions } from '../types.ts';
 import type { Pooling } from '../../model/types.ts';
-import type { JobEvent, JobSpec, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
+import type { JobEvent, JobSpec, KvCacheUse, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
 import {
   fromWireError, toWireSpec, type EngineMessage, type EngineRequest, type LoadReply, type ThreadsReply, type WireJobEvent,
 } from './protocol.ts';
@@ -138,7 +138,7 @@ export class EngineHost {
       if (m.ok) p.resolve(m.value);
       else p.reject(fromWireError(m.error));
     } else {
-      this.models.get(m.model)?.update(m.stats, m.steps);
+      this.models.get(m.model)?.update(m.stats, m.steps, m.kv);
       for (const [job, ev] of m.events) {
         const h = this.jobs.get(job);
         if (!h) continue;
@@ -182,7 +182,7 @@ export class EngineHost {
     const handlers = [...this.jobs.values()];
     this.jobs.clear();
     for (const h of handlers) h({ type: 'error', error: { code: error.code, message: error.message } });
-    for (const m of this.models.values()) m.update({ ...m.stats, busy: 0, queued: 0 }, []);
+    for (const m of this.models.values()) m.update({ ...m.stats, busy: 0, queued: 0 }, [], { ...m.kv, tokens: 0 });
     this.worker.unref();
   }
 }
@@ -192,6 +192,8 @@ export class RemoteModel {
   readonly loadMs: number;
   /** Slots and queue as of the engine thread's last report. */
   stats: SchedulerStats;
+  /** The slots' KV caches as of the same report. */
+  kv: KvCacheUse;
   /** Called for every scheduler step that ran the model (metrics). */
   onStep: ((info: StepInfo) => void) | undefined;
   private readonly host: EngineHost;
@@ -203,11 +205,13 @@ export class RemoteModel {
     this.id = id;
     this.loadMs = reply.loadMs;
     this.stats = reply.stats;
+    this.kv = reply.kv;
   }
 
   /** @internal */
-  update(stats: SchedulerStats, steps: StepInfo[]): void {
+  update(stats: SchedulerStats, steps: StepInfo[], kv: KvCacheUse): void {
     this.stats = stats;
+    this.kv = kv;
     for (const s of steps) this.onStep?.(s);
   }
 

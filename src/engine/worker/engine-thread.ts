@@ -34,9 +34,10 @@ function flush(id: number): void {
   const h = hosted.get(id);
   if (!h) return;
   const stats = h.scheduler.stats;
-  const key = `${stats.slots}/${stats.busy}/${stats.queued}`;
+  const kv = h.scheduler.kvCache;
+  const key = `${stats.slots}/${stats.busy}/${stats.queued}/${kv.tokens}`;
   if (!h.dirty && key === h.sent) return;
-  const msg: EngineMessage = { type: 'events', model: id, stats, events: h.events, steps: h.steps };
+  const msg: EngineMessage = { type: 'events', model: id, stats, kv, events: h.events, steps: h.steps };
   h.sent = key;
   h.events = [];
   h.steps = [];
@@ -85,7 +86,7 @@ function handle(req: EngineRequest): unknown {
       };
       scheduler.onTurn = () => flush(req.model);
       hosted.set(req.model, h);
-      return { loadMs: model.loadMs, stats: scheduler.stats };
+      return { loadMs: model.loadMs, stats: scheduler.stats, kv: scheduler.kvCache };
     }
     case 'submit': {
       const h = hostedModel(req.model);

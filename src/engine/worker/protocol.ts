@@ -5,7 +5,7 @@
 import { HearthError, type ErrorCode } from '../../util/errors.ts';
 import type { LoadOptions } from '../types.ts';
 import type { Pooling } from '../../model/types.ts';
-import type { JobEvent, JobSpec, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
+import type { JobEvent, JobSpec, KvCacheUse, SchedulerOptions, SchedulerStats, StepInfo } from '../scheduler.ts';
 
 /** A job as it crosses threads: no signal (cancel is a message); logit biases as an array. */
 export type WireJobSpec = Omit<JobSpec, 'signal'>;
@@ -37,6 +37,7 @@ export type EngineRequest =
 export interface LoadReply {
   loadMs: number;
   stats: SchedulerStats;
+  kv: KvCacheUse;
 }
 
 /** The reply to 'threads': the kernel threads of the engine thread's one pool. */
@@ -48,7 +49,7 @@ export interface ThreadsReply {
 export type EngineMessage =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: WireError }
-  | { type: 'events'; model: number; stats: SchedulerStats; events: [job: number, ev: WireJobEvent][]; steps: StepInfo[] };
+  | { type: 'events'; model: number; stats: SchedulerStats; kv: KvCacheUse; events: [job: number, ev: WireJobEvent][]; steps: StepInfo[] };
 
 export function toWireError(e: unknown): WireError {
   if (e instanceof HearthError) return { code: e.code, message: e.message };

@@ -51,6 +51,8 @@ const ROUTE_ACCESS = new Map<string, Access>([
   ['GET /health', 'open'],
   ...UI.map((r) => [r, 'open'] as const),
   ['GET /v1/health', 'open'],
+  ['GET /health/live', 'open'],
+  ['GET /health/ready', 'open'],
   ['GET /', 'any'],
   ['GET /api/version', 'any'],
   ['GET /metrics', 'metrics'],

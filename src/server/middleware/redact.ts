@@ -43,27 +43,37 @@ function scrub(v: unknown, depth: number): unknown {
 const REDACT_PATHS = ['authorization', 'x-api-key', 'proxy-authorization', 'cookie'].flatMap((h) =>
   [`req.headers["${h}"]`, `headers["${h}"]`, `request.headers["${h}"]`]);
 
+type LogMethodHook = (this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number) => void;
+
 /**
- * fastify's logger option with the redaction added: pino options get the hook and the censored paths; false stays
- * false; a logger instance the caller made is theirs to configure.
+ * The pino options that keep secrets out of every line, whatever the destination (stdout, the --log-dir files):
+ * the censored header paths and a logMethod hook that scrubs each argument (`inner`, a hook of the caller's, runs
+ * after it on the scrubbed arguments).
  */
-export function redactingLogger(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
-  if (logger === false || logger === undefined) return false;
-  const opts = logger === true ? {} : logger;
-  if (typeof (opts as { child?: unknown }).child === 'function') return logger;
-  const o = opts as Exclude<FastifyServerOptions['logger'], boolean | undefined> & Record<string, unknown>;
-  const hooks = (o.hooks ?? {}) as { logMethod?: (this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number) => void };
-  const inner = hooks.logMethod;
+export function redactionOptions(inner?: LogMethodHook): { redact: { paths: string[]; censor: string }; hooks: { logMethod: LogMethodHook } } {
   return {
-    ...o,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
     hooks: {
-      ...hooks,
       logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void, level: number) {
         const clean = args.map((a) => scrub(a, 0));
         if (inner) return inner.call(this, clean, method, level);
         return method.apply(this, clean);
       },
     },
-  } as FastifyServerOptions['logger'];
+  };
+}
+
+/**
+ * fastify's logger option with the redaction added: pino options get the hook and the censored paths; false stays
+ * false; a logger instance the caller made is theirs to configure (`createLogger` in server/logs/logger.ts makes
+ * one with the same redaction).
+ */
+export function redactingLogger(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false || logger === undefined) return false;
+  const opts = logger === true ? {} : logger;
+  if (typeof (opts as { child?: unknown }).child === 'function') return logger;
+  const o = opts as Exclude<FastifyServerOptions['logger'], boolean | undefined> & Record<string, unknown>;
+  const hooks = (o.hooks ?? {}) as { logMethod?: LogMethodHook };
+  const r = redactionOptions(hooks.logMethod);
+  return { ...o, redact: r.redact, hooks: { ...hooks, ...r.hooks } } as FastifyServerOptions['logger'];
 }

@@ -1,5 +1,5 @@
 // One JSON log line per request (pino through fastify): id, route, model, tokens, duration, status, and the
-// request fields that were ignored (ignored-fields.ts).
+// request fields that were ignored (ignored-fields.ts). It is the access component's (its own log file).
 
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
@@ -45,7 +45,7 @@ export function requestLog(metrics: Metrics | undefined): (app: FastifyInstance)
       const s = request.hearth ?? {};
       const ignored = ignoredFields(request);
       request.log.info({
-        method: request.method, route: s.route ?? route, url: request.url, status, ...(s.status !== undefined ? { outcome: s.status } : {}), model: s.model,
+        component: 'access', method: request.method, route: s.route ?? route, url: request.url, status, ...(s.status !== undefined ? { outcome: s.status } : {}), model: s.model,
         prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, duration_ms: Math.round(ms * 10) / 10,
         ...(s.provider !== undefined ? { provider: s.provider, upstream_model: s.upstreamModel, ...(s.tokensEstimated ? { tokens_estimated: true } : {}) } : {}),
         ...(ignored.length ? { ignored_fields: ignored } : {}),
