@@ -20,16 +20,21 @@ export const NMSE_BOUND = {
   Q4_0: 1.2e-2, Q4_1: 1.2e-2, Q5_0: 3e-3, Q5_1: 3e-3, Q8_0: 1e-4, Q8_1: 1e-4,
 } as const;
 
-/** Standard normal samples from a seeded generator (mulberry32 + Box-Muller), so runs repeat exactly. */
-export function gaussianData(n: number, seed: number, sigma = 1): Float32Array {
+/** mulberry32: a small seeded generator, uniform in [0, 1), so test inputs repeat exactly. */
+export function uniformSource(seed: number): () => number {
   let s = seed >>> 0;
-  const uniform = (): number => {
+  return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Standard normal samples from a seeded generator (mulberry32 + Box-Muller), so runs repeat exactly. */
+export function gaussianData(n: number, seed: number, sigma = 1): Float32Array {
+  const uniform = uniformSource(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = 1 - uniform(); // (0, 1]: log stays finite

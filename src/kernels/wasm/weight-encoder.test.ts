@@ -9,23 +9,12 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { GGMLType, rowBytes, typeName } from '../../gguf/ggml-types.ts';
 import { quantizeTensor, setTensorEncoder, tensorEncoderFor } from '../../quant/index.ts';
-import { gaussianData } from '../../quant/block-test-data.ts';
+import { gaussianData, uniformSource } from '../../quant/block-test-data.ts';
 import { WASM_WEIGHT_TYPES, createWasmWeightEncoder, useWasmWeightEncoder } from './weight-encoder.ts';
 
 const TYPES = [...WASM_WEIGHT_TYPES];
 const ROW_LENGTHS = [256, 512, 2048, 5632];
 
-/** mulberry32: uniform [0, 1). */
-function uniformSource(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows of each kind of data, n values (a multiple of 256). */
 const KINDS: Record<string, (n: number, seed: number) => Float32Array> = {
