@@ -65,6 +65,8 @@ export async function loadLanceDb(): Promise<{ version: string; lancedb: LanceMo
 export async function openLanceDbIndex(db: DatabaseSync, dir: string, o: LanceDbOptions = {}): Promise<LanceDbIndex> {
   const lance = await loadLanceDb();
   if (lance instanceof Error) throw new HearthError('unavailable', lance.message, { cause: lance });
+  // LanceDB also takes URIs (s3://, db://: remote storage); Hearth's index is a folder of this machine only
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) throw new HearthError('invalid_argument', `--lancedb takes a local folder, not a URI: ${dir}`);
   mkdirSync(dir, { recursive: true });
   const conn = await lance.lancedb.connect(dir);
   return new LanceDbIndex(db, lance.lancedb, conn, o);

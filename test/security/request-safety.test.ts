@@ -144,10 +144,14 @@ const MAY_CONNECT: Record<string, string> = {
   [join('src', 'cli', 'server-client.ts')]: 'hearth ps / stop / analyze asking the hearth server the user names (--host, HEARTH_HOST) for /api/ps, an unload, an analysis',
 };
 
-/** Modules whose `.connect(` attaches an MCP server object to its transport in this process: no socket is opened. */
+/**
+ * Modules whose `.connect(` opens nothing on the network: an MCP server object attached to its transport in this
+ * process, or LanceDB's local database folder.
+ */
 const ATTACHES: Record<string, string> = {
   [join('src', 'server', 'routes', 'mcp.ts')]: 'POST /mcp: a fresh McpServer connected to the request\'s Streamable HTTP transport',
   [join('src', 'cli', 'commands', 'mcp.ts')]: 'hearth mcp: the McpServer connected to its stdin and stdout',
+  [join('src', 'knowledge', 'lancedb-index.ts')]: "lancedb.connect(DIR): LanceDB's name for opening its database folder (--lancedb), a local path",
 };
 
 test('no module the server loads opens outgoing connections, except the providers and the model puller', () => {
