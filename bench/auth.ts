@@ -6,7 +6,7 @@
 
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { REPO_ROOT } from '../test/shared.ts';
@@ -180,8 +180,10 @@ try {
     shared.table, '',
     `Goal: PostgreSQL + Redis add at most ${SHARED_BUDGET_MS} ms at p99 (auth and limits): ${shared.p99AddedMs <= SHARED_BUDGET_MS ? 'within' : 'OVER'} ` +
     `(${shared.p99AddedMs.toFixed(3)} ms). ${shared.versions}, on this machine's loopback. Inside a request each Redis or PostgreSQL ` +
-    'round trip costs several times its direct cost here: the HTTP server, its client, Redis and PostgreSQL share two cores with other ' +
-    'work (the load average below), so each wake-up can wait for a core. A quieter or larger machine is needed to check the p99 goal.',
+    'round trip costs more than its direct cost here: the HTTP server, its client, Redis and PostgreSQL share ' +
+    `${availableParallelism()} cores${loadavg()[0] > 1 ? ' with other work (the load average below)' : ''}, so each wake-up can wait for a core, ` +
+    'and each request makes two Redis round trips (the admission, and the release after the response, which overlaps the next ' +
+    'request\'s admission).',
   ].join('\n');
   process.stdout.write(`${sharedText}\n`);
 
