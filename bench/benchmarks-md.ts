@@ -40,6 +40,15 @@ export function machineDescription(): string {
   return `${model || 'unknown CPU'}, ${cpus().length} cores`;
 }
 
+/** The SIMD flags of this CPU that the kernels care about ("sse4_2 avx avx2 fma f16c avx512f …"), from /proc/cpuinfo. */
+export function cpuFlags(): string {
+  if (!existsSync('/proc/cpuinfo')) return 'unknown';
+  const m = /^flags\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  const flags = new Set((m?.[1] ?? '').split(/\s+/));
+  const named = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile'];
+  return named.filter((f) => flags.has(f)).join(' ') || 'unknown';
+}
+
 /** The commit measured ("a56410c", "+dirty" when src/ has uncommitted changes), or "unknown" outside a git checkout. */
 export function hearthRevision(): string {
   try {

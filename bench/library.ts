@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/shared.ts';
 import { LLAMA_3_2_1B, writeRandomLlama, type RandomLlamaOptions } from '../test/fixtures/random-quantized.ts';
 import { estimateModelBytes, type MemoryEstimate } from '../src/engine/fit.ts';
-import { writeSection, machineDescription, hearthRevision } from './benchmarks-md.ts';
+import { cpuFlags, writeSection, machineDescription, hearthRevision } from './benchmarks-md.ts';
 
 const MEM_HEADING = '## Memory estimate vs resident growth';
 const TTFT_HEADING = '## Load time, request to first token';
@@ -116,13 +116,6 @@ function load1(): number {
   return +loadavg()[0].toFixed(2);
 }
 
-/** "x86-64, AVX2 FMA F16C AVX-512 (F, BW, VNNI)"-like summary of the SIMD flags lscpu reports. */
-function cpuFlags(): string {
-  const m = /^flags\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  const flags = new Set((m?.[1] ?? '').split(/\s+/));
-  const named = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile'];
-  return named.filter((f) => flags.has(f)).join(' ') || 'unknown';
-}
 
 async function measureMemory(): Promise<MemRow[]> {
   const rows: MemRow[] = [];
