@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { chatTemplateModelPath } from './harness.ts';
+import { chatTemplateModelPath, untilHealthy } from './harness.ts';
 import { tempDir } from '../security/harness.ts';
 import { REPO_ROOT } from '../shared.ts';
 import { Database } from '../../src/store/database.ts';
@@ -31,16 +31,6 @@ function serve(model: string, db: string, port: number): Child {
   return { proc, lines, wait: (re) => new Promise<void>((done) => waiters.push({ re, done })) };
 }
 
-async function up(base: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the server did not come up');
-}
-
 test('kill -9 mid-compression, restart: the turn is taken again, nothing lost or duplicated', async () => {
   const model = chatTemplateModelPath();
   const dbPath = join(tempDir('hearth-conv-resume-'), 'hearth.db');
@@ -52,7 +42,7 @@ test('kill -9 mid-compression, restart: the turn is taken again, nothing lost or
   const summaries = (id: string) => db.db.prepare('SELECT from_seq, through_seq, turns FROM conversation_summaries WHERE conversation_id = ? ORDER BY id').all(id) as { from_seq: number; through_seq: number; turns: number }[];
   let child = serve(model, dbPath, port);
   try {
-    await up(base);
+    await untilHealthy(base);
     const c = await openai.conversations.create();
     const turn = (text: string) => openai.responses.create({ model: MODEL, conversation: c.id, input: text, max_output_tokens: 12, temperature: 0 }).withResponse();
     let killedText: string | undefined;
@@ -81,7 +71,7 @@ test('kill -9 mid-compression, restart: the turn is taken again, nothing lost or
     assert.equal(summaries(c.id).length, summariesAtKill);
 
     child = serve(model, dbPath, port);
-    await up(base);
+    await untilHealthy(base);
     const { data: r, response } = await turn(killedText);
     assert.ok(r.status === 'completed' || r.status === 'incomplete', r.status); // incomplete: max_output_tokens reached
     const header = response.headers.get('hearth-context') ?? '';

@@ -160,6 +160,17 @@ export async function reference(model: LoadedModel, prompt: number[], opts: { ma
   return { text, tokens, reason };
 }
 
+/** Polls a server process's /health until it answers 200 (a model given at start is loaded), for up to 30 s. */
+export async function untilHealthy(base: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the server did not come up');
+}
+
 /**
  * Polls until cond() holds (the server's slots free up asynchronously after a client leaves, a model finishes
  * loading). The default only bounds a condition that never comes (a loaded 2-core machine can take seconds to load

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { syntheticFamilyPath } from '../fixtures/synthetic-families.ts';
 import { tempDir } from '../security/harness.ts';
+import { untilHealthy } from './harness.ts';
 import { REPO_ROOT, sharedPath } from '../shared.ts';
 import { Database } from '../../src/store/database.ts';
 import { loadModel } from '../../src/engine/load.ts';
@@ -20,16 +21,6 @@ const BERT = { family: 'bert' as const, nEmbd: 128, nHead: 4, nFF: 256, nLayer: 
 function serve(model: string, db: string, port: number): ChildProcess {
   return spawn(process.execPath, [join(REPO_ROOT, 'bin', 'hearth.js'), 'serve', model, '--alias', 'embed-tiny', '--port', String(port), '--log-level', 'warn', '--parallel', '1'],
     { env: { ...process.env, HEARTH_DB: db }, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-async function up(base: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the server did not come up');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +36,7 @@ test('kill -9 mid-ingest, restart: the ingest resumes, nothing lost or duplicate
 
   let child = serve(model, dbPath, port);
   try {
-    await up(base);
+    await untilHealthy(base);
     const file = await client.files.create({ file: await toFile(Buffer.from(text), 'long.txt'), purpose: 'assistants' });
     const vs = await client.vectorStores.create({ name: 'resume', embedding_model: 'embed-tiny' } as OpenAI.VectorStores.VectorStoreCreateParams);
     await client.vectorStores.files.create(vs.id, { file_id: file.id, chunking_strategy: { type: 'static', static: chunking } });
@@ -60,7 +51,7 @@ test('kill -9 mid-ingest, restart: the ingest resumes, nothing lost or duplicate
       assert.equal(status, 'in_progress');
 
       child = serve(model, dbPath, port);
-      await up(base);
+      await untilHealthy(base);
       let f;
       do {
         await sleep(50);

@@ -23,6 +23,7 @@ import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { requireCapability } from '../respond.ts';
 import { errorInfo } from '../errors.ts';
 import { openaiModel } from '../routes/library.ts';
+import type { RequestStats } from '../middleware/request-log.ts';
 
 /** What the tools reach. */
 export interface McpToolDeps {
@@ -33,15 +34,8 @@ export interface McpToolDeps {
 }
 
 /** One tool call's outcome, for the usage audit, the rate limiter's token count and the metrics. */
-export interface ToolCallRecord {
+export interface ToolCallRecord extends Pick<RequestStats, 'model' | 'promptTokens' | 'completionTokens' | 'provider' | 'upstreamModel' | 'tokensEstimated'> {
   tool: string;
-  model?: string;
-  promptTokens?: number;
-  completionTokens?: number;
-  /** The upstream provider and model that answered (the gateway). */
-  provider?: string;
-  upstreamModel?: string;
-  tokensEstimated?: boolean;
   /** A generation's finished choices (metrics). */
   results?: ChoiceResult[];
   /** Why the call failed; absent when it succeeded. */
